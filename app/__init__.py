@@ -1,0 +1,121 @@
+"""The Flask HTTP layer: parse, call one domain function, render."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from flask import Flask, g, jsonify, request, send_from_directory
+from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
+
+from wallets import errors as domain_errors
+from wallets.config import Settings
+from wallets.db import Database, current_revision
+
+from . import auth
+from . import errors as http_errors
+from .blueprints import BLUEPRINTS
+from .schemas import Amount, SignedAmount
+
+API_DESCRIPTION = """\
+A two-tier e-CNY ledger: the central bank issues e-CNY to operators against
+reserves, operators fund wallets, wallets pay each other.
+
+Authenticate with `Authorization: Bearer <API key>`. Amounts are decimal
+strings of CNY with at most two decimals. Every write accepts an
+`Idempotency-Key` header. Errors are RFC 9457 problems with a stable `code`
+(docs/errors.md lists them all).
+"""
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    settings = (config or {}).get("SETTINGS") or Settings.from_env()
+    app.config.update(
+        API_TITLE="e-CNY sandbox",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": API_DESCRIPTION},
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config or {})
+    app.json.sort_keys = False
+    db = (config or {}).get("DATABASE") or Database(settings.database_url)
+    app.extensions["ecny"] = {"db": db, "settings": settings}
+
+    api = Api(app)
+    api.register_field(Amount, "string", None)
+    api.register_field(SignedAmount, "string", None)
+    for bp in BLUEPRINTS:
+        api.register_blueprint(bp)
+
+    http_errors.register(app)  # after Api: ours replaces its JSON error handler
+    # before_request hooks run in this order: request id, API key and role, body.
+    app.before_request(_request_id)
+    auth.register(app)
+    app.before_request(_json_body)
+    app.after_request(_echo_request_id)
+
+    @app.get("/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(swagger_ui_path, filename)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            revision = current_revision(db.engine)
+        except Exception:  # noqa: BLE001 - health reports, never raises
+            return jsonify(status="unavailable", database="unreachable", migration=None), 503
+        if revision is None:
+            return jsonify(status="unavailable", database="not migrated", migration=None), 503
+        return jsonify(status="ok", database=db.engine.dialect.name, migration=revision)
+
+    return app
+
+
+def _request_id():
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = (
+        incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else secrets.token_hex(8)
+    )
+
+
+def _json_body():
+    """Bodies are JSON: say so precisely before any parsing."""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/v1/"):
+        return None
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise domain_errors.DomainError(
+            domain_errors.MALFORMED_JSON, "the request needs a JSON body"
+        )
+    if request.mimetype != "application/json":
+        raise domain_errors.DomainError(
+            domain_errors.UNSUPPORTED_MEDIA_TYPE,
+            f"send Content-Type: application/json, not {request.mimetype or 'nothing'}",
+        )
+    try:
+        json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
+        raise domain_errors.DomainError(
+            domain_errors.MALFORMED_JSON, f"the body is not valid JSON: {exc}"
+        ) from None
+    return None
+
+
+def _echo_request_id(response):
+    response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+    return response

@@ -1,0 +1,55 @@
+"""Shared bits for blueprints: documented problem responses, cursors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_smorest import Blueprint
+
+from wallets import errors
+
+from ..schemas import ProblemSchema
+
+PROBLEM = "application/problem+json"
+
+_DESCRIPTIONS = {
+    400: "Malformed request (bad JSON, bad header)",
+    401: "Missing or unknown API key",
+    403: "The key's role may not do this",
+    404: "No such resource, or outside the caller's scope",
+    409: "Conflicts with the current state (e.g. an idempotent request still in flight)",
+    415: "The body must be application/json",
+    422: "Validation failed, or refused by a ledger or business rule",
+    503: "The ledger stayed busy through every retry; retry the request",
+}
+
+
+def problems(blp: Blueprint, *statuses: int) -> Callable:
+    """Document problem responses (every /v1 call may also answer 401 and 403)."""
+
+    def decorator(fn: Callable) -> Callable:
+        for status in sorted({401, 403, *statuses}):
+            fn = blp.alt_response(
+                status,
+                schema=ProblemSchema,
+                content_type=PROBLEM,
+                description=_DESCRIPTIONS[status],
+            )(fn)
+        return fn
+
+    return decorator
+
+
+WRITE_PROBLEMS = (400, 404, 409, 415, 422, 503)
+
+
+def int_cursor(after: str | None) -> int | None:
+    if after is None:
+        return None
+    if not after.isdigit() or len(after) > 18:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "after: not a cursor of this list",
+            errors={"after": ["not a valid cursor"]},
+        )
+    return int(after)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from wallets import issuance
+from wallets import operators as ops
+
+from .. import present
+from ..auth import current_principal, roles
+from ..schemas import AmountBody, OperatorCreate, OperatorOut, PageArgs, TransferOut, page_of
+from ..writes import read, write
+from .common import WRITE_PROBLEMS, problems
+
+blp = Blueprint(
+    "operators",
+    __name__,
+    url_prefix="/v1/operators",
+    description="Authorized operators (tier 1 and 2 figures)",
+)
+
+OperatorPage = page_of(OperatorOut, "OperatorPage")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(OperatorCreate)
+@blp.response(201, OperatorOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "central_bank")
+def create_operator(body):
+    """Register an authorized operator, with its reserve, position, vault and settlement accounts."""
+    return write(
+        lambda tx: ops.create(tx, body["code"], body["name"]),
+        OperatorOut(),
+        present=present.operator,
+    )
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, OperatorPage)
+@problems(blp, 422)
+@roles("admin", "central_bank", "auditor", "operator")
+def list_operators(args):
+    """Operators, by code. An operator key sees only its own."""
+
+    def run(tx):
+        found = ops.list_(tx, current_principal(), args["after"], args["limit"] + 1)
+        return present.page(
+            [present.operator(tx, o) for o in found], args["limit"], lambda o: o["code"]
+        )
+
+    return read(run)
+
+
+@blp.route("/<code>", methods=["GET"])
+@blp.response(200, OperatorOut)
+@problems(blp, 404)
+@roles("admin", "central_bank", "auditor", "operator")
+def get_operator(code):
+    """One operator: free reserve, tier-1 position, vault and wallets' total."""
+    return read(lambda tx: present.operator(tx, ops.get(tx, code, current_principal())))
+
+
+@blp.route("/<code>/reserve-deposits", methods=["POST"])
+@blp.arguments(AmountBody)
+@blp.response(201, TransferOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "central_bank")
+def deposit_reserve(body, code):
+    """Credit the operator's reserve account at the central bank."""
+    return write(
+        lambda tx: issuance.deposit_reserve(
+            tx, code, body["amount"], current_principal(), body.get("reference")
+        ),
+        TransferOut(),
+        present=present.transfer,
+    )
+
+
+@blp.route("/<code>/issuances", methods=["POST"])
+@blp.arguments(AmountBody)
+@blp.response(201, TransferOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "central_bank", "operator")
+def issue(body, code):
+    """Issue e-CNY to the operator against its reserve (at the reserve ratio): its
+    tier-1 position and its vault grow by the amount."""
+    return write(
+        lambda tx: issuance.issue(
+            tx, code, body["amount"], current_principal(), body.get("reference")
+        ),
+        TransferOut(),
+        present=present.transfer,
+    )
+
+
+@blp.route("/<code>/redemptions", methods=["POST"])
+@blp.arguments(AmountBody)
+@blp.response(201, TransferOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "central_bank", "operator")
+def redeem(body, code):
+    """Return e-CNY from the operator's vault to the central bank; reserve is released."""
+    return write(
+        lambda tx: issuance.redeem(
+            tx, code, body["amount"], current_principal(), body.get("reference")
+        ),
+        TransferOut(),
+        present=present.transfer,
+    )

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from wallets import clock, keys
+
+from ..auth import roles
+from ..schemas import ClockAdvance, ClockOut, ClockSet, KeyCreate, KeyOut
+from ..writes import read, write
+from .common import WRITE_PROBLEMS, problems
+
+blp = Blueprint(
+    "sandbox", __name__, url_prefix="/v1", description="The sandbox: its clock and API keys"
+)
+
+ALL_ROLES = ("admin", "central_bank", "operator", "merchant", "supervisor", "auditor")
+
+
+def _clock(tx, state: clock.ClockState) -> dict:
+    return {
+        "now": state.now,
+        "local_now": state.now.astimezone(clock.SANDBOX_TZ),
+        "fixed": state.fixed,
+    }
+
+
+@blp.route("/sandbox/clock", methods=["GET"])
+@blp.response(200, ClockOut)
+@problems(blp)
+@roles(*ALL_ROLES)
+def get_clock():
+    """The sandbox time that every timestamp and day boundary comes from."""
+    return read(lambda tx: _clock(tx, clock.state(tx)))
+
+
+@blp.route("/sandbox/clock", methods=["PUT"])
+@blp.arguments(ClockSet)
+@blp.response(200, ClockOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin")
+def set_clock(body):
+    """Set the sandbox time. `fixed: true` (default) stops it there; `false` lets it run on from there."""
+    return write(
+        lambda tx: clock.set_clock(tx, body["now"], body["fixed"]),
+        ClockOut(),
+        status=200,
+        present=_clock,
+    )
+
+
+@blp.route("/sandbox/clock/advance", methods=["POST"])
+@blp.arguments(ClockAdvance)
+@blp.response(200, ClockOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin")
+def advance_clock(body):
+    """Move the sandbox time forward by a number of seconds."""
+    return write(
+        lambda tx: clock.advance(tx, body["seconds"]), ClockOut(), status=200, present=_clock
+    )
+
+
+@blp.route("/keys", methods=["POST"])
+@blp.arguments(KeyCreate)
+@blp.response(201, KeyOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin")
+def create_key(body):
+    """Create an API key. The secret is in this response only; only its hash is stored."""
+    return write(
+        lambda tx: keys.create(
+            tx,
+            body["role"],
+            operator_code=body.get("operator"),
+            casino_ref=body.get("casino"),
+            label=body.get("label"),
+        ),
+        KeyOut(),
+    )

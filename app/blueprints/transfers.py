@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from wallets import errors, payments
+from wallets import ledger as ld
+from wallets import operators as ops
+from wallets import wallet as wl
+from wallets.principal import OPERATOR
+
+from .. import present
+from ..auth import current_principal, roles
+from ..schemas import TransferCreate, TransferListArgs, TransferOut, page_of
+from ..writes import read, write
+from .common import WRITE_PROBLEMS, int_cursor, problems
+
+blp = Blueprint(
+    "transfers",
+    __name__,
+    url_prefix="/v1/transfers",
+    description="Payments and the ledger's transfers",
+)
+
+TransferPage = page_of(TransferOut, "TransferPage")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(TransferCreate)
+@blp.response(201, TransferOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "operator")
+def create_transfer(body):
+    """Pay from one wallet to another, at the same operator or across operators
+    (under the gross model, the tier-1 positions move in the same transaction)."""
+    req = payments.PaymentRequest(
+        body["from_wallet"], body["to_wallet"], body["amount"], body.get("reference")
+    )
+    return write(
+        lambda tx: payments.pay(tx, req, current_principal()),
+        TransferOut(),
+        present=present.transfer,
+    )
+
+
+def _visible(pt: ld.PostedTransfer) -> bool:
+    actor = current_principal()
+    if actor.role != OPERATOR:
+        return True
+    return actor.operator_id in (pt.from_operator_id, pt.to_operator_id)
+
+
+@blp.route("/<int:transfer_id>", methods=["GET"])
+@blp.response(200, TransferOut)
+@problems(blp, 404)
+@roles("admin", "auditor", "operator")
+def get_transfer(transfer_id):
+    """One transfer with its journal entries."""
+
+    def run(tx):
+        pt = ld.load_transfer(tx, transfer_id)
+        if pt is None or not _visible(pt):
+            raise errors.DomainError(errors.TRANSFER_NOT_FOUND, f"no transfer {transfer_id}")
+        return present.transfer(tx, pt)
+
+    return read(run)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(TransferListArgs, location="query")
+@blp.response(200, TransferPage)
+@problems(blp, 404, 422)
+@roles("admin", "auditor", "operator")
+def list_transfers(args):
+    """Transfers in posting order; `wallet` narrows to one wallet's. An operator key
+    sees the transfers that touch it."""
+    after = int_cursor(args["after"])
+    actor = current_principal()
+
+    def run(tx):
+        wallet_id = args.get("wallet")
+        if wallet_id is not None:
+            wl.get(tx, wallet_id, actor)  # 404 outside the caller's scope
+        found = ld.list_transfers(
+            tx,
+            wallet_id=wallet_id,
+            operator_id=actor.operator_id if actor.role == OPERATOR else None,
+            after=after,
+            limit=args["limit"] + 1,
+        )
+        codes = ops.codes_by_id(tx)
+        items = [present.transfer(tx, pt, codes) for pt in found]
+        return present.page(items, args["limit"], lambda t: t["id"])
+
+    return read(run)

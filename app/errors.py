@@ -1,0 +1,137 @@
+"""The one place that maps domain errors and HTTP errors to RFC 9457 problems."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from wallets import errors
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_BY_CATEGORY = {
+    errors.INVALID: 400,
+    errors.UNAUTHENTICATED: 401,
+    errors.FORBIDDEN: 403,
+    errors.NOT_FOUND: 404,
+    errors.CONFLICT: 409,
+    errors.REFUSED: 422,
+    errors.PRECONDITION_FAILED: 412,
+    errors.PRECONDITION_REQUIRED: 428,
+    errors.UNAVAILABLE: 503,
+}
+STATUS_BY_CODE = {
+    errors.VALIDATION_FAILED: 422,
+    errors.UNSUPPORTED_MEDIA_TYPE: 415,
+    errors.METHOD_NOT_ALLOWED: 405,
+    errors.NOT_ACCEPTABLE: 406,
+    errors.PAYLOAD_TOO_LARGE: 413,
+}
+# Werkzeug's own errors (routing, body size ...) by status.
+CODE_BY_HTTP_STATUS = {
+    400: errors.BAD_REQUEST,
+    401: errors.UNAUTHORIZED,
+    403: errors.FORBIDDEN_ROLE,
+    404: errors.NOT_FOUND_CODE,
+    405: errors.METHOD_NOT_ALLOWED,
+    406: errors.NOT_ACCEPTABLE,
+    413: errors.PAYLOAD_TOO_LARGE,
+    415: errors.UNSUPPORTED_MEDIA_TYPE,
+    422: errors.VALIDATION_FAILED,
+}
+
+
+def status_for(code: str) -> int:
+    return STATUS_BY_CODE.get(code) or STATUS_BY_CATEGORY[errors.CODES[code].category]
+
+
+def problem(code: str, detail: str | None = None, *, status: int | None = None, **extra):
+    status = status or status_for(code)
+    body = {
+        "type": f"urn:ecny:problem:{code}",
+        "title": errors.CODES[code].title,
+        "status": status,
+        "code": code,
+        "detail": detail or errors.CODES[code].title,
+        "instance": request.path,
+        "request_id": getattr(g, "request_id", None),
+    }
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="ecny"'
+    return response
+
+
+def _flatten(messages) -> dict[str, list[str]]:
+    """webargs groups messages by location ({"json": {"amount": [...]}}); callers
+    care about the field, so name fields directly (query ones as-is too)."""
+    out: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out.setdefault(prefix or "_schema", []).extend(value)
+        else:
+            out.setdefault(prefix or "_schema", []).append(str(value))
+
+    for location, fields in (messages or {}).items():
+        if isinstance(fields, dict):
+            walk("", fields)
+        else:
+            walk(location if location not in ("json", "query", "headers") else "", fields)
+    return out
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(errors.DomainError)
+    def _domain(exc: errors.DomainError):
+        return problem(exc.code, exc.detail, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        data = getattr(exc, "data", None) or {}
+        messages = data.get("messages")
+        if messages:
+            fields = _flatten(messages)
+            names = ", ".join(sorted(fields))
+            return problem(errors.VALIDATION_FAILED, f"invalid fields: {names}", errors=fields)
+        status = exc.code or 500
+        code = CODE_BY_HTTP_STATUS.get(status)
+        if code is None:
+            log.error("unexpected HTTP error %s", exc)
+            return _internal(exc)
+        detail = exc.description if status != 404 else f"no resource at {request.path}"
+        response = problem(code, detail, status=status)
+        if status == 405 and exc.get_response().headers.get("Allow"):
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _internal(exc)
+
+
+def _internal(exc: BaseException):
+    body = {
+        "type": "urn:ecny:problem:internal_error",
+        "title": "Internal error",
+        "status": 500,
+        "code": "internal_error",
+        "detail": "the sandbox failed; nothing was written. The request id helps find the log.",
+        "instance": request.path,
+        "request_id": getattr(g, "request_id", None),
+    }
+    response = jsonify(body)
+    response.status_code = 500
+    response.mimetype = PROBLEM_JSON
+    return response

@@ -1,0 +1,57 @@
+"""Domain objects as the dictionaries the response schemas dump."""
+
+from __future__ import annotations
+
+from wallets import operators as ops
+from wallets.db import Tx
+from wallets.ledger import PostedTransfer
+
+
+def transfer(tx: Tx, pt: PostedTransfer, codes: dict[int, str] | None = None) -> dict:
+    codes = codes if codes is not None else ops.codes_by_id(tx)
+    return {
+        "id": pt.id,
+        "kind": pt.kind,
+        "status": "posted",
+        "asset": pt.asset,
+        "amount": pt.amount,
+        "from_wallet": pt.from_wallet_id,
+        "to_wallet": pt.to_wallet_id,
+        "from_operator": codes.get(pt.from_operator_id) if pt.from_operator_id else None,
+        "to_operator": codes.get(pt.to_operator_id) if pt.to_operator_id else None,
+        "reference": pt.reference,
+        "posted_at": pt.posted_at,
+        "entries": [
+            {
+                "seq": e.seq,
+                "debit_account": e.debit_account,
+                "credit_account": e.credit_account,
+                "asset": e.asset,
+                "amount": e.amount,
+                "hash": e.hash,
+            }
+            for e in pt.entries
+        ],
+    }
+
+
+def operator(tx: Tx, op: ops.Operator) -> dict:
+    f = ops.figures(tx, op)
+    return {
+        "code": op.code,
+        "name": op.name,
+        "reserve": f.reserve,
+        "position": f.position,
+        "vault": f.vault,
+        "wallets_total": f.wallets_total,
+        "wallet_count": f.wallet_count,
+        "reconciled": f.position == f.vault + f.wallets_total,
+    }
+
+
+def page(items: list, limit: int, cursor_of) -> dict:
+    """One page of a list fetched with ``limit + 1`` rows: the extra row only
+    says that there is a next page."""
+    has_more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next_after": str(cursor_of(items[-1])) if has_more else None}

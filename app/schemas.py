@@ -1,0 +1,307 @@
+"""Marshmallow schemas: one per payload. Amounts cross the edge here, as strings."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from wallets.money import MAX_AMOUNT_FEN, AmountError, format_amount, parse_amount
+from wallets.principal import ROLES
+
+AMOUNT_PATTERN = r"^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$"
+
+
+class Amount(fields.Field):
+    """A positive amount of money: a decimal string with at most 2 decimals, in
+    and out; fen inside."""
+
+    def __init__(self, **kwargs):
+        metadata = kwargs.pop("metadata", {})
+        metadata.setdefault("example", "100.00")
+        metadata.setdefault("pattern", AMOUNT_PATTERN)
+        metadata.setdefault(
+            "description",
+            f"CNY as a decimal string, at most 2 decimals, up to {format_amount(MAX_AMOUNT_FEN)}",
+        )
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_amount(value)
+        except AmountError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format_amount(value)
+
+
+class SignedAmount(Amount):
+    """An amount that may be zero or negative (balances of contra accounts); output only."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {})["pattern"] = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
+        super().__init__(**kwargs)
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error (marshmallow's default, stated on purpose)."""
+
+    class Meta:
+        ordered = True
+
+
+def reference_field() -> fields.String:
+    return fields.String(
+        validate=validate.Length(max=140),
+        allow_none=True,
+        metadata={"description": "Free text for the payer's records"},
+    )
+
+
+def wallet_id(**kwargs) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**53), **kwargs)
+
+
+def _no_controls(value: str) -> bool:
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        raise ValidationError("must not contain control characters")
+    return True
+
+
+# ---- common ----------------------------------------------------------------
+
+
+class ProblemSchema(Schema):
+    type = fields.String(metadata={"example": "urn:ecny:problem:insufficient_funds"})
+    title = fields.String()
+    status = fields.Integer()
+    code = fields.String(metadata={"description": "Stable machine code, listed in docs/errors.md"})
+    detail = fields.String()
+    instance = fields.String()
+    request_id = fields.String(allow_none=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "For validation_failed: messages by field name"},
+    )
+
+    class Meta:
+        unknown = "include"
+
+
+class PageArgs(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    after = fields.String(
+        load_default=None,
+        validate=validate.Length(max=64),
+        metadata={"description": "Cursor: next_after of the previous page"},
+    )
+
+
+def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "next_after": fields.String(
+                allow_none=True,
+                metadata={
+                    "description": "Pass as `after` for the next page; null on the last page"
+                },
+            ),
+        },
+        name=name,
+    )
+
+
+class AmountBody(StrictSchema):
+    amount = Amount(required=True)
+    reference = reference_field()
+
+
+# ---- operators -------------------------------------------------------------
+
+
+class OperatorCreate(StrictSchema):
+    code = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Z][A-Z0-9_]{1,31}$"),
+        metadata={"example": "ICBC"},
+    )
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _no_controls])
+
+
+class OperatorOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    reserve = Amount(metadata={"description": "Free reserve at the central bank (tier 1)"})
+    position = Amount(
+        metadata={"description": "e-CNY the central bank records as held at the operator (tier 1)"}
+    )
+    vault = Amount(
+        metadata={"description": "e-CNY the operator holds and has not handed out (tier 2)"}
+    )
+    wallets_total = Amount(metadata={"description": "Sum of its wallets' balances (tier 2)"})
+    wallet_count = fields.Integer()
+    reconciled = fields.Boolean(metadata={"description": "position == vault + wallets_total"})
+
+
+# ---- wallets ---------------------------------------------------------------
+
+
+class WalletCreate(StrictSchema):
+    operator = fields.String(
+        validate=validate.Length(max=32),
+        metadata={"description": "Operator code; an operator key defaults to its own"},
+    )
+    wallet_class = fields.Integer(strict=True, required=True, validate=validate.OneOf([1, 2, 3, 4]))
+    kind = fields.String(load_default="personal", validate=validate.OneOf(["personal", "merchant"]))
+    region = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Z]{2}$"), metadata={"example": "MO"}
+    )
+    holder_id = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$"),
+        metadata={"description": "Pseudonymous holder id; generated when absent"},
+    )
+    birth_date = fields.Date(
+        metadata={
+            "description": "Required for personal wallets of classes 1-3; refused for class 4"
+        }
+    )
+    phone = fields.String(
+        validate=validate.Regexp(r"^\+[1-9][0-9]{6,14}$"),
+        metadata={"description": "E.164; required for class 4. Only its keyed hash is stored"},
+    )
+    parent_id = wallet_id()
+    label = fields.String(validate=[validate.Length(max=200), _no_controls])
+
+
+class WalletOut(Schema):
+    id = fields.Integer()
+    operator = fields.String(attribute="operator_code")
+    wallet_class = fields.Integer()
+    kind = fields.String()
+    status = fields.String()
+    holder_id = fields.String()
+    region = fields.String()
+    birth_date = fields.Date(allow_none=True)
+    has_phone = fields.Boolean()
+    parent_id = fields.Integer(allow_none=True)
+    label = fields.String(allow_none=True)
+    balance = Amount()
+    version = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class WalletListArgs(PageArgs):
+    operator = fields.String(validate=validate.Length(max=32))
+
+
+class BalanceOut(Schema):
+    wallet_id = fields.Integer()
+    asset = fields.String()
+    balance = Amount(metadata={"description": "Posted balance"})
+    available = Amount(metadata={"description": "Posted balance minus holds"})
+    as_of = fields.DateTime()
+
+
+# ---- transfers -------------------------------------------------------------
+
+
+class TransferCreate(StrictSchema):
+    from_wallet = wallet_id(required=True)
+    to_wallet = wallet_id(required=True)
+    amount = Amount(required=True)
+    reference = reference_field()
+
+
+class EntryOut(Schema):
+    seq = fields.Integer()
+    debit_account = fields.String()
+    credit_account = fields.String()
+    asset = fields.String()
+    amount = Amount()
+    hash = fields.String()
+
+
+class TransferOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(
+        metadata={
+            "description": "reserve_deposit, issuance, redemption, funding, defunding or payment"
+        }
+    )
+    status = fields.String(metadata={"description": "posted"})
+    asset = fields.String()
+    amount = Amount()
+    from_wallet = fields.Integer(allow_none=True)
+    to_wallet = fields.Integer(allow_none=True)
+    from_operator = fields.String(allow_none=True)
+    to_operator = fields.String(allow_none=True)
+    reference = fields.String(allow_none=True)
+    posted_at = fields.DateTime()
+    entries = fields.List(fields.Nested(EntryOut))
+
+
+class TransferListArgs(PageArgs):
+    wallet = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**53))
+
+
+# ---- sandbox, keys, audit --------------------------------------------------
+
+
+class ClockOut(Schema):
+    now = fields.DateTime(metadata={"description": "Sandbox time (UTC)"})
+    local_now = fields.DateTime(
+        metadata={"description": "Sandbox time in UTC+8 (Asia/Shanghai, Asia/Macau)"}
+    )
+    fixed = fields.Boolean(
+        metadata={"description": "true: time stands still until set or advanced"}
+    )
+
+
+class ClockSet(StrictSchema):
+    now = fields.AwareDateTime(required=True, metadata={"example": "2026-01-01T09:00:00+08:00"})
+    fixed = fields.Boolean(load_default=True)
+
+
+class ClockAdvance(StrictSchema):
+    seconds = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=0, max=10 * 366 * 86400)
+    )
+
+
+class KeyCreate(StrictSchema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    operator = fields.String(validate=validate.Length(max=32))
+    casino = fields.String(validate=validate.Length(max=64))
+    label = fields.String(validate=[validate.Length(max=200), _no_controls])
+
+
+class KeyOut(Schema):
+    id = fields.Integer()
+    key = fields.String(metadata={"description": "The secret. Shown once; only its hash is stored"})
+    role = fields.String()
+    operator = fields.String(attribute="operator_code", allow_none=True)
+    casino = fields.String(attribute="casino_ref", allow_none=True)
+    label = fields.String(allow_none=True)
+
+
+class CheckOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    ok = fields.Boolean()
+    figures = fields.Dict()
+    problems = fields.List(fields.String())
+
+
+class ReconciliationOut(Schema):
+    ok = fields.Boolean()
+    checked_at = fields.String()
+    checks = fields.List(fields.Nested(CheckOut))
+
+
+class HealthOut(Schema):
+    status = fields.String()
+    database = fields.String()
+    migration = fields.String(allow_none=True)

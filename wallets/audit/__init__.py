@@ -1,0 +1,1 @@
+"""Audit: invariants, the hash chain, exports and verification."""

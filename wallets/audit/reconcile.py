@@ -1,0 +1,250 @@
+"""Reconciliation: the invariants of SPEC.md §3, checked on the live database.
+
+Each check recomputes from the journal where it can, so a balance that drifted
+from its postings is found, not trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from .. import issuance
+from ..db import Tx
+from ..ledger import ECNY, GENESIS_HASH, entry_hash
+from ..money import format_amount as fmt
+from ..schema import accounts, journal_entries, ledger_head, operators, transfers
+
+
+@dataclass
+class Check:
+    id: int
+    name: str
+    ok: bool
+    figures: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    ok: bool
+    checked_at: str
+    checks: list[Check]
+
+
+def reconcile(tx: Tx) -> Report:
+    balances = _balances(tx)
+    checks = [
+        _double_entry(tx, balances),
+        _no_negative(balances),
+        _outstanding(tx, balances),
+        _positions(tx, balances),
+        _reserves(tx, balances),
+        _hash_chain(tx),
+    ]
+    return Report(ok=all(c.ok for c in checks), checked_at=tx.now().isoformat(), checks=checks)
+
+
+def _balances(tx: Tx) -> list[sa.Row]:
+    return tx.conn.execute(
+        sa.select(
+            accounts.c.id,
+            accounts.c.code,
+            accounts.c.kind,
+            accounts.c.asset,
+            accounts.c.operator_id,
+            accounts.c.may_go_negative,
+            accounts.c.debits_posted,
+            accounts.c.credits_posted,
+            accounts.c.debits_pending,
+        ).order_by(accounts.c.id)
+    ).all()
+
+
+def _double_entry(tx: Tx, balances: list[sa.Row]) -> Check:
+    check = Check(1, "per asset, debits equal credits; every balance equals its journal", True)
+    per_asset: dict[str, list[int]] = {}
+    for a in balances:
+        totals = per_asset.setdefault(a.asset, [0, 0])
+        totals[0] += a.debits_posted
+        totals[1] += a.credits_posted
+    for asset, (debits, credits) in sorted(per_asset.items()):
+        check.figures[asset] = {"debits": fmt(debits), "credits": fmt(credits)}
+        if debits != credits:
+            check.ok = False
+            check.problems.append(f"{asset}: debits {fmt(debits)} != credits {fmt(credits)}")
+    je = journal_entries
+    debit_sums = dict(
+        tx.conn.execute(
+            sa.select(je.c.debit_account_id, sa.func.sum(je.c.amount)).group_by(
+                je.c.debit_account_id
+            )
+        ).all()
+    )
+    credit_sums = dict(
+        tx.conn.execute(
+            sa.select(je.c.credit_account_id, sa.func.sum(je.c.amount)).group_by(
+                je.c.credit_account_id
+            )
+        ).all()
+    )
+    for a in balances:
+        jd, jc = int(debit_sums.get(a.id, 0)), int(credit_sums.get(a.id, 0))
+        if (jd, jc) != (a.debits_posted, a.credits_posted):
+            check.ok = False
+            check.problems.append(
+                f"{a.code}: stored debits/credits {a.debits_posted}/{a.credits_posted} "
+                f"but journal says {jd}/{jc}"
+            )
+    return check
+
+
+def _no_negative(balances: list[sa.Row]) -> Check:
+    check = Check(2, "no wallet, vault, reserve or position below zero", True)
+    for a in balances:
+        available = a.credits_posted - a.debits_posted - a.debits_pending
+        if not a.may_go_negative and available < 0:
+            check.ok = False
+            check.problems.append(f"{a.code} is at {fmt(available)}")
+    check.figures["accounts_checked"] = sum(1 for a in balances if not a.may_go_negative)
+    return check
+
+
+def _outstanding(tx: Tx, balances: list[sa.Row]) -> Check:
+    t = transfers
+    issued, redeemed = (
+        int(
+            tx.conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(t.c.amount), 0)).where(t.c.kind == kind)
+            ).scalar_one()
+        )
+        for kind in ("issuance", "redemption")
+    )
+    by_code = {a.code: a for a in balances}
+    cb = by_code[issuance.CB_ISSUANCE]
+    outstanding = cb.debits_posted - cb.credits_posted
+    held = sum(
+        a.credits_posted - a.debits_posted
+        for a in balances
+        if a.asset == ECNY and a.kind in ("vault", "wallet")
+    )
+    holds = sum(a.debits_pending for a in balances if a.asset == ECNY and a.kind == "wallet")
+    positions = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "position")
+    check = Check(
+        3,
+        "e-CNY outstanding = issued - redeemed = vaults + wallets (+ holds)",
+        outstanding == issued - redeemed == held == positions,
+        figures={
+            "outstanding": fmt(outstanding),
+            "issued": fmt(issued),
+            "redeemed": fmt(redeemed),
+            "vaults_and_wallets": fmt(held),
+            "holds": fmt(holds),
+            "tier1_positions": fmt(positions),
+        },
+    )
+    if not check.ok:
+        check.problems.append(
+            f"outstanding {fmt(outstanding)}, issued-redeemed {fmt(issued - redeemed)}, "
+            f"vaults+wallets {fmt(held)}, positions {fmt(positions)}"
+        )
+    return check
+
+
+def _positions(tx: Tx, balances: list[sa.Row]) -> Check:
+    check = Check(4, "per operator: tier-1 position = vault + wallets", True)
+    codes = dict(tx.conn.execute(sa.select(operators.c.id, operators.c.code)).all())
+    per_op: dict[int, dict[str, int]] = {}
+    for a in balances:
+        if a.operator_id is None or a.asset != ECNY:
+            continue
+        bucket = per_op.setdefault(a.operator_id, {"position": 0, "vault": 0, "wallets": 0})
+        bal = a.credits_posted - a.debits_posted
+        if a.kind == "position":
+            bucket["position"] += bal
+        elif a.kind == "vault":
+            bucket["vault"] += bal
+        elif a.kind == "wallet":
+            bucket["wallets"] += bal
+    for op_id, b in sorted(per_op.items(), key=lambda kv: codes[kv[0]]):
+        diff = b["position"] - b["vault"] - b["wallets"]
+        check.figures[codes[op_id]] = {
+            "position": fmt(b["position"]),
+            "vault": fmt(b["vault"]),
+            "wallets": fmt(b["wallets"]),
+            "difference": fmt(diff),
+        }
+        if diff != 0:
+            check.ok = False
+            check.problems.append(
+                f"{codes[op_id]}: position differs from vault + wallets by {fmt(diff)}"
+            )
+    return check
+
+
+def _reserves(tx: Tx, balances: list[sa.Row]) -> Check:
+    by_code = {a.code: a for a in balances}
+    cb = by_code[issuance.CB_ISSUANCE]
+    outstanding = cb.debits_posted - cb.credits_posted
+    held_acc = by_code[issuance.CB_RESERVE_HELD]
+    consumed = held_acc.credits_posted - held_acc.debits_posted
+    ratio = issuance.reserve_ratio(tx)
+    required = issuance.required_reserve(outstanding, ratio)
+    check = Check(
+        5,
+        "reserves consumed = outstanding x reserve ratio",
+        consumed == required,
+        figures={
+            "reserve_ratio": tx.sandbox.reserve_ratio,
+            "outstanding": fmt(outstanding),
+            "reserves_consumed": fmt(consumed),
+            "required": fmt(required),
+        },
+    )
+    if not check.ok:
+        check.problems.append(
+            f"consumed {fmt(consumed)} but outstanding x ratio is {fmt(required)}"
+        )
+    return check
+
+
+def _hash_chain(tx: Tx) -> Check:
+    check = Check(6, "the journal's hash chain is unbroken", True)
+    codes = dict(tx.conn.execute(sa.select(accounts.c.id, accounts.c.code)).all())
+    je = journal_entries
+    prev, expected_seq = GENESIS_HASH, 1
+    rows = tx.conn.execution_options(yield_per=5000).execute(sa.select(je).order_by(je.c.seq))
+    for r in rows:
+        if r.seq != expected_seq:
+            check.problems.append(f"sequence gap: expected {expected_seq}, found {r.seq}")
+            check.ok = False
+            break
+        h = entry_hash(
+            r.seq,
+            r.transfer_id,
+            codes[r.debit_account_id],
+            codes[r.credit_account_id],
+            r.asset,
+            r.amount,
+            r.posted_at,
+            prev,
+        )
+        if r.prev_hash != prev or r.hash != h:
+            check.problems.append(
+                f"entry {r.seq} does not chain: its hash or its link to {r.seq - 1} is wrong"
+            )
+            check.ok = False
+            break
+        prev, expected_seq = h, expected_seq + 1
+    rows.close()
+    head = tx.conn.execute(sa.select(ledger_head).where(ledger_head.c.id == 1)).one()
+    if check.ok and (head.last_seq != expected_seq - 1 or head.last_hash != prev):
+        check.ok = False
+        check.problems.append("the recorded head does not match the last journal entry")
+    check.figures = {
+        "entries": expected_seq - 1,
+        "head_seq": head.last_seq,
+        "head_hash": head.last_hash,
+    }
+    return check

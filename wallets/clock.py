@@ -1,0 +1,68 @@
+"""The sandbox clock: every timestamp and day boundary comes from it.
+
+It is either *fixed* at an instant (time stands still until it is set or
+advanced: replays are deterministic) or *running*: wall time plus an offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+from . import errors
+from .db import Tx
+from .schema import sandbox
+
+# Days in the sandbox are days in China and Macau (Asia/Shanghai, Asia/Macau: UTC+8,
+# no daylight saving).
+SANDBOX_TZ = timezone(timedelta(hours=8), "UTC+08:00")
+
+
+@dataclass(frozen=True)
+class ClockState:
+    now: datetime
+    fixed: bool
+
+
+def state(tx: Tx) -> ClockState:
+    return ClockState(now=tx.now(), fixed=tx.sandbox.clock_fixed is not None)
+
+
+def set_clock(tx: Tx, when: datetime, fixed: bool = True) -> ClockState:
+    if when.tzinfo is None:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "the time needs a UTC offset",
+            errors={"now": ["must include a UTC offset, e.g. 2026-01-01T09:00:00+08:00"]},
+        )
+    when = when.astimezone(UTC)
+    if fixed:
+        values = {"clock_fixed": when, "clock_offset_us": 0}
+    else:
+        offset = when - datetime.now(UTC)
+        values = {"clock_fixed": None, "clock_offset_us": _us(offset)}
+    tx.conn.execute(sandbox.update().where(sandbox.c.id == 1).values(**values))
+    tx.forget_clock()
+    return state(tx)
+
+
+def advance(tx: Tx, seconds: int) -> ClockState:
+    if seconds < 0:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "the sandbox clock never goes backwards by advancing",
+            errors={"seconds": ["must not be negative"]},
+        )
+    row = tx.sandbox
+    delta = timedelta(seconds=seconds)
+    if row.clock_fixed is not None:
+        values = {"clock_fixed": row.clock_fixed + delta}
+    else:
+        values = {"clock_offset_us": row.clock_offset_us + _us(delta)}
+    tx.conn.execute(sandbox.update().where(sandbox.c.id == 1).values(**values))
+    tx.forget_clock()
+    return state(tx)
+
+
+def _us(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -1,0 +1,36 @@
+"""Settings from the environment, with defaults that make `make run` work as is."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{DEFAULT_VAR_DIR / 'ecny.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=default_database_url)
+    # Fraction of each issuance paid from the operator's reserve (DOMAIN.md §1).
+    reserve_ratio: str = "1.00"
+    # Secret mixed into phone-number hashes so that the stored value cannot be
+    # reversed by hashing every phone number.
+    phone_hash_secret: str = "ecny-sandbox-demo-secret"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        kwargs: dict[str, str] = {}
+        if env.get("DATABASE_URL"):
+            kwargs["database_url"] = env["DATABASE_URL"]
+        if env.get("ECNY_RESERVE_RATIO"):
+            kwargs["reserve_ratio"] = env["ECNY_RESERVE_RATIO"]
+        if env.get("ECNY_PHONE_HASH_SECRET"):
+            kwargs["phone_hash_secret"] = env["ECNY_PHONE_HASH_SECRET"]
+        return cls(**kwargs)

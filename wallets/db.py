@@ -1,0 +1,183 @@
+"""Engines, transactions and retries.
+
+SQLite runs in WAL mode and every writer starts with ``BEGIN IMMEDIATE`` so
+that writers queue instead of failing half-way. PostgreSQL runs at READ
+COMMITTED with row locks taken in a fixed order (see ledger.py); every write
+transaction is retried on serialization failures and deadlocks, so the same
+code can run on a distributed PostgreSQL-compatible engine.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from . import errors, schema
+from .config import PROJECT_ROOT
+
+T = TypeVar("T")
+
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+MAX_ATTEMPTS = 12
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    sa_url = sa.engine.make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        database = sa_url.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            sa_url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs
+        )
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(sa_url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - trivial
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    # SQLite: a writer that could not get the lock within busy_timeout.
+    return "database is locked" in str(orig) or "database is busy" in str(orig)
+
+
+class Tx:
+    """One unit of work: a connection inside a transaction, and the sandbox time
+    read once at its start so that every row it writes carries the same instant."""
+
+    def __init__(self, conn: Connection, db: Database) -> None:
+        self.conn = conn
+        self.db = db
+        self._now: datetime | None = None
+        self._sandbox: sa.Row | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+    @property
+    def sandbox(self) -> sa.Row:
+        if self._sandbox is None:
+            self._sandbox = self.conn.execute(
+                sa.select(schema.sandbox).where(schema.sandbox.c.id == 1)
+            ).one()
+        return self._sandbox
+
+    def now(self) -> datetime:
+        if self._now is None:
+            row = self.sandbox
+            if row.clock_fixed is not None:
+                self._now = row.clock_fixed
+            else:
+                self._now = datetime.now(UTC) + timedelta(microseconds=row.clock_offset_us)
+        return self._now
+
+    def forget_clock(self) -> None:
+        self._now = None
+        self._sandbox = None
+
+
+class Database:
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(tx, *args, **kwargs)`` in a write transaction, retrying the
+        whole function on serialization failures, deadlocks and lock time-outs."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with self.engine.connect() as conn:
+                    conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                    with conn.begin():
+                        return fn(Tx(conn, self), *args, **kwargs)
+            except sa.exc.DBAPIError as exc:
+                if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
+                    if is_retryable(exc):
+                        raise errors.DomainError(errors.BUSY) from exc
+                    raise
+                time.sleep(min(0.5, 0.002 * 2**attempt) * random.random())
+        raise AssertionError("unreachable")
+
+    def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(tx, ...)`` in a read-only transaction (a consistent snapshot on SQLite)."""
+        with self.engine.connect() as conn, conn.begin():
+            return fn(Tx(conn, self), *args, **kwargs)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+# ---- migrations -------------------------------------------------------------
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # Passed as an attribute, not an option: URLs may hold '%' that configparser would mangle.
+    cfg.attributes["database_url"] = url
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(url: str) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()

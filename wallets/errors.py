@@ -1,0 +1,105 @@
+"""Every refusal has one precise, stable code.
+
+A code belongs to a category; the HTTP layer maps categories to status codes
+and docs/errors.md lists every code (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Categories of failure, independent of any transport.
+INVALID = "invalid"  # the request itself is wrong
+UNAUTHENTICATED = "unauthenticated"
+FORBIDDEN = "forbidden"  # the role may never do this
+NOT_FOUND = "not_found"  # absent, or outside the caller's scope
+CONFLICT = "conflict"  # clashes with the current state of a resource
+REFUSED = "refused"  # well-formed, but a ledger or business rule says no
+PRECONDITION_FAILED = "precondition_failed"
+PRECONDITION_REQUIRED = "precondition_required"
+UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    category: str
+    title: str
+
+
+CODES: dict[str, ErrorCode] = {}
+
+
+def _code(code: str, category: str, title: str) -> str:
+    CODES[code] = ErrorCode(code, category, title)
+    return code
+
+
+# Request shape
+VALIDATION_FAILED = _code("validation_failed", INVALID, "Request validation failed")
+MALFORMED_JSON = _code("malformed_json", INVALID, "The body is not valid JSON")
+UNSUPPORTED_MEDIA_TYPE = _code(
+    "unsupported_media_type", INVALID, "The body must be application/json"
+)
+BAD_REQUEST = _code("bad_request", INVALID, "Bad request")
+METHOD_NOT_ALLOWED = _code("method_not_allowed", INVALID, "Method not allowed")
+NOT_ACCEPTABLE = _code("not_acceptable", INVALID, "Not acceptable")
+PAYLOAD_TOO_LARGE = _code("payload_too_large", INVALID, "Payload too large")
+# Auth
+UNAUTHORIZED = _code("unauthorized", UNAUTHENTICATED, "Missing or invalid API key")
+FORBIDDEN_ROLE = _code("forbidden", FORBIDDEN, "This role may not do this")
+# Lookups
+NOT_FOUND_CODE = _code("not_found", NOT_FOUND, "No such resource")
+OPERATOR_NOT_FOUND = _code("operator_not_found", NOT_FOUND, "No such operator")
+WALLET_NOT_FOUND = _code("wallet_not_found", NOT_FOUND, "No such wallet")
+TRANSFER_NOT_FOUND = _code("transfer_not_found", NOT_FOUND, "No such transfer")
+# Idempotency
+IDEMPOTENCY_KEY_REUSED = _code(
+    "idempotency_key_reused", REFUSED, "Idempotency key reused with a different request"
+)
+IDEMPOTENCY_IN_FLIGHT = _code(
+    "idempotency_request_in_flight",
+    CONFLICT,
+    "A request with this idempotency key is still in flight",
+)
+# Resources
+OPERATOR_EXISTS = _code("operator_exists", CONFLICT, "An operator with this code exists")
+# Ledger refusals
+INSUFFICIENT_FUNDS = _code("insufficient_funds", REFUSED, "Insufficient funds in the wallet")
+INSUFFICIENT_VAULT = _code(
+    "insufficient_vault_funds", REFUSED, "Insufficient e-CNY in the operator's vault"
+)
+INSUFFICIENT_RESERVE = _code(
+    "insufficient_reserve", REFUSED, "Insufficient reserve at the central bank"
+)
+INSUFFICIENT_POSITION = _code(
+    "insufficient_position", REFUSED, "Insufficient e-CNY position at the central bank"
+)
+SAME_WALLET = _code("same_wallet", REFUSED, "Payer and payee are the same wallet")
+WALLET_FROZEN = _code("wallet_frozen", REFUSED, "The wallet is frozen")
+WALLET_CLOSED = _code("wallet_closed", REFUSED, "The wallet is closed")
+LINKED_TRANSFER_FAILED = _code(
+    "linked_transfer_failed", REFUSED, "Another transfer of the linked chain failed"
+)
+RESERVE_RATIO_LOCKED = _code(
+    "reserve_ratio_locked",
+    CONFLICT,
+    "The reserve ratio can only change while nothing is outstanding",
+)
+# Infrastructure
+BUSY = _code("busy", UNAVAILABLE, "The ledger is busy; retry the request")
+
+
+class DomainError(Exception):
+    """A refusal with a stable code, a human detail and optional structured facts."""
+
+    def __init__(self, code: str, detail: str | None = None, **extra: Any) -> None:
+        if code not in CODES:
+            raise KeyError(f"unregistered error code {code!r}")
+        self.code = code
+        self.category = CODES[code].category
+        self.title = CODES[code].title
+        self.detail = detail or self.title
+        self.extra = extra
+        super().__init__(f"{code}: {self.detail}")

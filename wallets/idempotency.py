@@ -1,0 +1,104 @@
+"""Idempotency keys (Stripe's and Formance's model).
+
+A write that carries a key first *claims* it in a short transaction of its
+own. The work then runs and, in the same transaction as its ledger effects,
+stores the response. So:
+  - same key, same request, completed  -> the stored response, replayed;
+  - same key, different request        -> ``idempotency_key_reused``;
+  - same key while the first still runs -> ``idempotency_request_in_flight``;
+  - the work is refused or fails       -> the claim is released: nothing was
+    written, so a retry runs afresh.
+A claim left behind by a crashed process goes stale after ``STALE_AFTER`` and
+can then be taken over: the crash rolled back its work, so nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from . import errors
+from .db import Database, Tx
+from .schema import idempotency_keys
+
+STALE_AFTER = timedelta(seconds=60)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: str
+
+
+def fingerprint(method: str, path: str, body: object) -> str:
+    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def claim(db: Database, api_key_id: int, key: str, print_: str) -> Claim | Replay:
+    return db.write(_claim, api_key_id, key, print_)
+
+
+def _claim(tx: Tx, api_key_id: int, key: str, print_: str) -> Claim | Replay:
+    ik = idempotency_keys
+    now = datetime.now(UTC)
+    try:
+        with tx.conn.begin_nested():
+            new_id = tx.conn.execute(
+                ik.insert().values(
+                    api_key_id=api_key_id,
+                    key=key,
+                    fingerprint=print_,
+                    state="in_flight",
+                    claimed_at=now,
+                )
+            ).inserted_primary_key[0]
+        return Claim(new_id)
+    except sa.exc.IntegrityError:
+        pass
+    row = tx.conn.execute(
+        sa.select(ik).where(ik.c.api_key_id == api_key_id, ik.c.key == key).with_for_update()
+    ).one()
+    if row.fingerprint != print_:
+        raise errors.DomainError(
+            errors.IDEMPOTENCY_KEY_REUSED,
+            "this Idempotency-Key was first used with a different request",
+        )
+    if row.state == "completed":
+        return Replay(row.response_status, row.response_body)
+    if now - row.claimed_at < STALE_AFTER:
+        raise errors.DomainError(
+            errors.IDEMPOTENCY_IN_FLIGHT, "retry once the first request has finished"
+        )
+    tx.conn.execute(ik.update().where(ik.c.id == row.id).values(claimed_at=now))
+    return Claim(row.id)
+
+
+def complete(tx: Tx, claim_: Claim, status: int, body: str) -> None:
+    """Store the response in the same transaction as the work it describes."""
+    tx.conn.execute(
+        idempotency_keys.update()
+        .where(idempotency_keys.c.id == claim_.id)
+        .values(state="completed", response_status=status, response_body=body)
+    )
+
+
+def release(db: Database, claim_: Claim) -> None:
+    def _release(tx: Tx) -> None:
+        tx.conn.execute(
+            idempotency_keys.delete().where(
+                idempotency_keys.c.id == claim_.id, idempotency_keys.c.state == "in_flight"
+            )
+        )
+
+    db.write(_release)

@@ -1,0 +1,94 @@
+"""API keys: random, shown once, stored only as a SHA-256 hash.
+
+A key is 32 random bytes, so a fast hash is enough: there is nothing to
+brute-force that a slow hash would protect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from . import errors
+from . import operators as ops
+from .db import Tx
+from .principal import MERCHANT, OPERATOR, ROLES, SUPERVISOR, SYSTEM, Principal
+from .schema import api_keys, operators
+
+KEY_PREFIX = "ecny_"
+
+
+@dataclass(frozen=True)
+class NewKey:
+    id: int
+    key: str  # the secret: shown once, never stored
+    role: str
+    operator_code: str | None
+    casino_ref: str | None
+    label: str | None
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create(
+    tx: Tx,
+    role: str,
+    *,
+    operator_code: str | None = None,
+    casino_ref: str | None = None,
+    label: str | None = None,
+) -> NewKey:
+    def invalid(field: str, msg: str) -> errors.DomainError:
+        return errors.DomainError(
+            errors.VALIDATION_FAILED, f"{field}: {msg}", errors={field: [msg]}
+        )
+
+    if role not in ROLES:
+        raise invalid("role", f"must be one of {', '.join(ROLES)}")
+    operator_id = None
+    if role == OPERATOR:
+        if not operator_code:
+            raise invalid("operator", "an operator key needs its operator")
+        operator_id = ops.get(tx, operator_code, SYSTEM).id
+    elif operator_code:
+        raise invalid("operator", f"a {role} key is not scoped to an operator")
+    if role in (MERCHANT, SUPERVISOR):
+        if not casino_ref:
+            raise invalid("casino", f"a {role} key needs its casino")
+    elif casino_ref:
+        raise invalid("casino", f"a {role} key is not scoped to a casino")
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id = tx.conn.execute(
+        api_keys.insert().values(
+            key_hash=hash_key(secret),
+            prefix=secret[:12],
+            role=role,
+            operator_id=operator_id,
+            casino_ref=casino_ref,
+            label=label,
+            created_at=tx.now(),
+        )
+    ).inserted_primary_key[0]
+    return NewKey(key_id, secret, role, operator_code, casino_ref, label)
+
+
+def authenticate(tx: Tx, secret: str) -> Principal | None:
+    row = tx.conn.execute(
+        sa.select(api_keys, operators.c.code.label("operator_code"))
+        .outerjoin(operators, operators.c.id == api_keys.c.operator_id)
+        .where(api_keys.c.key_hash == hash_key(secret), api_keys.c.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Principal(
+        role=row.role,
+        key_id=row.id,
+        operator_id=row.operator_id,
+        operator_code=row.operator_code,
+        casino_ref=row.casino_ref,
+    )

@@ -1,0 +1,484 @@
+"""The double-entry ledger: accounts, transfers, and the journal.
+
+A *transfer* is one business movement (an issuance, a funding, a payment). It
+is posted as one or more *journal entries*, each a movement of a positive
+integer amount of one asset from a debit account to a credit account. Postings
+are immutable; corrections are new transfers.
+
+Balances are ``credits - debits`` for every account: what a holder owns is
+positive; contra and source accounts (the central bank's issuance account, an
+operator's settlement account) may go below zero.
+
+Posting is a batch operation. A :class:`Posting` locks every account it will
+touch (in id order, so concurrent postings never deadlock on accounts), checks
+each transfer against the running balances in memory, and writes everything in
+one go: transfers, journal entries with their hash chain, and the new account
+totals. A transfer that fails its checks is refused with a precise code and
+leaves no trace; with ``linked=True`` a run of transfers succeeds or fails as one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from . import errors
+from .db import Tx
+from .schema import accounts, journal_entries, ledger_head, transfers
+
+ECNY = "ECNY"
+RESERVE = "RESERVE"
+
+GENESIS_HASH = "0" * 64
+
+# Which refusal a failed debit gives, by the kind of account that would go negative.
+_SHORTFALL_CODE = {
+    "wallet": errors.INSUFFICIENT_FUNDS,
+    "vault": errors.INSUFFICIENT_VAULT,
+    "reserve": errors.INSUFFICIENT_RESERVE,
+    "position": errors.INSUFFICIENT_POSITION,
+}
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One journal entry to be: ``amount`` of ``asset`` from ``debit`` to ``credit``."""
+
+    debit: int
+    credit: int
+    amount: int
+    asset: str
+
+
+@dataclass
+class TransferDraft:
+    kind: str
+    asset: str
+    amount: int
+    legs: list[Leg]
+    from_wallet_id: int | None = None
+    to_wallet_id: int | None = None
+    from_operator_id: int | None = None
+    to_operator_id: int | None = None
+    reference: str | None = None
+    # True: this transfer and the next one stand or fall together (TigerBeetle's "linked").
+    linked: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    debit_account_id: int
+    credit_account_id: int
+    debit_account: str
+    credit_account: str
+    asset: str
+    amount: int
+    hash: str
+
+
+@dataclass
+class PostedTransfer:
+    id: int
+    kind: str
+    asset: str
+    amount: int
+    from_wallet_id: int | None
+    to_wallet_id: int | None
+    from_operator_id: int | None
+    to_operator_id: int | None
+    reference: str | None
+    posted_at: datetime
+    entries: list[Entry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    detail: str
+    extra: dict = field(default_factory=dict)
+
+    def error(self) -> errors.DomainError:
+        return errors.DomainError(self.code, self.detail, **self.extra)
+
+
+@dataclass
+class _Account:
+    id: int
+    code: str
+    kind: str
+    asset: str
+    may_go_negative: bool
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    dirty: bool = False
+
+    @property
+    def available(self) -> int:
+        return self.credits_posted - self.debits_posted - self.debits_pending
+
+
+def entry_hash(
+    seq: int,
+    transfer_id: int,
+    debit_code: str,
+    credit_code: str,
+    asset: str,
+    amount: int,
+    posted_at: datetime,
+    prev_hash: str,
+) -> str:
+    """SHA-256 of an entry's canonical encoding, chained to the entry before it.
+
+    The encoding is documented in docs/audit.md so that auditors can recompute it.
+    """
+    canonical = "|".join(
+        (
+            str(seq),
+            str(transfer_id),
+            debit_code,
+            credit_code,
+            asset,
+            str(amount),
+            posted_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            prev_hash,
+        )
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
+    """Load and lock accounts in id order (the one lock order everybody uses)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    stmt = (
+        sa.select(
+            accounts.c.id,
+            accounts.c.code,
+            accounts.c.kind,
+            accounts.c.asset,
+            accounts.c.may_go_negative,
+            accounts.c.debits_posted,
+            accounts.c.credits_posted,
+            accounts.c.debits_pending,
+            accounts.c.credits_pending,
+        )
+        .where(accounts.c.id.in_(wanted))
+        .order_by(accounts.c.id)
+        .with_for_update()
+    )
+    return {row.id: _Account(**row._mapping) for row in tx.conn.execute(stmt)}
+
+
+class Posting:
+    """A batch of transfers checked in memory and written at :meth:`commit`."""
+
+    def __init__(self, tx: Tx, account_ids: Iterable[int]) -> None:
+        self.tx = tx
+        self.accounts = lock_accounts(tx, account_ids)
+        self._accepted: list[TransferDraft] = []
+        # Chain bookkeeping: balances to restore if a linked chain fails.
+        self._chain: list[TransferDraft] = []
+        self._chain_undo: list[tuple[int, int, int]] = []
+        self._chain_results: list[int] = []
+        self.results: list[TransferDraft | Refusal] = []
+
+    def account(self, account_id: int) -> _Account:
+        return self.accounts[account_id]
+
+    def balance(self, account_id: int) -> int:
+        acc = self.accounts[account_id]
+        return acc.credits_posted - acc.debits_posted
+
+    def _check(self, draft: TransferDraft) -> Refusal | None:
+        # Net effect per account, so a transfer whose legs pass through an
+        # account is judged on where it ends up.
+        net: dict[int, int] = {}
+        for leg in draft.legs:
+            for acc_id in (leg.debit, leg.credit):
+                if acc_id not in self.accounts:
+                    raise KeyError(f"account {acc_id} was not locked for this posting")
+            if leg.amount <= 0:
+                return Refusal(errors.VALIDATION_FAILED, "amount must be positive")
+            net[leg.debit] = net.get(leg.debit, 0) - leg.amount
+            net[leg.credit] = net.get(leg.credit, 0) + leg.amount
+        for acc_id, delta in net.items():
+            acc = self.accounts[acc_id]
+            if delta < 0 and not acc.may_go_negative and acc.available + delta < 0:
+                code = _SHORTFALL_CODE.get(acc.kind, errors.INSUFFICIENT_FUNDS)
+                return Refusal(
+                    code,
+                    f"{acc.code} has {acc.available} fen available, {-delta} needed",
+                    {"account": acc.code, "available": acc.available, "required": -delta},
+                )
+        return None
+
+    def _apply(self, draft: TransferDraft, undo: list[tuple[int, int, int]] | None) -> None:
+        for leg in draft.legs:
+            d = self.accounts[leg.debit]
+            c = self.accounts[leg.credit]
+            if undo is not None:
+                undo.append((d.id, d.debits_posted, d.credits_posted))
+                undo.append((c.id, c.debits_posted, c.credits_posted))
+            d.debits_posted += leg.amount
+            c.credits_posted += leg.amount
+            d.dirty = c.dirty = True
+
+    def add(self, draft: TransferDraft, refusal: Refusal | None = None) -> None:
+        """Check and apply one transfer in memory; ``refusal`` records a failure
+        found earlier by the caller (a frozen wallet, say) in the same place."""
+        in_chain = bool(self._chain) or draft.linked
+        refusal = refusal or self._check(draft)
+        if not in_chain:
+            if refusal is None:
+                self._apply(draft, None)
+                self._accepted.append(draft)
+                self.results.append(draft)
+            else:
+                self.results.append(refusal)
+            return
+        # Part of a linked chain.
+        self._chain.append(draft)
+        self._chain_results.append(len(self.results))
+        if refusal is None:
+            self._apply(draft, self._chain_undo)
+            self.results.append(draft)
+        else:
+            self.results.append(refusal)
+        if not draft.linked:
+            self._close_chain()
+
+    def end_open_chain(self) -> None:
+        """A chain whose last member still says ``linked`` is an error of the caller's."""
+        if self._chain:
+            last = self._chain_results[-1]
+            if not isinstance(self.results[last], Refusal):
+                self.results[last] = Refusal(
+                    errors.VALIDATION_FAILED, "the last transfer of a batch cannot be linked"
+                )
+            self._close_chain()
+
+    def _close_chain(self) -> None:
+        failed = [i for i in self._chain_results if isinstance(self.results[i], Refusal)]
+        if failed:
+            for acc_id, debits, credits in reversed(self._chain_undo):
+                acc = self.accounts[acc_id]
+                acc.debits_posted, acc.credits_posted = debits, credits
+            first = failed[0]
+            for i in self._chain_results:
+                if i not in failed:
+                    self.results[i] = Refusal(
+                        errors.LINKED_TRANSFER_FAILED,
+                        f"linked transfer at index {first} failed",
+                        {"failed_index": first},
+                    )
+        else:
+            self._accepted.extend(self._chain)
+        self._chain, self._chain_undo, self._chain_results = [], [], []
+
+    def post(self, draft: TransferDraft) -> PostedTransfer:
+        """Add one transfer and commit: the posted transfer, or its refusal raised."""
+        self.add(draft)
+        (result,) = self.commit()
+        if isinstance(result, Refusal):
+            raise result.error()
+        return result
+
+    def commit(self) -> list[PostedTransfer | Refusal]:
+        """Write every accepted transfer; return one result per :meth:`add`."""
+        self.end_open_chain()
+        posted: dict[int, PostedTransfer] = {}
+        if self._accepted:
+            posted = self._write()
+        return [posted[id(r)] if not isinstance(r, Refusal) else r for r in self.results]
+
+    def _write(self) -> dict[int, PostedTransfer]:
+        conn = self.tx.conn
+        now = self.tx.now()
+        # The journal head is locked last: all account locks are already held.
+        head = conn.execute(
+            sa.select(ledger_head).where(ledger_head.c.id == 1).with_for_update()
+        ).one()
+        seq, prev_hash, transfer_id = head.last_seq, head.last_hash, head.last_transfer_id
+        transfer_rows: list[dict] = []
+        entry_rows: list[dict] = []
+        out: dict[int, PostedTransfer] = {}
+        for draft in self._accepted:
+            transfer_id += 1
+            pt = PostedTransfer(
+                id=transfer_id,
+                kind=draft.kind,
+                asset=draft.asset,
+                amount=draft.amount,
+                from_wallet_id=draft.from_wallet_id,
+                to_wallet_id=draft.to_wallet_id,
+                from_operator_id=draft.from_operator_id,
+                to_operator_id=draft.to_operator_id,
+                reference=draft.reference,
+                posted_at=now,
+            )
+            transfer_rows.append(
+                {
+                    "id": transfer_id,
+                    "kind": draft.kind,
+                    "asset": draft.asset,
+                    "amount": draft.amount,
+                    "from_wallet_id": draft.from_wallet_id,
+                    "to_wallet_id": draft.to_wallet_id,
+                    "from_operator_id": draft.from_operator_id,
+                    "to_operator_id": draft.to_operator_id,
+                    "reference": draft.reference,
+                    "posted_at": now,
+                }
+            )
+            for leg in draft.legs:
+                seq += 1
+                debit_code = self.accounts[leg.debit].code
+                credit_code = self.accounts[leg.credit].code
+                h = entry_hash(
+                    seq, transfer_id, debit_code, credit_code, leg.asset, leg.amount, now, prev_hash
+                )
+                entry_rows.append(
+                    {
+                        "seq": seq,
+                        "transfer_id": transfer_id,
+                        "debit_account_id": leg.debit,
+                        "credit_account_id": leg.credit,
+                        "asset": leg.asset,
+                        "amount": leg.amount,
+                        "posted_at": now,
+                        "prev_hash": prev_hash,
+                        "hash": h,
+                    }
+                )
+                pt.entries.append(
+                    Entry(
+                        seq,
+                        leg.debit,
+                        leg.credit,
+                        debit_code,
+                        credit_code,
+                        leg.asset,
+                        leg.amount,
+                        h,
+                    )
+                )
+                prev_hash = h
+            out[id(draft)] = pt
+        conn.execute(transfers.insert(), transfer_rows)
+        conn.execute(journal_entries.insert(), entry_rows)
+        dirty = [a for a in self.accounts.values() if a.dirty]
+        conn.execute(
+            accounts.update()
+            .where(accounts.c.id == sa.bindparam("_id"))
+            .values(
+                debits_posted=sa.bindparam("_d"),
+                credits_posted=sa.bindparam("_c"),
+            ),
+            [{"_id": a.id, "_d": a.debits_posted, "_c": a.credits_posted} for a in dirty],
+        )
+        conn.execute(
+            ledger_head.update()
+            .where(ledger_head.c.id == 1)
+            .values(last_seq=seq, last_hash=prev_hash, last_transfer_id=transfer_id)
+        )
+        return out
+
+
+def post_one(tx: Tx, draft: TransferDraft) -> PostedTransfer:
+    """Post a single transfer, locking just the accounts it touches."""
+    return Posting(tx, [a for leg in draft.legs for a in (leg.debit, leg.credit)]).post(draft)
+
+
+def account_id_by_code(tx: Tx, code: str) -> int:
+    return tx.conn.execute(sa.select(accounts.c.id).where(accounts.c.code == code)).scalar_one()
+
+
+def load_transfer(tx: Tx, transfer_id: int) -> PostedTransfer | None:
+    row = tx.conn.execute(sa.select(transfers).where(transfers.c.id == transfer_id)).first()
+    if row is None:
+        return None
+    return _with_entries(tx, [row])[0]
+
+
+def _with_entries(tx: Tx, rows: Sequence[sa.Row]) -> list[PostedTransfer]:
+    if not rows:
+        return []
+    debit = accounts.alias("debit")
+    credit = accounts.alias("credit")
+    je = journal_entries
+    entry_rows = tx.conn.execute(
+        sa.select(
+            je.c.seq,
+            je.c.transfer_id,
+            je.c.debit_account_id,
+            je.c.credit_account_id,
+            debit.c.code.label("debit_code"),
+            credit.c.code.label("credit_code"),
+            je.c.asset,
+            je.c.amount,
+            je.c.hash,
+        )
+        .join(debit, debit.c.id == je.c.debit_account_id)
+        .join(credit, credit.c.id == je.c.credit_account_id)
+        .where(je.c.transfer_id.in_([r.id for r in rows]))
+        .order_by(je.c.seq)
+    ).all()
+    by_transfer: dict[int, list[Entry]] = {}
+    for e in entry_rows:
+        by_transfer.setdefault(e.transfer_id, []).append(
+            Entry(
+                e.seq,
+                e.debit_account_id,
+                e.credit_account_id,
+                e.debit_code,
+                e.credit_code,
+                e.asset,
+                e.amount,
+                e.hash,
+            )
+        )
+    return [
+        PostedTransfer(
+            id=r.id,
+            kind=r.kind,
+            asset=r.asset,
+            amount=r.amount,
+            from_wallet_id=r.from_wallet_id,
+            to_wallet_id=r.to_wallet_id,
+            from_operator_id=r.from_operator_id,
+            to_operator_id=r.to_operator_id,
+            reference=r.reference,
+            posted_at=r.posted_at,
+            entries=by_transfer.get(r.id, []),
+        )
+        for r in rows
+    ]
+
+
+def list_transfers(
+    tx: Tx,
+    *,
+    wallet_id: int | None = None,
+    operator_id: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> list[PostedTransfer]:
+    t = transfers
+    stmt = sa.select(t).order_by(t.c.id).limit(limit)
+    if wallet_id is not None:
+        stmt = stmt.where(sa.or_(t.c.from_wallet_id == wallet_id, t.c.to_wallet_id == wallet_id))
+    if operator_id is not None:
+        stmt = stmt.where(
+            sa.or_(t.c.from_operator_id == operator_id, t.c.to_operator_id == operator_id)
+        )
+    if after is not None:
+        stmt = stmt.where(t.c.id > after)
+    return _with_entries(tx, tx.conn.execute(stmt).all())

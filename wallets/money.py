@@ -1,0 +1,51 @@
+"""Money is an integer number of fen from the edge inwards.
+
+This is the one module that turns text into fen and fen into text.
+"""
+
+from __future__ import annotations
+
+import re
+
+FEN_PER_YUAN = 100
+# One trillion yuan: far above any plausible single movement, far below the
+# 64-bit range even when summed over every account.
+MAX_AMOUNT_FEN = 1_000_000_000_000 * FEN_PER_YUAN
+
+_AMOUNT_RE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]{1,2})?")
+
+
+class AmountError(ValueError):
+    """The text is not an amount this sandbox accepts."""
+
+
+def parse_amount(text: object, *, allow_zero: bool = False) -> int:
+    """Parse a decimal string such as ``"1234.50"`` into fen.
+
+    Only strings are accepted (a JSON number may already have lost precision),
+    with at most two decimals, no sign, no exponent, no spaces.
+    """
+    if not isinstance(text, str):
+        raise AmountError('must be a decimal string such as "12.34", not a number')
+    if not _AMOUNT_RE.fullmatch(text):
+        if text == "":
+            raise AmountError("must not be empty")
+        raise AmountError(
+            'must be a positive decimal string with at most 2 decimals, such as "12.34"'
+        )
+    whole, _, frac = text.partition(".")
+    if len(whole) > len(str(MAX_AMOUNT_FEN)):
+        raise AmountError(f"must not exceed {format_amount(MAX_AMOUNT_FEN)}")
+    fen = int(whole) * FEN_PER_YUAN + int(frac.ljust(2, "0") or 0)
+    if fen > MAX_AMOUNT_FEN:
+        raise AmountError(f"must not exceed {format_amount(MAX_AMOUNT_FEN)}")
+    if fen == 0 and not allow_zero:
+        raise AmountError("must be greater than zero")
+    return fen
+
+
+def format_amount(fen: int) -> str:
+    """Format fen as a decimal string with exactly two decimals (``-1.05`` for -105)."""
+    sign = "-" if fen < 0 else ""
+    whole, frac = divmod(abs(fen), FEN_PER_YUAN)
+    return f"{sign}{whole}.{frac:02d}"

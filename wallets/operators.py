@@ -1,0 +1,137 @@
+"""Authorized operators and their accounts in both tiers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from . import errors
+from .db import Tx
+from .ledger import ECNY, RESERVE
+from .principal import Principal
+from .schema import accounts, operators, wallets
+
+CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
+
+# An operator's accounts: (kind, asset, may go negative).
+#   reserve    tier 1: its reserve at the central bank
+#   position   tier 1: e-CNY the central bank records as held at the operator
+#   vault      tier 2: e-CNY it holds but has not handed out
+#   settlement tier 2: contra of its position; minus (vault + wallets)
+OPERATOR_ACCOUNTS = (
+    ("reserve", RESERVE, False),
+    ("position", ECNY, False),
+    ("vault", ECNY, False),
+    ("settlement", ECNY, True),
+)
+
+
+@dataclass(frozen=True)
+class Operator:
+    id: int
+    code: str
+    name: str
+    accounts: dict[str, int]  # kind -> account id
+
+
+@dataclass(frozen=True)
+class OperatorFigures:
+    operator: Operator
+    reserve: int
+    position: int
+    vault: int
+    wallets_total: int
+    wallet_count: int
+
+
+def account_code(op_code: str, kind: str) -> str:
+    return f"OP:{op_code}:{kind.upper()}"
+
+
+def create(tx: Tx, code: str, name: str) -> Operator:
+    if not CODE_RE.fullmatch(code):
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "code must be 2-32 upper-case letters, digits or '_', starting with a letter",
+            errors={"code": ["must match [A-Z][A-Z0-9_]{1,31}"]},
+        )
+    exists = tx.conn.execute(sa.select(operators.c.id).where(operators.c.code == code)).first()
+    if exists:
+        raise errors.DomainError(errors.OPERATOR_EXISTS, f"operator {code} exists")
+    now = tx.now()
+    op_id = tx.conn.execute(
+        operators.insert().values(code=code, name=name, created_at=now)
+    ).inserted_primary_key[0]
+    ids = {}
+    for kind, asset, may_go_negative in OPERATOR_ACCOUNTS:
+        ids[kind] = tx.conn.execute(
+            accounts.insert().values(
+                code=account_code(code, kind),
+                asset=asset,
+                kind=kind,
+                operator_id=op_id,
+                may_go_negative=may_go_negative,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+    return Operator(op_id, code, name, ids)
+
+
+def _from_row(tx: Tx, row: sa.Row) -> Operator:
+    acc = tx.conn.execute(
+        sa.select(accounts.c.kind, accounts.c.id).where(
+            accounts.c.operator_id == row.id, accounts.c.wallet_id.is_(None)
+        )
+    ).all()
+    return Operator(row.id, row.code, row.name, {k: i for k, i in acc})
+
+
+def get(tx: Tx, code: str, actor: Principal) -> Operator:
+    row = tx.conn.execute(sa.select(operators).where(operators.c.code == code)).first()
+    if row is None or not actor.sees_operator(row.id):
+        raise errors.DomainError(errors.OPERATOR_NOT_FOUND, f"no operator {code}")
+    return _from_row(tx, row)
+
+
+def get_by_id(tx: Tx, operator_id: int) -> Operator:
+    row = tx.conn.execute(sa.select(operators).where(operators.c.id == operator_id)).one()
+    return _from_row(tx, row)
+
+
+def codes_by_id(tx: Tx) -> dict[int, str]:
+    return dict(tx.conn.execute(sa.select(operators.c.id, operators.c.code)).all())
+
+
+def list_(tx: Tx, actor: Principal, after: str | None, limit: int) -> list[Operator]:
+    stmt = sa.select(operators).order_by(operators.c.code).limit(limit)
+    if after:
+        stmt = stmt.where(operators.c.code > after)
+    if actor.role == "operator":
+        stmt = stmt.where(operators.c.id == actor.operator_id)
+    return [_from_row(tx, r) for r in tx.conn.execute(stmt)]
+
+
+def figures(tx: Tx, op: Operator) -> OperatorFigures:
+    bal = accounts.c.credits_posted - accounts.c.debits_posted
+    by_kind = dict(
+        tx.conn.execute(
+            sa.select(accounts.c.kind, bal).where(
+                accounts.c.operator_id == op.id, accounts.c.wallet_id.is_(None)
+            )
+        ).all()
+    )
+    w_total, w_count = tx.conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(bal), 0), sa.func.count())
+        .select_from(accounts.join(wallets, wallets.c.id == accounts.c.wallet_id))
+        .where(wallets.c.operator_id == op.id, accounts.c.asset == ECNY)
+    ).one()
+    return OperatorFigures(
+        operator=op,
+        reserve=by_kind.get("reserve", 0),
+        position=by_kind.get("position", 0),
+        vault=by_kind.get("vault", 0),
+        wallets_total=int(w_total),
+        wallet_count=int(w_count),
+    )

@@ -1,0 +1,205 @@
+"""The database schema, as SQLAlchemy Core tables.
+
+Alembic migrations are the only way it reaches a database; a test checks that
+these tables and the migrations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+# 64-bit on PostgreSQL, the rowid alias on SQLite.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Fen = sa.BigInteger
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _created_at() -> sa.Column:
+    return sa.Column("created_at", UTCDateTime(), nullable=False)
+
+
+sandbox = sa.Table(
+    "sandbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("settlement_model", sa.String(16), nullable=False, server_default="gross"),
+    sa.Column("reserve_ratio", sa.String(12), nullable=False, server_default="1.00"),
+    # The sandbox clock: fixed at clock_fixed when set, else wall time + offset.
+    sa.Column("clock_fixed", UTCDateTime(), nullable=True),
+    sa.Column("clock_offset_us", sa.BigInteger, nullable=False, server_default="0"),
+    sa.CheckConstraint("id = 1", name="singleton"),
+    sa.CheckConstraint("settlement_model IN ('gross', 'deferred_net')", name="settlement_model"),
+)
+
+# The head of the journal: the last sequence number and hash, and the last
+# transfer id. Every posting locks this row last, which gives a gap-free
+# sequence in commit order.
+ledger_head = sa.Table(
+    "ledger_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+    sa.Column("last_transfer_id", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("id = 1", name="singleton"),
+)
+
+operators = sa.Table(
+    "operators",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(32), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    _created_at(),
+)
+
+wallets = sa.Table(
+    "wallets",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=False, index=True),
+    sa.Column("wallet_class", sa.SmallInteger, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("holder_id", sa.String(64), nullable=False),
+    sa.Column("region", sa.String(2), nullable=False),
+    sa.Column("birth_date", sa.Date, nullable=True),
+    sa.Column("phone_hash", sa.String(64), nullable=True),
+    sa.Column("parent_id", Id, sa.ForeignKey("wallets.id"), nullable=True, index=True),
+    sa.Column("label", sa.String(200), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    _created_at(),
+    sa.CheckConstraint("wallet_class BETWEEN 1 AND 4", name="wallet_class"),
+    sa.CheckConstraint("kind IN ('personal', 'merchant')", name="kind"),
+    sa.CheckConstraint("status IN ('active', 'frozen', 'closed')", name="status"),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # Readable and stable: CB:ISSUANCE, OP:ICBC:VAULT, W:42:ECNY ...
+    sa.Column("code", sa.String(80), nullable=False, unique=True),
+    sa.Column("asset", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True, index=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=True),
+    # Contra and source accounts may go below zero; everything a holder owns may not.
+    sa.Column("may_go_negative", sa.Boolean, nullable=False),
+    sa.Column("debits_posted", Fen, nullable=False, server_default="0"),
+    sa.Column("credits_posted", Fen, nullable=False, server_default="0"),
+    sa.Column("debits_pending", Fen, nullable=False, server_default="0"),
+    sa.Column("credits_pending", Fen, nullable=False, server_default="0"),
+    _created_at(),
+    sa.UniqueConstraint("wallet_id", "asset"),
+    sa.CheckConstraint(
+        "may_go_negative OR credits_posted - debits_posted - debits_pending >= 0",
+        name="not_negative",
+    ),
+)
+
+transfers = sa.Table(
+    "transfers",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("asset", sa.String(40), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("from_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=True, index=True),
+    sa.Column("to_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=True, index=True),
+    sa.Column(
+        "from_operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True, index=True
+    ),
+    sa.Column(
+        "to_operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True, index=True
+    ),
+    sa.Column("reference", sa.String(140), nullable=True),
+    sa.Column("posted_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+)
+
+# The journal: one row per movement between two accounts, hash-chained.
+journal_entries = sa.Table(
+    "journal_entries",
+    metadata,
+    sa.Column("seq", Id, primary_key=True, autoincrement=False),
+    sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False, index=True),
+    sa.Column(
+        "debit_account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column(
+        "credit_account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("asset", sa.String(40), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("posted_at", UTCDateTime(), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True),
+    sa.Column("casino_ref", sa.String(64), nullable=True),
+    sa.Column("label", sa.String(200), nullable=True),
+    _created_at(),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.CheckConstraint(
+        "role IN ('admin', 'central_bank', 'operator', 'merchant', 'supervisor', 'auditor')",
+        name="role",
+    ),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+    # Wall-clock times: staleness of an in-flight claim is real time, not sandbox time.
+    sa.Column("claimed_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("api_key_id", "key"),
+    sa.CheckConstraint("state IN ('in_flight', 'completed')", name="state"),
+)

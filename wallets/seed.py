@@ -1,0 +1,88 @@
+"""The demo sandbox that `make run` starts with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from . import issuance, keys, payments
+from . import operators as ops
+from . import wallet as wl
+from .config import Settings
+from .db import Database, Tx
+from .money import parse_amount
+from .principal import SYSTEM
+from .schema import operators
+
+DEMO_OPERATORS = (
+    # code, name, reserve deposited, e-CNY issued (CNY)
+    ("ICBC", "Industrial and Commercial Bank of China", "50000000.00", "20000000.00"),
+    ("BOC", "Bank of China", "30000000.00", "15000000.00"),
+    ("BOCMO", "Bank of China Macau Branch", "20000000.00", "10000000.00"),
+)
+
+DEMO_WALLETS = (
+    # operator, class, kind, region, birth date, phone, label, funding (CNY)
+    ("ICBC", 1, "personal", "CN", date(1980, 3, 14), None, "Li Wei (class 1)", "250000.00"),
+    ("ICBC", 2, "personal", "CN", date(1991, 7, 2), None, "Wang Fang (class 2)", "80000.00"),
+    ("ICBC", 3, "personal", "CN", date(2000, 1, 20), None, "Zhang Min (class 3)", "8000.00"),
+    ("ICBC", 4, "personal", "CN", None, "+8613800000004", "anonymous (class 4)", "3000.00"),
+    ("ICBC", 1, "merchant", "CN", None, None, "Shenzhen tea house (merchant)", "0.00"),
+    ("BOC", 1, "personal", "HK", date(1975, 11, 5), None, "Chan Tai Man (class 1)", "300000.00"),
+    ("BOC", 2, "personal", "CN", date(1988, 5, 30), None, "Liu Yang (class 2)", "60000.00"),
+    ("BOC", 4, "personal", "HK", None, "+85291234567", "anonymous (class 4)", "5000.00"),
+    ("BOCMO", 1, "personal", "MO", date(1969, 9, 9), None, "Ho Ka Chon (class 1)", "500000.00"),
+    ("BOCMO", 2, "personal", "MO", date(1995, 2, 18), None, "Leong Mei (class 2)", "40000.00"),
+    ("BOCMO", 3, "personal", "MO", date(2001, 12, 1), None, "Sou Kin (class 3)", "12000.00"),
+    ("BOCMO", 4, "personal", "MO", None, "+85366123456", "anonymous (class 4)", "2000.00"),
+    ("BOCMO", 1, "merchant", "MO", None, None, "Cotai casino cage (merchant)", "0.00"),
+)
+
+
+@dataclass
+class SeedResult:
+    created: bool
+    keys: list[keys.NewKey]
+    wallet_ids: list[int]
+
+
+def seed_demo(db: Database, settings: Settings) -> SeedResult:
+    return db.write(_seed, settings)
+
+
+def _seed(tx: Tx, settings: Settings) -> SeedResult:
+    if tx.conn.execute(sa.select(operators.c.id).limit(1)).first() is not None:
+        return SeedResult(created=False, keys=[], wallet_ids=[])
+    new_keys = [
+        keys.create(tx, "admin", label="demo admin"),
+        keys.create(tx, "central_bank", label="demo central bank"),
+        keys.create(tx, "auditor", label="demo auditor"),
+    ]
+    for code, name, reserve, issued in DEMO_OPERATORS:
+        ops.create(tx, code, name)
+        issuance.deposit_reserve(tx, code, parse_amount(reserve), SYSTEM, "demo reserve")
+        issuance.issue(tx, code, parse_amount(issued), SYSTEM, "demo issuance")
+        new_keys.append(
+            keys.create(tx, "operator", operator_code=code, label=f"demo {code} operator")
+        )
+    wallet_ids = []
+    for code, cls, kind, region, born, phone, label, funding in DEMO_WALLETS:
+        w = wl.open_wallet(
+            tx,
+            SYSTEM,
+            operator_code=code,
+            wallet_class=cls,
+            kind=kind,
+            region=region,
+            birth_date=born,
+            phone=phone,
+            label=label,
+            phone_secret=settings.phone_hash_secret,
+        )
+        wallet_ids.append(w.id)
+        amount = parse_amount(funding, allow_zero=True)
+        if amount:
+            payments.fund(tx, w.id, amount, SYSTEM, "demo funding")
+    return SeedResult(created=True, keys=new_keys, wallet_ids=wallet_ids)

@@ -1,0 +1,5 @@
+"""`gunicorn wsgi:app` — the sandbox as a WSGI application."""
+
+from app import create_app
+
+app = create_app()
