@@ -1,0 +1,223 @@
+"""Each operation through the API, with the journal rows and balances it leaves."""
+
+from __future__ import annotations
+
+
+def test_operator_create_list_get(sandbox):
+    sandbox.operator("ICBC", reserve="1000.00", issue="400.00")
+    sandbox.operator("BOC", reserve="50.00", issue=None)
+    got = sandbox.ok("GET", "/v1/operators/ICBC")
+    assert got == {
+        "code": "ICBC",
+        "name": "ICBC bank",
+        "reserve": "600.00",
+        "position": "400.00",
+        "vault": "400.00",
+        "wallets_total": "0.00",
+        "wallet_count": 0,
+        "reconciled": True,
+    }
+    page = sandbox.ok("GET", "/v1/operators?limit=1")
+    assert [o["code"] for o in page["items"]] == ["BOC"] and page["next_after"] == "BOC"
+    page2 = sandbox.ok("GET", f"/v1/operators?limit=1&after={page['next_after']}")
+    assert [o["code"] for o in page2["items"]] == ["ICBC"] and page2["next_after"] is None
+    dup = sandbox.post("/v1/operators", {"code": "ICBC", "name": "again"}, key="central_bank")
+    assert dup.status_code == 409 and dup.get_json()["code"] == "operator_exists"
+
+
+def test_issuance_consumes_reserve_and_fills_position_and_vault(sandbox):
+    sandbox.operator("ICBC", reserve="1000.00", issue=None)
+    t = sandbox.ok("POST", "/v1/operators/ICBC/issuances", json={"amount": "250.25"}, key="central_bank")
+    assert t["kind"] == "issuance" and t["amount"] == "250.25" and t["to_operator"] == "ICBC"
+    assert [(e["debit_account"], e["credit_account"], e["asset"], e["amount"]) for e in t["entries"]] == [
+        ("OP:ICBC:RESERVE", "CB:RESERVE:HELD", "RESERVE", "250.25"),
+        ("CB:ISSUANCE", "OP:ICBC:POSITION", "ECNY", "250.25"),
+        ("OP:ICBC:SETTLEMENT", "OP:ICBC:VAULT", "ECNY", "250.25"),
+    ]
+    op = sandbox.ok("GET", "/v1/operators/ICBC")
+    assert (op["reserve"], op["position"], op["vault"]) == ("749.75", "250.25", "250.25")
+
+
+def test_issuance_beyond_reserve_is_refused_and_writes_nothing(sandbox):
+    sandbox.operator("ICBC", reserve="100.00", issue=None)
+    before = sandbox.journal_count()
+    r = sandbox.post("/v1/operators/ICBC/issuances", {"amount": "100.01"}, key="central_bank")
+    assert r.status_code == 422
+    body = r.get_json()
+    assert body["code"] == "insufficient_reserve" and body["available"] == 10000 and body["required"] == 10001
+    assert r.mimetype == "application/problem+json"
+    assert sandbox.journal_count() == before
+
+
+def test_redemption_returns_reserve(sandbox):
+    sandbox.operator("ICBC", reserve="1000.00", issue="600.00")
+    t = sandbox.ok("POST", "/v1/operators/ICBC/redemptions", json={"amount": "100.00"}, key="ICBC")
+    assert t["kind"] == "redemption" and t["from_operator"] == "ICBC"
+    op = sandbox.ok("GET", "/v1/operators/ICBC", key="ICBC")
+    assert (op["reserve"], op["position"], op["vault"]) == ("500.00", "500.00", "500.00")
+    r = sandbox.post("/v1/operators/ICBC/redemptions", {"amount": "500.01"}, key="ICBC")
+    assert r.status_code == 422 and r.get_json()["code"] == "insufficient_vault_funds"
+
+
+def test_partial_reserve_ratio_keeps_consumed_reserve_exact(sandbox):
+    from wallets import issuance
+
+    sandbox.db.write(issuance.set_reserve_ratio, "0.33")
+    sandbox.operator("ICBC", reserve="1000.00", issue=None)
+    for amount in ("0.01", "0.01", "0.01", "10.00", "3.33"):
+        sandbox.ok("POST", "/v1/operators/ICBC/issuances", json={"amount": amount}, key="ICBC")
+    sandbox.ok("POST", "/v1/operators/ICBC/redemptions", json={"amount": "0.02"}, key="ICBC")
+    check5 = sandbox.reconcile().checks[4]
+    assert check5.ok, check5.problems
+    # outstanding 13.34 CNY = 1334 fen; ceil(1334 x 0.33) = 441 fen consumed
+    assert check5.figures["reserves_consumed"] == "4.41"
+    assert sandbox.ok("GET", "/v1/operators/ICBC")["reserve"] == "995.59"
+
+
+def test_fund_and_defund_move_between_vault_and_wallet(sandbox):
+    sandbox.operator("ICBC", reserve="1000.00", issue="300.00")
+    w = sandbox.wallet("ICBC", 2)
+    t = sandbox.ok("POST", f"/v1/wallets/{w}/fund", json={"amount": "120.00", "reference": "salary"}, key="ICBC")
+    assert t["kind"] == "funding" and t["to_wallet"] == w and t["reference"] == "salary"
+    assert [(e["debit_account"], e["credit_account"]) for e in t["entries"]] == [("OP:ICBC:VAULT", f"W:{w}:ECNY")]
+    sandbox.ok("POST", f"/v1/wallets/{w}/defund", json={"amount": "20.00"}, key="ICBC")
+    assert sandbox.balance(w) == "100.00"
+    op = sandbox.ok("GET", "/v1/operators/ICBC")
+    assert (op["vault"], op["wallets_total"], op["position"]) == ("200.00", "100.00", "300.00")
+    r = sandbox.post(f"/v1/wallets/{w}/defund", {"amount": "100.01"}, key="ICBC")
+    assert r.status_code == 422 and r.get_json()["code"] == "insufficient_funds"
+    r = sandbox.post(f"/v1/wallets/{w}/fund", {"amount": "200.01"}, key="ICBC")
+    assert r.status_code == 422 and r.get_json()["code"] == "insufficient_vault_funds"
+
+
+def test_payment_within_an_operator_is_one_entry(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    t = demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": b, "amount": "0.01"}, key="ICBC")
+    assert t["kind"] == "payment" and t["from_operator"] == t["to_operator"] == "ICBC"
+    assert [(e["debit_account"], e["credit_account"], e["amount"]) for e in t["entries"]] == [
+        (f"W:{a}:ECNY", f"W:{b}:ECNY", "0.01")
+    ]
+    assert demo.balance(a) == "999.99" and demo.balance(b) == "500.01"
+
+
+def test_payment_across_operators_moves_tier1_positions_at_once(demo):
+    a, c = demo.demo_wallets["a"], demo.demo_wallets["c"]
+    assert demo.ok("GET", "/v1/operators/ICBC")["position"] == "500000.00"
+    before_boc = demo.ok("GET", "/v1/operators/BOC")["position"]
+    t = demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": c, "amount": "300.00"}, key="ICBC")
+    assert (t["from_operator"], t["to_operator"]) == ("ICBC", "BOC")
+    assert [(e["debit_account"], e["credit_account"]) for e in t["entries"]] == [
+        (f"W:{a}:ECNY", "OP:ICBC:SETTLEMENT"),
+        ("OP:BOC:SETTLEMENT", f"W:{c}:ECNY"),
+        ("OP:ICBC:POSITION", "OP:BOC:POSITION"),
+    ]
+    icbc, boc = demo.ok("GET", "/v1/operators/ICBC"), demo.ok("GET", "/v1/operators/BOC")
+    assert icbc["position"] == "499700.00" and boc["position"] == "500300.00"
+    assert icbc["reconciled"] and boc["reconciled"]
+    assert before_boc == "500000.00"
+    assert demo.balance(a) == "700.00" and demo.balance(c) == "500.00"
+
+
+def test_payment_refusals(demo):
+    a, b, c = demo.demo_wallets["a"], demo.demo_wallets["b"], demo.demo_wallets["c"]
+    before = demo.journal_count()
+    cases = [
+        ({"from_wallet": a, "to_wallet": b, "amount": "1000.01"}, 422, "insufficient_funds"),
+        ({"from_wallet": a, "to_wallet": a, "amount": "1.00"}, 422, "same_wallet"),
+        ({"from_wallet": a, "to_wallet": 999999, "amount": "1.00"}, 404, "wallet_not_found"),
+        ({"from_wallet": c, "to_wallet": a, "amount": "1.00"}, 404, "wallet_not_found"),  # not ICBC's wallet
+    ]
+    for body, status, code in cases:
+        r = demo.post("/v1/transfers", body, key="ICBC")
+        assert (r.status_code, r.get_json()["code"]) == (status, code), body
+    assert demo.journal_count() == before
+    assert demo.balance(a) == "1000.00"
+
+
+def test_transfers_get_and_list_by_wallet(demo):
+    a, b, c = demo.demo_wallets["a"], demo.demo_wallets["b"], demo.demo_wallets["c"]
+    ids = [
+        demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": x, "amount": "1.00"}, key="ICBC")["id"]
+        for x in (b, c, b)
+    ]
+    got = demo.ok("GET", f"/v1/transfers/{ids[1]}", key="BOC")  # BOC sees a payment it received
+    assert got["to_wallet"] == c
+    page = demo.ok("GET", f"/v1/transfers?wallet={b}&limit=2", key="ICBC")
+    assert [t["id"] for t in page["items"]][-1] == ids[0] and page["next_after"] is not None
+    rest = demo.ok("GET", f"/v1/transfers?wallet={b}&limit=2&after={page['next_after']}", key="ICBC")
+    assert [t["id"] for t in rest["items"]] == [ids[2]] and rest["next_after"] is None
+    # BOC cannot list ICBC's wallet, nor read a transfer between two ICBC wallets.
+    assert demo.get(f"/v1/transfers?wallet={b}", key="BOC").status_code == 404
+    assert demo.get(f"/v1/transfers/{ids[0]}", key="BOC").status_code == 404
+    assert demo.get("/v1/transfers/424242").get_json()["code"] == "transfer_not_found"
+
+
+def test_wallets_open_get_list_balance(sandbox):
+    sandbox.operator("BOCMO")
+    w4 = sandbox.ok(
+        "POST", "/v1/wallets", json={"wallet_class": 4, "region": "MO", "phone": "+85366123456"}, key="BOCMO"
+    )
+    assert w4["operator"] == "BOCMO" and w4["has_phone"] and w4["birth_date"] is None and w4["status"] == "active"
+    w1 = sandbox.ok(
+        "POST",
+        "/v1/wallets",
+        json={"wallet_class": 1, "region": "MO", "birth_date": "1970-05-01", "holder_id": "holder-7", "label": "x"},
+        key="BOCMO",
+    )
+    assert w1["holder_id"] == "holder-7" and w1["balance"] == "0.00"
+    assert sandbox.ok("GET", f"/v1/wallets/{w1['id']}", key="auditor") == w1
+    page = sandbox.ok("GET", "/v1/wallets?limit=1", key="BOCMO")
+    assert [w["id"] for w in page["items"]] == [w4["id"]]
+    nxt = sandbox.ok("GET", f"/v1/wallets?limit=1&after={page['next_after']}", key="BOCMO")
+    assert [w["id"] for w in nxt["items"]] == [w1["id"]] and nxt["next_after"] is None
+    bal = sandbox.ok("GET", f"/v1/wallets/{w1['id']}/balance", key="BOCMO")
+    assert bal["balance"] == bal["available"] == "0.00" and bal["asset"] == "ECNY"
+
+
+def test_wallet_holder_rules(sandbox):
+    sandbox.operator("ICBC")
+    cases = [
+        ({"wallet_class": 4, "region": "CN"}, "phone"),
+        ({"wallet_class": 4, "region": "CN", "phone": "+8613800000000", "birth_date": "1990-01-01"}, "birth_date"),
+        ({"wallet_class": 2, "region": "CN"}, "birth_date"),
+        ({"wallet_class": 5, "region": "CN", "birth_date": "1990-01-01"}, "wallet_class"),
+        ({"wallet_class": "1", "region": "CN", "birth_date": "1990-01-01"}, "wallet_class"),
+        ({"wallet_class": 1, "region": "cn", "birth_date": "1990-01-01"}, "region"),
+        ({"wallet_class": 1, "region": "CN", "birth_date": "2999-01-01"}, "birth_date"),
+        ({"wallet_class": 4, "region": "CN", "phone": "12345"}, "phone"),
+        ({"wallet_class": 1, "region": "CN", "birth_date": "1990-01-01", "operator": "NOPE"}, None),
+    ]
+    for body, field in cases:
+        r = sandbox.post("/v1/wallets", body, key="ICBC")
+        problem = r.get_json()
+        if field is None:
+            assert r.status_code == 404 and problem["code"] == "operator_not_found"
+        else:
+            assert r.status_code == 422 and field in problem["errors"], (body, problem)
+    merchant = sandbox.ok("POST", "/v1/wallets", json={"wallet_class": 1, "kind": "merchant", "region": "MO"}, key="ICBC")
+    sub = sandbox.ok(
+        "POST", "/v1/wallets", json={"wallet_class": 1, "kind": "merchant", "region": "MO", "parent_id": merchant["id"]}, key="ICBC"
+    )
+    assert sub["parent_id"] == merchant["id"]
+
+
+def test_reconciliation_reports_every_invariant(demo):
+    report = demo.ok("GET", "/v1/audit/reconciliation", key="auditor")
+    assert report["ok"] is True
+    assert [c["id"] for c in report["checks"]] == [1, 2, 3, 4, 5, 6]
+    outstanding = report["checks"][2]["figures"]
+    assert outstanding["outstanding"] == outstanding["vaults_and_wallets"] == outstanding["tier1_positions"] == "1000000.00"
+    assert report["checks"][3]["figures"]["ICBC"]["difference"] == "0.00"
+
+
+def test_reconciliation_finds_a_tampered_balance(demo):
+    with demo.db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE accounts SET credits_posted = credits_posted + 1 WHERE code = 'W:1:ECNY'"
+        )
+    report = demo.ok("GET", "/v1/audit/reconciliation", key="central_bank")
+    failed = {c["id"] for c in report["checks"] if not c["ok"]}
+    assert report["ok"] is False and {1, 3, 4} <= failed
+    assert any("W:1:ECNY" in p for p in report["checks"][0]["problems"])
+    with demo.db.engine.begin() as conn:  # put it back so the after-test check passes
+        conn.exec_driver_sql("UPDATE accounts SET credits_posted = credits_posted - 1 WHERE code = 'W:1:ECNY'")

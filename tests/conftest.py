@@ -1,0 +1,218 @@
+"""Fixtures: a fresh, migrated sandbox per test on SQLite, and on PostgreSQL
+when ECNY_TEST_POSTGRES_URL is set (required when ECNY_REQUIRE_POSTGRES=1).
+
+After every test that used a sandbox, the ledger's invariants are checked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from wallets import db as dbmod
+from wallets import keys
+from wallets.audit.reconcile import reconcile
+from wallets.config import Settings
+
+PG_URL = os.environ.get("ECNY_TEST_POSTGRES_URL")
+REQUIRE_PG = os.environ.get("ECNY_REQUIRE_POSTGRES") == "1"
+
+
+def pytest_configure(config):
+    if REQUIRE_PG and not PG_URL:
+        raise pytest.UsageError("ECNY_REQUIRE_POSTGRES=1 but ECNY_TEST_POSTGRES_URL is not set")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+# ---- databases ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tpl") / "template.sqlite3"
+    dbmod.upgrade(f"sqlite:///{path}")
+    return path
+
+
+class PgServer:
+    """Creates throw-away databases from a migrated template (fast copies)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = sa.engine.make_url(url)
+        self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        self.template = f"ecny_tpl_{_worker()}_{uuid.uuid4().hex[:6]}"
+        self._create(self.template)
+        dbmod.upgrade(self.url_for(self.template))
+        self.created: list[str] = []
+
+    def url_for(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def _create(self, name: str, template: str | None = None) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def fresh(self, migrated: bool = True) -> tuple[str, str]:
+        name = f"ecny_t_{_worker()}_{uuid.uuid4().hex[:10]}"
+        self._create(name, self.template if migrated else None)
+        return name, self.url_for(name)
+
+    def close(self) -> None:
+        self.drop(self.template)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("PostgreSQL is required (ECNY_REQUIRE_POSTGRES=1) but ECNY_TEST_POSTGRES_URL is unset")
+        pytest.skip("set ECNY_TEST_POSTGRES_URL to run the PostgreSQL tests")
+    server = PgServer(PG_URL)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """An empty (unmigrated) PostgreSQL database."""
+    name, url = pg_server.fresh(migrated=False)
+    yield url
+    pg_server.drop(name)
+
+
+def _fresh_url(request, backend: str, tmp_path) -> tuple[str, callable]:
+    if backend == "sqlite":
+        path = tmp_path / "ecny.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}", lambda: None
+    server: PgServer = request.getfixturevalue("pg_server")
+    name, url = server.fresh()
+    return url, lambda: server.drop(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(request, backend, tmp_path):
+    url, cleanup = _fresh_url(request, backend, tmp_path)
+    yield url
+    cleanup()
+
+
+# ---- the sandbox --------------------------------------------------------------
+
+
+@dataclass
+class Sandbox:
+    """A migrated sandbox with an app, a test client and a key per role."""
+
+    app: object
+    db: dbmod.Database
+    keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def client(self):
+        return self.app.test_client()
+
+    def key(self, role: str, **scope) -> str:
+        return self.db.write(keys.create, role, **scope).key
+
+    def call(self, method: str, path: str, key: str | None = "admin", json=None, idem: str | None = None, **kw):
+        headers = kw.pop("headers", {})
+        if key is not None:
+            headers["Authorization"] = f"Bearer {self.keys.get(key, key)}"
+        if idem is not None:
+            headers["Idempotency-Key"] = idem
+        return self.client.open(path, method=method, json=json, headers=headers, **kw)
+
+    def get(self, path, key="admin", **kw):
+        return self.call("GET", path, key, **kw)
+
+    def post(self, path, json=None, key="admin", **kw):
+        return self.call("POST", path, key, json=json, **kw)
+
+    def ok(self, method: str, path: str, key="admin", json=None, status: int | None = None, **kw) -> dict:
+        r = self.call(method, path, key, json=json, **kw)
+        expected = status or (201 if method == "POST" else 200)
+        assert r.status_code == expected, f"{method} {path} -> {r.status_code}: {r.get_data(as_text=True)}"
+        return r.get_json()
+
+    # Conveniences that go through the API, as a tester would.
+    def operator(self, code: str, reserve: str = "1000000.00", issue: str | None = "500000.00") -> str:
+        self.ok("POST", "/v1/operators", json={"code": code, "name": f"{code} bank"}, key="central_bank")
+        self.ok("POST", f"/v1/operators/{code}/reserve-deposits", json={"amount": reserve}, key="central_bank")
+        if issue:
+            self.ok("POST", f"/v1/operators/{code}/issuances", json={"amount": issue}, key="central_bank")
+        self.keys[code] = self.key("operator", operator_code=code)
+        return code
+
+    def wallet(self, operator: str, wallet_class: int = 1, fund: str | None = None, **attrs) -> int:
+        body = {"wallet_class": wallet_class, "region": attrs.pop("region", "CN"), **attrs}
+        if wallet_class == 4:
+            body.setdefault("phone", "+8613800000000")
+        elif body.get("kind", "personal") == "personal":
+            body.setdefault("birth_date", "1990-01-01")
+        w = self.ok("POST", "/v1/wallets", json=body, key=operator)
+        if fund:
+            self.ok("POST", f"/v1/wallets/{w['id']}/fund", json={"amount": fund}, key=operator)
+        return w["id"]
+
+    def balance(self, wallet_id: int, key="admin") -> str:
+        return self.ok("GET", f"/v1/wallets/{wallet_id}/balance", key=key)["balance"]
+
+    def journal_count(self) -> int:
+        with self.db.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT COUNT(*) FROM journal_entries").scalar_one()
+
+    def reconcile(self):
+        return self.db.read(reconcile)
+
+
+def make_sandbox(url: str) -> Sandbox:
+    settings = Settings(database_url=url)
+    db = dbmod.Database(url)
+    app = create_app({"TESTING": True, "SETTINGS": settings, "DATABASE": db})
+    sb = Sandbox(app=app, db=db)
+    for role in ("admin", "central_bank", "auditor"):
+        sb.keys[role] = sb.key(role)
+    return sb
+
+
+@pytest.fixture
+def sandbox(database_url):
+    sb = make_sandbox(database_url)
+    yield sb
+    report = sb.reconcile()
+    sb.db.dispose()
+    broken = [f"{c.id}. {c.name}: {c.problems}" for c in report.checks if not c.ok]
+    assert not broken, f"invariants broken after the test: {broken}"
+
+
+@pytest.fixture
+def demo(sandbox):
+    """Two operators with e-CNY and funded wallets: ICBC (1, 2) and BOC (3)."""
+    sandbox.operator("ICBC")
+    sandbox.operator("BOC")
+    sandbox.demo_wallets = {
+        "a": sandbox.wallet("ICBC", 1, fund="1000.00"),
+        "b": sandbox.wallet("ICBC", 2, fund="500.00"),
+        "c": sandbox.wallet("BOC", 1, fund="200.00", region="HK"),
+    }
+    return sandbox
