@@ -1,0 +1,62 @@
+"""The schema reaches databases only through Alembic; models and migrations agree."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from wallets import db as dbmod
+from wallets import schema
+
+
+def _diff(url: str):
+    engine = dbmod.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            return compare_metadata(ctx, schema.metadata)
+    finally:
+        engine.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = dbmod.make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    return request.getfixturevalue("pg_url")
+
+
+def test_upgrade_downgrade_upgrade_and_models_agree(empty_url):
+    dbmod.upgrade(empty_url)
+    assert _diff(empty_url) == []
+    assert _tables(empty_url) == set(schema.metadata.tables)
+    dbmod.downgrade(empty_url, "base")
+    assert _tables(empty_url) == set()
+    dbmod.upgrade(empty_url)
+    assert _diff(empty_url) == []
+    engine = dbmod.make_engine(empty_url)
+    assert dbmod.current_revision(engine) == dbmod.head_revision(empty_url)
+    engine.dispose()
+
+
+def test_journal_and_transfers_are_append_only(sandbox):
+    sandbox.operator("ICBC")
+    with sandbox.db.engine.connect() as conn:
+        for stmt in (
+            "UPDATE journal_entries SET amount = amount + 1",
+            "DELETE FROM journal_entries",
+            "UPDATE transfers SET amount = 1",
+            "DELETE FROM transfers",
+        ):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"), conn.begin():
+                conn.exec_driver_sql(stmt)
