@@ -1,0 +1,50 @@
+"""The `ecny` command on the same database as `make run` (or DATABASE_URL)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from wallets import db as dbmod
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def run(*args: str, code: int = 0):
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, result.output + repr(result.exception)
+    return result.output
+
+
+def test_db_seed_keys_reconcile(cli_env):
+    assert "database at 0001" in run("db", "upgrade")
+    assert run("db", "current").strip() == "0001"
+    out = run("seed", "demo")
+    assert "Demo sandbox seeded" in out
+    keys = [line.split()[-1] for line in out.splitlines() if line.strip().startswith(("admin", "operator", "central", "auditor"))]
+    assert len(keys) == 6 and all(k.startswith("ecny_") for k in keys)
+    assert "already seeded" in run("seed", "demo")  # keys are printed once only
+    new = run("keys", "create", "--role", "operator", "--operator", "BOCMO").strip()
+    assert new.startswith("ecny_")
+    bad = CliRunner().invoke(main, ["keys", "create", "--role", "operator"])
+    assert bad.exit_code != 0 and "needs its operator" in bad.output
+    assert "all invariants hold" in run("audit", "reconcile")
+    assert '"ok": true' in run("audit", "reconcile", "--json")
+    assert "database at base" in run("db", "downgrade", "base")
+
+
+def test_reconcile_exits_nonzero_when_broken(cli_env):
+    run("db", "upgrade")
+    run("seed", "demo")
+    engine = dbmod.make_engine(cli_env)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE accounts SET debits_posted = debits_posted + 5 WHERE code = 'OP:ICBC:VAULT'")
+    engine.dispose()
+    out = run("audit", "reconcile", code=1)
+    assert "FAIL" in out and "OP:ICBC:VAULT" in out
