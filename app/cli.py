@@ -135,6 +135,29 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+@main.group("sandbox")
+def sandbox_group() -> None:
+    """Sandbox settings."""
+
+
+@sandbox_group.command("reserve-ratio")
+@click.argument("ratio", required=False)
+def reserve_ratio(ratio: str | None) -> None:
+    """Show the reserve ratio, or set it to RATIO (0 < RATIO <= 1) while no e-CNY is outstanding."""
+    from wallets import issuance
+    from wallets.errors import DomainError
+
+    database = Database(_settings().database_url)
+    if ratio is None:
+        click.echo(database.read(lambda tx: tx.sandbox.reserve_ratio))
+        return
+    try:
+        database.write(issuance.set_reserve_ratio, ratio)
+    except (DomainError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"reserve ratio set to {ratio}")
+
+
 @main.group()
 def audit() -> None:
     """Audit: reconciliation."""

@@ -48,3 +48,15 @@ def test_reconcile_exits_nonzero_when_broken(cli_env):
     engine.dispose()
     out = run("audit", "reconcile", code=1)
     assert "FAIL" in out and "OP:ICBC:VAULT" in out
+
+
+def test_reserve_ratio_can_change_only_while_nothing_is_outstanding(cli_env):
+    run("db", "upgrade")
+    assert run("sandbox", "reserve-ratio").strip() == "1.00"
+    assert "set to 0.90" in run("sandbox", "reserve-ratio", "0.90")
+    bad = CliRunner().invoke(main, ["sandbox", "reserve-ratio", "1.5"])
+    assert bad.exit_code != 0 and "at most 1" in bad.output
+    run("seed", "demo")
+    refused = CliRunner().invoke(main, ["sandbox", "reserve-ratio", "0.50"])
+    assert refused.exit_code != 0 and "reserve_ratio_locked" in refused.output
+    assert "all invariants hold" in run("audit", "reconcile")

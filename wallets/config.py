@@ -17,8 +17,6 @@ def default_database_url() -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=default_database_url)
-    # Fraction of each issuance paid from the operator's reserve (DOMAIN.md §1).
-    reserve_ratio: str = "1.00"
     # Secret mixed into phone-number hashes so that the stored value cannot be
     # reversed by hashing every phone number.
     phone_hash_secret: str = "ecny-sandbox-demo-secret"
@@ -29,8 +27,6 @@ class Settings:
         kwargs: dict[str, str] = {}
         if env.get("DATABASE_URL"):
             kwargs["database_url"] = env["DATABASE_URL"]
-        if env.get("ECNY_RESERVE_RATIO"):
-            kwargs["reserve_ratio"] = env["ECNY_RESERVE_RATIO"]
         if env.get("ECNY_PHONE_HASH_SECRET"):
             kwargs["phone_hash_secret"] = env["ECNY_PHONE_HASH_SECRET"]
         return cls(**kwargs)

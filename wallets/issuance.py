@@ -39,6 +39,8 @@ CB_RESERVE_HELD = "CB:RESERVE:HELD"
 
 
 def parse_ratio(text: str) -> Fraction:
+    if len(text) > 12:
+        raise ValueError(f"reserve ratio {text!r} has too many digits")
     try:
         value = Decimal(text)
     except InvalidOperation as exc:
