@@ -115,13 +115,11 @@ class _Account:
     may_go_negative: bool
     debits_posted: int
     credits_posted: int
-    debits_pending: int
-    credits_pending: int
     dirty: bool = False
 
     @property
     def available(self) -> int:
-        return self.credits_posted - self.debits_posted - self.debits_pending
+        return self.credits_posted - self.debits_posted
 
 
 def entry_hash(
@@ -167,8 +165,6 @@ def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
             accounts.c.may_go_negative,
             accounts.c.debits_posted,
             accounts.c.credits_posted,
-            accounts.c.debits_pending,
-            accounts.c.credits_pending,
         )
         .where(accounts.c.id.in_(wanted))
         .order_by(accounts.c.id)

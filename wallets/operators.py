@@ -19,11 +19,13 @@ CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
 #   reserve    tier 1: its reserve at the central bank
 #   position   tier 1: e-CNY the central bank records as held at the operator
 #   vault      tier 2: e-CNY it holds but has not handed out
-#   settlement tier 2: contra of its position; minus (vault + wallets)
+#   holds      tier 2: escrow of its wallets' open holds (two-phase payments)
+#   settlement tier 2: contra of its position; minus (vault + wallets + holds)
 OPERATOR_ACCOUNTS = (
     ("reserve", RESERVE, False),
     ("position", ECNY, False),
     ("vault", ECNY, False),
+    ("holds", ECNY, False),
     ("settlement", ECNY, True),
 )
 

@@ -58,6 +58,8 @@ sandbox = sa.Table(
     # The sandbox clock: fixed at clock_fixed when set, else wall time + offset.
     sa.Column("clock_fixed", UTCDateTime(), nullable=True),
     sa.Column("clock_offset_us", sa.BigInteger, nullable=False, server_default="0"),
+    # The active rule profile (wallets/rules/profiles/<name>.yaml).
+    sa.Column("profile", sa.String(32), nullable=False, server_default="default"),
     sa.CheckConstraint("id = 1", name="singleton"),
     sa.CheckConstraint("settlement_model IN ('gross', 'deferred_net')", name="settlement_model"),
 )
@@ -119,12 +121,10 @@ accounts = sa.Table(
     sa.Column("may_go_negative", sa.Boolean, nullable=False),
     sa.Column("debits_posted", Fen, nullable=False, server_default="0"),
     sa.Column("credits_posted", Fen, nullable=False, server_default="0"),
-    sa.Column("debits_pending", Fen, nullable=False, server_default="0"),
-    sa.Column("credits_pending", Fen, nullable=False, server_default="0"),
     _created_at(),
     sa.UniqueConstraint("wallet_id", "asset"),
     sa.CheckConstraint(
-        "may_go_negative OR credits_posted - debits_posted - debits_pending >= 0",
+        "may_go_negative OR credits_posted - debits_posted >= 0",
         name="not_negative",
     ),
 )
@@ -146,7 +146,16 @@ transfers = sa.Table(
     ),
     sa.Column("reference", sa.String(140), nullable=True),
     sa.Column("posted_at", UTCDateTime(), nullable=False),
+    # The client's own id for the transfer (batch items): the idempotency key
+    # of one item, unique per API key (client_scope).
+    sa.Column("client_scope", sa.Integer, nullable=True),
+    sa.Column("client_id", sa.String(64), nullable=True),
+    # A refund names the payment it refunds; a capture, void or expiry its hold.
+    # (Indexes, not constraints: adding them never rebuilds this append-only table.)
+    sa.Column("refund_of", Id, nullable=True, index=True),
+    sa.Column("hold_id", Id, nullable=True, index=True),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.Index("ux_transfers_client", "client_scope", "client_id", unique=True),
 )
 
 # The journal: one row per movement between two accounts, hash-chained.
@@ -202,4 +211,54 @@ idempotency_keys = sa.Table(
     sa.Column("claimed_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("api_key_id", "key"),
     sa.CheckConstraint("state IN ('in_flight', 'completed')", name="state"),
+)
+
+# Two-phase payments. The held funds move at once from the payer's wallet to
+# its operator's HOLDS escrow account (a posted, hash-chained entry); a capture
+# moves them on to the payee, a void or an expiry back to the payer.
+holds = sa.Table(
+    "holds",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    sa.Column("payee_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("captured", Fen, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("reference", sa.String(140), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("resolved_at", UTCDateTime(), nullable=True),
+    # The sandbox day (UTC+8) whose outgoing usage the hold counted against.
+    sa.Column("usage_day", sa.Date, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.CheckConstraint("captured >= 0 AND captured <= amount", name="captured_range"),
+    sa.CheckConstraint("status IN ('pending', 'captured', 'voided', 'expired')", name="status"),
+    sa.Index("ix_holds_status_expires_at", "status", "expires_at"),
+)
+
+# Outgoing amounts per wallet per sandbox day and year (UTC+8), for the
+# daily and annual caps of the wallet classes.
+wallet_usage = sa.Table(
+    "wallet_usage",
+    metadata,
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), primary_key=True),
+    sa.Column("period", sa.String(4), primary_key=True),
+    sa.Column("period_start", sa.Date, primary_key=True),
+    sa.Column("amount_out", Fen, nullable=False),
+    sa.CheckConstraint("period IN ('day', 'year')", name="period"),
+    sa.CheckConstraint("amount_out >= 0", name="amount_out_not_negative"),
+)
+
+# Lower limits an operator sets for its wallets of one class (None: the profile's).
+operator_limits = sa.Table(
+    "operator_limits",
+    metadata,
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), primary_key=True),
+    sa.Column("wallet_class", sa.SmallInteger, primary_key=True),
+    sa.Column("balance_cap", Fen, nullable=True),
+    sa.Column("single_payment", Fen, nullable=True),
+    sa.Column("daily_out", Fen, nullable=True),
+    sa.Column("annual_out", Fen, nullable=True),
 )

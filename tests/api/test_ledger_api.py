@@ -206,7 +206,7 @@ def test_reconciliation_reports_every_invariant(demo):
     assert report["ok"] is True
     assert [c["id"] for c in report["checks"]] == [1, 2, 3, 4, 5, 6]
     outstanding = report["checks"][2]["figures"]
-    assert outstanding["outstanding"] == outstanding["vaults_and_wallets"] == outstanding["tier1_positions"] == "1000000.00"
+    assert outstanding["outstanding"] == outstanding["vaults_wallets_and_holds"] == outstanding["tier1_positions"] == "1000000.00"
     assert report["checks"][3]["figures"]["ICBC"]["difference"] == "0.00"
 
 

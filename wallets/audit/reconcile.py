@@ -57,7 +57,6 @@ def _balances(tx: Tx) -> list[sa.Row]:
             accounts.c.may_go_negative,
             accounts.c.debits_posted,
             accounts.c.credits_posted,
-            accounts.c.debits_pending,
         ).order_by(accounts.c.id)
     ).all()
 
@@ -101,12 +100,12 @@ def _double_entry(tx: Tx, balances: list[sa.Row]) -> Check:
 
 
 def _no_negative(balances: list[sa.Row]) -> Check:
-    check = Check(2, "no wallet, vault, reserve or position below zero", True)
+    check = Check(2, "no wallet, vault, hold escrow, reserve or position below zero", True)
     for a in balances:
-        available = a.credits_posted - a.debits_posted - a.debits_pending
-        if not a.may_go_negative and available < 0:
+        balance = a.credits_posted - a.debits_posted
+        if not a.may_go_negative and balance < 0:
             check.ok = False
-            check.problems.append(f"{a.code} is at {fmt(available)}")
+            check.problems.append(f"{a.code} is at {fmt(balance)}")
     check.figures["accounts_checked"] = sum(1 for a in balances if not a.may_go_negative)
     return check
 
@@ -127,19 +126,19 @@ def _outstanding(tx: Tx, balances: list[sa.Row]) -> Check:
     held = sum(
         a.credits_posted - a.debits_posted
         for a in balances
-        if a.asset == ECNY and a.kind in ("vault", "wallet")
+        if a.asset == ECNY and a.kind in ("vault", "wallet", "holds")
     )
-    holds = sum(a.debits_pending for a in balances if a.asset == ECNY and a.kind == "wallet")
+    holds = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "holds")
     positions = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "position")
     check = Check(
         3,
-        "e-CNY outstanding = issued - redeemed = vaults + wallets (+ holds)",
+        "e-CNY outstanding = issued - redeemed = vaults + wallets + holds",
         outstanding == issued - redeemed == held == positions,
         figures={
             "outstanding": fmt(outstanding),
             "issued": fmt(issued),
             "redeemed": fmt(redeemed),
-            "vaults_and_wallets": fmt(held),
+            "vaults_wallets_and_holds": fmt(held),
             "holds": fmt(holds),
             "tier1_positions": fmt(positions),
         },
@@ -147,19 +146,19 @@ def _outstanding(tx: Tx, balances: list[sa.Row]) -> Check:
     if not check.ok:
         check.problems.append(
             f"outstanding {fmt(outstanding)}, issued-redeemed {fmt(issued - redeemed)}, "
-            f"vaults+wallets {fmt(held)}, positions {fmt(positions)}"
+            f"vaults+wallets+holds {fmt(held)}, positions {fmt(positions)}"
         )
     return check
 
 
 def _positions(tx: Tx, balances: list[sa.Row]) -> Check:
-    check = Check(4, "per operator: tier-1 position = vault + wallets", True)
+    check = Check(4, "per operator: tier-1 position = vault + wallets + holds", True)
     codes = dict(tx.conn.execute(sa.select(operators.c.id, operators.c.code)).all())
     per_op: dict[int, dict[str, int]] = {}
     for a in balances:
         if a.operator_id is None or a.asset != ECNY:
             continue
-        bucket = per_op.setdefault(a.operator_id, {"position": 0, "vault": 0, "wallets": 0})
+        bucket = per_op.setdefault(a.operator_id, {"position": 0, "vault": 0, "wallets": 0, "holds": 0})
         bal = a.credits_posted - a.debits_posted
         if a.kind == "position":
             bucket["position"] += bal
