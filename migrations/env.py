@@ -19,19 +19,31 @@ def _configure(connection) -> None:
     )
 
 
-def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
+def _run(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds tables (copy, drop, rename); with foreign keys on,
+        # dropping a table that others reference would fail. The pragma only
+        # works outside a transaction, so it goes straight to the driver.
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
         return
     engine = make_engine(config.attributes["database_url"])
     try:
         with engine.connect() as connection:
-            _configure(connection)
-            with context.begin_transaction():
-                context.run_migrations()
+            _run(connection)
     finally:
         engine.dispose()
 
