@@ -21,6 +21,8 @@ def transfer(tx: Tx, pt: PostedTransfer, codes: dict[int, str] | None = None) ->
         "to_operator": codes.get(pt.to_operator_id) if pt.to_operator_id else None,
         "reference": pt.reference,
         "posted_at": pt.posted_at,
+        "hold_id": pt.hold_id,
+        "refund_of": pt.refund_of,
         "entries": [
             {
                 "seq": e.seq,
@@ -55,3 +57,12 @@ def page(items: list, limit: int, cursor_of) -> dict:
     has_more = len(items) > limit
     items = items[:limit]
     return {"items": items, "next_after": str(cursor_of(items[-1])) if has_more else None}
+
+
+def hold(tx: Tx, h) -> dict:
+    codes = ops.codes_by_id(tx)
+    return {**h.__dict__, "transfers": [transfer(tx, t, codes) for t in h.transfers]}
+
+
+def limits(lim) -> dict:
+    return lim.as_dict()

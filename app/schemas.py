@@ -188,8 +188,16 @@ class WalletOut(Schema):
     has_phone = fields.Boolean()
     parent_id = fields.Integer(allow_none=True)
     label = fields.String(allow_none=True)
-    balance = Amount()
-    version = fields.Integer()
+    balance = Amount(metadata={"description": "What the holder owns: available + held"})
+    available = Amount(metadata={"description": "What it can spend now: balance minus open holds"})
+    held = Amount(metadata={"description": "Reserved by its open holds"})
+    subwallets_balance = Amount(
+        allow_none=True,
+        metadata={"description": "Parents only: the sum of their sub-wallets' balances"},
+    )
+    version = fields.Integer(
+        metadata={"description": "Changes with every update; the ETag is derived from it"}
+    )
     created_at = fields.DateTime()
 
 
@@ -200,9 +208,106 @@ class WalletListArgs(PageArgs):
 class BalanceOut(Schema):
     wallet_id = fields.Integer()
     asset = fields.String()
-    balance = Amount(metadata={"description": "Posted balance"})
-    available = Amount(metadata={"description": "Posted balance minus holds"})
+    balance = Amount(metadata={"description": "What the holder owns: available + held"})
+    available = Amount(metadata={"description": "Balance minus open holds: what it can spend"})
+    held = Amount(metadata={"description": "Reserved by open holds"})
     as_of = fields.DateTime()
+
+
+class WalletUpdate(StrictSchema):
+    wallet_class = fields.Integer(strict=True, validate=validate.OneOf([1, 2, 3, 4]))
+    label = fields.String(validate=[validate.Length(max=200), _no_controls])
+    birth_date = fields.Date()
+    phone = fields.String(validate=validate.Regexp(r"^\+[1-9][0-9]{6,14}$"))
+
+
+def _limit_amount(description: str) -> Amount:
+    return Amount(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": description + "; null: no limit"},
+    )
+
+
+class LimitsBody(StrictSchema):
+    balance_cap = _limit_amount("Most the wallet may hold")
+    single_payment = _limit_amount("Most one payment or hold may be")
+    daily_out = _limit_amount("Most it may pay out in a sandbox day (UTC+8)")
+    annual_out = _limit_amount("Most it may pay out in a sandbox year (UTC+8)")
+
+
+class LimitsOut(Schema):
+    balance_cap = Amount(allow_none=True)
+    single_payment = Amount(allow_none=True)
+    daily_out = Amount(allow_none=True)
+    annual_out = Amount(allow_none=True)
+
+
+class ClassLimitsOut(Schema):
+    wallet_class = fields.Integer()
+    profile = fields.Nested(LimitsOut, metadata={"description": "The rule profile's limits"})
+    effective = fields.Nested(
+        LimitsOut, metadata={"description": "After the operator's own, lower limits"}
+    )
+
+
+class OperatorLimitsOut(Schema):
+    operator = fields.String()
+    profile = fields.String()
+    classes = fields.List(fields.Nested(ClassLimitsOut))
+
+
+class WalletLimitsOut(Schema):
+    wallet_id = fields.Integer()
+    wallet_class = fields.Integer()
+    limits = fields.Nested(LimitsOut)
+    day = fields.Date(metadata={"description": "The sandbox day (UTC+8) the usage is for"})
+    used_today = Amount()
+    used_this_year = Amount()
+    balance = Amount()
+
+
+class StatementArgs(Schema):
+    start = fields.AwareDateTime(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "Entries posted at or after this instant"},
+    )
+    end = fields.AwareDateTime(
+        data_key="to",
+        load_default=None,
+        metadata={"description": "Entries posted before this instant"},
+    )
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=1000))
+    after = fields.String(load_default=None, validate=validate.Length(max=20))
+
+
+class PositionOut(Schema):
+    available = Amount()
+    held = Amount()
+    balance = Amount()
+
+
+class StatementEntryOut(Schema):
+    seq = fields.Integer()
+    transfer_id = fields.Integer()
+    kind = fields.String()
+    posted_at = fields.DateTime()
+    amount = SignedAmount(metadata={"description": "Credits positive, debits negative"})
+    counterparty_account = fields.String()
+    reference = fields.String(allow_none=True)
+    hold_id = fields.Integer(allow_none=True)
+    balance_after = Amount(metadata={"description": "Available balance after this entry"})
+
+
+class StatementOut(Schema):
+    wallet_id = fields.Integer()
+    start = fields.DateTime(data_key="from", allow_none=True)
+    end = fields.DateTime(data_key="to", allow_none=True)
+    opening = fields.Nested(PositionOut)
+    closing = fields.Nested(PositionOut)
+    entries = fields.List(fields.Nested(StatementEntryOut))
+    next_after = fields.String(allow_none=True)
 
 
 # ---- transfers -------------------------------------------------------------
@@ -240,7 +345,92 @@ class TransferOut(Schema):
     to_operator = fields.String(allow_none=True)
     reference = fields.String(allow_none=True)
     posted_at = fields.DateTime()
+    hold_id = fields.Integer(allow_none=True)
+    refund_of = fields.Integer(allow_none=True)
     entries = fields.List(fields.Nested(EntryOut))
+
+
+class BatchItem(StrictSchema):
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[\x21-\x7e]{1,64}$"),
+        metadata={
+            "description": "Your id for this transfer: its idempotency key (unique per API key)"
+        },
+    )
+    from_wallet = wallet_id(required=True)
+    to_wallet = wallet_id(required=True)
+    amount = Amount(required=True)
+    reference = reference_field()
+    linked = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true: this transfer and the next stand or fall together"},
+    )
+
+
+class BatchBody(StrictSchema):
+    transfers = fields.List(
+        fields.Nested(BatchItem), required=True, validate=validate.Length(min=1)
+    )
+
+
+class BatchResultOut(Schema):
+    index = fields.Integer()
+    id = fields.String()
+    status = fields.String(
+        metadata={"description": "posted, exists (posted before with this id) or refused"}
+    )
+    transfer_id = fields.Integer(allow_none=True)
+    code = fields.String(allow_none=True)
+    detail = fields.String(allow_none=True)
+
+
+class BatchOut(Schema):
+    posted = fields.Integer()
+    exists = fields.Integer()
+    refused = fields.Integer()
+    results = fields.List(fields.Nested(BatchResultOut))
+
+
+class RefundBody(StrictSchema):
+    amount = Amount(required=True)
+    reference = reference_field()
+
+
+class HoldCreate(StrictSchema):
+    from_wallet = wallet_id(required=True)
+    to_wallet = wallet_id(required=True)
+    amount = Amount(required=True)
+    timeout_seconds = fields.Integer(
+        strict=True,
+        load_default=3600,
+        validate=validate.Range(min=1, max=30 * 86400),
+        metadata={"description": "Seconds of sandbox time until the hold expires (default 3600)"},
+    )
+    reference = reference_field()
+
+
+class CaptureBody(StrictSchema):
+    amount = Amount(metadata={"description": "Default: the whole hold; the rest is released"})
+
+
+class HoldOut(Schema):
+    id = fields.Integer()
+    from_wallet = fields.Integer(attribute="from_wallet_id")
+    to_wallet = fields.Integer(attribute="to_wallet_id")
+    amount = Amount()
+    captured = Amount()
+    status = fields.String(metadata={"description": "pending, captured, voided or expired"})
+    reference = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+    transfers = fields.List(fields.Nested(TransferOut))
+
+
+class HoldListArgs(PageArgs):
+    wallet = fields.Integer(required=True, validate=validate.Range(min=1, max=2**53))
+    status = fields.String(validate=validate.OneOf(["pending", "captured", "voided", "expired"]))
 
 
 class TransferListArgs(PageArgs):

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, g, request
 from marshmallow import Schema
 
-from wallets import errors, idempotency
+from wallets import errors, holds, idempotency
 from wallets.db import Tx
 
 from .state import database
@@ -26,8 +26,12 @@ def write(
     *,
     status: int = 201,
     present: Callable[[Tx, Any], Any] | None = None,
+    headers: Callable[[Any], dict[str, str]] | None = None,
 ) -> Response:
     db = database()
+    # Holds whose deadline the sandbox clock has passed are released first, in a
+    # transaction of their own, so that this write sees their funds back.
+    holds.release_expired_if_due(db)
     claim = None
     key = request.headers.get("Idempotency-Key")
     if key is not None:
@@ -47,11 +51,17 @@ def write(
             return response
         claim = found
 
+    extra_headers: dict[str, str] = {}
+
     def work(tx: Tx) -> str:
         result = use_case(tx)
-        body = json.dumps(schema.dump(present(tx, result) if present else result), separators=(",", ":"))
+        body = json.dumps(
+            schema.dump(present(tx, result) if present else result), separators=(",", ":")
+        )
         if claim is not None:
             idempotency.complete(tx, claim, status, body)
+        if headers is not None:
+            extra_headers.update(headers(result))
         return body
 
     try:
@@ -60,7 +70,7 @@ def write(
         if claim is not None:
             idempotency.release(db, claim)
         raise
-    return Response(body, status, mimetype="application/json")
+    return Response(body, status, mimetype="application/json", headers=extra_headers)
 
 
 def read(fn: Callable[[Tx], Any]) -> Any:

@@ -7,7 +7,7 @@ advanced: replays are deterministic) or *running*: wall time plus an offset.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from . import errors
 from .db import Tx
@@ -16,6 +16,11 @@ from .schema import sandbox
 # Days in the sandbox are days in China and Macau (Asia/Shanghai, Asia/Macau: UTC+8,
 # no daylight saving).
 SANDBOX_TZ = timezone(timedelta(hours=8), "UTC+08:00")
+
+
+def local_date(when: datetime) -> date:
+    """The sandbox day (UTC+8) an instant falls on."""
+    return when.astimezone(SANDBOX_TZ).date()
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,38 @@ INSUFFICIENT_RESERVE = _code(
 INSUFFICIENT_POSITION = _code(
     "insufficient_position", REFUSED, "Insufficient e-CNY position at the central bank"
 )
+BATCH_TOO_LARGE = _code("batch_too_large", INVALID, "The batch has too many transfers")
+for _field in ("from_wallet", "to_wallet", "amount", "reference"):
+    _code(
+        f"exists_with_different_{_field}",
+        REFUSED,
+        f"A transfer with this client id exists with a different {_field.replace('_', ' ')}",
+    )
+HOLD_NOT_FOUND = _code("hold_not_found", NOT_FOUND, "No such hold")
+HOLD_EXPIRED = _code("hold_expired", REFUSED, "The hold has expired")
+HOLD_ALREADY_RESOLVED = _code(
+    "hold_already_resolved", CONFLICT, "The hold is already captured, voided or expired"
+)
+CAPTURE_EXCEEDS_HOLD = _code("capture_exceeds_hold", REFUSED, "A capture cannot exceed its hold")
+REFUND_EXCEEDS_PAYMENT = _code(
+    "refund_exceeds_payment", REFUSED, "Refunds would exceed the payment"
+)
+NOT_REFUNDABLE = _code("not_refundable", REFUSED, "Only payments and captures can be refunded")
+WALLET_NOT_EMPTY = _code(
+    "wallet_not_empty", CONFLICT, "The wallet still holds funds, holds or open sub-wallets"
+)
+INVALID_WALLET_TRANSITION = _code(
+    "invalid_wallet_transition",
+    CONFLICT,
+    "The wallet cannot go to that status from its current one",
+)
+IF_MATCH_REQUIRED = _code(
+    "if_match_required", PRECONDITION_REQUIRED, "Send If-Match with the wallet's ETag"
+)
+ETAG_MISMATCH = _code(
+    "etag_mismatch", PRECONDITION_FAILED, "The wallet changed since you read it (ETag mismatch)"
+)
+LIMIT_EXCEEDED = _code("limit_exceeded", REFUSED, "A wallet-class limit would be exceeded")
 SAME_WALLET = _code("same_wallet", REFUSED, "Payer and payee are the same wallet")
 WALLET_FROZEN = _code("wallet_frozen", REFUSED, "The wallet is frozen")
 WALLET_CLOSED = _code("wallet_closed", REFUSED, "The wallet is closed")

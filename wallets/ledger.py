@@ -20,15 +20,20 @@ leaves no trace; with ``linked=True`` a run of transfers succeeds or fails as on
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from . import errors
 from .db import Tx
+from .money import format_amount
 from .schema import accounts, journal_entries, ledger_head, transfers
+
+if TYPE_CHECKING:
+    from .limits import LimitBook
 
 ECNY = "ECNY"
 RESERVE = "RESERVE"
@@ -67,6 +72,16 @@ class TransferDraft:
     reference: str | None = None
     # True: this transfer and the next one stand or fall together (TigerBeetle's "linked").
     linked: bool = False
+    # For the wallet-class limits (limits.py): what counts against the paying
+    # wallet's outgoing caps (negative: given back), on which day (None: today),
+    # and how its open holds change.
+    outgoing: int = 0
+    usage_day: date | None = None
+    held_delta: int = 0
+    hold_id: int | None = None
+    refund_of: int | None = None
+    client_scope: int | None = None
+    client_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,9 @@ class PostedTransfer:
     reference: str | None
     posted_at: datetime
     entries: list[Entry] = field(default_factory=list)
+    hold_id: int | None = None
+    refund_of: int | None = None
+    client_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +138,11 @@ class _Account:
     @property
     def available(self) -> int:
         return self.credits_posted - self.debits_posted
+
+
+def _unpost(debit: _Account, credit: _Account, amount: int) -> None:
+    debit.debits_posted -= amount
+    credit.credits_posted -= amount
 
 
 def entry_hash(
@@ -176,13 +199,14 @@ def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
 class Posting:
     """A batch of transfers checked in memory and written at :meth:`commit`."""
 
-    def __init__(self, tx: Tx, account_ids: Iterable[int]) -> None:
+    def __init__(self, tx: Tx, account_ids: Iterable[int], limits: LimitBook | None = None) -> None:
         self.tx = tx
         self.accounts = lock_accounts(tx, account_ids)
+        self.limits = limits
         self._accepted: list[TransferDraft] = []
-        # Chain bookkeeping: balances to restore if a linked chain fails.
+        # Chain bookkeeping: what to undo if a linked chain fails.
         self._chain: list[TransferDraft] = []
-        self._chain_undo: list[tuple[int, int, int]] = []
+        self._chain_undo: list[Callable[[], None]] = []
         self._chain_results: list[int] = []
         self.results: list[TransferDraft | Refusal] = []
 
@@ -211,21 +235,30 @@ class Posting:
                 code = _SHORTFALL_CODE.get(acc.kind, errors.INSUFFICIENT_FUNDS)
                 return Refusal(
                     code,
-                    f"{acc.code} has {acc.available} fen available, {-delta} needed",
-                    {"account": acc.code, "available": acc.available, "required": -delta},
+                    f"{acc.code} has {format_amount(acc.available)} available, {format_amount(-delta)} needed",
+                    {
+                        "account": acc.code,
+                        "available": format_amount(acc.available),
+                        "required": format_amount(-delta),
+                    },
                 )
+        if self.limits is not None:
+            exceeded = self.limits.check(draft, net, self.balance)
+            if exceeded:
+                return Refusal(*exceeded)
         return None
 
-    def _apply(self, draft: TransferDraft, undo: list[tuple[int, int, int]] | None) -> None:
+    def _apply(self, draft: TransferDraft, undo: list[Callable[[], None]] | None) -> None:
         for leg in draft.legs:
             d = self.accounts[leg.debit]
             c = self.accounts[leg.credit]
-            if undo is not None:
-                undo.append((d.id, d.debits_posted, d.credits_posted))
-                undo.append((c.id, c.debits_posted, c.credits_posted))
             d.debits_posted += leg.amount
             c.credits_posted += leg.amount
             d.dirty = c.dirty = True
+            if undo is not None:
+                undo.append(lambda d=d, c=c, amount=leg.amount: _unpost(d, c, amount))
+        if self.limits is not None:
+            self.limits.apply(draft, undo)
 
     def add(self, draft: TransferDraft, refusal: Refusal | None = None) -> None:
         """Check and apply one transfer in memory; ``refusal`` records a failure
@@ -264,9 +297,8 @@ class Posting:
     def _close_chain(self) -> None:
         failed = [i for i in self._chain_results if isinstance(self.results[i], Refusal)]
         if failed:
-            for acc_id, debits, credits in reversed(self._chain_undo):
-                acc = self.accounts[acc_id]
-                acc.debits_posted, acc.credits_posted = debits, credits
+            for undo in reversed(self._chain_undo):
+                undo()
             first = failed[0]
             for i in self._chain_results:
                 if i not in failed:
@@ -319,6 +351,9 @@ class Posting:
                 to_operator_id=draft.to_operator_id,
                 reference=draft.reference,
                 posted_at=now,
+                hold_id=draft.hold_id,
+                refund_of=draft.refund_of,
+                client_id=draft.client_id,
             )
             transfer_rows.append(
                 {
@@ -332,6 +367,10 @@ class Posting:
                     "to_operator_id": draft.to_operator_id,
                     "reference": draft.reference,
                     "posted_at": now,
+                    "client_scope": draft.client_scope,
+                    "client_id": draft.client_id,
+                    "refund_of": draft.refund_of,
+                    "hold_id": draft.hold_id,
                 }
             )
             for leg in draft.legs:
@@ -385,6 +424,8 @@ class Posting:
             .where(ledger_head.c.id == 1)
             .values(last_seq=seq, last_hash=prev_hash, last_transfer_id=transfer_id)
         )
+        if self.limits is not None:
+            self.limits.flush()
         return out
 
 
@@ -454,9 +495,19 @@ def _with_entries(tx: Tx, rows: Sequence[sa.Row]) -> list[PostedTransfer]:
             reference=r.reference,
             posted_at=r.posted_at,
             entries=by_transfer.get(r.id, []),
+            hold_id=r.hold_id,
+            refund_of=r.refund_of,
+            client_id=r.client_id,
         )
         for r in rows
     ]
+
+
+def list_transfers_of_hold(tx: Tx, hold_id: int) -> list[PostedTransfer]:
+    rows = tx.conn.execute(
+        sa.select(transfers).where(transfers.c.hold_id == hold_id).order_by(transfers.c.id)
+    ).all()
+    return _with_entries(tx, rows)
 
 
 def list_transfers(

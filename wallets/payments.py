@@ -1,11 +1,15 @@
-"""Tier 2 movements: funding, defunding, and wallet-to-wallet payments.
+"""Tier 2 movements: funding, defunding, wallet-to-wallet payments and refunds.
 
 A payment between wallets of one operator is one journal entry. Across
 operators, the payer's operator hands the e-CNY to the payee's operator in
 both tiers, in the same database transaction (``gross``: payment is settlement):
-  payer wallet            -> payer operator settlement   (tier 2, payer side)
-  payee operator settlement -> payee wallet             (tier 2, payee side)
-  payer operator position -> payee operator position    (tier 1)
+  payer wallet              -> payer operator settlement   (tier 2, payer side)
+  payee operator settlement -> payee wallet                (tier 2, payee side)
+  payer operator position   -> payee operator position     (tier 1)
+
+Payments are posted in batches (a single payment is a batch of one): every
+wallet, account and limit of the batch is loaded and locked once, each payment
+is checked against the running state, and all are written in one transaction.
 """
 
 from __future__ import annotations
@@ -18,8 +22,13 @@ from . import errors
 from . import wallet as wl
 from .db import Tx
 from .ledger import ECNY, Leg, PostedTransfer, Posting, Refusal, TransferDraft
-from .principal import OPERATOR, Principal
-from .schema import accounts
+from .limits import LimitBook
+from .money import format_amount
+from .principal import ADMIN, OPERATOR, Principal
+from .schema import accounts, transfers
+
+# One batch at most: TigerBeetle's batch size, which clients of such ledgers know.
+MAX_BATCH = 8190
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,15 @@ class PaymentRequest:
     to_wallet_id: int
     amount: int
     reference: str | None = None
+    client_id: str | None = None  # batch items: the item's own idempotency key
+    linked: bool = False
+
+
+@dataclass(frozen=True)
+class Existing:
+    """A batch item whose client id was posted before with the same fields."""
+
+    transfer_id: int
 
 
 def operator_accounts(tx: Tx, operator_ids: set[int]) -> dict[int, dict[str, int]]:
@@ -42,114 +60,330 @@ def operator_accounts(tx: Tx, operator_ids: set[int]) -> dict[int, dict[str, int
     return out
 
 
-def _status_refusal(w: wl.Wallet, status: str, role: str) -> Refusal | None:
+def status_refusal(wallet_id: int, status: str, role: str) -> Refusal | None:
     if status == wl.ACTIVE:
         return None
     code = errors.WALLET_FROZEN if status == wl.FROZEN else errors.WALLET_CLOSED
-    return Refusal(code, f"the {role} wallet {w.id} is {status}", {"wallet_id": w.id})
+    return Refusal(code, f"the {role} wallet {wallet_id} is {status}", {"wallet_id": wallet_id})
 
 
-def _check_statuses(tx: Tx, posting: Posting, *pairs: tuple[wl.Wallet, str]) -> None:
-    """Statuses as of now that the wallets' accounts are locked (a freeze takes
-    the same lock), so no payment slips past a freeze that committed first."""
-    statuses = wl.current_statuses(tx, [w.id for w, _ in pairs])
-    for w, role in pairs:
-        refusal = _status_refusal(w, statuses[w.id], role)
+def check_statuses(tx: Tx, *pairs: tuple[int, str]) -> None:
+    """Raise if a wallet is not active. Call it after the wallets' accounts are
+    locked: a freeze takes the same lock, so none slips past one that committed first."""
+    statuses = wl.current_statuses(tx, [w for w, _ in pairs])
+    for wallet_id, role in pairs:
+        refusal = status_refusal(wallet_id, statuses[wallet_id], role)
         if refusal:
             raise refusal.error()
 
 
-def _own_wallet(tx: Tx, wallet_id: int, actor: Principal) -> wl.Wallet:
-    w = wl.get(tx, wallet_id, actor)
-    if actor.role not in (OPERATOR, "admin"):
+def require_mover(actor: Principal) -> None:
+    if actor.role not in (OPERATOR, ADMIN):
         raise errors.DomainError(
             errors.FORBIDDEN_ROLE, f"a {actor.role} cannot move e-CNY of wallets"
         )
-    return w
+
+
+def _vault_move(
+    tx: Tx, wallet_id: int, amount: int, actor: Principal, reference: str | None, funding: bool
+):
+    require_mover(actor)
+    w = wl.get(tx, wallet_id, actor)
+    vault = operator_accounts(tx, {w.operator_id})[w.operator_id]["vault"]
+    posting = Posting(tx, [vault, w.account_id], limits=LimitBook(tx, [w]))
+    check_statuses(tx, (w.id, "funded" if funding else "defunded"))
+    legs = (
+        [Leg(vault, w.account_id, amount, ECNY)]
+        if funding
+        else [Leg(w.account_id, vault, amount, ECNY)]
+    )
+    return posting.post(
+        TransferDraft(
+            kind="funding" if funding else "defunding",
+            asset=ECNY,
+            amount=amount,
+            legs=legs,
+            to_wallet_id=w.id if funding else None,
+            from_wallet_id=None if funding else w.id,
+            from_operator_id=w.operator_id,
+            to_operator_id=w.operator_id,
+            reference=reference,
+        )
+    )
 
 
 def fund(
     tx: Tx, wallet_id: int, amount: int, actor: Principal, reference: str | None = None
 ) -> PostedTransfer:
-    """The holder exchanges bank deposits for e-CNY: vault -> wallet."""
-    w = _own_wallet(tx, wallet_id, actor)
-    vault = operator_accounts(tx, {w.operator_id})[w.operator_id]["vault"]
-    posting = Posting(tx, [vault, w.account_id])
-    _check_statuses(tx, posting, (w, "funded"))
-    draft = TransferDraft(
-        kind="funding",
-        asset=ECNY,
-        amount=amount,
-        legs=[Leg(vault, w.account_id, amount, ECNY)],
-        to_wallet_id=w.id,
-        from_operator_id=w.operator_id,
-        to_operator_id=w.operator_id,
-        reference=reference,
-    )
-    return posting.post(draft)
+    """The holder exchanges bank deposits for e-CNY: vault -> wallet (balance cap applies)."""
+    return _vault_move(tx, wallet_id, amount, actor, reference, funding=True)
 
 
 def defund(
     tx: Tx, wallet_id: int, amount: int, actor: Principal, reference: str | None = None
 ) -> PostedTransfer:
     """Back to bank deposits: wallet -> vault."""
-    w = _own_wallet(tx, wallet_id, actor)
-    vault = operator_accounts(tx, {w.operator_id})[w.operator_id]["vault"]
-    posting = Posting(tx, [vault, w.account_id])
-    _check_statuses(tx, posting, (w, "defunded"))
-    draft = TransferDraft(
-        kind="defunding",
-        asset=ECNY,
-        amount=amount,
-        legs=[Leg(w.account_id, vault, amount, ECNY)],
-        from_wallet_id=w.id,
-        from_operator_id=w.operator_id,
-        to_operator_id=w.operator_id,
-        reference=reference,
-    )
-    return posting.post(draft)
+    return _vault_move(tx, wallet_id, amount, actor, reference, funding=False)
+
+
+def wallet_to_wallet_legs(
+    from_account: int,
+    from_operator: int,
+    to_account: int,
+    to_operator: int,
+    amount: int,
+    op_accounts: dict[int, dict[str, int]],
+) -> list[Leg]:
+    """The journal entries that move e-CNY between two tier-2 accounts."""
+    if from_operator == to_operator:
+        return [Leg(from_account, to_account, amount, ECNY)]
+    a, b = op_accounts[from_operator], op_accounts[to_operator]
+    return [
+        Leg(from_account, a["settlement"], amount, ECNY),
+        Leg(b["settlement"], to_account, amount, ECNY),
+        Leg(a["position"], b["position"], amount, ECNY),
+    ]
 
 
 def payment_draft(
     payer: wl.Wallet,
     payee: wl.Wallet,
-    amount: int,
+    req: PaymentRequest,
     op_accounts: dict[int, dict[str, int]],
-    reference: str | None,
+    client_scope: int | None = None,
 ) -> TransferDraft:
-    if payer.operator_id == payee.operator_id:
-        legs = [Leg(payer.account_id, payee.account_id, amount, ECNY)]
-    else:
-        a, b = op_accounts[payer.operator_id], op_accounts[payee.operator_id]
-        legs = [
-            Leg(payer.account_id, a["settlement"], amount, ECNY),
-            Leg(b["settlement"], payee.account_id, amount, ECNY),
-            Leg(a["position"], b["position"], amount, ECNY),
-        ]
     return TransferDraft(
         kind="payment",
         asset=ECNY,
-        amount=amount,
-        legs=legs,
+        amount=req.amount,
+        legs=wallet_to_wallet_legs(
+            payer.account_id,
+            payer.operator_id,
+            payee.account_id,
+            payee.operator_id,
+            req.amount,
+            op_accounts,
+        ),
         from_wallet_id=payer.id,
         to_wallet_id=payee.id,
         from_operator_id=payer.operator_id,
         to_operator_id=payee.operator_id,
-        reference=reference,
+        reference=req.reference,
+        linked=req.linked,
+        outgoing=req.amount,
+        client_scope=client_scope if req.client_id else None,
+        client_id=req.client_id,
     )
 
 
+def _existing_by_client_id(tx: Tx, scope: int, client_ids: list[str]) -> dict[str, sa.Row]:
+    if not client_ids:
+        return {}
+    t = transfers
+    rows = tx.conn.execute(
+        sa.select(
+            t.c.id, t.c.client_id, t.c.from_wallet_id, t.c.to_wallet_id, t.c.amount, t.c.reference
+        ).where(t.c.client_scope == scope, t.c.client_id.in_(client_ids))
+    ).all()
+    return {r.client_id: r for r in rows}
+
+
+def _difference(req: PaymentRequest, other) -> Refusal | None:
+    """TigerBeetle's answer to a reused id: the first field that differs."""
+    for name, mine, theirs in (
+        ("from_wallet", req.from_wallet_id, other.from_wallet_id),
+        ("to_wallet", req.to_wallet_id, other.to_wallet_id),
+        ("amount", req.amount, other.amount),
+        ("reference", req.reference, other.reference),
+    ):
+        if mine != theirs:
+            return Refusal(
+                f"exists_with_different_{name}",
+                f"transfer {req.client_id!r} exists with a different {name}",
+            )
+    return None
+
+
+def post_payments(
+    tx: Tx, reqs: list[PaymentRequest], actor: Principal, client_scope: int | None = None
+) -> list[PostedTransfer | Refusal | Existing]:
+    """Post a batch of payments in this transaction; one result per request, in order."""
+    require_mover(actor)
+    scope = client_scope if client_scope is not None else (actor.key_id or 0)
+    found = wl.find_many(tx, {r.from_wallet_id for r in reqs} | {r.to_wallet_id for r in reqs})
+    existing = _existing_by_client_id(tx, scope, [r.client_id for r in reqs if r.client_id])
+    op_accounts = operator_accounts(tx, {w.operator_id for w in found.values()})
+
+    results: list[PostedTransfer | Refusal | Existing | None] = [None] * len(reqs)
+    plan: list[tuple[int, TransferDraft, Refusal | None]] = []
+    first_index: dict[str, int] = {}
+    repeats: dict[int, int] = {}  # index -> index of the same client id earlier in the batch
+    for i, req in enumerate(reqs):
+        payer, payee = found.get(req.from_wallet_id), found.get(req.to_wallet_id)
+        placeholder = TransferDraft("payment", ECNY, req.amount, [], linked=req.linked)
+        refusal: Refusal | None = None
+        if req.client_id and req.client_id in existing:
+            row = existing[req.client_id]
+            results[i] = _difference(req, _as_request(row)) or Existing(row.id)
+            continue
+        if req.client_id and req.client_id in first_index:
+            j = first_index[req.client_id]
+            refusal = _difference(req, reqs[j])
+            if refusal is None:
+                repeats[i] = j  # answered like the first, once that is posted
+                continue
+        elif payer is None or not actor.sees_wallets_of(payer.operator_id):
+            refusal = Refusal(
+                errors.WALLET_NOT_FOUND, f"no wallet {req.from_wallet_id}", {"field": "from_wallet"}
+            )
+        elif payee is None:
+            refusal = Refusal(
+                errors.WALLET_NOT_FOUND, f"no wallet {req.to_wallet_id}", {"field": "to_wallet"}
+            )
+        elif payee.id == payer.id:
+            refusal = Refusal(errors.SAME_WALLET, "a wallet cannot pay itself")
+        if req.client_id:
+            first_index.setdefault(req.client_id, i)
+        if refusal is not None:
+            plan.append((i, placeholder, refusal))
+        else:
+            plan.append((i, payment_draft(payer, payee, req, op_accounts, scope), None))
+
+    account_ids = [a for _, d, _ in plan for leg in d.legs for a in (leg.debit, leg.credit)]
+    involved = {d.from_wallet_id for _, d, _ in plan} | {d.to_wallet_id for _, d, _ in plan}
+    involved.discard(None)
+    posting = Posting(tx, account_ids, limits=LimitBook(tx, [found[w] for w in involved]))
+    statuses = wl.current_statuses(tx, list(involved))
+    for _, draft, refusal in plan:
+        if refusal is None:
+            refusal = status_refusal(
+                draft.from_wallet_id, statuses[draft.from_wallet_id], "paying"
+            ) or status_refusal(draft.to_wallet_id, statuses[draft.to_wallet_id], "receiving")
+        posting.add(draft, refusal)
+    for (i, _, _), result in zip(plan, posting.commit(), strict=True):
+        results[i] = result
+    for i, j in repeats.items():
+        first = results[j]
+        results[i] = Existing(first.id) if isinstance(first, PostedTransfer) else first
+    return results  # type: ignore[return-value]
+
+
+def _as_request(row) -> PaymentRequest:
+    return PaymentRequest(row.from_wallet_id, row.to_wallet_id, row.amount, row.reference)
+
+
 def pay(tx: Tx, req: PaymentRequest, actor: Principal) -> PostedTransfer:
-    payer = _own_wallet(tx, req.from_wallet_id, actor)
-    payee = wl.find(tx, req.to_wallet_id)
-    if payee is None:
+    """One payment; its refusal is raised."""
+    (result,) = post_payments(tx, [req], actor)
+    if isinstance(result, Refusal):
+        raise result.error()
+    if isinstance(result, Existing):  # pragma: no cover - single payments carry no client id
+        raise AssertionError("unexpected existing transfer")
+    return result
+
+
+def refund(
+    tx: Tx, transfer_id: int, amount: int, actor: Principal, reference: str | None = None
+) -> PostedTransfer:
+    """The payee gives back (part of) a payment or capture. Several partial
+    refunds may follow one another; together they never exceed the original."""
+    from .ledger import load_transfer
+
+    require_mover(actor)
+    original = load_transfer(tx, transfer_id)
+    found = (
+        wl.find_many(tx, {original.from_wallet_id, original.to_wallet_id})
+        if original and original.to_wallet_id
+        else {}
+    )
+    payee = found.get(original.to_wallet_id) if original else None
+    if original is None or payee is None or not actor.sees_wallets_of(payee.operator_id):
+        raise errors.DomainError(errors.TRANSFER_NOT_FOUND, f"no transfer {transfer_id}")
+    if original.kind not in ("payment", "capture"):
         raise errors.DomainError(
-            errors.WALLET_NOT_FOUND, f"no wallet {req.to_wallet_id}", field="to_wallet"
+            errors.NOT_REFUNDABLE, f"transfer {transfer_id} is a {original.kind}"
         )
-    if payee.id == payer.id:
-        raise errors.DomainError(errors.SAME_WALLET, "a wallet cannot pay itself")
+    payer = found[original.from_wallet_id]
     op_accounts = operator_accounts(tx, {payer.operator_id, payee.operator_id})
-    draft = payment_draft(payer, payee, req.amount, op_accounts, req.reference)
-    posting = Posting(tx, [a for leg in draft.legs for a in (leg.debit, leg.credit)])
-    _check_statuses(tx, posting, (payer, "paying"), (payee, "receiving"))
+    draft = TransferDraft(
+        kind="refund",
+        asset=ECNY,
+        amount=amount,
+        legs=wallet_to_wallet_legs(
+            payee.account_id,
+            payee.operator_id,
+            payer.account_id,
+            payer.operator_id,
+            amount,
+            op_accounts,
+        ),
+        from_wallet_id=payee.id,
+        to_wallet_id=payer.id,
+        from_operator_id=payee.operator_id,
+        to_operator_id=payer.operator_id,
+        reference=reference,
+        refund_of=original.id,
+    )
+    posting = Posting(
+        tx,
+        [a for leg in draft.legs for a in (leg.debit, leg.credit)],
+        limits=LimitBook(tx, [payee, payer]),
+    )
+    check_statuses(tx, (payee.id, "refunding"), (payer.id, "refunded"))
+    # Read after the accounts are locked: concurrent refunds of one payment queue here.
+    refunded = tx.conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(transfers.c.amount), 0)).where(
+            transfers.c.refund_of == original.id
+        )
+    ).scalar_one()
+    if refunded + amount > original.amount:
+        raise errors.DomainError(
+            errors.REFUND_EXCEEDS_PAYMENT,
+            f"transfer {original.id} was {format_amount(original.amount)}; "
+            f"{format_amount(refunded)} is refunded already",
+            refunded=format_amount(int(refunded)),
+            refundable=format_amount(original.amount - int(refunded)),
+        )
     return posting.post(draft)
+
+
+def sweep(
+    tx: Tx, parent_id: int, actor: Principal, reference: str | None = None
+) -> list[PostedTransfer]:
+    """Move every active sub-wallet's balance to its parent, in one transaction."""
+    require_mover(actor)
+    parent = wl.get(tx, parent_id, actor)
+    subs = [c for c in wl.children(tx, parent.id) if c.status == wl.ACTIVE and c.available > 0]
+    if not subs:
+        return []
+    posting = Posting(
+        tx,
+        [parent.account_id, *(c.account_id for c in subs)],
+        limits=LimitBook(tx, [parent, *subs]),
+    )
+    statuses = wl.current_statuses(tx, [parent.id, *(c.id for c in subs)])
+    refusal = status_refusal(parent.id, statuses[parent.id], "receiving")
+    if refusal:
+        raise refusal.error()
+    for c in subs:
+        amount = posting.balance(c.account_id)
+        if amount <= 0 or statuses[c.id] != wl.ACTIVE:
+            continue
+        posting.add(
+            TransferDraft(
+                kind="sweep",
+                asset=ECNY,
+                amount=amount,
+                legs=[Leg(c.account_id, parent.account_id, amount, ECNY)],
+                from_wallet_id=c.id,
+                to_wallet_id=parent.id,
+                from_operator_id=parent.operator_id,
+                to_operator_id=parent.operator_id,
+                reference=reference,
+            )
+        )
+    results = posting.commit()
+    for r in results:
+        if isinstance(r, Refusal):
+            raise r.error()
+    return results

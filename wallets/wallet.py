@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from . import operators as ops
 from .db import Tx
 from .ledger import ECNY
 from .principal import OPERATOR, Principal
-from .schema import accounts, operators, wallets
+from .schema import accounts, holds, operators, wallets
 
 CLASSES = (1, 2, 3, 4)
 KINDS = ("personal", "merchant")
@@ -42,7 +42,18 @@ class Wallet:
     version: int
     created_at: datetime
     account_id: int
-    balance: int
+    available: int  # in the wallet account now: what it can spend
+    held: int  # reserved by its open holds (in the operator's escrow)
+    subwallets_balance: int | None = None  # parents only: their sub-wallets' balances
+
+    @property
+    def balance(self) -> int:
+        """What the holder owns: available plus held."""
+        return self.available + self.held
+
+    @property
+    def etag(self) -> str:
+        return f'"w{self.id}v{self.version}"'
 
 
 def wallet_account_code(wallet_id: int, asset: str = ECNY) -> str:
@@ -136,13 +147,20 @@ def open_wallet(
 
 
 def _select():
-    bal = (accounts.c.credits_posted - accounts.c.debits_posted).label("balance")
+    available = (accounts.c.credits_posted - accounts.c.debits_posted).label("available")
+    held = (
+        sa.select(sa.func.coalesce(sa.func.sum(holds.c.amount), 0))
+        .where(holds.c.wallet_id == wallets.c.id, holds.c.status == "pending")
+        .scalar_subquery()
+        .label("held")
+    )
     return (
         sa.select(
             wallets,
             operators.c.code.label("operator_code"),
             accounts.c.id.label("account_id"),
-            bal,
+            available,
+            held,
         )
         .join(operators, operators.c.id == wallets.c.operator_id)
         .join(accounts, sa.and_(accounts.c.wallet_id == wallets.c.id, accounts.c.asset == ECNY))
@@ -166,7 +184,8 @@ def _from_row(row: sa.Row) -> Wallet:
         version=row.version,
         created_at=row.created_at,
         account_id=row.account_id,
-        balance=row.balance,
+        available=row.available,
+        held=int(row.held),
     )
 
 
@@ -176,11 +195,136 @@ def find(tx: Tx, wallet_id: int) -> Wallet | None:
     return _from_row(row) if row else None
 
 
+def find_many(tx: Tx, wallet_ids: set[int]) -> dict[int, Wallet]:
+    if not wallet_ids:
+        return {}
+    return {
+        r.id: _from_row(r) for r in tx.conn.execute(_select().where(wallets.c.id.in_(wallet_ids)))
+    }
+
+
 def get(tx: Tx, wallet_id: int, actor: Principal) -> Wallet:
     w = find(tx, wallet_id)
     if w is None or not actor.sees_wallets_of(w.operator_id):
         raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}")
     return w
+
+
+def with_subwallets(tx: Tx, w: Wallet) -> Wallet:
+    """A parent's report rolls its sub-wallets' balances up."""
+    subs = children(tx, w.id)
+    if not subs:
+        return w
+    return replace(w, subwallets_balance=sum(c.balance for c in subs))
+
+
+def children(tx: Tx, parent_id: int) -> list[Wallet]:
+    return [
+        _from_row(r)
+        for r in tx.conn.execute(
+            _select().where(wallets.c.parent_id == parent_id).order_by(wallets.c.id)
+        )
+    ]
+
+
+# ---- lifecycle ------------------------------------------------------------------
+
+TRANSITIONS = {
+    "freeze": ({ACTIVE}, FROZEN),
+    "unfreeze": ({FROZEN}, ACTIVE),
+    "close": ({ACTIVE, FROZEN}, CLOSED),
+}
+
+
+def _lock(tx: Tx, wallet_id: int, actor: Principal) -> Wallet:
+    """The wallet, re-read after locking its account: the lock every posting takes."""
+    from .ledger import lock_accounts
+
+    w = get(tx, wallet_id, actor)
+    lock_accounts(tx, [w.account_id])
+    return find(tx, wallet_id)
+
+
+def change_status(
+    tx: Tx, wallet_id: int, actor: Principal, action: str, if_match: str | None = None
+) -> Wallet:
+    """Freeze, unfreeze or close. A frozen wallet neither pays nor receives; a
+    closed one is gone for good and needs zero balance, no open holds, and no
+    open sub-wallets."""
+    w = _lock(tx, wallet_id, actor)
+    if if_match is not None and if_match != w.etag:
+        raise errors.DomainError(errors.ETAG_MISMATCH, f"wallet {w.id} is at {w.etag}", etag=w.etag)
+    allowed_from, to = TRANSITIONS[action]
+    if w.status not in allowed_from:
+        raise errors.DomainError(
+            errors.INVALID_WALLET_TRANSITION,
+            f"cannot {action} a {w.status} wallet",
+            status=w.status,
+        )
+    if action == "close":
+        pending_in = tx.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(holds)
+            .where(holds.c.payee_wallet_id == w.id, holds.c.status == "pending")
+        ).scalar_one()
+        open_subs = [c.id for c in children(tx, w.id) if c.status != CLOSED]
+        if w.available or w.held or pending_in or open_subs:
+            raise errors.DomainError(
+                errors.WALLET_NOT_EMPTY,
+                f"wallet {w.id} has {w.available} fen, {w.held} fen held, {pending_in} incoming holds "
+                f"and open sub-wallets {open_subs}",
+            )
+    _bump(tx, w, status=to)
+    return find(tx, wallet_id)
+
+
+def update(
+    tx: Tx,
+    wallet_id: int,
+    actor: Principal,
+    if_match: str | None,
+    *,
+    wallet_class: int | None = None,
+    label: str | None = None,
+    birth_date: date | None = None,
+    phone: str | None = None,
+    phone_secret: str,
+) -> Wallet:
+    """Upgrade or downgrade the class (limits change from now on), or relabel.
+    Needs the ETag of the wallet as read (412 if it changed since, 428 if absent)."""
+    if if_match is None:
+        raise errors.DomainError(errors.IF_MATCH_REQUIRED)
+    w = _lock(tx, wallet_id, actor)
+    if if_match != w.etag:
+        raise errors.DomainError(errors.ETAG_MISMATCH, f"wallet {w.id} is at {w.etag}", etag=w.etag)
+    if w.status == CLOSED:
+        raise errors.DomainError(errors.WALLET_CLOSED, f"wallet {w.id} is closed", wallet_id=w.id)
+    values: dict = {}
+    if label is not None:
+        values["label"] = label
+    if wallet_class is not None and wallet_class != w.wallet_class:
+        if wallet_class == 4:
+            # Anonymous: keep nothing about the holder but a phone-number hash.
+            if phone is None and not w.has_phone:
+                raise _invalid("phone", "a class 4 wallet needs a phone number")
+            values["birth_date"] = None
+        elif w.kind == "personal" and w.birth_date is None and birth_date is None:
+            raise _invalid("birth_date", f"is required for a class {wallet_class} personal wallet")
+        values["wallet_class"] = wallet_class
+    if birth_date is not None:
+        if (values.get("wallet_class") or w.wallet_class) == 4:
+            raise _invalid("birth_date", "a class 4 wallet holds only a phone-number hash")
+        values["birth_date"] = birth_date
+    if phone is not None:
+        values["phone_hash"] = phone_hash(phone_secret, phone)
+    _bump(tx, w, **values)
+    return find(tx, wallet_id)
+
+
+def _bump(tx: Tx, w: Wallet, **values) -> None:
+    tx.conn.execute(
+        wallets.update().where(wallets.c.id == w.id).values(version=wallets.c.version + 1, **values)
+    )
 
 
 def list_(

@@ -1,5 +1,5 @@
 """One blueprint per resource."""
 
-from . import audit, operators, sandbox, transfers, wallets
+from . import audit, holds, operators, sandbox, transfers, wallets
 
-BLUEPRINTS = (operators.blp, wallets.blp, transfers.blp, audit.blp, sandbox.blp)
+BLUEPRINTS = (operators.blp, wallets.blp, transfers.blp, holds.blp, audit.blp, sandbox.blp)

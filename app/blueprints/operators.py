@@ -2,12 +2,23 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from wallets import issuance
+from wallets import errors, issuance, limits
 from wallets import operators as ops
+from wallets.rules import active_profile
 
 from .. import present
 from ..auth import current_principal, roles
-from ..schemas import AmountBody, OperatorCreate, OperatorOut, PageArgs, TransferOut, page_of
+from ..schemas import (
+    AmountBody,
+    ClassLimitsOut,
+    LimitsBody,
+    OperatorCreate,
+    OperatorLimitsOut,
+    OperatorOut,
+    PageArgs,
+    TransferOut,
+    page_of,
+)
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, problems
 
@@ -108,3 +119,47 @@ def redeem(body, code):
         TransferOut(),
         present=present.transfer,
     )
+
+
+def _class_limits(tx, op, wallet_class: int) -> dict:
+    return {
+        "wallet_class": wallet_class,
+        "profile": active_profile(tx).wallet_limits[wallet_class].as_dict(),
+        "effective": limits.effective(tx, op.id, wallet_class).as_dict(),
+    }
+
+
+def _operator_limits(tx, op) -> dict:
+    return {
+        "operator": op.code,
+        "profile": active_profile(tx).name,
+        "classes": [_class_limits(tx, op, c) for c in (1, 2, 3, 4)],
+    }
+
+
+@blp.route("/<code>/limits", methods=["GET"])
+@blp.response(200, OperatorLimitsOut)
+@problems(blp, 404)
+@roles("admin", "central_bank", "auditor", "operator")
+def get_limits(code):
+    """Wallet-class limits at this operator: the profile's and the effective ones."""
+    return read(lambda tx: _operator_limits(tx, ops.get(tx, code, current_principal())))
+
+
+@blp.route("/<code>/limits/<int:wallet_class>", methods=["PUT"])
+@blp.arguments(LimitsBody)
+@blp.response(200, ClassLimitsOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "operator")
+def set_limits(body, code, wallet_class):
+    """Set the operator's own limits for one wallet class: each at most the
+    profile's (null: the profile's). They apply to its wallets from now on."""
+    if wallet_class not in (1, 2, 3, 4):
+        raise errors.DomainError(errors.NOT_FOUND_CODE, f"no wallet class {wallet_class}")
+
+    def run(tx):
+        op = ops.get(tx, code, current_principal())
+        limits.set_operator_limits(tx, op.id, wallet_class, limits.Limits(**body))
+        return _class_limits(tx, op, wallet_class)
+
+    return write(run, ClassLimitsOut(), status=200)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from wallets import clock, keys
+from wallets import clock, holds, keys
 
 from ..auth import roles
 from ..schemas import ClockAdvance, ClockOut, ClockSet, KeyCreate, KeyOut
@@ -22,6 +22,12 @@ def _clock(tx, state: clock.ClockState) -> dict:
         "local_now": state.now.astimezone(clock.SANDBOX_TZ),
         "fixed": state.fixed,
     }
+
+
+def _moved(tx, state: clock.ClockState) -> clock.ClockState:
+    """Holds whose deadline the new time has passed are released at once."""
+    holds.release_expired(tx)
+    return state
 
 
 @blp.route("/sandbox/clock", methods=["GET"])

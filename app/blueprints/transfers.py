@@ -10,7 +10,15 @@ from wallets.principal import OPERATOR
 
 from .. import present
 from ..auth import current_principal, roles
-from ..schemas import TransferCreate, TransferListArgs, TransferOut, page_of
+from ..schemas import (
+    BatchBody,
+    BatchOut,
+    RefundBody,
+    TransferCreate,
+    TransferListArgs,
+    TransferOut,
+    page_of,
+)
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, int_cursor, problems
 
@@ -37,6 +45,83 @@ def create_transfer(body):
     )
     return write(
         lambda tx: payments.pay(tx, req, current_principal()),
+        TransferOut(),
+        present=present.transfer,
+    )
+
+
+@blp.route("/batch", methods=["POST"])
+@blp.arguments(BatchBody)
+@blp.response(200, BatchOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "operator")
+def create_batch(body):
+    """Post up to 8,190 payments in one database transaction, one result per item.
+    Each item's `id` is its idempotency key: a retry answers `exists`, the same id
+    with other fields `exists_with_different_<field>`. `linked: true` chains an
+    item to the next: the chain succeeds or fails as one (the others answer
+    `linked_transfer_failed`)."""
+    items = body["transfers"]
+    if len(items) > payments.MAX_BATCH:
+        raise errors.DomainError(
+            errors.BATCH_TOO_LARGE,
+            f"{len(items)} transfers; a batch holds at most {payments.MAX_BATCH}",
+            max=payments.MAX_BATCH,
+        )
+    reqs = [
+        payments.PaymentRequest(
+            i["from_wallet"],
+            i["to_wallet"],
+            i["amount"],
+            i.get("reference"),
+            client_id=i["id"],
+            linked=i["linked"],
+        )
+        for i in items
+    ]
+
+    def run(tx):
+        return payments.post_payments(tx, reqs, current_principal())
+
+    def render(tx, results):
+        out = []
+        counts = {"posted": 0, "exists": 0, "refused": 0}
+        for index, (req, result) in enumerate(zip(reqs, results, strict=True)):
+            if isinstance(result, ld.Refusal):
+                row = {
+                    "status": "refused",
+                    "transfer_id": None,
+                    "code": result.code,
+                    "detail": result.detail,
+                }
+            elif isinstance(result, payments.Existing):
+                row = {
+                    "status": "exists",
+                    "transfer_id": result.transfer_id,
+                    "code": None,
+                    "detail": None,
+                }
+            else:
+                row = {"status": "posted", "transfer_id": result.id, "code": None, "detail": None}
+            counts[row["status"]] += 1
+            out.append({"index": index, "id": req.client_id, **row})
+        return {**counts, "results": out}
+
+    return write(run, BatchOut(), status=200, present=render)
+
+
+@blp.route("/<int:transfer_id>/refunds", methods=["POST"])
+@blp.arguments(RefundBody)
+@blp.response(201, TransferOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "operator")
+def refund(body, transfer_id):
+    """Refund (part of) a payment or capture, from the payee back to the payer.
+    Partial refunds may follow one another; together they never exceed the original."""
+    return write(
+        lambda tx: payments.refund(
+            tx, transfer_id, body["amount"], current_principal(), body.get("reference")
+        ),
         TransferOut(),
         present=present.transfer,
     )

@@ -59,7 +59,7 @@ def test_malformed_json_and_wrong_content_type(demo):
     for data, ctype, status, code in [
         ('{"from_wallet": 1,', "application/json", 400, "malformed_json"),
         (b"\xff\xfe\x00", "application/json", 400, "malformed_json"),
-        ("", "application/json", 400, "malformed_json"),
+        ("", "application/json", 422, "validation_failed"),
         (good, "text/plain", 415, "unsupported_media_type"),
         (good, "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
         (good, None, 415, "unsupported_media_type"),

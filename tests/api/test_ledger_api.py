@@ -44,7 +44,7 @@ def test_issuance_beyond_reserve_is_refused_and_writes_nothing(sandbox):
     r = sandbox.post("/v1/operators/ICBC/issuances", {"amount": "100.01"}, key="central_bank")
     assert r.status_code == 422
     body = r.get_json()
-    assert body["code"] == "insufficient_reserve" and body["available"] == 10000 and body["required"] == 10001
+    assert body["code"] == "insufficient_reserve" and body["available"] == "100.00" and body["required"] == "100.01"
     assert r.mimetype == "application/problem+json"
     assert sandbox.journal_count() == before
 

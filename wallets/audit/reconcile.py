@@ -158,7 +158,9 @@ def _positions(tx: Tx, balances: list[sa.Row]) -> Check:
     for a in balances:
         if a.operator_id is None or a.asset != ECNY:
             continue
-        bucket = per_op.setdefault(a.operator_id, {"position": 0, "vault": 0, "wallets": 0, "holds": 0})
+        bucket = per_op.setdefault(
+            a.operator_id, {"position": 0, "vault": 0, "wallets": 0, "holds": 0}
+        )
         bal = a.credits_posted - a.debits_posted
         if a.kind == "position":
             bucket["position"] += bal

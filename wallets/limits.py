@@ -1,0 +1,249 @@
+"""Wallet-class limits, enforced at posting time.
+
+Each class has a balance cap, a single-payment cap, and daily and annual caps
+on outgoing payments (the active rule profile's figures, possibly lowered by
+the wallet's operator). Days and years are those of the sandbox clock in UTC+8.
+
+What counts:
+  - the balance cap: every credit to a wallet (funding, payments received,
+    captures, refunds, sweeps), on the wallet's balance plus its open holds;
+  - the single-payment, daily and annual caps: payments and holds, counted
+    when they are made; a void, an expiry or the uncaptured part of a hold
+    gives its amount back to the day it was counted against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, replace
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from . import errors
+from .clock import local_date
+from .db import Tx
+from .money import format_amount
+from .rules import active_profile
+from .schema import holds, operator_limits, wallet_usage
+
+LIMIT_NAMES = ("balance_cap", "single_payment", "daily_out", "annual_out")
+
+
+@dataclass(frozen=True)
+class Limits:
+    balance_cap: int | None = None
+    single_payment: int | None = None
+    daily_out: int | None = None
+    annual_out: int | None = None
+
+    def lowered_by(self, other: Limits) -> Limits:
+        """The stricter of the two, limit by limit (None is no limit)."""
+        values = {}
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            values[f.name] = (
+                theirs if mine is None else mine if theirs is None else min(mine, theirs)
+            )
+        return Limits(**values)
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in LIMIT_NAMES}
+
+
+def operator_overrides(tx: Tx, operator_ids: Iterable[int]) -> dict[tuple[int, int], Limits]:
+    ol = operator_limits
+    rows = tx.conn.execute(sa.select(ol).where(ol.c.operator_id.in_(set(operator_ids)))).all()
+    return {
+        (r.operator_id, r.wallet_class): Limits(
+            r.balance_cap, r.single_payment, r.daily_out, r.annual_out
+        )
+        for r in rows
+    }
+
+
+def effective(tx: Tx, operator_id: int, wallet_class: int) -> Limits:
+    base = active_profile(tx).wallet_limits[wallet_class]
+    override = operator_overrides(tx, [operator_id]).get((operator_id, wallet_class))
+    return base.lowered_by(override) if override else base
+
+
+def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Limits) -> Limits:
+    """An operator may set limits below the profile's, never above."""
+    base = active_profile(tx).wallet_limits[wallet_class]
+    bad = {}
+    for name in LIMIT_NAMES:
+        mine, cap = getattr(limits, name), getattr(base, name)
+        if mine is not None and cap is not None and mine > cap:
+            bad[name] = [f"must not exceed the profile's {format_amount(cap)}"]
+    if bad:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED, "an operator may only lower the profile's limits", errors=bad
+        )
+    ol = operator_limits
+    tx.conn.execute(
+        ol.delete().where(ol.c.operator_id == operator_id, ol.c.wallet_class == wallet_class)
+    )
+    if any(v is not None for v in limits.as_dict().values()):
+        tx.conn.execute(
+            ol.insert().values(
+                operator_id=operator_id, wallet_class=wallet_class, **limits.as_dict()
+            )
+        )
+    return effective(tx, operator_id, wallet_class)
+
+
+def usage(tx: Tx, wallet_ids: Iterable[int], day: date) -> dict[tuple[int, str], int]:
+    wu = wallet_usage
+    ids = set(wallet_ids)
+    if not ids:
+        return {}
+    rows = tx.conn.execute(
+        sa.select(wu.c.wallet_id, wu.c.period, wu.c.amount_out).where(
+            wu.c.wallet_id.in_(ids),
+            sa.or_(
+                sa.and_(wu.c.period == "day", wu.c.period_start == day),
+                sa.and_(wu.c.period == "year", wu.c.period_start == date(day.year, 1, 1)),
+            ),
+        )
+    ).all()
+    return {(w, p): amount for w, p, amount in rows}
+
+
+def open_holds(tx: Tx, wallet_ids: Iterable[int]) -> dict[int, int]:
+    ids = set(wallet_ids)
+    if not ids:
+        return {}
+    rows = tx.conn.execute(
+        sa.select(holds.c.wallet_id, sa.func.sum(holds.c.amount))
+        .where(holds.c.wallet_id.in_(ids), holds.c.status == "pending")
+        .group_by(holds.c.wallet_id)
+    ).all()
+    return {w: int(total) for w, total in rows}
+
+
+@dataclass
+class _WalletState:
+    wallet_id: int
+    account_id: int
+    limits: Limits
+    held: int
+    day_out: int
+    year_out: int
+
+
+class LimitBook:
+    """The limits and running usage of the wallets one posting touches."""
+
+    def __init__(self, tx: Tx, wallets: Iterable) -> None:
+        self.tx = tx
+        self.day = local_date(tx.now())
+        wallets = {w.id: w for w in wallets}
+        profile = active_profile(tx)
+        overrides = operator_overrides(tx, {w.operator_id for w in wallets.values()})
+        used = usage(tx, wallets, self.day)
+        held = open_holds(tx, wallets)
+        self.by_wallet: dict[int, _WalletState] = {}
+        self.by_account: dict[int, _WalletState] = {}
+        for w in wallets.values():
+            limits = profile.wallet_limits[w.wallet_class]
+            override = overrides.get((w.operator_id, w.wallet_class))
+            state = _WalletState(
+                wallet_id=w.id,
+                account_id=w.account_id,
+                limits=limits.lowered_by(override) if override else limits,
+                held=held.get(w.id, 0),
+                day_out=used.get((w.id, "day"), 0),
+                year_out=used.get((w.id, "year"), 0),
+            )
+            self.by_wallet[w.id] = state
+            self.by_account[w.account_id] = state
+        self._deltas: dict[tuple[int, str, date], int] = {}
+
+    def check(self, draft, net: dict[int, int], balance_of: Callable[[int], int]):
+        """The first limit the transfer would break, as (code, detail, extra), or None."""
+        if draft.outgoing > 0 and draft.from_wallet_id in self.by_wallet:
+            w = self.by_wallet[draft.from_wallet_id]
+            amount = draft.outgoing
+            for name, used in (
+                ("single_payment", 0),
+                ("daily_out", w.day_out),
+                ("annual_out", w.year_out),
+            ):
+                cap = getattr(w.limits, name)
+                if cap is not None and used + amount > cap:
+                    return _exceeded(w.wallet_id, name, cap, used + amount)
+        for account_id, delta in net.items():
+            w = self.by_account.get(account_id)
+            if w is None or delta <= 0 or w.limits.balance_cap is None:
+                continue
+            would_be = (
+                balance_of(account_id) + w.held + delta + self._held_change(draft, w.wallet_id)
+            )
+            if would_be > w.limits.balance_cap:
+                return _exceeded(w.wallet_id, "balance_cap", w.limits.balance_cap, would_be)
+        return None
+
+    @staticmethod
+    def _held_change(draft, wallet_id: int) -> int:
+        return draft.held_delta if draft.from_wallet_id == wallet_id else 0
+
+    def apply(self, draft, undo: list | None) -> None:
+        w = self.by_wallet.get(draft.from_wallet_id) if draft.from_wallet_id is not None else None
+        if w is None or (draft.outgoing == 0 and draft.held_delta == 0):
+            return
+        before = replace(w)
+        day = draft.usage_day or self.day
+        if draft.outgoing:
+            if day == self.day:
+                w.day_out += draft.outgoing
+            if day.year == self.day.year:
+                w.year_out += draft.outgoing
+            self._add(w.wallet_id, "day", day, draft.outgoing)
+            self._add(w.wallet_id, "year", date(day.year, 1, 1), draft.outgoing)
+        w.held += draft.held_delta
+        if undo is not None:
+            undo.append(lambda: self._restore(w, before, draft, day))
+
+    def _restore(self, w: _WalletState, before: _WalletState, draft, day: date) -> None:
+        w.day_out, w.year_out, w.held = before.day_out, before.year_out, before.held
+        if draft.outgoing:
+            self._add(w.wallet_id, "day", day, -draft.outgoing)
+            self._add(w.wallet_id, "year", date(day.year, 1, 1), -draft.outgoing)
+
+    def _add(self, wallet_id: int, period: str, start: date, amount: int) -> None:
+        key = (wallet_id, period, start)
+        self._deltas[key] = self._deltas.get(key, 0) + amount
+
+    def flush(self) -> None:
+        rows = [
+            {"wallet_id": w, "period": p, "period_start": s, "amount_out": d}
+            for (w, p, s), d in self._deltas.items()
+            if d != 0
+        ]
+        if not rows:
+            return
+        insert = pg_insert if self.tx.dialect == "postgresql" else sqlite_insert
+        stmt = insert(wallet_usage)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["wallet_id", "period", "period_start"],
+            set_={"amount_out": wallet_usage.c.amount_out + stmt.excluded.amount_out},
+        )
+        self.tx.conn.execute(stmt, rows)
+        self._deltas.clear()
+
+
+def _exceeded(wallet_id: int, name: str, cap: int, would_be: int):
+    label = name.replace("_", " ")
+    return (
+        errors.LIMIT_EXCEEDED,
+        f"wallet {wallet_id}: {label} of {format_amount(cap)} would be exceeded ({format_amount(would_be)})",
+        {
+            "wallet_id": wallet_id,
+            "limit": name,
+            "cap": format_amount(cap),
+            "would_be": format_amount(would_be),
+        },
+    )
