@@ -177,11 +177,14 @@ class LimitBook:
                     return _exceeded(w.wallet_id, name, cap, used + amount)
         for account_id, delta in net.items():
             w = self.by_account.get(account_id)
-            if w is None or delta <= 0 or w.limits.balance_cap is None:
+            if w is None or w.limits.balance_cap is None:
                 continue
-            would_be = (
-                balance_of(account_id) + w.held + delta + self._held_change(draft, w.wallet_id)
-            )
+            # What the wallet holds (available and held) grows by this much; a
+            # release of its own held funds does not grow it.
+            growth = delta + self._held_change(draft, w.wallet_id)
+            if growth <= 0:
+                continue
+            would_be = balance_of(account_id) + w.held + growth
             if would_be > w.limits.balance_cap:
                 return _exceeded(w.wallet_id, "balance_cap", w.limits.balance_cap, would_be)
         return None
@@ -218,20 +221,35 @@ class LimitBook:
         self._deltas[key] = self._deltas.get(key, 0) + amount
 
     def flush(self) -> None:
-        rows = [
-            {"wallet_id": w, "period": p, "period_start": s, "amount_out": d}
-            for (w, p, s), d in self._deltas.items()
-            if d != 0
-        ]
-        if not rows:
-            return
-        insert = pg_insert if self.tx.dialect == "postgresql" else sqlite_insert
-        stmt = insert(wallet_usage)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["wallet_id", "period", "period_start"],
-            set_={"amount_out": wallet_usage.c.amount_out + stmt.excluded.amount_out},
-        )
-        self.tx.conn.execute(stmt, rows)
+        """Write the usage changes: new amounts are upserted; amounts given back
+        (always to a period that counted them) update in place, since the
+        row's CHECK (amount_out >= 0) is tested before an upsert's conflict."""
+        wu = wallet_usage
+        added, given_back = [], []
+        for (w, p, s), d in self._deltas.items():
+            if d > 0:
+                added.append({"wallet_id": w, "period": p, "period_start": s, "amount_out": d})
+            elif d < 0:
+                given_back.append({"_w": w, "_p": p, "_s": s, "_d": d})
+        if added:
+            insert = pg_insert if self.tx.dialect == "postgresql" else sqlite_insert
+            stmt = insert(wu)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["wallet_id", "period", "period_start"],
+                set_={"amount_out": wu.c.amount_out + stmt.excluded.amount_out},
+            )
+            self.tx.conn.execute(stmt, added)
+        if given_back:
+            self.tx.conn.execute(
+                wu.update()
+                .where(
+                    wu.c.wallet_id == sa.bindparam("_w"),
+                    wu.c.period == sa.bindparam("_p"),
+                    wu.c.period_start == sa.bindparam("_s"),
+                )
+                .values(amount_out=wu.c.amount_out + sa.bindparam("_d")),
+                given_back,
+            )
         self._deltas.clear()
 
 

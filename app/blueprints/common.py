@@ -18,6 +18,8 @@ _DESCRIPTIONS = {
     403: "The key's role may not do this",
     404: "No such resource, or outside the caller's scope",
     409: "Conflicts with the current state (e.g. an idempotent request still in flight)",
+    412: "If-Match does not match the resource's current ETag",
+    428: "This update needs If-Match with the ETag you read",
     415: "The body must be application/json",
     422: "Validation failed, or refused by a ledger or business rule",
     503: "The ledger stayed busy through every retry; retry the request",

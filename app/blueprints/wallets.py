@@ -1,19 +1,26 @@
 from __future__ import annotations
 
+from flask import request
 from flask_smorest import Blueprint
 
-from wallets import payments
+from wallets import limits, payments
 from wallets import wallet as wl
+from wallets.clock import local_date
+from wallets.statement import statement
 
 from .. import present
 from ..auth import current_principal, roles
 from ..schemas import (
     AmountBody,
     BalanceOut,
+    StatementArgs,
+    StatementOut,
     TransferOut,
     WalletCreate,
+    WalletLimitsOut,
     WalletListArgs,
     WalletOut,
+    WalletUpdate,
     page_of,
 )
 from ..state import settings
@@ -24,15 +31,25 @@ blp = Blueprint(
     "wallets",
     __name__,
     url_prefix="/v1/wallets",
-    description="Wallets, their balances, funding and defunding",
+    description="Wallets: opening, lifecycle, balances, limits, statements, funding and defunding",
 )
 
 WalletPage = page_of(WalletOut, "WalletPage")
+ETAG_HEADER = {
+    "ETag": {
+        "description": "The wallet's version: send it back as If-Match to update",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _etag(w: wl.Wallet) -> dict[str, str]:
+    return {"ETag": w.etag}
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(WalletCreate)
-@blp.response(201, WalletOut)
+@blp.response(201, WalletOut, headers=ETAG_HEADER)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")
 def open_wallet(body):
@@ -54,6 +71,7 @@ def open_wallet(body):
             phone_secret=secret,
         ),
         WalletOut(),
+        headers=_etag,
     )
 
 
@@ -80,12 +98,65 @@ def list_wallets(args):
 
 
 @blp.route("/<int:wallet_id>", methods=["GET"])
-@blp.response(200, WalletOut)
+@blp.response(200, WalletOut, headers=ETAG_HEADER)
 @problems(blp, 404)
 @roles("admin", "auditor", "operator")
 def get_wallet(wallet_id):
-    """One wallet."""
-    return read(lambda tx: wl.get(tx, wallet_id, current_principal()))
+    """One wallet; a parent's report includes its sub-wallets' balances."""
+    w = read(lambda tx: wl.with_subwallets(tx, wl.get(tx, wallet_id, current_principal())))
+    return w, 200, _etag(w)
+
+
+@blp.route("/<int:wallet_id>", methods=["PATCH"])
+@blp.arguments(WalletUpdate)
+@blp.response(200, WalletOut, headers=ETAG_HEADER)
+@problems(blp, *WRITE_PROBLEMS, 412, 428)
+@roles("admin", "operator")
+def update_wallet(body, wallet_id):
+    """Change the wallet's class (its limits change from now on) or label.
+    Needs `If-Match` with the ETag you read: 412 if the wallet changed since, 428 without it."""
+    if_match = request.headers.get("If-Match")
+    secret = settings().phone_hash_secret
+    return write(
+        lambda tx: wl.update(
+            tx, wallet_id, current_principal(), if_match, phone_secret=secret, **body
+        ),
+        WalletOut(),
+        status=200,
+        headers=_etag,
+    )
+
+
+def _status_view(action: str, doc: str):
+    def view(wallet_id):
+        if_match = request.headers.get("If-Match")
+        return write(
+            lambda tx: wl.change_status(tx, wallet_id, current_principal(), action, if_match),
+            WalletOut(),
+            status=200,
+            headers=_etag,
+        )
+
+    view.__name__ = f"{action}_wallet"
+    view.__doc__ = doc + " `If-Match` is optional here; when sent, it must match."
+    return view
+
+
+for _action, _doc in (
+    (
+        "freeze",
+        "Freeze the wallet: it can neither pay nor receive until unfrozen. Its open holds can still be voided.",
+    ),
+    ("unfreeze", "Unfreeze a frozen wallet."),
+    (
+        "close",
+        "Close the wallet for good: only at zero balance, with no open holds and no open sub-wallets.",
+    ),
+):
+    _view = roles("admin", "operator")(_status_view(_action, _doc))
+    _view = problems(blp, *WRITE_PROBLEMS, 412)(_view)
+    _view = blp.response(200, WalletOut, headers=ETAG_HEADER)(_view)
+    blp.route(f"/<int:wallet_id>/{_action}", methods=["POST"])(_view)
 
 
 @blp.route("/<int:wallet_id>/balance", methods=["GET"])
@@ -93,7 +164,7 @@ def get_wallet(wallet_id):
 @problems(blp, 404)
 @roles("admin", "auditor", "operator")
 def get_balance(wallet_id):
-    """The wallet's e-CNY balance now (sandbox time)."""
+    """The wallet's e-CNY now (sandbox time): balance = available + held."""
 
     def run(tx):
         w = wl.get(tx, wallet_id, current_principal())
@@ -101,11 +172,84 @@ def get_balance(wallet_id):
             "wallet_id": w.id,
             "asset": "ECNY",
             "balance": w.balance,
-            "available": w.balance,
+            "available": w.available,
+            "held": w.held,
             "as_of": tx.now(),
         }
 
     return read(run)
+
+
+@blp.route("/<int:wallet_id>/limits", methods=["GET"])
+@blp.response(200, WalletLimitsOut)
+@problems(blp, 404)
+@roles("admin", "auditor", "operator")
+def get_wallet_limits(wallet_id):
+    """The wallet's effective limits and what it has paid out today and this year (UTC+8)."""
+
+    def run(tx):
+        w = wl.get(tx, wallet_id, current_principal())
+        day = local_date(tx.now())
+        used = limits.usage(tx, [w.id], day)
+        return {
+            "wallet_id": w.id,
+            "wallet_class": w.wallet_class,
+            "limits": limits.effective(tx, w.operator_id, w.wallet_class).as_dict(),
+            "day": day,
+            "used_today": used.get((w.id, "day"), 0),
+            "used_this_year": used.get((w.id, "year"), 0),
+            "balance": w.balance,
+        }
+
+    return read(run)
+
+
+@blp.route("/<int:wallet_id>/statement", methods=["GET"])
+@blp.arguments(StatementArgs, location="query")
+@blp.response(200, StatementOut)
+@problems(blp, 404, 422)
+@roles("admin", "auditor", "operator")
+def get_statement(args, wallet_id):
+    """Opening balance, the entries of the period (`from` inclusive, `to` exclusive,
+    both optional), closing balance; `available` and `held` at each end."""
+    after = int_cursor(args["after"])
+
+    def run(tx):
+        st = statement(
+            tx, wallet_id, current_principal(), args["start"], args["end"], after, args["limit"]
+        )
+        return {
+            "wallet_id": st.wallet.id,
+            "start": st.start,
+            "end": st.end,
+            "opening": {
+                "available": st.opening.available,
+                "held": st.opening.held,
+                "balance": st.opening.balance,
+            },
+            "closing": {
+                "available": st.closing.available,
+                "held": st.closing.held,
+                "balance": st.closing.balance,
+            },
+            "entries": st.entries,
+            "next_after": str(st.next_after) if st.next_after is not None else None,
+        }
+
+    return read(run)
+
+
+@blp.route("/<int:wallet_id>/sweep", methods=["POST"])
+@blp.response(201, TransferOut(many=True))
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "operator")
+def sweep(wallet_id):
+    """Move every active sub-wallet's balance to this parent wallet, in one transaction."""
+    return write(
+        lambda tx: payments.sweep(tx, wallet_id, current_principal()),
+        TransferOut(many=True),
+        present=lambda tx, posted: [present.transfer(tx, t) for t in posted],
+    )
 
 
 @blp.route("/<int:wallet_id>/fund", methods=["POST"])

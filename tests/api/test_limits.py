@@ -1,0 +1,156 @@
+"""Wallet-class limits at, just below and just above each edge, with the
+white-paper figures of classes 2 and 4 (default profile), through the API."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def lim(sandbox):
+    sandbox.operator("ICBC", reserve="5000000.00", issue="3000000.00")
+    sandbox.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-03-02T10:00:00+08:00"})
+    sandbox.rich = sandbox.wallet("ICBC", 1, fund="1000000.00")
+    sandbox.sink = sandbox.wallet("ICBC", 1)
+    return sandbox
+
+
+def pay(sb, src, dst, amount, key="ICBC"):
+    return sb.post("/v1/transfers", {"from_wallet": src, "to_wallet": dst, "amount": amount}, key=key)
+
+
+def refused(r, limit):
+    body = r.get_json()
+    assert r.status_code == 422 and body["code"] == "limit_exceeded", body
+    assert body["limit"] == limit, body
+    return body
+
+
+def test_class4_single_payment_edge(lim):
+    w = lim.wallet("ICBC", 4, fund="10000.00")
+    assert pay(lim, w, lim.sink, "1999.99").status_code == 201
+    assert pay(lim, w, lim.sink, "2000.00").status_code == 201
+    body = refused(pay(lim, w, lim.sink, "2000.01"), "single_payment")
+    assert (body["cap"], body["would_be"], body["wallet_id"]) == ("2000.00", "2000.01", w)
+
+
+def test_class4_balance_cap_on_funding_and_on_the_payee_side(lim):
+    w = lim.wallet("ICBC", 4, fund="9999.99")
+    assert lim.ok("POST", f"/v1/wallets/{w}/fund", json={"amount": "0.01"}, key="ICBC")
+    body = refused(lim.post(f"/v1/wallets/{w}/fund", {"amount": "0.01"}, key="ICBC"), "balance_cap")
+    assert (body["cap"], body["would_be"]) == ("10000.00", "10000.01")
+    refused(pay(lim, lim.rich, w, "0.01"), "balance_cap")  # a payment into it, too
+    assert lim.balance(w) == "10000.00"
+
+
+def test_class4_daily_cap_and_the_utc8_midnight(lim):
+    w = lim.wallet("ICBC", 4, fund="10000.00")
+    lim.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-03-02T23:59:58+08:00"})
+    for amount in ("2000.00", "2000.00", "999.99"):
+        assert pay(lim, w, lim.sink, amount).status_code == 201
+    assert pay(lim, w, lim.sink, "0.01").status_code == 201  # exactly 5,000.00 today
+    body = refused(pay(lim, w, lim.sink, "0.01"), "daily_out")
+    assert (body["cap"], body["would_be"]) == ("5000.00", "5000.01")
+    used = lim.ok("GET", f"/v1/wallets/{w}/limits", key="ICBC")
+    assert used["used_today"] == "5000.00" and used["day"] == "2026-03-02"
+    # 23:59:59 in Macau is still the same day; 00:00:00 is the next one (16:00 UTC).
+    lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 1}, status=200)
+    refused(pay(lim, w, lim.sink, "0.01"), "daily_out")
+    lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 1}, status=200)
+    assert lim.ok("GET", "/v1/sandbox/clock")["now"] == "2026-03-02T16:00:00+00:00"
+    assert pay(lim, w, lim.sink, "2000.00").status_code == 201
+    assert lim.ok("GET", f"/v1/wallets/{w}/limits", key="ICBC")["used_today"] == "2000.00"
+
+
+def test_class4_annual_cap_and_the_new_year_at_utc8(lim):
+    w = lim.wallet("ICBC", 4)
+    lim.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-12-21T12:00:00+08:00"})
+    for day in range(10):  # Dec 21 .. Dec 30: 10 x 5,000.00 = 50,000.00, the annual cap exactly
+        lim.ok("POST", f"/v1/wallets/{w}/fund", json={"amount": "5000.00"}, key="ICBC")
+        for amount in ("2000.00", "2000.00", "1000.00"):
+            assert pay(lim, w, lim.sink, amount).status_code == 201, day
+        lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 86400}, status=200)
+    # Dec 31: nothing paid today, but the year is used up.
+    lim.ok("POST", f"/v1/wallets/{w}/fund", json={"amount": "10.00"}, key="ICBC")
+    body = refused(pay(lim, w, lim.sink, "0.01"), "annual_out")
+    assert (body["cap"], body["would_be"]) == ("50000.00", "50000.01")
+    lim.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-12-31T23:59:59.999999+08:00"})
+    refused(pay(lim, w, lim.sink, "0.01"), "annual_out")
+    lim.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-01-01T00:00:00+08:00"})
+    assert pay(lim, w, lim.sink, "0.01").status_code == 201
+    used = lim.ok("GET", f"/v1/wallets/{w}/limits", key="ICBC")
+    assert (used["used_today"], used["used_this_year"]) == ("0.01", "0.01")
+
+
+def test_class2_white_paper_figures(lim):
+    w = lim.wallet("ICBC", 2)
+    lim.ok("POST", f"/v1/wallets/{w}/fund", json={"amount": "499999.99"}, key="ICBC")
+    lim.ok("POST", f"/v1/wallets/{w}/fund", json={"amount": "0.01"}, key="ICBC")
+    refused(lim.post(f"/v1/wallets/{w}/fund", {"amount": "0.01"}, key="ICBC"), "balance_cap")
+    assert pay(lim, w, lim.sink, "49999.99").status_code == 201
+    refused(pay(lim, w, lim.sink, "50000.01"), "single_payment")
+    assert pay(lim, w, lim.sink, "50000.00").status_code == 201
+    body = refused(pay(lim, w, lim.sink, "0.02"), "daily_out")
+    assert (body["cap"], body["would_be"]) == ("100000.00", "100000.01")
+    assert pay(lim, w, lim.sink, "0.01").status_code == 201  # exactly 100,000.00
+    lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 86400}, status=200)
+    for _ in range(4):  # class 2 has no annual cap
+        assert pay(lim, w, lim.sink, "50000.00").status_code == 201
+        lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 86400}, status=200)
+
+
+def test_holds_count_at_once_and_voids_give_back(lim):
+    w = lim.wallet("ICBC", 4, fund="10000.00")
+    refused(lim.post("/v1/holds", {"from_wallet": w, "to_wallet": lim.sink, "amount": "2000.01"}, key="ICBC"), "single_payment")
+    h1 = lim.ok("POST", "/v1/holds", json={"from_wallet": w, "to_wallet": lim.sink, "amount": "2000.00"}, key="ICBC")
+    h2 = lim.ok("POST", "/v1/holds", json={"from_wallet": w, "to_wallet": lim.sink, "amount": "2000.00"}, key="ICBC")
+    assert pay(lim, w, lim.sink, "1000.00").status_code == 201
+    refused(pay(lim, w, lim.sink, "0.01"), "daily_out")
+    lim.ok("POST", f"/v1/holds/{h1['id']}/void", key="ICBC", status=200)
+    assert pay(lim, w, lim.sink, "2000.00").status_code == 201  # the void gave 2,000.00 back
+    lim.ok("POST", f"/v1/holds/{h2['id']}/capture", json={"amount": "500.00"}, key="ICBC", status=200)
+    assert lim.ok("GET", f"/v1/wallets/{w}/limits", key="ICBC")["used_today"] == "3500.00"
+
+
+def test_batches_respect_limits_item_by_item(lim):
+    w = lim.wallet("ICBC", 4, fund="10000.00")
+    items = [
+        {"id": f"b{i}", "from_wallet": w, "to_wallet": lim.sink, "amount": a}
+        for i, a in enumerate(["2000.00", "2000.01", "2000.00", "1000.00", "0.01"])
+    ]
+    out = lim.ok("POST", "/v1/transfers/batch", json={"transfers": items}, key="ICBC", status=200)
+    assert [r["status"] for r in out["results"]] == ["posted", "refused", "posted", "posted", "refused"]
+    assert [r["code"] for r in out["results"]][1::3] == ["limit_exceeded", "limit_exceeded"]
+    assert lim.balance(w) == "5000.00"
+
+
+def test_operator_lowers_limits_never_raises_them(lim):
+    w = lim.wallet("ICBC", 4, fund="5000.00")
+    got = lim.ok("PUT", "/v1/operators/ICBC/limits/4", json={"single_payment": "1000.00"}, key="ICBC", status=200)
+    assert got["effective"]["single_payment"] == "1000.00" and got["profile"]["single_payment"] == "2000.00"
+    assert got["effective"]["daily_out"] == "5000.00"
+    refused(pay(lim, w, lim.sink, "1000.01"), "single_payment")
+    assert pay(lim, w, lim.sink, "1000.00").status_code == 201
+    r = lim.call("PUT", "/v1/operators/ICBC/limits/4", "ICBC", json={"single_payment": "2000.01"})
+    assert r.status_code == 422 and "single_payment" in r.get_json()["errors"]
+    r = lim.call("PUT", "/v1/operators/ICBC/limits/9", "ICBC", json={})
+    assert r.status_code == 404
+    lim.ok("PUT", "/v1/operators/ICBC/limits/4", json={}, key="ICBC", status=200)  # back to the profile's
+    assert pay(lim, w, lim.sink, "2000.00").status_code == 201
+    table = lim.ok("GET", "/v1/operators/ICBC/limits", key="central_bank")
+    assert table["profile"] == "default" and [c["wallet_class"] for c in table["classes"]] == [1, 2, 3, 4]
+    assert table["classes"][0]["effective"] == {"balance_cap": None, "single_payment": None, "daily_out": None, "annual_out": None}
+
+
+def test_class_upgrade_changes_limits_from_then_on(lim):
+    w = lim.wallet("ICBC", 4, fund="5000.00")
+    refused(pay(lim, w, lim.sink, "2000.01"), "single_payment")
+    r = lim.get(f"/v1/wallets/{w}", key="ICBC")
+    etag = r.headers["ETag"]
+    r = lim.call("PATCH", f"/v1/wallets/{w}", "ICBC", json={"wallet_class": 2}, headers={"If-Match": etag})
+    assert r.status_code == 422 and "birth_date" in r.get_json()["errors"]
+    r = lim.call(
+        "PATCH", f"/v1/wallets/{w}", "ICBC", json={"wallet_class": 2, "birth_date": "1990-01-01"}, headers={"If-Match": etag}
+    )
+    assert r.status_code == 200 and r.get_json()["wallet_class"] == 2 and r.headers["ETag"] != etag
+    assert pay(lim, w, lim.sink, "2000.01").status_code == 201
