@@ -49,8 +49,11 @@ def status_for(code: str) -> int:
     return STATUS_BY_CODE.get(code) or STATUS_BY_CATEGORY[errors.CODES[code].category]
 
 
-def problem(code: str, detail: str | None = None, *, status: int | None = None, **extra):
-    status = status or status_for(code)
+RESERVED_MEMBERS = {"type", "title", "status", "code", "detail", "instance", "request_id"}
+
+
+def problem(code: str, detail: str | None = None, *, http_status: int | None = None, **extra):
+    status = http_status or status_for(code)
     body = {
         "type": f"urn:ecny:problem:{code}",
         "title": errors.CODES[code].title,
@@ -60,7 +63,8 @@ def problem(code: str, detail: str | None = None, *, status: int | None = None, 
         "instance": request.path,
         "request_id": getattr(g, "request_id", None),
     }
-    body.update(extra)
+    # Extra members add facts; they never replace the standard ones.
+    body.update({k: v for k, v in extra.items() if k not in RESERVED_MEMBERS})
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_JSON
@@ -110,7 +114,7 @@ def register(app: Flask) -> None:
             log.error("unexpected HTTP error %s", exc)
             return _internal(exc)
         detail = exc.description if status != 404 else f"no resource at {request.path}"
-        response = problem(code, detail, status=status)
+        response = problem(code, detail, http_status=status)
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response

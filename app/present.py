@@ -46,8 +46,9 @@ def operator(tx: Tx, op: ops.Operator) -> dict:
         "position": f.position,
         "vault": f.vault,
         "wallets_total": f.wallets_total,
+        "holds": f.holds,
         "wallet_count": f.wallet_count,
-        "reconciled": f.position == f.vault + f.wallets_total,
+        "reconciled": f.reconciled,
     }
 
 

@@ -147,7 +147,7 @@ def create(
             usage_day=local_date(now),
         )
     ).inserted_primary_key[0]
-    posted = posting.post(
+    posting.post(
         TransferDraft(
             kind="hold",
             asset=ECNY,
@@ -163,7 +163,7 @@ def create(
             hold_id=hold_id,
         )
     )
-    return _to_hold(tx, _row(tx, hold_id), [posted])
+    return _to_hold(tx, _row(tx, hold_id))
 
 
 def _release_draft(
@@ -208,7 +208,7 @@ def _require_pending(tx: Tx, row: sa.Row) -> None:
             errors.HOLD_ALREADY_RESOLVED,
             f"hold {row.id} is {row.status} already",
             hold_id=row.id,
-            status=row.status,
+            current_status=row.status,
         )
 
 
@@ -258,7 +258,7 @@ def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -
                 continue
             raise r.error()
     _resolve(tx, row, CAPTURED, amount)
-    return _to_hold(tx, _row(tx, row.id), results)
+    return _to_hold(tx, _row(tx, row.id))
 
 
 def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
@@ -273,9 +273,9 @@ def _release(tx: Tx, row: sa.Row, status: str, kind: str) -> Hold:
     payer = wl.find(tx, row.wallet_id)
     escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
     posting = Posting(tx, [escrow, payer.account_id], limits=LimitBook(tx, [payer]))
-    posted = posting.post(_release_draft(row, payer, escrow, row.amount, kind))
+    posting.post(_release_draft(row, payer, escrow, row.amount, kind))
     _resolve(tx, row, status)
-    return _to_hold(tx, _row(tx, row.id), [posted])
+    return _to_hold(tx, _row(tx, row.id))
 
 
 def release_expired(tx: Tx) -> int:

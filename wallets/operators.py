@@ -44,8 +44,13 @@ class OperatorFigures:
     reserve: int
     position: int
     vault: int
-    wallets_total: int
+    holds: int  # its wallets' open holds, in escrow
+    wallets_total: int  # its wallets' available balances
     wallet_count: int
+
+    @property
+    def reconciled(self) -> bool:
+        return self.position == self.vault + self.wallets_total + self.holds
 
 
 def account_code(op_code: str, kind: str) -> str:
@@ -134,6 +139,7 @@ def figures(tx: Tx, op: Operator) -> OperatorFigures:
         reserve=by_kind.get("reserve", 0),
         position=by_kind.get("position", 0),
         vault=by_kind.get("vault", 0),
+        holds=by_kind.get("holds", 0),
         wallets_total=int(w_total),
         wallet_count=int(w_count),
     )

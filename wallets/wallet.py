@@ -259,7 +259,7 @@ def change_status(
         raise errors.DomainError(
             errors.INVALID_WALLET_TRANSITION,
             f"cannot {action} a {w.status} wallet",
-            status=w.status,
+            current_status=w.status,
         )
     if action == "close":
         pending_in = tx.conn.execute(

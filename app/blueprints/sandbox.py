@@ -47,7 +47,7 @@ def get_clock():
 def set_clock(body):
     """Set the sandbox time. `fixed: true` (default) stops it there; `false` lets it run on from there."""
     return write(
-        lambda tx: clock.set_clock(tx, body["now"], body["fixed"]),
+        lambda tx: _moved(tx, clock.set_clock(tx, body["now"], body["fixed"])),
         ClockOut(),
         status=200,
         present=_clock,
@@ -62,7 +62,10 @@ def set_clock(body):
 def advance_clock(body):
     """Move the sandbox time forward by a number of seconds."""
     return write(
-        lambda tx: clock.advance(tx, body["seconds"]), ClockOut(), status=200, present=_clock
+        lambda tx: _moved(tx, clock.advance(tx, body["seconds"])),
+        ClockOut(),
+        status=200,
+        present=_clock,
     )
 
 

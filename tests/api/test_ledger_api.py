@@ -14,6 +14,7 @@ def test_operator_create_list_get(sandbox):
         "position": "400.00",
         "vault": "400.00",
         "wallets_total": "0.00",
+        "holds": "0.00",
         "wallet_count": 0,
         "reconciled": True,
     }

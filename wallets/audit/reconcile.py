@@ -161,25 +161,17 @@ def _positions(tx: Tx, balances: list[sa.Row]) -> Check:
         bucket = per_op.setdefault(
             a.operator_id, {"position": 0, "vault": 0, "wallets": 0, "holds": 0}
         )
-        bal = a.credits_posted - a.debits_posted
-        if a.kind == "position":
-            bucket["position"] += bal
-        elif a.kind == "vault":
-            bucket["vault"] += bal
-        elif a.kind == "wallet":
-            bucket["wallets"] += bal
+        kind = {"wallet": "wallets"}.get(a.kind, a.kind)
+        if kind in bucket:
+            bucket[kind] += a.credits_posted - a.debits_posted
     for op_id, b in sorted(per_op.items(), key=lambda kv: codes[kv[0]]):
-        diff = b["position"] - b["vault"] - b["wallets"]
-        check.figures[codes[op_id]] = {
-            "position": fmt(b["position"]),
-            "vault": fmt(b["vault"]),
-            "wallets": fmt(b["wallets"]),
-            "difference": fmt(diff),
-        }
+        diff = b["position"] - b["vault"] - b["wallets"] - b["holds"]
+        check.figures[codes[op_id]] = {name: fmt(value) for name, value in b.items()}
+        check.figures[codes[op_id]]["difference"] = fmt(diff)
         if diff != 0:
             check.ok = False
             check.problems.append(
-                f"{codes[op_id]}: position differs from vault + wallets by {fmt(diff)}"
+                f"{codes[op_id]}: position differs from vault + wallets + holds by {fmt(diff)}"
             )
     return check
 

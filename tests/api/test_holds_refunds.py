@@ -1,0 +1,112 @@
+"""Two-phase payments and refunds through the API."""
+
+from __future__ import annotations
+
+
+def hold(sb, src, dst, amount, key="ICBC", **extra):
+    return sb.post("/v1/holds", {"from_wallet": src, "to_wallet": dst, "amount": amount, **extra}, key=key)
+
+
+def balances(sb, w, key="admin"):
+    b = sb.ok("GET", f"/v1/wallets/{w}/balance", key=key)
+    return b["balance"], b["available"], b["held"]
+
+
+def test_hold_reserves_then_full_capture_pays(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    h = hold(demo, a, b, "300.00", reference="order 7").get_json()
+    assert h["status"] == "pending" and h["amount"] == "300.00" and h["captured"] == "0.00"
+    assert [(e["debit_account"], e["credit_account"]) for e in h["transfers"][0]["entries"]] == [
+        (f"W:{a}:ECNY", "OP:ICBC:HOLDS")
+    ]
+    assert balances(demo, a) == ("1000.00", "700.00", "300.00")
+    r = demo.post("/v1/transfers", {"from_wallet": a, "to_wallet": b, "amount": "700.01"}, key="ICBC")
+    assert r.get_json()["code"] == "insufficient_funds"  # held funds cannot be spent twice
+    got = demo.ok("POST", f"/v1/holds/{h['id']}/capture", key="ICBC", status=200)
+    assert got["status"] == "captured" and got["captured"] == "300.00"
+    assert [t["kind"] for t in got["transfers"]] == ["hold", "capture"]
+    assert balances(demo, a) == ("700.00", "700.00", "0.00")
+    assert demo.balance(b) == "800.00"
+    again = demo.post(f"/v1/holds/{h['id']}/capture", {}, key="ICBC")
+    assert again.status_code == 409 and again.get_json()["code"] == "hold_already_resolved"
+    assert demo.post(f"/v1/holds/{h['id']}/void", key="ICBC").status_code == 409
+
+
+def test_partial_capture_releases_the_rest_and_cross_operator_moves_positions(demo):
+    a, c = demo.demo_wallets["a"], demo.demo_wallets["c"]
+    h = hold(demo, a, c, "500.00").get_json()
+    over = demo.post(f"/v1/holds/{h['id']}/capture", {"amount": "500.01"}, key="ICBC")
+    assert over.get_json()["code"] == "capture_exceeds_hold"
+    got = demo.ok("POST", f"/v1/holds/{h['id']}/capture", json={"amount": "120.50"}, key="BOC", status=200)
+    assert [t["kind"] for t in got["transfers"]] == ["hold", "capture", "hold_release"]
+    _, capture, release = got["transfers"]
+    assert [(e["debit_account"], e["credit_account"]) for e in capture["entries"]] == [
+        ("OP:ICBC:HOLDS", "OP:ICBC:SETTLEMENT"),
+        ("OP:BOC:SETTLEMENT", f"W:{c}:ECNY"),
+        ("OP:ICBC:POSITION", "OP:BOC:POSITION"),
+    ]
+    assert release["amount"] == "379.50"
+    assert balances(demo, a) == ("879.50", "879.50", "0.00")
+    assert demo.balance(c) == "320.50"
+    assert demo.ok("GET", "/v1/operators/BOC")["position"] == "500120.50"
+
+
+def test_void_and_expiry_release_funds(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-05-01T12:00:00+08:00"})
+    h1 = hold(demo, a, b, "100.00").get_json()
+    voided = demo.ok("POST", f"/v1/holds/{h1['id']}/void", key="ICBC", status=200)
+    assert voided["status"] == "voided" and [t["kind"] for t in voided["transfers"]] == ["hold", "void"]
+    h2 = hold(demo, a, b, "200.00", timeout_seconds=60).get_json()
+    assert h2["expires_at"] == "2026-05-01T04:01:00+00:00"
+    demo.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 59}, status=200)
+    assert demo.ok("GET", f"/v1/holds/{h2['id']}", key="ICBC")["status"] == "pending"
+    demo.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 1}, status=200)
+    expired = demo.ok("GET", f"/v1/holds/{h2['id']}", key="ICBC")
+    assert expired["status"] == "expired" and expired["transfers"][-1]["kind"] == "hold_expiry"
+    assert balances(demo, a) == ("1000.00", "1000.00", "0.00")
+    late = demo.post(f"/v1/holds/{h2['id']}/capture", {}, key="ICBC")
+    assert late.status_code == 422 and late.get_json()["code"] == "hold_expired"
+    listed = demo.ok("GET", f"/v1/holds?wallet={a}&status=expired", key="ICBC")
+    assert [x["id"] for x in listed["items"]] == [h2["id"]]
+
+
+def test_hold_refusals(demo):
+    a, b, c = demo.demo_wallets["a"], demo.demo_wallets["b"], demo.demo_wallets["c"]
+    assert hold(demo, a, b, "1000.01").get_json()["code"] == "insufficient_funds"
+    assert hold(demo, a, a, "1.00").get_json()["code"] == "same_wallet"
+    assert hold(demo, c, a, "1.00").status_code == 404  # not ICBC's wallet
+    assert hold(demo, a, b, "1.00", timeout_seconds=0).status_code == 422
+    h = hold(demo, a, b, "10.00").get_json()
+    assert demo.get(f"/v1/holds/{h['id']}", key="BOC").status_code == 404
+    assert demo.get("/v1/holds/99999", key="ICBC").get_json()["code"] == "hold_not_found"
+
+
+def test_refunds_partial_never_above_the_payment(demo):
+    a, c = demo.demo_wallets["a"], demo.demo_wallets["c"]
+    p = demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": c, "amount": "100.00"}, key="ICBC")
+    assert demo.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "1.00"}, key="ICBC").status_code == 404  # payee's side refunds
+    r1 = demo.ok("POST", f"/v1/transfers/{p['id']}/refunds", json={"amount": "60.00", "reference": "returned"}, key="BOC")
+    assert r1["kind"] == "refund" and r1["refund_of"] == p["id"] and (r1["from_wallet"], r1["to_wallet"]) == (c, a)
+    assert [(e["debit_account"], e["credit_account"]) for e in r1["entries"]][-1] == ("OP:BOC:POSITION", "OP:ICBC:POSITION")
+    over = demo.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "40.01"}, key="BOC")
+    body = over.get_json()
+    assert body["code"] == "refund_exceeds_payment" and body["refundable"] == "40.00" and body["refunded"] == "60.00"
+    demo.ok("POST", f"/v1/transfers/{p['id']}/refunds", json={"amount": "40.00"}, key="BOC")
+    assert demo.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "0.01"}, key="BOC").status_code == 422
+    assert demo.balance(a) == "1000.00" and demo.balance(c) == "200.00"
+    funding = demo.ok("GET", f"/v1/transfers?wallet={a}&limit=1", key="ICBC")["items"][0]
+    assert demo.post(f"/v1/transfers/{funding['id']}/refunds", {"amount": "1.00"}, key="ICBC").get_json()["code"] == "not_refundable"
+
+
+def test_refund_of_a_capture_and_to_a_closed_wallet(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    w = demo.wallet("ICBC", 1, fund="50.00")
+    h = hold(demo, w, b, "50.00").get_json()
+    cap = demo.ok("POST", f"/v1/holds/{h['id']}/capture", key="ICBC", status=200)["transfers"][-1]
+    demo.ok("POST", f"/v1/wallets/{w}/close", key="ICBC", status=200)
+    r = demo.post(f"/v1/transfers/{cap['id']}/refunds", {"amount": "10.00"}, key="ICBC")
+    assert r.status_code == 422 and r.get_json()["code"] == "wallet_closed"
+    assert demo.balance(b) == "550.00"
+    p = demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": b, "amount": "5.00"}, key="ICBC")
+    demo.ok("POST", f"/v1/transfers/{p['id']}/refunds", json={"amount": "5.00"}, key="ICBC")
