@@ -331,18 +331,20 @@ def refund(
     )
     check_statuses(tx, (payee.id, "refunding"), (payer.id, "refunded"))
     # Read after the accounts are locked: concurrent refunds of one payment queue here.
-    refunded = tx.conn.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(transfers.c.amount), 0)).where(
-            transfers.c.refund_of == original.id
-        )
-    ).scalar_one()
+    refunded = int(
+        tx.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(transfers.c.amount), 0)).where(
+                transfers.c.refund_of == original.id
+            )
+        ).scalar_one()
+    )
     if refunded + amount > original.amount:
         raise errors.DomainError(
             errors.REFUND_EXCEEDS_PAYMENT,
             f"transfer {original.id} was {format_amount(original.amount)}; "
             f"{format_amount(refunded)} is refunded already",
-            refunded=format_amount(int(refunded)),
-            refundable=format_amount(original.amount - int(refunded)),
+            refunded=format_amount(refunded),
+            refundable=format_amount(original.amount - refunded),
         )
     return posting.post(draft)
 
