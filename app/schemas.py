@@ -141,10 +141,16 @@ class OperatorOut(Schema):
     vault = Amount(
         metadata={"description": "e-CNY the operator holds and has not handed out (tier 2)"}
     )
-    wallets_total = Amount(metadata={"description": "Sum of its wallets' available balances (tier 2)"})
-    holds = Amount(metadata={"description": "Its wallets' open holds, in its escrow account (tier 2)"})
+    wallets_total = Amount(
+        metadata={"description": "Sum of its wallets' available balances (tier 2)"}
+    )
+    holds = Amount(
+        metadata={"description": "Its wallets' open holds, in its escrow account (tier 2)"}
+    )
     wallet_count = fields.Integer()
-    reconciled = fields.Boolean(metadata={"description": "position == vault + wallets_total + holds"})
+    reconciled = fields.Boolean(
+        metadata={"description": "position == vault + wallets_total + holds"}
+    )
 
 
 # ---- wallets ---------------------------------------------------------------

@@ -48,7 +48,9 @@ class PgServer:
 
     def __init__(self, url: str) -> None:
         self.url = sa.engine.make_url(url)
-        self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        self.admin = sa.create_engine(
+            self.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
         self.template = f"ecny_tpl_{_worker()}_{uuid.uuid4().hex[:6]}"
         self._create(self.template)
         dbmod.upgrade(self.url_for(self.template))
@@ -59,7 +61,9 @@ class PgServer:
 
     def _create(self, name: str, template: str | None = None) -> None:
         with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+            conn.exec_driver_sql(
+                f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+            )
 
     def drop(self, name: str) -> None:
         with self.admin.connect() as conn:
@@ -79,7 +83,9 @@ class PgServer:
 def pg_server():
     if not PG_URL:
         if REQUIRE_PG:
-            pytest.fail("PostgreSQL is required (ECNY_REQUIRE_POSTGRES=1) but ECNY_TEST_POSTGRES_URL is unset")
+            pytest.fail(
+                "PostgreSQL is required (ECNY_REQUIRE_POSTGRES=1) but ECNY_TEST_POSTGRES_URL is unset"
+            )
         pytest.skip("set ECNY_TEST_POSTGRES_URL to run the PostgreSQL tests")
     server = PgServer(PG_URL)
     yield server
@@ -134,7 +140,15 @@ class Sandbox:
     def key(self, role: str, **scope) -> str:
         return self.db.write(keys.create, role, **scope).key
 
-    def call(self, method: str, path: str, key: str | None = "admin", json=None, idem: str | None = None, **kw):
+    def call(
+        self,
+        method: str,
+        path: str,
+        key: str | None = "admin",
+        json=None,
+        idem: str | None = None,
+        **kw,
+    ):
         headers = kw.pop("headers", {})
         if key is not None:
             headers["Authorization"] = f"Bearer {self.keys.get(key, key)}"
@@ -148,18 +162,36 @@ class Sandbox:
     def post(self, path, json=None, key="admin", **kw):
         return self.call("POST", path, key, json=json, **kw)
 
-    def ok(self, method: str, path: str, key="admin", json=None, status: int | None = None, **kw) -> dict:
+    def ok(
+        self, method: str, path: str, key="admin", json=None, status: int | None = None, **kw
+    ) -> dict:
         r = self.call(method, path, key, json=json, **kw)
         expected = status or (201 if method == "POST" else 200)
-        assert r.status_code == expected, f"{method} {path} -> {r.status_code}: {r.get_data(as_text=True)}"
+        assert r.status_code == expected, (
+            f"{method} {path} -> {r.status_code}: {r.get_data(as_text=True)}"
+        )
         return r.get_json()
 
     # Conveniences that go through the API, as a tester would.
-    def operator(self, code: str, reserve: str = "1000000.00", issue: str | None = "500000.00") -> str:
-        self.ok("POST", "/v1/operators", json={"code": code, "name": f"{code} bank"}, key="central_bank")
-        self.ok("POST", f"/v1/operators/{code}/reserve-deposits", json={"amount": reserve}, key="central_bank")
+    def operator(
+        self, code: str, reserve: str = "1000000.00", issue: str | None = "500000.00"
+    ) -> str:
+        self.ok(
+            "POST", "/v1/operators", json={"code": code, "name": f"{code} bank"}, key="central_bank"
+        )
+        self.ok(
+            "POST",
+            f"/v1/operators/{code}/reserve-deposits",
+            json={"amount": reserve},
+            key="central_bank",
+        )
         if issue:
-            self.ok("POST", f"/v1/operators/{code}/issuances", json={"amount": issue}, key="central_bank")
+            self.ok(
+                "POST",
+                f"/v1/operators/{code}/issuances",
+                json={"amount": issue},
+                key="central_bank",
+            )
         self.keys[code] = self.key("operator", operator_code=code)
         return code
 

@@ -28,7 +28,11 @@ def test_db_seed_keys_reconcile(cli_env):
     assert run("db", "current").strip() == head
     out = run("seed", "demo")
     assert "Demo sandbox seeded" in out
-    keys = [line.split()[-1] for line in out.splitlines() if line.strip().startswith(("admin", "operator", "central", "auditor"))]
+    keys = [
+        line.split()[-1]
+        for line in out.splitlines()
+        if line.strip().startswith(("admin", "operator", "central", "auditor"))
+    ]
     assert len(keys) == 6 and all(k.startswith("ecny_") for k in keys)
     assert "already seeded" in run("seed", "demo")  # keys are printed once only
     new = run("keys", "create", "--role", "operator", "--operator", "BOCMO").strip()
@@ -45,7 +49,9 @@ def test_reconcile_exits_nonzero_when_broken(cli_env):
     run("seed", "demo")
     engine = dbmod.make_engine(cli_env)
     with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE accounts SET debits_posted = debits_posted + 5 WHERE code = 'OP:ICBC:VAULT'")
+        conn.exec_driver_sql(
+            "UPDATE accounts SET debits_posted = debits_posted + 5 WHERE code = 'OP:ICBC:VAULT'"
+        )
     engine.dispose()
     out = run("audit", "reconcile", code=1)
     assert "FAIL" in out and "OP:ICBC:VAULT" in out

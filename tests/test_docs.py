@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_error_code_is_in_docs_errors_md_with_its_status():
     table = {
         m.group(1): int(m.group(2))
-        for m in re.finditer(r"^\| `([a-z_]+)` \| (\d{3}) \|", (ROOT / "docs/errors.md").read_text(), re.M)
+        for m in re.finditer(
+            r"^\| `([a-z_]+)` \| (\d{3}) \|", (ROOT / "docs/errors.md").read_text(), re.M
+        )
     }
     for code in CODES:
         assert code in table, f"{code} is missing from docs/errors.md"

@@ -146,4 +146,6 @@ def machine(sqlite_template):
 def test_ledger_state_machine(machine):
     from hypothesis.stateful import run_state_machine_as_test
 
-    run_state_machine_as_test(machine, settings=settings(max_examples=25, stateful_step_count=20, deadline=None))
+    run_state_machine_as_test(
+        machine, settings=settings(max_examples=25, stateful_step_count=20, deadline=None)
+    )

@@ -15,7 +15,9 @@ def _diff(url: str):
     engine = dbmod.make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            ctx = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
             return compare_metadata(ctx, schema.metadata)
     finally:
         engine.dispose()

@@ -48,7 +48,9 @@ def test_readme_walkthrough(tmp_path):
             "AUDITOR": keys[("auditor", None)],
         }
         script = "set -euo pipefail\n" + walkthrough().replace("\ncurl ", "\necho; curl ")
-        done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         bodies = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     finally:

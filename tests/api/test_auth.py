@@ -6,7 +6,12 @@ import sqlalchemy as sa
 
 
 def test_missing_and_unknown_keys_are_401(demo):
-    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer "},
+    ):
         r = demo.client.get("/v1/operators", headers=headers)
         assert r.status_code == 401 and r.get_json()["code"] == "unauthorized"
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
@@ -27,10 +32,25 @@ def test_role_matrix(demo):
     demo.keys["supervisor"] = demo.key("supervisor", casino_ref="LISBOA")
     write_cases = [
         ("POST", "/v1/operators", {"code": "CCB", "name": "CCB"}, {"admin", "central_bank"}),
-        ("POST", "/v1/operators/ICBC/reserve-deposits", {"amount": "1.00"}, {"admin", "central_bank"}),
-        ("POST", "/v1/operators/ICBC/issuances", {"amount": "1.00"}, {"admin", "central_bank", "ICBC"}),
+        (
+            "POST",
+            "/v1/operators/ICBC/reserve-deposits",
+            {"amount": "1.00"},
+            {"admin", "central_bank"},
+        ),
+        (
+            "POST",
+            "/v1/operators/ICBC/issuances",
+            {"amount": "1.00"},
+            {"admin", "central_bank", "ICBC"},
+        ),
         ("POST", f"/v1/wallets/{a}/fund", {"amount": "1.00"}, {"admin", "ICBC"}),
-        ("POST", "/v1/transfers", {"from_wallet": a, "to_wallet": c, "amount": "1.00"}, {"admin", "ICBC"}),
+        (
+            "POST",
+            "/v1/transfers",
+            {"from_wallet": a, "to_wallet": c, "amount": "1.00"},
+            {"admin", "ICBC"},
+        ),
         ("PUT", "/v1/sandbox/clock", {"now": "2026-01-01T00:00:00+08:00"}, {"admin"}),
         ("POST", "/v1/keys", {"role": "auditor"}, {"admin"}),
     ]
@@ -43,7 +63,11 @@ def test_role_matrix(demo):
                 if path == "/v1/operators":
                     body = {"code": f"X{len(body['code'])}{role.upper()[:3]}", "name": "again"}
             else:
-                assert r.status_code == 403 and r.get_json()["code"] == "forbidden", (method, path, role)
+                assert r.status_code == 403 and r.get_json()["code"] == "forbidden", (
+                    method,
+                    path,
+                    role,
+                )
     read_cases = [
         ("/v1/operators/ICBC", {"admin", "central_bank", "auditor", "ICBC"}),
         (f"/v1/wallets/{a}", {"admin", "auditor", "ICBC"}),
@@ -81,14 +105,21 @@ def test_operator_never_sees_or_moves_another_operators_wallets(demo):
     ops = demo.ok("GET", "/v1/operators", key="ICBC")["items"]
     assert [o["code"] for o in ops] == ["ICBC"]
     # But it may pay into them: a cross-operator payment names the payee.
-    demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": c, "amount": "1.00"}, key="ICBC")
+    demo.ok(
+        "POST",
+        "/v1/transfers",
+        json={"from_wallet": a, "to_wallet": c, "amount": "1.00"},
+        key="ICBC",
+    )
     # Transfers listed for ICBC are those touching ICBC.
     seen = demo.ok("GET", "/v1/transfers?limit=500", key="BOC")["items"]
     assert all("BOC" in (t["from_operator"], t["to_operator"]) for t in seen)
 
 
 def test_admin_creates_scoped_keys(demo):
-    made = demo.ok("POST", "/v1/keys", json={"role": "operator", "operator": "BOC", "label": "desk"})
+    made = demo.ok(
+        "POST", "/v1/keys", json={"role": "operator", "operator": "BOC", "label": "desk"}
+    )
     assert made["operator"] == "BOC" and made["key"].startswith("ecny_")
     assert demo.get("/v1/operators/BOC", key=made["key"]).status_code == 200
     assert demo.get("/v1/operators/ICBC", key=made["key"]).status_code == 404

@@ -8,7 +8,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-BAD_AMOUNTS = ["1.001", "-5", "1e3", 1.5, 100, "", "1000000000000.01", None, "abc", " 1.00", "0", "0.00", True, []]
+BAD_AMOUNTS = [
+    "1.001",
+    "-5",
+    "1e3",
+    1.5,
+    100,
+    "",
+    "1000000000000.01",
+    None,
+    "abc",
+    " 1.00",
+    "0",
+    "0.00",
+    True,
+    [],
+]
 
 
 @pytest.mark.parametrize("amount", BAD_AMOUNTS, ids=repr)
@@ -47,7 +62,10 @@ def test_wrong_types_unknown_fields_and_missing_fields(demo):
         assert field in r.get_json()["errors"], (body, r.get_json())
     for body in ([], "text", 5, None):
         r = demo.post("/v1/transfers", body, key="ICBC")
-        assert r.status_code in (400, 422) and r.get_json()["code"] in ("validation_failed", "malformed_json")
+        assert r.status_code in (400, 422) and r.get_json()["code"] in (
+            "validation_failed",
+            "malformed_json",
+        )
     assert demo.journal_count() == before
 
 
@@ -86,13 +104,20 @@ def test_unknown_ids_and_routes(demo):
 
 def test_bad_idempotency_key_header(demo):
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
-    r = demo.post("/v1/transfers", {"from_wallet": a, "to_wallet": b, "amount": "1.00"}, key="ICBC", idem="x" * 256)
+    r = demo.post(
+        "/v1/transfers",
+        {"from_wallet": a, "to_wallet": b, "amount": "1.00"},
+        key="ICBC",
+        idem="x" * 256,
+    )
     assert r.status_code == 422 and "Idempotency-Key" in r.get_json()["errors"]
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 transfer_like = st.fixed_dictionaries(
@@ -120,13 +145,19 @@ ENDPOINTS = [
 ]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(endpoint=st.sampled_from(ENDPOINTS), body=transfer_like | json_values)
 def test_no_body_yields_a_500(demo, endpoint, body):
     method, path = endpoint
     raw = json.dumps(body, allow_nan=True)
     r = demo.client.open(
-        path, method=method, data=raw, content_type="application/json", headers={"Authorization": f"Bearer {demo.keys['admin']}"}
+        path,
+        method=method,
+        data=raw,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {demo.keys['admin']}"},
     )
     assert r.status_code < 500, (path, raw, r.get_data(as_text=True))
     if r.status_code >= 400:

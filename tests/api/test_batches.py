@@ -32,14 +32,21 @@ def test_results_per_item_in_one_transaction(demo):
         (4, "t-4", "refused", "wallet_not_found"),
         (5, "t-5", "refused", "same_wallet"),
     ]
-    assert demo.balance(a) == "700.00" and demo.balance(b) == "600.00" and demo.balance(c) == "400.00"
+    assert (
+        demo.balance(a) == "700.00" and demo.balance(b) == "600.00" and demo.balance(c) == "400.00"
+    )
     t = demo.ok("GET", f"/v1/transfers/{out['results'][1]['transfer_id']}", key="ICBC")
     assert (t["from_operator"], t["to_operator"], len(t["entries"])) == ("ICBC", "BOC", 3)
 
 
 def test_running_balances_within_a_batch(demo):
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
-    items = [item(0, a, b, "600.00"), item(1, a, b, "400.00"), item(2, a, b, "0.01"), item(3, b, a, "1500.00")]
+    items = [
+        item(0, a, b, "600.00"),
+        item(1, a, b, "400.00"),
+        item(2, a, b, "0.01"),
+        item(3, b, a, "1500.00"),
+    ]
     out = batch(demo, items).get_json()
     assert [r["status"] for r in out["results"]] == ["posted", "posted", "refused", "posted"]
     assert demo.balance(a) == "1500.00" and demo.balance(b) == "0.00"
@@ -62,7 +69,9 @@ def test_linked_chain_succeeds_or_fails_as_one(demo):
         ("posted", None),
     ]
     assert "index 2" in out["results"][0]["detail"]
-    assert demo.balance(a) == "995.00" and demo.balance(b) == "505.00" and demo.balance(c) == "200.00"
+    assert (
+        demo.balance(a) == "995.00" and demo.balance(b) == "505.00" and demo.balance(c) == "200.00"
+    )
     assert demo.journal_count() == before + 1
     ok = batch(demo, [item(10, a, b, "10.00", linked=True), item(11, b, c, "515.00")]).get_json()
     assert [r["status"] for r in ok["results"]] == ["posted", "posted"]
@@ -74,7 +83,9 @@ def test_linked_chain_succeeds_or_fails_as_one(demo):
 def test_client_ids_make_items_idempotent(demo):
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
     first = batch(demo, [item(0, a, b, "10.00"), item(1, a, b, "20.00")]).get_json()
-    again = batch(demo, [item(0, a, b, "10.00"), item(1, a, b, "20.01"), item(2, a, b, "1.00")]).get_json()
+    again = batch(
+        demo, [item(0, a, b, "10.00"), item(1, a, b, "20.01"), item(2, a, b, "1.00")]
+    ).get_json()
     assert [(r["status"], r["code"]) for r in again["results"]] == [
         ("exists", None),
         ("refused", "exists_with_different_amount"),
@@ -82,7 +93,9 @@ def test_client_ids_make_items_idempotent(demo):
     ]
     assert again["results"][0]["transfer_id"] == first["results"][0]["transfer_id"]
     assert demo.balance(a) == "969.00"
-    dup = batch(demo, [item(7, a, b, "1.00"), item(7, a, b, "1.00"), item(7, b, a, "1.00")]).get_json()
+    dup = batch(
+        demo, [item(7, a, b, "1.00"), item(7, a, b, "1.00"), item(7, b, a, "1.00")]
+    ).get_json()
     assert [(r["status"], r["code"]) for r in dup["results"]] == [
         ("posted", None),
         ("exists", None),
@@ -97,18 +110,31 @@ def test_client_ids_make_items_idempotent(demo):
 
 def test_batch_validation_and_size(demo):
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
-    r = batch(demo, [item(0, a, b, "1.00"), item(1, a, b, "1.001"), {"from_wallet": a, "to_wallet": b, "amount": "1.00"}])
+    r = batch(
+        demo,
+        [
+            item(0, a, b, "1.00"),
+            item(1, a, b, "1.001"),
+            {"from_wallet": a, "to_wallet": b, "amount": "1.00"},
+        ],
+    )
     errors = r.get_json()["errors"]
     assert r.status_code == 422 and "transfers.1.amount" in errors and "transfers.2.id" in errors
     assert batch(demo, []).status_code == 422
     big = [item(i, a, b, "0.01") for i in range(8191)]
     r = batch(demo, big)
-    assert r.status_code == 400 and r.get_json()["code"] == "batch_too_large" and r.get_json()["max"] == 8190
+    assert (
+        r.status_code == 400
+        and r.get_json()["code"] == "batch_too_large"
+        and r.get_json()["max"] == 8190
+    )
     assert demo.balance(a) == "1000.00"
 
 
 def test_a_full_batch_of_8190(demo):
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
-    out = batch(demo, [item(i, a if i % 2 else b, b if i % 2 else a, "0.01") for i in range(8190)]).get_json()
+    out = batch(
+        demo, [item(i, a if i % 2 else b, b if i % 2 else a, "0.01") for i in range(8190)]
+    ).get_json()
     assert out["posted"] == 8190
     assert demo.balance(a) == "1000.00" and demo.balance(b) == "500.00"

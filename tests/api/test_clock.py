@@ -8,7 +8,12 @@ def test_clock_set_advance_and_timestamps(demo):
     assert got["now"] == "2026-02-16T15:59:30+00:00" and got["fixed"] is True
     assert got["local_now"] == "2026-02-16T23:59:30+08:00"
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
-    t = demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": b, "amount": "1.00"}, key="ICBC")
+    t = demo.ok(
+        "POST",
+        "/v1/transfers",
+        json={"from_wallet": a, "to_wallet": b, "amount": "1.00"},
+        key="ICBC",
+    )
     assert t["posted_at"] == "2026-02-16T15:59:30+00:00"
     adv = demo.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 45}, status=200)
     assert adv["local_now"] == "2026-02-17T00:00:15+08:00"
@@ -16,7 +21,9 @@ def test_clock_set_advance_and_timestamps(demo):
 
 
 def test_running_clock_moves_on_from_where_it_was_set(demo):
-    got = demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2030-01-01T00:00:00+00:00", "fixed": False})
+    got = demo.ok(
+        "PUT", "/v1/sandbox/clock", json={"now": "2030-01-01T00:00:00+00:00", "fixed": False}
+    )
     assert got["fixed"] is False and got["now"].startswith("2030-01-01T00:00")
     later = demo.ok("GET", "/v1/sandbox/clock")["now"]
     assert later >= got["now"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def hold(sb, src, dst, amount, key="ICBC", **extra):
-    return sb.post("/v1/holds", {"from_wallet": src, "to_wallet": dst, "amount": amount, **extra}, key=key)
+    return sb.post(
+        "/v1/holds", {"from_wallet": src, "to_wallet": dst, "amount": amount, **extra}, key=key
+    )
 
 
 def balances(sb, w, key="admin"):
@@ -20,7 +22,9 @@ def test_hold_reserves_then_full_capture_pays(demo):
         (f"W:{a}:ECNY", "OP:ICBC:HOLDS")
     ]
     assert balances(demo, a) == ("1000.00", "700.00", "300.00")
-    r = demo.post("/v1/transfers", {"from_wallet": a, "to_wallet": b, "amount": "700.01"}, key="ICBC")
+    r = demo.post(
+        "/v1/transfers", {"from_wallet": a, "to_wallet": b, "amount": "700.01"}, key="ICBC"
+    )
     assert r.get_json()["code"] == "insufficient_funds"  # held funds cannot be spent twice
     got = demo.ok("POST", f"/v1/holds/{h['id']}/capture", key="ICBC", status=200)
     assert got["status"] == "captured" and got["captured"] == "300.00"
@@ -37,7 +41,9 @@ def test_partial_capture_releases_the_rest_and_cross_operator_moves_positions(de
     h = hold(demo, a, c, "500.00").get_json()
     over = demo.post(f"/v1/holds/{h['id']}/capture", {"amount": "500.01"}, key="ICBC")
     assert over.get_json()["code"] == "capture_exceeds_hold"
-    got = demo.ok("POST", f"/v1/holds/{h['id']}/capture", json={"amount": "120.50"}, key="BOC", status=200)
+    got = demo.ok(
+        "POST", f"/v1/holds/{h['id']}/capture", json={"amount": "120.50"}, key="BOC", status=200
+    )
     assert [t["kind"] for t in got["transfers"]] == ["hold", "capture", "hold_release"]
     _, capture, release = got["transfers"]
     assert [(e["debit_account"], e["credit_account"]) for e in capture["entries"]] == [
@@ -56,7 +62,10 @@ def test_void_and_expiry_release_funds(demo):
     demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-05-01T12:00:00+08:00"})
     h1 = hold(demo, a, b, "100.00").get_json()
     voided = demo.ok("POST", f"/v1/holds/{h1['id']}/void", key="ICBC", status=200)
-    assert voided["status"] == "voided" and [t["kind"] for t in voided["transfers"]] == ["hold", "void"]
+    assert voided["status"] == "voided" and [t["kind"] for t in voided["transfers"]] == [
+        "hold",
+        "void",
+    ]
     h2 = hold(demo, a, b, "200.00", timeout_seconds=60).get_json()
     assert h2["expires_at"] == "2026-05-01T04:01:00+00:00"
     demo.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 59}, status=200)
@@ -84,19 +93,51 @@ def test_hold_refusals(demo):
 
 def test_refunds_partial_never_above_the_payment(demo):
     a, c = demo.demo_wallets["a"], demo.demo_wallets["c"]
-    p = demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": c, "amount": "100.00"}, key="ICBC")
-    assert demo.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "1.00"}, key="ICBC").status_code == 404  # payee's side refunds
-    r1 = demo.ok("POST", f"/v1/transfers/{p['id']}/refunds", json={"amount": "60.00", "reference": "returned"}, key="BOC")
-    assert r1["kind"] == "refund" and r1["refund_of"] == p["id"] and (r1["from_wallet"], r1["to_wallet"]) == (c, a)
-    assert [(e["debit_account"], e["credit_account"]) for e in r1["entries"]][-1] == ("OP:BOC:POSITION", "OP:ICBC:POSITION")
+    p = demo.ok(
+        "POST",
+        "/v1/transfers",
+        json={"from_wallet": a, "to_wallet": c, "amount": "100.00"},
+        key="ICBC",
+    )
+    assert (
+        demo.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "1.00"}, key="ICBC").status_code
+        == 404
+    )  # payee's side refunds
+    r1 = demo.ok(
+        "POST",
+        f"/v1/transfers/{p['id']}/refunds",
+        json={"amount": "60.00", "reference": "returned"},
+        key="BOC",
+    )
+    assert (
+        r1["kind"] == "refund"
+        and r1["refund_of"] == p["id"]
+        and (r1["from_wallet"], r1["to_wallet"]) == (c, a)
+    )
+    assert [(e["debit_account"], e["credit_account"]) for e in r1["entries"]][-1] == (
+        "OP:BOC:POSITION",
+        "OP:ICBC:POSITION",
+    )
     over = demo.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "40.01"}, key="BOC")
     body = over.get_json()
-    assert body["code"] == "refund_exceeds_payment" and body["refundable"] == "40.00" and body["refunded"] == "60.00"
+    assert (
+        body["code"] == "refund_exceeds_payment"
+        and body["refundable"] == "40.00"
+        and body["refunded"] == "60.00"
+    )
     demo.ok("POST", f"/v1/transfers/{p['id']}/refunds", json={"amount": "40.00"}, key="BOC")
-    assert demo.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "0.01"}, key="BOC").status_code == 422
+    assert (
+        demo.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "0.01"}, key="BOC").status_code
+        == 422
+    )
     assert demo.balance(a) == "1000.00" and demo.balance(c) == "200.00"
     funding = demo.ok("GET", f"/v1/transfers?wallet={a}&limit=1", key="ICBC")["items"][0]
-    assert demo.post(f"/v1/transfers/{funding['id']}/refunds", {"amount": "1.00"}, key="ICBC").get_json()["code"] == "not_refundable"
+    assert (
+        demo.post(
+            f"/v1/transfers/{funding['id']}/refunds", {"amount": "1.00"}, key="ICBC"
+        ).get_json()["code"]
+        == "not_refundable"
+    )
 
 
 def test_refund_of_a_capture_and_to_a_closed_wallet(demo):
@@ -108,5 +149,10 @@ def test_refund_of_a_capture_and_to_a_closed_wallet(demo):
     r = demo.post(f"/v1/transfers/{cap['id']}/refunds", {"amount": "10.00"}, key="ICBC")
     assert r.status_code == 422 and r.get_json()["code"] == "wallet_closed"
     assert demo.balance(b) == "550.00"
-    p = demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": b, "amount": "5.00"}, key="ICBC")
+    p = demo.ok(
+        "POST",
+        "/v1/transfers",
+        json={"from_wallet": a, "to_wallet": b, "amount": "5.00"},
+        key="ICBC",
+    )
     demo.ok("POST", f"/v1/transfers/{p['id']}/refunds", json={"amount": "5.00"}, key="ICBC")

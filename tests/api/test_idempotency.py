@@ -12,7 +12,9 @@ from wallets.schema import idempotency_keys
 
 def _pay(demo, idem, amount="10.00", key="ICBC"):
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
-    return demo.post("/v1/transfers", {"from_wallet": a, "to_wallet": b, "amount": amount}, key=key, idem=idem)
+    return demo.post(
+        "/v1/transfers", {"from_wallet": a, "to_wallet": b, "amount": amount}, key=key, idem=idem
+    )
 
 
 def test_same_key_same_body_returns_the_first_result_once(demo):
@@ -43,7 +45,9 @@ def test_keys_are_per_api_key(demo):
 def test_refused_request_releases_the_key(demo):
     r = _pay(demo, "pay-3", amount="5000.00")
     assert r.get_json()["code"] == "insufficient_funds"
-    demo.ok("POST", f"/v1/wallets/{demo.demo_wallets['a']}/fund", json={"amount": "5000.00"}, key="ICBC")
+    demo.ok(
+        "POST", f"/v1/wallets/{demo.demo_wallets['a']}/fund", json={"amount": "5000.00"}, key="ICBC"
+    )
     assert _pay(demo, "pay-3", amount="5000.00").status_code == 201
 
 
@@ -75,7 +79,12 @@ def test_every_write_endpoint_honours_the_key(demo):
         ("POST", "/v1/operators/ICBC/reserve-deposits", {"amount": "1.00"}, "central_bank"),
         ("POST", "/v1/operators/ICBC/issuances", {"amount": "1.00"}, "central_bank"),
         ("POST", "/v1/operators/ICBC/redemptions", {"amount": "1.00"}, "central_bank"),
-        ("POST", "/v1/wallets", {"wallet_class": 4, "region": "CN", "phone": "+8613900000000"}, "ICBC"),
+        (
+            "POST",
+            "/v1/wallets",
+            {"wallet_class": 4, "region": "CN", "phone": "+8613900000000"},
+            "ICBC",
+        ),
         ("POST", f"/v1/wallets/{a}/fund", {"amount": "1.00"}, "ICBC"),
         ("POST", f"/v1/wallets/{a}/defund", {"amount": "1.00"}, "ICBC"),
         ("POST", "/v1/sandbox/clock/advance", {"seconds": 60}, "admin"),
@@ -90,4 +99,7 @@ def test_every_write_endpoint_honours_the_key(demo):
         assert second.get_json() == first.get_json(), path
         assert demo.journal_count() == after_first >= before
     with demo.db.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT COUNT(*) FROM operators WHERE code = 'CCB'")).scalar_one() == 1
+        assert (
+            conn.execute(sa.text("SELECT COUNT(*) FROM operators WHERE code = 'CCB'")).scalar_one()
+            == 1
+        )

@@ -28,9 +28,13 @@ def test_operator_create_list_get(sandbox):
 
 def test_issuance_consumes_reserve_and_fills_position_and_vault(sandbox):
     sandbox.operator("ICBC", reserve="1000.00", issue=None)
-    t = sandbox.ok("POST", "/v1/operators/ICBC/issuances", json={"amount": "250.25"}, key="central_bank")
+    t = sandbox.ok(
+        "POST", "/v1/operators/ICBC/issuances", json={"amount": "250.25"}, key="central_bank"
+    )
     assert t["kind"] == "issuance" and t["amount"] == "250.25" and t["to_operator"] == "ICBC"
-    assert [(e["debit_account"], e["credit_account"], e["asset"], e["amount"]) for e in t["entries"]] == [
+    assert [
+        (e["debit_account"], e["credit_account"], e["asset"], e["amount"]) for e in t["entries"]
+    ] == [
         ("OP:ICBC:RESERVE", "CB:RESERVE:HELD", "RESERVE", "250.25"),
         ("CB:ISSUANCE", "OP:ICBC:POSITION", "ECNY", "250.25"),
         ("OP:ICBC:SETTLEMENT", "OP:ICBC:VAULT", "ECNY", "250.25"),
@@ -45,7 +49,11 @@ def test_issuance_beyond_reserve_is_refused_and_writes_nothing(sandbox):
     r = sandbox.post("/v1/operators/ICBC/issuances", {"amount": "100.01"}, key="central_bank")
     assert r.status_code == 422
     body = r.get_json()
-    assert body["code"] == "insufficient_reserve" and body["available"] == "100.00" and body["required"] == "100.01"
+    assert (
+        body["code"] == "insufficient_reserve"
+        and body["available"] == "100.00"
+        and body["required"] == "100.01"
+    )
     assert r.mimetype == "application/problem+json"
     assert sandbox.journal_count() == before
 
@@ -78,9 +86,16 @@ def test_partial_reserve_ratio_keeps_consumed_reserve_exact(sandbox):
 def test_fund_and_defund_move_between_vault_and_wallet(sandbox):
     sandbox.operator("ICBC", reserve="1000.00", issue="300.00")
     w = sandbox.wallet("ICBC", 2)
-    t = sandbox.ok("POST", f"/v1/wallets/{w}/fund", json={"amount": "120.00", "reference": "salary"}, key="ICBC")
+    t = sandbox.ok(
+        "POST",
+        f"/v1/wallets/{w}/fund",
+        json={"amount": "120.00", "reference": "salary"},
+        key="ICBC",
+    )
     assert t["kind"] == "funding" and t["to_wallet"] == w and t["reference"] == "salary"
-    assert [(e["debit_account"], e["credit_account"]) for e in t["entries"]] == [("OP:ICBC:VAULT", f"W:{w}:ECNY")]
+    assert [(e["debit_account"], e["credit_account"]) for e in t["entries"]] == [
+        ("OP:ICBC:VAULT", f"W:{w}:ECNY")
+    ]
     sandbox.ok("POST", f"/v1/wallets/{w}/defund", json={"amount": "20.00"}, key="ICBC")
     assert sandbox.balance(w) == "100.00"
     op = sandbox.ok("GET", "/v1/operators/ICBC")
@@ -93,7 +108,12 @@ def test_fund_and_defund_move_between_vault_and_wallet(sandbox):
 
 def test_payment_within_an_operator_is_one_entry(demo):
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
-    t = demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": b, "amount": "0.01"}, key="ICBC")
+    t = demo.ok(
+        "POST",
+        "/v1/transfers",
+        json={"from_wallet": a, "to_wallet": b, "amount": "0.01"},
+        key="ICBC",
+    )
     assert t["kind"] == "payment" and t["from_operator"] == t["to_operator"] == "ICBC"
     assert [(e["debit_account"], e["credit_account"], e["amount"]) for e in t["entries"]] == [
         (f"W:{a}:ECNY", f"W:{b}:ECNY", "0.01")
@@ -105,7 +125,12 @@ def test_payment_across_operators_moves_tier1_positions_at_once(demo):
     a, c = demo.demo_wallets["a"], demo.demo_wallets["c"]
     assert demo.ok("GET", "/v1/operators/ICBC")["position"] == "500000.00"
     before_boc = demo.ok("GET", "/v1/operators/BOC")["position"]
-    t = demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": c, "amount": "300.00"}, key="ICBC")
+    t = demo.ok(
+        "POST",
+        "/v1/transfers",
+        json={"from_wallet": a, "to_wallet": c, "amount": "300.00"},
+        key="ICBC",
+    )
     assert (t["from_operator"], t["to_operator"]) == ("ICBC", "BOC")
     assert [(e["debit_account"], e["credit_account"]) for e in t["entries"]] == [
         (f"W:{a}:ECNY", "OP:ICBC:SETTLEMENT"),
@@ -126,7 +151,11 @@ def test_payment_refusals(demo):
         ({"from_wallet": a, "to_wallet": b, "amount": "1000.01"}, 422, "insufficient_funds"),
         ({"from_wallet": a, "to_wallet": a, "amount": "1.00"}, 422, "same_wallet"),
         ({"from_wallet": a, "to_wallet": 999999, "amount": "1.00"}, 404, "wallet_not_found"),
-        ({"from_wallet": c, "to_wallet": a, "amount": "1.00"}, 404, "wallet_not_found"),  # not ICBC's wallet
+        (
+            {"from_wallet": c, "to_wallet": a, "amount": "1.00"},
+            404,
+            "wallet_not_found",
+        ),  # not ICBC's wallet
     ]
     for body, status, code in cases:
         r = demo.post("/v1/transfers", body, key="ICBC")
@@ -138,14 +167,21 @@ def test_payment_refusals(demo):
 def test_transfers_get_and_list_by_wallet(demo):
     a, b, c = demo.demo_wallets["a"], demo.demo_wallets["b"], demo.demo_wallets["c"]
     ids = [
-        demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": x, "amount": "1.00"}, key="ICBC")["id"]
+        demo.ok(
+            "POST",
+            "/v1/transfers",
+            json={"from_wallet": a, "to_wallet": x, "amount": "1.00"},
+            key="ICBC",
+        )["id"]
         for x in (b, c, b)
     ]
     got = demo.ok("GET", f"/v1/transfers/{ids[1]}", key="BOC")  # BOC sees a payment it received
     assert got["to_wallet"] == c
     page = demo.ok("GET", f"/v1/transfers?wallet={b}&limit=2", key="ICBC")
     assert [t["id"] for t in page["items"]][-1] == ids[0] and page["next_after"] is not None
-    rest = demo.ok("GET", f"/v1/transfers?wallet={b}&limit=2&after={page['next_after']}", key="ICBC")
+    rest = demo.ok(
+        "GET", f"/v1/transfers?wallet={b}&limit=2&after={page['next_after']}", key="ICBC"
+    )
     assert [t["id"] for t in rest["items"]] == [ids[2]] and rest["next_after"] is None
     # BOC cannot list ICBC's wallet, nor read a transfer between two ICBC wallets.
     assert demo.get(f"/v1/transfers?wallet={b}", key="BOC").status_code == 404
@@ -156,13 +192,27 @@ def test_transfers_get_and_list_by_wallet(demo):
 def test_wallets_open_get_list_balance(sandbox):
     sandbox.operator("BOCMO")
     w4 = sandbox.ok(
-        "POST", "/v1/wallets", json={"wallet_class": 4, "region": "MO", "phone": "+85366123456"}, key="BOCMO"
+        "POST",
+        "/v1/wallets",
+        json={"wallet_class": 4, "region": "MO", "phone": "+85366123456"},
+        key="BOCMO",
     )
-    assert w4["operator"] == "BOCMO" and w4["has_phone"] and w4["birth_date"] is None and w4["status"] == "active"
+    assert (
+        w4["operator"] == "BOCMO"
+        and w4["has_phone"]
+        and w4["birth_date"] is None
+        and w4["status"] == "active"
+    )
     w1 = sandbox.ok(
         "POST",
         "/v1/wallets",
-        json={"wallet_class": 1, "region": "MO", "birth_date": "1970-05-01", "holder_id": "holder-7", "label": "x"},
+        json={
+            "wallet_class": 1,
+            "region": "MO",
+            "birth_date": "1970-05-01",
+            "holder_id": "holder-7",
+            "label": "x",
+        },
         key="BOCMO",
     )
     assert w1["holder_id"] == "holder-7" and w1["balance"] == "0.00"
@@ -179,7 +229,15 @@ def test_wallet_holder_rules(sandbox):
     sandbox.operator("ICBC")
     cases = [
         ({"wallet_class": 4, "region": "CN"}, "phone"),
-        ({"wallet_class": 4, "region": "CN", "phone": "+8613800000000", "birth_date": "1990-01-01"}, "birth_date"),
+        (
+            {
+                "wallet_class": 4,
+                "region": "CN",
+                "phone": "+8613800000000",
+                "birth_date": "1990-01-01",
+            },
+            "birth_date",
+        ),
         ({"wallet_class": 2, "region": "CN"}, "birth_date"),
         ({"wallet_class": 5, "region": "CN", "birth_date": "1990-01-01"}, "wallet_class"),
         ({"wallet_class": "1", "region": "CN", "birth_date": "1990-01-01"}, "wallet_class"),
@@ -195,9 +253,17 @@ def test_wallet_holder_rules(sandbox):
             assert r.status_code == 404 and problem["code"] == "operator_not_found"
         else:
             assert r.status_code == 422 and field in problem["errors"], (body, problem)
-    merchant = sandbox.ok("POST", "/v1/wallets", json={"wallet_class": 1, "kind": "merchant", "region": "MO"}, key="ICBC")
+    merchant = sandbox.ok(
+        "POST",
+        "/v1/wallets",
+        json={"wallet_class": 1, "kind": "merchant", "region": "MO"},
+        key="ICBC",
+    )
     sub = sandbox.ok(
-        "POST", "/v1/wallets", json={"wallet_class": 1, "kind": "merchant", "region": "MO", "parent_id": merchant["id"]}, key="ICBC"
+        "POST",
+        "/v1/wallets",
+        json={"wallet_class": 1, "kind": "merchant", "region": "MO", "parent_id": merchant["id"]},
+        key="ICBC",
     )
     assert sub["parent_id"] == merchant["id"]
 
@@ -207,7 +273,12 @@ def test_reconciliation_reports_every_invariant(demo):
     assert report["ok"] is True
     assert [c["id"] for c in report["checks"]] == [1, 2, 3, 4, 5, 6]
     outstanding = report["checks"][2]["figures"]
-    assert outstanding["outstanding"] == outstanding["vaults_wallets_and_holds"] == outstanding["tier1_positions"] == "1000000.00"
+    assert (
+        outstanding["outstanding"]
+        == outstanding["vaults_wallets_and_holds"]
+        == outstanding["tier1_positions"]
+        == "1000000.00"
+    )
     assert report["checks"][3]["figures"]["ICBC"]["difference"] == "0.00"
 
 
@@ -221,4 +292,6 @@ def test_reconciliation_finds_a_tampered_balance(demo):
     assert report["ok"] is False and {1, 3, 4} <= failed
     assert any("W:1:ECNY" in p for p in report["checks"][0]["problems"])
     with demo.db.engine.begin() as conn:  # put it back so the after-test check passes
-        conn.exec_driver_sql("UPDATE accounts SET credits_posted = credits_posted - 1 WHERE code = 'W:1:ECNY'")
+        conn.exec_driver_sql(
+            "UPDATE accounts SET credits_posted = credits_posted - 1 WHERE code = 'W:1:ECNY'"
+        )

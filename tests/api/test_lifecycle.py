@@ -6,7 +6,9 @@ from decimal import Decimal
 
 
 def pay(sb, src, dst, amount="1.00", key="ICBC"):
-    return sb.post("/v1/transfers", {"from_wallet": src, "to_wallet": dst, "amount": amount}, key=key)
+    return sb.post(
+        "/v1/transfers", {"from_wallet": src, "to_wallet": dst, "amount": amount}, key=key
+    )
 
 
 def code(r):
@@ -15,16 +17,30 @@ def code(r):
 
 def test_frozen_wallet_neither_pays_nor_receives(demo):
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
-    h = demo.ok("POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "10.00"}, key="ICBC")
-    h2 = demo.ok("POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "20.00"}, key="ICBC")
+    h = demo.ok(
+        "POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "10.00"}, key="ICBC"
+    )
+    h2 = demo.ok(
+        "POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "20.00"}, key="ICBC"
+    )
     frozen = demo.ok("POST", f"/v1/wallets/{a}/freeze", key="ICBC", status=200)
     assert frozen["status"] == "frozen"
     before = demo.journal_count()
     assert code(pay(demo, a, b)) == "wallet_frozen"
     assert code(pay(demo, b, a)) == "wallet_frozen"
-    assert code(demo.post(f"/v1/wallets/{a}/fund", {"amount": "1.00"}, key="ICBC")) == "wallet_frozen"
-    assert code(demo.post(f"/v1/wallets/{a}/defund", {"amount": "1.00"}, key="ICBC")) == "wallet_frozen"
-    assert code(demo.post("/v1/holds", {"from_wallet": a, "to_wallet": b, "amount": "1.00"}, key="ICBC")) == "wallet_frozen"
+    assert (
+        code(demo.post(f"/v1/wallets/{a}/fund", {"amount": "1.00"}, key="ICBC")) == "wallet_frozen"
+    )
+    assert (
+        code(demo.post(f"/v1/wallets/{a}/defund", {"amount": "1.00"}, key="ICBC"))
+        == "wallet_frozen"
+    )
+    assert (
+        code(
+            demo.post("/v1/holds", {"from_wallet": a, "to_wallet": b, "amount": "1.00"}, key="ICBC")
+        )
+        == "wallet_frozen"
+    )
     assert code(demo.post(f"/v1/holds/{h['id']}/capture", {}, key="ICBC")) == "wallet_frozen"
     assert demo.journal_count() == before
     demo.ok("POST", f"/v1/holds/{h2['id']}/void", key="ICBC", status=200)  # its own funds come back
@@ -40,18 +56,28 @@ def test_close_only_when_empty_then_nothing_moves(demo):
     r = demo.post(f"/v1/wallets/{a}/close", key="ICBC")
     assert r.status_code == 409 and code(r) == "wallet_not_empty"
     demo.ok("POST", f"/v1/wallets/{a}/defund", json={"amount": "990.00"}, key="ICBC")
-    h = demo.ok("POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "10.00"}, key="ICBC")
-    assert code(demo.post(f"/v1/wallets/{a}/close", key="ICBC")) == "wallet_not_empty"  # an open hold
+    h = demo.ok(
+        "POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "10.00"}, key="ICBC"
+    )
+    assert (
+        code(demo.post(f"/v1/wallets/{a}/close", key="ICBC")) == "wallet_not_empty"
+    )  # an open hold
     demo.ok("POST", f"/v1/holds/{h['id']}/void", key="ICBC", status=200)
     demo.ok("POST", f"/v1/wallets/{a}/defund", json={"amount": "10.00"}, key="ICBC")
     closed = demo.ok("POST", f"/v1/wallets/{a}/close", key="ICBC", status=200)
     assert closed["status"] == "closed" and closed["balance"] == "0.00"
     assert code(pay(demo, b, a)) == "wallet_closed"
-    assert code(demo.post(f"/v1/wallets/{a}/fund", {"amount": "1.00"}, key="ICBC")) == "wallet_closed"
+    assert (
+        code(demo.post(f"/v1/wallets/{a}/fund", {"amount": "1.00"}, key="ICBC")) == "wallet_closed"
+    )
     for action in ("freeze", "unfreeze", "close"):
-        assert code(demo.post(f"/v1/wallets/{a}/{action}", key="ICBC")) == "invalid_wallet_transition"
+        assert (
+            code(demo.post(f"/v1/wallets/{a}/{action}", key="ICBC")) == "invalid_wallet_transition"
+        )
     etag = demo.get(f"/v1/wallets/{a}", key="ICBC").headers["ETag"]
-    r = demo.call("PATCH", f"/v1/wallets/{a}", "ICBC", json={"label": "x"}, headers={"If-Match": etag})
+    r = demo.call(
+        "PATCH", f"/v1/wallets/{a}", "ICBC", json={"label": "x"}, headers={"If-Match": etag}
+    )
     assert code(r) == "wallet_closed"
 
 
@@ -62,37 +88,81 @@ def test_etag_and_if_match(demo):
     assert etag == f'"w{b}v1"'
     missing = demo.call("PATCH", f"/v1/wallets/{b}", "ICBC", json={"label": "desk 1"})
     assert missing.status_code == 428 and code(missing) == "if_match_required"
-    wrong = demo.call("PATCH", f"/v1/wallets/{b}", "ICBC", json={"label": "desk 1"}, headers={"If-Match": '"w1v99"'})
+    wrong = demo.call(
+        "PATCH",
+        f"/v1/wallets/{b}",
+        "ICBC",
+        json={"label": "desk 1"},
+        headers={"If-Match": '"w1v99"'},
+    )
     assert wrong.status_code == 412 and code(wrong) == "etag_mismatch"
-    ok = demo.call("PATCH", f"/v1/wallets/{b}", "ICBC", json={"label": "desk 1"}, headers={"If-Match": etag})
-    assert ok.status_code == 200 and ok.get_json()["label"] == "desk 1" and ok.headers["ETag"] == f'"w{b}v2"'
-    stale = demo.call("PATCH", f"/v1/wallets/{b}", "ICBC", json={"label": "desk 2"}, headers={"If-Match": etag})
+    ok = demo.call(
+        "PATCH", f"/v1/wallets/{b}", "ICBC", json={"label": "desk 1"}, headers={"If-Match": etag}
+    )
+    assert (
+        ok.status_code == 200
+        and ok.get_json()["label"] == "desk 1"
+        and ok.headers["ETag"] == f'"w{b}v2"'
+    )
+    stale = demo.call(
+        "PATCH", f"/v1/wallets/{b}", "ICBC", json={"label": "desk 2"}, headers={"If-Match": etag}
+    )
     assert stale.status_code == 412
     # Status actions take If-Match too, when given.
-    assert demo.post(f"/v1/wallets/{b}/freeze", key="ICBC", headers={"If-Match": etag}).status_code == 412
-    assert demo.post(f"/v1/wallets/{b}/freeze", key="ICBC", headers={"If-Match": f'"w{b}v2"'}).status_code == 200
+    assert (
+        demo.post(f"/v1/wallets/{b}/freeze", key="ICBC", headers={"If-Match": etag}).status_code
+        == 412
+    )
+    assert (
+        demo.post(
+            f"/v1/wallets/{b}/freeze", key="ICBC", headers={"If-Match": f'"w{b}v2"'}
+        ).status_code
+        == 200
+    )
 
 
 def test_downgrade_to_class4_keeps_only_a_phone_hash(demo):
     b = demo.demo_wallets["b"]
     etag = demo.get(f"/v1/wallets/{b}", key="ICBC").headers["ETag"]
-    r = demo.call("PATCH", f"/v1/wallets/{b}", "ICBC", json={"wallet_class": 4}, headers={"If-Match": etag})
+    r = demo.call(
+        "PATCH", f"/v1/wallets/{b}", "ICBC", json={"wallet_class": 4}, headers={"If-Match": etag}
+    )
     assert r.status_code == 422 and "phone" in r.get_json()["errors"]
     r = demo.call(
-        "PATCH", f"/v1/wallets/{b}", "ICBC", json={"wallet_class": 4, "phone": "+8613811112222"}, headers={"If-Match": etag}
+        "PATCH",
+        f"/v1/wallets/{b}",
+        "ICBC",
+        json={"wallet_class": 4, "phone": "+8613811112222"},
+        headers={"If-Match": etag},
     )
     got = r.get_json()
-    assert r.status_code == 200 and got["wallet_class"] == 4 and got["birth_date"] is None and got["has_phone"]
+    assert (
+        r.status_code == 200
+        and got["wallet_class"] == 4
+        and got["birth_date"] is None
+        and got["has_phone"]
+    )
 
 
 def test_merchant_sub_wallets_roll_up_and_sweep(demo):
     a = demo.demo_wallets["a"]
-    parent = demo.ok("POST", "/v1/wallets", json={"wallet_class": 1, "kind": "merchant", "region": "MO", "label": "cage"}, key="ICBC")
+    parent = demo.ok(
+        "POST",
+        "/v1/wallets",
+        json={"wallet_class": 1, "kind": "merchant", "region": "MO", "label": "cage"},
+        key="ICBC",
+    )
     desks = [
         demo.ok(
             "POST",
             "/v1/wallets",
-            json={"wallet_class": 1, "kind": "merchant", "region": "MO", "parent_id": parent["id"], "label": f"desk {i}"},
+            json={
+                "wallet_class": 1,
+                "kind": "merchant",
+                "region": "MO",
+                "parent_id": parent["id"],
+                "label": f"desk {i}",
+            },
             key="ICBC",
         )["id"]
         for i in (1, 2, 3)
@@ -102,7 +172,11 @@ def test_merchant_sub_wallets_roll_up_and_sweep(demo):
     demo.ok("POST", f"/v1/wallets/{desks[2]}/freeze", key="ICBC", status=200)
     got = demo.ok("GET", f"/v1/wallets/{parent['id']}", key="ICBC")
     assert got["balance"] == "0.00" and got["subwallets_balance"] == "30.51"
-    nested = demo.post("/v1/wallets", {"wallet_class": 1, "kind": "merchant", "region": "MO", "parent_id": desks[0]}, key="ICBC")
+    nested = demo.post(
+        "/v1/wallets",
+        {"wallet_class": 1, "kind": "merchant", "region": "MO", "parent_id": desks[0]},
+        key="ICBC",
+    )
     assert nested.status_code == 422 and "parent_id" in nested.get_json()["errors"]
     swept = demo.ok("POST", f"/v1/wallets/{parent['id']}/sweep", key="ICBC")
     assert [(t["kind"], t["from_wallet"], t["amount"]) for t in swept] == [
@@ -122,21 +196,32 @@ def test_statement_opening_entries_closing(demo):
     demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-06-02T09:00:00+08:00"})
     pay(demo, a, c, "50.00")
     pay(demo, b, a, "25.25")
-    h = demo.ok("POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "70.00"}, key="ICBC")
+    h = demo.ok(
+        "POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "70.00"}, key="ICBC"
+    )
     demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-06-03T09:00:00+08:00"})
     pay(demo, a, b, "1.00")
-    st = demo.ok("GET", f"/v1/wallets/{a}/statement?from=2027-06-02T00:00:00%2B08:00&to=2027-06-03T00:00:00%2B08:00", key="ICBC")
+    st = demo.ok(
+        "GET",
+        f"/v1/wallets/{a}/statement?from=2027-06-02T00:00:00%2B08:00&to=2027-06-03T00:00:00%2B08:00",
+        key="ICBC",
+    )
     assert st["opening"] == {"available": "900.00", "held": "0.00", "balance": "900.00"}
     assert [(e["kind"], e["amount"], e["balance_after"]) for e in st["entries"]] == [
         ("payment", "-50.00", "850.00"),
         ("payment", "25.25", "875.25"),
         ("hold", "-70.00", "805.25"),
     ]
-    assert st["entries"][2]["hold_id"] == h["id"] and st["entries"][0]["counterparty_account"] == "OP:ICBC:SETTLEMENT"
+    assert (
+        st["entries"][2]["hold_id"] == h["id"]
+        and st["entries"][0]["counterparty_account"] == "OP:ICBC:SETTLEMENT"
+    )
     assert st["closing"] == {"available": "805.25", "held": "70.00", "balance": "875.25"}
     page = demo.ok("GET", f"/v1/wallets/{a}/statement?limit=2", key="ICBC")
     assert page["opening"]["balance"] == "0.00" and len(page["entries"]) == 2 and page["next_after"]
-    rest = demo.ok("GET", f"/v1/wallets/{a}/statement?limit=2&after={page['next_after']}", key="ICBC")
+    rest = demo.ok(
+        "GET", f"/v1/wallets/{a}/statement?limit=2&after={page['next_after']}", key="ICBC"
+    )
     running = Decimal(page["entries"][1]["balance_after"]) + Decimal(rest["entries"][0]["amount"])
     assert Decimal(rest["entries"][0]["balance_after"]) == running
     # Moving the clock a day on expired the hold (default timeout: one hour).

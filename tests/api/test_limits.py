@@ -16,7 +16,9 @@ def lim(sandbox):
 
 
 def pay(sb, src, dst, amount, key="ICBC"):
-    return sb.post("/v1/transfers", {"from_wallet": src, "to_wallet": dst, "amount": amount}, key=key)
+    return sb.post(
+        "/v1/transfers", {"from_wallet": src, "to_wallet": dst, "amount": amount}, key=key
+    )
 
 
 def refused(r, limit):
@@ -101,14 +103,31 @@ def test_class2_white_paper_figures(lim):
 
 def test_holds_count_at_once_and_voids_give_back(lim):
     w = lim.wallet("ICBC", 4, fund="10000.00")
-    refused(lim.post("/v1/holds", {"from_wallet": w, "to_wallet": lim.sink, "amount": "2000.01"}, key="ICBC"), "single_payment")
-    h1 = lim.ok("POST", "/v1/holds", json={"from_wallet": w, "to_wallet": lim.sink, "amount": "2000.00"}, key="ICBC")
-    h2 = lim.ok("POST", "/v1/holds", json={"from_wallet": w, "to_wallet": lim.sink, "amount": "2000.00"}, key="ICBC")
+    refused(
+        lim.post(
+            "/v1/holds", {"from_wallet": w, "to_wallet": lim.sink, "amount": "2000.01"}, key="ICBC"
+        ),
+        "single_payment",
+    )
+    h1 = lim.ok(
+        "POST",
+        "/v1/holds",
+        json={"from_wallet": w, "to_wallet": lim.sink, "amount": "2000.00"},
+        key="ICBC",
+    )
+    h2 = lim.ok(
+        "POST",
+        "/v1/holds",
+        json={"from_wallet": w, "to_wallet": lim.sink, "amount": "2000.00"},
+        key="ICBC",
+    )
     assert pay(lim, w, lim.sink, "1000.00").status_code == 201
     refused(pay(lim, w, lim.sink, "0.01"), "daily_out")
     lim.ok("POST", f"/v1/holds/{h1['id']}/void", key="ICBC", status=200)
     assert pay(lim, w, lim.sink, "2000.00").status_code == 201  # the void gave 2,000.00 back
-    lim.ok("POST", f"/v1/holds/{h2['id']}/capture", json={"amount": "500.00"}, key="ICBC", status=200)
+    lim.ok(
+        "POST", f"/v1/holds/{h2['id']}/capture", json={"amount": "500.00"}, key="ICBC", status=200
+    )
     assert lim.ok("GET", f"/v1/wallets/{w}/limits", key="ICBC")["used_today"] == "3500.00"
 
 
@@ -119,15 +138,30 @@ def test_batches_respect_limits_item_by_item(lim):
         for i, a in enumerate(["2000.00", "2000.01", "2000.00", "1000.00", "0.01"])
     ]
     out = lim.ok("POST", "/v1/transfers/batch", json={"transfers": items}, key="ICBC", status=200)
-    assert [r["status"] for r in out["results"]] == ["posted", "refused", "posted", "posted", "refused"]
+    assert [r["status"] for r in out["results"]] == [
+        "posted",
+        "refused",
+        "posted",
+        "posted",
+        "refused",
+    ]
     assert [r["code"] for r in out["results"]][1::3] == ["limit_exceeded", "limit_exceeded"]
     assert lim.balance(w) == "5000.00"
 
 
 def test_operator_lowers_limits_never_raises_them(lim):
     w = lim.wallet("ICBC", 4, fund="5000.00")
-    got = lim.ok("PUT", "/v1/operators/ICBC/limits/4", json={"single_payment": "1000.00"}, key="ICBC", status=200)
-    assert got["effective"]["single_payment"] == "1000.00" and got["profile"]["single_payment"] == "2000.00"
+    got = lim.ok(
+        "PUT",
+        "/v1/operators/ICBC/limits/4",
+        json={"single_payment": "1000.00"},
+        key="ICBC",
+        status=200,
+    )
+    assert (
+        got["effective"]["single_payment"] == "1000.00"
+        and got["profile"]["single_payment"] == "2000.00"
+    )
     assert got["effective"]["daily_out"] == "5000.00"
     refused(pay(lim, w, lim.sink, "1000.01"), "single_payment")
     assert pay(lim, w, lim.sink, "1000.00").status_code == 201
@@ -135,11 +169,23 @@ def test_operator_lowers_limits_never_raises_them(lim):
     assert r.status_code == 422 and "single_payment" in r.get_json()["errors"]
     r = lim.call("PUT", "/v1/operators/ICBC/limits/9", "ICBC", json={})
     assert r.status_code == 404
-    lim.ok("PUT", "/v1/operators/ICBC/limits/4", json={}, key="ICBC", status=200)  # back to the profile's
+    lim.ok(
+        "PUT", "/v1/operators/ICBC/limits/4", json={}, key="ICBC", status=200
+    )  # back to the profile's
     assert pay(lim, w, lim.sink, "2000.00").status_code == 201
     table = lim.ok("GET", "/v1/operators/ICBC/limits", key="central_bank")
-    assert table["profile"] == "default" and [c["wallet_class"] for c in table["classes"]] == [1, 2, 3, 4]
-    assert table["classes"][0]["effective"] == {"balance_cap": None, "single_payment": None, "daily_out": None, "annual_out": None}
+    assert table["profile"] == "default" and [c["wallet_class"] for c in table["classes"]] == [
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert table["classes"][0]["effective"] == {
+        "balance_cap": None,
+        "single_payment": None,
+        "daily_out": None,
+        "annual_out": None,
+    }
 
 
 def test_class_upgrade_changes_limits_from_then_on(lim):
@@ -147,10 +193,16 @@ def test_class_upgrade_changes_limits_from_then_on(lim):
     refused(pay(lim, w, lim.sink, "2000.01"), "single_payment")
     r = lim.get(f"/v1/wallets/{w}", key="ICBC")
     etag = r.headers["ETag"]
-    r = lim.call("PATCH", f"/v1/wallets/{w}", "ICBC", json={"wallet_class": 2}, headers={"If-Match": etag})
+    r = lim.call(
+        "PATCH", f"/v1/wallets/{w}", "ICBC", json={"wallet_class": 2}, headers={"If-Match": etag}
+    )
     assert r.status_code == 422 and "birth_date" in r.get_json()["errors"]
     r = lim.call(
-        "PATCH", f"/v1/wallets/{w}", "ICBC", json={"wallet_class": 2, "birth_date": "1990-01-01"}, headers={"If-Match": etag}
+        "PATCH",
+        f"/v1/wallets/{w}",
+        "ICBC",
+        json={"wallet_class": 2, "birth_date": "1990-01-01"},
+        headers={"If-Match": etag},
     )
     assert r.status_code == 200 and r.get_json()["wallet_class"] == 2 and r.headers["ETag"] != etag
     assert pay(lim, w, lim.sink, "2000.01").status_code == 201

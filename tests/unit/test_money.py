@@ -7,7 +7,14 @@ from wallets.money import MAX_AMOUNT_FEN, AmountError, format_amount, parse_amou
 
 @pytest.mark.parametrize(
     ("text", "fen"),
-    [("1", 100), ("0.01", 1), ("0.5", 50), ("12.34", 1234), ("100.00", 10000), ("1000000000000.00", MAX_AMOUNT_FEN)],
+    [
+        ("1", 100),
+        ("0.01", 1),
+        ("0.5", 50),
+        ("12.34", 1234),
+        ("100.00", 10000),
+        ("1000000000000.00", MAX_AMOUNT_FEN),
+    ],
 )
 def test_parses_decimal_strings_to_fen(text, fen):
     assert parse_amount(text) == fen
@@ -15,7 +22,26 @@ def test_parses_decimal_strings_to_fen(text, fen):
 
 @pytest.mark.parametrize(
     "bad",
-    ["1.001", "-5", "1e3", "", " 1", "1 ", "+1", "01", "1.", ".5", "0", "0.00", "1,00", "NaN", "Infinity", "１", "1000000000000.01", "9" * 40],
+    [
+        "1.001",
+        "-5",
+        "1e3",
+        "",
+        " 1",
+        "1 ",
+        "+1",
+        "01",
+        "1.",
+        ".5",
+        "0",
+        "0.00",
+        "1,00",
+        "NaN",
+        "Infinity",
+        "１",
+        "1000000000000.01",
+        "9" * 40,
+    ],
 )
 def test_refuses_anything_else(bad):
     with pytest.raises(AmountError):
