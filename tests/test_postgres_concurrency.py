@@ -66,3 +66,59 @@ def test_crossing_payments_lose_nothing(demo):
     assert len(ok) > 100
     report = demo.reconcile()
     assert report.ok, [c.problems for c in report.checks if not c.ok]
+
+
+def _race(n: int, fn) -> list[str]:
+    """Run fn in n threads at once; the outcome of each: 'ok' or its error code."""
+    barrier = threading.Barrier(n)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            fn()
+            outcome = "ok"
+        except errors.DomainError as exc:
+            outcome = exc.code
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_a_hold_resolves_exactly_once_under_racing_captures_and_voids(demo):
+    from wallets import holds
+
+    a, c = demo.demo_wallets["a"], demo.demo_wallets["c"]
+    h = demo.db.write(lambda tx: holds.create(tx, SYSTEM, from_wallet_id=a, to_wallet_id=c, amount=30000))
+    calls = [lambda: demo.db.write(holds.capture, h.id, SYSTEM, None)] * 4 + [
+        lambda: demo.db.write(holds.void, h.id, SYSTEM)
+    ] * 4
+    it = iter(calls)
+    lock = threading.Lock()
+
+    def next_call():
+        with lock:
+            fn = next(it)
+        fn()
+
+    outcomes = _race(8, next_call)
+    assert outcomes.count("ok") == 1 and outcomes.count("hold_already_resolved") == 7, outcomes
+    final = demo.db.read(holds.get, h.id, SYSTEM)
+    paid = _balance(demo, c) - 20000
+    assert (final.status, paid) in (("captured", 30000), ("voided", 0))
+    assert _balance(demo, a) == 100000 - paid
+
+
+def test_racing_refunds_never_exceed_the_payment(demo):
+    a, c = demo.demo_wallets["a"], demo.demo_wallets["c"]
+    p = demo.db.write(payments.pay, payments.PaymentRequest(a, c, 10000), SYSTEM)
+    outcomes = _race(8, lambda: demo.db.write(payments.refund, p.id, 2000, SYSTEM))
+    assert outcomes.count("ok") == 5 and outcomes.count("refund_exceeds_payment") == 3, outcomes
+    assert _balance(demo, a) == 100000 and _balance(demo, c) == 20000
