@@ -96,7 +96,9 @@ def test_a_hold_resolves_exactly_once_under_racing_captures_and_voids(demo):
     from wallets import holds
 
     a, c = demo.demo_wallets["a"], demo.demo_wallets["c"]
-    h = demo.db.write(lambda tx: holds.create(tx, SYSTEM, from_wallet_id=a, to_wallet_id=c, amount=30000))
+    h = demo.db.write(
+        lambda tx: holds.create(tx, SYSTEM, from_wallet_id=a, to_wallet_id=c, amount=30000)
+    )
     calls = [lambda: demo.db.write(holds.capture, h.id, SYSTEM, None)] * 4 + [
         lambda: demo.db.write(holds.void, h.id, SYSTEM)
     ] * 4

@@ -292,9 +292,9 @@ def update(
 ) -> Wallet:
     """Upgrade or downgrade the class (limits change from now on), or relabel.
     Needs the ETag of the wallet as read (412 if it changed since, 428 if absent)."""
+    w = _lock(tx, wallet_id, actor)  # 404 before 428: say nothing of others' wallets
     if if_match is None:
         raise errors.DomainError(errors.IF_MATCH_REQUIRED)
-    w = _lock(tx, wallet_id, actor)
     if if_match != w.etag:
         raise errors.DomainError(errors.ETAG_MISMATCH, f"wallet {w.id} is at {w.etag}", etag=w.etag)
     if w.status == CLOSED:

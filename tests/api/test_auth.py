@@ -51,6 +51,19 @@ def test_role_matrix(demo):
             {"from_wallet": a, "to_wallet": c, "amount": "1.00"},
             {"admin", "ICBC"},
         ),
+        (
+            "POST",
+            "/v1/transfers/batch",
+            {"transfers": [{"id": "x", "from_wallet": a, "to_wallet": c, "amount": "1.00"}]},
+            {"admin", "ICBC"},
+        ),
+        (
+            "POST",
+            "/v1/holds",
+            {"from_wallet": a, "to_wallet": c, "amount": "1.00"},
+            {"admin", "ICBC"},
+        ),
+        ("PUT", "/v1/operators/ICBC/limits/4", {}, {"admin", "ICBC"}),
         ("PUT", "/v1/sandbox/clock", {"now": "2026-01-01T00:00:00+08:00"}, {"admin"}),
         ("POST", "/v1/keys", {"role": "auditor"}, {"admin"}),
     ]
@@ -74,6 +87,10 @@ def test_role_matrix(demo):
         ("/v1/wallets", {"admin", "auditor", "ICBC"}),
         ("/v1/transfers", {"admin", "auditor", "ICBC"}),
         ("/v1/audit/reconciliation", {"admin", "central_bank", "auditor"}),
+        (f"/v1/wallets/{a}/limits", {"admin", "auditor", "ICBC"}),
+        (f"/v1/wallets/{a}/statement", {"admin", "auditor", "ICBC"}),
+        (f"/v1/holds?wallet={a}", {"admin", "auditor", "ICBC"}),
+        ("/v1/operators/ICBC/limits", {"admin", "central_bank", "auditor", "ICBC"}),
         ("/v1/sandbox/clock", set(roles)),
     ]
     for path, allowed in read_cases:
@@ -96,6 +113,13 @@ def test_operator_never_sees_or_moves_another_operators_wallets(demo):
         ("GET", "/v1/operators/BOC", None),
         ("POST", "/v1/operators/BOC/issuances", {"amount": "1.00"}),
         ("POST", "/v1/operators/BOC/redemptions", {"amount": "1.00"}),
+        ("POST", f"/v1/wallets/{c}/freeze", None),
+        ("PATCH", f"/v1/wallets/{c}", {"label": "x"}),
+        ("POST", f"/v1/wallets/{c}/sweep", None),
+        ("GET", f"/v1/wallets/{c}/statement", None),
+        ("GET", f"/v1/holds?wallet={c}", None),
+        ("POST", "/v1/holds", {"from_wallet": c, "to_wallet": a, "amount": "1.00"}),
+        ("PUT", "/v1/operators/BOC/limits/4", {}),
     ]:
         r = demo.call(method, path, "ICBC", json=body)
         assert r.status_code == 404, (method, path, r.get_json())
