@@ -946,7 +946,12 @@ def job_file(tx: Tx, export_dir: Path, job_id: int, name: str) -> Path:
         raise errors.DomainError(
             errors.EXPORT_FILE_NOT_FOUND, f"export job {job_id} has no file {name!r}"
         )
-    return job_directory(export_dir, job_id) / name
+    path = job_directory(export_dir, job_id) / name
+    if not path.is_file():
+        raise errors.DomainError(
+            errors.EXPORT_FILE_NOT_FOUND, f"the file {name!r} of export job {job_id} is gone"
+        )
+    return path
 
 
 def _set(tx: Tx, job_id: int, **values) -> None:
