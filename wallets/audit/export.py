@@ -940,7 +940,7 @@ def job_file(tx: Tx, export_dir: Path, job_id: int, name: str) -> Path:
     job = get_job(tx, job_id)
     if job.status != SUCCEEDED:
         raise errors.DomainError(
-            errors.EXPORT_NOT_READY, f"export job {job_id} is {job.status}", status=job.status
+            errors.EXPORT_NOT_READY, f"export job {job_id} is {job.status}", job_status=job.status
         )
     if name != "manifest.json" and name not in {f["name"] for f in job.files}:
         raise errors.DomainError(
