@@ -52,7 +52,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_events_api_key_id"), ["api_key_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_audit_events_api_key_id"), ["api_key_id"], unique=False
+        )
 
     op.create_table(
         "export_jobs",

@@ -641,8 +641,8 @@ class _Verifier:
                     while el.getprevious() is not None:
                         del el.getparent()[0]
         except (etree.XMLSyntaxError, AmountError, TypeError) as exc:
-            line = exc.position[0] if isinstance(exc, etree.XMLSyntaxError) else None
-            self.fail(c, name, line, f"not a valid camt.053.001.08 statement: {exc}")
+            line, message = self._invalid_xml(name, schema, exc)
+            self.fail(c, name, line, f"not a valid camt.053.001.08 statement: {message}")
             return
         if entries != self.listed[name].get("rows"):
             self.fail(
@@ -674,6 +674,22 @@ class _Verifier:
             )
         if self.manifest["complete"] and bal["OPBD"] != 0:
             self.fail(c, name, None, "an unfiltered export's statement must open at zero")
+
+    def _invalid_xml(self, name: str, schema, exc: Exception) -> tuple[int | None, str]:
+        """Where a statement is invalid. Streaming validation does not say on which
+        line, so an invalid file is parsed once more, whole, to find it."""
+        if not isinstance(exc, etree.XMLSyntaxError):
+            return None, str(exc)
+        if exc.position[0]:
+            return exc.position[0], exc.msg
+        try:
+            tree = etree.parse(str(self.dir / name))
+        except etree.XMLSyntaxError as again:
+            return again.position[0] or None, again.msg
+        if schema.validate(tree):
+            return None, exc.msg
+        error = schema.error_log[0]
+        return error.line or None, error.message
 
     def _audit_events(self) -> None:
         name = "audit_events.csv"
