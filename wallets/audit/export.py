@@ -403,7 +403,7 @@ def file_digest(path: Path) -> tuple[int, str]:
     h = hashlib.sha256()
     size = 0
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
+        while chunk := f.read(1 << 16):
             h.update(chunk)
             size += len(chunk)
     return size, h.hexdigest()
