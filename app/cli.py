@@ -287,7 +287,17 @@ def audit_export(
     help="the central bank's public key (PEM or base64), obtained separately; without it the "
     "manifest's own key is used, which proves integrity but not origin",
 )
-def audit_verify(directory: str, public_key_file: str | None) -> None:
+@click.option(
+    "--digest",
+    "digest_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="a digest kept from earlier (JSON of `ecny audit digest` or GET /v1/audit/digest): "
+    "the chain must still pass through its head; repeatable",
+)
+def audit_verify(
+    directory: str, public_key_file: str | None, digest_files: tuple[str, ...]
+) -> None:
     """Verify an export offline (no database); exit 0 only when every check holds."""
     from pathlib import Path
 
@@ -300,7 +310,13 @@ def audit_verify(directory: str, public_key_file: str | None) -> None:
             key = dg.load_public_key(Path(public_key_file).read_bytes())
         except ValueError as exc:
             raise click.ClickException(f"{public_key_file}: {exc}") from exc
-    report = verify_export(Path(directory), key)
+    earlier = []
+    for name in digest_files:
+        try:
+            earlier.append(json.loads(Path(name).read_text()))
+        except ValueError as exc:
+            raise click.ClickException(f"{name}: not a digest (JSON): {exc}") from exc
+    report = verify_export(Path(directory), key, earlier)
     for line in report.lines():
         click.echo(line)
     sys.exit(0 if report.ok else 1)

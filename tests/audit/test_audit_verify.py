@@ -30,13 +30,14 @@ def base(tmp_path_factory):
     dbmod.upgrade(url)
     db = dbmod.Database(url)
     seed_demo(db, Settings(database_url=url))
+    key = dg.load_or_create_key(root / "cb.pem")
+    (root / "early-digest.json").write_text(json.dumps(db.read(dg.take, key).as_dict()))
     for src, dst, fen, ref in (
         (1, 2, 1234, "tea, with a comma"),
         (2, 6, 50000, None),
         (9, 1, 7, "line\nbreak"),
     ):
         db.write(payments.pay, payments.PaymentRequest(src, dst, fen, ref), SYSTEM)
-    key = dg.load_or_create_key(root / "cb.pem")
     ex.export(db, root / "export", ex.parse_filters(), key)
     (root / "cb.pub").write_text(dg.public_key_pem(key))
     db.dispose()
@@ -325,3 +326,53 @@ def test_missing_and_extra_files_are_found(export_dir, pub, cli):
 
 def test_not_an_export(tmp_path, cli):
     assert "manifest.json: missing" in cli("audit", "verify", tmp_path, code=1)
+
+
+def test_an_earlier_digest_is_still_in_the_chain(export_dir, base, pub, cli):
+    early = base / "early-digest.json"
+    seq = json.loads(early.read_text())["sequence"]
+    out = cli("audit", "verify", export_dir, "--public-key", pub, "--digest", early)
+    assert "[ok] earlier digests: 1 earlier digest(s)" in out and "EXPORT VERIFIED" in out
+    # A digest whose head was edited no longer carries a valid signature.
+    forged = json.loads(early.read_text())
+    forged["head_hash"] = "f" * 64
+    (export_dir.parent / "forged.json").write_text(json.dumps(forged))
+    out = cli(
+        "audit",
+        "verify",
+        export_dir,
+        "--public-key",
+        pub,
+        "--digest",
+        export_dir.parent / "forged.json",
+        code=1,
+    )
+    assert f"digest: digest of seq {seq}" in out and "signature does not verify" in out
+
+
+def test_a_chain_rewritten_since_an_earlier_digest_is_found(export_dir, base, pub, cli):
+    """Rewriting history before a head that someone kept a digest of is found at the
+    kept head's row, even when the attacker re-signs nothing and fixes everything else."""
+    early = base / "early-digest.json"
+    seq = json.loads(early.read_text())["sequence"]
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    rows[2]["amount"], rows[2]["amount_fen"] = "1.00", "100"
+    prev = rows[1]["hash"]
+    for r in rows[2:]:
+        r["prev_hash"] = prev
+        posted = datetime.strptime(r["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
+        r["hash"] = prev = entry_hash(
+            int(r["seq"]),
+            int(r["transfer_id"]),
+            r["debit_account"],
+            r["credit_account"],
+            r["asset"],
+            int(r["amount_fen"]),
+            posted,
+            r["prev_hash"],
+        )
+    _write_rows(path, rows)
+    out = cli("audit", "verify", export_dir, "--public-key", pub, "--digest", early, code=1)
+    assert f"journal.csv:{_line_of(path, seq)}: seq {seq} has hash" in out
+    assert "the chain was rewritten since" in out

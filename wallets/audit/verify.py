@@ -136,9 +136,14 @@ class _Journal:
 
 
 class _Verifier:
-    def __init__(self, directory: Path, public_key: Ed25519PublicKey | None) -> None:
+    def __init__(
+        self, directory: Path, public_key: Ed25519PublicKey | None, earlier: list[dict]
+    ) -> None:
         self.dir = Path(directory)
         self.trusted_key = public_key
+        self.earlier = earlier
+        # seq -> (hash, line) of the journal rows that earlier digests name
+        self.earlier_found: dict[int, tuple[str, int]] = {}
         self.report = Report(self.dir)
         self.manifest: dict = {}
         self.listed: dict[str, dict] = {}
@@ -167,6 +172,7 @@ class _Verifier:
             self._control_totals(journal)
             balances = self._balances(journal)
             self._statements(journal, balances)
+            self._earlier_digests(journal)
         self._audit_events()
         return self.report
 
@@ -345,6 +351,8 @@ class _Verifier:
                 continue
             j.rows += 1
             self._row(c, name, row, prev, complete, head_seq)
+            if any(d.get("sequence") == v["seq"] for d in self.earlier):
+                self.earlier_found[v["seq"]] = (v["hash"], row.line)
             if j.first_seq is None:
                 j.first_seq, j.first_prev_hash = v["seq"], v["prev_hash"]
             j.last_seq, j.last_hash = v["seq"], v["hash"]
@@ -691,6 +699,40 @@ class _Verifier:
         error = schema.error_log[0]
         return error.line or None, error.message
 
+    def _earlier_digests(self, j: _Journal) -> None:
+        """A digest kept from earlier names a head that this export's chain must
+        still pass through, unchanged: nothing before it was rewritten since."""
+        if not self.earlier:
+            return
+        c = self.check("earlier digests")
+        key = self.trusted_key or dg.load_public_key(self.manifest["digest"]["public_key"])
+        name = self._journal_file() or "journal"
+        for d in self.earlier:
+            seq = d.get("sequence")
+            label = f"digest of seq {seq} taken at {d.get('time')}"
+            if not dg.signature_valid(d, key):
+                self.fail(c, "digest", None, f"{label}: its signature does not verify with the key")
+            elif seq == 0:
+                if d.get("head_hash") != GENESIS_HASH:
+                    self.fail(
+                        c, "digest", None, f"{label}: an empty chain's head is the genesis hash"
+                    )
+            elif seq in self.earlier_found:
+                found, line = self.earlier_found[seq]
+                if found != d.get("head_hash"):
+                    self.fail(
+                        c,
+                        name,
+                        line,
+                        f"seq {seq} has hash {found[:16]}..., but the {label} signed "
+                        f"{str(d.get('head_hash'))[:16]}...: the chain was rewritten since",
+                    )
+            elif self.manifest["complete"] and isinstance(seq, int) and seq > (j.last_seq or 0):
+                self.fail(c, name, None, f"{label}: the chain ends before it (it was truncated)")
+            else:
+                self.fail(c, name, None, f"{label}: seq {seq} is not in this export, cannot check")
+        c.detail = f"{len(self.earlier)} earlier digest(s) checked against the chain"
+
     def _audit_events(self) -> None:
         name = "audit_events.csv"
         if name not in self.listed:
@@ -714,6 +756,11 @@ def _signed(el, ns: str) -> int:
     return fen if el.findtext(f"{ns}CdtDbtInd") == "CRDT" else -fen
 
 
-def verify_export(directory: Path, public_key: Ed25519PublicKey | None = None) -> Report:
-    """Verify the export in ``directory``; trust ``public_key`` when given."""
-    return _Verifier(Path(directory), public_key).run()
+def verify_export(
+    directory: Path,
+    public_key: Ed25519PublicKey | None = None,
+    earlier_digests: list[dict] | None = None,
+) -> Report:
+    """Verify the export in ``directory``; trust ``public_key`` when given; check
+    that the chain still passes through the heads of ``earlier_digests``."""
+    return _Verifier(Path(directory), public_key, earlier_digests or []).run()
