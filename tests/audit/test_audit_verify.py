@@ -376,3 +376,33 @@ def test_a_chain_rewritten_since_an_earlier_digest_is_found(export_dir, base, pu
     out = cli("audit", "verify", export_dir, "--public-key", pub, "--digest", early, code=1)
     assert f"journal.csv:{_line_of(path, seq)}: seq {seq} has hash" in out
     assert "the chain was rewritten since" in out
+
+
+def test_a_malformed_row_is_named(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    lines = _lines(path)
+    lines[2] = "two" + lines[2][1:]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out) == "journal.csv:3: malformed row: seq is not an integer: 'two'"
+    assert out.count("\n  journal.csv:3:") == 1  # reported once, though read twice
+
+
+def test_without_csv_the_jsonl_chain_is_checked(export_dir, pub, cli):
+    (export_dir / "journal.csv").unlink()
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    manifest["files"] = [f for f in manifest["files"] if f["name"] != "journal.csv"]
+    (export_dir / "manifest.json").write_text(json.dumps(manifest))
+    path = export_dir / "journal.jsonl"
+    lines = _lines(path)
+    row = json.loads(lines[8])
+    row["amount_fen"] += 1
+    row["amount"] = f"{row['amount_fen'] // 100}.{row['amount_fen'] % 100:02d}"
+    lines[8] = json.dumps(row)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert (
+        _first_bad(out)
+        == "journal.jsonl:9: seq 9: the hash does not recompute from the row (the row was changed)"
+    )
+    assert "manifest.json: the manifest's signature does not verify" in out

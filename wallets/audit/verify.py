@@ -154,7 +154,11 @@ class _Verifier:
         self.report.checks.append(c)
         return c
 
-    def fail(self, check: Check, file: str, line: int | None, message: str) -> None:
+    def fail(self, check: Check | None, file: str, line: int | None, message: str) -> None:
+        """Record a problem; with no check, stay silent (a second reading of a file
+        whose problems were already reported)."""
+        if check is None:
+            return
         check.ok = False
         self.report.problem_count += 1
         if len(self.report.problems) < MAX_PROBLEMS:
@@ -281,7 +285,7 @@ class _Verifier:
                 return name
         return None
 
-    def _rows(self, name: str, check: Check) -> Iterator[_Row]:
+    def _rows(self, name: str, check: Check | None) -> Iterator[_Row]:
         """Journal rows with typed values and the line each starts on."""
         path = self.dir / name
         with open(path, newline="", encoding="utf-8") as f:
@@ -306,7 +310,9 @@ class _Verifier:
                         continue
                     yield _Row(n, self._typed(raw, name, n, check, from_csv=False))
 
-    def _typed(self, raw: dict, name: str, line: int, check: Check, *, from_csv: bool) -> dict:
+    def _typed(
+        self, raw: dict, name: str, line: int, check: Check | None, *, from_csv: bool
+    ) -> dict:
         out: dict = {}
         try:
             for key in JOURNAL_FIELDS:
@@ -503,8 +509,7 @@ class _Verifier:
         if not ("journal.csv" in self.listed and "journal.jsonl" in self.listed):
             return
         c = self.check("journal copies")
-        scratch = Check("scratch")  # malformed rows are already reported by the chain check
-        csv_rows = self._rows("journal.csv", scratch)
+        csv_rows = self._rows("journal.csv", None)  # its problems are reported already
         n = 0
         for jrow in self._rows("journal.jsonl", c):
             crow = next(csv_rows, None)
