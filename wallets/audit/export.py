@@ -257,10 +257,6 @@ class ExportResult:
     manifest: dict
     files: list[ExportedFile] = field(default_factory=list)
 
-    @property
-    def journal_rows(self) -> int:
-        return self.manifest["range"]["entries"]
-
 
 def export(
     db: Database,
@@ -410,7 +406,9 @@ def file_digest(path: Path) -> tuple[int, str]:
 
 
 def _stream(tx: Tx, stmt) -> Iterator[sa.Row]:
-    result = tx.conn.execution_options(yield_per=YIELD_PER).execute(stmt)
+    """Rows fetched YIELD_PER at a time (a server-side cursor on PostgreSQL).
+    The option goes on the statement: on the connection it would stick."""
+    result = tx.conn.execute(stmt.execution_options(yield_per=YIELD_PER))
     try:
         yield from result
     finally:
