@@ -353,13 +353,21 @@ def test_export_job_errors_and_roles(demo):
     job = demo.db.write(exmod.create_job, exmod.parse_filters(), SYSTEM)
     r = demo.get(f"/v1/audit/exports/{job.id}/files/journal.csv", key="auditor")
     assert r.status_code == 409 and r.get_json()["code"] == "export_not_ready"
-    done = exmod.run_job(
-        demo.db,
-        job.id,
-        demo.app.extensions["ecny"]["settings"].export_dir,
-        demo.app.extensions["ecny"]["settings"].signing_key_path,
+    settings = demo.app.extensions["ecny"]["settings"]
+    stale = exmod.job_directory(settings.export_dir, job.id)
+    stale.mkdir(parents=True)
+    (stale / "left-over.csv").write_text("from a previous database")
+    done = exmod.run_job(demo.db, job.id, settings.export_dir, settings.signing_key_path)
+    assert done.status == "succeeded", done.error
+    assert not (stale / "left-over.csv").exists()
+    # A job that fails says why.
+    bad = demo.db.write(exmod.create_job, exmod.parse_filters(), SYSTEM)
+    (settings.export_dir.parent / "not-a-key.pem").write_text("garbage")
+    failed = exmod.run_job(
+        demo.db, bad.id, settings.export_dir, settings.export_dir.parent / "not-a-key.pem"
     )
-    assert done.status == "succeeded"
+    assert failed.status == "failed" and "cannot read the signing key" in failed.error
+    assert demo.get(f"/v1/audit/exports/{bad.id}", key="auditor").get_json()["status"] == "failed"
     for name in ("nope.csv", "../manifest.json", "camt053/../../x"):
         r = demo.get(f"/v1/audit/exports/{job.id}/files/{name}", key="auditor")
         assert r.status_code == 404, name

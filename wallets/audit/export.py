@@ -26,6 +26,7 @@ import csv
 import hashlib
 import json
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -1021,9 +1022,11 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
     try:
         filters = Filters.from_dict(db.read(get_job, job_id).filters)
         key = dg.load_or_create_key(signing_key_path)
-        result = export(
-            db, job_directory(export_dir, job_id), filters, key, export_id=f"JOB-{job_id}"
-        )
+        directory = job_directory(export_dir, job_id)
+        # A job id is used once per database: files already there are a previous
+        # database's (the sandbox was rebuilt), not this job's.
+        shutil.rmtree(directory, ignore_errors=True)
+        result = export(db, directory, filters, key, export_id=f"JOB-{job_id}")
     except Exception as exc:  # noqa: BLE001 - the job records why it failed
         detail = (
             exc.detail if isinstance(exc, errors.DomainError) else f"{type(exc).__name__}: {exc}"
