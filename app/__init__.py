@@ -14,7 +14,7 @@ from wallets import errors as domain_errors
 from wallets.config import Settings
 from wallets.db import Database, current_revision
 
-from . import auth
+from . import auth, writes
 from . import errors as http_errors
 from .blueprints import BLUEPRINTS
 from .schemas import Amount, SignedAmount
@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_request_id)
     auth.register(app)
     app.before_request(_json_body)
+    writes.register(app)  # the audit log of writes refused before they reach write()
     app.after_request(_echo_request_id)
 
     @app.get("/docs/assets/<path:filename>")

@@ -160,7 +160,7 @@ def reserve_ratio(ratio: str | None) -> None:
 
 @main.group()
 def audit() -> None:
-    """Audit: reconciliation."""
+    """Audit: reconciliation, the signed digest, exports and their verification."""
 
 
 @audit.command("reconcile")
@@ -185,4 +185,138 @@ def audit_reconcile(as_json: bool) -> None:
             for p in c.problems:
                 click.echo(f"       {p}")
         click.echo("all invariants hold" if report.ok else "INVARIANTS BROKEN")
+    sys.exit(0 if report.ok else 1)
+
+
+@audit.command("digest")
+def audit_digest() -> None:
+    """Print the journal head signed by the central bank's Ed25519 key, as JSON."""
+    from wallets.audit import digest as dg
+    from wallets.errors import DomainError
+
+    settings = _settings()
+    try:
+        key = dg.load_or_create_key(settings.signing_key_path)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    signed = Database(settings.database_url).read(dg.take, key)
+    click.echo(json.dumps(signed.as_dict(), indent=2))
+
+
+@audit.command("public-key")
+def audit_public_key() -> None:
+    """Print the central bank's public key (PEM), to hand to auditors out of band."""
+    from wallets.audit import digest as dg
+    from wallets.errors import DomainError
+
+    try:
+        key = dg.load_or_create_key(_settings().signing_key_path)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(dg.public_key_pem(key), nl=False)
+
+
+@audit.command("export")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="an empty or new directory",
+)
+@click.option(
+    "--from", "from_", metavar="ISO", help="entries posted at or after (UTC+8 if no offset)"
+)
+@click.option("--to", metavar="ISO", help="entries posted before (UTC+8 if no offset)")
+@click.option("--operator", metavar="CODE", help="only transfers from or to this operator")
+@click.option("--wallet", type=int, metavar="ID", help="only transfers from or to this wallet")
+@click.option("--formats", default="csv,jsonl,camt053", show_default=True, help="comma-separated")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+def audit_export(
+    out_dir: str,
+    from_: str | None,
+    to: str | None,
+    operator: str | None,
+    wallet: int | None,
+    formats: str,
+    quiet: bool,
+) -> None:
+    """Export the ledger for auditors: journal (CSV, JSONL), balances, camt.053
+    statements, audit log and a signed manifest. Verify with `ecny audit verify`."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from wallets.audit import digest as dg
+    from wallets.audit import export as ex
+    from wallets.errors import DomainError
+
+    settings = _settings()
+
+    def progress(label: str, total: int | None):
+        return tqdm(
+            total=total, desc=label, unit=" rows", file=sys.stderr, disable=quiet, leave=False
+        )
+
+    try:
+        filters = ex.parse_filters(from_, to, operator, wallet, formats)
+        key = dg.load_or_create_key(settings.signing_key_path)
+        result = ex.export(
+            Database(settings.database_url), Path(out_dir), filters, key, progress=progress
+        )
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    m = result.manifest
+    click.echo(
+        f"exported {m['range']['entries']} journal entries and {len(m['files'])} files to {out_dir}"
+    )
+    for asset, totals in m["control_totals"].items():
+        click.echo(f"  {asset:<10} {totals['count']:>8} entries  {totals['amount']:>22}")
+    click.echo(f"signed head: seq {m['digest']['sequence']} {m['digest']['head_hash']}")
+    click.echo(
+        f"verify with: ecny audit verify {out_dir} --public-key <central bank public key file>"
+    )
+
+
+@audit.command("verify")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="the central bank's public key (PEM or base64), obtained separately; without it the "
+    "manifest's own key is used, which proves integrity but not origin",
+)
+@click.option(
+    "--digest",
+    "digest_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="a digest kept from earlier (JSON of `ecny audit digest` or GET /v1/audit/digest): "
+    "the chain must still pass through its head; repeatable",
+)
+def audit_verify(
+    directory: str, public_key_file: str | None, digest_files: tuple[str, ...]
+) -> None:
+    """Verify an export offline (no database); exit 0 only when every check holds."""
+    from pathlib import Path
+
+    from wallets.audit import digest as dg
+    from wallets.audit.verify import verify_export
+
+    key = None
+    if public_key_file:
+        try:
+            key = dg.load_public_key(Path(public_key_file).read_bytes())
+        except ValueError as exc:
+            raise click.ClickException(f"{public_key_file}: {exc}") from exc
+    earlier = []
+    for name in digest_files:
+        try:
+            earlier.append(json.loads(Path(name).read_text()))
+        except ValueError as exc:
+            raise click.ClickException(f"{name}: not a digest (JSON): {exc}") from exc
+    report = verify_export(Path(directory), key, earlier)
+    for line in report.lines():
+        click.echo(line)
     sys.exit(0 if report.ok else 1)

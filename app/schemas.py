@@ -502,3 +502,101 @@ class HealthOut(Schema):
     status = fields.String()
     database = fields.String()
     migration = fields.String(allow_none=True)
+
+
+# ---- audit: digest, exports, audit log (issue 7) ----------------------------
+
+
+class DigestOut(Schema):
+    sequence = fields.Integer(metadata={"description": "seq of the last journal entry"})
+    head_hash = fields.String(metadata={"description": "hash of that entry (64 zeros if none)"})
+    time = fields.String(metadata={"description": "Sandbox time of the digest, ISO 8601"})
+    signature = fields.String(
+        metadata={
+            "description": "base64 Ed25519 signature of the canonical JSON "
+            '{"head_hash":...,"sequence":...,"time":...} (sorted keys, no spaces)'
+        }
+    )
+    public_key = fields.String(metadata={"description": "The central bank's public key (PEM)"})
+    public_key_sha256 = fields.String(
+        metadata={"description": "SHA-256 of the raw 32-byte public key, to compare out of band"}
+    )
+    algorithm = fields.String(metadata={"example": "Ed25519"})
+
+
+class ExportCreate(StrictSchema):
+    from_ = fields.AwareDateTime(
+        data_key="from",
+        load_default=None,
+        metadata={
+            "description": "Entries posted at or after this time",
+            "example": "2026-01-01T00:00:00+08:00",
+        },
+    )
+    to = fields.AwareDateTime(
+        load_default=None, metadata={"description": "Entries posted before this time"}
+    )
+    operator = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "Only transfers from or to this operator"},
+    )
+    wallet = wallet_id(
+        load_default=None, metadata={"description": "Only transfers from or to this wallet"}
+    )
+    formats = fields.List(
+        fields.String(validate=validate.OneOf(["csv", "jsonl", "camt053"])),
+        load_default=None,
+        validate=validate.Length(min=1),
+        metadata={"description": "Default: all of csv, jsonl, camt053"},
+    )
+
+
+class ExportFileOut(Schema):
+    name = fields.String(metadata={"example": "journal.csv"})
+    rows = fields.Integer(allow_none=True)
+    bytes = fields.Integer()
+    sha256 = fields.String()
+
+
+class ExportJobOut(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "queued, running, succeeded or failed"})
+    filters = fields.Dict()
+    created_at = fields.DateTime(metadata={"description": "Sandbox time"})
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    head_seq = fields.Integer(allow_none=True)
+    head_hash = fields.String(allow_none=True)
+    files = fields.List(fields.Nested(ExportFileOut))
+    error = fields.String(allow_none=True)
+
+
+class AuditEventArgs(PageArgs):
+    method = fields.String(validate=validate.OneOf(["POST", "PUT", "PATCH", "DELETE"]))
+    path_prefix = fields.String(validate=validate.Length(min=1, max=255))
+    key_id = fields.Integer(validate=validate.Range(min=1, max=2**31))
+    outcome = fields.String(validate=validate.OneOf(["succeeded", "refused", "failed"]))
+    status = fields.Integer(validate=validate.Range(min=100, max=599))
+
+
+class AuditEventOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime(metadata={"description": "Sandbox time"})
+    wall_at = fields.DateTime(metadata={"description": "Real time"})
+    api_key_id = fields.Integer(allow_none=True)
+    role = fields.String(allow_none=True)
+    operator = fields.String(attribute="operator_code", allow_none=True)
+    casino = fields.String(attribute="casino_ref", allow_none=True)
+    method = fields.String()
+    path = fields.String()
+    idempotency_key = fields.String(allow_none=True)
+    replayed = fields.Boolean()
+    status = fields.Integer()
+    outcome = fields.String()
+    error_code = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    resource = fields.String(allow_none=True, metadata={"description": "id or code written"})
+    summary = fields.String(
+        allow_none=True, metadata={"description": "Plain request fields, without personal data"}
+    )

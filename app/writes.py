@@ -1,23 +1,31 @@
 """Every state-changing request goes through :func:`write`: one database
 transaction with retries, the Idempotency-Key honoured, the response stored
-with the work it describes."""
+with the work it describes, and the call recorded in the audit log — in the
+same transaction when it succeeds, in a small one of its own when it is
+refused or fails (or replayed)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, g, request
+from flask import Flask, Response, g, request
 from marshmallow import Schema
 
 from wallets import errors, holds, idempotency
+from wallets.audit import log as audit_log
 from wallets.db import Tx
 
+from .errors import status_for
 from .state import database
 
+log = logging.getLogger(__name__)
+
 IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")
+STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def write(
@@ -26,52 +34,126 @@ def write(
     *,
     status: int = 201,
     present: Callable[[Tx, Any], Any] | None = None,
+    after: Callable[[Any], None] | None = None,
     headers: Callable[[Any], dict[str, str]] | None = None,
 ) -> Response:
+    """Run ``use_case`` as the request's one write transaction and answer with
+    ``schema`` dumped from its (presented) result. ``after`` runs with the result
+    once it is committed (not on a replay): for work that must not hold the
+    transaction open, such as an export job. ``headers`` gives response headers
+    from the result (a wallet's ETag)."""
     db = database()
     # Holds whose deadline the sandbox clock has passed are released first, in a
     # transaction of their own, so that this write sees their funds back.
     holds.release_expired_if_due(db)
+    call = _call()
+    g.audit_recorded = True
     claim = None
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        if not IDEMPOTENCY_KEY_RE.fullmatch(key):
-            raise errors.DomainError(
-                errors.VALIDATION_FAILED,
-                "Idempotency-Key must be 1-255 printable ASCII characters",
-                errors={"Idempotency-Key": ["must be 1-255 printable ASCII characters"]},
-            )
-        print_ = idempotency.fingerprint(
-            request.method, request.path, request.get_json(silent=True)
-        )
-        found = idempotency.claim(db, g.principal.key_id, key, print_)
-        if isinstance(found, idempotency.Replay):
-            response = Response(found.body, found.status, mimetype="application/json")
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
-        claim = found
-
-    extra_headers: dict[str, str] = {}
-
-    def work(tx: Tx) -> str:
-        result = use_case(tx)
-        body = json.dumps(
-            schema.dump(present(tx, result) if present else result), separators=(",", ":")
-        )
-        if claim is not None:
-            idempotency.complete(tx, claim, status, body)
-        if headers is not None:
-            extra_headers.update(headers(result))
-        return body
-
     try:
-        body = db.write(work)
-    except BaseException:
-        if claim is not None:
-            idempotency.release(db, claim)
+        key = call.idempotency_key
+        if key is not None:
+            if not IDEMPOTENCY_KEY_RE.fullmatch(key):
+                raise errors.DomainError(
+                    errors.VALIDATION_FAILED,
+                    "Idempotency-Key must be 1-255 printable ASCII characters",
+                    errors={"Idempotency-Key": ["must be 1-255 printable ASCII characters"]},
+                )
+            print_ = idempotency.fingerprint(request.method, request.path, call.body)
+            found = idempotency.claim(db, g.principal.key_id, key, print_)
+            if isinstance(found, idempotency.Replay):
+                _record_apart(call, found.status, replayed=True, resource=_resource(found.body))
+                response = Response(found.body, found.status, mimetype="application/json")
+                response.headers["Idempotent-Replayed"] = "true"
+                return response
+            claim = found
+
+        result_box: list[Any] = []
+
+        def work(tx: Tx) -> str:
+            result = use_case(tx)
+            result_box[:] = [result]
+            body = json.dumps(
+                schema.dump(present(tx, result) if present else result), separators=(",", ":")
+            )
+            if claim is not None:
+                idempotency.complete(tx, claim, status, body)
+            audit_log.record(tx, call, status, resource=_resource(body))
+            return body
+
+        try:
+            body = db.write(work)
+        except BaseException:
+            if claim is not None:
+                idempotency.release(db, claim)
+            raise
+    except errors.DomainError as exc:
+        _record_apart(call, status_for(exc.code), error_code=exc.code)
         raise
-    return Response(body, status, mimetype="application/json", headers=extra_headers)
+    except Exception:
+        _record_apart(call, 500, error_code="internal_error")
+        raise
+    if after is not None:
+        after(result_box[0])
+    extra = headers(result_box[0]) if headers is not None else {}
+    return Response(body, status, mimetype="application/json", headers=extra)
 
 
 def read(fn: Callable[[Tx], Any]) -> Any:
     return database().read(fn)
+
+
+# ---- the audit log ------------------------------------------------------------
+
+
+def _call() -> audit_log.Call:
+    return audit_log.Call(
+        principal=getattr(g, "principal", None),
+        method=request.method,
+        path=request.path,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        request_id=getattr(g, "request_id", None),
+        body=request.get_json(silent=True),
+    )
+
+
+def _resource(body: str) -> str | None:
+    """The id (or code) of what a write created or changed, from its response."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        for name in ("id", "code"):
+            if isinstance(data.get(name), str | int) and not isinstance(data.get(name), bool):
+                return str(data[name])
+    return None
+
+
+def _record_apart(call: audit_log.Call, status: int, **kwargs: Any) -> None:
+    """Record in a transaction of its own; a failure here must not hide the
+    answer to the request, so it is logged, not raised."""
+    try:
+        database().write(audit_log.record, call, status, **kwargs)
+    except Exception:  # noqa: BLE001
+        log.exception("could not record %s %s in the audit log", call.method, call.path)
+
+
+def register(app: Flask) -> None:
+    """Record state-changing calls refused before they reached :func:`write`
+    (role, validation, malformed body). Calls without a valid API key are not
+    recorded: there is nobody to attribute them to (the server log has them)."""
+
+    @app.after_request
+    def _audit_unreached(response: Response) -> Response:
+        if (
+            request.method in STATE_CHANGING
+            and request.path.startswith("/v1/")
+            and getattr(g, "principal", None) is not None
+            and not getattr(g, "audit_recorded", False)
+        ):
+            body = response.get_json(silent=True) if response.is_json else None
+            code = body.get("code") if isinstance(body, dict) else None
+            code = code if code in errors.CODES else None
+            _record_apart(_call(), response.status_code, error_code=code)
+            g.audit_recorded = True
+        return response

@@ -217,8 +217,12 @@ class Sandbox:
         return self.db.read(reconcile)
 
 
-def make_sandbox(url: str) -> Sandbox:
-    settings = Settings(database_url=url)
+def make_sandbox(url: str, var_dir=None) -> Sandbox:
+    """``var_dir``: where the signing key and export jobs go (never the repo's var/)."""
+    extra = {}
+    if var_dir is not None:
+        extra = {"signing_key_path": var_dir / "cb-ed25519.pem", "export_dir": var_dir / "exports"}
+    settings = Settings(database_url=url, **extra)
     db = dbmod.Database(url)
     app = create_app({"TESTING": True, "SETTINGS": settings, "DATABASE": db})
     sb = Sandbox(app=app, db=db)
@@ -228,8 +232,8 @@ def make_sandbox(url: str) -> Sandbox:
 
 
 @pytest.fixture
-def sandbox(database_url):
-    sb = make_sandbox(database_url)
+def sandbox(database_url, tmp_path):
+    sb = make_sandbox(database_url, tmp_path / "var")
     yield sb
     report = sb.reconcile()
     sb.db.dispose()

@@ -20,13 +20,22 @@ class Settings:
     # Secret mixed into phone-number hashes so that the stored value cannot be
     # reversed by hashing every phone number.
     phone_hash_secret: str = "ecny-sandbox-demo-secret"
+    # The central bank's Ed25519 signing key: a file outside the database, so
+    # that whoever can rewrite the database cannot also re-sign its digest.
+    signing_key_path: Path = DEFAULT_VAR_DIR / "central-bank-ed25519.pem"
+    # Where audit export jobs of the API write their files.
+    export_dir: Path = DEFAULT_VAR_DIR / "exports"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        kwargs: dict[str, str] = {}
+        kwargs: dict[str, object] = {}
         if env.get("DATABASE_URL"):
             kwargs["database_url"] = env["DATABASE_URL"]
         if env.get("ECNY_PHONE_HASH_SECRET"):
             kwargs["phone_hash_secret"] = env["ECNY_PHONE_HASH_SECRET"]
+        if env.get("ECNY_SIGNING_KEY"):
+            kwargs["signing_key_path"] = Path(env["ECNY_SIGNING_KEY"])
+        if env.get("ECNY_EXPORT_DIR"):
+            kwargs["export_dir"] = Path(env["ECNY_EXPORT_DIR"])
         return cls(**kwargs)

@@ -139,6 +139,18 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             return fn(Tx(conn, self), *args, **kwargs)
 
+    def snapshot(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(tx, ...)`` read-only over one consistent snapshot, however many
+        statements it runs (REPEATABLE READ on PostgreSQL; a SQLite read
+        transaction in WAL mode is one already). For long reads such as exports."""
+        with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            with conn.begin():
+                return fn(Tx(conn, self), *args, **kwargs)
+
     def dispose(self) -> None:
         self.engine.dispose()
 

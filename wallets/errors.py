@@ -121,6 +121,15 @@ RESERVE_RATIO_LOCKED = _code(
 )
 # Infrastructure
 BUSY = _code("busy", UNAVAILABLE, "The ledger is busy; retry the request")
+# Audit
+EXPORT_NOT_FOUND = _code("export_not_found", NOT_FOUND, "No such export job")
+EXPORT_FILE_NOT_FOUND = _code(
+    "export_file_not_found", NOT_FOUND, "The export job has no file of this name"
+)
+EXPORT_NOT_READY = _code("export_not_ready", CONFLICT, "The export job has not succeeded (yet)")
+SIGNING_KEY_UNAVAILABLE = _code(
+    "signing_key_unavailable", UNAVAILABLE, "The central bank's signing key cannot be read"
+)
 
 
 class DomainError(Exception):

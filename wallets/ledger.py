@@ -39,6 +39,8 @@ ECNY = "ECNY"
 RESERVE = "RESERVE"
 
 GENESIS_HASH = "0" * 64
+# How posted_at enters an entry's hash (UTC, microseconds); exports print it so.
+HASH_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 # Which refusal a failed debit gives, by the kind of account that would go negative.
 _SHORTFALL_CODE = {
@@ -167,7 +169,7 @@ def entry_hash(
             credit_code,
             asset,
             str(amount),
-            posted_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            posted_at.strftime(HASH_TIME_FORMAT),
             prev_hash,
         )
     )

@@ -262,3 +262,49 @@ operator_limits = sa.Table(
     sa.Column("daily_out", Fen, nullable=True),
     sa.Column("annual_out", Fen, nullable=True),
 )
+
+# ---- audit -----------------------------------------------------------
+
+# The audit log: one row per state-changing API call, accepted or refused.
+# Append-only like the journal. No secrets and no request bodies: a summary of
+# the request's plain fields at most, without personal data.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("at", UTCDateTime(), nullable=False),  # sandbox time
+    sa.Column("wall_at", UTCDateTime(), nullable=False),  # real time
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=True, index=True),
+    sa.Column("role", sa.String(16), nullable=True),
+    sa.Column("operator_code", sa.String(32), nullable=True),
+    sa.Column("casino_ref", sa.String(64), nullable=True),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("path", sa.String(255), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("replayed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("outcome", sa.String(12), nullable=False),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("resource", sa.String(64), nullable=True),
+    sa.Column("summary", sa.String(1000), nullable=True),
+    sa.CheckConstraint("outcome IN ('succeeded', 'refused', 'failed')", name="outcome"),
+)
+
+# Export jobs of the API: the files themselves live on disk (Settings.export_dir).
+export_jobs = sa.Table(
+    "export_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=True),
+    sa.Column("filters", sa.Text, nullable=False),  # JSON
+    sa.Column("created_at", UTCDateTime(), nullable=False),  # sandbox time
+    sa.Column("started_at", UTCDateTime(), nullable=True),  # wall time from here on
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
+    sa.Column("head_seq", sa.BigInteger, nullable=True),
+    sa.Column("head_hash", sa.String(64), nullable=True),
+    sa.Column("files", sa.Text, nullable=True),  # JSON: name, rows, bytes, sha256
+    sa.Column("error", sa.String(500), nullable=True),
+    sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+)

@@ -71,11 +71,18 @@ def _available_before(tx: Tx, account_id: int, when: datetime | None) -> int:
     )
 
 
-def _held_at(tx: Tx, wallet_id: int, when: datetime | None) -> int:
-    """Open holds at an instant: created before it and not resolved by then."""
-    if when is None:
-        return 0
+def held_at(tx: Tx, wallet_id: int, when: datetime | None) -> int:
+    """The wallet's holds open just before `when` (a period's exclusive end):
+    made before it, not resolved before it. None: the holds open now."""
     h = holds
+    if when is None:
+        return int(
+            tx.conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(h.c.amount), 0)).where(
+                    h.c.wallet_id == wallet_id, h.c.status == "pending"
+                )
+            ).scalar_one()
+        )
     return int(
         tx.conn.execute(
             sa.select(sa.func.coalesce(sa.func.sum(h.c.amount), 0)).where(
@@ -161,7 +168,7 @@ def statement(
             )
         )
     closing = (
-        Position(_available_before(tx, acc, end), _held_at(tx, w.id, end))
+        Position(_available_before(tx, acc, end), held_at(tx, w.id, end))
         if end is not None
         else Position(w.available, w.held)
     )
@@ -169,7 +176,7 @@ def statement(
         wallet=w,
         start=start,
         end=end,
-        opening=Position(opening_available, _held_at(tx, w.id, start)),
+        opening=Position(opening_available, held_at(tx, w.id, start) if start is not None else 0),
         closing=closing,
         entries=entries,
         next_after=entries[-1].seq if more else None,

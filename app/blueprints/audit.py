@@ -1,15 +1,40 @@
 from __future__ import annotations
 
+import mimetypes
+import threading
+
+from flask import send_file
 from flask_smorest import Blueprint
 
+from wallets.audit import digest as dg
+from wallets.audit import export as ex
+from wallets.audit import log as audit_log
 from wallets.audit.reconcile import reconcile
 
-from ..auth import roles
-from ..schemas import ReconciliationOut
-from ..writes import read
-from .common import problems
+from .. import present
+from ..auth import current_principal, roles
+from ..schemas import (
+    AuditEventArgs,
+    AuditEventOut,
+    DigestOut,
+    ExportCreate,
+    ExportJobOut,
+    ReconciliationOut,
+    page_of,
+)
+from ..state import database, settings
+from ..writes import read, write
+from .common import WRITE_PROBLEMS, int_cursor, problems
 
-blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Reconciliation and audit")
+blp = Blueprint(
+    "audit",
+    __name__,
+    url_prefix="/v1/audit",
+    description="Reconciliation, the signed digest, exports and the audit log",
+)
+
+AuditEventPage = page_of(AuditEventOut, "AuditEventPage")
+MEDIA_TYPES = {".csv": "text/csv", ".jsonl": "application/x-ndjson", ".xml": "application/xml"}
 
 
 @blp.route("/reconciliation", methods=["GET"])
@@ -19,3 +44,104 @@ blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Reconcil
 def reconciliation():
     """Check the ledger's invariants (SPEC.md §3) on the live database, with their figures."""
     return read(reconcile)
+
+
+@blp.route("/digest", methods=["GET"])
+@blp.response(200, DigestOut)
+@problems(blp, 503)
+@roles("admin", "central_bank", "auditor")
+def get_digest():
+    """The journal head (last seq and hash) signed by the central bank's Ed25519 key.
+    Keep it: any later export must contain this head, unchanged."""
+    key = dg.load_or_create_key(settings().signing_key_path)
+    return read(lambda tx: dg.take(tx, key).as_dict())
+
+
+@blp.route("/exports", methods=["POST"])
+@blp.arguments(ExportCreate)
+@blp.response(202, ExportJobOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "auditor")
+def create_export(body):
+    """Start an export job (journal CSV/JSONL, balances, camt.053 statements, audit log,
+    signed manifest). It runs in the background: poll `GET /v1/audit/exports/{id}`."""
+    filters = ex.parse_filters(
+        body["from_"], body["to"], body["operator"], body["wallet"], body["formats"]
+    )
+    db, cfg = database(), settings()
+
+    def start(job: ex.Job) -> None:
+        threading.Thread(
+            target=ex.run_job,
+            args=(db, job.id, cfg.export_dir, cfg.signing_key_path),
+            name=f"export-job-{job.id}",
+            daemon=True,
+        ).start()
+
+    response = write(
+        lambda tx: ex.create_job(tx, filters, current_principal()),
+        ExportJobOut(),
+        status=202,
+        after=start,
+    )
+    job_id = (response.get_json(silent=True) or {}).get("id")
+    if job_id is not None:
+        response.headers["Location"] = f"/v1/audit/exports/{job_id}"
+    return response
+
+
+@blp.route("/exports/<int:job_id>", methods=["GET"])
+@blp.response(200, ExportJobOut)
+@problems(blp, 404)
+@roles("admin", "auditor")
+def get_export(job_id):
+    """An export job: its status and, once it succeeded, its files with sizes and SHA-256."""
+    return read(lambda tx: ex.get_job(tx, job_id))
+
+
+@blp.route("/exports/<int:job_id>/files/<path:name>", methods=["GET"])
+@blp.doc(
+    responses={
+        "200": {
+            "description": "The file (text/csv, application/x-ndjson, application/xml or JSON)",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    }
+)
+@problems(blp, 404, 409)
+@roles("admin", "auditor")
+def get_export_file(job_id, name):
+    """Download one file of a succeeded export job, e.g. `manifest.json`, `journal.csv`,
+    `camt053/1.xml`."""
+    path = read(lambda tx: ex.job_file(tx, settings().export_dir, job_id, name))
+    suffix = path.suffix
+    mimetype = (
+        MEDIA_TYPES.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    )
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=path.name)
+
+
+@blp.route("/events", methods=["GET"])
+@blp.arguments(AuditEventArgs, location="query")
+@blp.response(200, AuditEventPage)
+@problems(blp, 422)
+@roles("admin", "auditor")
+def list_events(args):
+    """The audit log: every state-changing API call, accepted or refused, oldest first.
+    Filters: method, path_prefix, key_id, outcome (succeeded, refused, failed), status."""
+    after = int_cursor(args["after"])
+    filters = audit_log.EventFilters(
+        method=args.get("method"),
+        path_prefix=args.get("path_prefix"),
+        key_id=args.get("key_id"),
+        outcome=args.get("outcome"),
+        status=args.get("status"),
+    )
+
+    def run(tx):
+        found = audit_log.list_events(tx, filters, after=after, limit=args["limit"] + 1)
+        return present.page(found, args["limit"], lambda e: e.id)
+
+    return read(run)

@@ -207,7 +207,7 @@ def _hash_chain(tx: Tx) -> Check:
     codes = dict(tx.conn.execute(sa.select(accounts.c.id, accounts.c.code)).all())
     je = journal_entries
     prev, expected_seq = GENESIS_HASH, 1
-    rows = tx.conn.execution_options(yield_per=5000).execute(sa.select(je).order_by(je.c.seq))
+    rows = tx.conn.execute(sa.select(je).order_by(je.c.seq).execution_options(yield_per=5000))
     for r in rows:
         if r.seq != expected_seq:
             check.problems.append(f"sequence gap: expected {expected_seq}, found {r.seq}")

@@ -1,0 +1,132 @@
+"""`ecny audit digest | public-key | export | verify` on the database of DATABASE_URL,
+and the signing key: created once, private, shared by concurrent processes."""
+
+from __future__ import annotations
+
+import json
+import stat
+import threading
+
+import pytest
+
+from wallets.audit import digest as dg
+from wallets.config import Settings
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch, cli):
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("ECNY_SIGNING_KEY", str(tmp_path / "secret" / "cb.pem"))
+    cli("db", "upgrade")
+    cli("seed", "demo")
+    return tmp_path
+
+
+def test_settings_from_env(tmp_path):
+    s = Settings.from_env(
+        {"ECNY_SIGNING_KEY": str(tmp_path / "k.pem"), "ECNY_EXPORT_DIR": str(tmp_path / "x")}
+    )
+    assert s.signing_key_path == tmp_path / "k.pem" and s.export_dir == tmp_path / "x"
+    default = Settings.from_env({})
+    assert (
+        default.signing_key_path.name == "central-bank-ed25519.pem"
+        and default.export_dir.name == "exports"
+    )
+    assert default.signing_key_path.parent.name == "var"
+
+
+def test_digest_public_key_export_verify(cli_env, cli, monkeypatch):
+    digest = json.loads(cli("audit", "digest"))
+    assert digest["algorithm"] == "Ed25519" and digest["sequence"] > 0
+    key_path = cli_env / "secret" / "cb.pem"
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    pem = cli("audit", "public-key")
+    assert pem.startswith("-----BEGIN PUBLIC KEY-----") and pem == digest["public_key"]
+    (cli_env / "cb.pub").write_text(pem)
+    (cli_env / "digest.json").write_text(json.dumps(digest))
+
+    out = cli("audit", "export", "--out", cli_env / "full", "--quiet")
+    assert "exported" in out and f"signed head: seq {digest['sequence']}" in out
+    verified = cli(
+        "audit",
+        "verify",
+        cli_env / "full",
+        "--public-key",
+        cli_env / "cb.pub",
+        "--digest",
+        cli_env / "digest.json",
+    )
+    assert "EXPORT VERIFIED" in verified
+
+    out = cli(
+        "audit",
+        "export",
+        "--out",
+        cli_env / "mo",
+        "--operator",
+        "BOCMO",
+        "--formats",
+        "jsonl,camt053",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+    )
+    files = json.loads((cli_env / "mo" / "manifest.json").read_text())["files"]
+    assert {f["name"] for f in files} >= {
+        "journal.jsonl",
+        "balances.csv",
+        "camt053/9.xml",
+        "camt053/13.xml",
+    }
+    assert "journal.csv" not in {f["name"] for f in files}
+    assert "EXPORT VERIFIED" in cli(
+        "audit", "verify", cli_env / "mo", "--public-key", cli_env / "cb.pub"
+    )
+
+    assert "is not empty" in cli("audit", "export", "--out", cli_env / "full", code=1)
+    assert "no operator NOPE" in cli(
+        "audit", "export", "--out", cli_env / "x", "--operator", "NOPE", code=1
+    )
+    assert "formats" in cli("audit", "export", "--out", cli_env / "y", "--formats", "pdf", code=1)
+    bad_key = cli_env / "bad.pem"
+    bad_key.write_text("garbage")
+    monkeypatch.setenv("ECNY_SIGNING_KEY", str(bad_key))
+    assert "cannot read the signing key" in cli("audit", "digest", code=1)
+
+
+def test_the_key_is_created_once_even_by_racing_processes(tmp_path):
+    path = tmp_path / "k" / "cb.pem"
+    keys, barrier = [], threading.Barrier(8)
+
+    def load():
+        barrier.wait()
+        keys.append(dg.public_key_fingerprint(dg.load_or_create_key(path)))
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(keys)) == 1 and len(keys) == 8
+    assert [p.name for p in path.parent.iterdir()] == ["cb.pem"]  # no temporary file left
+    assert dg.public_key_fingerprint(dg.load_or_create_key(path)) == keys[0]
+
+
+def test_signatures_bind_every_signed_field(tmp_path):
+    key = dg.load_or_create_key(tmp_path / "k.pem")
+    d = dg.sign(key, 7, "ab" * 32, "2026-01-01T00:00:00+00:00").as_dict()
+    public = dg.load_public_key(d["public_key"])
+    assert dg.signature_valid(d, public)
+    for field, value in (
+        ("sequence", 8),
+        ("head_hash", "cd" * 32),
+        ("time", "2026-01-01T00:00:01+00:00"),
+        ("signature", "AAAA"),
+    ):
+        assert not dg.signature_valid(dict(d, **{field: value}), public), field
+    other = dg.load_or_create_key(tmp_path / "other.pem").public_key()
+    assert not dg.signature_valid(d, other)
+    with pytest.raises(ValueError):
+        dg.load_public_key("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")

@@ -1,0 +1,408 @@
+"""`ecny audit verify`: offline, from the files alone. Every kind of tampering is
+found, and the first bad row is named with its file and line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from datetime import UTC, datetime
+
+import pytest
+
+from wallets import db as dbmod
+from wallets import payments
+from wallets.audit import digest as dg
+from wallets.audit import export as ex
+from wallets.config import Settings
+from wallets.ledger import HASH_TIME_FORMAT, entry_hash
+from wallets.principal import SYSTEM
+from wallets.seed import seed_demo
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """One unfiltered export of the demo plus a few payments (SQLite): every test
+    tampers with its own copy. Journal line n+1 holds seq n."""
+    root = tmp_path_factory.mktemp("verify")
+    url = f"sqlite:///{root / 'ledger.sqlite3'}"
+    dbmod.upgrade(url)
+    db = dbmod.Database(url)
+    seed_demo(db, Settings(database_url=url))
+    key = dg.load_or_create_key(root / "cb.pem")
+    (root / "early-digest.json").write_text(json.dumps(db.read(dg.take, key).as_dict()))
+    for src, dst, fen, ref in (
+        (1, 2, 1234, "tea, with a comma"),
+        (2, 6, 50000, None),
+        (9, 1, 7, "line\nbreak"),
+    ):
+        db.write(payments.pay, payments.PaymentRequest(src, dst, fen, ref), SYSTEM)
+    ex.export(db, root / "export", ex.parse_filters(), key)
+    (root / "cb.pub").write_text(dg.public_key_pem(key))
+    db.dispose()
+    return root
+
+
+@pytest.fixture
+def export_dir(base, tmp_path):
+    target = tmp_path / "export"
+    shutil.copytree(base / "export", target)
+    return target
+
+
+@pytest.fixture
+def pub(base):
+    return base / "cb.pub"
+
+
+def _lines(path):
+    return path.read_text(encoding="utf-8").split("\n")
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _write_rows(path, rows):
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=ex.JOURNAL_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _line_of(path, seq: int) -> int:
+    """The line a journal row starts on (a reference may hold a line break)."""
+    lines = _lines(path)
+    return next(n for n, line in enumerate(lines, start=1) if line.startswith(f"{seq},"))
+
+
+def _first_bad(output: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith("first bad row: "))[
+        len("first bad row: ") :
+    ]
+
+
+def test_an_untouched_export_verifies(export_dir, pub, cli):
+    out = cli("audit", "verify", export_dir, "--public-key", pub)
+    assert "EXPORT VERIFIED" in out and "[FAIL]" not in out
+    assert "the key given" in out
+    # Without a key the manifest's own key is used, and the report says what that proves.
+    assert "give --public-key" in cli("audit", "verify", export_dir)
+
+
+def test_an_edited_amount_is_found_at_its_line(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    lines = _lines(path)
+    row = lines[6].split(",")  # seq 6
+    row[6], row[7] = "1.00", "100"  # amount, amount_fen
+    lines[6] = ",".join(row)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out).startswith("journal.csv:7: seq 6: the hash does not recompute")
+    assert "EXPORT DOES NOT VERIFY" in out
+
+
+def test_an_amount_edited_in_decimal_only_is_found(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    lines = _lines(path)
+    row = lines[3].split(",")
+    row[6] = row[6].replace(".00", ".01")
+    lines[3] = ",".join(row)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out).startswith("journal.csv:4: seq 3: amount")
+
+
+def test_a_removed_row_is_found(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    lines = _lines(path)
+    del lines[10]  # seq 10
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out) == "journal.csv:11: seq 11 follows seq 9: entry 10 is missing"
+
+
+def test_a_removed_last_row_is_found(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    _write_rows(path, rows[:-1])
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    last = _line_of(path, len(rows) - 1)
+    assert f"journal.csv:{last}: the chain ends at seq {len(rows) - 1}" in out
+
+
+def test_an_inserted_row_is_found(export_dir, pub, cli):
+    """A forged row with a well-formed hash that chains to the row before it:
+    the row after it no longer fits."""
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    forged = dict(rows[4], amount="999.00", amount_fen="99900", seq=str(int(rows[4]["seq"]) + 1))
+    forged["prev_hash"] = rows[4]["hash"]
+    posted = datetime.strptime(forged["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
+    forged["hash"] = entry_hash(
+        int(forged["seq"]),
+        int(forged["transfer_id"]),
+        forged["debit_account"],
+        forged["credit_account"],
+        forged["asset"],
+        99900,
+        posted,
+        forged["prev_hash"],
+    )
+    _write_rows(path, rows[:5] + [forged] + rows[5:])
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out).startswith(
+        "journal.csv:8: seq 6 after seq 6 (line 7): rows are reordered, repeated or inserted"
+    )
+
+
+def test_a_duplicated_row_is_found(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    lines = _lines(path)
+    lines.insert(4, lines[3])
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out).startswith("journal.csv:5: seq 3 after seq 3 (line 4)")
+
+
+def test_swapped_rows_are_found(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    lines = _lines(path)
+    lines[12], lines[13] = lines[13], lines[12]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out) == "journal.csv:13: seq 13 follows seq 11: entry 12 is missing"
+    assert "journal.csv:14: seq 12 after seq 13 (line 13)" in out
+
+
+def test_a_rewritten_chain_does_not_end_at_the_signed_head(export_dir, pub, cli):
+    """The attacker changes a row, recomputes every hash after it and fixes the
+    manifest's figures — but cannot sign the new head."""
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    rows[7]["amount"], rows[7]["amount_fen"] = "1.00", "100"
+    prev = rows[6]["hash"]
+    for r in rows[7:]:
+        r["prev_hash"] = prev
+        posted = datetime.strptime(r["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
+        r["hash"] = prev = entry_hash(
+            int(r["seq"]),
+            int(r["transfer_id"]),
+            r["debit_account"],
+            r["credit_account"],
+            r["asset"],
+            int(r["amount_fen"]),
+            posted,
+            r["prev_hash"],
+        )
+    _write_rows(path, rows)
+    (export_dir / "journal.jsonl").unlink()
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    manifest["files"] = [f for f in manifest["files"] if f["name"] != "journal.jsonl"]
+    size, sha = ex.file_digest(path)
+    next(f for f in manifest["files"] if f["name"] == "journal.csv").update(bytes=size, sha256=sha)
+    manifest["range"]["last_hash"] = prev
+    (export_dir / "manifest.json").write_text(json.dumps(manifest))
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert f"journal.csv:{_line_of(path, len(rows))}: the chain ends at seq {len(rows)}" in out
+    assert "but the signed head is" in out
+    assert "the manifest's signature does not verify" in out
+
+
+def test_an_edited_manifest_is_found(export_dir, pub, cli):
+    path = export_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["control_totals"]["ECNY"]["amount_fen"] += 1
+    path.write_text(json.dumps(manifest, indent=2))
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "manifest.json: the manifest's signature does not verify" in out
+    assert "manifest.json: control_totals.ECNY is" in out
+
+
+def test_an_edited_row_count_in_the_manifest_is_found(export_dir, pub, cli):
+    path = export_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    next(f for f in manifest["files"] if f["name"] == "journal.csv")["rows"] -= 1
+    path.write_text(json.dumps(manifest, indent=2))
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "journal.csv: " in out and "rows, the manifest says" in out
+
+
+def test_a_wrong_public_key_is_refused(export_dir, tmp_path, cli):
+    other = tmp_path / "other.pub"
+    other.write_text(dg.public_key_pem(dg.load_or_create_key(tmp_path / "other.pem")))
+    out = cli("audit", "verify", export_dir, "--public-key", other, code=1)
+    assert "digest.public_key is not the key given" in out
+    assert (
+        "digest: the signature over sequence" in out and "does not verify with the key given" in out
+    )
+
+
+def test_a_key_in_base64_is_accepted_and_garbage_is_refused(export_dir, pub, tmp_path, cli):
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    raw = dg.load_public_key(pub.read_text()).public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    b64 = tmp_path / "cb.b64"
+    b64.write_text(base64.b64encode(raw).decode())
+    assert "EXPORT VERIFIED" in cli("audit", "verify", export_dir, "--public-key", b64)
+    junk = tmp_path / "junk"
+    junk.write_text("not a key")
+    assert "not an Ed25519 public key" in cli(
+        "audit", "verify", export_dir, "--public-key", junk, code=1
+    )
+
+
+def test_an_edited_jsonl_row_is_found(export_dir, pub, cli):
+    path = export_dir / "journal.jsonl"
+    lines = _lines(path)
+    row = json.loads(lines[4])
+    row["to_wallet"] = 13
+    lines[4] = json.dumps(row)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out) == "journal.jsonl:5: differs from journal.csv line 6 in to_wallet"
+
+
+def test_an_edited_reference_is_found_though_no_hash_covers_it(export_dir, pub, cli):
+    """Transfer fields are outside the entry hash; the file's SHA-256 in the signed
+    manifest covers them."""
+    path = export_dir / "journal.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("tea, with a comma", "tea, with a pomma"), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "journal.csv: SHA-256 differs from the manifest" in out
+
+
+def test_an_edited_balance_is_found(export_dir, pub, cli):
+    path = export_dir / "balances.csv"
+    lines = _lines(path)
+    i = next(n for n, line in enumerate(lines) if line.startswith("W:1:ECNY,"))
+    row = lines[i].split(",")
+    row[6], row[9] = (
+        str(int(row[6].split(".")[0]) + 1) + ".00",
+        str(int(row[9]) + 100),
+    )  # credits, credits_fen
+    lines[i] = ",".join(row)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert f"balances.csv:{i + 1}: W:1:ECNY:" in out
+
+
+def test_an_edited_statement_is_found(export_dir, pub, cli):
+    path = export_dir / "camt053" / "1.xml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("<CdtDbtInd>DBIT</CdtDbtInd>", "<CdtDbtInd>CRDT</CdtDbtInd>", 1),
+        encoding="utf-8",
+    )
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "camt053/1.xml: closing balance is not opening balance plus booked entries" in out
+
+
+def test_an_invalid_statement_is_found_at_its_line(export_dir, pub, cli):
+    path = export_dir / "camt053" / "2.xml"
+    lines = _lines(path)
+    i = next(n for n, line in enumerate(lines) if "<Ntry" in line)
+    lines[i] = lines[i].replace("<Sts><Cd>BOOK</Cd></Sts>", "<Sts><Cd>BOOKED</Cd></Sts>")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert f"camt053/2.xml:{i + 1}: not a valid camt.053.001.08 statement" in out
+
+
+def test_missing_and_extra_files_are_found(export_dir, pub, cli):
+    (export_dir / "camt053" / "3.xml").unlink()
+    (export_dir / "notes.txt").write_text("hello")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "camt053/3.xml: listed in the manifest but missing" in out
+    assert "notes.txt: not listed in the manifest" in out
+
+
+def test_not_an_export(tmp_path, cli):
+    assert "manifest.json: missing" in cli("audit", "verify", tmp_path, code=1)
+
+
+def test_an_earlier_digest_is_still_in_the_chain(export_dir, base, pub, cli):
+    early = base / "early-digest.json"
+    seq = json.loads(early.read_text())["sequence"]
+    out = cli("audit", "verify", export_dir, "--public-key", pub, "--digest", early)
+    assert "[ok] earlier digests: 1 earlier digest(s)" in out and "EXPORT VERIFIED" in out
+    # A digest whose head was edited no longer carries a valid signature.
+    forged = json.loads(early.read_text())
+    forged["head_hash"] = "f" * 64
+    (export_dir.parent / "forged.json").write_text(json.dumps(forged))
+    out = cli(
+        "audit",
+        "verify",
+        export_dir,
+        "--public-key",
+        pub,
+        "--digest",
+        export_dir.parent / "forged.json",
+        code=1,
+    )
+    assert f"digest: digest of seq {seq}" in out and "signature does not verify" in out
+
+
+def test_a_chain_rewritten_since_an_earlier_digest_is_found(export_dir, base, pub, cli):
+    """Rewriting history before a head that someone kept a digest of is found at the
+    kept head's row, even when the attacker re-signs nothing and fixes everything else."""
+    early = base / "early-digest.json"
+    seq = json.loads(early.read_text())["sequence"]
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    rows[2]["amount"], rows[2]["amount_fen"] = "1.00", "100"
+    prev = rows[1]["hash"]
+    for r in rows[2:]:
+        r["prev_hash"] = prev
+        posted = datetime.strptime(r["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
+        r["hash"] = prev = entry_hash(
+            int(r["seq"]),
+            int(r["transfer_id"]),
+            r["debit_account"],
+            r["credit_account"],
+            r["asset"],
+            int(r["amount_fen"]),
+            posted,
+            r["prev_hash"],
+        )
+    _write_rows(path, rows)
+    out = cli("audit", "verify", export_dir, "--public-key", pub, "--digest", early, code=1)
+    assert f"journal.csv:{_line_of(path, seq)}: seq {seq} has hash" in out
+    assert "the chain was rewritten since" in out
+
+
+def test_a_malformed_row_is_named(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    lines = _lines(path)
+    lines[2] = "two" + lines[2][1:]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out) == "journal.csv:3: malformed row: seq is not an integer: 'two'"
+    assert out.count("\n  journal.csv:3:") == 1  # reported once, though read twice
+
+
+def test_without_csv_the_jsonl_chain_is_checked(export_dir, pub, cli):
+    (export_dir / "journal.csv").unlink()
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    manifest["files"] = [f for f in manifest["files"] if f["name"] != "journal.csv"]
+    (export_dir / "manifest.json").write_text(json.dumps(manifest))
+    path = export_dir / "journal.jsonl"
+    lines = _lines(path)
+    row = json.loads(lines[8])
+    row["amount_fen"] += 1
+    row["amount"] = f"{row['amount_fen'] // 100}.{row['amount_fen'] % 100:02d}"
+    lines[8] = json.dumps(row)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert (
+        _first_bad(out)
+        == "journal.jsonl:9: seq 9: the hash does not recompute from the row (the row was changed)"
+    )
+    assert "manifest.json: the manifest's signature does not verify" in out

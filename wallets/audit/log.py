@@ -1,0 +1,117 @@
+"""The audit log: who changed what, when, with which outcome (SPEC.md §9).
+
+One row per state-changing API call — accepted, refused or failed, replayed
+or not. It never holds a secret (API keys are named by id) nor a request body:
+at most a summary of the request's plain fields without personal data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from ..db import Tx
+from ..principal import Principal
+from ..schema import audit_events
+
+# Request fields that never reach the log: personal data of holders (a label
+# often names one).
+PERSONAL_FIELDS = frozenset({"phone", "birth_date", "label"})
+SUMMARY_MAX = 1000
+OUTCOMES = ("succeeded", "refused", "failed")
+
+
+@dataclass(frozen=True)
+class Call:
+    """A state-changing call as the HTTP layer saw it (no transport types here)."""
+
+    principal: Principal | None
+    method: str
+    path: str
+    idempotency_key: str | None
+    request_id: str | None
+    body: object = None
+
+
+def outcome_of(status: int) -> str:
+    if status < 400:
+        return "succeeded"
+    return "refused" if status < 500 else "failed"
+
+
+def summary(body: object) -> str | None:
+    """The request's top-level plain fields, without personal data, as JSON."""
+    if not isinstance(body, dict):
+        return None
+    plain = {
+        k: v
+        for k, v in sorted(body.items())
+        if k not in PERSONAL_FIELDS and (v is None or isinstance(v, str | int | float | bool))
+    }
+    if not plain:
+        return None
+    text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 3] + "..."
+
+
+def record(
+    tx: Tx,
+    call: Call,
+    status: int,
+    *,
+    error_code: str | None = None,
+    replayed: bool = False,
+    resource: str | None = None,
+) -> None:
+    p = call.principal
+    tx.conn.execute(
+        audit_events.insert().values(
+            at=tx.now(),
+            wall_at=datetime.now(UTC),
+            api_key_id=p.key_id if p else None,
+            role=p.role if p else None,
+            operator_code=p.operator_code if p else None,
+            casino_ref=p.casino_ref if p else None,
+            method=call.method[:8],
+            path=call.path[:255],
+            idempotency_key=call.idempotency_key[:255] if call.idempotency_key else None,
+            replayed=replayed,
+            status=status,
+            outcome=outcome_of(status),
+            error_code=error_code,
+            request_id=call.request_id,
+            resource=resource[:64] if resource else None,
+            summary=summary(call.body),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    method: str | None = None
+    path_prefix: str | None = None
+    key_id: int | None = None
+    outcome: str | None = None
+    status: int | None = None
+
+
+def list_events(tx: Tx, filters: EventFilters, *, after: int | None, limit: int) -> list[sa.Row]:
+    ae = audit_events
+    stmt = sa.select(ae).order_by(ae.c.id).limit(limit)
+    if after is not None:
+        stmt = stmt.where(ae.c.id > after)
+    if filters.method:
+        stmt = stmt.where(ae.c.method == filters.method.upper())
+    if filters.path_prefix:
+        escaped = filters.path_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(ae.c.path.like(f"{escaped}%", escape="\\"))
+    if filters.key_id is not None:
+        stmt = stmt.where(ae.c.api_key_id == filters.key_id)
+    if filters.outcome:
+        stmt = stmt.where(ae.c.outcome == filters.outcome)
+    if filters.status is not None:
+        stmt = stmt.where(ae.c.status == filters.status)
+    return tx.conn.execute(stmt).all()
