@@ -47,6 +47,11 @@ def operator(tx: Tx, op: ops.Operator) -> dict:
         "vault": f.vault,
         "wallets_total": f.wallets_total,
         "holds": f.holds,
+        "reserve_total": f.reserve + f.reserve_consumed,
+        "reserve_consumed": f.reserve_consumed,
+        "open_window_net": f.open_window_net,
+        "net_debit_cap": f.net_debit_cap,
+        "utilisation_percent": f.utilisation_percent,
         "wallet_count": f.wallet_count,
         "reconciled": f.reconciled,
     }

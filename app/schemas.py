@@ -148,8 +148,24 @@ class OperatorOut(Schema):
         metadata={"description": "Its wallets' open holds, in its escrow account (tier 2)"}
     )
     wallet_count = fields.Integer()
+    reserve_total = Amount(
+        metadata={"description": "Free reserve + reserve consumed by its issuance"}
+    )
+    reserve_consumed = Amount(
+        metadata={"description": "Reserve its issuance consumed (net of redemptions)"}
+    )
+    open_window_net = SignedAmount(
+        metadata={
+            "description": "Deferred net settlement: received - sent in the open window (0.00 under gross)"
+        }
+    )
+    net_debit_cap = Amount(metadata={"description": "Most it may owe in a settlement window"})
+    utilisation_percent = fields.String(
+        allow_none=True,
+        metadata={"description": "Its net debit in the open window as a share of its cap"},
+    )
     reconciled = fields.Boolean(
-        metadata={"description": "position == vault + wallets_total + holds"}
+        metadata={"description": "position + open_window_net == vault + wallets_total + holds"}
     )
 
 
@@ -600,3 +616,81 @@ class AuditEventOut(Schema):
     summary = fields.String(
         allow_none=True, metadata={"description": "Plain request fields, without personal data"}
     )
+
+
+# ---- settlement --------------------------------------------------------------
+
+
+class SettlementSettingsOut(Schema):
+    model = fields.String(metadata={"description": "gross or deferred_net"})
+    ndc_reserve_ratio = fields.String(metadata={"description": "Default NDC = free reserve x this"})
+    ndc_alert_percent = fields.String(
+        metadata={"description": "Alert when a net debit passes this % of its NDC"}
+    )
+    cutoff = fields.String(
+        allow_none=True, metadata={"description": "Daily window close, local time HH:MM (UTC+8)"}
+    )
+
+
+class SettlementSettingsBody(StrictSchema):
+    model = fields.String(validate=validate.OneOf(["gross", "deferred_net"]))
+    ndc_reserve_ratio = fields.String(validate=validate.Regexp(r"^[0-9]{1,3}(\.[0-9]{1,4})?$"))
+    ndc_alert_percent = fields.String(validate=validate.Regexp(r"^[0-9]{1,3}(\.[0-9]{1,2})?$"))
+    cutoff = fields.String(
+        allow_none=True, validate=validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    )
+
+
+class NetDebitCapBody(StrictSchema):
+    net_debit_cap = Amount(
+        required=True,
+        allow_none=True,
+        metadata={"description": "null: derived from the free reserve"},
+    )
+
+
+class WindowPositionOut(Schema):
+    operator = fields.String()
+    sent = Amount()
+    received = Amount()
+    net = SignedAmount()
+    net_debit_cap = Amount(allow_none=True)
+    utilisation_percent = fields.String(allow_none=True)
+    peak_debit = Amount()
+
+
+class WindowOut(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "OPEN, CLOSED or SETTLED"})
+    opened_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    settled_at = fields.DateTime(allow_none=True)
+    settlement_transfer_id = fields.Integer(allow_none=True)
+    positions = fields.List(fields.Nested(WindowPositionOut))
+
+
+class ReportOperatorOut(Schema):
+    operator = fields.String()
+    sent = fields.String()
+    received = fields.String()
+    net = fields.String()
+    net_debit_cap = fields.String(allow_none=True)
+    peak_debit = fields.String()
+    peak_utilisation_percent = fields.String(allow_none=True)
+
+
+class Tier1MoveOut(Schema):
+    debit_account = fields.String()
+    credit_account = fields.String()
+    amount = fields.String()
+
+
+class SettlementReportOut(Schema):
+    window_id = fields.Integer()
+    settlement_transfer_id = fields.Integer(allow_none=True)
+    operators = fields.List(fields.Nested(ReportOperatorOut))
+    tier1_moves = fields.List(fields.Nested(Tier1MoveOut))
+
+
+class ReportArgs(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))

@@ -107,6 +107,23 @@ IF_MATCH_REQUIRED = _code(
 ETAG_MISMATCH = _code(
     "etag_mismatch", PRECONDITION_FAILED, "The wallet changed since you read it (ETag mismatch)"
 )
+OPERATOR_NET_DEBIT_CAP_EXCEEDED = _code(
+    "operator_net_debit_cap_exceeded",
+    REFUSED,
+    "The paying operator's net debit cap would be exceeded",
+)
+SETTLEMENT_WINDOW_HAS_ACTIVITY = _code(
+    "settlement_window_has_activity",
+    CONFLICT,
+    "The open settlement window has transfers: close it first",
+)
+NO_OPEN_WINDOW = _code(
+    "no_open_window", CONFLICT, "The sandbox settles gross: there is no settlement window"
+)
+WINDOW_NOT_FOUND = _code("window_not_found", NOT_FOUND, "No such settlement window")
+WINDOW_NOT_SETTLED = _code(
+    "window_not_settled", CONFLICT, "The window is not settled yet: no report"
+)
 LIMIT_EXCEEDED = _code("limit_exceeded", REFUSED, "A wallet-class limit would be exceeded")
 SAME_WALLET = _code("same_wallet", REFUSED, "Payer and payee are the same wallet")
 WALLET_FROZEN = _code("wallet_frozen", REFUSED, "The wallet is frozen")

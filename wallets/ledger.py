@@ -34,6 +34,7 @@ from .schema import accounts, journal_entries, ledger_head, transfers
 
 if TYPE_CHECKING:
     from .limits import LimitBook
+    from .settlement import SettlementBook
 
 ECNY = "ECNY"
 RESERVE = "RESERVE"
@@ -59,6 +60,9 @@ class Leg:
     credit: int
     amount: int
     asset: str
+    # A tier-1 position move between operators: posted at once under gross
+    # settlement, netted in the open settlement window under deferred net.
+    deferrable: bool = False
 
 
 @dataclass
@@ -84,6 +88,10 @@ class TransferDraft:
     refund_of: int | None = None
     client_scope: int | None = None
     client_id: str | None = None
+    # Deferred net settlement: the position moves taken out of the legs
+    # (payer operator id, payee operator id, amount), and their window.
+    interbank: list[tuple[int, int, int]] = field(default_factory=list)
+    window_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ class _Account:
     code: str
     kind: str
     asset: str
+    operator_id: int | None
     may_go_negative: bool
     debits_posted: int
     credits_posted: int
@@ -187,6 +196,7 @@ def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
             accounts.c.code,
             accounts.c.kind,
             accounts.c.asset,
+            accounts.c.operator_id,
             accounts.c.may_go_negative,
             accounts.c.debits_posted,
             accounts.c.credits_posted,
@@ -205,6 +215,8 @@ class Posting:
         self.tx = tx
         self.accounts = lock_accounts(tx, account_ids)
         self.limits = limits
+        self.deferred = tx.sandbox.settlement_model == "deferred_net"
+        self.settlement: SettlementBook | None = None
         self._accepted: list[TransferDraft] = []
         # Chain bookkeeping: what to undo if a linked chain fails.
         self._chain: list[TransferDraft] = []
@@ -248,6 +260,10 @@ class Posting:
             exceeded = self.limits.check(draft, net, self.balance)
             if exceeded:
                 return Refusal(*exceeded)
+        if draft.interbank:
+            capped = self.settlement.check(draft.interbank)
+            if capped:
+                return Refusal(*capped)
         return None
 
     def _apply(self, draft: TransferDraft, undo: list[Callable[[], None]] | None) -> None:
@@ -261,10 +277,14 @@ class Posting:
                 undo.append(lambda d=d, c=c, amount=leg.amount: _unpost(d, c, amount))
         if self.limits is not None:
             self.limits.apply(draft, undo)
+        if draft.interbank:
+            self.settlement.apply(draft.interbank, undo)
 
     def add(self, draft: TransferDraft, refusal: Refusal | None = None) -> None:
         """Check and apply one transfer in memory; ``refusal`` records a failure
         found earlier by the caller (a frozen wallet, say) in the same place."""
+        if self.deferred and any(leg.deferrable for leg in draft.legs):
+            self._defer(draft)
         in_chain = bool(self._chain) or draft.linked
         refusal = refusal or self._check(draft)
         if not in_chain:
@@ -285,6 +305,20 @@ class Posting:
             self.results.append(refusal)
         if not draft.linked:
             self._close_chain()
+
+    def _defer(self, draft: TransferDraft) -> None:
+        """Under deferred net settlement, the tier-1 position moves wait for the
+        window's close: they leave the legs and count in the window instead."""
+        from .settlement import SettlementBook
+
+        if self.settlement is None:
+            self.settlement = SettlementBook(self.tx)
+        for leg in draft.legs:
+            if leg.deferrable:
+                payer, payee = self.accounts[leg.debit], self.accounts[leg.credit]
+                draft.interbank.append((payer.operator_id, payee.operator_id, leg.amount))
+        draft.legs = [leg for leg in draft.legs if not leg.deferrable]
+        draft.window_id = self.settlement.window_id
 
     def end_open_chain(self) -> None:
         """A chain whose last member still says ``linked`` is an error of the caller's."""
@@ -373,6 +407,7 @@ class Posting:
                     "client_id": draft.client_id,
                     "refund_of": draft.refund_of,
                     "hold_id": draft.hold_id,
+                    "window_id": draft.window_id,
                 }
             )
             for leg in draft.legs:
@@ -428,6 +463,8 @@ class Posting:
         )
         if self.limits is not None:
             self.limits.flush()
+        if self.settlement is not None:
+            self.settlement.flush()
         return out
 
 

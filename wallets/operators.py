@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 import sqlalchemy as sa
 
-from . import errors
+from . import errors, settlement
 from .db import Tx
 from .ledger import ECNY, RESERVE
 from .principal import Principal
-from .schema import accounts, operators, wallets
+from .schema import accounts, journal_entries, operators, wallets
 
 CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
 
@@ -47,10 +48,21 @@ class OperatorFigures:
     holds: int  # its wallets' open holds, in escrow
     wallets_total: int  # its wallets' available balances
     wallet_count: int
+    reserve_consumed: int  # reserve its issuance consumed, net of what redemptions released
+    open_window_net: int  # deferred net settlement: received - sent in the open window
+    net_debit_cap: int
 
     @property
     def reconciled(self) -> bool:
-        return self.position == self.vault + self.wallets_total + self.holds
+        """Tier 1 agrees with tier 2, allowing for the open window's pending moves."""
+        return self.position + self.open_window_net == self.vault + self.wallets_total + self.holds
+
+    @property
+    def utilisation_percent(self) -> str | None:
+        debit = max(-self.open_window_net, 0)
+        if not self.net_debit_cap:
+            return None
+        return f"{Decimal(debit) * 100 / Decimal(self.net_debit_cap):.2f}"
 
 
 def account_code(op_code: str, kind: str) -> str:
@@ -134,6 +146,23 @@ def figures(tx: Tx, op: Operator) -> OperatorFigures:
         .select_from(accounts.join(wallets, wallets.c.id == accounts.c.wallet_id))
         .where(wallets.c.operator_id == op.id, accounts.c.asset == ECNY)
     ).one()
+    je = journal_entries
+    held = tx.conn.execute(
+        sa.select(accounts.c.id).where(accounts.c.code == "CB:RESERVE:HELD")
+    ).scalar_one()
+    reserve_acc = op.accounts["reserve"]
+    moved = dict(
+        tx.conn.execute(
+            sa.select(je.c.credit_account_id, sa.func.coalesce(sa.func.sum(je.c.amount), 0))
+            .where(
+                sa.or_(
+                    sa.and_(je.c.debit_account_id == reserve_acc, je.c.credit_account_id == held),
+                    sa.and_(je.c.debit_account_id == held, je.c.credit_account_id == reserve_acc),
+                )
+            )
+            .group_by(je.c.credit_account_id)
+        ).all()
+    )
     return OperatorFigures(
         operator=op,
         reserve=by_kind.get("reserve", 0),
@@ -142,4 +171,7 @@ def figures(tx: Tx, op: Operator) -> OperatorFigures:
         holds=by_kind.get("holds", 0),
         wallets_total=int(w_total),
         wallet_count=int(w_count),
+        reserve_consumed=int(moved.get(held, 0)) - int(moved.get(reserve_acc, 0)),
+        open_window_net=settlement.open_window_nets(tx).get(op.id, 0),
+        net_debit_cap=settlement.net_debit_caps(tx, [op.id])[op.id],
     )

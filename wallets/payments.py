@@ -141,7 +141,7 @@ def wallet_to_wallet_legs(
     return [
         Leg(from_account, a["settlement"], amount, ECNY),
         Leg(b["settlement"], to_account, amount, ECNY),
-        Leg(a["position"], b["position"], amount, ECNY),
+        Leg(a["position"], b["position"], amount, ECNY, deferrable=True),
     ]
 
 

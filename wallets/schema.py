@@ -60,6 +60,12 @@ sandbox = sa.Table(
     sa.Column("clock_offset_us", sa.BigInteger, nullable=False, server_default="0"),
     # The active rule profile (wallets/rules/profiles/<name>.yaml).
     sa.Column("profile", sa.String(32), nullable=False, server_default="default"),
+    # Deferred net settlement: an operator's default net debit cap is its free
+    # reserve times this; an alert when its net debit passes this share of its
+    # cap; the window closes by itself at this local time (UTC+8) every day.
+    sa.Column("ndc_reserve_ratio", sa.String(12), nullable=False, server_default="1.00"),
+    sa.Column("ndc_alert_percent", sa.String(8), nullable=False, server_default="80"),
+    sa.Column("settlement_cutoff", sa.String(5), nullable=True),
     sa.CheckConstraint("id = 1", name="singleton"),
     sa.CheckConstraint("settlement_model IN ('gross', 'deferred_net')", name="settlement_model"),
 )
@@ -83,6 +89,8 @@ operators = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("code", sa.String(32), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
+    # Set by the central bank; None: derived from the free reserve (deferred net settlement).
+    sa.Column("net_debit_cap", Fen, nullable=True),
     _created_at(),
 )
 
@@ -154,6 +162,8 @@ transfers = sa.Table(
     # (Indexes, not constraints: adding them never rebuilds this append-only table.)
     sa.Column("refund_of", Id, nullable=True, index=True),
     sa.Column("hold_id", Id, nullable=True, index=True),
+    # Deferred net settlement: the window a cross-operator transfer counts in.
+    sa.Column("window_id", Id, nullable=True, index=True),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     sa.Index("ux_transfers_client", "client_scope", "client_id", unique=True),
 )
@@ -307,4 +317,35 @@ export_jobs = sa.Table(
     sa.Column("files", sa.Text, nullable=True),  # JSON: name, rows, bytes, sha256
     sa.Column("error", sa.String(500), nullable=True),
     sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+)
+
+
+# ---- settlement between operators ------------------------------------------------
+
+# Deferred net settlement windows: exactly one OPEN at a time; closing one
+# computes the operators' multilateral net positions and settles them in tier 1.
+settlement_windows = sa.Table(
+    "settlement_windows",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("opened_at", UTCDateTime(), nullable=False),
+    sa.Column("closed_at", UTCDateTime(), nullable=True),
+    sa.Column("settled_at", UTCDateTime(), nullable=True),
+    sa.Column("settlement_transfer_id", Id, nullable=True),
+    sa.Column("report", sa.Text, nullable=True),  # JSON, stored at settlement
+    sa.CheckConstraint("status IN ('OPEN', 'CLOSED', 'SETTLED')", name="status"),
+)
+
+# Each operator's running figures in a window.
+window_positions = sa.Table(
+    "window_positions",
+    metadata,
+    sa.Column("window_id", Id, sa.ForeignKey("settlement_windows.id"), primary_key=True),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), primary_key=True),
+    sa.Column("sent", Fen, nullable=False, server_default="0"),
+    sa.Column("received", Fen, nullable=False, server_default="0"),
+    # The most it owed at any moment of the window (sent - received at its peak).
+    sa.Column("peak_debit", Fen, nullable=False, server_default="0"),
+    sa.Column("net_debit_cap", Fen, nullable=True),  # recorded at close
 )

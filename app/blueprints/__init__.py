@@ -1,5 +1,13 @@
 """One blueprint per resource."""
 
-from . import audit, holds, operators, sandbox, transfers, wallets
+from . import audit, holds, operators, sandbox, settlement, transfers, wallets
 
-BLUEPRINTS = (operators.blp, wallets.blp, transfers.blp, holds.blp, audit.blp, sandbox.blp)
+BLUEPRINTS = (
+    operators.blp,
+    wallets.blp,
+    transfers.blp,
+    holds.blp,
+    settlement.blp,
+    audit.blp,
+    sandbox.blp,
+)

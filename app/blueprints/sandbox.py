@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from wallets import clock, holds, keys
+from wallets import clock, holds, keys, settlement
 
 from ..auth import roles
 from ..schemas import ClockAdvance, ClockOut, ClockSet, KeyCreate, KeyOut
@@ -24,9 +24,14 @@ def _clock(tx, state: clock.ClockState) -> dict:
     }
 
 
-def _moved(tx, state: clock.ClockState) -> clock.ClockState:
-    """Holds whose deadline the new time has passed are released at once."""
+def _moved(tx, change) -> clock.ClockState:
+    """Move the clock; then what the new time brings happens at once: holds
+    past their deadline are released, settlement windows close at each daily
+    cut-off passed."""
+    before = tx.now()
+    state = change()
     holds.release_expired(tx)
+    settlement.close_due(tx, before, state.now)
     return state
 
 
@@ -47,7 +52,7 @@ def get_clock():
 def set_clock(body):
     """Set the sandbox time. `fixed: true` (default) stops it there; `false` lets it run on from there."""
     return write(
-        lambda tx: _moved(tx, clock.set_clock(tx, body["now"], body["fixed"])),
+        lambda tx: _moved(tx, lambda: clock.set_clock(tx, body["now"], body["fixed"])),
         ClockOut(),
         status=200,
         present=_clock,
@@ -62,7 +67,7 @@ def set_clock(body):
 def advance_clock(body):
     """Move the sandbox time forward by a number of seconds."""
     return write(
-        lambda tx: _moved(tx, clock.advance(tx, body["seconds"])),
+        lambda tx: _moved(tx, lambda: clock.advance(tx, body["seconds"])),
         ClockOut(),
         status=200,
         present=_clock,

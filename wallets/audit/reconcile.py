@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from .. import issuance
+from .. import issuance, settlement
 from ..db import Tx
 from ..ledger import ECNY, GENESIS_HASH, entry_hash
 from ..money import format_amount as fmt
@@ -152,8 +152,14 @@ def _outstanding(tx: Tx, balances: list[sa.Row]) -> Check:
 
 
 def _positions(tx: Tx, balances: list[sa.Row]) -> Check:
-    check = Check(4, "per operator: tier-1 position = vault + wallets + holds", True)
+    check = Check(
+        4,
+        "per operator: tier-1 position = vault + wallets + holds - net position in the open settlement window",
+        True,
+    )
     codes = dict(tx.conn.execute(sa.select(operators.c.id, operators.c.code)).all())
+    # Under deferred net settlement the tier-1 moves wait for the window's close.
+    open_nets = settlement.open_window_nets(tx)
     per_op: dict[int, dict[str, int]] = {}
     for a in balances:
         if a.operator_id is None or a.asset != ECNY:
@@ -166,13 +172,21 @@ def _positions(tx: Tx, balances: list[sa.Row]) -> Check:
             bucket[kind] += a.credits_posted - a.debits_posted
     for op_id, b in sorted(per_op.items(), key=lambda kv: codes[kv[0]]):
         diff = b["position"] - b["vault"] - b["wallets"] - b["holds"]
+        window_net = open_nets.get(op_id, 0)
         check.figures[codes[op_id]] = {name: fmt(value) for name, value in b.items()}
         check.figures[codes[op_id]]["difference"] = fmt(diff)
-        if diff != 0:
+        check.figures[codes[op_id]]["open_window_net"] = fmt(window_net)
+        if diff != -window_net:
             check.ok = False
             check.problems.append(
-                f"{codes[op_id]}: position differs from vault + wallets + holds by {fmt(diff)}"
+                f"{codes[op_id]}: position differs from vault + wallets + holds by {fmt(diff)}, "
+                f"the open window's net position says {fmt(-window_net)}"
             )
+    if sum(open_nets.values()) != 0:
+        check.ok = False
+        check.problems.append(
+            f"the open window's net positions sum to {fmt(sum(open_nets.values()))}"
+        )
     return check
 
 

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from wallets import operators as ops
+from wallets import settlement
+
+from .. import present
+from ..auth import current_principal, roles
+from ..schemas import (
+    NetDebitCapBody,
+    OperatorOut,
+    PageArgs,
+    ReportArgs,
+    SettlementReportOut,
+    SettlementSettingsBody,
+    SettlementSettingsOut,
+    WindowOut,
+    page_of,
+)
+from ..writes import read, write
+from .common import WRITE_PROBLEMS, int_cursor, problems
+
+blp = Blueprint(
+    "settlement",
+    __name__,
+    url_prefix="/v1/settlement",
+    description="Settlement between operators: gross or deferred net windows, net debit caps, reports",
+)
+
+WindowPage = page_of(WindowOut, "WindowPage")
+READERS = ("admin", "central_bank", "auditor")
+
+
+@blp.route("/settings", methods=["GET"])
+@blp.response(200, SettlementSettingsOut)
+@problems(blp)
+@roles(*READERS, "operator")
+def get_settings():
+    """The settlement model and its settings."""
+    return read(settlement.settings)
+
+
+@blp.route("/settings", methods=["PUT"])
+@blp.arguments(SettlementSettingsBody)
+@blp.response(200, SettlementSettingsOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "central_bank")
+def update_settings(body):
+    """Choose the model (`gross` or `deferred_net`; back to gross only while the
+    open window has no transfers), the default NDC ratio, the alert percentage
+    and the daily cut-off (UTC+8, null for none)."""
+    return write(
+        lambda tx: settlement.update_settings(tx, **body), SettlementSettingsOut(), status=200
+    )
+
+
+@blp.route("/windows", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, WindowPage)
+@problems(blp, 422)
+@roles(*READERS)
+def list_windows(args):
+    """Settlement windows, oldest first."""
+    after = int_cursor(args["after"])
+    return read(
+        lambda tx: present.page(
+            settlement.list_(tx, after, args["limit"] + 1), args["limit"], lambda w: w.id
+        )
+    )
+
+
+@blp.route("/windows/current", methods=["GET"])
+@blp.response(200, WindowOut)
+@problems(blp, 409)
+@roles(*READERS)
+def current_window():
+    """The OPEN window with each operator's live gross and net positions, NDC and utilisation."""
+    return read(settlement.current)
+
+
+@blp.route("/windows/current/close", methods=["POST"])
+@blp.response(200, WindowOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "central_bank")
+def close_window():
+    """Close the open window: net positions are computed (they sum to zero), the
+    tier-1 moves are posted, the window is SETTLED and the next one opens."""
+    return write(lambda tx: settlement.close(tx), WindowOut(), status=200)
+
+
+@blp.route("/windows/<int:window_id>", methods=["GET"])
+@blp.response(200, WindowOut)
+@problems(blp, 404)
+@roles(*READERS)
+def get_window(window_id):
+    """One window."""
+    return read(lambda tx: settlement.get(tx, window_id))
+
+
+@blp.route("/windows/<int:window_id>/report", methods=["GET"])
+@blp.arguments(ReportArgs, location="query")
+@blp.response(200, SettlementReportOut)
+@blp.alt_response(
+    200, description="With format=csv: one row per operator", content_type="text/csv", success=True
+)
+@problems(blp, 404, 409)
+@roles(*READERS)
+def get_report(args, window_id):
+    """The settlement report stored when the window settled: per operator gross
+    sent and received, net, NDC, peak utilisation, and the tier-1 moves posted."""
+    report = read(lambda tx: settlement.stored_report(tx, window_id))
+    if args["format"] == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=settlement.REPORT_CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(settlement.report_rows(report))
+        return Response(out.getvalue(), 200, mimetype="text/csv")
+    return report
+
+
+@blp.route("/operators/<code>/net-debit-cap", methods=["PUT"])
+@blp.arguments(NetDebitCapBody)
+@blp.response(200, OperatorOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "central_bank")
+def set_net_debit_cap(body, code):
+    """Set the operator's net debit cap (null: its free reserve x the NDC ratio)."""
+
+    def run(tx):
+        op = ops.get(tx, code, current_principal())
+        settlement.set_net_debit_cap(tx, op.id, body["net_debit_cap"])
+        return present.operator(tx, op)
+
+    return write(run, OperatorOut(), status=200)
