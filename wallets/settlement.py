@@ -260,15 +260,14 @@ class SettlementBook:
             debit[payee] -= amount
             cap = self.cap(payer)
             if debit[payer] > 0 and debit[payer] > cap:
+                code = self.tx.conn.execute(
+                    sa.select(operators.c.code).where(operators.c.id == payer)
+                ).scalar_one()
                 return (
                     errors.OPERATOR_NET_DEBIT_CAP_EXCEEDED,
-                    f"operator {payer}'s net debit in window {self.window_id} would be "
+                    f"{code}'s net debit in settlement window {self.window_id} would be "
                     f"{fmt(debit[payer])}, above its cap of {fmt(cap)}",
-                    {
-                        "operator_id": payer,
-                        "net_debit_cap": fmt(cap),
-                        "would_be": fmt(debit[payer]),
-                    },
+                    {"operator": code, "net_debit_cap": fmt(cap), "would_be": fmt(debit[payer])},
                 )
         return None
 

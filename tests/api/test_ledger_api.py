@@ -15,6 +15,11 @@ def test_operator_create_list_get(sandbox):
         "vault": "400.00",
         "wallets_total": "0.00",
         "holds": "0.00",
+        "reserve_total": "1000.00",
+        "reserve_consumed": "400.00",
+        "open_window_net": "0.00",
+        "net_debit_cap": "600.00",
+        "utilisation_percent": "0.00",
         "wallet_count": 0,
         "reconciled": True,
     }
