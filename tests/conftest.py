@@ -242,6 +242,27 @@ def sandbox(database_url, tmp_path):
 
 
 @pytest.fixture
+def another_sandbox(request, backend, tmp_path):
+    """Makes more sandboxes on fresh databases of the same backend (to compare runs)."""
+    made = []
+
+    def make() -> Sandbox:
+        folder = tmp_path / f"another{len(made)}"
+        folder.mkdir()
+        url, cleanup = _fresh_url(request, backend, folder)
+        sb = make_sandbox(url, folder / "var")
+        made.append((sb, cleanup))
+        return sb
+
+    yield make
+    for sb, cleanup in made:
+        report = sb.reconcile()
+        sb.db.dispose()
+        cleanup()
+        assert report.ok, [c.problems for c in report.checks if not c.ok]
+
+
+@pytest.fixture
 def demo(sandbox):
     """Two operators with e-CNY and funded wallets: ICBC (1, 2) and BOC (3)."""
     sandbox.operator("ICBC")

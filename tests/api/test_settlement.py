@@ -1,0 +1,264 @@
+"""Settlement between operators through the API: a day under deferred net
+settlement among three operators, with hand-computed figures."""
+
+from __future__ import annotations
+
+DAY = [  # (payer, payee, amount)
+    ("i1", "b1", "1000.00"),
+    ("b1", "m1", "300.00"),
+    ("m1", "i1", "200.00"),
+    ("i1", "m1", "50.00"),
+    ("b1", "i1", "25.50"),
+    ("i1", "i2", "100.00"),  # within ICBC: not in the window
+]
+
+
+def setup_day(sb, model: str):
+    for code in ("ICBC", "BOC", "BOCMO"):
+        sb.operator(code, reserve="1000000.00", issue="500000.00")
+    if model == "deferred_net":
+        got = sb.ok(
+            "PUT",
+            "/v1/settlement/settings",
+            json={"model": "deferred_net"},
+            key="central_bank",
+            status=200,
+        )
+        assert got["model"] == "deferred_net"
+    sb.w = {
+        "i1": sb.wallet("ICBC", 1, fund="10000.00"),
+        "i2": sb.wallet("ICBC", 1),
+        "b1": sb.wallet("BOC", 1, fund="5000.00"),
+        "m1": sb.wallet("BOCMO", 1, fund="5000.00", region="MO"),
+    }
+    key_of = {"i": "ICBC", "b": "BOC", "m": "BOCMO"}
+    for payer, payee, amount in DAY:
+        sb.ok(
+            "POST",
+            "/v1/transfers",
+            json={"from_wallet": sb.w[payer], "to_wallet": sb.w[payee], "amount": amount},
+            key=key_of[payer[0]],
+        )
+
+
+def positions(sb):
+    return {c: sb.ok("GET", f"/v1/operators/{c}")["position"] for c in ("ICBC", "BOC", "BOCMO")}
+
+
+def balances(sb):
+    return {name: sb.balance(w) for name, w in sb.w.items()}
+
+
+def test_a_day_under_deferred_net_settlement(sandbox):
+    setup_day(sandbox, "deferred_net")
+    # Before the close: tier-1 positions have not moved; each operator's
+    # difference is exactly minus its net position in the window.
+    assert positions(sandbox) == {"ICBC": "500000.00", "BOC": "500000.00", "BOCMO": "500000.00"}
+    window = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")
+    assert window["status"] == "OPEN"
+    by_op = {p["operator"]: p for p in window["positions"]}
+    assert {
+        op: (p["sent"], p["received"], p["net"], p["peak_debit"]) for op, p in by_op.items()
+    } == {
+        "BOC": ("325.50", "1000.00", "674.50", "0.00"),
+        "BOCMO": ("200.00", "350.00", "150.00", "0.00"),
+        "ICBC": ("1050.00", "225.50", "-824.50", "1000.00"),
+    }
+    assert (
+        by_op["ICBC"]["net_debit_cap"] == "500000.00"
+        and by_op["ICBC"]["utilisation_percent"] == "0.16"
+    )
+    icbc = sandbox.ok("GET", "/v1/operators/ICBC", key="ICBC")
+    assert icbc["open_window_net"] == "-824.50" and icbc["reconciled"] is True
+    report = sandbox.ok("GET", "/v1/audit/reconciliation", key="auditor")
+    assert report["ok"], report
+    check4 = report["checks"][3]["figures"]
+    assert (
+        check4["ICBC"]["difference"] == "824.50" and check4["ICBC"]["open_window_net"] == "-824.50"
+    )
+
+    closed = sandbox.ok(
+        "POST", "/v1/settlement/windows/current/close", key="central_bank", status=200
+    )
+    assert closed["status"] == "SETTLED" and closed["settlement_transfer_id"]
+    assert positions(sandbox) == {"ICBC": "499175.50", "BOC": "500674.50", "BOCMO": "500150.00"}
+    stored = sandbox.ok("GET", f"/v1/settlement/windows/{closed['id']}/report", key="auditor")
+    assert stored["operators"] == [
+        {
+            "operator": "BOC",
+            "sent": "325.50",
+            "received": "1000.00",
+            "net": "674.50",
+            "net_debit_cap": "500000.00",
+            "peak_debit": "0.00",
+            "peak_utilisation_percent": "0.00",
+        },
+        {
+            "operator": "BOCMO",
+            "sent": "200.00",
+            "received": "350.00",
+            "net": "150.00",
+            "net_debit_cap": "500000.00",
+            "peak_debit": "0.00",
+            "peak_utilisation_percent": "0.00",
+        },
+        {
+            "operator": "ICBC",
+            "sent": "1050.00",
+            "received": "225.50",
+            "net": "-824.50",
+            "net_debit_cap": "500000.00",
+            "peak_debit": "1000.00",
+            "peak_utilisation_percent": "0.20",
+        },
+    ]
+    assert stored["tier1_moves"] == [
+        {
+            "debit_account": "OP:ICBC:POSITION",
+            "credit_account": "CB:SETTLEMENT",
+            "amount": "824.50",
+        },
+        {"debit_account": "CB:SETTLEMENT", "credit_account": "OP:BOC:POSITION", "amount": "674.50"},
+        {
+            "debit_account": "CB:SETTLEMENT",
+            "credit_account": "OP:BOCMO:POSITION",
+            "amount": "150.00",
+        },
+    ]
+    # The report rebuilt from the journal equals the stored one.
+    from wallets import settlement
+
+    assert sandbox.db.read(settlement.build_report, closed["id"]) == stored
+    csv = sandbox.get(f"/v1/settlement/windows/{closed['id']}/report?format=csv", key="auditor")
+    assert csv.mimetype == "text/csv"
+    lines = csv.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("window_id,operator,sent") and lines[3].startswith(
+        f"{closed['id']},ICBC,1050.00,225.50,-824.50"
+    )
+    # A new window is open, empty; reconciliation is exact again.
+    nxt = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")
+    assert nxt["id"] != closed["id"] and all(p["net"] == "0.00" for p in nxt["positions"])
+    assert sandbox.ok("GET", "/v1/audit/reconciliation", key="auditor")["ok"]
+    listed = sandbox.ok("GET", "/v1/settlement/windows", key="auditor")["items"]
+    assert [w["status"] for w in listed] == ["SETTLED", "OPEN"]
+
+
+def test_the_same_day_under_gross_ends_the_same(another_sandbox):
+    gross, deferred = another_sandbox(), another_sandbox()
+    setup_day(gross, "gross")
+    setup_day(deferred, "deferred_net")
+    deferred.ok("POST", "/v1/settlement/windows/current/close", key="central_bank", status=200)
+    assert balances(gross) == balances(deferred)
+    assert (
+        positions(gross)
+        == positions(deferred)
+        == {"ICBC": "499175.50", "BOC": "500674.50", "BOCMO": "500150.00"}
+    )
+    assert (
+        gross.get("/v1/settlement/windows/current", key="central_bank").get_json()["code"]
+        == "no_open_window"
+    )
+
+
+def test_net_debit_cap_refuses_and_receipts_make_room(sandbox):
+    for code in ("ICBC", "BOC"):
+        sandbox.operator(code, reserve="1000000.00", issue="500000.00")
+    sandbox.ok(
+        "PUT",
+        "/v1/settlement/settings",
+        json={"model": "deferred_net"},
+        key="central_bank",
+        status=200,
+    )
+    i1, b1 = sandbox.wallet("ICBC", 1, fund="5000.00"), sandbox.wallet("BOC", 1, fund="5000.00")
+    got = sandbox.ok(
+        "PUT",
+        "/v1/settlement/operators/ICBC/net-debit-cap",
+        json={"net_debit_cap": "900.00"},
+        key="central_bank",
+        status=200,
+    )
+    assert got["net_debit_cap"] == "900.00"
+
+    def pay(src, dst, amount, key):
+        return sandbox.post(
+            "/v1/transfers", {"from_wallet": src, "to_wallet": dst, "amount": amount}, key=key
+        )
+
+    r = pay(i1, b1, "900.01", "ICBC")
+    body = r.get_json()
+    assert r.status_code == 422 and body["code"] == "operator_net_debit_cap_exceeded"
+    assert (body["operator"], body["net_debit_cap"], body["would_be"]) == (
+        "ICBC",
+        "900.00",
+        "900.01",
+    )
+    assert pay(i1, b1, "900.00", "ICBC").status_code == 201
+    assert pay(i1, b1, "0.01", "ICBC").get_json()["code"] == "operator_net_debit_cap_exceeded"
+    assert pay(b1, i1, "100.00", "BOC").status_code == 201  # receipts lower ICBC's net debit
+    assert pay(i1, b1, "100.00", "ICBC").status_code == 201
+    view = sandbox.ok("GET", "/v1/operators/ICBC", key="central_bank")
+    assert (view["open_window_net"], view["utilisation_percent"]) == ("-900.00", "100.00")
+    # Holds are not interbank until captured; a capture counts against the cap.
+    h = sandbox.ok(
+        "POST", "/v1/holds", json={"from_wallet": i1, "to_wallet": b1, "amount": "5.00"}, key="ICBC"
+    )
+    r = sandbox.post(f"/v1/holds/{h['id']}/capture", {}, key="ICBC")
+    assert r.get_json()["code"] == "operator_net_debit_cap_exceeded"
+    sandbox.ok(
+        "PUT",
+        "/v1/settlement/operators/ICBC/net-debit-cap",
+        json={"net_debit_cap": None},
+        key="central_bank",
+        status=200,
+    )
+    sandbox.ok("POST", f"/v1/holds/{h['id']}/capture", key="ICBC", status=200)
+    # Refunds flow back through the window too.
+    p = sandbox.ok("GET", f"/v1/transfers?wallet={b1}&limit=500", key="BOC")["items"][-1]
+    sandbox.ok("POST", f"/v1/transfers/{p['id']}/refunds", json={"amount": "5.00"}, key="BOC")
+    window = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")
+    icbc = next(x for x in window["positions"] if x["operator"] == "ICBC")
+    assert (icbc["sent"], icbc["received"], icbc["net"]) == ("1005.00", "105.00", "-900.00")
+
+
+def test_model_switch_and_daily_cutoff(sandbox):
+    for code in ("ICBC", "BOC"):
+        sandbox.operator(code, reserve="1000000.00", issue="500000.00")
+    sandbox.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-03-01T16:00:00+08:00"})
+    sandbox.ok(
+        "PUT",
+        "/v1/settlement/settings",
+        json={"model": "deferred_net", "cutoff": "17:00"},
+        key="central_bank",
+        status=200,
+    )
+    i1, b1 = sandbox.wallet("ICBC", 1, fund="500.00"), sandbox.wallet("BOC", 1)
+    sandbox.ok(
+        "POST",
+        "/v1/transfers",
+        json={"from_wallet": i1, "to_wallet": b1, "amount": "120.00"},
+        key="ICBC",
+    )
+    r = sandbox.call("PUT", "/v1/settlement/settings", "central_bank", json={"model": "gross"})
+    assert r.status_code == 409 and r.get_json()["code"] == "settlement_window_has_activity"
+    sandbox.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 2 * 3600 + 86400}, status=200)
+    windows = sandbox.ok("GET", "/v1/settlement/windows", key="central_bank")["items"]
+    # 17:00 on March 1 and on March 2 were passed: two windows closed, one open.
+    assert [(w["status"], w["closed_at"]) for w in windows] == [
+        ("SETTLED", "2027-03-01T09:00:00+00:00"),
+        ("SETTLED", "2027-03-02T09:00:00+00:00"),
+        ("OPEN", None),
+    ]
+    assert sandbox.ok("GET", "/v1/operators/BOC")["position"] == "500120.00"
+    got = sandbox.ok(
+        "PUT", "/v1/settlement/settings", json={"model": "gross"}, key="central_bank", status=200
+    )
+    assert got["model"] == "gross"
+    assert sandbox.get("/v1/settlement/windows/current", key="central_bank").status_code == 409
+    for body, field in [
+        ({"model": "net"}, "model"),
+        ({"cutoff": "25:00"}, "cutoff"),
+        ({"ndc_alert_percent": "0"}, "ndc_alert_percent"),
+    ]:
+        r = sandbox.call("PUT", "/v1/settlement/settings", "central_bank", json=body)
+        assert r.status_code == 422 and field in r.get_json()["errors"], body
