@@ -158,6 +158,33 @@ def reserve_ratio(ratio: str | None) -> None:
     click.echo(f"reserve ratio set to {ratio}")
 
 
+@sandbox_group.command("settlement")
+@click.option("--model", type=click.Choice(["gross", "deferred_net"]))
+@click.option("--ndc-reserve-ratio", help="default net debit cap = free reserve x this")
+@click.option("--ndc-alert-percent", help="alert when a net debit passes this share of its cap")
+@click.option(
+    "--cutoff", help="daily window close, local time HH:MM (UTC+8); 'none' for no cut-off"
+)
+def settlement_settings(model, ndc_reserve_ratio, ndc_alert_percent, cutoff) -> None:
+    """Show or change the settlement model and its settings."""
+    from wallets import settlement
+    from wallets.errors import DomainError
+
+    changes = {
+        "model": model,
+        "ndc_reserve_ratio": ndc_reserve_ratio,
+        "ndc_alert_percent": ndc_alert_percent,
+    }
+    if cutoff is not None:
+        changes["cutoff"] = None if cutoff == "none" else cutoff
+    database = Database(_settings().database_url)
+    try:
+        result = database.write(lambda tx: settlement.update_settings(tx, **changes))
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
+    click.echo(json.dumps(result.__dict__, indent=2))
+
+
 @main.group()
 def audit() -> None:
     """Audit: reconciliation, the signed digest, exports and their verification."""

@@ -67,3 +67,14 @@ def test_reserve_ratio_can_change_only_while_nothing_is_outstanding(cli_env):
     refused = CliRunner().invoke(main, ["sandbox", "reserve-ratio", "0.50"])
     assert refused.exit_code != 0 and "reserve_ratio_locked" in refused.output
     assert "all invariants hold" in run("audit", "reconcile")
+
+
+def test_settlement_model_from_the_command_line(cli_env):
+    run("db", "upgrade")
+    run("seed", "demo")
+    out = run("sandbox", "settlement", "--model", "deferred_net", "--cutoff", "17:00")
+    assert '"model": "deferred_net"' in out and '"cutoff": "17:00"' in out
+    bad = CliRunner().invoke(main, ["sandbox", "settlement", "--cutoff", "7pm"])
+    assert bad.exit_code != 0 and "cutoff" in bad.output
+    assert '"cutoff": null' in run("sandbox", "settlement", "--cutoff", "none")
+    assert '"model": "gross"' in run("sandbox", "settlement", "--model", "gross")
