@@ -64,6 +64,13 @@ def test_role_matrix(demo):
             {"admin", "ICBC"},
         ),
         ("PUT", "/v1/operators/ICBC/limits/4", {}, {"admin", "ICBC"}),
+        (
+            "PUT",
+            "/v1/settlement/operators/ICBC/net-debit-cap",
+            {"net_debit_cap": None},
+            {"admin", "central_bank"},
+        ),
+        ("PUT", "/v1/settlement/settings", {"ndc_alert_percent": "80"}, {"admin", "central_bank"}),
         ("PUT", "/v1/sandbox/clock", {"now": "2026-01-01T00:00:00+08:00"}, {"admin"}),
         ("POST", "/v1/keys", {"role": "auditor"}, {"admin"}),
     ]
@@ -87,6 +94,8 @@ def test_role_matrix(demo):
         ("/v1/wallets", {"admin", "auditor", "ICBC"}),
         ("/v1/transfers", {"admin", "auditor", "ICBC"}),
         ("/v1/audit/reconciliation", {"admin", "central_bank", "auditor"}),
+        ("/v1/settlement/settings", {"admin", "central_bank", "auditor", "ICBC"}),
+        ("/v1/settlement/windows", {"admin", "central_bank", "auditor"}),
         (f"/v1/wallets/{a}/limits", {"admin", "auditor", "ICBC"}),
         (f"/v1/wallets/{a}/statement", {"admin", "auditor", "ICBC"}),
         (f"/v1/holds?wallet={a}", {"admin", "auditor", "ICBC"}),
