@@ -7,6 +7,7 @@ refused or fails (or replayed)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 import logging
 import re
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from wallets.audit import log as audit_log
 from wallets.db import Tx
 
 from .errors import status_for
-from .state import database
+from .state import database, settings
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ def write(
                     errors={"Idempotency-Key": ["must be 1-255 printable ASCII characters"]},
                 )
             print_ = idempotency.fingerprint(request.method, request.path, call.body)
-            found = idempotency.claim(db, g.principal.key_id, key, print_)
+            stale_after = timedelta(seconds=settings().idempotency_stale_seconds)
+            found = idempotency.claim(db, g.principal.key_id, key, print_, stale_after)
             if isinstance(found, idempotency.Replay):
                 _record_apart(call, found.status, replayed=True, resource=_resource(found.body))
                 response = Response(found.body, found.status, mimetype="application/json")

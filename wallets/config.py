@@ -25,6 +25,8 @@ class Settings:
     signing_key_path: Path = DEFAULT_VAR_DIR / "central-bank-ed25519.pem"
     # Where audit export jobs of the API write their files.
     export_dir: Path = DEFAULT_VAR_DIR / "exports"
+    # After how long an idempotency claim left by a crashed request may be taken over.
+    idempotency_stale_seconds: int = 60
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -38,4 +40,6 @@ class Settings:
             kwargs["signing_key_path"] = Path(env["ECNY_SIGNING_KEY"])
         if env.get("ECNY_EXPORT_DIR"):
             kwargs["export_dir"] = Path(env["ECNY_EXPORT_DIR"])
+        if env.get("ECNY_IDEMPOTENCY_STALE_SECONDS"):
+            kwargs["idempotency_stale_seconds"] = int(env["ECNY_IDEMPOTENCY_STALE_SECONDS"])
         return cls(**kwargs)

@@ -45,11 +45,13 @@ def fingerprint(method: str, path: str, body: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def claim(db: Database, api_key_id: int, key: str, print_: str) -> Claim | Replay:
-    return db.write(_claim, api_key_id, key, print_)
+def claim(
+    db: Database, api_key_id: int, key: str, print_: str, stale_after: timedelta = STALE_AFTER
+) -> Claim | Replay:
+    return db.write(_claim, api_key_id, key, print_, stale_after)
 
 
-def _claim(tx: Tx, api_key_id: int, key: str, print_: str) -> Claim | Replay:
+def _claim(tx: Tx, api_key_id: int, key: str, print_: str, stale_after: timedelta) -> Claim | Replay:
     ik = idempotency_keys
     now = datetime.now(UTC)
     try:
@@ -76,7 +78,7 @@ def _claim(tx: Tx, api_key_id: int, key: str, print_: str) -> Claim | Replay:
         )
     if row.state == "completed":
         return Replay(row.response_status, row.response_body)
-    if now - row.claimed_at < STALE_AFTER:
+    if now - row.claimed_at < stale_after:
         raise errors.DomainError(
             errors.IDEMPOTENCY_IN_FLIGHT, "retry once the first request has finished"
         )
