@@ -7,10 +7,10 @@ refused or fails (or replayed)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 import logging
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, g, request

@@ -51,7 +51,9 @@ def claim(
     return db.write(_claim, api_key_id, key, print_, stale_after)
 
 
-def _claim(tx: Tx, api_key_id: int, key: str, print_: str, stale_after: timedelta) -> Claim | Replay:
+def _claim(
+    tx: Tx, api_key_id: int, key: str, print_: str, stale_after: timedelta
+) -> Claim | Replay:
     ik = idempotency_keys
     now = datetime.now(UTC)
     try:

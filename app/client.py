@@ -1,0 +1,356 @@
+"""A small, typed Python client of the sandbox's HTTP API.
+
+One method per API operation. The same interface works against a live server
+(``Client.http(url, key)``, over ``requests``) and in-process
+(``Client.in_process(app, key)``, over Flask's test client), so scenario
+replays and tests always go through the real HTTP API. A problem response is
+raised as :class:`ApiError` carrying its stable ``code``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+JSON = Any
+
+
+class ApiError(Exception):
+    """An RFC 9457 problem answered by the API."""
+
+    def __init__(self, status: int, problem: Mapping[str, Any]) -> None:
+        self.status = status
+        self.problem = dict(problem)
+        self.code: str = self.problem.get("code", f"http_{status}")
+        super().__init__(f"{status} {self.code}: {self.problem.get('detail', '')}")
+
+
+@dataclass
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: JSON
+
+
+class Transport(Protocol):
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        json_body: JSON,
+        params: dict | None,
+    ) -> Response: ...
+
+
+@dataclass
+class HttpTransport:
+    base_url: str
+    timeout: float = 30.0
+    _session: Any = field(default=None, repr=False)
+
+    def send(self, method, path, *, headers, json_body, params):
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()
+        r = self._session.request(
+            method,
+            self.base_url.rstrip("/") + path,
+            headers=headers,
+            data=None if json_body is None else json.dumps(json_body),
+            params=params,
+            timeout=self.timeout,
+        )
+        body = r.json() if r.content and "json" in r.headers.get("Content-Type", "") else r.text
+        return Response(r.status_code, dict(r.headers), body)
+
+
+@dataclass
+class FlaskTransport:
+    app: Any
+
+    def send(self, method, path, *, headers, json_body, params):
+        r = self.app.test_client().open(
+            path,
+            method=method,
+            headers=headers,
+            data=None if json_body is None else json.dumps(json_body),
+            query_string=params,
+        )
+        body = (
+            r.get_json(silent=True)
+            if r.is_json or r.mimetype.endswith("+json")
+            else r.get_data(as_text=True)
+        )
+        return Response(r.status_code, dict(r.headers), body)
+
+
+class Client:
+    """The sandbox's API; ``key`` is the API key every call is made with."""
+
+    def __init__(self, transport: Transport, key: str | None = None) -> None:
+        self.transport = transport
+        self.key = key
+
+    @classmethod
+    def http(cls, url: str, key: str | None = None) -> Client:
+        return cls(HttpTransport(url), key)
+
+    @classmethod
+    def in_process(cls, app: Any, key: str | None = None) -> Client:
+        return cls(FlaskTransport(app), key)
+
+    def with_key(self, key: str) -> Client:
+        """The same server, another API key (another role or scope)."""
+        return Client(self.transport, key)
+
+    # ---- plumbing -----------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: JSON = None,
+        *,
+        params: dict | None = None,
+        idempotency_key: str | None = None,
+        if_match: str | None = None,
+    ) -> Response:
+        headers = {"Accept": "application/json"}
+        if self.key:
+            headers["Authorization"] = f"Bearer {self.key}"
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        if if_match:
+            headers["If-Match"] = if_match
+        params = {k: v for k, v in (params or {}).items() if v is not None} or None
+        r = self.transport.send(method, path, headers=headers, json_body=body, params=params)
+        if r.status >= 400:
+            raise ApiError(
+                r.status, r.body if isinstance(r.body, dict) else {"detail": str(r.body)}
+            )
+        return r
+
+    def _json(self, method: str, path: str, body: JSON = None, **kw) -> JSON:
+        return self.request(method, path, body, **kw).body
+
+    @staticmethod
+    def _drop_none(**values: Any) -> dict:
+        return {k: v for k, v in values.items() if v is not None}
+
+    # ---- sandbox ------------------------------------------------------------
+
+    def health(self) -> JSON:
+        return self._json("GET", "/healthz")
+
+    def clock(self) -> JSON:
+        return self._json("GET", "/v1/sandbox/clock")
+
+    def set_clock(self, now: str, fixed: bool = True, **kw) -> JSON:
+        return self._json("PUT", "/v1/sandbox/clock", {"now": now, "fixed": fixed}, **kw)
+
+    def advance_clock(self, seconds: int, **kw) -> JSON:
+        return self._json("POST", "/v1/sandbox/clock/advance", {"seconds": seconds}, **kw)
+
+    def create_key(
+        self, role: str, operator: str | None = None, casino: str | None = None, **kw
+    ) -> JSON:
+        return self._json(
+            "POST", "/v1/keys", self._drop_none(role=role, operator=operator, casino=casino), **kw
+        )
+
+    # ---- operators and tier 1 -----------------------------------------------
+
+    def create_operator(self, code: str, name: str, **kw) -> JSON:
+        return self._json("POST", "/v1/operators", {"code": code, "name": name}, **kw)
+
+    def operators(self, limit: int | None = None, after: str | None = None) -> JSON:
+        return self._json("GET", "/v1/operators", params={"limit": limit, "after": after})
+
+    def operator(self, code: str) -> JSON:
+        return self._json("GET", f"/v1/operators/{code}")
+
+    def deposit_reserve(self, code: str, amount: str, reference: str | None = None, **kw) -> JSON:
+        body = self._drop_none(amount=amount, reference=reference)
+        return self._json("POST", f"/v1/operators/{code}/reserve-deposits", body, **kw)
+
+    def issue(self, code: str, amount: str, reference: str | None = None, **kw) -> JSON:
+        return self._json(
+            "POST",
+            f"/v1/operators/{code}/issuances",
+            self._drop_none(amount=amount, reference=reference),
+            **kw,
+        )
+
+    def redeem(self, code: str, amount: str, reference: str | None = None, **kw) -> JSON:
+        return self._json(
+            "POST",
+            f"/v1/operators/{code}/redemptions",
+            self._drop_none(amount=amount, reference=reference),
+            **kw,
+        )
+
+    def operator_limits(self, code: str) -> JSON:
+        return self._json("GET", f"/v1/operators/{code}/limits")
+
+    def set_operator_limits(self, code: str, wallet_class: int, **limits: str | None) -> JSON:
+        return self._json("PUT", f"/v1/operators/{code}/limits/{wallet_class}", limits)
+
+    # ---- wallets --------------------------------------------------------------
+
+    def open_wallet(self, wallet_class: int, region: str, **attrs: Any) -> JSON:
+        kw = {k: attrs.pop(k) for k in ("idempotency_key",) if k in attrs}
+        return self._json(
+            "POST", "/v1/wallets", {"wallet_class": wallet_class, "region": region, **attrs}, **kw
+        )
+
+    def wallets(
+        self, operator: str | None = None, limit: int | None = None, after: str | None = None
+    ) -> JSON:
+        return self._json(
+            "GET", "/v1/wallets", params={"operator": operator, "limit": limit, "after": after}
+        )
+
+    def wallet(self, wallet_id: int) -> JSON:
+        return self._json("GET", f"/v1/wallets/{wallet_id}")
+
+    def wallet_etag(self, wallet_id: int) -> str:
+        return self.request("GET", f"/v1/wallets/{wallet_id}").headers["ETag"]
+
+    def update_wallet(self, wallet_id: int, if_match: str, **changes: Any) -> JSON:
+        return self._json("PATCH", f"/v1/wallets/{wallet_id}", changes, if_match=if_match)
+
+    def freeze(self, wallet_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/wallets/{wallet_id}/freeze", **kw)
+
+    def unfreeze(self, wallet_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/wallets/{wallet_id}/unfreeze", **kw)
+
+    def close_wallet(self, wallet_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/wallets/{wallet_id}/close", **kw)
+
+    def sweep(self, wallet_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/wallets/{wallet_id}/sweep", **kw)
+
+    def balance(self, wallet_id: int) -> JSON:
+        return self._json("GET", f"/v1/wallets/{wallet_id}/balance")
+
+    def wallet_limits(self, wallet_id: int) -> JSON:
+        return self._json("GET", f"/v1/wallets/{wallet_id}/limits")
+
+    def statement(
+        self, wallet_id: int, start: str | None = None, end: str | None = None, **page
+    ) -> JSON:
+        return self._json(
+            "GET", f"/v1/wallets/{wallet_id}/statement", params={"from": start, "to": end, **page}
+        )
+
+    def fund(self, wallet_id: int, amount: str, reference: str | None = None, **kw) -> JSON:
+        return self._json(
+            "POST",
+            f"/v1/wallets/{wallet_id}/fund",
+            self._drop_none(amount=amount, reference=reference),
+            **kw,
+        )
+
+    def defund(self, wallet_id: int, amount: str, reference: str | None = None, **kw) -> JSON:
+        return self._json(
+            "POST",
+            f"/v1/wallets/{wallet_id}/defund",
+            self._drop_none(amount=amount, reference=reference),
+            **kw,
+        )
+
+    # ---- payments -------------------------------------------------------------
+
+    def pay(
+        self, from_wallet: int, to_wallet: int, amount: str, reference: str | None = None, **kw
+    ) -> JSON:
+        body = self._drop_none(
+            from_wallet=from_wallet, to_wallet=to_wallet, amount=amount, reference=reference
+        )
+        return self._json("POST", "/v1/transfers", body, **kw)
+
+    def batch(self, transfers: list[dict], **kw) -> JSON:
+        return self._json("POST", "/v1/transfers/batch", {"transfers": transfers}, **kw)
+
+    def transfer(self, transfer_id: int) -> JSON:
+        return self._json("GET", f"/v1/transfers/{transfer_id}")
+
+    def transfers(
+        self, wallet: int | None = None, limit: int | None = None, after: str | None = None
+    ) -> JSON:
+        return self._json(
+            "GET", "/v1/transfers", params={"wallet": wallet, "limit": limit, "after": after}
+        )
+
+    def refund(self, transfer_id: int, amount: str, reference: str | None = None, **kw) -> JSON:
+        body = self._drop_none(amount=amount, reference=reference)
+        return self._json("POST", f"/v1/transfers/{transfer_id}/refunds", body, **kw)
+
+    def hold(
+        self,
+        from_wallet: int,
+        to_wallet: int,
+        amount: str,
+        timeout_seconds: int | None = None,
+        **kw,
+    ) -> JSON:
+        body = self._drop_none(
+            from_wallet=from_wallet,
+            to_wallet=to_wallet,
+            amount=amount,
+            timeout_seconds=timeout_seconds,
+            reference=kw.pop("reference", None),
+        )
+        return self._json("POST", "/v1/holds", body, **kw)
+
+    def capture(self, hold_id: int, amount: str | None = None, **kw) -> JSON:
+        return self._json(
+            "POST", f"/v1/holds/{hold_id}/capture", self._drop_none(amount=amount), **kw
+        )
+
+    def void(self, hold_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/holds/{hold_id}/void", **kw)
+
+    def get_hold(self, hold_id: int) -> JSON:
+        return self._json("GET", f"/v1/holds/{hold_id}")
+
+    # ---- settlement -----------------------------------------------------------
+
+    def settlement_settings(self) -> JSON:
+        return self._json("GET", "/v1/settlement/settings")
+
+    def update_settlement_settings(self, **settings: Any) -> JSON:
+        return self._json("PUT", "/v1/settlement/settings", settings)
+
+    def current_window(self) -> JSON:
+        return self._json("GET", "/v1/settlement/windows/current")
+
+    def close_window(self, **kw) -> JSON:
+        return self._json("POST", "/v1/settlement/windows/current/close", **kw)
+
+    def windows(self, limit: int | None = None, after: str | None = None) -> JSON:
+        return self._json("GET", "/v1/settlement/windows", params={"limit": limit, "after": after})
+
+    def settlement_report(self, window_id: int) -> JSON:
+        return self._json("GET", f"/v1/settlement/windows/{window_id}/report")
+
+    def set_net_debit_cap(self, code: str, amount: str | None) -> JSON:
+        return self._json(
+            "PUT", f"/v1/settlement/operators/{code}/net-debit-cap", {"net_debit_cap": amount}
+        )
+
+    # ---- audit ----------------------------------------------------------------
+
+    def reconciliation(self) -> JSON:
+        return self._json("GET", "/v1/audit/reconciliation")
+
+    def digest(self) -> JSON:
+        return self._json("GET", "/v1/audit/digest")

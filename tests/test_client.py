@@ -1,0 +1,65 @@
+"""The Python client: the same calls, the same answers, in-process and over HTTP."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from app.client import ApiError, Client
+
+
+def _flow(admin: Client) -> list:
+    cb = admin.with_key(admin.create_key("central_bank")["key"])
+    cb.create_operator("ICBC", "ICBC")
+    cb.create_operator("BOC", "BOC")
+    for code in ("ICBC", "BOC"):
+        cb.deposit_reserve(code, "1000.00")
+        cb.issue(code, "600.00", idempotency_key=f"issue-{code}")
+        cb.issue(code, "600.00", idempotency_key=f"issue-{code}")  # replayed, not issued twice
+    icbc = admin.with_key(admin.create_key("operator", operator="ICBC")["key"])
+    a = icbc.open_wallet(2, "CN", birth_date="1990-01-01")["id"]
+    b = admin.open_wallet(1, "HK", operator="BOC", birth_date="1980-01-01")["id"]
+    icbc.fund(a, "100.00")
+    paid = icbc.pay(a, b, "12.34", reference="tea")
+    h = icbc.hold(a, b, "10.00")
+    captured = icbc.capture(h["id"], "4.00")
+    etag = icbc.wallet_etag(a)
+    upgraded = icbc.update_wallet(a, etag, label="main")
+    with pytest.raises(ApiError) as refused:
+        icbc.pay(a, b, "1000.00")
+    return [
+        cb.operator("ICBC")["position"],
+        paid["entries"][-1]["credit_account"],
+        [t["kind"] for t in captured["transfers"]],
+        upgraded["label"],
+        icbc.balance(a),
+        (refused.value.status, refused.value.code),
+        admin.reconciliation()["ok"],
+    ]
+
+
+def test_in_process_and_http_agree(another_sandbox):
+    local, remote = another_sandbox(), another_sandbox()
+    in_process = _flow(Client.in_process(local.app, local.keys["admin"]))
+    server = make_server("127.0.0.1", 0, remote.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        over_http = _flow(Client.http(f"http://127.0.0.1:{server.server_port}", remote.keys["admin"]))
+    finally:
+        server.shutdown()
+    for result in (in_process, over_http):
+        balance = result[4]
+        result[4] = (balance["balance"], balance["available"], balance["held"])
+    assert in_process == over_http
+    assert in_process == [
+        "583.66",  # 600.00 issued, 12.34 paid and 4.00 captured to BOC
+        "OP:BOC:POSITION",
+        ["hold", "capture", "hold_release"],
+        "main",
+        ("83.66", "83.66", "0.00"),
+        (422, "insufficient_funds"),
+        True,
+    ]
