@@ -1,5 +1,27 @@
 """One blueprint per resource."""
 
-from . import audit, holds, operators, sandbox, transfers, wallets
+from . import (
+    alerts,
+    audit,
+    casinos,
+    exclusions,
+    holds,
+    operators,
+    rules,
+    sandbox,
+    transfers,
+    wallets,
+)
 
-BLUEPRINTS = (operators.blp, wallets.blp, transfers.blp, holds.blp, audit.blp, sandbox.blp)
+BLUEPRINTS = (
+    operators.blp,
+    wallets.blp,
+    transfers.blp,
+    holds.blp,
+    audit.blp,
+    sandbox.blp,
+    rules.blp,
+    casinos.blp,
+    alerts.blp,
+    exclusions.blp,
+)
