@@ -77,6 +77,8 @@ def _invalid(field: str, message: str) -> errors.DomainError:
 
 
 def _years_later(day: date, years: int) -> date:
+    if day.year + years > date.max.year:
+        return date.max
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February

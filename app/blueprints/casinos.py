@@ -60,15 +60,22 @@ def _operation(tx, op: cs.CageOperation) -> dict:
     }
 
 
+# Gaming days the sandbox clock can reach (its instants must stay within datetime's range).
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9999, 12, 30)
+
+
 def _gaming_day(text: str, field: str = "date") -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
+        day = None
+    if len(text) != 10 or day is None or not FIRST_DAY <= day <= LAST_DAY:
         raise errors.DomainError(
             errors.VALIDATION_FAILED,
             f"{field}: a gaming day is a date such as 2026-03-02",
             errors={field: ["must be a date such as 2026-03-02"]},
-        ) from None
+        )
+    return day
 
 
 @blp.route("", methods=["POST"])
