@@ -341,7 +341,9 @@ class TransferOut(Schema):
     id = fields.Integer()
     kind = fields.String(
         metadata={
-            "description": "reserve_deposit, issuance, redemption, funding, defunding or payment"
+            "description": "reserve_deposit, issuance, redemption, funding, defunding, payment, "
+            "hold, capture, hold_release, void, hold_expiry, refund, sweep, chip_issue, wager, "
+            "payout or chip_return (docs/ledger.md)"
         }
     )
     status = fields.String(metadata={"description": "posted"})
