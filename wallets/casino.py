@@ -39,7 +39,15 @@ from .limits import LimitBook
 from .principal import ADMIN, CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
 from .rules import active_profile
 from .rules.profile import CasinoRules
-from .schema import accounts, api_keys, casino_player_days, casino_transactions, casinos, operators
+from .schema import (
+    accounts,
+    api_keys,
+    casino_player_days,
+    casino_transactions,
+    casinos,
+    gaming_days,
+    operators,
+)
 from .schema import wallets as wallets_table
 
 BUY_IN, PLAY, CASH_OUT = "buy_in", "play", "cash_out"
@@ -287,7 +295,20 @@ class CageOperation:
 def _for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
     if actor.role not in (MERCHANT, ADMIN):
         raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not run a cage")
-    return get(tx, ref, actor), rules_of(tx)
+    c, rules = get(tx, ref, actor), rules_of(tx)
+    # Only a clock set back can reach a closed day; its report must stay true.
+    day = gaming_day_of(tx.now(), rules.gaming_day_cutoff)
+    closed = tx.conn.execute(
+        sa.select(gaming_days.c.closed_at).where(
+            gaming_days.c.casino_id == c.id, gaming_days.c.gaming_day == day
+        )
+    ).first()
+    if closed is not None:
+        raise errors.DomainError(
+            errors.GAMING_DAY_ALREADY_CLOSED,
+            f"gaming day {day.isoformat()} of {ref} is closed: its cage takes no more operations",
+        )
+    return c, rules
 
 
 def _player(tx: Tx, c: Casino, wallet_id: int) -> wl.Wallet:

@@ -287,11 +287,21 @@ def change_status(
             .where(holds.c.payee_wallet_id == w.id, holds.c.status == "pending")
         ).scalar_one()
         open_subs = [c.id for c in children(tx, w.id) if c.status != CLOSED]
-        if w.available or w.held or pending_in or open_subs:
+        # Chips at a casino would be stranded: they are cashed out into this wallet.
+        chips = tx.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(accounts)
+            .where(
+                accounts.c.wallet_id == w.id,
+                accounts.c.asset != ECNY,
+                accounts.c.credits_posted != accounts.c.debits_posted,
+            )
+        ).scalar_one()
+        if w.available or w.held or pending_in or open_subs or chips:
             raise errors.DomainError(
                 errors.WALLET_NOT_EMPTY,
-                f"wallet {w.id} has {w.available} fen, {w.held} fen held, {pending_in} incoming holds "
-                f"and open sub-wallets {open_subs}",
+                f"wallet {w.id} has {w.available} fen, {w.held} fen held, {pending_in} incoming holds, "
+                f"open sub-wallets {open_subs} and chips at {chips} casinos",
             )
     _bump(tx, w, status=to)
     return find(tx, wallet_id)

@@ -250,3 +250,23 @@ def test_no_casino_request_yields_a_500(casino_sandbox, endpoint, body, day):
         assert r.status_code < 500, (p, raw, r.get_data(as_text=True))
         if r.status_code >= 400:
             assert r.mimetype == "application/problem+json" and r.get_json()["code"]
+
+
+def test_chips_keep_a_wallet_open_and_a_closed_day_takes_no_more_play(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    p = sb.wallet("BOCMO", 1, fund="100.00", region="MO")
+    cage(sb, "buy-ins", p, amount="100.00")
+    r = sb.post(f"/v1/wallets/{p}/close", key="BOCMO")
+    assert r.status_code == 409 and r.get_json()["code"] == "wallet_not_empty"
+    assert "chips at 1 casinos" in r.get_json()["detail"]
+    cage(sb, "cash-outs", p, amount="100.00")
+    sb.ok("POST", f"/v1/wallets/{p}/defund", key="BOCMO", json={"amount": "100.00"})
+    assert sb.ok("POST", f"/v1/wallets/{p}/close", key="BOCMO", status=200)["status"] == "closed"
+
+    q = sb.wallet("BOCMO", 1, fund="100.00", region="MO")
+    sb.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-03-03T07:00:00+08:00"})
+    sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="merchant")
+    sb.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-03-02T23:00:00+08:00"})
+    r = cage(sb, "buy-ins", q, 409, amount="1.00")
+    assert r["code"] == "gaming_day_already_closed"
