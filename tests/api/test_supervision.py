@@ -354,3 +354,46 @@ def test_the_same_replay_raises_the_same_alerts(sandbox, sqlite_template, tmp_pa
         "minimal_play",
     ]
     assert first == second
+
+
+def test_other_code_raises_alerts_tied_to_no_casino(sandbox):
+    """The hook for other rules (a settlement engineer's net-debit-cap alert, say):
+    such alerts are the central bank's, not any supervisor's."""
+    from wallets.alerts import raise_alert
+
+    sb = sandbox
+    macau_world(sb)
+    op_id = sb.db.read(
+        lambda tx: tx.conn.exec_driver_sql(
+            "SELECT id FROM operators WHERE code = 'ICBC'"
+        ).scalar_one()
+    )
+
+    def raise_it(tx):
+        return raise_alert(
+            tx,
+            "ndc_threshold",
+            operator_id=op_id,
+            evidence={"net_position": "-800000.00", "cap": "1000000.00"},
+            summary="ICBC reached 80% of its net debit cap",
+            dedupe_key="ndc:1:ICBC",
+            due=False,
+        )
+
+    first = sb.db.write(raise_it)
+    assert (first.type, first.operator_code, first.casino_ref, first.due_at) == (
+        "ndc_threshold",
+        "ICBC",
+        None,
+        None,
+    )
+    assert sb.db.write(raise_it) is None  # the same fact alerts once
+    seen = sb.ok("GET", "/v1/alerts?type=ndc_threshold", key="central_bank")["items"]
+    assert [a["id"] for a in seen] == [first.id] and seen[0]["operator"] == "ICBC"
+    assert sb.ok("GET", "/v1/alerts", key="supervisor")["items"] == []
+    assert sb.get(f"/v1/alerts/{first.id}", key="merchant").status_code == 404
+    acked = sb.ok("POST", f"/v1/alerts/{first.id}/acknowledge", key="central_bank", status=200)
+    assert acked["status"] == "acknowledged"
+    r = sb.post(f"/v1/alerts/{first.id}/dismiss", {"reason": "x"}, key="supervisor")
+    assert r.status_code == 404
+    assert sb.ok("GET", f"/v1/alerts/{first.id}", key="auditor")["status"] == "acknowledged"
