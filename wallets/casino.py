@@ -37,7 +37,7 @@ from .db import Tx
 from .ledger import Leg, PostedTransfer, Posting, Refusal, TransferDraft, chip_asset
 from .limits import LimitBook
 from .principal import ADMIN, CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
-from .rules import active_profile
+from .rules import active_profile, cage
 from .rules.profile import CasinoRules
 from .schema import (
     accounts,
@@ -398,8 +398,6 @@ def buy_in(
     tx: Tx, ref: str, actor: Principal, *, wallet_id: int, amount: int, reference: str | None
 ) -> CageOperation:
     """The player pays e-CNY into the casino's wallet and gets as many chips."""
-    from .rules import cage
-
     c, rules = _for_cage(tx, ref, actor)
     player = _player(tx, c, wallet_id)
     cage.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
@@ -431,8 +429,6 @@ def play(
 ) -> CageOperation:
     """A round: the player's wager goes to the casino, and the payout (stake
     included, 0 when the round is lost) comes back. The wager is turnover."""
-    from .rules import cage
-
     c, rules = _for_cage(tx, ref, actor)
     player = _player(tx, c, wallet_id)
     cage.check_player(tx, rules, c, player, amount=max(wager, payout), gaming=True, paying=False)
@@ -463,8 +459,6 @@ def cash_out(
     tx: Tx, ref: str, actor: Principal, *, wallet_id: int, amount: int, reference: str | None
 ) -> CageOperation:
     """The player returns chips and the casino's wallet pays as much e-CNY back."""
-    from .rules import cage
-
     c, rules = _for_cage(tx, ref, actor)
     player = _player(tx, c, wallet_id)
     cage.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
@@ -499,8 +493,6 @@ def _record(
     payout_transfer: PostedTransfer | None = None,
 ) -> CageOperation:
     """Keep the operation and its day's totals, then run the detection rules."""
-    from .rules import cage
-
     now = tx.now()
     day = gaming_day_of(now, rules.gaming_day_cutoff)
     op_id = tx.conn.execute(

@@ -33,7 +33,7 @@ from . import errors, payments
 from . import wallet as wl
 from .clock import gaming_day_bounds
 from .db import Tx
-from .ledger import chip_asset
+from .ledger import PostedTransfer, chip_asset
 from .money import apply_rate, format_amount
 from .principal import ADMIN, MERCHANT, SUPERVISOR, SYSTEM, Principal
 from .schema import (
@@ -96,36 +96,14 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     tax = apply_rate(ggr, rules.special_gaming_tax) if ggr > 0 else 0
     contribution = apply_rate(ggr, rules.contributions) if ggr > 0 else 0
 
-    merchant = wl.find(tx, c.merchant_wallet_id)
     treasury = wl.find(tx, c.treasury_wallet_id)
-    due = [
-        (amount, what)
-        for amount, what in ((tax, "special gaming tax"), (contribution, "contributions"))
-        if amount
-    ]
-    paid = (
-        cs.post_linked(
-            tx,
-            [
-                cs.ecny_payment(tx, merchant, treasury, amount, f"{what}, {ref} {day.isoformat()}")
-                for amount, what in due
-            ],
-            lock=[],
-            parties=[(merchant, "paying"), (treasury, "receiving")],
-            limits=True,
-        )
-        if due
-        else []
-    )
-    tax_t = paid[0] if tax else None
-    contribution_t = paid[-1] if contribution else None
-
+    label = f"{ref} {day.isoformat()}"
+    tax_t, contribution_t = _pay_taxes(tx, c, treasury, tax, contribution, label)
+    paid = [t for t in (tax_t, contribution_t) if t is not None]
     merchant = wl.find(tx, c.merchant_wallet_id)
     sweep = merchant.available - c.float_amount
     sweep_t = (
-        payments.defund(
-            tx, merchant.id, sweep, SYSTEM, f"sweep above float, {ref} {day.isoformat()}"
-        )
+        payments.defund(tx, merchant.id, sweep, SYSTEM, f"sweep above float, {label}")
         if sweep > 0
         else None
     )
@@ -211,6 +189,31 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
         )
     )
     return report
+
+
+def _pay_taxes(
+    tx: Tx, c: cs.Casino, treasury: wl.Wallet, tax: int, contribution: int, label: str
+) -> tuple[PostedTransfer | None, PostedTransfer | None]:
+    """The special gaming tax and the contributions, casino wallet -> treasury, linked."""
+    merchant = wl.find(tx, c.merchant_wallet_id)
+    due = [(tax, "special gaming tax"), (contribution, "contributions")]
+    drafts = [
+        cs.ecny_payment(tx, merchant, treasury, amount, f"{what}, {label}")
+        for amount, what in due
+        if amount
+    ]
+    if not drafts:
+        return None, None
+    posted = iter(
+        cs.post_linked(
+            tx,
+            drafts,
+            lock=[],
+            parties=[(merchant, "paying"), (treasury, "receiving")],
+            limits=True,
+        )
+    )
+    return (next(posted) if tax else None), (next(posted) if contribution else None)
 
 
 def _check(name: str, ok: bool, figures: dict, problem: str) -> dict:
