@@ -34,7 +34,7 @@ from . import wallet as wl
 from .clock import gaming_day_bounds
 from .db import Tx
 from .ledger import PostedTransfer, chip_asset
-from .money import apply_rate, format_amount
+from .money import apply_rate, format_amount, format_rate
 from .principal import ADMIN, MERCHANT, SUPERVISOR, SYSTEM, Principal
 from .schema import (
     accounts,
@@ -154,12 +154,12 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
         "payouts": format_amount(paid_out),
         "ggr": format_amount(ggr),
         "special_gaming_tax": {
-            "rate": str(rules.special_gaming_tax),
+            "rate": format_rate(rules.special_gaming_tax),
             "amount": format_amount(tax),
             "transfer_id": tax_t.id if tax_t else None,
         },
         "contributions": {
-            "rate": str(rules.contributions),
+            "rate": format_rate(rules.contributions),
             "amount": format_amount(contribution),
             "transfer_id": contribution_t.id if contribution_t else None,
         },

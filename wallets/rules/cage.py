@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from .. import errors, exclusions
 from ..alerts import Alert, raise_alert
 from ..clock import local_date
-from ..money import apply_rate, format_amount
+from ..money import apply_rate, format_amount, format_rate
 from ..schema import casino_player_days, casino_transactions
 from .profile import active_profile
 
@@ -248,8 +248,8 @@ def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
             "buy_ins": format_amount(day.buy_ins),
             "cash_outs": format_amount(day.cash_outs),
             "wagered": format_amount(day.wagered),
-            "cash_out_ratio": str(rules.minimal_play_cash_out_ratio),
-            "bet_ratio": str(rules.minimal_play_bet_ratio),
+            "cash_out_ratio": format_rate(rules.minimal_play_cash_out_ratio),
+            "bet_ratio": format_rate(rules.minimal_play_bet_ratio),
             "transactions": [
                 {
                     "casino_transaction": r.id,
