@@ -77,11 +77,12 @@ def seed_demo() -> None:
         return
     ids = ", ".join(map(str, result.wallet_ids))
     click.echo(
-        f"Demo sandbox seeded: operators ICBC, BOC, BOCMO; {len(result.wallet_ids)} wallets (ids {ids})."
+        f"Demo sandbox seeded: operators ICBC, BOC, BOCMO; {len(result.wallet_ids)} wallets (ids {ids}); "
+        "casino COTAI under the macau rule profile."
     )
     click.echo("API keys (shown once, store them now):")
     for k in result.keys:
-        scope = f" {k.operator_code}" if k.operator_code else ""
+        scope = f" {k.operator_code or k.casino_ref}" if k.operator_code or k.casino_ref else ""
         click.echo(f"  {k.role + scope:<22} {k.key}")
 
 
@@ -183,6 +184,27 @@ def settlement_settings(model, ndc_reserve_ratio, ndc_alert_percent, cutoff) -> 
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
     click.echo(json.dumps(result.__dict__, indent=2))
+
+
+@sandbox_group.command("profile")
+@click.argument("name", required=False)
+def profile(name: str | None) -> None:
+    """Show the active rule profile, or make the shipped profile NAME (default, macau) active."""
+    from wallets.errors import DomainError
+    from wallets.rules import active_profile
+    from wallets.rules.profile import available_profiles, select_profile
+
+    database = Database(_settings().database_url)
+    if name is None:
+        click.echo(database.read(lambda tx: active_profile(tx).name))
+        return
+    try:
+        database.write(lambda tx: select_profile(tx, name=name))
+    except DomainError as exc:
+        raise click.ClickException(
+            f"no rule profile named {name!r} (have: {', '.join(available_profiles())})"
+        ) from exc
+    click.echo(f"rule profile set to {name}")
 
 
 @main.group()

@@ -16,7 +16,8 @@ class Amount(fields.Field):
     """A positive amount of money: a decimal string with at most 2 decimals, in
     and out; fen inside."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, allow_zero: bool = False, **kwargs):
+        self.allow_zero = allow_zero
         metadata = kwargs.pop("metadata", {})
         metadata.setdefault("example", "100.00")
         metadata.setdefault("pattern", AMOUNT_PATTERN)
@@ -28,7 +29,7 @@ class Amount(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            return parse_amount(value)
+            return parse_amount(value, allow_zero=self.allow_zero)
         except AmountError as exc:
             raise ValidationError(str(exc)) from exc
 
@@ -356,7 +357,9 @@ class TransferOut(Schema):
     id = fields.Integer()
     kind = fields.String(
         metadata={
-            "description": "reserve_deposit, issuance, redemption, funding, defunding or payment"
+            "description": "reserve_deposit, issuance, redemption, funding, defunding, payment, "
+            "hold, capture, hold_release, void, hold_expiry, refund, sweep, chip_issue, wager, "
+            "payout or chip_return (docs/ledger.md)"
         }
     )
     status = fields.String(metadata={"description": "posted"})
@@ -487,7 +490,13 @@ class ClockAdvance(StrictSchema):
 class KeyCreate(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     operator = fields.String(validate=validate.Length(max=32))
-    casino = fields.String(validate=validate.Length(max=64))
+    casino = fields.String(
+        validate=validate.Length(max=64),
+        metadata={
+            "description": "merchant: its casino's ref; supervisor: its casinos' refs, comma-separated",
+            "example": "COTAI",
+        },
+    )
     label = fields.String(validate=[validate.Length(max=200), _no_controls])
 
 
@@ -694,3 +703,273 @@ class SettlementReportOut(Schema):
 
 class ReportArgs(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+# ---- rule profiles, casinos, alerts, exclusions (issue 5) -----------------------
+
+
+class ProfileSelect(StrictSchema):
+    name = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "A shipped profile: default or macau", "example": "macau"},
+    )
+    document = fields.Dict(
+        metadata={
+            "description": "A profile of your own, in the format of the shipped ones "
+            "(GET /v1/rules shows the active one's `document`); give a name of its own"
+        }
+    )
+
+
+class RulesOut(Schema):
+    name = fields.String()
+    version = fields.Integer(metadata={"description": "Version of the profile format"})
+    description = fields.String()
+    source = fields.String(
+        metadata={"description": "shipped (a file of the product) or document (given by the admin)"}
+    )
+    document = fields.Dict(metadata={"description": "The profile as written: every setting"})
+    derived = fields.Dict(
+        metadata={"description": "Figures computed from it, e.g. the LTR threshold in CNY"}
+    )
+
+
+def _ref_field(description: str = "Casino reference", **kwargs) -> fields.String:
+    return fields.String(
+        validate=validate.Regexp(r"^[A-Z][A-Z0-9_]{1,15}$"),
+        metadata={"example": "COTAI", "description": description},
+        **kwargs,
+    )
+
+
+class CasinoCreate(StrictSchema):
+    ref = _ref_field(required=True)
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _no_controls])
+    operator = fields.String(
+        validate=validate.Length(max=32),
+        metadata={"description": "Where to open its merchant wallet (unless merchant_wallet)"},
+    )
+    merchant_wallet = wallet_id(
+        metadata={"description": "An existing merchant wallet to use instead of opening one"}
+    )
+    treasury_wallet = wallet_id(
+        required=True, metadata={"description": "The government wallet its gaming taxes go to"}
+    )
+    float_amount = Amount(
+        data_key="float",
+        required=True,
+        allow_zero=True,
+        metadata={"description": "e-CNY its wallet keeps after the day's sweep; funded now"},
+    )
+    supervisors = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31)),
+        load_default=list,
+        metadata={"description": "Ids of supervisor keys to add this casino to"},
+    )
+
+
+class SupervisorOut(Schema):
+    key_id = fields.Integer()
+    label = fields.String(allow_none=True)
+
+
+class CasinoOut(Schema):
+    ref = fields.String()
+    name = fields.String()
+    operator = fields.String(attribute="operator_code")
+    chip_asset = fields.String()
+    merchant_wallet = fields.Integer(attribute="merchant_wallet_id")
+    treasury_wallet = fields.Integer(attribute="treasury_wallet_id")
+    float_amount = Amount(data_key="float")
+    merchant_balance = Amount(metadata={"description": "e-CNY in its merchant wallet"})
+    chips_with_players = Amount(metadata={"description": "Chips out with players, now"})
+    supervisors = fields.List(fields.Nested(SupervisorOut))
+    created_at = fields.DateTime()
+
+
+class BuyInBody(StrictSchema):
+    player = wallet_id(required=True, metadata={"description": "The player's wallet"})
+    amount = Amount(required=True)
+    reference = reference_field()
+
+
+class PlayBody(StrictSchema):
+    player = wallet_id(required=True, metadata={"description": "The player's wallet"})
+    wager = Amount(required=True, metadata={"description": "Chips wagered: turnover"})
+    payout = Amount(
+        load_default=0,
+        allow_zero=True,
+        metadata={"description": "Chips paid back, stake included (default 0.00: lost)"},
+    )
+    reference = reference_field()
+
+
+class AlertBriefOut(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    summary = fields.String()
+
+
+class CageOperationOut(Schema):
+    id = fields.Integer(metadata={"description": "The cage operation's id"})
+    casino = fields.String(attribute="casino_ref")
+    kind = fields.String(metadata={"description": "buy_in, play or cash_out"})
+    player = fields.Integer(attribute="wallet_id")
+    gaming_day = fields.Date()
+    at = fields.DateTime()
+    amount = Amount(metadata={"description": "Bought in, cashed out, or wagered"})
+    payout = Amount(allow_zero=True)
+    transfers = fields.List(fields.Nested(TransferOut))
+    alerts = fields.List(fields.Nested(AlertBriefOut), metadata={"description": "Raised by it"})
+
+
+class OperationOut(Schema):
+    id = fields.Integer()
+    casino = fields.String(attribute="casino_ref")
+    kind = fields.String()
+    player = fields.Integer(attribute="wallet_id")
+    holder_id = fields.String()
+    gaming_day = fields.Date()
+    at = fields.DateTime()
+    amount = Amount()
+    payout = Amount(allow_zero=True)
+    transfer_ids = fields.List(fields.Integer())
+
+
+class OperationListArgs(PageArgs):
+    wallet = fields.Integer(validate=validate.Range(min=1, max=2**53))
+    gaming_day = fields.Date()
+
+
+class PlayerDayOut(Schema):
+    gaming_day = fields.Date()
+    player = fields.Integer(attribute="wallet_id")
+    holder_id = fields.String()
+    buy_ins = Amount(allow_zero=True)
+    cash_outs = Amount(allow_zero=True)
+    turnover = Amount(attribute="wagered", allow_zero=True)
+    payouts = Amount(attribute="paid_out", allow_zero=True)
+    net_result = SignedAmount(
+        metadata={"description": "payouts - turnover: the player's win (negative: loss)"}
+    )
+    transactions = fields.Integer()
+
+
+class GamingDayArgs(PageArgs):
+    pass
+
+
+class CheckResultOut(Schema):
+    name = fields.String()
+    ok = fields.Boolean()
+    figures = fields.Dict()
+    problems = fields.List(fields.String())
+
+
+class TaxOut(Schema):
+    rate = fields.String(metadata={"example": "0.35"})
+    amount = fields.String(metadata={"example": "1234.50"})
+    transfer_id = fields.Integer(allow_none=True)
+
+
+class SweepOut(Schema):
+    float_amount = fields.String(attribute="float", data_key="float")
+    balance_before = fields.String()
+    amount = fields.String()
+    transfer_id = fields.Integer(allow_none=True)
+
+
+class ChipsOut(Schema):
+    at_start = fields.String()
+    at_end = fields.String()
+
+
+class GamingDayReportOut(Schema):
+    casino = fields.String()
+    gaming_day = fields.String(metadata={"example": "2026-03-02"})
+    starts_at = fields.String()
+    ends_at = fields.String()
+    closed_at = fields.String()
+    players = fields.Integer()
+    buy_ins = fields.String()
+    cash_outs = fields.String()
+    turnover = fields.String()
+    payouts = fields.String()
+    ggr = fields.String(metadata={"description": "Gross gaming revenue: turnover - payouts"})
+    special_gaming_tax = fields.Nested(TaxOut)
+    contributions = fields.Nested(TaxOut)
+    sweep = fields.Nested(SweepOut)
+    chips_with_players = fields.Nested(ChipsOut)
+    checks = fields.List(fields.Nested(CheckResultOut))
+    ok = fields.Boolean(metadata={"description": "Every check passed"})
+
+
+class AlertOut(Schema):
+    id = fields.Integer()
+    type = fields.String(
+        metadata={
+            "description": "ltr, structuring, minimal_play, mainland_wallet, "
+            "mainland_yearly_cap, or another rule's"
+        }
+    )
+    status = fields.String(metadata={"description": "open, acknowledged, escalated or dismissed"})
+    casino = fields.String(attribute="casino_ref", allow_none=True)
+    wallet = fields.Integer(attribute="wallet_id", allow_none=True)
+    operator = fields.String(attribute="operator_code", allow_none=True)
+    raised_at = fields.DateTime()
+    due_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When an STR is due (suspicions only)"}
+    )
+    overdue = fields.Boolean()
+    summary = fields.String()
+    evidence = fields.Dict()
+    acknowledged_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    str_reference = fields.String(allow_none=True)
+    filed_late = fields.Boolean(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class AlertListArgs(PageArgs):
+    casino = fields.String(validate=validate.Length(max=16))
+    type = fields.String(validate=validate.Regexp(r"^[a-z_]{1,32}$"))
+    status = fields.String(
+        validate=validate.OneOf(["open", "acknowledged", "escalated", "dismissed"])
+    )
+    overdue = fields.Boolean()
+    wallet = fields.Integer(validate=validate.Range(min=1, max=2**53))
+
+
+class EscalateBody(StrictSchema):
+    note = fields.String(validate=[validate.Length(max=1000), _no_controls])
+
+
+class DismissBody(StrictSchema):
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=1000), _no_controls])
+
+
+class ExclusionCreate(StrictSchema):
+    holder_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$"))
+    kind = fields.String(required=True, validate=validate.OneOf(["self", "family"]))
+    starts_on = fields.Date(metadata={"description": "Default: today (UTC+8)"})
+    ends_on = fields.Date(required=True, metadata={"description": "Last day, inclusive"})
+    casino = _ref_field("Only this casino (default: every casino)")
+
+
+class ExclusionOut(Schema):
+    id = fields.Integer()
+    holder_id = fields.String()
+    casino = fields.String(attribute="casino_ref", allow_none=True)
+    kind = fields.String()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    status = fields.String(
+        metadata={"description": "scheduled, active, revocation_pending, revoked or ended"}
+    )
+    requested_at = fields.DateTime()
+    revocation_requested_at = fields.DateTime(allow_none=True)
+    revoked_from = fields.DateTime(allow_none=True)
+
+
+class ExclusionListArgs(PageArgs):
+    holder_id = fields.String(validate=validate.Length(max=64))

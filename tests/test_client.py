@@ -47,7 +47,9 @@ def test_in_process_and_http_agree(another_sandbox):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        over_http = _flow(Client.http(f"http://127.0.0.1:{server.server_port}", remote.keys["admin"]))
+        over_http = _flow(
+            Client.http(f"http://127.0.0.1:{server.server_port}", remote.keys["admin"])
+        )
     finally:
         server.shutdown()
     for result in (in_process, over_http):

@@ -7,7 +7,7 @@ advanced: replays are deterministic) or *running*: wall time plus an offset.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from . import errors
 from .db import Tx
@@ -21,6 +21,37 @@ SANDBOX_TZ = timezone(timedelta(hours=8), "UTC+08:00")
 def local_date(when: datetime) -> date:
     """The sandbox day (UTC+8) an instant falls on."""
     return when.astimezone(SANDBOX_TZ).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """00:00 UTC+8 of a sandbox day, as an aware UTC instant."""
+    return datetime.combine(day, time(0), SANDBOX_TZ).astimezone(UTC)
+
+
+def gaming_day_of(when: datetime, cutoff: time) -> date:
+    """The gaming day an instant belongs to: gaming day D runs from D at the
+    cut-off (UTC+8) to D+1 at the cut-off."""
+    local = when.astimezone(SANDBOX_TZ)
+    day = local.date()
+    return day - timedelta(days=1) if local.time() < cutoff else day
+
+
+def gaming_day_bounds(day: date, cutoff: time) -> tuple[datetime, datetime]:
+    """[start, end) of a gaming day, as aware UTC instants."""
+    start = datetime.combine(day, cutoff, SANDBOX_TZ).astimezone(UTC)
+    return start, start + timedelta(days=1)
+
+
+def working_days_deadline(when: datetime, days: int) -> datetime:
+    """The end (24:00 UTC+8) of the ``days``-th working day (Monday to Friday)
+    after the day of ``when``: "within 2 working days" of a Friday is by the
+    end of Tuesday. Public holidays are not modelled."""
+    day, counted = local_date(when), 0
+    while counted < days:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            counted += 1
+    return local_midnight(day + timedelta(days=1))
 
 
 @dataclass(frozen=True)

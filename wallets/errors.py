@@ -136,6 +136,38 @@ RESERVE_RATIO_LOCKED = _code(
     CONFLICT,
     "The reserve ratio can only change while nothing is outstanding",
 )
+# Casinos and supervision (issue 5)
+CASINO_NOT_FOUND = _code("casino_not_found", NOT_FOUND, "No such casino")
+CASINO_EXISTS = _code("casino_exists", CONFLICT, "A casino with this reference exists")
+CASINO_RULES_UNAVAILABLE = _code(
+    "casino_rules_unavailable", CONFLICT, "The active rule profile has no casino rules"
+)
+INSUFFICIENT_CHIPS = _code(
+    "insufficient_chips", REFUSED, "The player holds fewer chips than the operation needs"
+)
+UNDER_MINIMUM_AGE = _code("under_minimum_age", REFUSED, "The player is under the minimum age")
+EXCLUDED_PERSON = _code("excluded_person", REFUSED, "The player is on the exclusion list")
+IDENTIFIED_WALLET_REQUIRED = _code(
+    "identified_wallet_required",
+    REFUSED,
+    "A casino transaction this large needs an identified wallet",
+)
+MAINLAND_WALLET_REFUSED = _code(
+    "mainland_wallet_refused", REFUSED, "The rule profile refuses mainland wallets at casinos"
+)
+GAMING_DAY_NOT_OVER = _code("gaming_day_not_over", CONFLICT, "The gaming day has not ended yet")
+GAMING_DAY_ALREADY_CLOSED = _code(
+    "gaming_day_already_closed", CONFLICT, "The gaming day is closed already"
+)
+GAMING_DAY_NOT_FOUND = _code("gaming_day_not_found", NOT_FOUND, "No closed gaming day of that date")
+ALERT_NOT_FOUND = _code("alert_not_found", NOT_FOUND, "No such alert")
+INVALID_ALERT_TRANSITION = _code(
+    "invalid_alert_transition", CONFLICT, "The alert cannot go to that status from its current one"
+)
+EXCLUSION_NOT_FOUND = _code("exclusion_not_found", NOT_FOUND, "No such exclusion")
+EXCLUSION_ALREADY_REVOKED = _code(
+    "exclusion_already_revoked", CONFLICT, "The exclusion's revocation was requested already"
+)
 # Infrastructure
 BUSY = _code("busy", UNAVAILABLE, "The ledger is busy; retry the request")
 # Audit

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from . import errors
 from . import operators as ops
 from .db import Tx
-from .principal import MERCHANT, OPERATOR, ROLES, SUPERVISOR, SYSTEM, Principal
+from .principal import CASINO_REF_RE, MERCHANT, OPERATOR, ROLES, SUPERVISOR, SYSTEM, Principal
 from .schema import api_keys, operators
 
 KEY_PREFIX = "ecny_"
@@ -60,6 +60,16 @@ def create(
     if role in (MERCHANT, SUPERVISOR):
         if not casino_ref:
             raise invalid("casino", f"a {role} key needs its casino")
+        refs = casino_ref.split(",")
+        if role == MERCHANT and len(refs) > 1:
+            raise invalid("casino", "a merchant key is for one casino")
+        bad = [r for r in refs if not CASINO_REF_RE.fullmatch(r)]
+        if bad or len(set(refs)) != len(refs):
+            raise invalid(
+                "casino",
+                "casino references (comma-separated for a supervisor of several), "
+                "each 2-16 capitals, digits or _, starting with a capital, no repeats",
+            )
     elif casino_ref:
         raise invalid("casino", f"a {role} key is not scoped to a casino")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)

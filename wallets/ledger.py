@@ -38,6 +38,13 @@ if TYPE_CHECKING:
 
 ECNY = "ECNY"
 RESERVE = "RESERVE"
+CHIP_PREFIX = "CHIP:"
+
+
+def chip_asset(casino_ref: str) -> str:
+    """Each casino's chips are an asset of their own (SPEC.md §3)."""
+    return f"{CHIP_PREFIX}{casino_ref}"
+
 
 GENESIS_HASH = "0" * 64
 # How posted_at enters an entry's hash (UTC, microseconds); exports print it so.
@@ -49,6 +56,7 @@ _SHORTFALL_CODE = {
     "vault": errors.INSUFFICIENT_VAULT,
     "reserve": errors.INSUFFICIENT_RESERVE,
     "position": errors.INSUFFICIENT_POSITION,
+    "chips": errors.INSUFFICIENT_CHIPS,
 }
 
 

@@ -6,6 +6,7 @@ This is the one module that turns text into fen and fen into text.
 from __future__ import annotations
 
 import re
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 FEN_PER_YUAN = 100
 # One trillion yuan: far above any plausible single movement, far below the
@@ -49,3 +50,34 @@ def format_amount(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, frac = divmod(abs(fen), FEN_PER_YUAN)
     return f"{sign}{whole}.{frac:02d}"
+
+
+# ---- rates and shares ------------------------------------------------------------
+# Exchange rates (MOP per CNY) and shares (a tax of 0.35) are decimal strings
+# too, kept as Decimal: multiplying fen by them never goes through a float.
+
+_RATE_RE = re.compile(r"(?:0|[1-9][0-9]{0,5})(?:\.[0-9]{1,6})?")
+
+
+def parse_rate(text: object) -> Decimal:
+    """Parse a rate or share such as ``"1.10"`` or ``"0.35"`` (at most 6 decimals)."""
+    if not isinstance(text, str):
+        raise AmountError('must be a decimal string such as "1.10", not a number')
+    if not _RATE_RE.fullmatch(text):
+        raise AmountError('must be a decimal string with at most 6 decimals, such as "1.10"')
+    return Decimal(text)
+
+
+def format_rate(rate: Decimal) -> str:
+    return str(rate)
+
+
+def apply_rate(minor: int, rate: Decimal, rounding: str = ROUND_HALF_UP) -> int:
+    """``minor`` units times ``rate``, rounded to a whole unit (half up by default)."""
+    return int((Decimal(minor) * rate).to_integral_value(rounding))
+
+
+def divide_by_rate(minor: int, rate: Decimal, rounding: str = ROUND_CEILING) -> int:
+    """``minor`` units divided by ``rate``; rounded up by default, so that a
+    threshold converted into another currency is never undercut by rounding."""
+    return int((Decimal(minor) / rate).to_integral_value(rounding))

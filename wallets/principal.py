@@ -7,6 +7,7 @@ exist for the caller: lookups answer "not found", never "forbidden".
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 ADMIN = "admin"
@@ -16,6 +17,8 @@ MERCHANT = "merchant"
 SUPERVISOR = "supervisor"
 AUDITOR = "auditor"
 ROLES = (ADMIN, CENTRAL_BANK, OPERATOR, MERCHANT, SUPERVISOR, AUDITOR)
+# A casino's reference (its chips are the asset CHIP:<ref>).
+CASINO_REF_RE = re.compile(r"[A-Z][A-Z0-9_]{1,15}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,28 @@ class Principal:
         if self.role == OPERATOR:
             return self.operator_id == operator_id
         return self.role in (ADMIN, AUDITOR)
+
+    @property
+    def casino_refs(self) -> frozenset[str]:
+        """The casinos of a merchant key (one) or a supervisor key (one or more,
+        stored comma-separated in the key's casino_ref)."""
+        if self.role not in (MERCHANT, SUPERVISOR) or not self.casino_ref:
+            return frozenset()
+        return frozenset(r for r in self.casino_ref.split(",") if r)
+
+    def sees_casino(self, ref: str) -> bool:
+        if self.role in (MERCHANT, SUPERVISOR):
+            return ref in self.casino_refs
+        return self.role in (ADMIN, AUDITOR)
+
+    def sees_alerts_of(self, casino_ref: str | None) -> bool:
+        """Casino alerts are their casino's and its supervisors' business; others
+        (a settlement alert, say) the central bank's. Admin and auditor see all."""
+        if self.role in (ADMIN, AUDITOR):
+            return True
+        if casino_ref is None:
+            return self.role == CENTRAL_BANK
+        return self.sees_casino(casino_ref)
 
 
 # The system itself (CLI seeding, scenario set-up): may do everything.

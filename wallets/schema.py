@@ -66,6 +66,8 @@ sandbox = sa.Table(
     sa.Column("ndc_reserve_ratio", sa.String(12), nullable=False, server_default="1.00"),
     sa.Column("ndc_alert_percent", sa.String(8), nullable=False, server_default="80"),
     sa.Column("settlement_cutoff", sa.String(5), nullable=True),
+    # A profile document of the sandbox's own (JSON), when one was given instead of a shipped name.
+    sa.Column("profile_document", sa.Text, nullable=True),
     sa.CheckConstraint("id = 1", name="singleton"),
     sa.CheckConstraint("settlement_model IN ('gross', 'deferred_net')", name="settlement_model"),
 )
@@ -348,4 +350,127 @@ window_positions = sa.Table(
     # The most it owed at any moment of the window (sent - received at its peak).
     sa.Column("peak_debit", Fen, nullable=False, server_default="0"),
     sa.Column("net_debit_cap", Fen, nullable=True),  # recorded at close
+)
+
+# ---- casinos, supervision ------------------------------------
+
+# A casino: its merchant wallet (at an operator), the government treasury
+# wallet its gaming taxes go to, its chip asset CHIP:<ref> with the casino's
+# chip issuance account, and the float its wallet keeps after a day's sweep.
+casinos = sa.Table(
+    "casinos",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ref", sa.String(16), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("merchant_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, unique=True),
+    sa.Column("treasury_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("chip_account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("float_amount", Fen, nullable=False),
+    _created_at(),
+    sa.CheckConstraint("float_amount >= 0", name="float_not_negative"),
+)
+
+# Every cage operation, with the transfers it posted: the casino's own record,
+# which the detection rules and the gaming-day close read.
+casino_transactions = sa.Table(
+    "casino_transactions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=False),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    sa.Column("holder_id", sa.String(64), nullable=False),
+    sa.Column("gaming_day", sa.Date, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    # The buy-in or cash-out amount, or the amount wagered.
+    sa.Column("amount", Fen, nullable=False),
+    # Plays only: the chips paid back to the player (stake included; 0 when lost).
+    sa.Column("payout", Fen, nullable=False, server_default="0"),
+    sa.Column("ecny_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    sa.Column("chip_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False),
+    sa.Column("payout_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    sa.CheckConstraint("kind IN ('buy_in', 'play', 'cash_out')", name="kind"),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.CheckConstraint("payout >= 0", name="payout_not_negative"),
+    sa.Index("ix_casino_transactions_casino_id_gaming_day", "casino_id", "gaming_day"),
+    sa.Index("ix_casino_transactions_casino_id_holder_id_at", "casino_id", "holder_id", "at"),
+)
+
+# Per player per gaming day: what the rules and the close read without rescanning.
+casino_player_days = sa.Table(
+    "casino_player_days",
+    metadata,
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), primary_key=True),
+    sa.Column("gaming_day", sa.Date, primary_key=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), primary_key=True),
+    sa.Column("holder_id", sa.String(64), nullable=False),
+    sa.Column("buy_ins", Fen, nullable=False, server_default="0"),
+    sa.Column("cash_outs", Fen, nullable=False, server_default="0"),
+    sa.Column("wagered", Fen, nullable=False, server_default="0"),
+    sa.Column("paid_out", Fen, nullable=False, server_default="0"),
+    sa.Column("transactions", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_casino_player_days_holder_id_gaming_day", "holder_id", "gaming_day"),
+)
+
+# Closed gaming days and their reports.
+gaming_days = sa.Table(
+    "gaming_days",
+    metadata,
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), primary_key=True),
+    sa.Column("gaming_day", sa.Date, primary_key=True),
+    sa.Column("closed_at", UTCDateTime(), nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("tax_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    sa.Column("contribution_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    sa.Column("sweep_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    sa.Column("report", sa.Text, nullable=False),  # JSON
+)
+
+# Persons barred from gaming (Law 10/2012): by pseudonymous holder id, at one
+# casino or (casino_id NULL) at all.
+exclusions = sa.Table(
+    "exclusions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("holder_id", sa.String(64), nullable=False, index=True),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("requested_at", UTCDateTime(), nullable=False),
+    sa.Column("revocation_requested_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_from", UTCDateTime(), nullable=True),
+    sa.CheckConstraint("kind IN ('self', 'family')", name="kind"),
+    sa.CheckConstraint("ends_on >= starts_on", name="dates"),
+)
+
+# Alerts of the detection rules (and of any other code that raises them):
+# open -> acknowledged -> escalated (to an STR) | dismissed.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=True, index=True),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True),
+    sa.Column("raised_at", UTCDateTime(), nullable=False),
+    sa.Column("due_at", UTCDateTime(), nullable=True),
+    sa.Column("summary", sa.String(500), nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),  # JSON
+    # One alert per fact: raising again with the same key returns the first.
+    sa.Column("dedupe_key", sa.String(200), nullable=True, unique=True),
+    sa.Column("acknowledged_at", UTCDateTime(), nullable=True),
+    sa.Column("resolved_at", UTCDateTime(), nullable=True),
+    sa.Column("str_reference", sa.String(40), nullable=True),
+    # The escalation's note or the dismissal's reason.
+    sa.Column("note", sa.String(1000), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.CheckConstraint(
+        "status IN ('open', 'acknowledged', 'escalated', 'dismissed')", name="status"
+    ),
+    sa.Index("ix_alerts_casino_id_status", "casino_id", "status"),
+    sa.Index("ix_alerts_status_due_at", "status", "due_at"),
 )

@@ -7,13 +7,14 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from . import issuance, keys, payments
+from . import casino, issuance, keys, payments
 from . import operators as ops
 from . import wallet as wl
 from .config import Settings
 from .db import Database, Tx
 from .money import parse_amount
 from .principal import SYSTEM
+from .rules.profile import select_profile
 from .schema import operators
 
 DEMO_OPERATORS = (
@@ -39,6 +40,10 @@ DEMO_WALLETS = (
     ("BOCMO", 4, "personal", "MO", None, "+85366123456", "anonymous (class 4)", "2000.00"),
     ("BOCMO", 1, "merchant", "MO", None, None, "Cotai casino cage (merchant)", "0.00"),
 )
+
+
+# The demo casino: the Cotai cage's wallet above, a treasury wallet, the macau profile.
+DEMO_CASINO = ("COTAI", "Cotai casino (demo)", "1000000.00")
 
 
 @dataclass
@@ -85,4 +90,38 @@ def _seed(tx: Tx, settings: Settings) -> SeedResult:
         amount = parse_amount(funding, allow_zero=True)
         if amount:
             payments.fund(tx, w.id, amount, SYSTEM, "demo funding")
+    new_keys += _seed_casino(tx, settings, wallet_ids)
     return SeedResult(created=True, keys=new_keys, wallet_ids=wallet_ids)
+
+
+def _seed_casino(tx: Tx, settings: Settings, wallet_ids: list[int]) -> list[keys.NewKey]:
+    """A Macau casino (SPEC.md §1) under the macau rule profile, with its keys."""
+    ref, name, float_amount = DEMO_CASINO
+    (cage,) = (
+        w for w, spec in zip(wallet_ids, DEMO_WALLETS, strict=True) if spec[6].startswith("Cotai")
+    )
+    select_profile(tx, name="macau")
+    treasury = wl.open_wallet(
+        tx,
+        SYSTEM,
+        operator_code="BOCMO",
+        wallet_class=1,
+        kind="merchant",
+        region="MO",
+        label="Macau SAR treasury (gaming tax)",
+        phone_secret=settings.phone_hash_secret,
+    )
+    wallet_ids.append(treasury.id)
+    casino.register(
+        tx,
+        ref=ref,
+        name=name,
+        merchant_wallet_id=cage,
+        treasury_wallet_id=treasury.id,
+        float_amount=parse_amount(float_amount),
+        phone_secret=settings.phone_hash_secret,
+    )
+    return [
+        keys.create(tx, "merchant", casino_ref=ref, label=f"demo {ref} casino"),
+        keys.create(tx, "supervisor", casino_ref=ref, label=f"demo {ref} supervisor"),
+    ]

@@ -314,7 +314,27 @@ class SettlementBook:
 
 
 def _ndc_threshold_crossed(tx: Tx, window_id: int, op_id: int, debit: int, cap: int) -> None:
-    """Hook for the NDC-threshold alert (raised through the alerts module)."""
+    """The central bank's alert: an operator's net debit passed the threshold
+    share of its cap (once per operator and window)."""
+    from .alerts import raise_alert
+
+    code = tx.conn.execute(sa.select(operators.c.code).where(operators.c.id == op_id)).scalar_one()
+    raise_alert(
+        tx,
+        "ndc_threshold",
+        operator_id=op_id,
+        evidence={
+            "window_id": window_id,
+            "net_debit": fmt(debit),
+            "net_debit_cap": fmt(cap),
+            "utilisation_percent": _percent(debit, cap),
+            "threshold_percent": tx.sandbox.ndc_alert_percent,
+        },
+        summary=f"{code}'s net debit in settlement window {window_id} reached {fmt(debit)} "
+        f"of its {fmt(cap)} cap",
+        dedupe_key=f"ndc:{window_id}:{op_id}",
+        due=False,
+    )
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from . import errors
 from . import operators as ops
 from .db import Tx
-from .ledger import ECNY
-from .principal import OPERATOR, Principal
+from .ledger import ECNY, chip_asset
+from .principal import OPERATOR, SUPERVISOR, Principal
 from .schema import accounts, holds, operators, wallets
 
 CLASSES = (1, 2, 3, 4)
@@ -205,9 +205,25 @@ def find_many(tx: Tx, wallet_ids: set[int]) -> dict[int, Wallet]:
 
 def get(tx: Tx, wallet_id: int, actor: Principal) -> Wallet:
     w = find(tx, wallet_id)
-    if w is None or not actor.sees_wallets_of(w.operator_id):
+    if w is None or not _sees(tx, actor, w):
         raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}")
     return w
+
+
+def _sees(tx: Tx, actor: Principal, w: Wallet) -> bool:
+    """Operators see their wallets; a supervisor sees the wallets that play at
+    its casinos (those with chips of theirs: an account of asset CHIP:<ref>)."""
+    if actor.role == SUPERVISOR:
+        assets = [chip_asset(ref) for ref in sorted(actor.casino_refs)]
+        return bool(assets) and (
+            tx.conn.execute(
+                sa.select(accounts.c.id)
+                .where(accounts.c.wallet_id == w.id, accounts.c.asset.in_(assets))
+                .limit(1)
+            ).first()
+            is not None
+        )
+    return actor.sees_wallets_of(w.operator_id)
 
 
 def with_subwallets(tx: Tx, w: Wallet) -> Wallet:
@@ -250,7 +266,10 @@ def change_status(
 ) -> Wallet:
     """Freeze, unfreeze or close. A frozen wallet neither pays nor receives; a
     closed one is gone for good and needs zero balance, no open holds, and no
-    open sub-wallets."""
+    open sub-wallets. A supervisor may freeze a player of its casinos pending
+    review; the wallet's operator unfreezes it."""
+    if actor.role == SUPERVISOR and action != "freeze":
+        raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a supervisor may not {action} a wallet")
     w = _lock(tx, wallet_id, actor)
     if if_match is not None and if_match != w.etag:
         raise errors.DomainError(errors.ETAG_MISMATCH, f"wallet {w.id} is at {w.etag}", etag=w.etag)
@@ -268,11 +287,21 @@ def change_status(
             .where(holds.c.payee_wallet_id == w.id, holds.c.status == "pending")
         ).scalar_one()
         open_subs = [c.id for c in children(tx, w.id) if c.status != CLOSED]
-        if w.available or w.held or pending_in or open_subs:
+        # Chips at a casino would be stranded: they are cashed out into this wallet.
+        chips = tx.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(accounts)
+            .where(
+                accounts.c.wallet_id == w.id,
+                accounts.c.asset != ECNY,
+                accounts.c.credits_posted != accounts.c.debits_posted,
+            )
+        ).scalar_one()
+        if w.available or w.held or pending_in or open_subs or chips:
             raise errors.DomainError(
                 errors.WALLET_NOT_EMPTY,
-                f"wallet {w.id} has {w.available} fen, {w.held} fen held, {pending_in} incoming holds "
-                f"and open sub-wallets {open_subs}",
+                f"wallet {w.id} has {w.available} fen, {w.held} fen held, {pending_in} incoming holds, "
+                f"open sub-wallets {open_subs} and chips at {chips} casinos",
             )
     _bump(tx, w, status=to)
     return find(tx, wallet_id)

@@ -1,6 +1,18 @@
 """One blueprint per resource."""
 
-from . import audit, holds, operators, sandbox, settlement, transfers, wallets
+from . import (
+    alerts,
+    audit,
+    casinos,
+    exclusions,
+    holds,
+    operators,
+    rules,
+    sandbox,
+    settlement,
+    transfers,
+    wallets,
+)
 
 BLUEPRINTS = (
     operators.blp,
@@ -10,4 +22,8 @@ BLUEPRINTS = (
     settlement.blp,
     audit.blp,
     sandbox.blp,
+    rules.blp,
+    casinos.blp,
+    alerts.blp,
+    exclusions.blp,
 )

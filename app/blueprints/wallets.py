@@ -142,18 +142,21 @@ def _status_view(action: str, doc: str):
     return view
 
 
-for _action, _doc in (
+for _action, _doc, _roles in (
     (
         "freeze",
-        "Freeze the wallet: it can neither pay nor receive until unfrozen. Its open holds can still be voided.",
+        "Freeze the wallet: it can neither pay nor receive until unfrozen. Its open holds can still be voided. "
+        "A supervisor may freeze a player of its casinos pending review.",
+        ("admin", "operator", "supervisor"),
     ),
-    ("unfreeze", "Unfreeze a frozen wallet."),
+    ("unfreeze", "Unfreeze a frozen wallet.", ("admin", "operator")),
     (
         "close",
         "Close the wallet for good: only at zero balance, with no open holds and no open sub-wallets.",
+        ("admin", "operator"),
     ),
 ):
-    _view = roles("admin", "operator")(_status_view(_action, _doc))
+    _view = roles(*_roles)(_status_view(_action, _doc))
     _view = problems(blp, *WRITE_PROBLEMS, 412)(_view)
     _view = blp.response(200, WalletOut, headers=ETAG_HEADER)(_view)
     blp.route(f"/<int:wallet_id>/{_action}", methods=["POST"])(_view)

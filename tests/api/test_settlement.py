@@ -193,7 +193,17 @@ def test_net_debit_cap_refuses_and_receipts_make_room(sandbox):
         "900.00",
         "900.01",
     )
-    assert pay(i1, b1, "900.00", "ICBC").status_code == 201
+    assert pay(i1, b1, "719.99", "ICBC").status_code == 201
+    assert sandbox.ok("GET", "/v1/alerts?type=ndc_threshold", key="central_bank")["items"] == []
+    assert pay(i1, b1, "0.01", "ICBC").status_code == 201  # 720.00: 80 % of the cap
+    alerts = sandbox.ok("GET", "/v1/alerts?type=ndc_threshold", key="central_bank")["items"]
+    assert len(alerts) == 1 and alerts[0]["operator"] == "ICBC"
+    assert (
+        alerts[0]["evidence"]["net_debit"] == "720.00"
+        and alerts[0]["evidence"]["utilisation_percent"] == "80.00"
+    )
+    assert pay(i1, b1, "180.00", "ICBC").status_code == 201  # 900.00, the cap: no second alert
+    assert len(sandbox.ok("GET", "/v1/alerts?type=ndc_threshold", key="auditor")["items"]) == 1
     assert pay(i1, b1, "0.01", "ICBC").get_json()["code"] == "operator_net_debit_cap_exceeded"
     assert pay(b1, i1, "100.00", "BOC").status_code == 201  # receipts lower ICBC's net debit
     assert pay(i1, b1, "100.00", "ICBC").status_code == 201

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from .. import issuance, settlement
 from ..db import Tx
-from ..ledger import ECNY, GENESIS_HASH, entry_hash
+from ..ledger import CHIP_PREFIX, ECNY, GENESIS_HASH, entry_hash
 from ..money import format_amount as fmt
 from ..schema import accounts, journal_entries, ledger_head, operators, transfers
 
@@ -62,7 +62,12 @@ def _balances(tx: Tx) -> list[sa.Row]:
 
 
 def _double_entry(tx: Tx, balances: list[sa.Row]) -> Check:
-    check = Check(1, "per asset, debits equal credits; every balance equals its journal", True)
+    check = Check(
+        1,
+        "per asset (e-CNY, reserves, each casino's chips), debits equal credits; "
+        "every balance equals its journal",
+        True,
+    )
     per_asset: dict[str, list[int]] = {}
     for a in balances:
         totals = per_asset.setdefault(a.asset, [0, 0])
@@ -73,6 +78,8 @@ def _double_entry(tx: Tx, balances: list[sa.Row]) -> Check:
         if debits != credits:
             check.ok = False
             check.problems.append(f"{asset}: debits {fmt(debits)} != credits {fmt(credits)}")
+        if asset.startswith(CHIP_PREFIX):
+            _chip_figures(check, asset, [a for a in balances if a.asset == asset])
     je = journal_entries
     debit_sums = dict(
         tx.conn.execute(
@@ -99,8 +106,27 @@ def _double_entry(tx: Tx, balances: list[sa.Row]) -> Check:
     return check
 
 
+def _chip_figures(check: Check, asset: str, chip_accounts: list[sa.Row]) -> None:
+    """A casino's chips: what players hold is what the casino has issued and not taken back."""
+    with_players = sum(
+        a.credits_posted - a.debits_posted for a in chip_accounts if a.kind == "chips"
+    )
+    issued = sum(
+        a.debits_posted - a.credits_posted for a in chip_accounts if a.kind == "chip_issuance"
+    )
+    check.figures[asset]["chips_with_players"] = fmt(with_players)
+    check.figures[asset]["chips_issued_outstanding"] = fmt(issued)
+    if with_players != issued:
+        check.ok = False
+        check.problems.append(
+            f"{asset}: players hold {fmt(with_players)} but the casino has {fmt(issued)} out"
+        )
+
+
 def _no_negative(balances: list[sa.Row]) -> Check:
-    check = Check(2, "no wallet, vault, hold escrow, reserve or position below zero", True)
+    check = Check(
+        2, "no wallet, vault, hold escrow, reserve, position or player's chips below zero", True
+    )
     for a in balances:
         balance = a.credits_posted - a.debits_posted
         if not a.may_go_negative and balance < 0:

@@ -1,32 +1,87 @@
-"""Rule profiles: versioned, validated YAML files holding every threshold.
+"""Rule profiles: versioned, validated documents holding every threshold.
 
-`default` ships with the product (wallets/rules/profiles/); more can be added
-there. A profile that does not validate is refused at load with the path of
-the bad key.
+`default` and `macau` ship with the product (wallets/rules/profiles/*.yaml);
+more can be added there, or a sandbox can be given a profile document of its
+own (JSON, the same format) through the API. A profile that does not validate
+is refused at load with the path of the bad key.
+
+Format version 1 holds the wallet-class limits only. Version 2 adds optional
+sections: `fx` (exchange rates), `alerts` (when suspicion alerts fall due) and
+`casino` (the Macau casino rules of SPEC.md §6, which need `fx`). Amounts are
+decimal strings of their currency; rates and shares are decimal strings too.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import time
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
+import sqlalchemy as sa
 import yaml
 
-from ..money import AmountError, parse_amount
+from .. import errors
+from ..money import (
+    AmountError,
+    apply_rate,
+    divide_by_rate,
+    format_amount,
+    parse_amount,
+    parse_rate,
+)
 
 if TYPE_CHECKING:
     from ..db import Tx
     from ..limits import Limits
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
-SUPPORTED_VERSIONS = (1,)
+SUPPORTED_VERSIONS = (1, 2)
+MAINLAND_ACTIONS = ("alert", "refuse")
 
 
 class ProfileError(ValueError):
     """A profile file is missing or malformed; the message names the bad key."""
+
+
+@dataclass(frozen=True)
+class FxRates:
+    mop_per_cny: Decimal
+    cny_per_usd: Decimal
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    # Suspicious transaction reports reach the GIF within this many working days.
+    str_due_working_days: int
+
+
+@dataclass(frozen=True)
+class CasinoRules:
+    """The casino rules of a profile; amounts in fen of their currency, and the
+    thresholds converted to CNY fen at the profile's rates."""
+
+    gaming_day_cutoff: time
+    minimum_age: int
+    exclusion_revocation_delay_days: int
+    exclusion_max_duration_years: int
+    ltr_threshold_mop: int
+    ltr_threshold: int  # CNY fen: the MOP threshold at mop_per_cny, rounded up
+    identified_classes: tuple[int, ...]
+    structuring_window_hours: int
+    structuring_min_transactions: int
+    minimal_play_cash_out_ratio: Decimal
+    minimal_play_bet_ratio: Decimal
+    mainland_regions: tuple[str, ...]
+    mainland_action: str
+    mainland_yearly_cap_usd: int
+    mainland_yearly_cap: int  # CNY fen at cny_per_usd
+    special_gaming_tax: Decimal
+    contributions: Decimal
 
 
 @dataclass(frozen=True)
@@ -35,7 +90,20 @@ class Profile:
     version: int
     description: str
     wallet_limits: dict[int, Limits]
+    fx: FxRates | None = None
+    alerts: AlertRules | None = None
+    casino: CasinoRules | None = None
+    # The document as given (validated): what GET /v1/rules shows and a custom profile starts from.
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def derived(self) -> dict[str, str]:
+        """The figures the sandbox computes from the document, as strings."""
+        if self.casino is None:
+            return {}
+        return {
+            "ltr_threshold_cny": format_amount(self.casino.ltr_threshold),
+            "mainland_yearly_cap_cny": format_amount(self.casino.mainland_yearly_cap),
+        }
 
 
 def available_profiles() -> list[str]:
@@ -56,14 +124,50 @@ def load_profile(name: str) -> Profile:
     return parse_profile(data, source=path.name)
 
 
+# ---- the format ---------------------------------------------------------------
+
+
 class _ProfileAmount(ma.fields.Field):
-    """CNY as a decimal string (null: no limit), parsed to fen."""
+    """An amount as a decimal string (null: no limit), parsed to minor units."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
             return parse_amount(value)
         except AmountError as exc:
             raise ma.ValidationError(str(exc)) from exc
+
+
+class _Rate(ma.fields.Field):
+    """A rate or share as a decimal string, parsed to a Decimal."""
+
+    def __init__(self, *, share: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.share = share
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            rate = parse_rate(value)
+        except AmountError as exc:
+            raise ma.ValidationError(str(exc)) from exc
+        if rate <= 0 or (self.share and rate > 1):
+            raise ma.ValidationError("must be above 0" + (" and at most 1" if self.share else ""))
+        return rate
+
+
+class _ClockTime(ma.fields.Field):
+    """A time of day as "HH:MM"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+            raise ma.ValidationError('must be a time of day such as "06:00"')
+        try:
+            return time(int(value[:2]), int(value[3:]))
+        except ValueError as exc:
+            raise ma.ValidationError('must be a time of day such as "06:00"') from exc
+
+
+def _count(minimum: int = 0, maximum: int = 10_000, **kwargs) -> ma.fields.Integer:
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(minimum, maximum), **kwargs)
 
 
 class _LimitsSchema(ma.Schema):
@@ -80,13 +184,88 @@ class _WalletLimitsSchema(ma.Schema):
     class_4 = ma.fields.Nested(_LimitsSchema, required=True)
 
 
+class _FxSchema(ma.Schema):
+    mop_per_cny = _Rate(required=True)
+    cny_per_usd = _Rate(required=True)
+
+
+class _AlertsSchema(ma.Schema):
+    str_due_working_days = _count(1, 30, required=True)
+
+
+class _ExclusionSchema(ma.Schema):
+    revocation_delay_days = _count(0, 3660, required=True)
+    max_duration_years = _count(1, 100, required=True)
+
+
+class _LargeTransactionSchema(ma.Schema):
+    threshold_mop = _ProfileAmount(required=True)
+    identified_classes = ma.fields.List(
+        ma.fields.Integer(strict=True, validate=ma.validate.OneOf([1, 2, 3, 4])),
+        required=True,
+        validate=ma.validate.Length(min=1),
+    )
+
+
+class _StructuringSchema(ma.Schema):
+    window_hours = _count(1, 24 * 366, required=True)
+    min_transactions = _count(2, 1000, required=True)
+
+
+class _MinimalPlaySchema(ma.Schema):
+    cash_out_ratio = _Rate(share=True, required=True)
+    bet_ratio = _Rate(share=True, required=True)
+
+
+class _MainlandSchema(ma.Schema):
+    regions = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Regexp(r"^[A-Z]{2}$")), required=True
+    )
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(MAINLAND_ACTIONS))
+    yearly_cap_usd = _ProfileAmount(required=True)
+
+
+class _TaxSchema(ma.Schema):
+    special_gaming_tax = _Rate(share=True, required=True)
+    contributions = _Rate(share=True, required=True)
+
+
+class _CasinoSchema(ma.Schema):
+    gaming_day_cutoff = _ClockTime(required=True)
+    minimum_age = _count(0, 150, required=True)
+    exclusion = ma.fields.Nested(_ExclusionSchema, required=True)
+    large_transaction = ma.fields.Nested(_LargeTransactionSchema, required=True)
+    structuring = ma.fields.Nested(_StructuringSchema, required=True)
+    minimal_play = ma.fields.Nested(_MinimalPlaySchema, required=True)
+    mainland = ma.fields.Nested(_MainlandSchema, required=True)
+    tax = ma.fields.Nested(_TaxSchema, required=True)
+
+
 class _ProfileSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    name = ma.fields.String(
+        required=True, validate=ma.validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    )
     version = ma.fields.Integer(
         required=True, strict=True, validate=ma.validate.OneOf(SUPPORTED_VERSIONS)
     )
     description = ma.fields.String(load_default="")
     wallet_limits = ma.fields.Nested(_WalletLimitsSchema, required=True)
+    fx = ma.fields.Nested(_FxSchema)
+    alerts = ma.fields.Nested(_AlertsSchema)
+    casino = ma.fields.Nested(_CasinoSchema)
+
+    @ma.validates_schema
+    def _sections(self, data, **kwargs):
+        if data.get("version") == 1:
+            for section in ("fx", "alerts", "casino"):
+                if section in data:
+                    raise ma.ValidationError(
+                        "needs version 2 of the profile format", field_name=section
+                    )
+        if "casino" in data and "fx" not in data:
+            raise ma.ValidationError(
+                "is required with casino rules (their MOP and USD figures)", field_name="fx"
+            )
 
 
 def _first_error(messages: Any, path: str = "") -> tuple[str, str]:
@@ -110,14 +289,89 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
         key, message = _first_error(exc.messages)
         raise ProfileError(f"{source}: {key}: {message}") from exc
     limits = loaded["wallet_limits"]
+    fx = FxRates(**loaded["fx"]) if "fx" in loaded else None
     return Profile(
         name=loaded["name"],
         version=loaded["version"],
         description=loaded["description"],
         wallet_limits={cls: Limits(**limits[f"class_{cls}"]) for cls in (1, 2, 3, 4)},
+        fx=fx,
+        alerts=AlertRules(**loaded["alerts"]) if "alerts" in loaded else None,
+        casino=_casino_rules(loaded["casino"], fx) if "casino" in loaded else None,
         raw=data,
     )
 
 
+def _casino_rules(c: dict, fx: FxRates) -> CasinoRules:
+    lt, mainland = c["large_transaction"], c["mainland"]
+    return CasinoRules(
+        gaming_day_cutoff=c["gaming_day_cutoff"],
+        minimum_age=c["minimum_age"],
+        exclusion_revocation_delay_days=c["exclusion"]["revocation_delay_days"],
+        exclusion_max_duration_years=c["exclusion"]["max_duration_years"],
+        ltr_threshold_mop=lt["threshold_mop"],
+        ltr_threshold=divide_by_rate(lt["threshold_mop"], fx.mop_per_cny),
+        identified_classes=tuple(sorted(set(lt["identified_classes"]))),
+        structuring_window_hours=c["structuring"]["window_hours"],
+        structuring_min_transactions=c["structuring"]["min_transactions"],
+        minimal_play_cash_out_ratio=c["minimal_play"]["cash_out_ratio"],
+        minimal_play_bet_ratio=c["minimal_play"]["bet_ratio"],
+        mainland_regions=tuple(mainland["regions"]),
+        mainland_action=mainland["action"],
+        mainland_yearly_cap_usd=mainland["yearly_cap_usd"],
+        mainland_yearly_cap=apply_rate(mainland["yearly_cap_usd"], fx.cny_per_usd),
+        special_gaming_tax=c["tax"]["special_gaming_tax"],
+        contributions=c["tax"]["contributions"],
+    )
+
+
+# ---- the sandbox's profile ----------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _from_document(text: str) -> Profile:
+    return parse_profile(json.loads(text), source="the sandbox's profile document")
+
+
 def active_profile(tx: Tx) -> Profile:
-    return load_profile(tx.sandbox.profile)
+    """The sandbox's profile: its own document if it was given one, else a shipped one."""
+    document = tx.sandbox.profile_document
+    return _from_document(document) if document else load_profile(tx.sandbox.profile)
+
+
+def select_profile(tx: Tx, *, name: str | None = None, document: Any = None) -> Profile:
+    """Make a shipped profile (by name) or a document of the caller's the active one.
+    Wallet limits and casino rules apply from the next transfer on."""
+    from ..schema import sandbox
+
+    if (name is None) == (document is None):
+        raise _invalid("name", "give either the name of a shipped profile or a document")
+    if name is not None:
+        try:
+            profile = load_profile(name)
+        except ProfileError as exc:
+            raise _invalid("name", str(exc)) from exc
+        text = None
+    else:
+        try:
+            profile = parse_profile(document, source="document")
+        except ProfileError as exc:
+            raise _invalid("document", str(exc)) from exc
+        if profile.name in available_profiles():
+            raise _invalid(
+                "document", f"name: {profile.name!r} is a shipped profile's; name yours otherwise"
+            )
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    tx.conn.execute(
+        sa.update(sandbox)
+        .where(sandbox.c.id == 1)
+        .values(profile=profile.name, profile_document=text)
+    )
+    tx.forget_clock()
+    return active_profile(tx)
+
+
+def _invalid(field_name: str, message: str) -> errors.DomainError:
+    return errors.DomainError(
+        errors.VALIDATION_FAILED, f"{field_name}: {message}", errors={field_name: [message]}
+    )

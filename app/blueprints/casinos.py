@@ -1,0 +1,294 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_smorest import Blueprint
+
+from wallets import casino as cs
+from wallets import errors, gaming_days
+
+from .. import present
+from ..auth import current_principal, roles
+from ..schemas import (
+    BuyInBody,
+    CageOperationOut,
+    CasinoCreate,
+    CasinoOut,
+    GamingDayArgs,
+    GamingDayReportOut,
+    OperationListArgs,
+    OperationOut,
+    PageArgs,
+    PlayBody,
+    PlayerDayOut,
+    page_of,
+)
+from ..state import settings
+from ..writes import read, write
+from .common import WRITE_PROBLEMS, int_cursor, problems
+
+blp = Blueprint(
+    "casinos",
+    __name__,
+    url_prefix="/v1/casinos",
+    description="Casinos: the cage (buy-ins, plays, cash-outs), players' days, gaming-day closes",
+)
+
+CasinoPage = page_of(CasinoOut, "CasinoPage")
+OperationPage = page_of(OperationOut, "OperationPage")
+PlayerDayPage = page_of(PlayerDayOut, "PlayerDayPage")
+GamingDayPage = page_of(GamingDayReportOut, "GamingDayPage")
+READERS = ("admin", "auditor", "merchant", "supervisor")
+
+
+def _casino(tx, c: cs.Casino) -> dict:
+    f = cs.figures(tx, c)
+    return {
+        **c.__dict__,
+        "chip_asset": c.chip_asset,
+        "merchant_balance": f.merchant_balance,
+        "chips_with_players": f.chips_with_players,
+        "supervisors": f.supervisors,
+    }
+
+
+def _operation(tx, op: cs.CageOperation) -> dict:
+    return {
+        **op.__dict__,
+        "transfers": [present.transfer(tx, t) for t in op.transfers],
+        "alerts": [a.__dict__ for a in op.alerts],
+    }
+
+
+# Gaming days the sandbox clock can reach (its instants must stay within datetime's range).
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9999, 12, 30)
+
+
+def _gaming_day(text: str, field: str = "date") -> dt.date:
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if len(text) != 10 or day is None or not FIRST_DAY <= day <= LAST_DAY:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            f"{field}: a gaming day is a date such as 2026-03-02",
+            errors={field: ["must be a date such as 2026-03-02"]},
+        )
+    return day
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(CasinoCreate)
+@blp.response(201, CasinoOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin")
+def register_casino(body):
+    """Register a casino: its merchant wallet (opened at `operator`, or an existing
+    one), its chips `CHIP:<ref>`, the treasury wallet its taxes go to, and its
+    supervisors (supervisor keys). Its wallet is funded up to `float` from its
+    operator's vault."""
+    secret = settings().phone_hash_secret
+    return write(
+        lambda tx: cs.register(
+            tx,
+            ref=body["ref"],
+            name=body["name"],
+            operator_code=body.get("operator"),
+            merchant_wallet_id=body.get("merchant_wallet"),
+            treasury_wallet_id=body["treasury_wallet"],
+            float_amount=body["float_amount"],
+            supervisor_key_ids=tuple(body["supervisors"]),
+            phone_secret=secret,
+        ),
+        CasinoOut(),
+        present=_casino,
+    )
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, CasinoPage)
+@problems(blp, 422)
+@roles(*READERS)
+def list_casinos(args):
+    """Casinos by ref. Merchant and supervisor keys see their own."""
+
+    def run(tx):
+        found = cs.list_(tx, current_principal(), args["after"], args["limit"] + 1)
+        return present.page([_casino(tx, c) for c in found], args["limit"], lambda c: c["ref"])
+
+    return read(run)
+
+
+@blp.route("/<ref>", methods=["GET"])
+@blp.response(200, CasinoOut)
+@problems(blp, 404)
+@roles(*READERS)
+def get_casino(ref):
+    """One casino: its wallets, float, chips out with players and supervisors."""
+    return read(lambda tx: _casino(tx, cs.get(tx, ref, current_principal())))
+
+
+def _cage_view(name: str, schema, run, doc: str):
+    def view(body, ref):
+        return write(lambda tx: run(tx, ref, body), CageOperationOut(), present=_operation)
+
+    view.__name__ = name
+    view.__doc__ = doc
+    view = roles("admin", "merchant")(view)
+    view = problems(blp, *WRITE_PROBLEMS)(view)
+    view = blp.response(201, CageOperationOut)(view)
+    view = blp.arguments(schema)(view)
+    return view
+
+
+blp.route("/<ref>/buy-ins", methods=["POST"])(
+    _cage_view(
+        "buy_in",
+        BuyInBody,
+        lambda tx, ref, b: cs.buy_in(
+            tx,
+            ref,
+            current_principal(),
+            wallet_id=b["player"],
+            amount=b["amount"],
+            reference=b.get("reference"),
+        ),
+        "A buy-in: the player's wallet pays e-CNY to the casino's wallet and chips are "
+        "issued to the player, as one linked step. Refused for under-age, excluded, "
+        "frozen or (at or above the LTR threshold) anonymous wallets, and beyond the "
+        "wallet's class limits; raises the detection rules' alerts.",
+    )
+)
+blp.route("/<ref>/plays", methods=["POST"])(
+    _cage_view(
+        "play",
+        PlayBody,
+        lambda tx, ref, b: cs.play(
+            tx,
+            ref,
+            current_principal(),
+            wallet_id=b["player"],
+            wager=b["wager"],
+            payout=b["payout"],
+            reference=b.get("reference"),
+        ),
+        "A round of play: the wager (turnover) goes from the player's chips to the "
+        "casino and the payout (stake included; 0.00 when lost) comes back, as one "
+        "linked step. Chips never go below zero: `insufficient_chips`.",
+    )
+)
+blp.route("/<ref>/cash-outs", methods=["POST"])(
+    _cage_view(
+        "cash_out",
+        BuyInBody,
+        lambda tx, ref, b: cs.cash_out(
+            tx,
+            ref,
+            current_principal(),
+            wallet_id=b["player"],
+            amount=b["amount"],
+            reference=b.get("reference"),
+        ),
+        "A cash-out: the player returns chips and the casino's wallet pays as much "
+        "e-CNY to the player's wallet, as one linked step. Beyond the player's chips: "
+        "`insufficient_chips`.",
+    )
+)
+
+
+@blp.route("/<ref>/transactions", methods=["GET"])
+@blp.arguments(OperationListArgs, location="query")
+@blp.response(200, OperationPage)
+@problems(blp, 404, 422)
+@roles(*READERS)
+def list_operations(args, ref):
+    """The casino's cage operations with their transfers, by id; filter by player
+    wallet and gaming day."""
+    after = int_cursor(args["after"])
+
+    def run(tx):
+        c = cs.get(tx, ref, current_principal())
+        found = cs.list_operations(
+            tx,
+            c,
+            wallet_id=args.get("wallet"),
+            gaming_day=args.get("gaming_day"),
+            after=after,
+            limit=args["limit"] + 1,
+        )
+        return present.page(found, args["limit"], lambda o: o.id)
+
+    return read(run)
+
+
+@blp.route("/<ref>/players", methods=["GET"])
+@blp.arguments(OperationListArgs, location="query")
+@blp.response(200, PlayerDayPage)
+@problems(blp, 404, 422)
+@roles(*READERS)
+def list_player_days(args, ref):
+    """Players' casino activity per gaming day: buy-ins, cash-outs, turnover,
+    payouts and net result; filter by gaming day and player wallet."""
+
+    def run(tx):
+        c = cs.get(tx, ref, current_principal())
+        rows = cs.list_player_days(
+            tx,
+            c,
+            gaming_day=args.get("gaming_day"),
+            wallet_id=args.get("wallet"),
+            after=args["after"],
+            limit=args["limit"] + 1,
+        )
+        page = present.page(rows, args["limit"], cs.player_day_cursor)
+        page["items"] = [
+            {**r._mapping, "net_result": r.paid_out - r.wagered} for r in page["items"]
+        ]
+        return page
+
+    return read(run)
+
+
+@blp.route("/<ref>/gaming-days/<date>/close", methods=["POST"])
+@blp.response(201, GamingDayReportOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant", "supervisor")
+def close_gaming_day(ref, date):
+    """Close a gaming day once it is over: its figures, GGR, the gaming tax and
+    contributions paid to the treasury wallet, the sweep above the float, and the
+    settlement checks (each with pass/fail and figures). A day closes once."""
+    gaming_day = _gaming_day(date)
+    return write(
+        lambda tx: gaming_days.close(tx, ref, current_principal(), gaming_day),
+        GamingDayReportOut(),
+    )
+
+
+@blp.route("/<ref>/gaming-days", methods=["GET"])
+@blp.arguments(GamingDayArgs, location="query")
+@blp.response(200, GamingDayPage)
+@problems(blp, 404, 422)
+@roles(*READERS)
+def list_gaming_days(args, ref):
+    """The casino's closed gaming days and their reports, by date."""
+    after = _gaming_day(args["after"], "after") if args["after"] is not None else None
+
+    def run(tx):
+        found = gaming_days.list_(
+            tx, ref, current_principal(), after=after, limit=args["limit"] + 1
+        )
+        return present.page(found, args["limit"], lambda r: r["gaming_day"])
+
+    return read(run)
+
+
+@blp.route("/<ref>/gaming-days/<date>", methods=["GET"])
+@blp.response(200, GamingDayReportOut)
+@problems(blp, 404, 422)
+@roles(*READERS)
+def get_gaming_day(ref, date):
+    """The report of a closed gaming day."""
+    gaming_day = _gaming_day(date)
+    return read(lambda tx: gaming_days.get(tx, ref, current_principal(), gaming_day))
