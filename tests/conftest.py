@@ -273,3 +273,60 @@ def demo(sandbox):
         "c": sandbox.wallet("BOC", 1, fund="200.00", region="HK"),
     }
     return sandbox
+
+
+# ---- the demo of `make run`, served live, and the docs' curl walk-throughs ---------
+
+
+@pytest.fixture
+def live_demo(tmp_path):
+    """The demo sandbox that `make run` seeds, served on a free port of 127.0.0.1.
+    Yields (base URL, keys by (role, operator code or casino ref))."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from wallets.seed import seed_demo
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    dbmod.upgrade(url)
+    settings = Settings(
+        database_url=url,
+        signing_key_path=tmp_path / "cb-ed25519.pem",
+        export_dir=tmp_path / "exports",
+    )
+    database = dbmod.Database(url)
+    seeded = seed_demo(database, settings)
+    keys = {(k.role, k.operator_code or k.casino_ref): k.key for k in seeded.keys}
+    server = make_server(
+        "127.0.0.1", 0, create_app({"SETTINGS": settings, "DATABASE": database}), threaded=True
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", keys
+    finally:
+        server.shutdown()
+        database.dispose()
+
+
+def run_walkthrough(doc: str, env: dict[str, str]) -> list:
+    """Run the bash block after `<!-- walkthrough: ... -->` in a doc, as written;
+    return the JSON body of each curl call, in order."""
+    import json
+    import re
+    import subprocess
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / doc).read_text()
+    match = re.search(r"<!-- walkthrough:[^>]*-->\s*```bash\n(.*?)```", text, re.S)
+    assert match, f"{doc} lost its walk-through block"
+    script = "set -euo pipefail\n" + match.group(1).replace("\ncurl ", "\necho; curl ")
+    done = subprocess.run(
+        ["bash", "-c", script],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]

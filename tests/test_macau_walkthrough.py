@@ -2,60 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import re
 import shutil
-import subprocess
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
-
-from app import create_app
-from wallets import db as dbmod
-from wallets.config import Settings
-from wallets.seed import seed_demo
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def walkthrough() -> str:
-    text = (ROOT / "docs/macau.md").read_text()
-    match = re.search(r"<!-- walkthrough:[^>]*-->\s*```bash\n(.*?)```", text, re.S)
-    assert match, "docs/macau.md lost its walk-through block"
-    return match.group(1)
+from conftest import run_walkthrough
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
-def test_macau_walkthrough(tmp_path):
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    dbmod.upgrade(url)
-    settings = Settings(database_url=url)
-    database = dbmod.Database(url)
-    seeded = seed_demo(database, settings)
-    keys = {(k.role, k.casino_ref): k.key for k in seeded.keys}
-    app = create_app({"SETTINGS": settings, "DATABASE": database})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "BASE": f"http://127.0.0.1:{server.server_port}",
+def test_macau_walkthrough(live_demo):
+    base, keys = live_demo
+    bodies = run_walkthrough(
+        "docs/macau.md",
+        {
+            "BASE": base,
             "ADMIN": keys[("admin", None)],
             "CASINO": keys[("merchant", "COTAI")],
             "DICJ": keys[("supervisor", "COTAI")],
-        }
-        script = "set -euo pipefail\n" + walkthrough().replace("\ncurl ", "\necho; curl ")
-        done = subprocess.run(
-            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        bodies = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    finally:
-        server.shutdown()
-        database.dispose()
+        },
+    )
     clock, rules, *ho, cn_buy, cn_play, cn_out, anon, ho_buy, ho_out = bodies[:11]
     alerts, acked, escalated, _advanced, report, players = bodies[11:]
     assert clock["local_now"] == "2026-03-02T10:00:00+08:00"
