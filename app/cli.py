@@ -369,3 +369,49 @@ def audit_verify(
     for line in report.lines():
         click.echo(line)
     sys.exit(0 if report.ok else 1)
+
+
+@main.group()
+def scenario() -> None:
+    """Scenario replay and synthetic casino workloads (docs/scenarios.md)."""
+
+
+@scenario.command("run")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--url", help="Replay against this live server (needs --key, an admin key).")
+@click.option("--key", envvar="ECNY_ADMIN_KEY", help="The admin key for --url.")
+@click.option(
+    "--database-url",
+    envvar="ECNY_SCENARIO_DATABASE_URL",
+    help="In-process: an empty database to migrate and use instead of a temp SQLite file.",
+)
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the results as JSON.")
+def scenario_run(files, url, key, database_url, junit_path, json_path) -> None:
+    """Validate every FILE, then replay each through the API and check its expectations."""
+    from app.client import Client
+    from app.scenario import report
+    from app.scenario.loader import ScenarioError, load
+
+    if url and not key:
+        raise click.UsageError("--url needs --key (an admin key)")
+    try:
+        scenarios = [load(f) for f in files]
+    except ScenarioError as e:
+        click.echo(f"scenario refused, nothing was run:\n{e}", err=True)
+        sys.exit(2)
+    results = []
+    for sc in scenarios:
+        if url:
+            results.append(report.replay(sc, Client.http(url, key), progress=True))
+        else:
+            with report.fresh_sandbox(database_url) as client:
+                results.append(report.replay(sc, client, progress=True))
+        click.echo(report.text(results[-1]))
+    if junit_path:
+        report.write_junit(results, junit_path)
+    if json_path:
+        report.write_json(results, json_path)
+    failed = [r.name for r in results if not r.ok]
+    click.echo(f"{len(results) - len(failed)} of {len(results)} scenarios passed")
+    sys.exit(1 if failed else 0)
