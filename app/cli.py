@@ -386,7 +386,9 @@ def scenario() -> None:
     help="In-process: an empty database to migrate and use instead of a temp SQLite file.",
 )
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the results as JSON.")
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False), help="Write the results as JSON."
+)
 def scenario_run(files, url, key, database_url, junit_path, json_path) -> None:
     """Validate every FILE, then replay each through the API and check its expectations."""
     from app.client import Client
@@ -422,7 +424,9 @@ def _plant(text: str | None) -> dict[str, int]:
     for part in filter(None, (text or "").split(",")):
         rule, _, count = part.partition("=")
         if rule not in plant or not count.isdigit():
-            raise click.BadParameter(f"{part!r}: use structuring=K,minimal_play=K", param_hint="--plant")
+            raise click.BadParameter(
+                f"{part!r}: use structuring=K,minimal_play=K", param_hint="--plant"
+            )
         plant[rule] = int(count)
     return plant
 
@@ -465,7 +469,9 @@ def scenario_score(labels, results) -> None:
     def pct(x):
         return "   n/a" if x is None else f"{x:6.3f}"
 
-    click.echo(f"{'rule':22} {'labelled':>8} {'alerted':>8} {'hits':>5} {'precision':>9} {'recall':>7}")
+    click.echo(
+        f"{'rule':22} {'labelled':>8} {'alerted':>8} {'hits':>5} {'precision':>9} {'recall':>7}"
+    )
     for rule, s in scores.items():
         click.echo(
             f"{rule:22} {s['labelled']:8} {s['alerted']:8} {s['true_positives']:5} "

@@ -101,7 +101,9 @@ def generate(w: Workload, out: Path) -> dict:
             wallet["phone"] = f"+8536{i + 1:07d}"
         else:
             wallet["holder_id"] = f"h-{ref}"
-            wallet["birth_date"] = f"{rng.randint(1950, 2000)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
+            wallet["birth_date"] = (
+                f"{rng.randint(1950, 2000)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
+            )
         wallet["fund"] = format_amount(fund * YUAN)
         wallets.append(wallet)
         balance[ref] = fund * YUAN
@@ -183,7 +185,13 @@ def generate(w: Workload, out: Path) -> dict:
                 for code in ("BOCMO", "ICBC")
             ],
             "wallets": [
-                {"ref": "treasury", "operator": treasury_op, "class": 1, "region": "MO", "kind": "merchant"}
+                {
+                    "ref": "treasury",
+                    "operator": treasury_op,
+                    "class": 1,
+                    "region": "MO",
+                    "kind": "merchant",
+                }
             ],
             "casinos": [
                 {

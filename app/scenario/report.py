@@ -55,7 +55,9 @@ def replay(scenario: Scenario, client: Client, progress: bool = False) -> Result
 
 def text(result: Result) -> str:
     lines = [f"== {result.name} ({result.path}): {'PASS' if result.ok else 'FAIL'}"]
-    lines.append(f"   {result.steps} steps, {len(result.checks)} expectations, {len(result.failed)} failed")
+    lines.append(
+        f"   {result.steps} steps, {len(result.checks)} expectations, {len(result.failed)} failed"
+    )
     if result.aborted:
         lines.append(f"   ABORTED: {result.aborted}")
     for c in result.checks:
@@ -79,7 +81,9 @@ def text(result: Result) -> str:
             f"sweep {f['sweep']}, checks {'ok' if d['ok'] else 'FAILED'}"
         )
     for i, window in enumerate(final.get("settlement", []), 1):
-        nets = ", ".join(f"{op} net {v['net']} (peak debit {v['peak_debit']})" for op, v in window.items())
+        nets = ", ".join(
+            f"{op} net {v['net']} (peak debit {v['peak_debit']})" for op, v in window.items()
+        )
         lines.append(f"   settlement window {i}: {nets}")
     if result.digest:
         lines.append(f"   digest {result.digest}")
@@ -98,7 +102,13 @@ def as_json(results: list[Result]) -> dict:
                 "steps": r.steps,
                 "digest": r.digest,
                 "checks": [
-                    {"where": c.where, "what": c.what, "ok": c.ok, "expected": c.expected, "actual": c.actual}
+                    {
+                        "where": c.where,
+                        "what": c.what,
+                        "ok": c.ok,
+                        "expected": c.expected,
+                        "actual": c.actual,
+                    }
                     for c in r.checks
                 ],
                 "final": r.final,
@@ -130,5 +140,7 @@ def write_junit(results: list[Result], path: str) -> None:
         if r.aborted:
             case = ET.SubElement(suite, "testcase", classname=r.name, name="replay")
             ET.SubElement(case, "error", message=r.aborted)
-        ET.SubElement(suite, "properties").append(ET.Element("property", name="digest", value=r.digest))
+        ET.SubElement(suite, "properties").append(
+            ET.Element("property", name="digest", value=r.digest)
+        )
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)

@@ -348,7 +348,11 @@ class Runner:
                 self.check(w, f"operator {code} {k}", v, state["operators"].get(code, {}).get(k))
         for gd in expect.get("gaming_days") or []:
             got = next(
-                (d for d in state["gaming_days"] if (d["casino"], d["date"]) == (gd["casino"], gd["date"])),
+                (
+                    d
+                    for d in state["gaming_days"]
+                    if (d["casino"], d["date"]) == (gd["casino"], gd["date"])
+                ),
                 None,
             )
             what = f"gaming day {gd['casino']} {gd['date']}"
@@ -382,7 +386,9 @@ def _dig(d: dict, path: tuple[str, ...]) -> Any:
 
 def digest(state: dict) -> str:
     """SHA-256 of the end state's canonical JSON (docs/scenarios.md, "The digest")."""
-    body = {k: state[k] for k in ("balances", "operators", "alerts", "gaming_days", "settlement", "steps")}
+    body = {
+        k: state[k]
+        for k in ("balances", "operators", "alerts", "gaming_days", "settlement", "steps")
+    }
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()
-

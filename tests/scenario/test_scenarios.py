@@ -76,7 +76,10 @@ def test_the_digest_sees_a_different_ledger(sqlite_template, tmp_path):
     b = replay(changed, url("b.sqlite3"))
     assert a.digest != b.digest
     assert a.final["steps"] == b.final["steps"] == ["ok"] * 7
-    assert (a.final["balances"]["smurf"], b.final["balances"]["smurf"]) == ("500000.00", "499999.99")
+    assert (a.final["balances"]["smurf"], b.final["balances"]["smurf"]) == (
+        "500000.00",
+        "499999.99",
+    )
 
 
 def test_a_wrong_expectation_fails_with_a_clear_report(tmp_path, sqlite_template):
@@ -141,7 +144,9 @@ def test_a_malformed_file_stops_the_whole_run_before_any_step(tmp_path, sqlite_t
     bad.write_text(MALFORMED.replace("name: bad", "name: bad\nsetp: []"))
     db = tmp_path / "db.sqlite3"
     shutil.copy(sqlite_template, db)
-    r = run_cli("run", str(SCENARIOS / "structuring.yaml"), str(bad), "--database-url", f"sqlite:///{db}")
+    r = run_cli(
+        "run", str(SCENARIOS / "structuring.yaml"), str(bad), "--database-url", f"sqlite:///{db}"
+    )
     assert r.exit_code == 2
     assert "nothing was run" in r.output and f"{bad}:2: setp: unknown key" in r.output
     assert "==" not in r.output  # no report: no scenario ran
@@ -166,7 +171,9 @@ def test_replayed_against_a_live_server(another_sandbox, tmp_path):
     out = tmp_path / "live.json"
     try:
         url = f"http://127.0.0.1:{server.server_port}"
-        r = run_cli("run", str(path), "--url", url, "--key", remote.keys["admin"], "--json", str(out))
+        r = run_cli(
+            "run", str(path), "--url", url, "--key", remote.keys["admin"], "--json", str(out)
+        )
     finally:
         server.shutdown()
     assert r.exit_code == 0, r.output
@@ -186,11 +193,16 @@ def test_the_generator_is_deterministic_and_streams_json_lines(tmp_path):
         assert (a.parent / name).read_bytes() == (b.parent / name).read_bytes()
     other = tmp_path / "c.yaml"
     generate(Workload(players=50, days=2, seed=12), other)
-    assert other.with_name("c.steps.jsonl").read_bytes() != a.with_name("day.steps.jsonl").read_bytes()
+    assert (
+        other.with_name("c.steps.jsonl").read_bytes() != a.with_name("day.steps.jsonl").read_bytes()
+    )
     scenario = load(a)  # the generated files validate
     steps = [s for _, s in scenario.steps()]
     assert sum(s["action"] == "open_wallet" for s in steps) == 56
-    assert [s["date"] for s in steps if s["action"] == "close_gaming_day"] == ["2026-03-02", "2026-03-03"]
+    assert [s["date"] for s in steps if s["action"] == "close_gaming_day"] == [
+        "2026-03-02",
+        "2026-03-03",
+    ]
     labels = [json.loads(line) for line in a.with_name("day.labels.jsonl").read_text().splitlines()]
     assert sorted(x["pattern"] for x in labels) == ["minimal_play"] * 3 + ["structuring"] * 3
 
@@ -209,3 +221,17 @@ def test_a_generated_day_finds_every_planted_pattern(tmp_path, sqlite_template):
     assert scores["structuring"]["labelled"] == scores["minimal_play"]["labelled"] == 3
     printed = run_cli("score", str(out.with_name("gen.labels.jsonl")), str(results)).output
     assert "structuring" in printed and "recall" in printed
+
+
+@pytest.mark.postgres
+def test_sqlite_and_postgres_give_the_same_digest(pg_server, sqlite_template, tmp_path):
+    path = SCENARIOS / "normal_day.yaml"
+    shutil.copy(sqlite_template, tmp_path / "db.sqlite3")
+    on_sqlite = replay(path, f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    name, url = pg_server.fresh()
+    try:
+        on_postgres = replay(path, url)
+    finally:
+        pg_server.drop(name)
+    assert on_sqlite.ok and on_postgres.ok
+    assert on_sqlite.digest == on_postgres.digest
