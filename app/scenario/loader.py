@@ -112,9 +112,76 @@ def load(path: str | Path) -> Scenario:
     problems = [_describe(e, root, str(path)) for e in errors]
     if not problems and isinstance(doc, dict) and doc.get("steps_file"):
         problems = list(_check_steps_file(path.parent / doc["steps_file"]))
+    if not problems:
+        problems = list(_check_references(Scenario(path, doc), root))
     if problems:
         raise ScenarioError("\n".join(problems))
     return Scenario(path, doc)
+
+
+# Which kind of reference each key of a step (or a setup entry) names.
+WALLET_KEYS = ("wallet", "from", "to", "player", "treasury")
+NAME_KEYS = ("hold", "transfer", "exclusion")
+
+
+def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
+    """Every wallet, casino, operator and named result a step refers to is
+    defined before it (in setup or by an earlier step)."""
+    doc = scenario.doc
+    setup = doc.get("setup") or {}
+    known = {
+        "operator": {o["code"] for o in setup.get("operators", [])},
+        "wallet": set(),
+        "casino": set(),
+        "name": {x["name"] for x in setup.get("exclusions", []) if x.get("name")},
+    }
+
+    def unknown(item: dict, path: list) -> Iterator[tuple[list, str]]:
+        for key, value in item.items():
+            kind = (
+                "wallet"
+                if key in WALLET_KEYS
+                else "name"
+                if key in NAME_KEYS
+                else key
+                if key in ("operator", "casino")
+                else None
+            )
+            if kind and isinstance(value, str) and value not in known[kind]:
+                yield [*path, key], f"unknown {kind} {value!r}"
+            if isinstance(value, dict):  # an alert selector
+                yield from unknown(value, [*path, key])
+            if key == "transfers" and isinstance(value, list):
+                for i, t in enumerate(value):
+                    yield from unknown(t, [*path, key, i])
+
+    def line_of(path: list) -> str:
+        node, key = _node_at(root, path)
+        return f"{scenario.path}:{(key or node).start_mark.line + 1}: {_dotted(path)}"
+
+    for i, w in enumerate(setup.get("wallets", [])):
+        for p, msg in unknown(w, ["setup", "wallets", i]):
+            yield f"{line_of(p)}: {msg}"
+        known["wallet"].add(w["ref"])
+    for i, c in enumerate(setup.get("casinos", [])):
+        for p, msg in unknown(c, ["setup", "casinos", i]):
+            yield f"{line_of(p)}: {msg}"
+        known["casino"].add(c["ref"])
+        known["wallet"].add(f"{c['ref']}:wallet")
+    for i, x in enumerate(setup.get("exclusions", [])):
+        for p, msg in unknown(x, ["setup", "exclusions", i]):
+            yield f"{line_of(p)}: {msg}"
+    inline = len(doc.get("steps") or [])
+    for n, (where, step) in enumerate(scenario.steps()):
+        for p, msg in unknown(step, ["steps", n]):
+            if n < inline:
+                yield f"{line_of(p)}: {msg}"
+            else:
+                yield f"{scenario.steps_path}:{where.rpartition(':')[2]}: {_dotted(p[2:])}: {msg}"
+        if step["action"] == "open_wallet":
+            known["wallet"].add(step["ref"])
+        if step.get("name"):
+            known["name"].add(step["name"])
 
 
 def _check_steps_file(steps_path: Path) -> Iterator[str]:

@@ -44,7 +44,7 @@ def replay(scenario: Scenario, client: Client, progress: bool = False) -> Result
     if progress:
         from tqdm import tqdm
 
-        total = len(scenario.doc.get("steps") or []) or None
+        total = sum(1 for _ in scenario.steps())  # streamed: a count, not a list
         bar = tqdm(total=total, desc=scenario.name, unit="step", leave=False, disable=None)
     try:
         return Runner(client, scenario).run(bar)

@@ -177,8 +177,12 @@ class Runner:
         except ApiError as e:
             out, outcome = None, e.code
         self.outcomes.append(outcome)
-        wanted = expect.get("error") or ("ok" if expect.get("ok", True) else outcome)
-        self.check(label, "outcome", wanted, outcome)
+        if expect.get("error"):
+            self.check(label, "outcome", expect["error"], outcome)
+        elif expect.get("ok", True):
+            self.check(label, "outcome", "ok", outcome)
+        else:
+            self.check(label, "outcome", "refused", "ok" if outcome == "ok" else "refused")
         if step.get("name") and isinstance(out, dict) and "id" in out:
             self.named[step["name"]] = out["id"]
         for ref, amount in (expect.get("balances") or {}).items():

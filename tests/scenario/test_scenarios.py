@@ -152,6 +152,36 @@ def test_a_malformed_file_stops_the_whole_run_before_any_step(tmp_path, sqlite_t
     assert "==" not in r.output  # no report: no scenario ran
 
 
+UNKNOWN_REFERENCES = """\
+name: bad
+clock: "2026-03-02T10:00:00+08:00"
+setup:
+  operators: [{code: BOCMO}]
+  wallets:
+    - {ref: a, operator: BOCMO, class: 1, region: MO}
+    - {ref: b, operator: BOC, class: 1, region: MO}
+steps:
+  - {action: pay, from: a, to: c, amount: "1.00"}
+  - {action: capture, hold: h1}
+  - {action: hold, name: h1, from: a, to: b, amount: "1.00"}
+  - {action: capture, hold: h1}
+  - {action: escalate_alert, alert: {type: ltr, wallet: zz}}
+"""
+
+
+def test_references_to_nothing_are_refused_before_anything_runs(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(UNKNOWN_REFERENCES)
+    with pytest.raises(ScenarioError) as refused:
+        load(bad)
+    assert str(refused.value).splitlines() == [
+        f"{bad}:7: setup.wallets[1].operator: unknown operator 'BOC'",
+        f"{bad}:9: steps[0].to: unknown wallet 'c'",
+        f"{bad}:10: steps[1].hold: unknown name 'h1'",  # named only by a later step
+        f"{bad}:13: steps[4].alert.wallet: unknown wallet 'zz'",
+    ]
+
+
 def test_a_bad_line_of_a_steps_file_is_named(tmp_path):
     (tmp_path / "s.steps.jsonl").write_text(
         '{"action": "advance", "after": 60}\n\n{"action": "fly", "after": 60}\n'
@@ -235,3 +265,19 @@ def test_sqlite_and_postgres_give_the_same_digest(pg_server, sqlite_template, tm
         pg_server.drop(name)
     assert on_sqlite.ok and on_postgres.ok
     assert on_sqlite.digest == on_postgres.digest
+
+
+def test_ok_false_wants_a_refusal(tmp_path, sqlite_template):
+    path = tmp_path / "s.yaml"
+    text = (SCENARIOS / "structuring.yaml").read_text()
+    path.write_text(
+        text.replace(
+            '- {action: play, casino: COTAI, player: smurf, wager: "100000.00"}',
+            '- {action: play, casino: COTAI, player: smurf, wager: "100000.00", expect: {ok: false}}',
+        )
+    )
+    shutil.copy(sqlite_template, tmp_path / "db.sqlite3")
+    result = replay(path, f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert [(c.where, c.expected, c.actual) for c in result.failed] == [
+        ("step 3 (play)", "refused", "ok")
+    ]
