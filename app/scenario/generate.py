@@ -60,12 +60,13 @@ class _Day:
     """One gaming day's events, sorted by time when written."""
 
     def __init__(self) -> None:
-        self.events: list[tuple[int, int, dict]] = []
+        # (time, order, the step as JSON): kept serialised, a day holds many
+        self.events: list[tuple[int, int, str]] = []
         self.figures = defaultdict(int)
         self.players: set[str] = set()
 
     def add(self, t: int, step: dict) -> None:
-        self.events.append((t, len(self.events), step))
+        self.events.append((t, len(self.events), json.dumps(step, separators=(",", ":"))))
         kind = step["action"]
         if kind in ("buy_in", "cash_out", "play"):
             self.players.add(step["player"])
@@ -132,11 +133,11 @@ def generate(w: Workload, out: Path) -> dict:
                 elif rng.random() < w.visit_share:
                     _session(rng, w, day, base, ref, wal["class"], balance)
             day.events.sort(key=lambda e: (e[0], e[1]))
-            for t, _, step in day.events:
+            for t, _, line in day.events:
                 if t > clock:
-                    step = {**step, "after": t - clock}
+                    line = f'{{"after":{t - clock},{line[1:]}'
                     clock = t
-                f.write(json.dumps(step, separators=(",", ":")) + "\n")
+                f.write(line + "\n")
             close_at = base + 86400 + 7 * 3600  # 07:00 the next morning
             date = _date(start + d)
             f.write(
