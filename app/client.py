@@ -461,11 +461,17 @@ class Client:
         return self._json("GET", "/v1/alerts", params=params)
 
     def all_alerts(self, **filters: Any) -> list[JSON]:
-        """Every alert the key sees, following the cursor."""
+        """Every alert the key sees."""
+        return self.every(self.alerts, **filters)
+
+    @staticmethod
+    def every(list_call: Any, *args: Any, **filters: Any) -> list[JSON]:
+        """Every item of a paginated list operation, following its cursor:
+        ``client.every(client.windows)``, ``client.every(client.gaming_days, "COTAI")``."""
         items: list[JSON] = []
         after = None
         while True:
-            page = self.alerts(limit=100, after=after, **filters)
+            page = list_call(*args, limit=500, after=after, **filters)
             items.extend(page["items"])
             after = page.get("next_after")
             if not after or not page["items"]:

@@ -294,7 +294,7 @@ class Runner:
         )
         days = []
         for ref in sorted(self.casinos):
-            for r in api.gaming_days(ref, limit=500)["items"]:
+            for r in api.every(api.gaming_days, ref):
                 figures = {name: _dig(r, p) for name, p in GAMING_DAY_FIGURES.items()}
                 days.append(
                     {
@@ -307,7 +307,7 @@ class Runner:
                     }
                 )
         windows = []
-        for win in api.windows(limit=500)["items"]:
+        for win in api.every(api.windows):
             if win["status"] != "SETTLED":
                 continue
             report = api.settlement_report(win["id"])

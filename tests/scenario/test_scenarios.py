@@ -281,3 +281,17 @@ def test_ok_false_wants_a_refusal(tmp_path, sqlite_template):
     assert [(c.where, c.expected, c.actual) for c in result.failed] == [
         ("step 3 (play)", "refused", "ok")
     ]
+
+
+def test_the_client_follows_cursors_to_the_last_page():
+    pages = {None: (["a", "b"], "c1"), "c1": (["c"], "c2"), "c2": ([], None)}
+    calls = []
+
+    def list_call(casino, limit, after, **filters):
+        calls.append((casino, limit, after, filters))
+        items, cursor = pages[after]
+        return {"items": items, "next_after": cursor}
+
+    assert Client.every(list_call, "COTAI", type="ltr") == ["a", "b", "c"]
+    assert [c[2] for c in calls] == [None, "c1", "c2"]
+    assert calls[0] == ("COTAI", 500, None, {"type": "ltr"})
