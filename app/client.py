@@ -354,3 +354,161 @@ class Client:
 
     def digest(self) -> JSON:
         return self._json("GET", "/v1/audit/digest")
+
+    # ---- rules and the sandbox profile ------------------------------------------
+
+    def rules(self) -> JSON:
+        return self._json("GET", "/v1/rules")
+
+    def select_profile(self, name: str | None = None, document: dict | None = None) -> JSON:
+        """A shipped profile by ``name`` or a ``document`` of one's own."""
+        return self._json(
+            "PUT", "/v1/sandbox/profile", self._drop_none(name=name, document=document)
+        )
+
+    # ---- casinos and the cage ---------------------------------------------------
+
+    def register_casino(
+        self,
+        ref: str,
+        name: str,
+        treasury_wallet: int,
+        float_amount: str,
+        operator: str | None = None,
+        merchant_wallet: int | None = None,
+        supervisors: list[int] | None = None,
+        **kw,
+    ) -> JSON:
+        body = self._drop_none(
+            ref=ref,
+            name=name,
+            operator=operator,
+            merchant_wallet=merchant_wallet,
+            treasury_wallet=treasury_wallet,
+            supervisors=supervisors,
+        )
+        body["float"] = float_amount
+        return self._json("POST", "/v1/casinos", body, **kw)
+
+    def casinos(self, limit: int | None = None, after: str | None = None) -> JSON:
+        return self._json("GET", "/v1/casinos", params={"limit": limit, "after": after})
+
+    def casino(self, ref: str) -> JSON:
+        return self._json("GET", f"/v1/casinos/{ref}")
+
+    def buy_in(
+        self, casino: str, player: int, amount: str, reference: str | None = None, **kw
+    ) -> JSON:
+        body = self._drop_none(player=player, amount=amount, reference=reference)
+        return self._json("POST", f"/v1/casinos/{casino}/buy-ins", body, **kw)
+
+    def play(
+        self,
+        casino: str,
+        player: int,
+        wager: str,
+        payout: str | None = None,
+        reference: str | None = None,
+        **kw,
+    ) -> JSON:
+        body = self._drop_none(player=player, wager=wager, payout=payout, reference=reference)
+        return self._json("POST", f"/v1/casinos/{casino}/plays", body, **kw)
+
+    def cash_out(
+        self, casino: str, player: int, amount: str, reference: str | None = None, **kw
+    ) -> JSON:
+        body = self._drop_none(player=player, amount=amount, reference=reference)
+        return self._json("POST", f"/v1/casinos/{casino}/cash-outs", body, **kw)
+
+    def casino_transactions(self, casino: str, **args: Any) -> JSON:
+        return self._json("GET", f"/v1/casinos/{casino}/transactions", params=args)
+
+    def player_days(self, casino: str, gaming_day: str | None = None, **page: Any) -> JSON:
+        return self._json(
+            "GET", f"/v1/casinos/{casino}/players", params={"gaming_day": gaming_day, **page}
+        )
+
+    def close_gaming_day(self, casino: str, date: str, **kw) -> JSON:
+        return self._json("POST", f"/v1/casinos/{casino}/gaming-days/{date}/close", **kw)
+
+    def gaming_days(self, casino: str, **args: Any) -> JSON:
+        return self._json("GET", f"/v1/casinos/{casino}/gaming-days", params=args)
+
+    def gaming_day(self, casino: str, date: str) -> JSON:
+        return self._json("GET", f"/v1/casinos/{casino}/gaming-days/{date}")
+
+    # ---- alerts -----------------------------------------------------------------
+
+    def alerts(
+        self,
+        casino: str | None = None,
+        type: str | None = None,
+        status: str | None = None,
+        wallet: int | None = None,
+        overdue: bool | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> JSON:
+        params = {
+            "casino": casino,
+            "type": type,
+            "status": status,
+            "wallet": wallet,
+            "overdue": None if overdue is None else str(overdue).lower(),
+            "limit": limit,
+            "after": after,
+        }
+        return self._json("GET", "/v1/alerts", params=params)
+
+    def all_alerts(self, **filters: Any) -> list[JSON]:
+        """Every alert the key sees."""
+        return self.every(self.alerts, **filters)
+
+    @staticmethod
+    def every(list_call: Any, *args: Any, **filters: Any) -> list[JSON]:
+        """Every item of a paginated list operation, following its cursor:
+        ``client.every(client.windows)``, ``client.every(client.gaming_days, "COTAI")``."""
+        items: list[JSON] = []
+        after = None
+        while True:
+            page = list_call(*args, limit=500, after=after, **filters)
+            items.extend(page["items"])
+            after = page.get("next_after")
+            if not after or not page["items"]:
+                return items
+
+    def alert(self, alert_id: int) -> JSON:
+        return self._json("GET", f"/v1/alerts/{alert_id}")
+
+    def acknowledge_alert(self, alert_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/alerts/{alert_id}/acknowledge", **kw)
+
+    def escalate_alert(self, alert_id: int, note: str | None = None, **kw) -> JSON:
+        return self._json(
+            "POST", f"/v1/alerts/{alert_id}/escalate", self._drop_none(note=note), **kw
+        )
+
+    def dismiss_alert(self, alert_id: int, reason: str, **kw) -> JSON:
+        return self._json("POST", f"/v1/alerts/{alert_id}/dismiss", {"reason": reason}, **kw)
+
+    # ---- the exclusion list -----------------------------------------------------
+
+    def add_exclusion(
+        self,
+        holder_id: str,
+        kind: str,
+        ends_on: str,
+        starts_on: str | None = None,
+        casino: str | None = None,
+        **kw,
+    ) -> JSON:
+        body = self._drop_none(
+            holder_id=holder_id, kind=kind, ends_on=ends_on, starts_on=starts_on, casino=casino
+        )
+        return self._json("POST", "/v1/exclusions", body, **kw)
+
+    def exclusions(self, holder_id: str | None = None, **page: Any) -> JSON:
+        return self._json("GET", "/v1/exclusions", params={"holder_id": holder_id, **page})
+
+    def revoke_exclusion(self, exclusion_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/exclusions/{exclusion_id}/revoke", **kw)

@@ -309,7 +309,13 @@ def live_demo(tmp_path):
         database.dispose()
 
 
-def run_walkthrough(doc: str, env: dict[str, str]) -> list:
+@pytest.fixture
+def run_walkthrough():
+    """A function: run a doc's curl walk-through as written (see _run_walkthrough)."""
+    return _run_walkthrough
+
+
+def _run_walkthrough(doc: str, env: dict[str, str]) -> list:
     """Run the bash block after `<!-- walkthrough: ... -->` in a doc, as written;
     return the JSON body of each curl call, in order."""
     import json

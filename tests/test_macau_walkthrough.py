@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import run_walkthrough
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
-def test_macau_walkthrough(live_demo):
+def test_macau_walkthrough(live_demo, run_walkthrough):
     base, keys = live_demo
     bodies = run_walkthrough(
         "docs/macau.md",

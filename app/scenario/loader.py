@@ -1,0 +1,218 @@
+"""Reading a scenario file and validating it against ``schema.json`` before
+anything runs: a bad file is refused with the line and the key that is wrong."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+
+
+class ScenarioError(Exception):
+    """The scenario file is malformed; nothing of it was run."""
+
+
+@dataclass
+class Scenario:
+    path: Path
+    doc: dict
+
+    @property
+    def name(self) -> str:
+        return self.doc["name"]
+
+    def steps(self) -> Iterator[tuple[str, dict]]:
+        """(where, step): the inline steps, then those of ``steps_file``, streamed."""
+        for i, step in enumerate(self.doc.get("steps") or [], 1):
+            yield f"step {i}", step
+        if self.doc.get("steps_file"):
+            with self.steps_path.open(encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    if line.strip():
+                        yield f"{self.steps_path.name}:{n}", json.loads(line)
+
+    @property
+    def steps_path(self) -> Path:
+        return self.path.parent / self.doc["steps_file"]
+
+
+@cache
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def _validator(sub: dict | None = None) -> jsonschema.Draft202012Validator:
+    full = schema()
+    return jsonschema.Draft202012Validator(full if sub is None else {**sub, "$defs": full["$defs"]})
+
+
+def _node_at(node: yaml.Node, path) -> tuple[yaml.Node, yaml.Node | None]:
+    """The YAML node at a JSON path, and the key node naming it."""
+    key_node = None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == part:
+                    key_node, node = k, v
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            key_node, node = None, node.value[part]
+        else:
+            break
+    return node, key_node
+
+
+def _dotted(path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top)"
+
+
+def _describe(err: jsonschema.ValidationError, root: yaml.Node | None, where: str) -> str:
+    path = list(err.absolute_path)
+    line = None
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extra = sorted(k for k in err.instance if k not in allowed)
+        if extra:
+            path = [*path, extra[0]]
+            msg = "unknown key"
+            if root is not None:
+                _, key = _node_at(root, path)
+                line = key.start_mark.line + 1 if key is not None else None
+            return f"{where}{'' if line is None else f':{line}'}: {_dotted(path)}: {msg}"
+    if root is not None:
+        node, key = _node_at(root, path)
+        line = (key or node).start_mark.line + 1
+    return f"{where}{'' if line is None else f':{line}'}: {_dotted(path)}: {err.message}"
+
+
+def load(path: str | Path) -> Scenario:
+    """Parse and validate; raises :class:`ScenarioError` naming every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as e:
+        raise ScenarioError(f"{path}: {e}") from None
+    doc = _jsonable(doc)
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    problems = [_describe(e, root, str(path)) for e in errors]
+    if not problems and isinstance(doc, dict) and doc.get("steps_file"):
+        problems = list(_check_steps_file(path.parent / doc["steps_file"]))
+    if not problems:
+        problems = list(_check_references(Scenario(path, doc), root))
+    if problems:
+        raise ScenarioError("\n".join(problems))
+    return Scenario(path, doc)
+
+
+# Which kind of reference each key of a step (or a setup entry) names.
+WALLET_KEYS = ("wallet", "from", "to", "player", "treasury")
+NAME_KEYS = ("hold", "transfer", "exclusion")
+
+
+def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
+    """Every wallet, casino, operator and named result a step refers to is
+    defined before it (in setup or by an earlier step)."""
+    doc = scenario.doc
+    setup = doc.get("setup") or {}
+    known = {
+        "operator": {o["code"] for o in setup.get("operators", [])},
+        "wallet": set(),
+        "casino": set(),
+        "name": {x["name"] for x in setup.get("exclusions", []) if x.get("name")},
+    }
+
+    def unknown(item: dict, path: list) -> Iterator[tuple[list, str]]:
+        for key, value in item.items():
+            kind = (
+                "wallet"
+                if key in WALLET_KEYS
+                else "name"
+                if key in NAME_KEYS
+                else key
+                if key in ("operator", "casino")
+                else None
+            )
+            if kind and isinstance(value, str) and value not in known[kind]:
+                yield [*path, key], f"unknown {kind} {value!r}"
+            if isinstance(value, dict):  # an alert selector
+                yield from unknown(value, [*path, key])
+            if key == "transfers" and isinstance(value, list):
+                for i, t in enumerate(value):
+                    yield from unknown(t, [*path, key, i])
+
+    def line_of(path: list) -> str:
+        node, key = _node_at(root, path)
+        return f"{scenario.path}:{(key or node).start_mark.line + 1}: {_dotted(path)}"
+
+    for i, w in enumerate(setup.get("wallets", [])):
+        for p, msg in unknown(w, ["setup", "wallets", i]):
+            yield f"{line_of(p)}: {msg}"
+        known["wallet"].add(w["ref"])
+    for i, c in enumerate(setup.get("casinos", [])):
+        for p, msg in unknown(c, ["setup", "casinos", i]):
+            yield f"{line_of(p)}: {msg}"
+        known["casino"].add(c["ref"])
+        known["wallet"].add(f"{c['ref']}:wallet")
+    for i, x in enumerate(setup.get("exclusions", [])):
+        for p, msg in unknown(x, ["setup", "exclusions", i]):
+            yield f"{line_of(p)}: {msg}"
+    inline = len(doc.get("steps") or [])
+    for n, (where, step) in enumerate(scenario.steps()):
+        for p, msg in unknown(step, ["steps", n]):
+            if n < inline:
+                yield f"{line_of(p)}: {msg}"
+            else:
+                yield f"{scenario.steps_path}:{where.rpartition(':')[2]}: {_dotted(p[2:])}: {msg}"
+        if step["action"] == "open_wallet":
+            known["wallet"].add(step["ref"])
+        if step.get("name"):
+            known["name"].add(step["name"])
+
+
+def _check_steps_file(steps_path: Path) -> Iterator[str]:
+    """Each line of a JSON-lines steps file is a step; streamed, so any size."""
+    if not steps_path.is_file():
+        yield f"{steps_path}: steps_file not found"
+        return
+    step_validator = _validator(schema()["$defs"]["step"])
+    with steps_path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                step = json.loads(line)
+            except ValueError as e:
+                yield f"{steps_path}:{n}: not JSON ({e})"
+                continue
+            for err in step_validator.iter_errors(step):
+                yield _describe(err, None, f"{steps_path}:{n}")
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML's dates and times back to the strings the schema and the API expect."""
+    import datetime as dt
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,398 @@
+"""Replaying a scenario through the API (app/client.py) and checking it.
+
+The runner only ever holds an admin key: everything it does is an API call a
+tester could make. Wallets, casinos, holds, transfers and exclusions are known
+by the scenario's own references; database ids stay inside this module, so the
+digest of a replay is the same on any engine and against a live server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.client import ApiError, Client
+from app.scenario.loader import Scenario
+
+DEFAULT_BIRTH_DATE = "1990-01-01"
+DEFAULT_PHONE = "+85360000000"
+# Report figures of a gaming day, flattened: name -> how to read it.
+GAMING_DAY_FIGURES = {
+    "buy_ins": ("buy_ins",),
+    "cash_outs": ("cash_outs",),
+    "turnover": ("turnover",),
+    "payouts": ("payouts",),
+    "ggr": ("ggr",),
+    "special_gaming_tax": ("special_gaming_tax", "amount"),
+    "contributions": ("contributions", "amount"),
+    "sweep": ("sweep", "amount"),
+    "chips_with_players": ("chips_with_players", "at_end"),
+}
+OPERATOR_FIGURES = ("position", "vault", "wallets_total", "holds", "open_window_net")
+SETTLEMENT_FIGURES = ("sent", "received", "net", "peak_debit")
+
+
+@dataclass
+class Check:
+    """One expectation: where it was stated, what, expected and actual."""
+
+    where: str
+    what: str
+    expected: Any
+    actual: Any
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.actual
+
+
+@dataclass
+class Result:
+    name: str
+    path: str
+    checks: list[Check] = field(default_factory=list)
+    steps: int = 0
+    final: dict = field(default_factory=dict)
+    digest: str = ""
+    aborted: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.aborted is None and all(c.ok for c in self.checks)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+
+def seconds(duration: int | str) -> int:
+    """``90``, ``"90s"``, ``"1h30m"``, ``"2d"`` as seconds."""
+    if isinstance(duration, int):
+        return duration
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    return sum(int(n) * units[u] for n, u in re.findall(r"([0-9]+)([dhms])", duration))
+
+
+class Runner:
+    def __init__(self, client: Client, scenario: Scenario) -> None:
+        self.api = client
+        self.scenario = scenario
+        self.wallets: dict[str, int] = {}
+        self.named: dict[str, int] = {}  # holds, transfers, exclusions named by steps
+        self.operators: list[str] = []
+        self.casinos: list[str] = []
+        self.outcomes: list[str] = []
+        self.result = Result(scenario.name, str(scenario.path))
+
+    # ---- the replay -----------------------------------------------------------
+
+    def run(self, progress=None) -> Result:
+        try:
+            self.setup()
+            for where, step in self.scenario.steps():
+                self.step(where, step)
+                self.result.steps += 1
+                if progress is not None:
+                    progress.update(1)
+            self.final_expect()
+        except ApiError as e:
+            self.result.aborted = f"setup or state read failed: {e}"
+        except KeyError as e:
+            self.result.aborted = f"unknown reference {e}"
+        if self.result.aborted is None:
+            self.result.digest = digest(self.result.final)
+        return self.result
+
+    def setup(self) -> None:
+        doc = self.scenario.doc
+        api = self.api
+        api.set_clock(doc["clock"], fixed=True)
+        if doc.get("profile"):
+            api.select_profile(name=doc["profile"])
+        if doc.get("settlement"):
+            api.update_settlement_settings(**doc["settlement"])
+        setup = doc.get("setup") or {}
+        for op in setup.get("operators", []):
+            code = op["code"]
+            api.create_operator(code, op.get("name", f"{code} bank"))
+            self.operators.append(code)
+            if op.get("reserve"):
+                api.deposit_reserve(code, op["reserve"])
+            if op.get("issue"):
+                api.issue(code, op["issue"])
+            if op.get("net_debit_cap"):
+                api.set_net_debit_cap(code, op["net_debit_cap"])
+        for w in setup.get("wallets", []):
+            self.open_wallet(w)
+        for c in setup.get("casinos", []):
+            casino = api.register_casino(
+                c["ref"],
+                c.get("name", c["ref"]),
+                self.wallets[c["treasury"]],
+                c["float"],
+                operator=c["operator"],
+            )
+            self.casinos.append(c["ref"])
+            self.wallets[f"{c['ref']}:wallet"] = casino["merchant_wallet"]
+        for x in setup.get("exclusions", []):
+            made = api.add_exclusion(
+                x["holder_id"], x["kind"], x["ends_on"], x.get("starts_on"), x.get("casino")
+            )
+            if x.get("name"):
+                self.named[x["name"]] = made["id"]
+
+    def open_wallet(self, w: dict) -> None:
+        attrs = {
+            "operator": w["operator"],
+            "kind": w.get("kind"),
+            "holder_id": w.get("holder_id"),
+            "label": w.get("label"),
+        }
+        if w["class"] == 4:
+            attrs["phone"] = w.get("phone", DEFAULT_PHONE)
+        elif w.get("kind", "personal") == "personal":
+            attrs["birth_date"] = w.get("birth_date", DEFAULT_BIRTH_DATE)
+        made = self.api.open_wallet(
+            w["class"], w["region"], **{k: v for k, v in attrs.items() if v is not None}
+        )
+        self.wallets[w["ref"]] = made["id"]
+        if w.get("fund"):
+            self.api.fund(made["id"], w["fund"])
+
+    def step(self, where: str, step: dict) -> None:
+        api = self.api
+        if "at" in step:
+            api.set_clock(step["at"], fixed=True)
+        if step.get("after") is not None:
+            api.advance_clock(seconds(step["after"]))
+        expect = step.get("expect") or {}
+        before = {a["id"] for a in api.all_alerts()} if "alerts" in expect else None
+        label = f"{where} ({step['action']})"
+        try:
+            out = self.act(step)
+            outcome = "ok"
+        except ApiError as e:
+            out, outcome = None, e.code
+        self.outcomes.append(outcome)
+        if expect.get("error"):
+            self.check(label, "outcome", expect["error"], outcome)
+        elif expect.get("ok", True):
+            self.check(label, "outcome", "ok", outcome)
+        else:
+            self.check(label, "outcome", "refused", "ok" if outcome == "ok" else "refused")
+        if step.get("name") and isinstance(out, dict) and "id" in out:
+            self.named[step["name"]] = out["id"]
+        for ref, amount in (expect.get("balances") or {}).items():
+            self.check(label, f"balance {ref}", amount, self.balance(ref))
+        if before is not None:
+            raised = sorted(a["type"] for a in api.all_alerts() if a["id"] not in before)
+            self.check(label, "alerts raised", sorted(expect["alerts"]), raised)
+
+    def act(self, s: dict) -> Any:
+        api, w, n = self.api, self.wallets, self.named
+        a = s["action"]
+        if a == "open_wallet":
+            return self.open_wallet(s)
+        if a in ("fund", "defund"):
+            return getattr(api, a)(w[s["wallet"]], s["amount"], s.get("reference"))
+        if a == "pay":
+            return api.pay(w[s["from"]], w[s["to"]], s["amount"], s.get("reference"))
+        if a == "batch":
+            items = [
+                {"from_wallet": w[t["from"]], "to_wallet": w[t["to"]], "amount": t["amount"]}
+                for t in s["transfers"]
+            ]
+            return api.batch(items)
+        if a == "hold":
+            return api.hold(w[s["from"]], w[s["to"]], s["amount"], s.get("timeout_seconds"))
+        if a == "capture":
+            return api.capture(n[s["hold"]], s.get("amount"))
+        if a == "void":
+            return api.void(n[s["hold"]])
+        if a == "refund":
+            return api.refund(n[s["transfer"]], s["amount"])
+        if a in ("buy_in", "cash_out"):
+            return getattr(api, a)(s["casino"], w[s["player"]], s["amount"], s.get("reference"))
+        if a == "play":
+            return api.play(s["casino"], w[s["player"]], s["wager"], s.get("payout", "0.00"))
+        if a == "advance":
+            return None  # `after` moved the clock
+        if a == "set_clock":
+            return None  # `at` set it
+        if a == "close_window":
+            return api.close_window()
+        if a == "close_gaming_day":
+            return api.close_gaming_day(s["casino"], s["date"])
+        if a in ("acknowledge_alert", "escalate_alert", "dismiss_alert"):
+            alert_id = self.find_alert(s["alert"])
+            if a == "escalate_alert":
+                return api.escalate_alert(alert_id, s.get("note"))
+            if a == "dismiss_alert":
+                return api.dismiss_alert(alert_id, s.get("reason", "reviewed"))
+            return api.acknowledge_alert(alert_id)
+        if a == "add_exclusion":
+            return api.add_exclusion(
+                s["holder_id"], s["kind"], s["ends_on"], s.get("starts_on"), s.get("casino")
+            )
+        if a == "revoke_exclusion":
+            return api.revoke_exclusion(n[s["exclusion"]])
+        if a in ("freeze", "unfreeze"):
+            return getattr(api, a)(w[s["wallet"]])
+        if a == "set_net_debit_cap":
+            return api.set_net_debit_cap(s["operator"], s.get("net_debit_cap"))
+        if a == "select_profile":
+            return api.select_profile(name=s["profile"])
+        raise AssertionError(a)  # the schema lists the actions
+
+    def find_alert(self, sel: dict) -> int:
+        """The ``nth`` (default first) alert of a type, for a wallet, casino or operator."""
+        filters = {"type": sel["type"], "casino": sel.get("casino")}
+        if sel.get("wallet"):
+            filters["wallet"] = self.wallets[sel["wallet"]]
+        found = [
+            a
+            for a in self.api.all_alerts(**filters)
+            if sel.get("operator") in (None, a.get("operator"))
+        ]
+        nth = sel.get("nth", 1)
+        if len(found) < nth:
+            raise ApiError(404, {"code": "scenario_alert_not_found", "detail": str(sel)})
+        return sorted(found, key=lambda a: a["id"])[nth - 1]["id"]
+
+    def balance(self, ref: str) -> str:
+        return self.api.balance(self.wallets[ref])["balance"]
+
+    def check(self, where: str, what: str, expected: Any, actual: Any) -> None:
+        self.result.checks.append(Check(where, what, expected, actual))
+
+    # ---- the end state ----------------------------------------------------------
+
+    def final_state(self) -> dict:
+        """The scenario's world at the end, by its own references (the digest's input)."""
+        api = self.api
+        refs = {v: k for k, v in self.wallets.items()}
+        balances = {ref: self.balance(ref) for ref in sorted(self.wallets)}
+        operators = {}
+        for code in sorted(self.operators):
+            o = api.operator(code)
+            operators[code] = {k: o.get(k) for k in OPERATOR_FIGURES}
+        alerts = sorted(
+            [
+                a["type"],
+                a.get("casino"),
+                refs.get(a.get("wallet"), None if a.get("wallet") is None else "?"),
+                a.get("operator"),
+                a["status"],
+            ]
+            for a in api.all_alerts()
+            if a.get("casino") in self.casinos
+            or a.get("wallet") in refs
+            or a.get("operator") in self.operators
+        )
+        days = []
+        for ref in sorted(self.casinos):
+            for r in api.every(api.gaming_days, ref):
+                figures = {name: _dig(r, p) for name, p in GAMING_DAY_FIGURES.items()}
+                days.append(
+                    {
+                        "casino": ref,
+                        "date": r["gaming_day"],
+                        "players": r["players"],
+                        "ok": r["ok"],
+                        "checks": {c["name"]: c["ok"] for c in r["checks"]},
+                        "figures": figures,
+                    }
+                )
+        windows = []
+        for win in api.every(api.windows):
+            if win["status"] != "SETTLED":
+                continue
+            report = api.settlement_report(win["id"])
+            windows.append(
+                {
+                    o["operator"]: {k: o.get(k) for k in SETTLEMENT_FIGURES}
+                    for o in report["operators"]
+                    if o["operator"] in self.operators
+                }
+            )
+        return {
+            "balances": balances,
+            "operators": operators,
+            "alerts": alerts,
+            "gaming_days": days,
+            "settlement": windows,
+            "steps": self.outcomes,
+        }
+
+    def final_expect(self) -> None:
+        state = self.final_state()
+        self.result.final = state
+        expect = self.scenario.doc.get("expect") or {}
+        w = "expect"
+        for ref, amount in (expect.get("balances") or {}).items():
+            self.check(w, f"balance {ref}", amount, state["balances"].get(ref))
+        for sel in expect.get("alerts") or []:
+            got = sum(
+                1
+                for t, casino, wallet, operator, _ in state["alerts"]
+                if t == sel["type"]
+                and sel.get("wallet") in (None, wallet)
+                and sel.get("casino") in (None, casino)
+                and sel.get("operator") in (None, operator)
+            )
+            what = "alerts " + " ".join(f"{k}={v}" for k, v in sel.items() if k != "count")
+            self.check(w, what, sel.get("count", 1), got)
+        if "alert_count" in expect:
+            self.check(w, "alerts in all", expect["alert_count"], len(state["alerts"]))
+        for code, figures in (expect.get("operators") or {}).items():
+            for k, v in figures.items():
+                self.check(w, f"operator {code} {k}", v, state["operators"].get(code, {}).get(k))
+        for gd in expect.get("gaming_days") or []:
+            got = next(
+                (
+                    d
+                    for d in state["gaming_days"]
+                    if (d["casino"], d["date"]) == (gd["casino"], gd["date"])
+                ),
+                None,
+            )
+            what = f"gaming day {gd['casino']} {gd['date']}"
+            self.check(w, f"{what} closed", True, got is not None)
+            if got is None:
+                continue
+            for k in ("ok", "players"):
+                if k in gd:
+                    self.check(w, f"{what} {k}", gd[k], got[k])
+            for k, v in (gd.get("figures") or {}).items():
+                self.check(w, f"{what} {k}", v, got["figures"].get(k))
+        for ws in expect.get("settlement") or []:
+            i = ws["window"]
+            got = state["settlement"][i - 1] if i <= len(state["settlement"]) else None
+            self.check(w, f"settlement window {i} settled", True, got is not None)
+            for code, figures in (ws.get("operators") or {}).items():
+                for k, v in figures.items():
+                    actual = (got or {}).get(code, {}).get(k)
+                    self.check(w, f"settlement window {i} {code} {k}", v, actual)
+        if "invariants" in expect:
+            rec = self.api.reconciliation()
+            state["invariants"] = rec["ok"]
+            self.check(w, "invariants (reconciliation ok)", expect["invariants"], rec["ok"])
+
+
+def _dig(d: dict, path: tuple[str, ...]) -> Any:
+    for p in path:
+        d = (d or {}).get(p)
+    return d
+
+
+def digest(state: dict) -> str:
+    """SHA-256 of the end state's canonical JSON (docs/scenarios.md, "The digest")."""
+    body = {
+        k: state[k]
+        for k in ("balances", "operators", "alerts", "gaming_days", "settlement", "steps")
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
