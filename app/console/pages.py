@@ -145,7 +145,9 @@ def _utilisation_chart(figures) -> dict:
     for f in figures:
         percent = f.utilisation_percent
         value = float(Decimal(percent)) if percent is not None else 0.0
-        bars.append({"code": f.operator.code, "percent": percent, "width": min(value, 100.0)})
+        # A debit too small to draw still shows as a sliver.
+        width = min(value, 100.0) if value == 0 or value >= 0.4 else 0.4
+        bars.append({"code": f.operator.code, "percent": percent, "width": width})
     return {"bars": bars, "height": 30 * len(bars) + 30}
 
 

@@ -3,6 +3,7 @@ each role sees (no browser: fast)."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from wallets.audit.log import EventFilters, list_events
@@ -200,3 +201,13 @@ def wait_for_export(sb, job_id: int) -> dict:
             return job
         time.sleep(0.05)
     raise AssertionError(f"export job {job_id} did not finish")
+
+
+def test_pages_load_nothing_from_elsewhere(world, browser):
+    """No CDN: every stylesheet, script and image is the console's own."""
+    b = browser(world, "admin")
+    for path in [*PAGES.values(), "/console/", "/console/sign-in"]:
+        page = b.text(path) if path != "/console/sign-in" else b.text("/console/")
+        assets = re.findall(r'<(?:link|script|img)[^>]+(?:src|href)="([^"]+)"', page)
+        assert assets and all(a.startswith("/console/static/") for a in assets), (path, assets)
+    assert b.get("/console/static/console.css").status_code == 200
