@@ -29,8 +29,9 @@ PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 
 CENTRAL = ("admin", "central_bank", "auditor")
-CASINO_READERS = ("admin", "auditor", "supervisor")
-ALERT_READERS = ("admin", "auditor", "central_bank", "supervisor")
+EXCLUSION_READERS = ("admin", "auditor", "supervisor")
+CASINO_READERS = ("admin", "auditor", "merchant", "supervisor")
+ALERT_READERS = ("admin", "auditor", "central_bank", "merchant", "supervisor")
 ALERT_DECIDERS = ("admin", "central_bank", "supervisor")
 AUDITORS = ("admin", "auditor")
 WALLET_READERS = ("admin", "auditor", "operator")
@@ -40,7 +41,7 @@ MENU = (
     ("console.operators", "Operators", CENTRAL),
     ("console.settlement_page", "Settlement", CENTRAL),
     ("console.alerts", "Alerts", ALERT_READERS),
-    ("console.exclusions", "Exclusions", CASINO_READERS),
+    ("console.exclusions", "Exclusions", EXCLUSION_READERS),
     ("console.gaming_days", "Gaming days", CASINO_READERS),
     ("console.journal", "Journal", AUDITORS),
     ("console.audit", "Audit", CENTRAL),
@@ -276,7 +277,7 @@ def player(ref: str, wallet_id: int):
 
 
 @bp.get("/exclusions")
-@page(*CASINO_READERS)
+@page(*EXCLUSION_READERS)
 def exclusions():
     holder = request.args.get("holder") or None
     after = _int_arg("after")

@@ -35,7 +35,7 @@ SEES = {
         "wallets",
     },
     "ICBC": {"wallets"},
-    "merchant": set(),
+    "merchant": {"alerts", "gaming_days"},
 }
 
 
