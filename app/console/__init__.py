@@ -55,18 +55,22 @@ def init_app(app: Flask, *, secret_key: str | None, secret_dir: Path, secure_coo
 
 def load_or_create_secret(path: Path) -> str:
     """The session signing secret: a file outside the database (like the
-    central bank's signing key), made once with owner-only permissions."""
-    try:
+    central bank's signing key), made once with owner-only permissions. Made
+    whole under a temporary name, then linked into place: two processes
+    starting at once agree on one secret, and none reads a half-written file."""
+    if path.exists():
         return path.read_text().strip()
-    except FileNotFoundError:
-        pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it meanwhile
-        return path.read_text().strip()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_hex(32))
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another process won: use its secret
+    finally:
+        tmp.unlink()
     return path.read_text().strip()
 
 

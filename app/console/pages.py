@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -96,10 +97,9 @@ def sign_in():
         principal = database().read(keys.authenticate, secret) if secret else None
         if principal is None:
             return render_template("console/sign_in.html", failed=True), 401
-        csrf = session.get("csrf_token")
-        session.clear()  # a new session on sign-in: nothing carried over
+        session.clear()  # a new session, and a new CSRF token, on sign-in
         session["key_hash"] = keys.hash_key(secret)
-        session["csrf_token"] = csrf
+        session["csrf_token"] = secrets.token_urlsafe(32)
         target = request.args.get("next", "")
         # Only our own pages: never an open redirect.
         if not target.startswith("/console/") or target.startswith("//"):

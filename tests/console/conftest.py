@@ -57,15 +57,16 @@ class Browser:
             assert r.status_code == 302, r.get_data(as_text=True)
 
     def token(self) -> str:
-        page = self.client.get("/console/sign-in").get_data(as_text=True)
-        found = CSRF_RE.search(page)
-        return found.group(1) if found else self.csrf
+        """The CSRF token of the session's forms (sign-in, or sign-out once signed in)."""
+        page = self.client.get("/console/sign-in", follow_redirects=True).get_data(as_text=True)
+        return CSRF_RE.search(page).group(1)
 
     def sign_in(self, key: str):
-        self.csrf = CSRF_RE.search(
-            self.client.get("/console/sign-in").get_data(as_text=True)
-        ).group(1)
-        return self.client.post("/console/sign-in", data={"api_key": key, "csrf_token": self.csrf})
+        self.csrf = self.token()
+        r = self.client.post("/console/sign-in", data={"api_key": key, "csrf_token": self.csrf})
+        if r.status_code == 302:
+            self.csrf = self.token()  # a new one came with the new session
+        return r
 
     def get(self, path: str):
         return self.client.get(path)

@@ -51,7 +51,9 @@ def test_pages_need_a_signed_in_key(world, browser):
 def test_sign_in_sets_a_safe_cookie_without_the_key_and_sign_out_ends_it(world, browser):
     b = browser(world)
     key = world.keys["auditor"]
+    anonymous = b.token()
     r = b.sign_in(key)
+    assert b.csrf != anonymous  # a new token with the signed-in session
     assert r.status_code == 302 and r.headers["Location"] == "/console/"
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/console" in cookie
@@ -60,6 +62,20 @@ def test_sign_in_sets_a_safe_cookie_without_the_key_and_sign_out_ends_it(world, 
     r = b.post("/console/sign-out")
     assert r.status_code == 302
     assert b.get("/console/journal").status_code == 302
+
+
+def test_the_cookie_is_secure_when_configured(world, tmp_path):
+    from dataclasses import replace
+
+    from app import create_app
+
+    settings = replace(world.app.extensions["ecny"]["settings"], secure_cookie=True)
+    app = create_app({"TESTING": True, "SETTINGS": settings, "DATABASE": world.db})
+    r = app.test_client().get("/console/sign-in")
+    assert "Secure" in r.headers["Set-Cookie"]
+    # The secret is the one kept next to the signing key, made once.
+    assert app.secret_key == world.app.secret_key
+    assert (settings.signing_key_path.parent / "console-secret-key").stat().st_mode & 0o077 == 0
 
 
 def test_only_our_own_pages_after_sign_in(world, browser):
