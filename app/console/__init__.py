@@ -23,6 +23,7 @@ from wallets.money import format_amount
 
 from ..errors import status_for
 from ..state import database
+from ..writes import record_refused
 
 bp = Blueprint(
     "console",
@@ -127,6 +128,8 @@ def page(*roles: str) -> Callable:
         @wraps(fn)
         def view(*args: Any, **kwargs: Any):
             if g.principal.role not in roles:
+                if request.method == "POST":  # a refused action is logged, as in the API
+                    record_refused(403, errors.FORBIDDEN_ROLE)
                 return render_template(
                     "console/error.html",
                     title="Not for this key",

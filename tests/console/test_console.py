@@ -196,6 +196,12 @@ def test_an_auditor_browses_the_journal_and_exports(world, browser):
     r = b.get("/console/audit/exports/1/files/manifest.json")
     assert r.status_code == 200 and "files" in r.get_json()
     assert b.post("/console/alerts/1/acknowledge").status_code == 403
+    refused = world.db.read(
+        list_events, EventFilters(path_prefix="/console/alerts"), after=None, limit=10
+    )
+    assert [(e.role, e.status, e.outcome, e.error_code) for e in refused] == [
+        ("auditor", 403, "refused", "forbidden")
+    ]
 
 
 def test_the_admin_moves_the_clock_and_sees_wallet_limits(world, browser):
