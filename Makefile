@@ -33,4 +33,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info test-artifacts

@@ -6,7 +6,7 @@ import json
 import secrets
 from typing import Any
 
-from flask import Flask, g, jsonify, request, send_from_directory
+from flask import Flask, g, jsonify, redirect, request, send_from_directory, url_for
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
@@ -14,7 +14,7 @@ from wallets import errors as domain_errors
 from wallets.config import Settings
 from wallets.db import Database, current_revision
 
-from . import auth, writes
+from . import auth, console, writes
 from . import errors as http_errors
 from .blueprints import BLUEPRINTS
 from .schemas import Amount, SignedAmount
@@ -62,6 +62,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
 
+    console.init_app(
+        app,
+        secret_key=settings.secret_key,
+        secret_dir=settings.signing_key_path.parent,
+        secure_cookie=settings.secure_cookie,
+    )
+
     http_errors.register(app)  # after Api: ours replaces its JSON error handler
     # before_request hooks run in this order: request id, API key and role, body.
     app.before_request(_request_id)
@@ -73,6 +80,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.get("/docs/assets/<path:filename>")
     def swagger_assets(filename: str):
         return send_from_directory(swagger_ui_path, filename)
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("console.home"))
 
     @app.get("/healthz")
     def healthz():

@@ -140,6 +140,13 @@ def _record_apart(call: audit_log.Call, status: int, **kwargs: Any) -> None:
         log.exception("could not record %s %s in the audit log", call.method, call.path)
 
 
+def record_refused(status: int, error_code: str) -> None:
+    """Record a state-changing call refused before its work by a check of the
+    caller's own (the web console's role check)."""
+    _record_apart(_call(), status, error_code=error_code)
+    g.audit_recorded = True
+
+
 def register(app: Flask) -> None:
     """Record state-changing calls refused before they reached :func:`write`
     (role, validation, malformed body). Calls without a valid API key are not

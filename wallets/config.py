@@ -27,6 +27,11 @@ class Settings:
     export_dir: Path = DEFAULT_VAR_DIR / "exports"
     # After how long an idempotency claim left by a crashed request may be taken over.
     idempotency_stale_seconds: int = 60
+    # The web console's session signing secret; unset: a random one kept in a
+    # file next to the signing key (made on first use).
+    secret_key: str | None = None
+    # Send the console's session cookie over HTTPS only (set it behind TLS).
+    secure_cookie: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -42,4 +47,8 @@ class Settings:
             kwargs["export_dir"] = Path(env["ECNY_EXPORT_DIR"])
         if env.get("ECNY_IDEMPOTENCY_STALE_SECONDS"):
             kwargs["idempotency_stale_seconds"] = int(env["ECNY_IDEMPOTENCY_STALE_SECONDS"])
+        if env.get("ECNY_SECRET_KEY"):
+            kwargs["secret_key"] = env["ECNY_SECRET_KEY"]
+        if env.get("ECNY_SECURE_COOKIE"):
+            kwargs["secure_cookie"] = env["ECNY_SECURE_COOKIE"].lower() in ("1", "true", "yes")
         return cls(**kwargs)

@@ -88,10 +88,16 @@ def create(
 
 
 def authenticate(tx: Tx, secret: str) -> Principal | None:
+    return authenticate_hash(tx, hash_key(secret))
+
+
+def authenticate_hash(tx: Tx, key_hash: str) -> Principal | None:
+    """The principal of a key known by its hash (the console keeps only the hash
+    in its session cookie, never the key); None once the key is revoked."""
     row = tx.conn.execute(
         sa.select(api_keys, operators.c.code.label("operator_code"))
         .outerjoin(operators, operators.c.id == api_keys.c.operator_id)
-        .where(api_keys.c.key_hash == hash_key(secret), api_keys.c.revoked_at.is_(None))
+        .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
     ).first()
     if row is None:
         return None

@@ -24,7 +24,7 @@ def _clock(tx, state: clock.ClockState) -> dict:
     }
 
 
-def _moved(tx, change) -> clock.ClockState:
+def move_clock(tx, change) -> clock.ClockState:
     """Move the clock; then what the new time brings happens at once: holds
     past their deadline are released, settlement windows close at each daily
     cut-off passed."""
@@ -52,7 +52,7 @@ def get_clock():
 def set_clock(body):
     """Set the sandbox time. `fixed: true` (default) stops it there; `false` lets it run on from there."""
     return write(
-        lambda tx: _moved(tx, lambda: clock.set_clock(tx, body["now"], body["fixed"])),
+        lambda tx: move_clock(tx, lambda: clock.set_clock(tx, body["now"], body["fixed"])),
         ClockOut(),
         status=200,
         present=_clock,
@@ -67,7 +67,7 @@ def set_clock(body):
 def advance_clock(body):
     """Move the sandbox time forward by a number of seconds."""
     return write(
-        lambda tx: _moved(tx, lambda: clock.advance(tx, body["seconds"])),
+        lambda tx: move_clock(tx, lambda: clock.advance(tx, body["seconds"])),
         ClockOut(),
         status=200,
         present=_clock,

@@ -969,6 +969,14 @@ def get_job(tx: Tx, job_id: int) -> Job:
     return _job(row)
 
 
+def list_jobs(tx: Tx, *, after: int | None, limit: int) -> list[Job]:
+    """Export jobs, newest first (``after``: show those older than this id)."""
+    stmt = sa.select(export_jobs).order_by(export_jobs.c.id.desc()).limit(limit)
+    if after is not None:
+        stmt = stmt.where(export_jobs.c.id < after)
+    return [_job(r) for r in tx.conn.execute(stmt)]
+
+
 def job_directory(export_dir: Path, job_id: int) -> Path:
     return Path(export_dir) / f"job-{job_id}"
 

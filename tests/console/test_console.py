@@ -1,0 +1,235 @@
+"""The console through Flask's test client: sign-in and out, CSRF, and what
+each role sees (no browser: fast)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from wallets.audit.log import EventFilters, list_events
+
+PAGES = {
+    "operators": "/console/operators",
+    "settlement": "/console/settlement",
+    "alerts": "/console/alerts",
+    "exclusions": "/console/exclusions",
+    "gaming_days": "/console/gaming-days",
+    "journal": "/console/journal",
+    "audit": "/console/audit",
+    "wallets": "/console/wallets",
+    "clock": "/console/clock",
+}
+# Which pages each role opens (the others answer 403).
+SEES = {
+    "admin": set(PAGES),
+    "central_bank": {"operators", "settlement", "alerts", "audit"},
+    "supervisor": {"alerts", "exclusions", "gaming_days"},
+    "auditor": {
+        "operators",
+        "settlement",
+        "alerts",
+        "exclusions",
+        "gaming_days",
+        "journal",
+        "audit",
+        "wallets",
+    },
+    "ICBC": {"wallets"},
+    "merchant": {"alerts", "gaming_days"},
+}
+
+
+def test_pages_need_a_signed_in_key(world, browser):
+    b = browser(world)
+    r = b.get("/console/operators")
+    assert r.status_code == 302 and "/console/sign-in" in r.headers["Location"]
+    r = b.sign_in("ecny_not-a-key")
+    assert r.status_code == 401 and "Unknown or revoked API key" in r.get_data(as_text=True)
+    assert b.get("/console/").status_code == 302
+
+
+def test_sign_in_sets_a_safe_cookie_without_the_key_and_sign_out_ends_it(world, browser):
+    b = browser(world)
+    key = world.keys["auditor"]
+    anonymous = b.token()
+    r = b.sign_in(key)
+    assert b.csrf != anonymous  # a new token with the signed-in session
+    assert r.status_code == 302 and r.headers["Location"] == "/console/"
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/console" in cookie
+    assert key not in cookie and "Secure" not in cookie  # http://127.0.0.1 in dev
+    assert "auditor" in b.text("/console/")
+    r = b.post("/console/sign-out")
+    assert r.status_code == 302
+    assert b.get("/console/journal").status_code == 302
+
+
+def test_the_cookie_is_secure_when_configured(world, tmp_path):
+    from dataclasses import replace
+
+    from app import create_app
+
+    settings = replace(world.app.extensions["ecny"]["settings"], secure_cookie=True)
+    app = create_app({"TESTING": True, "SETTINGS": settings, "DATABASE": world.db})
+    r = app.test_client().get("/console/sign-in")
+    assert "Secure" in r.headers["Set-Cookie"]
+    # The secret is the one kept next to the signing key, made once.
+    assert app.secret_key == world.app.secret_key
+    assert (settings.signing_key_path.parent / "console-secret-key").stat().st_mode & 0o077 == 0
+
+
+def test_only_our_own_pages_after_sign_in(world, browser):
+    b = browser(world)
+    b.csrf = b.token()
+    r = b.client.post(
+        "/console/sign-in?next=//evil.example/x",
+        data={"api_key": world.keys["admin"], "csrf_token": b.csrf},
+    )
+    assert r.headers["Location"] == "/console/"
+
+
+def test_a_revoked_key_is_signed_out(world, browser):
+    b = browser(world, "auditor")
+    assert b.get("/console/journal").status_code == 200
+    with world.db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE api_keys SET revoked_at = CURRENT_TIMESTAMP WHERE role = 'auditor'"
+        )
+    assert b.get("/console/journal").status_code == 302
+
+
+def test_forms_without_their_csrf_token_are_refused(world, browser):
+    b = browser(world, "central_bank")
+    r = b.post("/console/settlement/close", csrf=False)
+    assert r.status_code == 400 and "security token" in r.get_data(as_text=True)
+    r = b.client.post("/console/settlement/close", data={"csrf_token": "forged"})
+    assert r.status_code == 400
+    # Nothing was closed.
+    assert world.ok("GET", "/v1/settlement/windows")["items"][0]["status"] == "OPEN"
+    # Sign-in too: no signing a victim in to the attacker's key.
+    fresh = browser(world)
+    r = fresh.client.post("/console/sign-in", data={"api_key": world.keys["admin"]})
+    assert r.status_code == 400
+
+
+def test_each_role_sees_its_pages_and_no_other(world, browser):
+    for role, sees in SEES.items():
+        b = browser(world, role)
+        home = b.text("/console/")
+        for name, path in PAGES.items():
+            r = b.get(path)
+            if name in sees:
+                assert r.status_code == 200, (role, name, r.get_data(as_text=True)[:300])
+                assert f'href="{path}"' in home, (role, name)
+            else:
+                assert r.status_code == 403, (role, name)
+                assert f'href="{path}"' not in home, (role, name)
+
+
+def test_the_central_bank_sees_figures_and_closes_the_window(world, browser):
+    b = browser(world, "central_bank")
+    page = b.text("/console/operators")
+    assert "BOCMO" in page and "ICBC" in page and "<svg" in page and "1234.56" in page
+    page = b.text("/console/settlement")
+    assert "Open window 1" in page and "-1234.56" in page
+    r = b.post("/console/settlement/close")
+    assert r.status_code == 302
+    page = b.text("/console/settlement")
+    assert "The window is closed and settled." in page and "Open window 2" in page
+    report = b.text("/console/settlement/windows/1")
+    assert "1234.56" in report and "ICBC" in report
+    # The central bank sees positions, not holders, and no casino alert.
+    assert "minimal_play" not in b.text("/console/alerts")
+    # The action is in the audit log, like an API call.
+    events = world.db.read(list_events, EventFilters(path_prefix="/console/"), after=None, limit=10)
+    assert [(e.method, e.path, e.role, e.outcome, e.resource) for e in events] == [
+        ("POST", "/console/settlement/close", "central_bank", "succeeded", "1")
+    ]
+
+
+def test_a_supervisor_works_its_alerts(world, browser):
+    alert = world.world["alert"]
+    b = browser(world, "supervisor")
+    page = b.text("/console/alerts")
+    assert f'id="alert-{alert}"' in page and "minimal_play" in page and "OVERDUE" not in page
+    assert "1234.56" not in b.text("/console/gaming-days")  # no interbank figures
+    b.post(f"/console/alerts/{alert}/dismiss", {"note": ""})
+    assert "invalid_alert_transition" in b.text("/console/alerts")
+    b.post(f"/console/alerts/{alert}/acknowledge")
+    assert f"Alert {alert} acknowledged." in b.text("/console/alerts?status=acknowledged")
+    b.post(f"/console/alerts/{alert}/dismiss", {"note": ""})
+    assert "a dismissal needs its reason" in b.text("/console/alerts")
+    b.post(f"/console/alerts/{alert}/dismiss", {"note": "a regular, known to staff"})
+    assert world.ok("GET", f"/v1/alerts/{alert}")["status"] == "dismissed"
+    page = b.text(f"/console/casinos/COTAI/players/{world.world['player']}")
+    assert "buy-in" in page and f"alert {alert}" in page
+    assert "h-excluded" in b.text("/console/exclusions")
+    days = b.text("/console/gaming-days")
+    assert "Gaming day 2026-03-02" in days and "ecny_receipts_match" in days
+    # Another casino's player is not found.
+    b.text("/console/casinos/LISBOA/players/1", status=404)
+
+
+def test_overdue_alerts_are_marked(world, browser):
+    world.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 3 * 86400}, status=200)
+    page = browser(world, "supervisor").text("/console/alerts?overdue=yes")
+    assert 'class="overdue"' in page and "OVERDUE" in page
+
+
+def test_an_auditor_browses_the_journal_and_exports(world, browser):
+    b = browser(world, "auditor")
+    page = b.text(f"/console/journal?wallet={world.world['payer']}")
+    assert "1234.56" in page and "Next transfers" not in page
+    first = b.text("/console/journal?limit=3")
+    assert "Next transfers" in first and first.count('<th scope="row">') == 3
+    assert "/console/journal?after=3&wallet=&operator=&limit=3" in first.replace("&amp;", "&")
+    second = b.text("/console/journal?after=3&limit=3")
+    assert '<th scope="row">4</th>' in second and '<th scope="row">3</th>' not in second
+    audit = b.text("/console/audit")
+    assert "all invariants hold" in audit and "head_hash" in audit
+    r = b.post("/console/audit/exports", {"operator": "ICBC"})
+    assert r.status_code == 302
+    job = wait_for_export(world, 1)
+    assert job["status"] == "succeeded"
+    page = b.text("/console/audit")
+    assert "/console/audit/exports/1/files/manifest.json" in page
+    r = b.get("/console/audit/exports/1/files/manifest.json")
+    assert r.status_code == 200 and "files" in r.get_json()
+    assert b.post("/console/alerts/1/acknowledge").status_code == 403
+    refused = world.db.read(
+        list_events, EventFilters(path_prefix="/console/alerts"), after=None, limit=10
+    )
+    assert [(e.role, e.status, e.outcome, e.error_code) for e in refused] == [
+        ("auditor", 403, "refused", "forbidden")
+    ]
+
+
+def test_the_admin_moves_the_clock_and_sees_wallet_limits(world, browser):
+    b = browser(world, "admin")
+    page = b.text("/console/wallets")
+    assert "Used today" in page and "200000.00" not in page  # the player paid the cage
+    b.post("/console/clock/set", {"now": "2026-03-05T09:00:00", "fixed": "on"})
+    assert "2026-03-05 09:00:00" in b.text("/console/clock")
+    b.post("/console/clock/advance", {"seconds": "3600"})
+    assert "2026-03-05 10:00:00" in b.text("/console/clock")
+    b.post("/console/clock/advance", {"seconds": "-5"})
+    assert "positive number of seconds" in b.text("/console/clock")
+
+
+def wait_for_export(sb, job_id: int) -> dict:
+    for _ in range(200):
+        job = sb.ok("GET", f"/v1/audit/exports/{job_id}")
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"export job {job_id} did not finish")
+
+
+def test_pages_load_nothing_from_elsewhere(world, browser):
+    """No CDN: every stylesheet, script and image is the console's own."""
+    b = browser(world, "admin")
+    for path in [*PAGES.values(), "/console/", "/console/sign-in"]:
+        page = b.text(path) if path != "/console/sign-in" else b.text("/console/")
+        assets = re.findall(r'<(?:link|script|img)[^>]+(?:src|href)="([^"]+)"', page)
+        assert assets and all(a.startswith("/console/static/") for a in assets), (path, assets)
+    assert b.get("/console/static/console.css").status_code == 200
