@@ -53,9 +53,54 @@ class Limits:
         return {name: getattr(self, name) for name in LIMIT_NAMES}
 
 
+# Built once: building and caching a statement per call dominates a small posting.
+_OVERRIDES = sa.select(operator_limits).where(
+    operator_limits.c.operator_id.in_(sa.bindparam("ids", expanding=True))
+)
+_USAGE = sa.select(
+    wallet_usage.c.wallet_id, wallet_usage.c.period, wallet_usage.c.amount_out
+).where(
+    wallet_usage.c.wallet_id.in_(sa.bindparam("ids", expanding=True)),
+    sa.or_(
+        sa.and_(wallet_usage.c.period == "day", wallet_usage.c.period_start == sa.bindparam("day")),
+        sa.and_(
+            wallet_usage.c.period == "year", wallet_usage.c.period_start == sa.bindparam("year")
+        ),
+    ),
+)
+_OPEN_HOLDS = (
+    sa.select(holds.c.wallet_id, sa.func.sum(holds.c.amount))
+    .where(holds.c.wallet_id.in_(sa.bindparam("ids", expanding=True)), holds.c.status == "pending")
+    .group_by(holds.c.wallet_id)
+)
+
+
+def _usage_upsert(dialect: str):
+    wu = wallet_usage
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(wu)
+    return stmt.on_conflict_do_update(
+        index_elements=["wallet_id", "period", "period_start"],
+        set_={"amount_out": wu.c.amount_out + stmt.excluded.amount_out},
+    )
+
+
+_USAGE_UPSERT = {dialect: _usage_upsert(dialect) for dialect in ("postgresql", "sqlite")}
+_USAGE_GIVE_BACK = (
+    wallet_usage.update()
+    .where(
+        wallet_usage.c.wallet_id == sa.bindparam("_w"),
+        wallet_usage.c.period == sa.bindparam("_p"),
+        wallet_usage.c.period_start == sa.bindparam("_s"),
+    )
+    .values(amount_out=wallet_usage.c.amount_out + sa.bindparam("_d"))
+)
+
+
 def operator_overrides(tx: Tx, operator_ids: Iterable[int]) -> dict[tuple[int, int], Limits]:
-    ol = operator_limits
-    rows = tx.conn.execute(sa.select(ol).where(ol.c.operator_id.in_(set(operator_ids)))).all()
+    ids = set(operator_ids)
+    if not ids:
+        return {}
+    rows = tx.conn.execute(_OVERRIDES, {"ids": sorted(ids)}).all()
     return {
         (r.operator_id, r.wallet_class): Limits(
             r.balance_cap, r.single_payment, r.daily_out, r.annual_out
@@ -96,18 +141,11 @@ def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Lim
 
 
 def usage(tx: Tx, wallet_ids: Iterable[int], day: date) -> dict[tuple[int, str], int]:
-    wu = wallet_usage
     ids = set(wallet_ids)
     if not ids:
         return {}
     rows = tx.conn.execute(
-        sa.select(wu.c.wallet_id, wu.c.period, wu.c.amount_out).where(
-            wu.c.wallet_id.in_(ids),
-            sa.or_(
-                sa.and_(wu.c.period == "day", wu.c.period_start == day),
-                sa.and_(wu.c.period == "year", wu.c.period_start == date(day.year, 1, 1)),
-            ),
-        )
+        _USAGE, {"ids": sorted(ids), "day": day, "year": date(day.year, 1, 1)}
     ).all()
     return {(w, p): amount for w, p, amount in rows}
 
@@ -116,11 +154,7 @@ def open_holds(tx: Tx, wallet_ids: Iterable[int]) -> dict[int, int]:
     ids = set(wallet_ids)
     if not ids:
         return {}
-    rows = tx.conn.execute(
-        sa.select(holds.c.wallet_id, sa.func.sum(holds.c.amount))
-        .where(holds.c.wallet_id.in_(ids), holds.c.status == "pending")
-        .group_by(holds.c.wallet_id)
-    ).all()
+    rows = tx.conn.execute(_OPEN_HOLDS, {"ids": sorted(ids)}).all()
     return {w: int(total) for w, total in rows}
 
 
@@ -197,8 +231,10 @@ class LimitBook:
         w = self.by_wallet.get(draft.from_wallet_id) if draft.from_wallet_id is not None else None
         if w is None or (draft.outgoing == 0 and draft.held_delta == 0):
             return
-        before = replace(w)
         day = draft.usage_day or self.day
+        if undo is not None:
+            before = replace(w)
+            undo.append(lambda: self._restore(w, before, draft, day))
         if draft.outgoing:
             if day == self.day:
                 w.day_out += draft.outgoing
@@ -207,8 +243,6 @@ class LimitBook:
             self._add(w.wallet_id, "day", day, draft.outgoing)
             self._add(w.wallet_id, "year", date(day.year, 1, 1), draft.outgoing)
         w.held += draft.held_delta
-        if undo is not None:
-            undo.append(lambda: self._restore(w, before, draft, day))
 
     def _restore(self, w: _WalletState, before: _WalletState, draft, day: date) -> None:
         w.day_out, w.year_out, w.held = before.day_out, before.year_out, before.held
@@ -224,7 +258,6 @@ class LimitBook:
         """Write the usage changes: new amounts are upserted; amounts given back
         (always to a period that counted them) update in place, since the
         row's CHECK (amount_out >= 0) is tested before an upsert's conflict."""
-        wu = wallet_usage
         added, given_back = [], []
         for (w, p, s), d in self._deltas.items():
             if d > 0:
@@ -232,24 +265,9 @@ class LimitBook:
             elif d < 0:
                 given_back.append({"_w": w, "_p": p, "_s": s, "_d": d})
         if added:
-            insert = pg_insert if self.tx.dialect == "postgresql" else sqlite_insert
-            stmt = insert(wu)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["wallet_id", "period", "period_start"],
-                set_={"amount_out": wu.c.amount_out + stmt.excluded.amount_out},
-            )
-            self.tx.conn.execute(stmt, added)
+            self.tx.conn.execute(_USAGE_UPSERT[self.tx.dialect], added)
         if given_back:
-            self.tx.conn.execute(
-                wu.update()
-                .where(
-                    wu.c.wallet_id == sa.bindparam("_w"),
-                    wu.c.period == sa.bindparam("_p"),
-                    wu.c.period_start == sa.bindparam("_s"),
-                )
-                .values(amount_out=wu.c.amount_out + sa.bindparam("_d")),
-                given_back,
-            )
+            self.tx.conn.execute(_USAGE_GIVE_BACK, given_back)
         self._deltas.clear()
 
 
