@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from wallets import payments
-from wallets.db import Database
+from wallets.db import SQLITE_PRAGMAS, Database
 from wallets.ledger import ECNY, PostedTransfer, entry_hash
 from wallets.principal import SYSTEM
 from wallets.schema import ledger_head
@@ -89,7 +89,8 @@ UPDATE_HEAD = (
 
 def _connect(url: str) -> sqlite3.Connection:
     conn = sqlite3.connect(sqlite_path(url), isolation_level=None, timeout=60)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+    # The sandbox's own connection settings: the yardstick differs only in the code.
+    for pragma in SQLITE_PRAGMAS:
         conn.execute(f"PRAGMA {pragma}")
     return conn
 

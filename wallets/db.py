@@ -28,6 +28,17 @@ T = TypeVar("T")
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 MAX_ATTEMPTS = 12
 
+# Every SQLite connection. The page cache is raised from SQLite's 2 MiB default:
+# a posting touches index pages all over a large journal (it is allocated as
+# used, so a small database costs no more).
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "foreign_keys=ON",
+    "busy_timeout=60000",
+    "cache_size=-65536",
+)
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     sa_url = sa.engine.make_url(url)
@@ -49,10 +60,8 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy's "begin" event below decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -126,6 +135,32 @@ class Tx:
         """INSERT ``rows`` (tuples in the order of ``columns``, driver values)."""
         if rows:
             self.conn.exec_driver_sql(_insert_sql(self.conn.dialect, table, tuple(columns)), rows)
+
+    def driver_rows(self, sql: str, *params: Any) -> list:
+        """Rows of ``sql`` run at the driver, for reads on hot paths. Write ``?``
+        for each parameter (the driver's own mark replaces it); a list parameter
+        expands to one mark per value, as in ``WHERE id IN (?)``. Values in and
+        out are the driver's (ints and strings: convert others with driver_value)."""
+        p = _placeholder(self.conn.dialect)
+        parts = sql.split("?")
+        if len(parts) != len(params) + 1:
+            raise ValueError(f"{len(parts) - 1} parameter marks for {len(params)} parameters")
+        text, flat = [parts[0]], []
+        for param, part in zip(params, parts[1:], strict=True):
+            if isinstance(param, list | tuple):
+                text.append(", ".join(p for _ in param) or "NULL")
+                flat.extend(param)
+            else:
+                text.append(p)
+                flat.append(param)
+            text.append(part)
+        return self.conn.exec_driver_sql("".join(text), tuple(flat)).fetchall()
+
+    def driver_execute_many(self, sql: str, rows: list[tuple]) -> None:
+        """executemany of ``sql`` (``?`` marks) at the driver, with driver values."""
+        if rows:
+            p = _placeholder(self.conn.dialect)
+            self.conn.exec_driver_sql(sql if p == "?" else sql.replace("?", p), rows)
 
     def update_rows(
         self, table: sa.Table, columns: Sequence[str], key: str, rows: list[tuple]

@@ -190,19 +190,11 @@ def entry_hash_text(
     ).hexdigest()
 
 
+# Run at the driver: a batch locks thousands of accounts (the FOR UPDATE is
+# PostgreSQL's; SQLite's writers hold the database from BEGIN IMMEDIATE).
 _LOCK_ACCOUNTS = (
-    sa.select(
-        accounts.c.id,
-        accounts.c.code,
-        accounts.c.kind,
-        accounts.c.asset,
-        accounts.c.may_go_negative,
-        accounts.c.debits_posted,
-        accounts.c.credits_posted,
-    )
-    .where(accounts.c.id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(accounts.c.id)
-    .with_for_update()
+    "SELECT id, code, kind, asset, may_go_negative, debits_posted, credits_posted"
+    " FROM accounts WHERE id IN (?) ORDER BY id"
 )
 _LOCK_HEAD = sa.select(ledger_head).where(ledger_head.c.id == 1).with_for_update()
 _UPDATE_HEAD = (
@@ -248,7 +240,11 @@ def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    return {row[0]: _Account(*row) for row in tx.conn.execute(_LOCK_ACCOUNTS, {"ids": wanted})}
+    sql = _LOCK_ACCOUNTS if tx.dialect == "sqlite" else _LOCK_ACCOUNTS + " FOR UPDATE"
+    return {
+        acc_id: _Account(acc_id, code, kind, asset, bool(negative), debits, credits)
+        for acc_id, code, kind, asset, negative, debits, credits in tx.driver_rows(sql, wanted)
+    }
 
 
 class Posting:

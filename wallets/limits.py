@@ -19,15 +19,13 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import errors
 from .clock import local_date
 from .db import Tx
 from .money import format_amount
 from .rules import active_profile
-from .schema import holds, operator_limits, wallet_usage
+from .schema import operator_limits, wallet_usage
 
 LIMIT_NAMES = ("balance_cap", "single_payment", "daily_out", "annual_out")
 
@@ -57,34 +55,20 @@ class Limits:
 _OVERRIDES = sa.select(operator_limits).where(
     operator_limits.c.operator_id.in_(sa.bindparam("ids", expanding=True))
 )
-_USAGE = sa.select(
-    wallet_usage.c.wallet_id, wallet_usage.c.period, wallet_usage.c.amount_out
-).where(
-    wallet_usage.c.wallet_id.in_(sa.bindparam("ids", expanding=True)),
-    sa.or_(
-        sa.and_(wallet_usage.c.period == "day", wallet_usage.c.period_start == sa.bindparam("day")),
-        sa.and_(
-            wallet_usage.c.period == "year", wallet_usage.c.period_start == sa.bindparam("year")
-        ),
-    ),
+# Run at the driver: a batch reads and writes the usage of thousands of wallets.
+_USAGE = (
+    "SELECT wallet_id, period, amount_out FROM wallet_usage WHERE wallet_id IN (?)"
+    " AND ((period = 'day' AND period_start = ?) OR (period = 'year' AND period_start = ?))"
 )
 _OPEN_HOLDS = (
-    sa.select(holds.c.wallet_id, sa.func.sum(holds.c.amount))
-    .where(holds.c.wallet_id.in_(sa.bindparam("ids", expanding=True)), holds.c.status == "pending")
-    .group_by(holds.c.wallet_id)
+    "SELECT wallet_id, SUM(amount) FROM holds WHERE wallet_id IN (?) AND status = 'pending'"
+    " GROUP BY wallet_id"
 )
-
-
-def _usage_upsert(dialect: str):
-    wu = wallet_usage
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(wu)
-    return stmt.on_conflict_do_update(
-        index_elements=["wallet_id", "period", "period_start"],
-        set_={"amount_out": wu.c.amount_out + stmt.excluded.amount_out},
-    )
-
-
-_USAGE_UPSERT = {dialect: _usage_upsert(dialect) for dialect in ("postgresql", "sqlite")}
+_USAGE_UPSERT = (
+    "INSERT INTO wallet_usage (wallet_id, period, period_start, amount_out) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (wallet_id, period, period_start)"
+    " DO UPDATE SET amount_out = wallet_usage.amount_out + excluded.amount_out"
+)
 _USAGE_GIVE_BACK = (
     wallet_usage.update()
     .where(
@@ -144,9 +128,13 @@ def usage(tx: Tx, wallet_ids: Iterable[int], day: date) -> dict[tuple[int, str],
     ids = set(wallet_ids)
     if not ids:
         return {}
-    rows = tx.conn.execute(
-        _USAGE, {"ids": sorted(ids), "day": day, "year": date(day.year, 1, 1)}
-    ).all()
+    start = wallet_usage.c.period_start
+    rows = tx.driver_rows(
+        _USAGE,
+        sorted(ids),
+        tx.driver_value(start, day),
+        tx.driver_value(start, date(day.year, 1, 1)),
+    )
     return {(w, p): amount for w, p, amount in rows}
 
 
@@ -154,7 +142,7 @@ def open_holds(tx: Tx, wallet_ids: Iterable[int]) -> dict[int, int]:
     ids = set(wallet_ids)
     if not ids:
         return {}
-    rows = tx.conn.execute(_OPEN_HOLDS, {"ids": sorted(ids)}).all()
+    rows = tx.driver_rows(_OPEN_HOLDS, sorted(ids))
     return {w: int(total) for w, total in rows}
 
 
@@ -259,13 +247,15 @@ class LimitBook:
         (always to a period that counted them) update in place, since the
         row's CHECK (amount_out >= 0) is tested before an upsert's conflict."""
         added, given_back = [], []
+        driver_date = {}
         for (w, p, s), d in self._deltas.items():
             if d > 0:
-                added.append({"wallet_id": w, "period": p, "period_start": s, "amount_out": d})
+                if s not in driver_date:
+                    driver_date[s] = self.tx.driver_value(wallet_usage.c.period_start, s)
+                added.append((w, p, driver_date[s], d))
             elif d < 0:
                 given_back.append({"_w": w, "_p": p, "_s": s, "_d": d})
-        if added:
-            self.tx.conn.execute(_USAGE_UPSERT[self.tx.dialect], added)
+        self.tx.driver_execute_many(_USAGE_UPSERT, added)
         if given_back:
             self.tx.conn.execute(_USAGE_GIVE_BACK, given_back)
         self._deltas.clear()
