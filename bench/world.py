@@ -50,10 +50,10 @@ class World:
         return out
 
 
-def _open(tx, code: str, n: int, first: int) -> list[wl.Wallet]:
+def _open(tx, code: str, n: int, first: int, classes: tuple[int, ...]) -> list[wl.Wallet]:
     out = []
     for i in range(first, first + n):
-        cls = 1 + i % 4
+        cls = classes[i % len(classes)]
         out.append(
             wl.open_wallet(
                 tx,
@@ -69,8 +69,16 @@ def _open(tx, code: str, n: int, first: int) -> list[wl.Wallet]:
     return out
 
 
-def build(url: str, wallets: int, *, with_keys: bool = False) -> World:
-    """Migrate ``url`` (empty) and fill it: ``wallets`` wallets spread over the operators."""
+def build(
+    url: str,
+    wallets: int,
+    *,
+    with_keys: bool = False,
+    classes: tuple[int, ...] = (1, 2, 3, 4),
+    funding: int = FUNDING,
+) -> World:
+    """Migrate ``url`` (empty) and fill it: ``wallets`` wallets of ``classes`` spread
+    over the operators, each funded with ``funding`` fen."""
     upgrade(url)
     db = Database(url)
     try:
@@ -88,7 +96,7 @@ def build(url: str, wallets: int, *, with_keys: bool = False) -> World:
         for k, code in enumerate(OPERATORS):
             n = min(per_op, wallets - len(opened))
             for start in range(0, n, 2000):
-                opened += db.write(_open, code, min(2000, n - start), k * per_op + start)
+                opened += db.write(_open, code, min(2000, n - start), k * per_op + start, classes)
 
         def fund(tx, chunk: list[wl.Wallet]):
             vaults = {
@@ -106,8 +114,8 @@ def build(url: str, wallets: int, *, with_keys: bool = False) -> World:
                     TransferDraft(
                         kind="funding",
                         asset=ECNY,
-                        amount=FUNDING,
-                        legs=[Leg(vault, w.account_id, FUNDING, ECNY)],
+                        amount=funding,
+                        legs=[Leg(vault, w.account_id, funding, ECNY)],
                         to_wallet_id=w.id,
                         from_operator_id=w.operator_id,
                         to_operator_id=w.operator_id,
