@@ -25,6 +25,7 @@ import copy
 import csv
 import hashlib
 import json
+import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from datetime import UTC, date, datetime, time
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Protocol
+from xml.sax.saxutils import escape as xml_escape
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -743,6 +745,10 @@ class _EntryTemplate:
             for i, el in enumerate(self.proto.iter())
             if el.text and el.text.startswith("@@")
         ]
+        # The prototype as text, cut at its slots: rendering is then a join of
+        # escaped texts (five times faster again than copying elements).
+        pieces = re.split(r"@@(\w+)@@", etree.tostring(self.proto, encoding="unicode"))
+        self.literals, self.keys = pieces[0::2], pieces[1::2]
 
     def render(self, values: dict[str, str]) -> etree._Element:
         el = copy.deepcopy(self.proto)
@@ -751,20 +757,30 @@ class _EntryTemplate:
             nodes[i].text = values[key]
         return el
 
+    def render_text(self, values: dict[str, str]) -> str:
+        """The entry serialized, as lxml serializes :meth:`render`'s element."""
+        if any(_NEEDS_LXML.search(values[k]) for k in self.keys):
+            # Characters lxml escapes otherwise (or refuses): let it decide.
+            return etree.tostring(self.render(values), encoding="unicode")
+        out = [self.literals[0]]
+        for key, literal in zip(self.keys, self.literals[1:], strict=True):
+            out.append(xml_escape(values[key]))
+            out.append(literal)
+        return "".join(out)
 
+
+# Anything but the characters that xml_escape and lxml write alike.
+_NEEDS_LXML = re.compile(r"[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _TEMPLATES = {True: _EntryTemplate(True), False: _EntryTemplate(False)}
 
 
-def statement_entry(r: sa.Row, account_id: int) -> etree._Element:
-    """The Ntry of one journal entry on the statement of ``account_id``."""
-    ref = f"{r.transfer_id}/{r.seq}"
-    posted_at = r.posted_at.isoformat()
-    values = {
+def _statement_values(r: sa.Row, account_id: int) -> dict[str, str]:
+    return {
         "seq": str(r.seq),
         "amount": format_amount(r.amount),
         "side": "CRDT" if r.credit_account_id == account_id else "DBIT",
-        "posted_at": posted_at,
-        "ref": ref,
+        "posted_at": r.posted_at.isoformat(),
+        "ref": f"{r.transfer_id}/{r.seq}",
         "kind": r.kind,
         "end_to_end": (r.reference or "NOTPROVIDED")[:35],
         "transfer_id": str(r.transfer_id),
@@ -773,7 +789,11 @@ def statement_entry(r: sa.Row, account_id: int) -> etree._Element:
         "reference": (r.reference or "")[:140],
         "info": f"{r.kind} {r.debit_account} -> {r.credit_account}"[:500],
     }
-    return _TEMPLATES[bool(r.reference)].render(values)
+
+
+def statement_entry_text(r: sa.Row, account_id: int) -> str:
+    """The Ntry of one journal entry on the statement of ``account_id``, serialized."""
+    return _TEMPLATES[bool(r.reference)].render_text(_statement_values(r, account_id))
 
 
 def _statement_figures(tx: Tx, scope: _Scope, account_id: int) -> dict[str, tuple[int, int]]:
@@ -866,53 +886,56 @@ def _write_statement(
         .order_by(je.c.seq)
     )
     rows = 0
-    with etree.xmlfile(str(out_dir / name), encoding="utf-8") as xf:
-        xf.write_declaration()
-        with (
-            xf.element(f"{{{CAMT_NS}}}Document", nsmap={None: CAMT_NS}),
-            xf.element(f"{{{CAMT_NS}}}BkToCstmrStmt"),
+    # Written as text: the head's few elements serialized by lxml, the entries
+    # from their templates (statement_entry_text), as etree.xmlfile wrote them.
+    with open(out_dir / name, "w", encoding="utf-8") as out:
+        write = out.write
+        write(f"<?xml version='1.0' encoding='utf-8'?>\n<Document xmlns=\"{CAMT_NS}\">")
+        write("<BkToCstmrStmt>\n")
+        hdr = _el("GrpHdr")
+        _sub(hdr, "MsgId", f"{export_id}-{w.id}"[:35])
+        _sub(hdr, "CreDtTm", scope.now.isoformat())
+        _sub(hdr, "AddtlInf", "e-CNY sandbox audit export; amounts in CNY (e-CNY)")
+        write(etree.tostring(hdr, encoding="unicode"))
+        write("\n<Stmt>")
+        head = [
+            _el("Id", f"{export_id}-{w.id}"[:35]),
+            _el("ElctrncSeqNb", "1"),
+            _el("CreDtTm", scope.now.isoformat()),
+        ]
+        period = _el("FrToDt")
+        _sub(period, "FrDtTm", start.isoformat())
+        _sub(period, "ToDtTm", max(start, end).isoformat())
+        head.append(period)
+        acct = _el("Acct")
+        othr = _sub(_sub(acct, "Id"), "Othr")
+        _sub(othr, "Id", w.code)
+        _sub(othr, "Issr", BANK_TX_CODE_ISSUER)
+        _sub(acct, "Ccy", CAMT_CURRENCY)
+        _sub(acct, "Nm", f"e-CNY wallet {w.id}")
+        _sub(_sub(_sub(_sub(acct, "Svcr"), "FinInstnId"), "Othr"), "Id", w.operator)
+        head.append(acct)
+        head.append(_balance("OPBD", opening, start))
+        head.append(_balance("CLBD", closing, end))
+        if held:
+            head.append(_balance(HELD_BALANCE, held, end, proprietary=True))
+        summary = _el("TxsSummry")
+        for tag, n, total in (
+            ("TtlCdtNtries", credits_n, credits),
+            ("TtlDbtNtries", debits_n, debits),
         ):
-            hdr = _el("GrpHdr")
-            _sub(hdr, "MsgId", f"{export_id}-{w.id}"[:35])
-            _sub(hdr, "CreDtTm", scope.now.isoformat())
-            _sub(hdr, "AddtlInf", "e-CNY sandbox audit export; amounts in CNY (e-CNY)")
-            xf.write("\n", hdr, "\n")
-            with xf.element(f"{{{CAMT_NS}}}Stmt"):
-                head = [
-                    _el("Id", f"{export_id}-{w.id}"[:35]),
-                    _el("ElctrncSeqNb", "1"),
-                    _el("CreDtTm", scope.now.isoformat()),
-                ]
-                period = _el("FrToDt")
-                _sub(period, "FrDtTm", start.isoformat())
-                _sub(period, "ToDtTm", max(start, end).isoformat())
-                head.append(period)
-                acct = _el("Acct")
-                othr = _sub(_sub(acct, "Id"), "Othr")
-                _sub(othr, "Id", w.code)
-                _sub(othr, "Issr", BANK_TX_CODE_ISSUER)
-                _sub(acct, "Ccy", CAMT_CURRENCY)
-                _sub(acct, "Nm", f"e-CNY wallet {w.id}")
-                _sub(_sub(_sub(_sub(acct, "Svcr"), "FinInstnId"), "Othr"), "Id", w.operator)
-                head.append(acct)
-                head.append(_balance("OPBD", opening, start))
-                head.append(_balance("CLBD", closing, end))
-                if held:
-                    head.append(_balance(HELD_BALANCE, held, end, proprietary=True))
-                summary = _el("TxsSummry")
-                for tag, n, total in (
-                    ("TtlCdtNtries", credits_n, credits),
-                    ("TtlDbtNtries", debits_n, debits),
-                ):
-                    part = _sub(summary, tag)
-                    _sub(part, "NbOfNtries", str(n))
-                    _sub(part, "Sum", format_amount(total))
-                head.append(summary)
-                for el in head:
-                    xf.write(el, "\n")
-                for r in _stream(tx, entries):
-                    xf.write(statement_entry(r, w.account_id), "\n")
-                    rows += 1
+            part = _sub(summary, tag)
+            _sub(part, "NbOfNtries", str(n))
+            _sub(part, "Sum", format_amount(total))
+        head.append(summary)
+        for el in head:
+            write(etree.tostring(el, encoding="unicode"))
+            write("\n")
+        for r in _stream(tx, entries):
+            write(statement_entry_text(r, w.account_id))
+            write("\n")
+            rows += 1
+        write("</Stmt></BkToCstmrStmt></Document>")
     return ExportedFile(name, rows)
 
 
