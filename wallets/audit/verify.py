@@ -808,43 +808,60 @@ def _fast_csv(raw: list[str]) -> dict | None:
 
 def _fast_json(raw: dict) -> dict | None:
     g = raw.get
-    ints = (g("seq"), g("transfer_id"), g("amount_fen"))
-    texts = (
-        g("kind"),
-        g("debit_account"),
-        g("credit_account"),
-        g("asset"),
-        g("amount"),
-        g("posted_at"),
-        g("prev_hash"),
-        g("hash"),
+    seq, tid, fen = g("seq"), g("transfer_id"), g("amount_fen")
+    kind, debit, credit, asset = g("kind"), g("debit_account"), g("credit_account"), g("asset")
+    amount, at, prev, h = g("amount"), g("posted_at"), g("prev_hash"), g("hash")
+    fw, tw, fo, to, ref = (
+        g("from_wallet"),
+        g("to_wallet"),
+        g("from_operator"),
+        g("to_operator"),
+        g("reference"),
     )
-    wallets = (g("from_wallet"), g("to_wallet"))
-    optional = (g("from_operator"), g("to_operator"), g("reference"))
     if not (
-        all(type(x) is int for x in ints)
-        and all(type(x) is str and x for x in texts)
-        and all(x is None or type(x) is int for x in wallets)
-        and all(x is None or type(x) is str for x in optional)
+        type(seq) is int
+        and type(tid) is int
+        and type(fen) is int
+        and type(kind) is str
+        and type(debit) is str
+        and type(credit) is str
+        and type(asset) is str
+        and type(amount) is str
+        and type(at) is str
+        and type(prev) is str
+        and type(h) is str
+        and kind
+        and debit
+        and credit
+        and asset
+        and amount
+        and at
+        and prev
+        and h
+        and (fw is None or type(fw) is int)
+        and (tw is None or type(tw) is int)
+        and (fo is None or type(fo) is str)
+        and (to is None or type(to) is str)
+        and (ref is None or type(ref) is str)
     ):
         return None
     return {
-        "seq": ints[0],
-        "transfer_id": ints[1],
-        "kind": texts[0],
-        "debit_account": texts[1],
-        "credit_account": texts[2],
-        "asset": texts[3],
-        "amount": texts[4],
-        "amount_fen": ints[2],
-        "posted_at": texts[5],
-        "prev_hash": texts[6],
-        "hash": texts[7],
-        "from_wallet": wallets[0],
-        "to_wallet": wallets[1],
-        "from_operator": optional[0] or None,
-        "to_operator": optional[1] or None,
-        "reference": optional[2] or None,
+        "seq": seq,
+        "transfer_id": tid,
+        "kind": kind,
+        "debit_account": debit,
+        "credit_account": credit,
+        "asset": asset,
+        "amount": amount,
+        "amount_fen": fen,
+        "posted_at": at,
+        "prev_hash": prev,
+        "hash": h,
+        "from_wallet": fw,
+        "to_wallet": tw,
+        "from_operator": fo or None,
+        "to_operator": to or None,
+        "reference": ref or None,
     }
 
 
