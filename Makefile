@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` and `make test`.
+# The two commands of the README: `make run` and `make test`; `make bench` and
+# `make serve` for performance (docs/performance.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,9 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-fast bench lint install clean
+WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(2, 2 * (os.cpu_count() or 1)))')
+
+.PHONY: run serve test test-fast bench lint install clean
 
 install: $(STAMP)
 
@@ -21,6 +24,21 @@ run: $(STAMP)
 	$(BIN)/ecny db upgrade
 	$(BIN)/ecny seed demo
 	$(BIN)/ecny serve --host $(HOST) --port $(PORT)
+
+# The production server (gunicorn) on the configured database, migrated first;
+# WORKERS defaults to 2 per core.
+serve: $(STAMP)
+	$(BIN)/ecny db upgrade
+	$(BIN)/ecny serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+# Benchmarks, not part of `make test`: a table, and bench/results.json.
+# ECNY_BENCH_SCALE=0.1 for a quick run; BENCH_ARGS='--only core,audit' for some.
+bench: $(VENV)/.bench-stamp
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+$(VENV)/.bench-stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +27,14 @@ T = TypeVar("T")
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 MAX_ATTEMPTS = 12
+
+# Every SQLite connection (the benchmarks' yardsticks use the same).
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "foreign_keys=ON",
+    "busy_timeout=60000",
+)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -49,10 +57,8 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy's "begin" event below decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -72,6 +78,9 @@ def is_retryable(exc: BaseException) -> bool:
     return "database is locked" in str(orig) or "database is busy" in str(orig)
 
 
+_SANDBOX = sa.select(schema.sandbox).where(schema.sandbox.c.id == 1)
+
+
 class Tx:
     """One unit of work: a connection inside a transaction, and the sandbox time
     read once at its start so that every row it writes carries the same instant."""
@@ -89,9 +98,7 @@ class Tx:
     @property
     def sandbox(self) -> sa.Row:
         if self._sandbox is None:
-            self._sandbox = self.conn.execute(
-                sa.select(schema.sandbox).where(schema.sandbox.c.id == 1)
-            ).one()
+            self._sandbox = self.conn.execute(_SANDBOX).one()
         return self._sandbox
 
     def now(self) -> datetime:
@@ -106,6 +113,95 @@ class Tx:
     def forget_clock(self) -> None:
         self._now = None
         self._sandbox = None
+
+    # -- bulk writes on hot paths ------------------------------------------------
+    # SQLAlchemy processes every parameter of every row of an executemany; for
+    # the thousands of rows of a posting that is most of its time. These write
+    # rows whose values are already what the driver takes (``driver_value``
+    # converts the few that are not, once per batch) with the driver's own
+    # executemany.
+
+    def driver_value(self, column: sa.Column, value: Any) -> Any:
+        """``value`` as the column's type hands it to the driver (a datetime of a
+        UTCDateTime column becomes SQLite's text or a naive UTC datetime)."""
+        dialect = self.conn.dialect
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        return process(value) if process is not None else value
+
+    def insert_rows(self, table: sa.Table, columns: Sequence[str], rows: list[tuple]) -> None:
+        """INSERT ``rows`` (tuples in the order of ``columns``, driver values)."""
+        if rows:
+            self.conn.exec_driver_sql(_insert_sql(self.conn.dialect, table, tuple(columns)), rows)
+
+    def driver_rows(self, sql: str, *params: Any) -> list:
+        """Rows of ``sql`` run at the driver, for reads on hot paths. Write ``?``
+        for each parameter (the driver's own mark replaces it); a list parameter
+        expands to one mark per value, as in ``WHERE id IN (?)``. Values in and
+        out are the driver's (ints and strings: convert others with driver_value)."""
+        p = _placeholder(self.conn.dialect)
+        parts = sql.split("?")
+        if len(parts) != len(params) + 1:
+            raise ValueError(f"{len(parts) - 1} parameter marks for {len(params)} parameters")
+        text, flat = [parts[0]], []
+        for param, part in zip(params, parts[1:], strict=True):
+            if isinstance(param, list | tuple):
+                text.append(", ".join(p for _ in param) or "NULL")
+                flat.extend(param)
+            else:
+                text.append(p)
+                flat.append(param)
+            text.append(part)
+        return self.conn.exec_driver_sql("".join(text), tuple(flat)).fetchall()
+
+    def driver_execute_many(self, sql: str, rows: list[tuple]) -> None:
+        """executemany of ``sql`` (``?`` marks) at the driver, with driver values."""
+        if rows:
+            p = _placeholder(self.conn.dialect)
+            self.conn.exec_driver_sql(sql if p == "?" else sql.replace("?", p), rows)
+
+    def update_rows(
+        self, table: sa.Table, columns: Sequence[str], key: str, rows: list[tuple]
+    ) -> None:
+        """UPDATE ``table`` SET ``columns`` WHERE ``key``: each row is the new
+        values in the order of ``columns``, then the key (driver values)."""
+        if rows:
+            self.conn.exec_driver_sql(
+                _update_sql(self.conn.dialect, table, tuple(columns), key), rows
+            )
+
+
+def _placeholder(dialect: sa.Dialect) -> str:
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+_SQL_CACHE: dict[tuple, str] = {}
+
+
+def _insert_sql(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> str:
+    key = ("insert", dialect.name, table.name, columns)
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        for c in columns:
+            table.c[c]  # noqa: B018 - a KeyError names a column that does not exist
+        p = _placeholder(dialect)
+        sql = _SQL_CACHE[key] = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(p for _ in columns)})"
+        )
+    return sql
+
+
+def _update_sql(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...], key: str) -> str:
+    cache_key = ("update", dialect.name, table.name, columns, key)
+    sql = _SQL_CACHE.get(cache_key)
+    if sql is None:
+        for c in (*columns, key):
+            table.c[c]  # noqa: B018
+        p = _placeholder(dialect)
+        sql = _SQL_CACHE[cache_key] = (
+            f"UPDATE {table.name} SET {', '.join(f'{c} = {p}' for c in columns)} WHERE {key} = {p}"
+        )
+    return sql
 
 
 class Database:

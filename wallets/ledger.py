@@ -19,10 +19,10 @@ leaves no trace; with ``linked=True`` a run of transfers succeeds or fails as on
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from hashlib import sha256
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -178,19 +178,79 @@ def entry_hash(
 
     The encoding is documented in docs/audit.md so that auditors can recompute it.
     """
-    canonical = "|".join(
-        (
-            str(seq),
-            str(transfer_id),
-            debit_code,
-            credit_code,
-            asset,
-            str(amount),
-            posted_at.strftime(HASH_TIME_FORMAT),
-            prev_hash,
-        )
+    return entry_hash_text(
+        seq,
+        transfer_id,
+        debit_code,
+        credit_code,
+        asset,
+        amount,
+        posted_at.strftime(HASH_TIME_FORMAT),
+        prev_hash,
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def entry_hash_text(
+    seq: int,
+    transfer_id: int,
+    debit_code: str,
+    credit_code: str,
+    asset: str,
+    amount: int,
+    posted_at: str,
+    prev_hash: str,
+) -> str:
+    """:func:`entry_hash` with ``posted_at`` already as ``HASH_TIME_FORMAT`` text:
+    a batch (or an export's row) formats its one instant once, not per entry."""
+    return sha256(
+        f"{seq}|{transfer_id}|{debit_code}|{credit_code}|{asset}|{amount}|{posted_at}|{prev_hash}".encode()
+    ).hexdigest()
+
+
+# Run at the driver: a batch locks thousands of accounts (the FOR UPDATE is
+# PostgreSQL's; SQLite's writers hold the database from BEGIN IMMEDIATE).
+_LOCK_ACCOUNTS = (
+    "SELECT id, code, kind, asset, operator_id, may_go_negative, debits_posted, credits_posted"
+    " FROM accounts WHERE id IN (?) ORDER BY id"
+)
+_LOCK_HEAD = sa.select(ledger_head).where(ledger_head.c.id == 1).with_for_update()
+_UPDATE_HEAD = (
+    ledger_head.update()
+    .where(ledger_head.c.id == 1)
+    .values(
+        last_seq=sa.bindparam("seq"),
+        last_hash=sa.bindparam("hash"),
+        last_transfer_id=sa.bindparam("transfer_id"),
+    )
+)
+TRANSFER_COLUMNS = (
+    "id",
+    "kind",
+    "asset",
+    "amount",
+    "from_wallet_id",
+    "to_wallet_id",
+    "from_operator_id",
+    "to_operator_id",
+    "reference",
+    "posted_at",
+    "client_scope",
+    "client_id",
+    "refund_of",
+    "hold_id",
+    "window_id",
+)
+ENTRY_COLUMNS = (
+    "seq",
+    "transfer_id",
+    "debit_account_id",
+    "credit_account_id",
+    "asset",
+    "amount",
+    "posted_at",
+    "prev_hash",
+    "hash",
+)
 
 
 def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
@@ -198,22 +258,13 @@ def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    stmt = (
-        sa.select(
-            accounts.c.id,
-            accounts.c.code,
-            accounts.c.kind,
-            accounts.c.asset,
-            accounts.c.operator_id,
-            accounts.c.may_go_negative,
-            accounts.c.debits_posted,
-            accounts.c.credits_posted,
+    sql = _LOCK_ACCOUNTS if tx.dialect == "sqlite" else _LOCK_ACCOUNTS + " FOR UPDATE"
+    return {
+        acc_id: _Account(acc_id, code, kind, asset, operator_id, bool(negative), debits, credits)
+        for acc_id, code, kind, asset, operator_id, negative, debits, credits in tx.driver_rows(
+            sql, wanted
         )
-        .where(accounts.c.id.in_(wanted))
-        .order_by(accounts.c.id)
-        .with_for_update()
-    )
-    return {row.id: _Account(**row._mapping) for row in tx.conn.execute(stmt)}
+    }
 
 
 class Posting:
@@ -275,9 +326,10 @@ class Posting:
         return None
 
     def _apply(self, draft: TransferDraft, undo: list[Callable[[], None]] | None) -> None:
+        accs = self.accounts
         for leg in draft.legs:
-            d = self.accounts[leg.debit]
-            c = self.accounts[leg.credit]
+            d = accs[leg.debit]
+            c = accs[leg.credit]
             d.debits_posted += leg.amount
             c.credits_posted += leg.amount
             d.dirty = c.dirty = True
@@ -372,73 +424,62 @@ class Posting:
         return [posted[id(r)] if not isinstance(r, Refusal) else r for r in self.results]
 
     def _write(self) -> dict[int, PostedTransfer]:
-        conn = self.tx.conn
-        now = self.tx.now()
+        tx = self.tx
+        now = tx.now()
         # The journal head is locked last: all account locks are already held.
-        head = conn.execute(
-            sa.select(ledger_head).where(ledger_head.c.id == 1).with_for_update()
-        ).one()
+        head = tx.conn.execute(_LOCK_HEAD).one()
         seq, prev_hash, transfer_id = head.last_seq, head.last_hash, head.last_transfer_id
-        transfer_rows: list[dict] = []
-        entry_rows: list[dict] = []
+        # Every row of the batch carries the same instant: converted once.
+        hash_time = now.strftime(HASH_TIME_FORMAT)
+        stored_at = tx.driver_value(transfers.c.posted_at, now)
+        codes = {acc_id: acc.code for acc_id, acc in self.accounts.items()}
+        transfer_rows: list[tuple] = []
+        entry_rows: list[tuple] = []
         out: dict[int, PostedTransfer] = {}
         for draft in self._accepted:
             transfer_id += 1
-            pt = PostedTransfer(
-                id=transfer_id,
-                kind=draft.kind,
-                asset=draft.asset,
-                amount=draft.amount,
-                from_wallet_id=draft.from_wallet_id,
-                to_wallet_id=draft.to_wallet_id,
-                from_operator_id=draft.from_operator_id,
-                to_operator_id=draft.to_operator_id,
-                reference=draft.reference,
-                posted_at=now,
-                hold_id=draft.hold_id,
-                refund_of=draft.refund_of,
-                client_id=draft.client_id,
-            )
+            entries: list[Entry] = []
             transfer_rows.append(
-                {
-                    "id": transfer_id,
-                    "kind": draft.kind,
-                    "asset": draft.asset,
-                    "amount": draft.amount,
-                    "from_wallet_id": draft.from_wallet_id,
-                    "to_wallet_id": draft.to_wallet_id,
-                    "from_operator_id": draft.from_operator_id,
-                    "to_operator_id": draft.to_operator_id,
-                    "reference": draft.reference,
-                    "posted_at": now,
-                    "client_scope": draft.client_scope,
-                    "client_id": draft.client_id,
-                    "refund_of": draft.refund_of,
-                    "hold_id": draft.hold_id,
-                    "window_id": draft.window_id,
-                }
+                (
+                    transfer_id,
+                    draft.kind,
+                    draft.asset,
+                    draft.amount,
+                    draft.from_wallet_id,
+                    draft.to_wallet_id,
+                    draft.from_operator_id,
+                    draft.to_operator_id,
+                    draft.reference,
+                    stored_at,
+                    draft.client_scope,
+                    draft.client_id,
+                    draft.refund_of,
+                    draft.hold_id,
+                    draft.window_id,
+                )
             )
             for leg in draft.legs:
                 seq += 1
-                debit_code = self.accounts[leg.debit].code
-                credit_code = self.accounts[leg.credit].code
-                h = entry_hash(
-                    seq, transfer_id, debit_code, credit_code, leg.asset, leg.amount, now, prev_hash
-                )
+                debit_code = codes[leg.debit]
+                credit_code = codes[leg.credit]
+                h = sha256(
+                    f"{seq}|{transfer_id}|{debit_code}|{credit_code}|{leg.asset}|"
+                    f"{leg.amount}|{hash_time}|{prev_hash}".encode()
+                ).hexdigest()
                 entry_rows.append(
-                    {
-                        "seq": seq,
-                        "transfer_id": transfer_id,
-                        "debit_account_id": leg.debit,
-                        "credit_account_id": leg.credit,
-                        "asset": leg.asset,
-                        "amount": leg.amount,
-                        "posted_at": now,
-                        "prev_hash": prev_hash,
-                        "hash": h,
-                    }
+                    (
+                        seq,
+                        transfer_id,
+                        leg.debit,
+                        leg.credit,
+                        leg.asset,
+                        leg.amount,
+                        stored_at,
+                        prev_hash,
+                        h,
+                    )
                 )
-                pt.entries.append(
+                entries.append(
                     Entry(
                         seq,
                         leg.debit,
@@ -451,24 +492,31 @@ class Posting:
                     )
                 )
                 prev_hash = h
-            out[id(draft)] = pt
-        conn.execute(transfers.insert(), transfer_rows)
-        conn.execute(journal_entries.insert(), entry_rows)
-        dirty = [a for a in self.accounts.values() if a.dirty]
-        conn.execute(
-            accounts.update()
-            .where(accounts.c.id == sa.bindparam("_id"))
-            .values(
-                debits_posted=sa.bindparam("_d"),
-                credits_posted=sa.bindparam("_c"),
-            ),
-            [{"_id": a.id, "_d": a.debits_posted, "_c": a.credits_posted} for a in dirty],
+            out[id(draft)] = PostedTransfer(
+                id=transfer_id,
+                kind=draft.kind,
+                asset=draft.asset,
+                amount=draft.amount,
+                from_wallet_id=draft.from_wallet_id,
+                to_wallet_id=draft.to_wallet_id,
+                from_operator_id=draft.from_operator_id,
+                to_operator_id=draft.to_operator_id,
+                reference=draft.reference,
+                posted_at=now,
+                entries=entries,
+                hold_id=draft.hold_id,
+                refund_of=draft.refund_of,
+                client_id=draft.client_id,
+            )
+        tx.insert_rows(transfers, TRANSFER_COLUMNS, transfer_rows)
+        tx.insert_rows(journal_entries, ENTRY_COLUMNS, entry_rows)
+        tx.update_rows(
+            accounts,
+            ("debits_posted", "credits_posted"),
+            "id",
+            [(a.debits_posted, a.credits_posted, a.id) for a in self.accounts.values() if a.dirty],
         )
-        conn.execute(
-            ledger_head.update()
-            .where(ledger_head.c.id == 1)
-            .values(last_seq=seq, last_hash=prev_hash, last_transfer_id=transfer_id)
-        )
+        tx.conn.execute(_UPDATE_HEAD, {"seq": seq, "hash": prev_hash, "transfer_id": transfer_id})
         if self.limits is not None:
             self.limits.flush()
         if self.settlement is not None:

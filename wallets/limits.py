@@ -19,15 +19,13 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import errors
 from .clock import local_date
 from .db import Tx
 from .money import format_amount
 from .rules import active_profile
-from .schema import holds, operator_limits, wallet_usage
+from .schema import operator_limits, wallet_usage
 
 LIMIT_NAMES = ("balance_cap", "single_payment", "daily_out", "annual_out")
 
@@ -53,9 +51,40 @@ class Limits:
         return {name: getattr(self, name) for name in LIMIT_NAMES}
 
 
+# Built once: building and caching a statement per call dominates a small posting.
+_OVERRIDES = sa.select(operator_limits).where(
+    operator_limits.c.operator_id.in_(sa.bindparam("ids", expanding=True))
+)
+# Run at the driver: a batch reads and writes the usage of thousands of wallets.
+_USAGE = (
+    "SELECT wallet_id, period, amount_out FROM wallet_usage WHERE wallet_id IN (?)"
+    " AND ((period = 'day' AND period_start = ?) OR (period = 'year' AND period_start = ?))"
+)
+_OPEN_HOLDS = (
+    "SELECT wallet_id, SUM(amount) FROM holds WHERE wallet_id IN (?) AND status = 'pending'"
+    " GROUP BY wallet_id"
+)
+_USAGE_UPSERT = (
+    "INSERT INTO wallet_usage (wallet_id, period, period_start, amount_out) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (wallet_id, period, period_start)"
+    " DO UPDATE SET amount_out = wallet_usage.amount_out + excluded.amount_out"
+)
+_USAGE_GIVE_BACK = (
+    wallet_usage.update()
+    .where(
+        wallet_usage.c.wallet_id == sa.bindparam("_w"),
+        wallet_usage.c.period == sa.bindparam("_p"),
+        wallet_usage.c.period_start == sa.bindparam("_s"),
+    )
+    .values(amount_out=wallet_usage.c.amount_out + sa.bindparam("_d"))
+)
+
+
 def operator_overrides(tx: Tx, operator_ids: Iterable[int]) -> dict[tuple[int, int], Limits]:
-    ol = operator_limits
-    rows = tx.conn.execute(sa.select(ol).where(ol.c.operator_id.in_(set(operator_ids)))).all()
+    ids = set(operator_ids)
+    if not ids:
+        return {}
+    rows = tx.conn.execute(_OVERRIDES, {"ids": sorted(ids)}).all()
     return {
         (r.operator_id, r.wallet_class): Limits(
             r.balance_cap, r.single_payment, r.daily_out, r.annual_out
@@ -96,19 +125,16 @@ def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Lim
 
 
 def usage(tx: Tx, wallet_ids: Iterable[int], day: date) -> dict[tuple[int, str], int]:
-    wu = wallet_usage
     ids = set(wallet_ids)
     if not ids:
         return {}
-    rows = tx.conn.execute(
-        sa.select(wu.c.wallet_id, wu.c.period, wu.c.amount_out).where(
-            wu.c.wallet_id.in_(ids),
-            sa.or_(
-                sa.and_(wu.c.period == "day", wu.c.period_start == day),
-                sa.and_(wu.c.period == "year", wu.c.period_start == date(day.year, 1, 1)),
-            ),
-        )
-    ).all()
+    start = wallet_usage.c.period_start
+    rows = tx.driver_rows(
+        _USAGE,
+        sorted(ids),
+        tx.driver_value(start, day),
+        tx.driver_value(start, date(day.year, 1, 1)),
+    )
     return {(w, p): amount for w, p, amount in rows}
 
 
@@ -116,11 +142,7 @@ def open_holds(tx: Tx, wallet_ids: Iterable[int]) -> dict[int, int]:
     ids = set(wallet_ids)
     if not ids:
         return {}
-    rows = tx.conn.execute(
-        sa.select(holds.c.wallet_id, sa.func.sum(holds.c.amount))
-        .where(holds.c.wallet_id.in_(ids), holds.c.status == "pending")
-        .group_by(holds.c.wallet_id)
-    ).all()
+    rows = tx.driver_rows(_OPEN_HOLDS, sorted(ids))
     return {w: int(total) for w, total in rows}
 
 
@@ -197,8 +219,10 @@ class LimitBook:
         w = self.by_wallet.get(draft.from_wallet_id) if draft.from_wallet_id is not None else None
         if w is None or (draft.outgoing == 0 and draft.held_delta == 0):
             return
-        before = replace(w)
         day = draft.usage_day or self.day
+        if undo is not None:
+            before = replace(w)
+            undo.append(lambda: self._restore(w, before, draft, day))
         if draft.outgoing:
             if day == self.day:
                 w.day_out += draft.outgoing
@@ -207,8 +231,6 @@ class LimitBook:
             self._add(w.wallet_id, "day", day, draft.outgoing)
             self._add(w.wallet_id, "year", date(day.year, 1, 1), draft.outgoing)
         w.held += draft.held_delta
-        if undo is not None:
-            undo.append(lambda: self._restore(w, before, draft, day))
 
     def _restore(self, w: _WalletState, before: _WalletState, draft, day: date) -> None:
         w.day_out, w.year_out, w.held = before.day_out, before.year_out, before.held
@@ -224,32 +246,18 @@ class LimitBook:
         """Write the usage changes: new amounts are upserted; amounts given back
         (always to a period that counted them) update in place, since the
         row's CHECK (amount_out >= 0) is tested before an upsert's conflict."""
-        wu = wallet_usage
         added, given_back = [], []
+        driver_date = {}
         for (w, p, s), d in self._deltas.items():
             if d > 0:
-                added.append({"wallet_id": w, "period": p, "period_start": s, "amount_out": d})
+                if s not in driver_date:
+                    driver_date[s] = self.tx.driver_value(wallet_usage.c.period_start, s)
+                added.append((w, p, driver_date[s], d))
             elif d < 0:
                 given_back.append({"_w": w, "_p": p, "_s": s, "_d": d})
-        if added:
-            insert = pg_insert if self.tx.dialect == "postgresql" else sqlite_insert
-            stmt = insert(wu)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["wallet_id", "period", "period_start"],
-                set_={"amount_out": wu.c.amount_out + stmt.excluded.amount_out},
-            )
-            self.tx.conn.execute(stmt, added)
+        self.tx.driver_execute_many(_USAGE_UPSERT, added)
         if given_back:
-            self.tx.conn.execute(
-                wu.update()
-                .where(
-                    wu.c.wallet_id == sa.bindparam("_w"),
-                    wu.c.period == sa.bindparam("_p"),
-                    wu.c.period_start == sa.bindparam("_s"),
-                )
-                .values(amount_out=wu.c.amount_out + sa.bindparam("_d")),
-                given_back,
-            )
+            self.tx.conn.execute(_USAGE_GIVE_BACK, given_back)
         self._deltas.clear()
 
 

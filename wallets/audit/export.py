@@ -25,13 +25,16 @@ import copy
 import csv
 import hashlib
 import json
+import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Protocol
+from xml.sax.saxutils import escape as xml_escape
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -470,26 +473,64 @@ def journal_select(scope: _Scope):
     )
 
 
-def journal_record(r: sa.Row) -> dict:
-    """One journal row as exported: the same values in CSV (as text) and JSONL."""
-    return {
-        "seq": r.seq,
-        "transfer_id": r.transfer_id,
-        "kind": r.kind,
-        "debit_account": r.debit_account,
-        "credit_account": r.credit_account,
-        "asset": r.asset,
-        "amount": format_amount(r.amount),
-        "amount_fen": r.amount,
-        "posted_at": hash_time(r.posted_at),
-        "prev_hash": r.prev_hash,
-        "hash": r.hash,
-        "from_wallet": r.from_wallet_id,
-        "to_wallet": r.to_wallet_id,
-        "from_operator": r.from_operator,
-        "to_operator": r.to_operator,
-        "reference": r.reference,
-    }
+def journal_values(r: sa.Row, hash_time_of: Callable[[datetime], str] = hash_time) -> tuple:
+    """One journal row as exported, in the order of JOURNAL_FIELDS: the same
+    values in CSV (as text) and JSONL."""
+    return (
+        r.seq,
+        r.transfer_id,
+        r.kind,
+        r.debit_account,
+        r.credit_account,
+        r.asset,
+        format_amount(r.amount),
+        r.amount,
+        hash_time_of(r.posted_at),
+        r.prev_hash,
+        r.hash,
+        r.from_wallet_id,
+        r.to_wallet_id,
+        r.from_operator,
+        r.to_operator,
+        r.reference,
+    )
+
+
+def _json_text(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
+
+
+def _json_int(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
+def jsonl_line(v: tuple) -> str:
+    """A row of journal_values as one JSON object (keys in JOURNAL_FIELDS order).
+    Written by hand: json.dumps of a dict per row was most of the export's time.
+    Amounts, times and hashes are plain ASCII; the texts are escaped."""
+    return (
+        f'{{"seq":{v[0]},"transfer_id":{v[1]},"kind":{_json_text(v[2])},'
+        f'"debit_account":{_json_text(v[3])},"credit_account":{_json_text(v[4])},'
+        f'"asset":{_json_text(v[5])},"amount":"{v[6]}","amount_fen":{v[7]},'
+        f'"posted_at":"{v[8]}","prev_hash":"{v[9]}","hash":"{v[10]}",'
+        f'"from_wallet":{_json_int(v[11])},"to_wallet":{_json_int(v[12])},'
+        f'"from_operator":{_json_text(v[13])},"to_operator":{_json_text(v[14])},'
+        f'"reference":{_json_text(v[15])}}}\n'
+    )
+
+
+class _TimeTexts:
+    """posted_at as hash text: the rows of a batch share one instant, so it is
+    formatted once per run of equal values."""
+
+    def __init__(self) -> None:
+        self.last: datetime | None = None
+        self.text = ""
+
+    def __call__(self, when: datetime) -> str:
+        if when != self.last:
+            self.last, self.text = when, hash_time(when)
+        return self.text
 
 
 def _write_journal(
@@ -507,39 +548,50 @@ def _write_journal(
         .where(*scope.journal_where())
     ).scalar_one()
     summary = _JournalSummary(files=[])
+    times = _TimeTexts()
+    totals: dict[str, list[int]] = {}
     with contextlib.ExitStack() as stack:
-        csv_file = jsonl_file = writer = None
+        writerow = write_jsonl = None
         if want_csv:
             csv_file = stack.enter_context(
                 open(out_dir / "journal.csv", "w", newline="", encoding="utf-8")
             )
-            writer = csv.DictWriter(csv_file, fieldnames=JOURNAL_FIELDS, lineterminator="\n")
-            writer.writeheader()
+            writer = csv.writer(csv_file, lineterminator="\n")
+            writer.writerow(JOURNAL_FIELDS)
+            writerow = writer.writerow
         if want_jsonl:
             jsonl_file = stack.enter_context(open(out_dir / "journal.jsonl", "w", encoding="utf-8"))
+            write_jsonl = jsonl_file.write
         bar = progress("journal", total)
         stack.callback(bar.close)
         pending = 0
+        v: tuple | None = None
         for r in _stream(tx, journal_select(scope)):
-            rec = journal_record(r)
-            if writer is not None:
-                writer.writerow(rec)
-            if jsonl_file is not None:
-                jsonl_file.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+            v = journal_values(r, times)
+            if writerow is not None:
+                writerow(v)
+            if write_jsonl is not None:
+                write_jsonl(jsonl_line(v))
             if summary.first_seq is None:
-                summary.first_seq, summary.first_prev_hash = r.seq, r.prev_hash
-            summary.last_seq, summary.last_hash = r.seq, r.hash
-            count, amount = summary.totals.get(r.asset, (0, 0))
-            summary.totals[r.asset] = (count + 1, amount + r.amount)
-            summary.rows += 1
+                summary.first_seq, summary.first_prev_hash = v[0], v[9]
+            t = totals.get(v[5])
+            if t is None:
+                t = totals[v[5]] = [0, 0]
+            t[0] += 1
+            t[1] += v[7]
             pending += 1
             if pending == YIELD_PER:
                 bar.update(pending)
+                summary.rows += pending
                 pending = 0
         bar.update(pending)
-    if csv_file is not None:
+        summary.rows += pending
+        if v is not None:
+            summary.last_seq, summary.last_hash = v[0], v[10]
+        summary.totals = {asset: (n, fen) for asset, (n, fen) in totals.items()}
+    if want_csv:
         summary.files.append(ExportedFile("journal.csv", summary.rows))
-    if jsonl_file is not None:
+    if want_jsonl:
         summary.files.append(ExportedFile("journal.jsonl", summary.rows))
     return summary
 
@@ -693,6 +745,10 @@ class _EntryTemplate:
             for i, el in enumerate(self.proto.iter())
             if el.text and el.text.startswith("@@")
         ]
+        # The prototype as text, cut at its slots: rendering is then a join of
+        # escaped texts (five times faster again than copying elements).
+        pieces = re.split(r"@@(\w+)@@", etree.tostring(self.proto, encoding="unicode"))
+        self.literals, self.keys = pieces[0::2], pieces[1::2]
 
     def render(self, values: dict[str, str]) -> etree._Element:
         el = copy.deepcopy(self.proto)
@@ -701,20 +757,30 @@ class _EntryTemplate:
             nodes[i].text = values[key]
         return el
 
+    def render_text(self, values: dict[str, str]) -> str:
+        """The entry serialized, as lxml serializes :meth:`render`'s element."""
+        if any(_NEEDS_LXML.search(values[k]) for k in self.keys):
+            # Characters lxml escapes otherwise (or refuses): let it decide.
+            return etree.tostring(self.render(values), encoding="unicode")
+        out = [self.literals[0]]
+        for key, literal in zip(self.keys, self.literals[1:], strict=True):
+            out.append(xml_escape(values[key]))
+            out.append(literal)
+        return "".join(out)
 
+
+# Anything but the characters that xml_escape and lxml write alike.
+_NEEDS_LXML = re.compile(r"[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _TEMPLATES = {True: _EntryTemplate(True), False: _EntryTemplate(False)}
 
 
-def statement_entry(r: sa.Row, account_id: int) -> etree._Element:
-    """The Ntry of one journal entry on the statement of ``account_id``."""
-    ref = f"{r.transfer_id}/{r.seq}"
-    posted_at = r.posted_at.isoformat()
-    values = {
+def _statement_values(r: sa.Row, account_id: int) -> dict[str, str]:
+    return {
         "seq": str(r.seq),
         "amount": format_amount(r.amount),
         "side": "CRDT" if r.credit_account_id == account_id else "DBIT",
-        "posted_at": posted_at,
-        "ref": ref,
+        "posted_at": r.posted_at.isoformat(),
+        "ref": f"{r.transfer_id}/{r.seq}",
         "kind": r.kind,
         "end_to_end": (r.reference or "NOTPROVIDED")[:35],
         "transfer_id": str(r.transfer_id),
@@ -723,7 +789,11 @@ def statement_entry(r: sa.Row, account_id: int) -> etree._Element:
         "reference": (r.reference or "")[:140],
         "info": f"{r.kind} {r.debit_account} -> {r.credit_account}"[:500],
     }
-    return _TEMPLATES[bool(r.reference)].render(values)
+
+
+def statement_entry_text(r: sa.Row, account_id: int) -> str:
+    """The Ntry of one journal entry on the statement of ``account_id``, serialized."""
+    return _TEMPLATES[bool(r.reference)].render_text(_statement_values(r, account_id))
 
 
 def _statement_figures(tx: Tx, scope: _Scope, account_id: int) -> dict[str, tuple[int, int]]:
@@ -816,53 +886,56 @@ def _write_statement(
         .order_by(je.c.seq)
     )
     rows = 0
-    with etree.xmlfile(str(out_dir / name), encoding="utf-8") as xf:
-        xf.write_declaration()
-        with (
-            xf.element(f"{{{CAMT_NS}}}Document", nsmap={None: CAMT_NS}),
-            xf.element(f"{{{CAMT_NS}}}BkToCstmrStmt"),
+    # Written as text: the head's few elements serialized by lxml, the entries
+    # from their templates (statement_entry_text), as etree.xmlfile wrote them.
+    with open(out_dir / name, "w", encoding="utf-8") as out:
+        write = out.write
+        write(f"<?xml version='1.0' encoding='utf-8'?>\n<Document xmlns=\"{CAMT_NS}\">")
+        write("<BkToCstmrStmt>\n")
+        hdr = _el("GrpHdr")
+        _sub(hdr, "MsgId", f"{export_id}-{w.id}"[:35])
+        _sub(hdr, "CreDtTm", scope.now.isoformat())
+        _sub(hdr, "AddtlInf", "e-CNY sandbox audit export; amounts in CNY (e-CNY)")
+        write(etree.tostring(hdr, encoding="unicode"))
+        write("\n<Stmt>")
+        head = [
+            _el("Id", f"{export_id}-{w.id}"[:35]),
+            _el("ElctrncSeqNb", "1"),
+            _el("CreDtTm", scope.now.isoformat()),
+        ]
+        period = _el("FrToDt")
+        _sub(period, "FrDtTm", start.isoformat())
+        _sub(period, "ToDtTm", max(start, end).isoformat())
+        head.append(period)
+        acct = _el("Acct")
+        othr = _sub(_sub(acct, "Id"), "Othr")
+        _sub(othr, "Id", w.code)
+        _sub(othr, "Issr", BANK_TX_CODE_ISSUER)
+        _sub(acct, "Ccy", CAMT_CURRENCY)
+        _sub(acct, "Nm", f"e-CNY wallet {w.id}")
+        _sub(_sub(_sub(_sub(acct, "Svcr"), "FinInstnId"), "Othr"), "Id", w.operator)
+        head.append(acct)
+        head.append(_balance("OPBD", opening, start))
+        head.append(_balance("CLBD", closing, end))
+        if held:
+            head.append(_balance(HELD_BALANCE, held, end, proprietary=True))
+        summary = _el("TxsSummry")
+        for tag, n, total in (
+            ("TtlCdtNtries", credits_n, credits),
+            ("TtlDbtNtries", debits_n, debits),
         ):
-            hdr = _el("GrpHdr")
-            _sub(hdr, "MsgId", f"{export_id}-{w.id}"[:35])
-            _sub(hdr, "CreDtTm", scope.now.isoformat())
-            _sub(hdr, "AddtlInf", "e-CNY sandbox audit export; amounts in CNY (e-CNY)")
-            xf.write("\n", hdr, "\n")
-            with xf.element(f"{{{CAMT_NS}}}Stmt"):
-                head = [
-                    _el("Id", f"{export_id}-{w.id}"[:35]),
-                    _el("ElctrncSeqNb", "1"),
-                    _el("CreDtTm", scope.now.isoformat()),
-                ]
-                period = _el("FrToDt")
-                _sub(period, "FrDtTm", start.isoformat())
-                _sub(period, "ToDtTm", max(start, end).isoformat())
-                head.append(period)
-                acct = _el("Acct")
-                othr = _sub(_sub(acct, "Id"), "Othr")
-                _sub(othr, "Id", w.code)
-                _sub(othr, "Issr", BANK_TX_CODE_ISSUER)
-                _sub(acct, "Ccy", CAMT_CURRENCY)
-                _sub(acct, "Nm", f"e-CNY wallet {w.id}")
-                _sub(_sub(_sub(_sub(acct, "Svcr"), "FinInstnId"), "Othr"), "Id", w.operator)
-                head.append(acct)
-                head.append(_balance("OPBD", opening, start))
-                head.append(_balance("CLBD", closing, end))
-                if held:
-                    head.append(_balance(HELD_BALANCE, held, end, proprietary=True))
-                summary = _el("TxsSummry")
-                for tag, n, total in (
-                    ("TtlCdtNtries", credits_n, credits),
-                    ("TtlDbtNtries", debits_n, debits),
-                ):
-                    part = _sub(summary, tag)
-                    _sub(part, "NbOfNtries", str(n))
-                    _sub(part, "Sum", format_amount(total))
-                head.append(summary)
-                for el in head:
-                    xf.write(el, "\n")
-                for r in _stream(tx, entries):
-                    xf.write(statement_entry(r, w.account_id), "\n")
-                    rows += 1
+            part = _sub(summary, tag)
+            _sub(part, "NbOfNtries", str(n))
+            _sub(part, "Sum", format_amount(total))
+        head.append(summary)
+        for el in head:
+            write(etree.tostring(el, encoding="unicode"))
+            write("\n")
+        for r in _stream(tx, entries):
+            write(statement_entry_text(r, w.account_id))
+            write("\n")
+            rows += 1
+        write("</Stmt></BkToCstmrStmt></Document>")
     return ExportedFile(name, rows)
 
 
