@@ -56,7 +56,7 @@ def replay(scenario: Scenario, client: Client, progress: bool = False) -> Result
 def text(result: Result) -> str:
     lines = [f"== {result.name} ({result.path}): {'PASS' if result.ok else 'FAIL'}"]
     lines.append(
-        f"   {result.steps} steps, {len(result.checks)} expectations, {len(result.failed)} failed"
+        f"   {result.steps} steps, {result.expectations} expectations, {len(result.failed)} failed"
     )
     if result.aborted:
         lines.append(f"   ABORTED: {result.aborted}")
@@ -100,6 +100,7 @@ def as_json(results: list[Result]) -> dict:
                 "ok": r.ok,
                 "aborted": r.aborted,
                 "steps": r.steps,
+                "step_expectations_held": r.step_checks_passed,
                 "digest": r.digest,
                 "checks": [
                     {
@@ -129,9 +130,15 @@ def write_junit(results: list[Result], path: str) -> None:
             suites,
             "testsuite",
             name=r.name,
-            tests=str(len(r.checks) + (1 if r.aborted else 0)),
+            tests=str(len(r.checks) + 1 + (1 if r.aborted else 0)),
             failures=str(len(r.failed)),
             errors=str(1 if r.aborted else 0),
+        )
+        ET.SubElement(  # the steps' expectations that held, as one case
+            suite,
+            "testcase",
+            classname=r.name,
+            name=f"steps: {r.step_checks_passed} expectations held",
         )
         for c in r.checks:
             case = ET.SubElement(suite, "testcase", classname=r.name, name=f"{c.where}: {c.what}")
