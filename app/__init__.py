@@ -14,7 +14,7 @@ from wallets import errors as domain_errors
 from wallets.config import Settings
 from wallets.db import Database, current_revision
 
-from . import auth, writes
+from . import auth, converters, writes
 from . import errors as http_errors
 from .blueprints import BLUEPRINTS
 from .schemas import Amount, SignedAmount
@@ -56,7 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db = (config or {}).get("DATABASE") or Database(settings.database_url)
     app.extensions["ecny"] = {"db": db, "settings": settings}
 
+    converters.register(app)
     api = Api(app)
+    converters.document(api)
     api.register_field(Amount, "string", None)
     api.register_field(SignedAmount, "string", None)
     for bp in BLUEPRINTS:
