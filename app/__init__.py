@@ -17,7 +17,7 @@ from wallets.db import Database, current_revision
 from . import auth, converters, writes
 from . import errors as http_errors
 from .blueprints import BLUEPRINTS
-from .schemas import Amount, SignedAmount
+from .schemas import Amount, SignedAmount, amount_properties
 
 API_DESCRIPTION = """\
 A two-tier e-CNY ledger: the central bank issues e-CNY to operators against
@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     converters.document(api)
     api.register_field(Amount, "string", None)
     api.register_field(SignedAmount, "string", None)
+    api.ma_plugin.converter.add_attribute_function(amount_properties)
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
 

@@ -9,6 +9,8 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter, IntegerConverter
 
+from .schemas import GAMING_DAY_PATTERN
+
 # Ids are what a body may name too (schemas.wallet_id): a larger number is no
 # resource (404) rather than an integer the database cannot hold.
 MAX_ID = 2**53
@@ -31,8 +33,7 @@ def _day_schema(converter: BaseConverter) -> dict:
     return {
         "type": "string",
         "format": "date",
-        # 1970-01-01 to 9999-12-30: the years by pattern, the last day by lookahead.
-        "pattern": r"^(?!9999-12-31)(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$",
+        "pattern": GAMING_DAY_PATTERN,
         "description": f"A gaming day, {FIRST_DAY} to {LAST_DAY}",
     }
 

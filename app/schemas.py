@@ -17,6 +17,8 @@ AMOUNT_OR_ZERO_PATTERN = (
 )
 # Free text (names, labels, notes, references): no control characters.
 NO_CONTROLS_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+# A gaming day, 1970-01-01 to 9999-12-30: the years by pattern, the last day by lookahead.
+GAMING_DAY_PATTERN = r"^(?!9999-12-31)(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$"
 # Cursors of lists ordered by id.
 INT_CURSOR_PATTERN = r"^[0-9]{1,18}$"
 
@@ -39,7 +41,6 @@ class Amount(fields.Field):
         self.allow_zero = allow_zero
         metadata = kwargs.pop("metadata", {})
         metadata.setdefault("example", "100.00")
-        metadata.setdefault("pattern", AMOUNT_OR_ZERO_PATTERN if allow_zero else AMOUNT_PATTERN)
         metadata.setdefault(
             "description",
             f"CNY as a decimal string, at most 2 decimals, up to {format_amount(MAX_AMOUNT_FEN)}",
@@ -59,9 +60,18 @@ class Amount(fields.Field):
 class SignedAmount(Amount):
     """An amount that may be zero or negative (balances of contra accounts); output only."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {})["pattern"] = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
-        super().__init__(**kwargs)
+
+def amount_properties(converter, field, **kwargs) -> dict:
+    """The OpenAPI pattern of an amount: in a request (a StrictSchema) what the
+    parser accepts; in a response, how amounts are printed (sums may be zero,
+    negative for contra accounts, or past the largest single amount)."""
+    if not isinstance(field, Amount):
+        return {}
+    if isinstance(field, SignedAmount):
+        return {"pattern": r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"}
+    if isinstance(field.parent, StrictSchema):
+        return {"pattern": AMOUNT_OR_ZERO_PATTERN if field.allow_zero else AMOUNT_PATTERN}
+    return {"pattern": r"^(0|[1-9][0-9]*)\.[0-9]{2}$"}
 
 
 class StrictSchema(Schema):
@@ -897,7 +907,14 @@ class PlayerDayOut(Schema):
 
 
 class GamingDayArgs(PageArgs):
-    pass
+    after = fields.String(
+        load_default=None,
+        metadata={
+            "description": "Cursor: next_after of the previous page (a gaming day)",
+            "format": "date",
+            "pattern": GAMING_DAY_PATTERN,
+        },
+    )
 
 
 class CheckResultOut(Schema):

@@ -170,7 +170,9 @@ EXCLUSION_ALREADY_REVOKED = _code(
 )
 # API keys
 API_KEY_NOT_FOUND = _code("api_key_not_found", NOT_FOUND, "No such API key")
-API_KEY_ALREADY_REVOKED = _code("api_key_already_revoked", CONFLICT, "The API key is revoked already")
+API_KEY_ALREADY_REVOKED = _code(
+    "api_key_already_revoked", CONFLICT, "The API key is revoked already"
+)
 # Infrastructure
 BUSY = _code("busy", UNAVAILABLE, "The ledger is busy; retry the request")
 # Audit
