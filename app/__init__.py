@@ -115,6 +115,10 @@ def _json_body():
         raise domain_errors.DomainError(
             domain_errors.MALFORMED_JSON, f"the body is not valid JSON: {exc}"
         ) from None
+    except RecursionError:
+        raise domain_errors.DomainError(
+            domain_errors.MALFORMED_JSON, "the body nests deeper than the parser allows"
+        ) from None
     return None
 
 
