@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-fast bench lint install clean
+.PHONY: run test test-fast soak bench lint install clean
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# Longer random walks and schema fuzzing (set ECNY_TEST_POSTGRES_URL for PostgreSQL too).
+soak: $(STAMP)
+	ECNY_SOAK=1 ECNY_FUZZ_EXAMPLES=$${ECNY_FUZZ_EXAMPLES:-20} $(BIN)/python -m pytest -n 2 \
+		tests/api/test_api_state_machine.py tests/api/test_schema_fuzz.py $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x $(PYTEST_ARGS)
