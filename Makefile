@@ -9,7 +9,7 @@ PORT ?= 5000
 
 WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(2, 2 * (os.cpu_count() or 1)))')
 
-.PHONY: run serve test test-fast bench lint install clean
+.PHONY: run serve test test-fast soak bench lint install clean
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ $(VENV)/.bench-stamp: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# Longer random walks and schema fuzzing (set ECNY_TEST_POSTGRES_URL for PostgreSQL too).
+soak: $(STAMP)
+	ECNY_SOAK=1 ECNY_FUZZ_EXAMPLES=$${ECNY_FUZZ_EXAMPLES:-20} $(BIN)/python -m pytest -n 2 \
+		tests/api/test_api_state_machine.py tests/api/test_schema_fuzz.py $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x $(PYTEST_ARGS)

@@ -14,10 +14,10 @@ from wallets import errors as domain_errors
 from wallets.config import Settings
 from wallets.db import Database, current_revision
 
-from . import auth, console, writes
+from . import auth, console, converters, writes
 from . import errors as http_errors
 from .blueprints import BLUEPRINTS
-from .schemas import Amount, SignedAmount
+from .schemas import Amount, SignedAmount, amount_properties
 
 API_DESCRIPTION = """\
 A two-tier e-CNY ledger: the central bank issues e-CNY to operators against
@@ -56,9 +56,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db = (config or {}).get("DATABASE") or Database(settings.database_url)
     app.extensions["ecny"] = {"db": db, "settings": settings}
 
+    converters.register(app)
     api = Api(app)
+    converters.document(api)
     api.register_field(Amount, "string", None)
     api.register_field(SignedAmount, "string", None)
+    api.ma_plugin.converter.add_attribute_function(amount_properties)
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
 
@@ -122,6 +125,10 @@ def _json_body():
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
         raise domain_errors.DomainError(
             domain_errors.MALFORMED_JSON, f"the body is not valid JSON: {exc}"
+        ) from None
+    except RecursionError:
+        raise domain_errors.DomainError(
+            domain_errors.MALFORMED_JSON, "the body nests deeper than the parser allows"
         ) from None
     return None
 

@@ -112,6 +112,20 @@ def keys_create(
     click.echo(new.key)
 
 
+@keys_group.command("revoke")
+@click.argument("key_id", type=int)
+def keys_revoke(key_id: int) -> None:
+    """Revoke an API key by its id: from now on it authenticates nothing."""
+    from wallets.errors import DomainError
+
+    database = Database(_settings().database_url)
+    try:
+        revoked = database.write(keys.revoke, key_id)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"revoked key {revoked.id} ({revoked.role})")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-import re
-
 from marshmallow import Schema, ValidationError, fields, validate
 
 from wallets.money import MAX_AMOUNT_FEN, AmountError, format_amount, parse_amount
 from wallets.principal import ROLES
 
-AMOUNT_PATTERN = r"^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$"
+# The documented patterns say exactly what the parser accepts (money.parse_amount):
+# up to 1000000000000.00, at most 2 decimals; positive unless zero is allowed.
+AMOUNT_PATTERN = (
+    r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,11}(\.[0-9]{1,2})?|1000000000000(\.00?)?)$"
+)
+AMOUNT_OR_ZERO_PATTERN = (
+    r"^(0(\.[0-9]{1,2})?|[1-9][0-9]{0,11}(\.[0-9]{1,2})?|1000000000000(\.00?)?)$"
+)
+# Free text (names, labels, notes, references): no control characters.
+NO_CONTROLS_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+# A gaming day, 1970-01-01 to 9999-12-30: the years by pattern, the last day by lookahead.
+GAMING_DAY_PATTERN = r"^(?!9999-12-31)(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$"
+# Cursors of lists ordered by id.
+INT_CURSOR_PATTERN = r"^[0-9]{1,18}$"
+
+
+class Pattern(validate.Regexp):
+    """A regular expression the whole value must match: ``$`` alone would let a
+    trailing newline through."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class Amount(fields.Field):
@@ -20,7 +41,6 @@ class Amount(fields.Field):
         self.allow_zero = allow_zero
         metadata = kwargs.pop("metadata", {})
         metadata.setdefault("example", "100.00")
-        metadata.setdefault("pattern", AMOUNT_PATTERN)
         metadata.setdefault(
             "description",
             f"CNY as a decimal string, at most 2 decimals, up to {format_amount(MAX_AMOUNT_FEN)}",
@@ -40,9 +60,18 @@ class Amount(fields.Field):
 class SignedAmount(Amount):
     """An amount that may be zero or negative (balances of contra accounts); output only."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {})["pattern"] = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
-        super().__init__(**kwargs)
+
+def amount_properties(converter, field, **kwargs) -> dict:
+    """The OpenAPI pattern of an amount: in a request (a StrictSchema) what the
+    parser accepts; in a response, how amounts are printed (sums may be zero,
+    negative for contra accounts, or past the largest single amount)."""
+    if not isinstance(field, Amount):
+        return {}
+    if isinstance(field, SignedAmount):
+        return {"pattern": r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"}
+    if isinstance(field.parent, StrictSchema):
+        return {"pattern": AMOUNT_OR_ZERO_PATTERN if field.allow_zero else AMOUNT_PATTERN}
+    return {"pattern": r"^(0|[1-9][0-9]*)\.[0-9]{2}$"}
 
 
 class StrictSchema(Schema):
@@ -54,9 +83,9 @@ class StrictSchema(Schema):
 
 def reference_field() -> fields.String:
     return fields.String(
-        validate=validate.Length(max=140),
+        validate=[validate.Length(max=140), _no_controls],
         allow_none=True,
-        metadata={"description": "Free text for the payer's records"},
+        metadata={"description": "Free text for the payer's records, no control characters"},
     )
 
 
@@ -64,10 +93,7 @@ def wallet_id(**kwargs) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**53), **kwargs)
 
 
-def _no_controls(value: str) -> bool:
-    if re.search(r"[\x00-\x1f\x7f]", value):
-        raise ValidationError("must not contain control characters")
-    return True
+_no_controls = Pattern(NO_CONTROLS_PATTERN, error="must not contain control characters")
 
 
 # ---- common ----------------------------------------------------------------
@@ -100,6 +126,16 @@ class PageArgs(Schema):
     )
 
 
+class IdPageArgs(PageArgs):
+    """A list ordered by id: its cursor is the last id seen."""
+
+    after = fields.String(
+        load_default=None,
+        validate=Pattern(INT_CURSOR_PATTERN, error="not a valid cursor"),
+        metadata={"description": "Cursor: next_after of the previous page"},
+    )
+
+
 def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
     return Schema.from_dict(
         {
@@ -126,7 +162,7 @@ class AmountBody(StrictSchema):
 class OperatorCreate(StrictSchema):
     code = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Z][A-Z0-9_]{1,31}$"),
+        validate=Pattern(r"^[A-Z][A-Z0-9_]{1,31}$"),
         metadata={"example": "ICBC"},
     )
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _no_controls])
@@ -181,10 +217,10 @@ class WalletCreate(StrictSchema):
     wallet_class = fields.Integer(strict=True, required=True, validate=validate.OneOf([1, 2, 3, 4]))
     kind = fields.String(load_default="personal", validate=validate.OneOf(["personal", "merchant"]))
     region = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Z]{2}$"), metadata={"example": "MO"}
+        required=True, validate=Pattern(r"^[A-Z]{2}$"), metadata={"example": "MO"}
     )
     holder_id = fields.String(
-        validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$"),
+        validate=Pattern(r"^[A-Za-z0-9_.:-]{1,64}$"),
         metadata={"description": "Pseudonymous holder id; generated when absent"},
     )
     birth_date = fields.Date(
@@ -193,7 +229,7 @@ class WalletCreate(StrictSchema):
         }
     )
     phone = fields.String(
-        validate=validate.Regexp(r"^\+[1-9][0-9]{6,14}$"),
+        validate=Pattern(r"^\+[1-9][0-9]{6,14}$"),
         metadata={"description": "E.164; required for class 4. Only its keyed hash is stored"},
     )
     parent_id = wallet_id()
@@ -225,7 +261,7 @@ class WalletOut(Schema):
     created_at = fields.DateTime()
 
 
-class WalletListArgs(PageArgs):
+class WalletListArgs(IdPageArgs):
     operator = fields.String(validate=validate.Length(max=32))
 
 
@@ -242,7 +278,7 @@ class WalletUpdate(StrictSchema):
     wallet_class = fields.Integer(strict=True, validate=validate.OneOf([1, 2, 3, 4]))
     label = fields.String(validate=[validate.Length(max=200), _no_controls])
     birth_date = fields.Date()
-    phone = fields.String(validate=validate.Regexp(r"^\+[1-9][0-9]{6,14}$"))
+    phone = fields.String(validate=Pattern(r"^\+[1-9][0-9]{6,14}$"))
 
 
 def _limit_amount(description: str) -> Amount:
@@ -303,7 +339,9 @@ class StatementArgs(Schema):
         metadata={"description": "Entries posted before this instant"},
     )
     limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=1000))
-    after = fields.String(load_default=None, validate=validate.Length(max=20))
+    after = fields.String(
+        load_default=None, validate=Pattern(INT_CURSOR_PATTERN, error="not a valid cursor")
+    )
 
 
 class PositionOut(Schema):
@@ -379,7 +417,7 @@ class TransferOut(Schema):
 class BatchItem(StrictSchema):
     id = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[\x21-\x7e]{1,64}$"),
+        validate=Pattern(r"^[\x21-\x7e]{1,64}$"),
         metadata={
             "description": "Your id for this transfer: its idempotency key (unique per API key)"
         },
@@ -454,12 +492,12 @@ class HoldOut(Schema):
     transfers = fields.List(fields.Nested(TransferOut))
 
 
-class HoldListArgs(PageArgs):
+class HoldListArgs(IdPageArgs):
     wallet = fields.Integer(required=True, validate=validate.Range(min=1, max=2**53))
     status = fields.String(validate=validate.OneOf(["pending", "captured", "voided", "expired"]))
 
 
-class TransferListArgs(PageArgs):
+class TransferListArgs(IdPageArgs):
     wallet = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**53))
 
 
@@ -507,6 +545,15 @@ class KeyOut(Schema):
     operator = fields.String(attribute="operator_code", allow_none=True)
     casino = fields.String(attribute="casino_ref", allow_none=True)
     label = fields.String(allow_none=True)
+
+
+class KeyRevokedOut(Schema):
+    id = fields.Integer()
+    role = fields.String()
+    operator = fields.String(attribute="operator_code", allow_none=True)
+    casino = fields.String(attribute="casino_ref", allow_none=True)
+    label = fields.String(allow_none=True)
+    revoked_at = fields.AwareDateTime()
 
 
 class CheckOut(Schema):
@@ -597,7 +644,7 @@ class ExportJobOut(Schema):
     error = fields.String(allow_none=True)
 
 
-class AuditEventArgs(PageArgs):
+class AuditEventArgs(IdPageArgs):
     method = fields.String(validate=validate.OneOf(["POST", "PUT", "PATCH", "DELETE"]))
     path_prefix = fields.String(validate=validate.Length(min=1, max=255))
     key_id = fields.Integer(validate=validate.Range(min=1, max=2**31))
@@ -643,11 +690,15 @@ class SettlementSettingsOut(Schema):
 
 class SettlementSettingsBody(StrictSchema):
     model = fields.String(validate=validate.OneOf(["gross", "deferred_net"]))
-    ndc_reserve_ratio = fields.String(validate=validate.Regexp(r"^[0-9]{1,3}(\.[0-9]{1,4})?$"))
-    ndc_alert_percent = fields.String(validate=validate.Regexp(r"^[0-9]{1,3}(\.[0-9]{1,2})?$"))
-    cutoff = fields.String(
-        allow_none=True, validate=validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    ndc_reserve_ratio = fields.String(
+        validate=Pattern(r"^(100(\.0{1,4})?|[0-9]{1,2}(\.[0-9]{1,4})?)$"),
+        metadata={"description": "0 to 100, at most 4 decimals"},
     )
+    ndc_alert_percent = fields.String(
+        validate=Pattern(r"^(100(\.0{1,2})?|[1-9][0-9]?(\.[0-9]{1,2})?)$"),
+        metadata={"description": "1 to 100, at most 2 decimals"},
+    )
+    cutoff = fields.String(allow_none=True, validate=Pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
 
 
 class NetDebitCapBody(StrictSchema):
@@ -736,7 +787,7 @@ class RulesOut(Schema):
 
 def _ref_field(description: str = "Casino reference", **kwargs) -> fields.String:
     return fields.String(
-        validate=validate.Regexp(r"^[A-Z][A-Z0-9_]{1,15}$"),
+        validate=Pattern(r"^[A-Z][A-Z0-9_]{1,15}$"),
         metadata={"example": "COTAI", "description": description},
         **kwargs,
     )
@@ -836,7 +887,7 @@ class OperationOut(Schema):
     transfer_ids = fields.List(fields.Integer())
 
 
-class OperationListArgs(PageArgs):
+class OperationListArgs(IdPageArgs):
     wallet = fields.Integer(validate=validate.Range(min=1, max=2**53))
     gaming_day = fields.Date()
 
@@ -856,7 +907,14 @@ class PlayerDayOut(Schema):
 
 
 class GamingDayArgs(PageArgs):
-    pass
+    after = fields.String(
+        load_default=None,
+        metadata={
+            "description": "Cursor: next_after of the previous page (a gaming day)",
+            "format": "date",
+            "pattern": GAMING_DAY_PATTERN,
+        },
+    )
 
 
 class CheckResultOut(Schema):
@@ -930,9 +988,9 @@ class AlertOut(Schema):
     note = fields.String(allow_none=True)
 
 
-class AlertListArgs(PageArgs):
+class AlertListArgs(IdPageArgs):
     casino = fields.String(validate=validate.Length(max=16))
-    type = fields.String(validate=validate.Regexp(r"^[a-z_]{1,32}$"))
+    type = fields.String(validate=Pattern(r"^[a-z_]{1,32}$"))
     status = fields.String(
         validate=validate.OneOf(["open", "acknowledged", "escalated", "dismissed"])
     )
@@ -949,7 +1007,7 @@ class DismissBody(StrictSchema):
 
 
 class ExclusionCreate(StrictSchema):
-    holder_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$"))
+    holder_id = fields.String(required=True, validate=Pattern(r"^[A-Za-z0-9_.:-]{1,64}$"))
     kind = fields.String(required=True, validate=validate.OneOf(["self", "family"]))
     starts_on = fields.Date(metadata={"description": "Default: today (UTC+8)"})
     ends_on = fields.Date(required=True, metadata={"description": "Last day, inclusive"})
@@ -971,5 +1029,5 @@ class ExclusionOut(Schema):
     revoked_from = fields.DateTime(allow_none=True)
 
 
-class ExclusionListArgs(PageArgs):
+class ExclusionListArgs(IdPageArgs):
     holder_id = fields.String(validate=validate.Length(max=64))

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from marshmallow import Schema
+from werkzeug.exceptions import HTTPException
 
 from wallets import errors, holds, idempotency
 from wallets.audit import log as audit_log
@@ -114,8 +115,17 @@ def _call() -> audit_log.Call:
         path=request.path,
         idempotency_key=request.headers.get("Idempotency-Key"),
         request_id=getattr(g, "request_id", None),
-        body=request.get_json(silent=True),
+        body=_body(),
     )
+
+
+def _body() -> Any:
+    """The request's JSON, or None: a body over the size limit (413) or nested
+    past the parser's depth must not turn the audit record of its refusal into a 500."""
+    try:
+        return request.get_json(silent=True)
+    except (HTTPException, RecursionError):
+        return None
 
 
 def _resource(body: str) -> str | None:

@@ -168,6 +168,11 @@ EXCLUSION_NOT_FOUND = _code("exclusion_not_found", NOT_FOUND, "No such exclusion
 EXCLUSION_ALREADY_REVOKED = _code(
     "exclusion_already_revoked", CONFLICT, "The exclusion's revocation was requested already"
 )
+# API keys
+API_KEY_NOT_FOUND = _code("api_key_not_found", NOT_FOUND, "No such API key")
+API_KEY_ALREADY_REVOKED = _code(
+    "api_key_already_revoked", CONFLICT, "The API key is revoked already"
+)
 # Infrastructure
 BUSY = _code("busy", UNAVAILABLE, "The ledger is busy; retry the request")
 # Audit

@@ -7,6 +7,7 @@ brute-force that a slow hash would protect.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -99,7 +100,9 @@ def authenticate_hash(tx: Tx, key_hash: str) -> Principal | None:
         .outerjoin(operators, operators.c.id == api_keys.c.operator_id)
         .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
     ).first()
-    if row is None:
+    # The lookup is by hash (an index probe leaks nothing about the secret);
+    # the constant-time comparison guards against a collation or a prefix match.
+    if row is None or not hmac.compare_digest(row.key_hash, key_hash):
         return None
     return Principal(
         role=row.role,
@@ -108,3 +111,38 @@ def authenticate_hash(tx: Tx, key_hash: str) -> Principal | None:
         operator_code=row.operator_code,
         casino_ref=row.casino_ref,
     )
+
+
+@dataclass(frozen=True)
+class RevokedKey:
+    id: int
+    role: str
+    operator_code: str | None
+    casino_ref: str | None
+    label: str | None
+    revoked_at: object
+
+
+def revoke(tx: Tx, key_id: int) -> RevokedKey:
+    """Revoke a key: from now on it authenticates nothing. Its row stays, so
+    the audit log's key ids keep meaning something."""
+    row = tx.conn.execute(
+        sa.select(api_keys, operators.c.code.label("operator_code"))
+        .outerjoin(operators, operators.c.id == api_keys.c.operator_id)
+        .where(api_keys.c.id == key_id)
+    ).first()
+    if row is None:
+        raise errors.DomainError(errors.API_KEY_NOT_FOUND, f"no API key {key_id}")
+    if row.revoked_at is not None:
+        raise errors.DomainError(
+            errors.API_KEY_ALREADY_REVOKED,
+            f"API key {key_id} was revoked at {row.revoked_at.isoformat()}",
+            revoked_at=row.revoked_at.isoformat(),
+        )
+    now = tx.now()
+    tx.conn.execute(
+        api_keys.update()
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return RevokedKey(row.id, row.role, row.operator_code, row.casino_ref, row.label, now)

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from wallets import casino as cs
 from wallets import errors, gaming_days
 
-from .. import present
+from .. import converters, present
 from ..auth import current_principal, roles
 from ..schemas import (
     BuyInBody,
@@ -61,7 +61,6 @@ def _operation(tx, op: cs.CageOperation) -> dict:
 
 
 # Gaming days the sandbox clock can reach (its instants must stay within datetime's range).
-FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9999, 12, 30)
 
 
 def _gaming_day(text: str, field: str = "date") -> dt.date:
@@ -69,7 +68,7 @@ def _gaming_day(text: str, field: str = "date") -> dt.date:
         day = dt.date.fromisoformat(text)
     except ValueError:
         day = None
-    if len(text) != 10 or day is None or not FIRST_DAY <= day <= LAST_DAY:
+    if len(text) != 10 or day is None or not converters.FIRST_DAY <= day <= converters.LAST_DAY:
         raise errors.DomainError(
             errors.VALIDATION_FAILED,
             f"{field}: a gaming day is a date such as 2026-03-02",
@@ -251,7 +250,7 @@ def list_player_days(args, ref):
     return read(run)
 
 
-@blp.route("/<ref>/gaming-days/<date>/close", methods=["POST"])
+@blp.route("/<ref>/gaming-days/<gaming_day:date>/close", methods=["POST"])
 @blp.response(201, GamingDayReportOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "merchant", "supervisor")
@@ -284,7 +283,7 @@ def list_gaming_days(args, ref):
     return read(run)
 
 
-@blp.route("/<ref>/gaming-days/<date>", methods=["GET"])
+@blp.route("/<ref>/gaming-days/<gaming_day:date>", methods=["GET"])
 @blp.response(200, GamingDayReportOut)
 @problems(blp, 404, 422)
 @roles(*READERS)

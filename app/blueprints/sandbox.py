@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from wallets import clock, holds, keys, settlement
 
 from ..auth import roles
-from ..schemas import ClockAdvance, ClockOut, ClockSet, KeyCreate, KeyOut
+from ..schemas import ClockAdvance, ClockOut, ClockSet, KeyCreate, KeyOut, KeyRevokedOut
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, problems
 
@@ -91,3 +91,13 @@ def create_key(body):
         ),
         KeyOut(),
     )
+
+
+@blp.route("/keys/<int:key_id>/revoke", methods=["POST"])
+@blp.response(200, KeyRevokedOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin")
+def revoke_key(key_id: int):
+    """Revoke an API key: from now on it authenticates nothing (401). The key's
+    row stays, so the audit log's key ids keep their meaning."""
+    return write(lambda tx: keys.revoke(tx, key_id), KeyRevokedOut(), status=200)

@@ -12,9 +12,9 @@ from wallets import settlement
 from .. import present
 from ..auth import current_principal, roles
 from ..schemas import (
+    IdPageArgs,
     NetDebitCapBody,
     OperatorOut,
-    PageArgs,
     ReportArgs,
     SettlementReportOut,
     SettlementSettingsBody,
@@ -60,7 +60,7 @@ def update_settings(body):
 
 
 @blp.route("/windows", methods=["GET"])
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(IdPageArgs, location="query")
 @blp.response(200, WindowPage)
 @problems(blp, 422)
 @roles(*READERS)

@@ -34,7 +34,7 @@ def _day(demo) -> None:
             "from_wallet": w["a"],
             "to_wallet": w["b"],
             "amount": "12.34",
-            "reference": 'tea, "oolong"\nsecond line',
+            "reference": 'tea, "oolong" ; 第二行 — 12,5%',
         },
     )
     demo.ok(
@@ -88,7 +88,7 @@ def test_unfiltered_export_holds_the_whole_chain_and_verifies(
             r["prev_hash"],
         )
     tea = next(r for r in journal if r["amount"] == "12.34")
-    assert tea["reference"] == 'tea, "oolong"\nsecond line' and tea["kind"] == "payment"
+    assert tea["reference"] == 'tea, "oolong" ; 第二行 — 12,5%' and tea["kind"] == "payment"
     assert tea["from_wallet"] == str(demo.demo_wallets["a"]) and tea["from_operator"] == "ICBC"
 
     jsonl = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
@@ -158,7 +158,10 @@ def test_unfiltered_export_holds_the_whole_chain_and_verifies(
         ("0.01", "CRDT", "BOOK"),
     ]
     assert entries[0].find("c:Amt", namespaces=NS).get("Ccy") == "CNY"
-    assert entries[1].findtext(".//c:RmtInf/c:Ustrd", namespaces=NS) == 'tea, "oolong"\nsecond line'
+    assert (
+        entries[1].findtext(".//c:RmtInf/c:Ustrd", namespaces=NS)
+        == 'tea, "oolong" ; 第二行 — 12,5%'
+    )
     ref = entries[1].findtext("c:AcctSvcrRef", namespaces=NS)
     assert ref == f"{tea['transfer_id']}/{tea['seq']}"
     assert entries[1].findtext(".//c:Refs/c:TxId", namespaces=NS) == tea["transfer_id"]
