@@ -145,9 +145,11 @@ def _utilisation_chart(figures) -> dict:
     bars = []
     for f in figures:
         percent = f.utilisation_percent
-        value = float(Decimal(percent)) if percent is not None else 0.0
-        # A debit too small to draw still shows as a sliver.
-        width = min(value, 100.0) if value == 0 or value >= 0.4 else 0.4
+        value = Decimal(percent) if percent is not None else Decimal(0)
+        # A debit too small to draw still shows as a sliver (SVG widths in %, as text).
+        width = (
+            min(value, Decimal(100)) if value == 0 or value >= Decimal("0.4") else Decimal("0.4")
+        )
         bars.append({"code": f.operator.code, "percent": percent, "width": width})
     return {"bars": bars, "height": 30 * len(bars) + 30}
 
