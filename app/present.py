@@ -8,7 +8,8 @@ from wallets.ledger import PostedTransfer
 
 
 def transfer(tx: Tx, pt: PostedTransfer, codes: dict[int, str] | None = None) -> dict:
-    codes = codes if codes is not None else ops.codes_by_id(tx)
+    if codes is None:
+        codes = ops.codes_of(tx, (i for i in (pt.from_operator_id, pt.to_operator_id) if i))
     return {
         "id": pt.id,
         "kind": pt.kind,

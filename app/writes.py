@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -32,7 +33,7 @@ STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 
 def write(
     use_case: Callable[[Tx], Any],
-    schema: Schema,
+    schema: type[Schema] | Schema,
     *,
     status: int = 201,
     present: Callable[[Tx, Any], Any] | None = None,
@@ -45,16 +46,20 @@ def write(
     transaction open, such as an export job. ``headers`` gives response headers
     from the result (a wallet's ETag)."""
     db = database()
-    # Holds whose deadline the sandbox clock has passed are released first, in a
-    # transaction of their own, so that this write sees their funds back.
-    holds.release_expired_if_due(db)
+    out = _instance(schema) if isinstance(schema, type) else schema
     call = _call()
     g.audit_recorded = True
     claim = None
     try:
         key = call.idempotency_key
-        if key is not None:
+        if key is None:
+            # Holds whose deadline the sandbox clock has passed are released
+            # first, in a transaction of their own, so that this write sees
+            # their funds back.
+            holds.release_expired_if_due(db)
+        else:
             if not IDEMPOTENCY_KEY_RE.fullmatch(key):
+                holds.release_expired_if_due(db)
                 raise errors.DomainError(
                     errors.VALIDATION_FAILED,
                     "Idempotency-Key must be 1-255 printable ASCII characters",
@@ -62,7 +67,9 @@ def write(
                 )
             print_ = idempotency.fingerprint(request.method, request.path, call.body)
             stale_after = timedelta(seconds=settings().idempotency_stale_seconds)
-            found = idempotency.claim(db, g.principal.key_id, key, print_, stale_after)
+            # The due holds are released in the claim's transaction: committed
+            # before the work starts, as above, in one transaction less.
+            found = db.write(_release_and_claim, g.principal.key_id, key, print_, stale_after)
             if isinstance(found, idempotency.Replay):
                 _record_apart(call, found.status, replayed=True, resource=_resource(found.body))
                 response = Response(found.body, found.status, mimetype="application/json")
@@ -76,7 +83,7 @@ def write(
             result = use_case(tx)
             result_box[:] = [result]
             body = json.dumps(
-                schema.dump(present(tx, result) if present else result), separators=(",", ":")
+                out.dump(present(tx, result) if present else result), separators=(",", ":")
             )
             if claim is not None:
                 idempotency.complete(tx, claim, status, body)
@@ -99,6 +106,17 @@ def write(
         after(result_box[0])
     extra = headers(result_box[0]) if headers is not None else {}
     return Response(body, status, mimetype="application/json", headers=extra)
+
+
+@cache
+def _instance(schema: type[Schema]) -> Schema:
+    """One instance per response schema (dumping keeps no state in it)."""
+    return schema()
+
+
+def _release_and_claim(tx: Tx, *claim_args: Any) -> idempotency.Claim | idempotency.Replay:
+    holds.release_expired_if_due_in(tx)
+    return idempotency.claim_in(tx, *claim_args)
 
 
 def read(fn: Callable[[Tx], Any]) -> Any:

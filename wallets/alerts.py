@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -130,6 +131,7 @@ def raise_alert(
 # ---- reading ---------------------------------------------------------------------
 
 
+@cache
 def _select():
     return (
         sa.select(

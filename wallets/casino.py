@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -90,6 +91,7 @@ def rules_of(tx: Tx) -> CasinoRules:
 # ---- casinos ---------------------------------------------------------------------
 
 
+@cache
 def _select():
     return (
         sa.select(

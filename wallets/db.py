@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,6 +90,7 @@ class Tx:
         self.db = db
         self._now: datetime | None = None
         self._sandbox: sa.Row | None = None
+        self._cursor: Any = None
 
     @property
     def dialect(self) -> str:
@@ -110,6 +111,15 @@ class Tx:
                 self._now = datetime.now(UTC) + timedelta(microseconds=row.clock_offset_us)
         return self._now
 
+    def cached(self, kind: str, keys: Iterable[Any], load: Callable[[Tx, list], dict]) -> dict:
+        """``{key: value}`` for ``keys`` of rows that never change once written,
+        from the database's cache; ``load(tx, missing_keys)`` reads the others."""
+        cache = self.db.cache.setdefault(kind, {})
+        missing = [k for k in keys if k not in cache]
+        if missing:
+            cache.update(load(self, missing))
+        return {k: cache[k] for k in keys if k in cache}
+
     def forget_clock(self) -> None:
         self._now = None
         self._sandbox = None
@@ -125,13 +135,37 @@ class Tx:
         """``value`` as the column's type hands it to the driver (a datetime of a
         UTCDateTime column becomes SQLite's text or a naive UTC datetime)."""
         dialect = self.conn.dialect
-        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        key = (column, dialect.name)
+        try:
+            process = _BIND_PROCESSORS[key]
+        except KeyError:
+            process = _BIND_PROCESSORS[key] = column.type.dialect_impl(dialect).bind_processor(
+                dialect
+            )
         return process(value) if process is not None else value
+
+    def _driver(self, sql: str, params: Any, many: bool = False) -> Any:
+        """Run ``sql`` on this transaction's DBAPI cursor: SQLAlchemy's own
+        execution (events, result objects) costs several times the statement on
+        hot paths. The driver's errors are wrapped as SQLAlchemy wraps them, so
+        retries and integrity checks see the same exceptions."""
+        cursor = self._cursor
+        if cursor is None:
+            cursor = self._cursor = self.conn.connection.dbapi_connection.cursor()
+        dbapi_error = self.conn.dialect.loaded_dbapi.Error
+        try:
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
+        except dbapi_error as exc:
+            raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi_error) from exc
+        return cursor
 
     def insert_rows(self, table: sa.Table, columns: Sequence[str], rows: list[tuple]) -> None:
         """INSERT ``rows`` (tuples in the order of ``columns``, driver values)."""
         if rows:
-            self.conn.exec_driver_sql(_insert_sql(self.conn.dialect, table, tuple(columns)), rows)
+            self._driver(_insert_sql(self.conn.dialect, table, tuple(columns)), rows, many=True)
 
     def driver_rows(self, sql: str, *params: Any) -> list:
         """Rows of ``sql`` run at the driver, for reads on hot paths. Write ``?``
@@ -151,13 +185,19 @@ class Tx:
                 text.append(p)
                 flat.append(param)
             text.append(part)
-        return self.conn.exec_driver_sql("".join(text), tuple(flat)).fetchall()
+        return self._driver("".join(text), tuple(flat)).fetchall()
+
+    def driver_execute(self, sql: str, *params: Any) -> int:
+        """Run a statement that returns no rows at the driver (``?`` marks, one
+        per parameter); the number of rows it changed."""
+        p = _placeholder(self.conn.dialect)
+        return self._driver(sql if p == "?" else sql.replace("?", p), params).rowcount
 
     def driver_execute_many(self, sql: str, rows: list[tuple]) -> None:
         """executemany of ``sql`` (``?`` marks) at the driver, with driver values."""
         if rows:
             p = _placeholder(self.conn.dialect)
-            self.conn.exec_driver_sql(sql if p == "?" else sql.replace("?", p), rows)
+            self._driver(sql if p == "?" else sql.replace("?", p), rows, many=True)
 
     def update_rows(
         self, table: sa.Table, columns: Sequence[str], key: str, rows: list[tuple]
@@ -165,9 +205,7 @@ class Tx:
         """UPDATE ``table`` SET ``columns`` WHERE ``key``: each row is the new
         values in the order of ``columns``, then the key (driver values)."""
         if rows:
-            self.conn.exec_driver_sql(
-                _update_sql(self.conn.dialect, table, tuple(columns), key), rows
-            )
+            self._driver(_update_sql(self.conn.dialect, table, tuple(columns), key), rows, True)
 
 
 def _placeholder(dialect: sa.Dialect) -> str:
@@ -175,6 +213,7 @@ def _placeholder(dialect: sa.Dialect) -> str:
 
 
 _SQL_CACHE: dict[tuple, str] = {}
+_BIND_PROCESSORS: dict[tuple, Any] = {}
 
 
 def _insert_sql(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> str:
@@ -208,6 +247,10 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
+        # Rows that never change once written (operators' codes and accounts),
+        # by kind then key; see :meth:`Tx.cached`. A write that fails empties
+        # it: what it read of its own uncommitted rows is gone with it.
+        self.cache: dict[str, dict[Any, Any]] = {}
 
     @property
     def is_sqlite(self) -> bool:
@@ -222,7 +265,10 @@ class Database:
                     conn = conn.execution_options(sqlite_begin="IMMEDIATE")
                     with conn.begin():
                         return fn(Tx(conn, self), *args, **kwargs)
-            except sa.exc.DBAPIError as exc:
+            except BaseException as exc:
+                self.cache.clear()
+                if not isinstance(exc, sa.exc.DBAPIError):
+                    raise
                 if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
                     if is_retryable(exc):
                         raise errors.DomainError(errors.BUSY) from exc

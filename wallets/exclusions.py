@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -50,6 +51,7 @@ class Exclusion:
         return self.status(now) in ("active", "revocation_pending")
 
 
+@cache
 def _select():
     return sa.select(exclusions, casinos.c.ref.label("casino_ref")).outerjoin(
         casinos, casinos.c.id == exclusions.c.casino_id

@@ -291,19 +291,24 @@ def release_expired(tx: Tx) -> int:
     return len(due)
 
 
+def any_due(tx: Tx) -> bool:
+    """Whether a pending hold's deadline has passed (an index probe)."""
+    return bool(
+        tx.driver_rows(
+            "SELECT id FROM holds WHERE status = ? AND expires_at <= ? LIMIT 1",
+            PENDING,
+            tx.driver_value(holds.c.expires_at, tx.now()),
+        )
+    )
+
+
+def release_expired_if_due_in(tx: Tx) -> int:
+    """Expire the due holds in this (write) transaction, after a cheap check."""
+    return release_expired(tx) if any_due(tx) else 0
+
+
 def release_expired_if_due(db: Database) -> int:
     """Cheap check first, then a write transaction of its own only when needed."""
-
-    def any_due(tx: Tx) -> bool:
-        return (
-            tx.conn.execute(
-                sa.select(holds.c.id)
-                .where(holds.c.status == PENDING, holds.c.expires_at <= tx.now())
-                .limit(1)
-            ).first()
-            is not None
-        )
-
     if not db.read(any_due):
         return 0
     return db.write(release_expired)

@@ -45,31 +45,35 @@ def fingerprint(method: str, path: str, body: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# A new key is claimed by one statement; a key seen before inserts nothing.
+_CLAIM = (
+    "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, claimed_at)"
+    " VALUES (?, ?, ?, 'in_flight', ?)"
+    " ON CONFLICT (api_key_id, key) DO NOTHING RETURNING id"
+)
+_COMPLETE = (
+    "UPDATE idempotency_keys SET state = 'completed', response_status = ?, response_body = ?"
+    " WHERE id = ?"
+)
+
+
 def claim(
     db: Database, api_key_id: int, key: str, print_: str, stale_after: timedelta = STALE_AFTER
 ) -> Claim | Replay:
-    return db.write(_claim, api_key_id, key, print_, stale_after)
+    return db.write(claim_in, api_key_id, key, print_, stale_after)
 
 
-def _claim(
-    tx: Tx, api_key_id: int, key: str, print_: str, stale_after: timedelta
+def claim_in(
+    tx: Tx, api_key_id: int, key: str, print_: str, stale_after: timedelta = STALE_AFTER
 ) -> Claim | Replay:
+    """Claim ``key`` in this transaction (which must commit before the work starts)."""
     ik = idempotency_keys
     now = datetime.now(UTC)
-    try:
-        with tx.conn.begin_nested():
-            new_id = tx.conn.execute(
-                ik.insert().values(
-                    api_key_id=api_key_id,
-                    key=key,
-                    fingerprint=print_,
-                    state="in_flight",
-                    claimed_at=now,
-                )
-            ).inserted_primary_key[0]
-        return Claim(new_id)
-    except sa.exc.IntegrityError:
-        pass
+    inserted = tx.driver_rows(
+        _CLAIM, api_key_id, key, print_, tx.driver_value(ik.c.claimed_at, now)
+    )
+    if inserted:
+        return Claim(inserted[0][0])
     row = tx.conn.execute(
         sa.select(ik).where(ik.c.api_key_id == api_key_id, ik.c.key == key).with_for_update()
     ).one()
@@ -90,11 +94,7 @@ def _claim(
 
 def complete(tx: Tx, claim_: Claim, status: int, body: str) -> None:
     """Store the response in the same transaction as the work it describes."""
-    tx.conn.execute(
-        idempotency_keys.update()
-        .where(idempotency_keys.c.id == claim_.id)
-        .values(state="completed", response_status=status, response_body=body)
-    )
+    tx.driver_execute(_COMPLETE, status, body, claim_.id)
 
 
 def release(db: Database, claim_: Claim) -> None:

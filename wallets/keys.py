@@ -95,22 +95,26 @@ def authenticate(tx: Tx, secret: str) -> Principal | None:
 def authenticate_hash(tx: Tx, key_hash: str) -> Principal | None:
     """The principal of a key known by its hash (the console keeps only the hash
     in its session cookie, never the key); None once the key is revoked."""
-    row = tx.conn.execute(
-        sa.select(api_keys, operators.c.code.label("operator_code"))
-        .outerjoin(operators, operators.c.id == api_keys.c.operator_id)
-        .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
-    ).first()
+    rows = tx.driver_rows(_AUTHENTICATE, key_hash)
     # The lookup is by hash (an index probe leaks nothing about the secret);
     # the constant-time comparison guards against a collation or a prefix match.
-    if row is None or not hmac.compare_digest(row.key_hash, key_hash):
+    if not rows or not hmac.compare_digest(rows[0][1], key_hash):
         return None
+    key_id, _, role, operator_id, operator_code, casino_ref = rows[0]
     return Principal(
-        role=row.role,
-        key_id=row.id,
-        operator_id=row.operator_id,
-        operator_code=row.operator_code,
-        casino_ref=row.casino_ref,
+        role=role,
+        key_id=key_id,
+        operator_id=operator_id,
+        operator_code=operator_code,
+        casino_ref=casino_ref,
     )
+
+
+_AUTHENTICATE = (
+    "SELECT k.id, k.key_hash, k.role, k.operator_id, o.code, k.casino_ref"
+    " FROM api_keys k LEFT JOIN operators o ON o.id = k.operator_id"
+    " WHERE k.key_hash = ? AND k.revoked_at IS NULL"
+)
 
 
 @dataclass(frozen=True)

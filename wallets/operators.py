@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -121,6 +122,15 @@ def get_by_id(tx: Tx, operator_id: int) -> Operator:
 
 def codes_by_id(tx: Tx) -> dict[int, str]:
     return dict(tx.conn.execute(sa.select(operators.c.id, operators.c.code)).all())
+
+
+def codes_of(tx: Tx, operator_ids: Iterable[int]) -> dict[int, str]:
+    """The codes of some operators (a code never changes: cached)."""
+    return tx.cached("operator_codes", sorted(set(operator_ids)), _load_codes)
+
+
+def _load_codes(tx: Tx, operator_ids: list[int]) -> dict[int, str]:
+    return dict(tx.driver_rows("SELECT id, code FROM operators WHERE id IN (?)", operator_ids))
 
 
 def list_(tx: Tx, actor: Principal, after: str | None, limit: int) -> list[Operator]:

@@ -25,7 +25,7 @@ from .ledger import ECNY, Leg, PostedTransfer, Posting, Refusal, TransferDraft
 from .limits import LimitBook
 from .money import format_amount
 from .principal import ADMIN, OPERATOR, Principal
-from .schema import accounts, transfers
+from .schema import transfers
 
 # One batch at most: TigerBeetle's batch size, which clients of such ledgers know.
 MAX_BATCH = 8190
@@ -49,15 +49,20 @@ class Existing:
 
 
 def operator_accounts(tx: Tx, operator_ids: set[int]) -> dict[int, dict[str, int]]:
-    rows = tx.conn.execute(
-        sa.select(accounts.c.operator_id, accounts.c.kind, accounts.c.id).where(
-            accounts.c.operator_id.in_(operator_ids), accounts.c.wallet_id.is_(None)
-        )
-    ).all()
+    """Each operator's own accounts by kind (created with the operator, never changed)."""
+    return tx.cached("operator_accounts", sorted(operator_ids), _load_operator_accounts)
+
+
+def _load_operator_accounts(tx: Tx, operator_ids: list[int]) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
-    for op_id, kind, acc_id in rows:
+    for op_id, kind, acc_id in tx.driver_rows(_OPERATOR_ACCOUNTS, operator_ids):
         out.setdefault(op_id, {})[kind] = acc_id
     return out
+
+
+_OPERATOR_ACCOUNTS = (
+    "SELECT operator_id, kind, id FROM accounts WHERE operator_id IN (?) AND wallet_id IS NULL"
+)
 
 
 def status_refusal(wallet_id: int, status: str, role: str) -> Refusal | None:

@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -146,6 +147,7 @@ def open_wallet(
     return get(tx, wallet_id, actor)
 
 
+@cache
 def _select():
     available = (accounts.c.credits_posted - accounts.c.debits_posted).label("available")
     held = (
@@ -189,18 +191,21 @@ def _from_row(row: sa.Row) -> Wallet:
     )
 
 
+_FIND = _select().where(wallets.c.id == sa.bindparam("wallet_id"))
+_FIND_MANY = _select().where(wallets.c.id.in_(sa.bindparam("wallet_ids", expanding=True)))
+
+
 def find(tx: Tx, wallet_id: int) -> Wallet | None:
     """A wallet by id, whoever asks (for the payee side of a payment)."""
-    row = tx.conn.execute(_select().where(wallets.c.id == wallet_id)).first()
+    row = tx.conn.execute(_FIND, {"wallet_id": wallet_id}).first()
     return _from_row(row) if row else None
 
 
 def find_many(tx: Tx, wallet_ids: set[int]) -> dict[int, Wallet]:
     if not wallet_ids:
         return {}
-    return {
-        r.id: _from_row(r) for r in tx.conn.execute(_select().where(wallets.c.id.in_(wallet_ids)))
-    }
+    rows = tx.conn.execute(_FIND_MANY, {"wallet_ids": list(wallet_ids)})
+    return {r.id: _from_row(r) for r in rows}
 
 
 def get(tx: Tx, wallet_id: int, actor: Principal) -> Wallet:
@@ -372,8 +377,4 @@ def list_(
 
 
 def current_statuses(tx: Tx, wallet_ids: list[int]) -> dict[int, str]:
-    return dict(
-        tx.conn.execute(
-            sa.select(wallets.c.id, wallets.c.status).where(wallets.c.id.in_(wallet_ids))
-        ).all()
-    )
+    return dict(tx.driver_rows("SELECT id, status FROM wallets WHERE id IN (?)", list(wallet_ids)))

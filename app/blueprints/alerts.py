@@ -68,7 +68,7 @@ def acknowledge_alert(alert_id):
     """Acknowledge an open alert: someone is looking at it."""
     return write(
         lambda tx: al.change_status(tx, alert_id, current_principal(), "acknowledge"),
-        AlertOut(),
+        AlertOut,
         status=200,
         present=_alert,
     )
@@ -86,7 +86,7 @@ def escalate_alert(body, alert_id):
         lambda tx: al.change_status(
             tx, alert_id, current_principal(), "escalate", body.get("note")
         ),
-        AlertOut(),
+        AlertOut,
         status=200,
         present=_alert,
     )
@@ -101,7 +101,7 @@ def dismiss_alert(body, alert_id):
     """Dismiss an acknowledged alert, with the reason."""
     return write(
         lambda tx: al.change_status(tx, alert_id, current_principal(), "dismiss", body["reason"]),
-        AlertOut(),
+        AlertOut,
         status=200,
         present=_alert,
     )

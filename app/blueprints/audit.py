@@ -80,7 +80,7 @@ def create_export(body):
 
     response = write(
         lambda tx: ex.create_job(tx, filters, current_principal()),
-        ExportJobOut(),
+        ExportJobOut,
         status=202,
         after=start,
     )

@@ -100,7 +100,7 @@ def register_casino(body):
             supervisor_key_ids=tuple(body["supervisors"]),
             phone_secret=secret,
         ),
-        CasinoOut(),
+        CasinoOut,
         present=_casino,
     )
 
@@ -131,7 +131,7 @@ def get_casino(ref):
 
 def _cage_view(name: str, schema, run, doc: str):
     def view(body, ref):
-        return write(lambda tx: run(tx, ref, body), CageOperationOut(), present=_operation)
+        return write(lambda tx: run(tx, ref, body), CageOperationOut, present=_operation)
 
     view.__name__ = name
     view.__doc__ = doc
@@ -261,7 +261,7 @@ def close_gaming_day(ref, date):
     gaming_day = _gaming_day(date)
     return write(
         lambda tx: gaming_days.close(tx, ref, current_principal(), gaming_day),
-        GamingDayReportOut(),
+        GamingDayReportOut,
     )
 
 

@@ -42,7 +42,7 @@ def add_exclusion(body):
             ends_on=body["ends_on"],
             casino_ref=body.get("casino"),
         ),
-        ExclusionOut(),
+        ExclusionOut,
         present=_exclusion,
     )
 
@@ -79,7 +79,7 @@ def revoke_exclusion(exclusion_id):
     delay (30 days), until then the person stays barred."""
     return write(
         lambda tx: ex.revoke(tx, exclusion_id, current_principal()),
-        ExclusionOut(),
+        ExclusionOut,
         status=200,
         present=_exclusion,
     )

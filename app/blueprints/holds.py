@@ -38,7 +38,7 @@ def create_hold(body):
             timeout_seconds=body["timeout_seconds"],
             reference=body.get("reference"),
         ),
-        HoldOut(),
+        HoldOut,
         present=present.hold,
     )
 
@@ -80,7 +80,7 @@ def capture_hold(body, hold_id):
     A hold resolves once: a second capture or a capture after expiry is refused."""
     return write(
         lambda tx: holds.capture(tx, hold_id, current_principal(), body.get("amount")),
-        HoldOut(),
+        HoldOut,
         status=200,
         present=present.hold,
     )
@@ -94,7 +94,7 @@ def void_hold(hold_id):
     """Release the held funds back to the payer."""
     return write(
         lambda tx: holds.void(tx, hold_id, current_principal()),
-        HoldOut(),
+        HoldOut,
         status=200,
         present=present.hold,
     )

@@ -41,7 +41,7 @@ def create_operator(body):
     """Register an authorized operator, with its reserve, position, vault and settlement accounts."""
     return write(
         lambda tx: ops.create(tx, body["code"], body["name"]),
-        OperatorOut(),
+        OperatorOut,
         present=present.operator,
     )
 
@@ -83,7 +83,7 @@ def deposit_reserve(body, code):
         lambda tx: issuance.deposit_reserve(
             tx, code, body["amount"], current_principal(), body.get("reference")
         ),
-        TransferOut(),
+        TransferOut,
         present=present.transfer,
     )
 
@@ -100,7 +100,7 @@ def issue(body, code):
         lambda tx: issuance.issue(
             tx, code, body["amount"], current_principal(), body.get("reference")
         ),
-        TransferOut(),
+        TransferOut,
         present=present.transfer,
     )
 
@@ -116,7 +116,7 @@ def redeem(body, code):
         lambda tx: issuance.redeem(
             tx, code, body["amount"], current_principal(), body.get("reference")
         ),
-        TransferOut(),
+        TransferOut,
         present=present.transfer,
     )
 
@@ -162,4 +162,4 @@ def set_limits(body, code, wallet_class):
         limits.set_operator_limits(tx, op.id, wallet_class, limits.Limits(**body))
         return _class_limits(tx, op, wallet_class)
 
-    return write(run, ClassLimitsOut(), status=200)
+    return write(run, ClassLimitsOut, status=200)

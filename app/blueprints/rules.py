@@ -49,7 +49,7 @@ def set_profile(body):
     the sandbox's rule profile. It applies from the next request on."""
     return write(
         lambda tx: select_profile(tx, name=body.get("name"), document=body.get("document")),
-        RulesOut(),
+        RulesOut,
         status=200,
         present=_rules,
     )

@@ -53,7 +53,7 @@ def set_clock(body):
     """Set the sandbox time. `fixed: true` (default) stops it there; `false` lets it run on from there."""
     return write(
         lambda tx: move_clock(tx, lambda: clock.set_clock(tx, body["now"], body["fixed"])),
-        ClockOut(),
+        ClockOut,
         status=200,
         present=_clock,
     )
@@ -68,7 +68,7 @@ def advance_clock(body):
     """Move the sandbox time forward by a number of seconds."""
     return write(
         lambda tx: move_clock(tx, lambda: clock.advance(tx, body["seconds"])),
-        ClockOut(),
+        ClockOut,
         status=200,
         present=_clock,
     )
@@ -89,7 +89,7 @@ def create_key(body):
             casino_ref=body.get("casino"),
             label=body.get("label"),
         ),
-        KeyOut(),
+        KeyOut,
     )
 
 
@@ -100,4 +100,4 @@ def create_key(body):
 def revoke_key(key_id: int):
     """Revoke an API key: from now on it authenticates nothing (401). The key's
     row stays, so the audit log's key ids keep their meaning."""
-    return write(lambda tx: keys.revoke(tx, key_id), KeyRevokedOut(), status=200)
+    return write(lambda tx: keys.revoke(tx, key_id), KeyRevokedOut, status=200)

@@ -55,7 +55,7 @@ def update_settings(body):
     open window has no transfers), the default NDC ratio, the alert percentage
     and the daily cut-off (UTC+8, null for none)."""
     return write(
-        lambda tx: settlement.update_settings(tx, **body), SettlementSettingsOut(), status=200
+        lambda tx: settlement.update_settings(tx, **body), SettlementSettingsOut, status=200
     )
 
 
@@ -90,7 +90,7 @@ def current_window():
 def close_window():
     """Close the open window: net positions are computed (they sum to zero), the
     tier-1 moves are posted, the window is SETTLED and the next one opens."""
-    return write(lambda tx: settlement.close(tx), WindowOut(), status=200)
+    return write(lambda tx: settlement.close(tx), WindowOut, status=200)
 
 
 @blp.route("/windows/<int:window_id>", methods=["GET"])
@@ -136,4 +136,4 @@ def set_net_debit_cap(body, code):
         settlement.set_net_debit_cap(tx, op.id, body["net_debit_cap"])
         return present.operator(tx, op)
 
-    return write(run, OperatorOut(), status=200)
+    return write(run, OperatorOut, status=200)

@@ -45,7 +45,7 @@ def create_transfer(body):
     )
     return write(
         lambda tx: payments.pay(tx, req, current_principal()),
-        TransferOut(),
+        TransferOut,
         present=present.transfer,
     )
 
@@ -107,7 +107,7 @@ def create_batch(body):
             out.append({"index": index, "id": req.client_id, **row})
         return {**counts, "results": out}
 
-    return write(run, BatchOut(), status=200, present=render)
+    return write(run, BatchOut, status=200, present=render)
 
 
 @blp.route("/<int:transfer_id>/refunds", methods=["POST"])
@@ -122,7 +122,7 @@ def refund(body, transfer_id):
         lambda tx: payments.refund(
             tx, transfer_id, body["amount"], current_principal(), body.get("reference")
         ),
-        TransferOut(),
+        TransferOut,
         present=present.transfer,
     )
 

@@ -70,7 +70,7 @@ def open_wallet(body):
             label=body.get("label"),
             phone_secret=secret,
         ),
-        WalletOut(),
+        WalletOut,
         headers=_etag,
     )
 
@@ -121,7 +121,7 @@ def update_wallet(body, wallet_id):
         lambda tx: wl.update(
             tx, wallet_id, current_principal(), if_match, phone_secret=secret, **body
         ),
-        WalletOut(),
+        WalletOut,
         status=200,
         headers=_etag,
     )
@@ -132,7 +132,7 @@ def _status_view(action: str, doc: str):
         if_match = request.headers.get("If-Match")
         return write(
             lambda tx: wl.change_status(tx, wallet_id, current_principal(), action, if_match),
-            WalletOut(),
+            WalletOut,
             status=200,
             headers=_etag,
         )
@@ -266,7 +266,7 @@ def fund(body, wallet_id):
         lambda tx: payments.fund(
             tx, wallet_id, body["amount"], current_principal(), body.get("reference")
         ),
-        TransferOut(),
+        TransferOut,
         present=present.transfer,
     )
 
@@ -282,6 +282,6 @@ def defund(body, wallet_id):
         lambda tx: payments.defund(
             tx, wallet_id, body["amount"], current_principal(), body.get("reference")
         ),
-        TransferOut(),
+        TransferOut,
         present=present.transfer,
     )

@@ -3,7 +3,6 @@ rule profiles over the API (SPEC.md §6, §10; issue 5)."""
 
 from __future__ import annotations
 
-import conftest
 import pytest
 from macau_world import DAY, advance, cage, macau_world
 
@@ -335,17 +334,9 @@ def _replay(sb) -> list[dict]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_the_same_replay_raises_the_same_alerts(sandbox, sqlite_template, tmp_path):
-    import shutil
-
+def test_the_same_replay_raises_the_same_alerts(sandbox, another_sandbox):
     first = _replay(sandbox)
-    path = tmp_path / "again.sqlite3"
-    shutil.copy(sqlite_template, path)
-    again = conftest.make_sandbox(f"sqlite:///{path}", tmp_path / "var2")
-    try:
-        second = _replay(again)
-    finally:
-        again.db.dispose()
+    second = _replay(another_sandbox())
     assert [a["type"] for a in first] == [
         "mainland_wallet",
         "structuring",

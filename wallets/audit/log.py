@@ -67,26 +67,47 @@ def record(
     resource: str | None = None,
 ) -> None:
     p = call.principal
-    tx.conn.execute(
-        audit_events.insert().values(
-            at=tx.now(),
-            wall_at=datetime.now(UTC),
-            api_key_id=p.key_id if p else None,
-            role=p.role if p else None,
-            operator_code=p.operator_code if p else None,
-            casino_ref=p.casino_ref if p else None,
-            method=call.method[:8],
-            path=call.path[:255],
-            idempotency_key=call.idempotency_key[:255] if call.idempotency_key else None,
-            replayed=replayed,
-            status=status,
-            outcome=outcome_of(status),
-            error_code=error_code,
-            request_id=call.request_id,
-            resource=resource[:64] if resource else None,
-            summary=summary(call.body),
-        )
+    at = audit_events.c.at
+    row = (
+        tx.driver_value(at, tx.now()),
+        tx.driver_value(at, datetime.now(UTC)),
+        p.key_id if p else None,
+        p.role if p else None,
+        p.operator_code if p else None,
+        p.casino_ref if p else None,
+        call.method[:8],
+        call.path[:255],
+        call.idempotency_key[:255] if call.idempotency_key else None,
+        bool(replayed),
+        status,
+        outcome_of(status),
+        error_code,
+        call.request_id,
+        resource[:64] if resource else None,
+        summary(call.body),
     )
+    tx.insert_rows(audit_events, _COLUMNS, [row])
+
+
+# The columns :func:`record` writes, in the order of its row.
+_COLUMNS = (
+    "at",
+    "wall_at",
+    "api_key_id",
+    "role",
+    "operator_code",
+    "casino_ref",
+    "method",
+    "path",
+    "idempotency_key",
+    "replayed",
+    "status",
+    "outcome",
+    "error_code",
+    "request_id",
+    "resource",
+    "summary",
+)
 
 
 @dataclass(frozen=True)
