@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,7 +79,31 @@ def is_retryable(exc: BaseException) -> bool:
     return "database is locked" in str(orig) or "database is busy" in str(orig)
 
 
-_SANDBOX = sa.select(schema.sandbox).where(schema.sandbox.c.id == 1)
+class RowShape:
+    """The columns of a hand-written SELECT: named tuples out, each value
+    converted as its column's type converts it (dates of SQLite's text, UTC
+    datetimes), for :meth:`Tx.typed_rows`."""
+
+    def __init__(self, name: str, columns: Sequence[tuple[str, sa.types.TypeEngine]]) -> None:
+        self.row = namedtuple(name, [n for n, _ in columns])  # type: ignore[misc]
+        self.columns = tuple(columns)
+        self._processors: dict[str, tuple] = {}
+
+    @classmethod
+    def of(cls, table: sa.Table, *extra: tuple[str, sa.types.TypeEngine]) -> RowShape:
+        return cls(f"{table.name}_row", [(c.name, c.type) for c in table.columns] + list(extra))
+
+    def processors(self, dialect: sa.Dialect) -> tuple:
+        found = self._processors.get(dialect.name)
+        if found is None:
+            found = self._processors[dialect.name] = tuple(
+                t.dialect_impl(dialect).result_processor(dialect, None) for _, t in self.columns
+            )
+        return found
+
+
+SANDBOX_ROW = RowShape.of(schema.sandbox)
+_SANDBOX = f"SELECT {', '.join(c.name for c in schema.sandbox.columns)} FROM sandbox WHERE id = 1"
 
 
 class Tx:
@@ -89,7 +114,7 @@ class Tx:
         self.conn = conn
         self.db = db
         self._now: datetime | None = None
-        self._sandbox: sa.Row | None = None
+        self._sandbox: Any = None
         self._cursor: Any = None
 
     @property
@@ -97,9 +122,9 @@ class Tx:
         return self.conn.dialect.name
 
     @property
-    def sandbox(self) -> sa.Row:
+    def sandbox(self) -> Any:
         if self._sandbox is None:
-            self._sandbox = self.conn.execute(_SANDBOX).one()
+            (self._sandbox,) = self.typed_rows(SANDBOX_ROW, _SANDBOX)
         return self._sandbox
 
     def now(self) -> datetime:
@@ -186,6 +211,15 @@ class Tx:
                 flat.append(param)
             text.append(part)
         return self._driver("".join(text), tuple(flat)).fetchall()
+
+    def typed_rows(self, shape: RowShape, sql: str, *params: Any) -> list:
+        """Rows of :meth:`driver_rows` as ``shape``'s named tuples, values converted."""
+        make = shape.row._make
+        processors = shape.processors(self.conn.dialect)
+        return [
+            make([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
+            for row in self.driver_rows(sql, *params)
+        ]
 
     def driver_execute(self, sql: str, *params: Any) -> int:
         """Run a statement that returns no rows at the driver (``?`` marks, one

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from . import errors
 from .db import Tx
 from .money import format_amount
-from .schema import accounts, journal_entries, ledger_head, transfers
+from .schema import accounts, journal_entries, transfers
 
 if TYPE_CHECKING:
     from .limits import LimitBook
@@ -213,15 +213,9 @@ _LOCK_ACCOUNTS = (
     "SELECT id, code, kind, asset, operator_id, may_go_negative, debits_posted, credits_posted"
     " FROM accounts WHERE id IN (?) ORDER BY id"
 )
-_LOCK_HEAD = sa.select(ledger_head).where(ledger_head.c.id == 1).with_for_update()
+_LOCK_HEAD = "SELECT last_seq, last_hash, last_transfer_id FROM ledger_head WHERE id = 1"
 _UPDATE_HEAD = (
-    ledger_head.update()
-    .where(ledger_head.c.id == 1)
-    .values(
-        last_seq=sa.bindparam("seq"),
-        last_hash=sa.bindparam("hash"),
-        last_transfer_id=sa.bindparam("transfer_id"),
-    )
+    "UPDATE ledger_head SET last_seq = ?, last_hash = ?, last_transfer_id = ? WHERE id = 1"
 )
 TRANSFER_COLUMNS = (
     "id",
@@ -427,8 +421,8 @@ class Posting:
         tx = self.tx
         now = tx.now()
         # The journal head is locked last: all account locks are already held.
-        head = tx.conn.execute(_LOCK_HEAD).one()
-        seq, prev_hash, transfer_id = head.last_seq, head.last_hash, head.last_transfer_id
+        lock = _LOCK_HEAD if tx.dialect == "sqlite" else _LOCK_HEAD + " FOR UPDATE"
+        ((seq, prev_hash, transfer_id),) = tx.driver_rows(lock)
         # Every row of the batch carries the same instant: converted once.
         hash_time = now.strftime(HASH_TIME_FORMAT)
         stored_at = tx.driver_value(transfers.c.posted_at, now)
@@ -516,7 +510,7 @@ class Posting:
             "id",
             [(a.debits_posted, a.credits_posted, a.id) for a in self.accounts.values() if a.dirty],
         )
-        tx.conn.execute(_UPDATE_HEAD, {"seq": seq, "hash": prev_hash, "transfer_id": transfer_id})
+        tx.driver_execute(_UPDATE_HEAD, seq, prev_hash, transfer_id)
         if self.limits is not None:
             self.limits.flush()
         if self.settlement is not None:

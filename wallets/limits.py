@@ -51,9 +51,11 @@ class Limits:
         return {name: getattr(self, name) for name in LIMIT_NAMES}
 
 
-# Built once: building and caching a statement per call dominates a small posting.
-_OVERRIDES = sa.select(operator_limits).where(
-    operator_limits.c.operator_id.in_(sa.bindparam("ids", expanding=True))
+# Run at the driver: building and running a statement through SQLAlchemy
+# dominates a small posting.
+_OVERRIDES = (
+    "SELECT operator_id, wallet_class, balance_cap, single_payment, daily_out, annual_out"
+    " FROM operator_limits WHERE operator_id IN (?)"
 )
 # Run at the driver: a batch reads and writes the usage of thousands of wallets.
 _USAGE = (
@@ -84,12 +86,9 @@ def operator_overrides(tx: Tx, operator_ids: Iterable[int]) -> dict[tuple[int, i
     ids = set(operator_ids)
     if not ids:
         return {}
-    rows = tx.conn.execute(_OVERRIDES, {"ids": sorted(ids)}).all()
     return {
-        (r.operator_id, r.wallet_class): Limits(
-            r.balance_cap, r.single_payment, r.daily_out, r.annual_out
-        )
-        for r in rows
+        (op, cls): Limits(balance_cap, single, daily, annual)
+        for op, cls, balance_cap, single, daily, annual in tx.driver_rows(_OVERRIDES, sorted(ids))
     }
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from . import errors
 from . import operators as ops
-from .db import Tx
+from .db import RowShape, Tx
 from .ledger import ECNY, chip_asset
 from .principal import OPERATOR, SUPERVISOR, Principal
 from .schema import accounts, holds, operators, wallets
@@ -192,7 +192,6 @@ def _from_row(row: sa.Row) -> Wallet:
 
 
 _FIND = _select().where(wallets.c.id == sa.bindparam("wallet_id"))
-_FIND_MANY = _select().where(wallets.c.id.in_(sa.bindparam("wallet_ids", expanding=True)))
 
 
 def find(tx: Tx, wallet_id: int) -> Wallet | None:
@@ -201,10 +200,29 @@ def find(tx: Tx, wallet_id: int) -> Wallet | None:
     return _from_row(row) if row else None
 
 
+# find_many at the driver: every payment, hold and cage operation reads its wallets.
+_WALLET_ROW = RowShape.of(
+    wallets,
+    ("operator_code", sa.String()),
+    ("account_id", sa.Integer()),
+    ("available", sa.BigInteger()),
+    ("held", sa.BigInteger()),
+)
+_FIND_MANY = (
+    f"SELECT {', '.join(f'w.{c.name}' for c in wallets.columns)},"
+    " o.code, a.id, a.credits_posted - a.debits_posted,"
+    " (SELECT COALESCE(SUM(h.amount), 0) FROM holds h"
+    "  WHERE h.wallet_id = w.id AND h.status = 'pending')"
+    " FROM wallets w JOIN operators o ON o.id = w.operator_id"
+    " JOIN accounts a ON a.wallet_id = w.id AND a.asset = ?"
+    " WHERE w.id IN (?)"
+)
+
+
 def find_many(tx: Tx, wallet_ids: set[int]) -> dict[int, Wallet]:
     if not wallet_ids:
         return {}
-    rows = tx.conn.execute(_FIND_MANY, {"wallet_ids": list(wallet_ids)})
+    rows = tx.typed_rows(_WALLET_ROW, _FIND_MANY, ECNY, list(wallet_ids))
     return {r.id: _from_row(r) for r in rows}
 
 

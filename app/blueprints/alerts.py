@@ -27,7 +27,7 @@ def _alert(tx, a: al.Alert) -> dict:
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(AlertListArgs, location="query")
+@blp.arguments(AlertListArgs(), location="query")
 @blp.response(200, AlertPage)
 @problems(blp, 422)
 @roles(*READERS)
@@ -75,7 +75,7 @@ def acknowledge_alert(alert_id):
 
 
 @blp.route("/<int:alert_id>/escalate", methods=["POST"])
-@blp.arguments(EscalateBody)
+@blp.arguments(EscalateBody())
 @blp.response(200, AlertOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles(*DECIDERS)
@@ -93,7 +93,7 @@ def escalate_alert(body, alert_id):
 
 
 @blp.route("/<int:alert_id>/dismiss", methods=["POST"])
-@blp.arguments(DismissBody)
+@blp.arguments(DismissBody())
 @blp.response(200, AlertOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles(*DECIDERS)

@@ -58,7 +58,7 @@ def get_digest():
 
 
 @blp.route("/exports", methods=["POST"])
-@blp.arguments(ExportCreate)
+@blp.arguments(ExportCreate())
 @blp.response(202, ExportJobOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "auditor")
@@ -124,7 +124,7 @@ def get_export_file(job_id, name):
 
 
 @blp.route("/events", methods=["GET"])
-@blp.arguments(AuditEventArgs, location="query")
+@blp.arguments(AuditEventArgs(), location="query")
 @blp.response(200, AuditEventPage)
 @problems(blp, 422)
 @roles("admin", "auditor")

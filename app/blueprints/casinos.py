@@ -78,7 +78,7 @@ def _gaming_day(text: str, field: str = "date") -> dt.date:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(CasinoCreate)
+@blp.arguments(CasinoCreate())
 @blp.response(201, CasinoOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin")
@@ -106,7 +106,7 @@ def register_casino(body):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs(), location="query")
 @blp.response(200, CasinoPage)
 @problems(blp, 422)
 @roles(*READERS)
@@ -198,7 +198,7 @@ blp.route("/<ref>/cash-outs", methods=["POST"])(
 
 
 @blp.route("/<ref>/transactions", methods=["GET"])
-@blp.arguments(OperationListArgs, location="query")
+@blp.arguments(OperationListArgs(), location="query")
 @blp.response(200, OperationPage)
 @problems(blp, 404, 422)
 @roles(*READERS)
@@ -223,7 +223,7 @@ def list_operations(args, ref):
 
 
 @blp.route("/<ref>/players", methods=["GET"])
-@blp.arguments(OperationListArgs, location="query")
+@blp.arguments(OperationListArgs(), location="query")
 @blp.response(200, PlayerDayPage)
 @problems(blp, 404, 422)
 @roles(*READERS)
@@ -266,7 +266,7 @@ def close_gaming_day(ref, date):
 
 
 @blp.route("/<ref>/gaming-days", methods=["GET"])
-@blp.arguments(GamingDayArgs, location="query")
+@blp.arguments(GamingDayArgs(), location="query")
 @blp.response(200, GamingDayPage)
 @problems(blp, 404, 422)
 @roles(*READERS)

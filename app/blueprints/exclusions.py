@@ -25,7 +25,7 @@ def _exclusion(tx, e: ex.Exclusion) -> dict:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(ExclusionCreate)
+@blp.arguments(ExclusionCreate())
 @blp.response(201, ExclusionOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "supervisor")
@@ -48,7 +48,7 @@ def add_exclusion(body):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(ExclusionListArgs, location="query")
+@blp.arguments(ExclusionListArgs(), location="query")
 @blp.response(200, ExclusionPage)
 @problems(blp, 422)
 @roles("admin", "auditor", "supervisor")

@@ -21,7 +21,7 @@ HoldPage = page_of(HoldOut, "HoldPage")
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(HoldCreate)
+@blp.arguments(HoldCreate())
 @blp.response(201, HoldOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")
@@ -44,7 +44,7 @@ def create_hold(body):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(HoldListArgs, location="query")
+@blp.arguments(HoldListArgs(), location="query")
 @blp.response(200, HoldPage)
 @problems(blp, 404, 422)
 @roles("admin", "auditor", "operator")
@@ -71,7 +71,7 @@ def get_hold(hold_id):
 
 
 @blp.route("/<int:hold_id>/capture", methods=["POST"])
-@blp.arguments(CaptureBody)
+@blp.arguments(CaptureBody())
 @blp.response(200, HoldOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")

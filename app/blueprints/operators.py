@@ -33,7 +33,7 @@ OperatorPage = page_of(OperatorOut, "OperatorPage")
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(OperatorCreate)
+@blp.arguments(OperatorCreate())
 @blp.response(201, OperatorOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "central_bank")
@@ -47,7 +47,7 @@ def create_operator(body):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs(), location="query")
 @blp.response(200, OperatorPage)
 @problems(blp, 422)
 @roles("admin", "central_bank", "auditor", "operator")
@@ -73,7 +73,7 @@ def get_operator(code):
 
 
 @blp.route("/<code>/reserve-deposits", methods=["POST"])
-@blp.arguments(AmountBody)
+@blp.arguments(AmountBody())
 @blp.response(201, TransferOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "central_bank")
@@ -89,7 +89,7 @@ def deposit_reserve(body, code):
 
 
 @blp.route("/<code>/issuances", methods=["POST"])
-@blp.arguments(AmountBody)
+@blp.arguments(AmountBody())
 @blp.response(201, TransferOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "central_bank", "operator")
@@ -106,7 +106,7 @@ def issue(body, code):
 
 
 @blp.route("/<code>/redemptions", methods=["POST"])
-@blp.arguments(AmountBody)
+@blp.arguments(AmountBody())
 @blp.response(201, TransferOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "central_bank", "operator")
@@ -147,7 +147,7 @@ def get_limits(code):
 
 
 @blp.route("/<code>/limits/<int:wallet_class>", methods=["PUT"])
-@blp.arguments(LimitsBody)
+@blp.arguments(LimitsBody())
 @blp.response(200, ClassLimitsOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")

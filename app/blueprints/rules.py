@@ -40,7 +40,7 @@ def get_rules():
 
 
 @blp.route("/sandbox/profile", methods=["PUT"])
-@blp.arguments(ProfileSelect)
+@blp.arguments(ProfileSelect())
 @blp.response(200, RulesOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin")

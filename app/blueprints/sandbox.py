@@ -45,7 +45,7 @@ def get_clock():
 
 
 @blp.route("/sandbox/clock", methods=["PUT"])
-@blp.arguments(ClockSet)
+@blp.arguments(ClockSet())
 @blp.response(200, ClockOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin")
@@ -60,7 +60,7 @@ def set_clock(body):
 
 
 @blp.route("/sandbox/clock/advance", methods=["POST"])
-@blp.arguments(ClockAdvance)
+@blp.arguments(ClockAdvance())
 @blp.response(200, ClockOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin")
@@ -75,7 +75,7 @@ def advance_clock(body):
 
 
 @blp.route("/keys", methods=["POST"])
-@blp.arguments(KeyCreate)
+@blp.arguments(KeyCreate())
 @blp.response(201, KeyOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin")

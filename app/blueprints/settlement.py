@@ -46,7 +46,7 @@ def get_settings():
 
 
 @blp.route("/settings", methods=["PUT"])
-@blp.arguments(SettlementSettingsBody)
+@blp.arguments(SettlementSettingsBody())
 @blp.response(200, SettlementSettingsOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "central_bank")
@@ -60,7 +60,7 @@ def update_settings(body):
 
 
 @blp.route("/windows", methods=["GET"])
-@blp.arguments(IdPageArgs, location="query")
+@blp.arguments(IdPageArgs(), location="query")
 @blp.response(200, WindowPage)
 @problems(blp, 422)
 @roles(*READERS)
@@ -103,7 +103,7 @@ def get_window(window_id):
 
 
 @blp.route("/windows/<int:window_id>/report", methods=["GET"])
-@blp.arguments(ReportArgs, location="query")
+@blp.arguments(ReportArgs(), location="query")
 @blp.response(200, SettlementReportOut)
 @blp.alt_response(
     200, description="With format=csv: one row per operator", content_type="text/csv", success=True
@@ -124,7 +124,7 @@ def get_report(args, window_id):
 
 
 @blp.route("/operators/<code>/net-debit-cap", methods=["PUT"])
-@blp.arguments(NetDebitCapBody)
+@blp.arguments(NetDebitCapBody())
 @blp.response(200, OperatorOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "central_bank")

@@ -33,7 +33,7 @@ TransferPage = page_of(TransferOut, "TransferPage")
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TransferCreate)
+@blp.arguments(TransferCreate())
 @blp.response(201, TransferOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")
@@ -51,7 +51,7 @@ def create_transfer(body):
 
 
 @blp.route("/batch", methods=["POST"])
-@blp.arguments(BatchBody)
+@blp.arguments(BatchBody())
 @blp.response(200, BatchOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")
@@ -111,7 +111,7 @@ def create_batch(body):
 
 
 @blp.route("/<int:transfer_id>/refunds", methods=["POST"])
-@blp.arguments(RefundBody)
+@blp.arguments(RefundBody())
 @blp.response(201, TransferOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")
@@ -151,7 +151,7 @@ def get_transfer(transfer_id):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(TransferListArgs, location="query")
+@blp.arguments(TransferListArgs(), location="query")
 @blp.response(200, TransferPage)
 @problems(blp, 404, 422)
 @roles("admin", "auditor", "operator")

@@ -48,7 +48,7 @@ def _etag(w: wl.Wallet) -> dict[str, str]:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(WalletCreate)
+@blp.arguments(WalletCreate())
 @blp.response(201, WalletOut, headers=ETAG_HEADER)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")
@@ -76,7 +76,7 @@ def open_wallet(body):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(WalletListArgs, location="query")
+@blp.arguments(WalletListArgs(), location="query")
 @blp.response(200, WalletPage)
 @problems(blp, 422)
 @roles("admin", "auditor", "operator")
@@ -108,7 +108,7 @@ def get_wallet(wallet_id):
 
 
 @blp.route("/<int:wallet_id>", methods=["PATCH"])
-@blp.arguments(WalletUpdate)
+@blp.arguments(WalletUpdate())
 @blp.response(200, WalletOut, headers=ETAG_HEADER)
 @problems(blp, *WRITE_PROBLEMS, 412, 428)
 @roles("admin", "operator")
@@ -208,7 +208,7 @@ def get_wallet_limits(wallet_id):
 
 
 @blp.route("/<int:wallet_id>/statement", methods=["GET"])
-@blp.arguments(StatementArgs, location="query")
+@blp.arguments(StatementArgs(), location="query")
 @blp.response(200, StatementOut)
 @problems(blp, 404, 422)
 @roles("admin", "auditor", "operator")
@@ -256,7 +256,7 @@ def sweep(wallet_id):
 
 
 @blp.route("/<int:wallet_id>/fund", methods=["POST"])
-@blp.arguments(AmountBody)
+@blp.arguments(AmountBody())
 @blp.response(201, TransferOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")
@@ -272,7 +272,7 @@ def fund(body, wallet_id):
 
 
 @blp.route("/<int:wallet_id>/defund", methods=["POST"])
-@blp.arguments(AmountBody)
+@blp.arguments(AmountBody())
 @blp.response(201, TransferOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")
