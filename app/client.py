@@ -72,9 +72,12 @@ class HttpTransport:
 @dataclass
 class FlaskTransport:
     app: Any
+    _client: Any = field(default=None, repr=False)
 
     def send(self, method, path, *, headers, json_body, params):
-        r = self.app.test_client().open(
+        if self._client is None:
+            self._client = self.app.test_client()
+        r = self._client.open(
             path,
             method=method,
             headers=headers,

@@ -20,29 +20,17 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from . import audit, core, pg, web
+from . import audit, core, pg, scenario, web
 from .common import SCALE, Result, not_measured
 
 RESULTS = Path(__file__).with_name("results.json")
-
-
-def scenario(_workdir: Path) -> list[Result]:
-    # Issue 6 has not landed: there is no scenario runner to replay with yet.
-    return [
-        not_measured(
-            "scenario_replay",
-            "steps/s",
-            "not measured yet: the scenario runner exists (ecny scenario), its benchmark is still to be written",
-            target="to be set with the scenario runner",
-        )
-    ]
 
 
 SUITES = {
     "core": core.run,
     "http": web.run,
     "postgres": pg.run,
-    "scenario": scenario,
+    "scenario": scenario.run,
     "audit": audit.run,
 }
 

@@ -27,8 +27,6 @@ from datetime import date, datetime
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import errors, payments
 from . import wallet as wl
@@ -120,8 +118,11 @@ def _from_row(r: sa.Row) -> Casino:
 
 
 def find(tx: Tx, ref: str) -> Casino | None:
-    row = tx.conn.execute(_select().where(casinos.c.ref == ref)).first()
+    row = tx.conn.execute(_FIND, {"ref": ref}).first()
     return _from_row(row) if row else None
+
+
+_FIND = _select().where(casinos.c.ref == sa.bindparam("ref"))
 
 
 def get(tx: Tx, ref: str, actor: Principal) -> Casino:
@@ -300,12 +301,12 @@ def _for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
     c, rules = get(tx, ref, actor), rules_of(tx)
     # Only a clock set back can reach a closed day; its report must stay true.
     day = gaming_day_of(tx.now(), rules.gaming_day_cutoff)
-    closed = tx.conn.execute(
-        sa.select(gaming_days.c.closed_at).where(
-            gaming_days.c.casino_id == c.id, gaming_days.c.gaming_day == day
-        )
-    ).first()
-    if closed is not None:
+    closed = tx.driver_rows(
+        "SELECT 1 FROM gaming_days WHERE casino_id = ? AND gaming_day = ?",
+        c.id,
+        tx.driver_value(gaming_days.c.gaming_day, day),
+    )
+    if closed:
         raise errors.DomainError(
             errors.GAMING_DAY_ALREADY_CLOSED,
             f"gaming day {day.isoformat()} of {ref} is closed: its cage takes no more operations",
@@ -324,24 +325,26 @@ def _player(tx: Tx, c: Casino, wallet_id: int) -> wl.Wallet:
 
 def player_chip_account(tx: Tx, c: Casino, player: wl.Wallet) -> int:
     """The player's chip account at this casino, opened at first use."""
-    insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
-    tx.conn.execute(
-        insert(accounts)
-        .values(
-            code=wl.wallet_account_code(player.id, c.chip_asset),
-            asset=c.chip_asset,
-            kind="chips",
-            wallet_id=player.id,
-            may_go_negative=False,
-            created_at=tx.now(),
-        )
-        .on_conflict_do_nothing(index_elements=["wallet_id", "asset"])
+    found = tx.driver_rows(_CHIP_ACCOUNT, player.id, c.chip_asset)
+    if found:
+        return found[0][0]
+    tx.driver_execute(
+        _OPEN_CHIP_ACCOUNT,
+        wl.wallet_account_code(player.id, c.chip_asset),
+        c.chip_asset,
+        player.id,
+        False,
+        tx.driver_value(accounts.c.created_at, tx.now()),
     )
-    return tx.conn.execute(
-        sa.select(accounts.c.id).where(
-            accounts.c.wallet_id == player.id, accounts.c.asset == c.chip_asset
-        )
-    ).scalar_one()
+    return tx.driver_rows(_CHIP_ACCOUNT, player.id, c.chip_asset)[0][0]
+
+
+_CHIP_ACCOUNT = "SELECT id FROM accounts WHERE wallet_id = ? AND asset = ?"
+# Two cage operations of one new player may race to open it: the second does nothing.
+_OPEN_CHIP_ACCOUNT = (
+    "INSERT INTO accounts (code, asset, kind, wallet_id, may_go_negative, created_at)"
+    " VALUES (?, ?, 'chips', ?, ?, ?) ON CONFLICT (wallet_id, asset) DO NOTHING"
+)
 
 
 def _chip_draft(
@@ -497,38 +500,31 @@ def _record(
     """Keep the operation and its day's totals, then run the detection rules."""
     now = tx.now()
     day = gaming_day_of(now, rules.gaming_day_cutoff)
-    op_id = tx.conn.execute(
-        casino_transactions.insert().values(
-            casino_id=c.id,
-            kind=kind,
-            wallet_id=player.id,
-            holder_id=player.holder_id,
-            gaming_day=day,
-            at=now,
-            amount=amount,
-            payout=payout,
-            ecny_transfer_id=ecny.id if ecny else None,
-            chip_transfer_id=chips.id,
-            payout_transfer_id=payout_transfer.id if payout_transfer else None,
-        )
-    ).inserted_primary_key[0]
-    totals = {
-        "buy_ins": amount if kind == BUY_IN else 0,
-        "cash_outs": amount if kind == CASH_OUT else 0,
-        "wagered": amount if kind == PLAY else 0,
-        "paid_out": payout,
-        "transactions": 1,
-    }
-    cpd = casino_player_days
-    insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
-    stmt = insert(cpd).values(
-        casino_id=c.id, gaming_day=day, wallet_id=player.id, holder_id=player.holder_id, **totals
+    stored_day = tx.driver_value(casino_transactions.c.gaming_day, day)
+    ((op_id,),) = tx.driver_rows(
+        _INSERT_OPERATION,
+        c.id,
+        kind,
+        player.id,
+        player.holder_id,
+        stored_day,
+        tx.driver_value(casino_transactions.c.at, now),
+        amount,
+        payout,
+        ecny.id if ecny else None,
+        chips.id,
+        payout_transfer.id if payout_transfer else None,
     )
-    tx.conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["casino_id", "gaming_day", "wallet_id"],
-            set_={name: cpd.c[name] + stmt.excluded[name] for name in totals},
-        )
+    tx.driver_execute(
+        _ADD_TO_PLAYER_DAY,
+        c.id,
+        stored_day,
+        player.id,
+        player.holder_id,
+        amount if kind == BUY_IN else 0,
+        amount if kind == CASH_OUT else 0,
+        amount if kind == PLAY else 0,
+        payout,
     )
     op = CageOperation(
         id=op_id,
@@ -544,6 +540,24 @@ def _record(
     )
     raised = cage.detect(tx, rules, c, player, op)
     return CageOperation(**{**op.__dict__, "alerts": raised})
+
+
+_INSERT_OPERATION = (
+    "INSERT INTO casino_transactions (casino_id, kind, wallet_id, holder_id, gaming_day, at,"
+    " amount, payout, ecny_transfer_id, chip_transfer_id, payout_transfer_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+)
+# The player's totals of the gaming day, kept as the operations come.
+_ADD_TO_PLAYER_DAY = (
+    "INSERT INTO casino_player_days (casino_id, gaming_day, wallet_id, holder_id,"
+    " buy_ins, cash_outs, wagered, paid_out, transactions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
+    " ON CONFLICT (casino_id, gaming_day, wallet_id) DO UPDATE SET"
+    " buy_ins = casino_player_days.buy_ins + excluded.buy_ins,"
+    " cash_outs = casino_player_days.cash_outs + excluded.cash_outs,"
+    " wagered = casino_player_days.wagered + excluded.wagered,"
+    " paid_out = casino_player_days.paid_out + excluded.paid_out,"
+    " transactions = casino_player_days.transactions + 1"
+)
 
 
 # ---- what supervisors read ---------------------------------------------------------

@@ -30,7 +30,7 @@ def move_clock(tx, change) -> clock.ClockState:
     cut-off passed."""
     before = tx.now()
     state = change()
-    holds.release_expired(tx)
+    holds.release_expired_if_due_in(tx)
     settlement.close_due(tx, before, state.now)
     return state
 
