@@ -121,7 +121,7 @@ def _json_body():
             f"send Content-Type: application/json, not {request.mimetype or 'nothing'}",
         )
     try:
-        json.loads(raw)
+        g.json_body = json.loads(raw)  # parsed once: webargs and the audit log read it
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
         raise domain_errors.DomainError(
             domain_errors.MALFORMED_JSON, f"the body is not valid JSON: {exc}"

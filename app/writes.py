@@ -82,12 +82,11 @@ def write(
         def work(tx: Tx) -> str:
             result = use_case(tx)
             result_box[:] = [result]
-            body = json.dumps(
-                out.dump(present(tx, result) if present else result), separators=(",", ":")
-            )
+            dumped = out.dump(present(tx, result) if present else result)
+            body = json.dumps(dumped, separators=(",", ":"))
             if claim is not None:
                 idempotency.complete(tx, claim, status, body)
-            audit_log.record(tx, call, status, resource=_resource(body))
+            audit_log.record(tx, call, status, resource=_resource_of(dumped))
             return body
 
         try:
@@ -140,6 +139,8 @@ def _call() -> audit_log.Call:
 def _body() -> Any:
     """The request's JSON, or None: a body over the size limit (413) or nested
     past the parser's depth must not turn the audit record of its refusal into a 500."""
+    if "json_body" in g:
+        return g.json_body
     try:
         return request.get_json(silent=True)
     except (HTTPException, RecursionError):
@@ -149,9 +150,12 @@ def _body() -> Any:
 def _resource(body: str) -> str | None:
     """The id (or code) of what a write created or changed, from its response."""
     try:
-        data = json.loads(body)
+        return _resource_of(json.loads(body))
     except ValueError:
         return None
+
+
+def _resource_of(data: Any) -> str | None:
     if isinstance(data, dict):
         for name in ("id", "code"):
             if isinstance(data.get(name), str | int) and not isinstance(data.get(name), bool):

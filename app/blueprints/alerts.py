@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from wallets import alerts as al
 
 from .. import present
 from ..auth import current_principal, roles
 from ..schemas import AlertListArgs, AlertOut, DismissBody, EscalateBody, page_of
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 
 blp = Blueprint(
     "alerts",

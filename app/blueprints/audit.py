@@ -4,7 +4,6 @@ import mimetypes
 import threading
 
 from flask import send_file
-from flask_smorest import Blueprint
 
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
@@ -24,7 +23,7 @@ from ..schemas import (
 )
 from ..state import database, settings
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 
 blp = Blueprint(
     "audit",

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_smorest import Blueprint
-
 from wallets import casino as cs
 from wallets import errors, gaming_days
 
@@ -25,7 +23,7 @@ from ..schemas import (
 )
 from ..state import settings
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 
 blp = Blueprint(
     "casinos",

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask_smorest import Blueprint
+import flask_smorest
+from flask import g
+from webargs.flaskparser import FlaskParser
 
 from wallets import errors
 
 from ..schemas import ProblemSchema
 
 PROBLEM = "application/problem+json"
+
+
+class _Parser(FlaskParser):
+    """webargs' parser, reading the body app/__init__.py already parsed (once)
+    instead of parsing it again."""
+
+    def _raw_load_json(self, req):
+        if "json_body" in g and req.mimetype == "application/json":
+            return g.json_body
+        return super()._raw_load_json(req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = _Parser()
+
 
 _DESCRIPTIONS = {
     400: "Malformed request (bad JSON, bad header)",

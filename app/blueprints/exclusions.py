@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from wallets import exclusions as ex
 
 from .. import present
 from ..auth import current_principal, roles
 from ..schemas import ExclusionCreate, ExclusionListArgs, ExclusionOut, page_of
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 
 blp = Blueprint(
     "exclusions",

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from wallets import errors, issuance, limits
 from wallets import operators as ops
 from wallets.rules import active_profile
@@ -20,7 +18,7 @@ from ..schemas import (
     page_of,
 )
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, problems
+from .common import WRITE_PROBLEMS, Blueprint, problems
 
 blp = Blueprint(
     "operators",

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from wallets.rules import active_profile
 from wallets.rules.profile import Profile, available_profiles, select_profile
 
 from ..auth import roles
 from ..schemas import ProfileSelect, RulesOut
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, problems
+from .common import WRITE_PROBLEMS, Blueprint, problems
 from .sandbox import ALL_ROLES
 
 blp = Blueprint(

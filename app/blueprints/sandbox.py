@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from wallets import clock, holds, keys, settlement
 
 from ..auth import roles
 from ..schemas import ClockAdvance, ClockOut, ClockSet, KeyCreate, KeyOut, KeyRevokedOut
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, problems
+from .common import WRITE_PROBLEMS, Blueprint, problems
 
 blp = Blueprint(
     "sandbox", __name__, url_prefix="/v1", description="The sandbox: its clock and API keys"

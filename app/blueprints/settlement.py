@@ -4,7 +4,6 @@ import csv
 import io
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from wallets import operators as ops
 from wallets import settlement
@@ -23,7 +22,7 @@ from ..schemas import (
     page_of,
 )
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 
 blp = Blueprint(
     "settlement",

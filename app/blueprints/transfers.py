@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from wallets import errors, payments
 from wallets import ledger as ld
 from wallets import operators as ops
@@ -20,7 +18,7 @@ from ..schemas import (
     page_of,
 )
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 
 blp = Blueprint(
     "transfers",

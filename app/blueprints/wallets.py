@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask import request
-from flask_smorest import Blueprint
 
 from wallets import limits, payments
 from wallets import wallet as wl
@@ -25,7 +24,7 @@ from ..schemas import (
 )
 from ..state import settings
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 
 blp = Blueprint(
     "wallets",
