@@ -151,8 +151,8 @@ def wallet_to_wallet_legs(
 
 
 def payment_draft(
-    payer: wl.Wallet,
-    payee: wl.Wallet,
+    payer: wl.Wallet | wl.PostingParty,
+    payee: wl.Wallet | wl.PostingParty,
     req: PaymentRequest,
     op_accounts: dict[int, dict[str, int]],
     client_scope: int | None = None,
@@ -215,7 +215,9 @@ def post_payments(
     """Post a batch of payments in this transaction; one result per request, in order."""
     require_mover(actor)
     scope = client_scope if client_scope is not None else (actor.key_id or 0)
-    found = wl.find_many(tx, {r.from_wallet_id for r in reqs} | {r.to_wallet_id for r in reqs})
+    found = wl.posting_parties(
+        tx, {r.from_wallet_id for r in reqs} | {r.to_wallet_id for r in reqs}
+    )
     existing = _existing_by_client_id(tx, scope, [r.client_id for r in reqs if r.client_id])
     op_accounts = operator_accounts(tx, {w.operator_id for w in found.values()})
 

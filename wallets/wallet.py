@@ -219,6 +219,30 @@ _FIND_MANY = (
 )
 
 
+@dataclass(frozen=True)
+class PostingParty:
+    """What a posting needs of a wallet: who runs it, its class, its account."""
+
+    id: int
+    operator_id: int
+    wallet_class: int
+    account_id: int
+
+
+_PARTIES = (
+    "SELECT w.id, w.operator_id, w.wallet_class, a.id FROM wallets w"
+    " JOIN accounts a ON a.wallet_id = w.id AND a.asset = ? WHERE w.id IN (?)"
+)
+
+
+def posting_parties(tx: Tx, wallet_ids: set[int]) -> dict[int, PostingParty]:
+    """find_many's lean sibling for batches of payments (no balances, no holds)."""
+    if not wallet_ids:
+        return {}
+    rows = tx.driver_rows(_PARTIES, ECNY, list(wallet_ids))
+    return {r[0]: PostingParty(*r) for r in rows}
+
+
 def find_many(tx: Tx, wallet_ids: set[int]) -> dict[int, Wallet]:
     if not wallet_ids:
         return {}
