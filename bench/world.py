@@ -19,7 +19,6 @@ from wallets import operators as ops
 from wallets import wallet as wl
 from wallets.db import Database, upgrade
 from wallets.ledger import ECNY, Leg, Posting, TransferDraft
-from wallets.limits import LimitBook
 from wallets.payments import PaymentRequest, operator_accounts
 from wallets.principal import SYSTEM
 
@@ -106,7 +105,7 @@ def build(
             posting = Posting(
                 tx,
                 [*vaults.values(), *(w.account_id for w in chunk)],
-                limits=LimitBook(tx, chunk),
+                limits_for=chunk,
             )
             for w in chunk:
                 vault = vaults[w.operator_id]

@@ -124,3 +124,17 @@ def test_racing_refunds_never_exceed_the_payment(demo):
     outcomes = _race(8, lambda: demo.db.write(payments.refund, p.id, 2000, SYSTEM))
     assert outcomes.count("ok") == 5 and outcomes.count("refund_exceeds_payment") == 3, outcomes
     assert _balance(demo, a) == 100000 and _balance(demo, c) == 20000
+
+
+def test_racing_payments_never_pass_the_daily_cap(demo):
+    """The usage a limit is checked against is read once the payer's account is
+    locked: eight payments of 30.00 racing against a daily cap of 100.00 pass three times."""
+    from wallets import limits
+
+    b, c = demo.demo_wallets["b"], demo.demo_wallets["c"]  # b: class 2 at ICBC
+    icbc = demo.db.read(wl.find, b).operator_id
+    demo.db.write(limits.set_operator_limits, icbc, 2, limits.Limits(daily_out=100_00))
+    req = payments.PaymentRequest(b, c, 30_00)
+    outcomes = _race(8, lambda: demo.db.write(payments.pay, req, SYSTEM))
+    assert sorted(outcomes) == ["limit_exceeded"] * 5 + ["ok"] * 3, outcomes
+    assert _balance(demo, b) == 500_00 - 90_00

@@ -34,7 +34,6 @@ from .alerts import Alert
 from .clock import gaming_day_of
 from .db import Tx
 from .ledger import Leg, PostedTransfer, Posting, Refusal, TransferDraft, chip_asset
-from .limits import LimitBook
 from .principal import ADMIN, CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
 from .rules import active_profile, cage
 from .rules.profile import CasinoRules
@@ -375,7 +374,7 @@ def post_linked(
     refusal of the member that failed."""
     account_ids = [a for d in drafts for leg in d.legs for a in (leg.debit, leg.credit)]
     wallets = [w for w, _ in parties]
-    posting = Posting(tx, [*account_ids, *lock], limits=LimitBook(tx, wallets) if limits else None)
+    posting = Posting(tx, [*account_ids, *lock], limits_for=wallets if limits else None)
     statuses = wl.current_statuses(tx, [w.id for w in wallets])
     refusal = next(
         filter(None, (payments.status_refusal(w.id, statuses[w.id], role) for w, role in parties)),

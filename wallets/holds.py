@@ -23,7 +23,6 @@ from . import wallet as wl
 from .clock import local_date
 from .db import Database, Tx
 from .ledger import ECNY, Leg, PostedTransfer, Posting, TransferDraft
-from .limits import LimitBook
 from .payments import check_statuses, operator_accounts, require_mover, wallet_to_wallet_legs
 from .principal import Principal
 from .schema import holds
@@ -132,7 +131,7 @@ def create(
     if payee.id == payer.id:
         raise errors.DomainError(errors.SAME_WALLET, "a wallet cannot pay itself")
     escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
-    posting = Posting(tx, [payer.account_id, escrow], limits=LimitBook(tx, [payer]))
+    posting = Posting(tx, [payer.account_id, escrow], limits_for=[payer])
     check_statuses(tx, (payer.id, "paying"), (payee.id, "receiving"))
     now = tx.now()
     hold_id = tx.conn.execute(
@@ -247,7 +246,7 @@ def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -
     if amount < row.amount:
         drafts.append(_release_draft(row, payer, escrow, row.amount - amount, "hold_release"))
     ids = [a for d in drafts for leg in d.legs for a in (leg.debit, leg.credit)]
-    posting = Posting(tx, ids, limits=LimitBook(tx, [payer, payee]))
+    posting = Posting(tx, ids, limits_for=[payer, payee])
     check_statuses(tx, (payer.id, "paying"), (payee.id, "receiving"))
     for d in drafts:
         posting.add(d)
@@ -272,7 +271,7 @@ def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
 def _release(tx: Tx, row: sa.Row, status: str, kind: str) -> Hold:
     payer = wl.find(tx, row.wallet_id)
     escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
-    posting = Posting(tx, [escrow, payer.account_id], limits=LimitBook(tx, [payer]))
+    posting = Posting(tx, [escrow, payer.account_id], limits_for=[payer])
     posting.post(_release_draft(row, payer, escrow, row.amount, kind))
     _resolve(tx, row, status)
     return _to_hold(tx, _row(tx, row.id))

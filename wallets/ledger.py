@@ -29,12 +29,13 @@ import sqlalchemy as sa
 
 from . import errors
 from .db import Tx
+from .limits import LimitBook
 from .money import format_amount
 from .schema import accounts, journal_entries, transfers
 
 if TYPE_CHECKING:
-    from .limits import LimitBook
     from .settlement import SettlementBook
+    from .wallet import Wallet
 
 ECNY = "ECNY"
 RESERVE = "RESERVE"
@@ -262,12 +263,21 @@ def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
 
 
 class Posting:
-    """A batch of transfers checked in memory and written at :meth:`commit`."""
+    """A batch of transfers checked in memory and written at :meth:`commit`.
 
-    def __init__(self, tx: Tx, account_ids: Iterable[int], limits: LimitBook | None = None) -> None:
+    ``limits_for``: the wallets whose class limits apply. Their usage and open
+    holds are read once their accounts are locked: every posting that changes
+    a wallet's usage locks its account, so what is read then is current (read
+    before the lock, a concurrent posting's usage would be missed on PostgreSQL
+    and a cap passed). A capture lowers the payer's holds without its lock: a
+    figure read too high, never too low."""
+
+    def __init__(
+        self, tx: Tx, account_ids: Iterable[int], limits_for: Iterable[Wallet] | None = None
+    ) -> None:
         self.tx = tx
         self.accounts = lock_accounts(tx, account_ids)
-        self.limits = limits
+        self.limits = LimitBook(tx, limits_for) if limits_for is not None else None
         self.deferred = tx.sandbox.settlement_model == "deferred_net"
         self.settlement: SettlementBook | None = None
         self._accepted: list[TransferDraft] = []

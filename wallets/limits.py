@@ -156,7 +156,8 @@ class _WalletState:
 
 
 class LimitBook:
-    """The limits and running usage of the wallets one posting touches."""
+    """The limits and running usage of the wallets one posting touches, read
+    when the posting has locked their accounts (ledger.Posting builds it)."""
 
     def __init__(self, tx: Tx, wallets: Iterable) -> None:
         self.tx = tx

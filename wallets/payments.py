@@ -22,7 +22,6 @@ from . import errors
 from . import wallet as wl
 from .db import Tx
 from .ledger import ECNY, Leg, PostedTransfer, Posting, Refusal, TransferDraft
-from .limits import LimitBook
 from .money import format_amount
 from .principal import ADMIN, OPERATOR, Principal
 from .schema import transfers
@@ -95,7 +94,7 @@ def _vault_move(
     require_mover(actor)
     w = wl.get(tx, wallet_id, actor)
     vault = operator_accounts(tx, {w.operator_id})[w.operator_id]["vault"]
-    posting = Posting(tx, [vault, w.account_id], limits=LimitBook(tx, [w]))
+    posting = Posting(tx, [vault, w.account_id], limits_for=[w])
     check_statuses(tx, (w.id, "funded" if funding else "defunded"))
     legs = (
         [Leg(vault, w.account_id, amount, ECNY)]
@@ -259,7 +258,7 @@ def post_payments(
     account_ids = [a for _, d, _ in plan for leg in d.legs for a in (leg.debit, leg.credit)]
     involved = {d.from_wallet_id for _, d, _ in plan} | {d.to_wallet_id for _, d, _ in plan}
     involved.discard(None)
-    posting = Posting(tx, account_ids, limits=LimitBook(tx, [found[w] for w in involved]))
+    posting = Posting(tx, account_ids, limits_for=[found[w] for w in involved])
     statuses = wl.current_statuses(tx, list(involved))
     for _, draft, refusal in plan:
         if refusal is None:
@@ -334,7 +333,7 @@ def refund(
     posting = Posting(
         tx,
         [a for leg in draft.legs for a in (leg.debit, leg.credit)],
-        limits=LimitBook(tx, [payee, payer]),
+        limits_for=[payee, payer],
     )
     check_statuses(tx, (payee.id, "refunding"), (payer.id, "refunded"))
     # Read after the accounts are locked: concurrent refunds of one payment queue here.
@@ -368,7 +367,7 @@ def sweep(
     posting = Posting(
         tx,
         [parent.account_id, *(c.account_id for c in subs)],
-        limits=LimitBook(tx, [parent, *subs]),
+        limits_for=[parent, *subs],
     )
     statuses = wl.current_statuses(tx, [parent.id, *(c.id for c in subs)])
     refusal = status_refusal(parent.id, statuses[parent.id], "receiving")
