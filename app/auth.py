@@ -26,7 +26,7 @@ def register(app: Flask) -> None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise errors.DomainError(errors.UNAUTHORIZED, "send Authorization: Bearer <API key>")
-        principal = database().read(keys.authenticate, secret.strip())
+        principal = keys.authenticate_in(database(), secret.strip())
         if principal is None:
             raise errors.DomainError(errors.UNAUTHORIZED, "unknown or revoked API key")
         g.principal = principal

@@ -197,20 +197,7 @@ class Tx:
         for each parameter (the driver's own mark replaces it); a list parameter
         expands to one mark per value, as in ``WHERE id IN (?)``. Values in and
         out are the driver's (ints and strings: convert others with driver_value)."""
-        p = _placeholder(self.conn.dialect)
-        parts = sql.split("?")
-        if len(parts) != len(params) + 1:
-            raise ValueError(f"{len(parts) - 1} parameter marks for {len(params)} parameters")
-        text, flat = [parts[0]], []
-        for param, part in zip(params, parts[1:], strict=True):
-            if isinstance(param, list | tuple):
-                text.append(", ".join(p for _ in param) or "NULL")
-                flat.extend(param)
-            else:
-                text.append(p)
-                flat.append(param)
-            text.append(part)
-        return self._driver("".join(text), tuple(flat)).fetchall()
+        return self._driver(*_expand(self.conn.dialect, sql, params)).fetchall()
 
     def typed_rows(self, shape: RowShape, sql: str, *params: Any) -> list:
         """Rows of :meth:`driver_rows` as ``shape``'s named tuples, values converted."""
@@ -244,6 +231,24 @@ class Tx:
 
 def _placeholder(dialect: sa.Dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def _expand(dialect: sa.Dialect, sql: str, params: Sequence[Any]) -> tuple[str, tuple]:
+    """``sql`` with the driver's parameter marks, a list parameter expanded."""
+    p = _placeholder(dialect)
+    parts = sql.split("?")
+    if len(parts) != len(params) + 1:
+        raise ValueError(f"{len(parts) - 1} parameter marks for {len(params)} parameters")
+    text, flat = [parts[0]], []
+    for param, part in zip(params, parts[1:], strict=True):
+        if isinstance(param, list | tuple):
+            text.append(", ".join(p for _ in param) or "NULL")
+            flat.extend(param)
+        else:
+            text.append(p)
+            flat.append(param)
+        text.append(part)
+    return "".join(text), tuple(flat)
 
 
 _SQL_CACHE: dict[tuple, str] = {}
@@ -314,6 +319,24 @@ class Database:
         """Run ``fn(tx, ...)`` in a read-only transaction (a consistent snapshot on SQLite)."""
         with self.engine.connect() as conn, conn.begin():
             return fn(Tx(conn, self), *args, **kwargs)
+
+    def peek(self, sql: str, *params: Any) -> list:
+        """The rows of one read-only statement (``?`` marks, as
+        :meth:`Tx.driver_rows`), run on a pooled driver connection without a
+        transaction of its own: one statement reads one consistent state anyway.
+        For the reads every request makes first (its API key)."""
+        conn = self.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            text, flat = _expand(self.engine.dialect, sql, params)
+            dbapi_error = self.engine.dialect.loaded_dbapi.Error
+            try:
+                cursor.execute(text, flat)
+                return cursor.fetchall()
+            except dbapi_error as exc:
+                raise sa.exc.DBAPIError.instance(text, flat, exc, dbapi_error) from exc
+        finally:
+            conn.close()  # back to the pool, which ends PostgreSQL's implicit transaction
 
     def snapshot(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(tx, ...)`` read-only over one consistent snapshot, however many

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from . import errors
 from . import operators as ops
-from .db import Tx
+from .db import Database, Tx
 from .principal import CASINO_REF_RE, MERCHANT, OPERATOR, ROLES, SUPERVISOR, SYSTEM, Principal
 from .schema import api_keys, operators
 
@@ -95,7 +95,16 @@ def authenticate(tx: Tx, secret: str) -> Principal | None:
 def authenticate_hash(tx: Tx, key_hash: str) -> Principal | None:
     """The principal of a key known by its hash (the console keeps only the hash
     in its session cookie, never the key); None once the key is revoked."""
-    rows = tx.driver_rows(_AUTHENTICATE, key_hash)
+    return _principal(tx.driver_rows(_AUTHENTICATE, key_hash), key_hash)
+
+
+def authenticate_in(db: Database, secret: str) -> Principal | None:
+    """:func:`authenticate` as one statement of its own (every API request's first read)."""
+    key_hash = hash_key(secret)
+    return _principal(db.peek(_AUTHENTICATE, key_hash), key_hash)
+
+
+def _principal(rows: list, key_hash: str) -> Principal | None:
     # The lookup is by hash (an index probe leaks nothing about the secret);
     # the constant-time comparison guards against a collation or a prefix match.
     if not rows or not hmac.compare_digest(rows[0][1], key_hash):
