@@ -33,7 +33,7 @@ STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 
 def write(
     use_case: Callable[[Tx], Any],
-    schema: type[Schema] | Schema,
+    schema: type[Schema] | Schema | None,
     *,
     status: int = 201,
     present: Callable[[Tx, Any], Any] | None = None,
@@ -41,7 +41,8 @@ def write(
     headers: Callable[[Any], dict[str, str]] | None = None,
 ) -> Response:
     """Run ``use_case`` as the request's one write transaction and answer with
-    ``schema`` dumped from its (presented) result. ``after`` runs with the result
+    ``schema`` dumped from its (presented) result (``schema`` None: ``present``
+    builds the response document itself). ``after`` runs with the result
     once it is committed (not on a replay): for work that must not hold the
     transaction open, such as an export job. ``headers`` gives response headers
     from the result (a wallet's ETag)."""
@@ -82,7 +83,10 @@ def write(
         def work(tx: Tx) -> str:
             result = use_case(tx)
             result_box[:] = [result]
-            dumped = out.dump(present(tx, result) if present else result)
+            presented = present(tx, result) if present else result
+            # None: ``present`` already gives the response document (a batch's
+            # thousands of results, built in the documented schema's shape).
+            dumped = presented if out is None else out.dump(presented)
             body = json.dumps(dumped, separators=(",", ":"))
             if claim is not None:
                 idempotency.complete(tx, claim, status, body)
