@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 import secrets
 from typing import Any
 
@@ -121,7 +123,7 @@ def _json_body():
             f"send Content-Type: application/json, not {request.mimetype or 'nothing'}",
         )
     try:
-        g.json_body = json.loads(raw)  # parsed once: webargs and the audit log read it
+        body = json.loads(raw)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
         raise domain_errors.DomainError(
             domain_errors.MALFORMED_JSON, f"the body is not valid JSON: {exc}"
@@ -130,7 +132,39 @@ def _json_body():
         raise domain_errors.DomainError(
             domain_errors.MALFORMED_JSON, "the body nests deeper than the parser allows"
         ) from None
+    if _ESCAPED_SURROGATE.search(raw) and _has_surrogate(body):
+        # An escaped half of a UTF-16 pair ("\ud800") parses into text that no
+        # database can store.
+        raise domain_errors.DomainError(
+            domain_errors.MALFORMED_JSON,
+            "the body is not valid JSON: a \\u escape names a lone UTF-16 surrogate",
+        )
+    if not raw.startswith(codecs.BOM_UTF8) and _is_utf8(raw):
+        # Parsed once: webargs and the audit log read it. Bodies in other
+        # encodings are left to webargs, which refuses them.
+        g.json_body = body
     return None
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_surrogate(value) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _echo_request_id(response):

@@ -71,6 +71,8 @@ def write(
             # The due holds are released in the claim's transaction: committed
             # before the work starts, as above, in one transaction less.
             found = db.write(_release_and_claim, g.principal.key_id, key, print_, stale_after)
+            if isinstance(found, errors.DomainError):
+                raise found  # refused; the releases committed all the same
             if isinstance(found, idempotency.Replay):
                 _record_apart(call, found.status, replayed=True, resource=_resource(found.body))
                 response = Response(found.body, found.status, mimetype="application/json")
@@ -117,9 +119,16 @@ def _instance(schema: type[Schema]) -> Schema:
     return schema()
 
 
-def _release_and_claim(tx: Tx, *claim_args: Any) -> idempotency.Claim | idempotency.Replay:
+def _release_and_claim(
+    tx: Tx, *claim_args: Any
+) -> idempotency.Claim | idempotency.Replay | errors.DomainError:
+    """Release the due holds and claim the key; a refused claim (key reused, or
+    in flight) is returned, not raised, so that the releases still commit."""
     holds.release_expired_if_due_in(tx)
-    return idempotency.claim_in(tx, *claim_args)
+    try:
+        return idempotency.claim_in(tx, *claim_args)
+    except errors.DomainError as refused:
+        return refused
 
 
 def read(fn: Callable[[Tx], Any]) -> Any:

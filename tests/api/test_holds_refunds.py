@@ -156,3 +156,21 @@ def test_refund_of_a_capture_and_to_a_closed_wallet(demo):
         key="ICBC",
     )
     demo.ok("POST", f"/v1/transfers/{p['id']}/refunds", json={"amount": "5.00"}, key="ICBC")
+
+
+def test_a_refused_idempotent_request_still_releases_due_holds(demo):
+    """Any write releases the holds whose deadline has passed, in a transaction
+    that commits even when the request itself is refused at its key."""
+    import time
+
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-05-01T12:00:00+08:00", "fixed": False})
+    first = demo.call("POST", f"/v1/wallets/{a}/fund", "ICBC", json={"amount": "1.00"}, idem="k1")
+    assert first.status_code == 201
+    h = hold(demo, a, b, "100.00", timeout_seconds=1).get_json()
+    time.sleep(1.2)  # the running sandbox clock passes the deadline; no write yet
+    assert demo.ok("GET", f"/v1/holds/{h['id']}", key="ICBC")["status"] == "pending"
+    reused = demo.call("POST", f"/v1/wallets/{a}/fund", "ICBC", json={"amount": "2.00"}, idem="k1")
+    assert reused.status_code == 422 and reused.get_json()["code"] == "idempotency_key_reused"
+    assert demo.ok("GET", f"/v1/holds/{h['id']}", key="ICBC")["status"] == "expired"
+    assert balances(demo, a) == ("1001.00", "1001.00", "0.00")

@@ -4,6 +4,7 @@ scope is gone. Each is a 4xx problem, and nothing is written."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -50,6 +51,21 @@ def test_hostile_bodies_are_refused_and_write_nothing(demo):
         body = {"from_wallet": a, "to_wallet": b, "amount": "1.00", "reference": text}
         r = sb.call("POST", pay, "ICBC", json=body)
         assert _problem(r, 422)["errors"]["reference"] == ["must not contain control characters"]
+    assert sb.journal_count() == before
+
+    # Text no database stores, and bodies in other encodings than UTF-8.
+    lone = b'{"from_wallet": %d, "to_wallet": %d, "amount": "1.00", "reference": "a\\ud800"}'
+    headers = {"Content-Type": "application/json"}
+    r = sb.call("POST", pay, "ICBC", data=lone % (a, b), headers=headers)
+    assert _problem(r, 400)["code"] == "malformed_json"
+    good = json.dumps({"from_wallet": a, "to_wallet": b, "amount": "1.00", "reference": "x"})
+    for raw in (
+        good.encode("utf-16"),
+        b"\xef\xbb\xbf" + good.encode(),
+        good.replace('"x"', '"\xed\xa0\x80"').encode("latin-1"),
+    ):
+        r = sb.call("POST", pay, "ICBC", data=raw, headers=headers)
+        assert r.status_code in (400, 422), (raw, r.status_code)
     assert sb.journal_count() == before
 
     sql = "'; DROP TABLE journal_entries; --"

@@ -54,6 +54,8 @@ def summary(body: object) -> str | None:
     if not plain:
         return None
     text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+    # A refused body may hold text no database stores (a lone UTF-16 surrogate).
+    text = text.encode("utf-8", "replace").decode("utf-8")
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 3] + "..."
 
 
