@@ -116,6 +116,7 @@ class Tx:
         self._now: datetime | None = None
         self._sandbox: Any = None
         self._cursor: Any = None
+        self.read_into_cache: dict[str, dict[Any, Any]] = {}
 
     @property
     def dialect(self) -> str:
@@ -138,12 +139,15 @@ class Tx:
 
     def cached(self, kind: str, keys: Iterable[Any], load: Callable[[Tx, list], dict]) -> dict:
         """``{key: value}`` for ``keys`` of rows that never change once written,
-        from the database's cache; ``load(tx, missing_keys)`` reads the others."""
-        cache = self.db.cache.setdefault(kind, {})
-        missing = [k for k in keys if k not in cache]
+        from the database's cache; ``load(tx, missing_keys)`` reads the others.
+        What this transaction reads joins the cache only once it has committed:
+        it may have read rows of its own that a rollback takes back."""
+        cache = self.db.cache.get(kind, {})
+        mine = self.read_into_cache.setdefault(kind, {})
+        missing = [k for k in keys if k not in cache and k not in mine]
         if missing:
-            cache.update(load(self, missing))
-        return {k: cache[k] for k in keys if k in cache}
+            mine.update(load(self, missing))
+        return {k: cache[k] if k in cache else mine[k] for k in keys if k in cache or k in mine}
 
     def forget_clock(self) -> None:
         self._now = None
@@ -287,8 +291,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         # Rows that never change once written (operators' codes and accounts),
-        # by kind then key; see :meth:`Tx.cached`. A write that fails empties
-        # it: what it read of its own uncommitted rows is gone with it.
+        # by kind then key, as committed transactions read them (Tx.cached).
         self.cache: dict[str, dict[Any, Any]] = {}
 
     @property
@@ -302,12 +305,12 @@ class Database:
             try:
                 with self.engine.connect() as conn:
                     conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                    tx = Tx(conn, self)
                     with conn.begin():
-                        return fn(Tx(conn, self), *args, **kwargs)
-            except BaseException as exc:
-                self.cache.clear()
-                if not isinstance(exc, sa.exc.DBAPIError):
-                    raise
+                        result = fn(tx, *args, **kwargs)
+                    self._remember(tx)
+                    return result
+            except sa.exc.DBAPIError as exc:
                 if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
                     if is_retryable(exc):
                         raise errors.DomainError(errors.BUSY) from exc
@@ -317,8 +320,18 @@ class Database:
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(tx, ...)`` in a read-only transaction (a consistent snapshot on SQLite)."""
-        with self.engine.connect() as conn, conn.begin():
-            return fn(Tx(conn, self), *args, **kwargs)
+        with self.engine.connect() as conn:
+            tx = Tx(conn, self)
+            with conn.begin():
+                result = fn(tx, *args, **kwargs)
+            self._remember(tx)
+            return result
+
+    def _remember(self, tx: Tx) -> None:
+        """Keep what a committed transaction read into the cache."""
+        for kind, rows in tx.read_into_cache.items():
+            if rows:
+                self.cache.setdefault(kind, {}).update(rows)
 
     def peek(self, sql: str, *params: Any) -> list:
         """The rows of one read-only statement (``?`` marks, as
