@@ -764,7 +764,10 @@ class NetDebitCapBody(StrictSchema):
     net_debit_cap = Amount(
         required=True,
         allow_none=True,
-        metadata={"description": "null: derived from the free reserve"},
+        allow_zero=True,
+        metadata={
+            "description": "null: derived from the free reserve; 0.00: it may not owe at all"
+        },
     )
 
 

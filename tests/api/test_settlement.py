@@ -160,6 +160,41 @@ def test_the_same_day_under_gross_ends_the_same(another_sandbox):
     )
 
 
+def test_a_zero_net_debit_cap_lets_an_operator_pay_out_only_what_it_received(sandbox):
+    """The central bank may set a cap of 0.00 (the derived cap is 0.00 too when
+    the free reserve is nil): the operator may not owe at all."""
+    for code in ("ICBC", "BOC"):
+        sandbox.operator(code, reserve="1000000.00", issue="500000.00")
+    sandbox.ok(
+        "PUT",
+        "/v1/settlement/settings",
+        json={"model": "deferred_net"},
+        key="central_bank",
+        status=200,
+    )
+    i1, b1 = sandbox.wallet("ICBC", 1, fund="100.00"), sandbox.wallet("BOC", 1, fund="100.00")
+    got = sandbox.ok(
+        "PUT",
+        "/v1/settlement/operators/ICBC/net-debit-cap",
+        json={"net_debit_cap": "0.00"},
+        key="central_bank",
+        status=200,
+    )
+    assert (got["net_debit_cap"], got["utilisation_percent"]) == ("0.00", None)
+
+    def pay(src, dst, amount, key):
+        return sandbox.post(
+            "/v1/transfers", {"from_wallet": src, "to_wallet": dst, "amount": amount}, key=key
+        )
+
+    r = pay(i1, b1, "0.01", "ICBC")
+    assert r.status_code == 422 and r.get_json()["code"] == "operator_net_debit_cap_exceeded"
+    assert pay(b1, i1, "30.00", "BOC").status_code == 201
+    assert pay(i1, b1, "30.00", "ICBC").status_code == 201  # what it received, no more
+    r = pay(i1, b1, "0.01", "ICBC")
+    assert r.status_code == 422 and r.get_json()["would_be"] == "0.01"
+
+
 def test_net_debit_cap_refuses_and_receipts_make_room(sandbox):
     for code in ("ICBC", "BOC"):
         sandbox.operator(code, reserve="1000000.00", issue="500000.00")
