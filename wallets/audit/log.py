@@ -91,25 +91,8 @@ def record(
     tx.insert_rows(audit_events, _COLUMNS, [row])
 
 
-# The columns :func:`record` writes, in the order of its row.
-_COLUMNS = (
-    "at",
-    "wall_at",
-    "api_key_id",
-    "role",
-    "operator_code",
-    "casino_ref",
-    "method",
-    "path",
-    "idempotency_key",
-    "replayed",
-    "status",
-    "outcome",
-    "error_code",
-    "request_id",
-    "resource",
-    "summary",
-)
+# The columns :func:`record` writes, in the order of its row: the table's own.
+_COLUMNS = tuple(c.name for c in audit_events.columns if c.name != "id")
 
 
 @dataclass(frozen=True)
