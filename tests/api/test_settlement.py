@@ -160,9 +160,9 @@ def test_the_same_day_under_gross_ends_the_same(another_sandbox):
     )
 
 
-def test_a_zero_net_debit_cap_lets_an_operator_pay_out_only_what_it_received(sandbox):
-    """The central bank may set a cap of 0.00 (the derived cap is 0.00 too when
-    the free reserve is nil): the operator may not owe at all."""
+def _deferred_with_cap(sandbox, fund: str, cap: str):
+    """ICBC and BOC under deferred net settlement, a funded wallet at each, and
+    ICBC's net debit cap set by the central bank; the wallets and the answer."""
     for code in ("ICBC", "BOC"):
         sandbox.operator(code, reserve="1000000.00", issue="500000.00")
     sandbox.ok(
@@ -172,14 +172,21 @@ def test_a_zero_net_debit_cap_lets_an_operator_pay_out_only_what_it_received(san
         key="central_bank",
         status=200,
     )
-    i1, b1 = sandbox.wallet("ICBC", 1, fund="100.00"), sandbox.wallet("BOC", 1, fund="100.00")
+    i1, b1 = sandbox.wallet("ICBC", 1, fund=fund), sandbox.wallet("BOC", 1, fund=fund)
     got = sandbox.ok(
         "PUT",
         "/v1/settlement/operators/ICBC/net-debit-cap",
-        json={"net_debit_cap": "0.00"},
+        json={"net_debit_cap": cap},
         key="central_bank",
         status=200,
     )
+    return i1, b1, got
+
+
+def test_a_zero_net_debit_cap_lets_an_operator_pay_out_only_what_it_received(sandbox):
+    """The central bank may set a cap of 0.00 (the derived cap is 0.00 too when
+    the free reserve is nil): the operator may not owe at all."""
+    i1, b1, got = _deferred_with_cap(sandbox, "100.00", "0.00")
     assert (got["net_debit_cap"], got["utilisation_percent"]) == ("0.00", None)
 
     def pay(src, dst, amount, key):
@@ -196,23 +203,7 @@ def test_a_zero_net_debit_cap_lets_an_operator_pay_out_only_what_it_received(san
 
 
 def test_net_debit_cap_refuses_and_receipts_make_room(sandbox):
-    for code in ("ICBC", "BOC"):
-        sandbox.operator(code, reserve="1000000.00", issue="500000.00")
-    sandbox.ok(
-        "PUT",
-        "/v1/settlement/settings",
-        json={"model": "deferred_net"},
-        key="central_bank",
-        status=200,
-    )
-    i1, b1 = sandbox.wallet("ICBC", 1, fund="5000.00"), sandbox.wallet("BOC", 1, fund="5000.00")
-    got = sandbox.ok(
-        "PUT",
-        "/v1/settlement/operators/ICBC/net-debit-cap",
-        json={"net_debit_cap": "900.00"},
-        key="central_bank",
-        status=200,
-    )
+    i1, b1, got = _deferred_with_cap(sandbox, "5000.00", "900.00")
     assert got["net_debit_cap"] == "900.00"
 
     def pay(src, dst, amount, key):
