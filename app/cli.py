@@ -168,8 +168,8 @@ def reserve_ratio(ratio: str | None) -> None:
         return
     try:
         database.write(issuance.set_reserve_ratio, ratio)
-    except (DomainError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
     click.echo(f"reserve ratio set to {ratio}")
 
 

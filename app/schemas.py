@@ -6,8 +6,15 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from wallets.money import MAX_AMOUNT_FEN, AmountError, format_amount, parse_amount
+from wallets.money import (
+    MAX_AMOUNT_FEN,
+    AmountError,
+    DecimalSetting,
+    format_amount,
+    parse_amount,
+)
 from wallets.principal import ROLES
+from wallets.settlement import NDC_ALERT_PERCENT, NDC_RESERVE_RATIO
 
 # The documented patterns say exactly what the parser accepts (money.parse_amount):
 # up to 1000000000000.00, at most 2 decimals; positive unless zero is allowed.
@@ -57,6 +64,26 @@ class Amount(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else format_amount(value)
+
+
+class Setting(fields.String):
+    """A decimal setting (a ratio, a percentage), checked by its one definition
+    in the domain: the CLI checks the same."""
+
+    def __init__(self, setting: DecimalSetting, **kwargs):
+        self.setting = setting
+        metadata = kwargs.pop("metadata", {})
+        metadata.setdefault("description", setting.description)
+        metadata.setdefault("pattern", f"^{setting.pattern}$")
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            self.setting.parse(text)
+        except AmountError as exc:
+            raise ValidationError(str(exc)) from exc
+        return text
 
 
 class SignedAmount(Amount):
@@ -749,14 +776,8 @@ class SettlementSettingsOut(Schema):
 
 class SettlementSettingsBody(StrictSchema):
     model = fields.String(validate=validate.OneOf(["gross", "deferred_net"]))
-    ndc_reserve_ratio = fields.String(
-        validate=Pattern(r"^(100(\.0{1,4})?|[0-9]{1,2}(\.[0-9]{1,4})?)$"),
-        metadata={"description": "0 to 100, at most 4 decimals"},
-    )
-    ndc_alert_percent = fields.String(
-        validate=Pattern(r"^(100(\.0{1,2})?|[1-9][0-9]?(\.[0-9]{1,2})?)$"),
-        metadata={"description": "1 to 100, at most 2 decimals"},
-    )
+    ndc_reserve_ratio = Setting(NDC_RESERVE_RATIO)
+    ndc_alert_percent = Setting(NDC_ALERT_PERCENT)
     cutoff = fields.String(allow_none=True, validate=Pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
 
 
