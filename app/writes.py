@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from wallets import errors, holds, idempotency
 from wallets.audit import log as audit_log
-from wallets.db import Tx
+from wallets.db import Tx, loggable
 
 from .errors import status_for
 from .state import database, settings
@@ -197,8 +197,11 @@ def _record_apart(call: audit_log.Call, status: int, **kwargs: Any) -> None:
     answer to the request, so it is logged, not raised."""
     try:
         database().write(audit_log.record, call, status, **kwargs)
-    except Exception:  # noqa: BLE001
-        log.exception("could not record %s %s in the audit log", call.method, call.path)
+    except Exception as exc:  # noqa: BLE001
+        # Not log.exception: a database error's text may quote the request's values.
+        log.error(
+            "could not record %s %s in the audit log\n%s", call.method, call.path, loggable(exc)
+        )
 
 
 def record_refused(status: int, error_code: str) -> None:
