@@ -13,7 +13,7 @@ from wallets.db import loggable
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-# What a 503 (busy) asks a client to wait before retrying.
+# What a 503 busy asks a client to wait before retrying.
 RETRY_AFTER_SECONDS = 1
 
 STATUS_BY_CATEGORY = {
@@ -73,7 +73,7 @@ def problem(code: str, detail: str | None = None, *, http_status: int | None = N
     response.mimetype = PROBLEM_JSON
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="ecny"'
-    if status == 503:
+    if code == errors.BUSY:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
