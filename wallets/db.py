@@ -122,20 +122,30 @@ def loggable(exc: BaseException) -> str:
     """``exc`` as a traceback for the server log, without the data of the
     request: a database error is named by its class and SQLSTATE only (its
     message may quote values, as PostgreSQL's DETAIL lines do)."""
-    parts: list[str] = []
+    chain: list[tuple[BaseException, str]] = []
     seen: set[int] = set()
     current: BaseException | None = exc
+    link = ""
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        frames = "".join(traceback.format_tb(current.__traceback__))
-        parts.append(f"Traceback (most recent call last):\n{frames}{_summary(current)}\n")
+        chain.append((current, link))
         if current.__cause__ is not None:
-            current = current.__cause__
+            current, link = current.__cause__, _CAUSE
         elif current.__context__ is not None and not current.__suppress_context__:
-            current = current.__context__
+            current, link = current.__context__, _CONTEXT
         else:
             current = None
-    return "\nCaused by (inner first above):\n".join(reversed(parts)).rstrip()
+    parts = []
+    for failure, link in reversed(chain):  # the innermost first, as Python prints them
+        frames = "".join(traceback.format_tb(failure.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{_summary(failure)}\n")
+        if link:
+            parts.append(link)
+    return "".join(parts).rstrip()
+
+
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
 
 
 def _summary(exc: BaseException) -> str:

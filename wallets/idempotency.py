@@ -99,14 +99,20 @@ def claim_in(
         now = datetime.now(UTC)
     else:
         tx.exactly_once = True
-    inserted = tx.driver_rows(
-        _CLAIM, api_key_id, key, print_, tx.driver_value(ik.c.claimed_at, now)
-    )
-    if inserted:
-        return Claim(inserted[0][0], now)
-    row = tx.conn.execute(
-        sa.select(ik).where(ik.c.api_key_id == api_key_id, ik.c.key == key).with_for_update()
-    ).one()
+    for _ in range(3):
+        inserted = tx.driver_rows(
+            _CLAIM, api_key_id, key, print_, tx.driver_value(ik.c.claimed_at, now)
+        )
+        if inserted:
+            return Claim(inserted[0][0], now)
+        row = tx.conn.execute(
+            sa.select(ik).where(ik.c.api_key_id == api_key_id, ik.c.key == key).with_for_update()
+        ).one_or_none()
+        if row is not None:
+            break
+        # Released (its request refused) between the two statements: claim it afresh.
+    else:
+        raise _in_flight()
     if row.fingerprint != print_:
         raise errors.DomainError(
             errors.IDEMPOTENCY_KEY_REUSED,
