@@ -275,3 +275,23 @@ def test_a_dropped_connection_logs_no_value_of_the_request(demo, caplog):
     text = _log_text(caplog)
     assert "connection lost" in text
     _assert_no_request_values(demo, text)
+
+
+def test_an_unreachable_database_answers_503_busy(tmp_path):
+    """No server at all (nothing listens on the port): reads, writes and the
+    API-key check answer busy with Retry-After, not 500."""
+    from app import create_app
+    from wallets.config import Settings
+    from wallets.db import Database
+
+    url = "postgresql+psycopg://postgres@127.0.0.1:9/nothing"
+    settings = Settings(database_url=url, signing_key_path=tmp_path / "k.pem")
+    app = create_app({"TESTING": True, "SETTINGS": settings, "DATABASE": Database(url)})
+    client = app.test_client()
+    auth = {"Authorization": "Bearer ecny_whatever"}
+    for r in (
+        client.get("/v1/wallets", headers=auth),
+        client.post("/v1/transfers", json={"amount": "1.00"}, headers=auth),
+    ):
+        assert r.status_code == 503 and r.get_json()["code"] == "busy", r.get_json()
+        assert r.headers["Retry-After"] == "1"

@@ -480,11 +480,16 @@ class Database:
 
     def _peek(self, sql: str, params: Sequence[Any]) -> list:
         dialect = self.engine.dialect
-        conn = self.engine.raw_connection()
+        dbapi_error = dialect.loaded_dbapi.Error
+        try:
+            conn = self.engine.raw_connection()
+        except dbapi_error as exc:  # the pool hands the driver's error on unwrapped
+            raise sa.exc.DBAPIError.instance(
+                None, None, exc, dbapi_error, hide_parameters=True, dialect=dialect
+            ) from exc
         try:
             cursor = conn.cursor()
             text, flat = _expand(dialect, sql, params)
-            dbapi_error = dialect.loaded_dbapi.Error
             try:
                 cursor.execute(text, flat)
                 return cursor.fetchall()
