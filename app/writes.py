@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from wallets import errors, holds, idempotency
 from wallets.audit import log as audit_log
-from wallets.db import Tx
+from wallets.db import Tx, loggable
 
 from .errors import status_for
 from .state import database, settings
@@ -69,15 +69,20 @@ def write(
             print_ = idempotency.fingerprint(request.method, request.path, call.body)
             stale_after = timedelta(seconds=settings().idempotency_stale_seconds)
             # The due holds are released in the claim's transaction: committed
-            # before the work starts, as above, in one transaction less.
-            found = db.write(_release_and_claim, g.principal.key_id, key, print_, stale_after)
+            # before the work starts, as above, in one transaction less. The
+            # claim's instant is taken once: every attempt of it is this request.
+            found = db.write(
+                _release_and_claim,
+                g.principal.key_id,
+                key,
+                print_,
+                stale_after,
+                datetime.now(UTC),
+            )
             if isinstance(found, errors.DomainError):
                 raise found  # refused; the releases committed all the same
             if isinstance(found, idempotency.Replay):
-                _record_apart(call, found.status, replayed=True, resource=_resource(found.body))
-                response = Response(found.body, found.status, mimetype="application/json")
-                response.headers["Idempotent-Replayed"] = "true"
-                return response
+                return _replay(call, found)
             claim = found
 
         result_box: list[Any] = []
@@ -97,6 +102,10 @@ def write(
 
         try:
             body = db.write(work)
+        except idempotency.ClaimLost as lost:
+            # A retry took the claim over while this request ran (it outlived
+            # the stale window): this work rolled back, the retry's stands.
+            return _replay(call, db.read(idempotency.outcome, lost.claim))
         except BaseException:
             if claim is not None:
                 idempotency.release(db, claim)
@@ -111,6 +120,13 @@ def write(
         after(result_box[0])
     extra = headers(result_box[0]) if headers is not None else {}
     return Response(body, status, mimetype="application/json", headers=extra)
+
+
+def _replay(call: audit_log.Call, found: idempotency.Replay) -> Response:
+    _record_apart(call, found.status, replayed=True, resource=_resource(found.body))
+    response = Response(found.body, found.status, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @cache
@@ -181,8 +197,11 @@ def _record_apart(call: audit_log.Call, status: int, **kwargs: Any) -> None:
     answer to the request, so it is logged, not raised."""
     try:
         database().write(audit_log.record, call, status, **kwargs)
-    except Exception:  # noqa: BLE001
-        log.exception("could not record %s %s in the audit log", call.method, call.path)
+    except Exception as exc:  # noqa: BLE001
+        # Not log.exception: a database error's text may quote the request's values.
+        log.error(
+            "could not record %s %s in the audit log\n%s", call.method, call.path, loggable(exc)
+        )
 
 
 def record_refused(status: int, error_code: str) -> None:
