@@ -132,7 +132,16 @@ def _release_and_claim(
 
 
 def read(fn: Callable[[Tx], Any]) -> Any:
-    return database().read(fn)
+    """Run ``fn`` in a read transaction that sees what a write would: holds whose
+    deadline the sandbox clock has passed are released first (as every write
+    does), so that no read shows them pending. Their expiry is the clock's doing,
+    not the reader's; it costs an index probe in the read's own transaction, and
+    a write transaction only on the first read after a deadline."""
+    db = database()
+    due = object()
+    while (found := db.read(lambda tx: due if holds.any_due(tx) else fn(tx))) is due:
+        db.write(holds.release_expired)
+    return found
 
 
 # ---- the audit log ------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import flask_smorest
-from flask import g
+from flask import g, request
 from webargs.flaskparser import FlaskParser
 
 from wallets import errors
+from wallets.wallet import IfMatch
 
 from ..schemas import ProblemSchema
 
@@ -72,3 +74,28 @@ def int_cursor(after: str | None) -> int | None:
             errors={"after": ["not a valid cursor"]},
         )
     return int(after)
+
+
+# RFC 9110 section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; If-Match
+# takes "*" or a list of them (empty list elements are allowed, section 5.6.1).
+_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
+_IF_MATCH_LIST = re.compile(rf"[ \t]*(?:{_ENTITY_TAG})?(?:[ \t]*,[ \t]*(?:{_ENTITY_TAG})?)*[ \t]*")
+
+
+def if_match() -> IfMatch | None:
+    """The request's If-Match (RFC 9110 section 13.1.1), or None without one:
+    ``*``, or a list of entity tags of which any may match. Weak tags are left
+    out: If-Match compares strongly, so they never match."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    if raw.strip(" \t") == "*":
+        return IfMatch(any_tag=True)
+    tags = re.findall(_ENTITY_TAG, raw)
+    if not tags or not _IF_MATCH_LIST.fullmatch(raw):
+        raise errors.DomainError(
+            errors.BAD_REQUEST,
+            'If-Match must be * or a list of quoted entity tags such as "w1v2"',
+            errors={"If-Match": ['must be * or quoted entity tags such as "w1v2"']},
+        )
+    return IfMatch(tags=frozenset(t for t in tags if not t.startswith("W/")))

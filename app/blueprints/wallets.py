@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from flask import request
-
 from wallets import limits, payments
 from wallets import wallet as wl
 from wallets.clock import local_date
@@ -24,7 +22,7 @@ from ..schemas import (
 )
 from ..state import settings
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, if_match, int_cursor, problems
 
 blp = Blueprint(
     "wallets",
@@ -114,11 +112,11 @@ def get_wallet(wallet_id):
 def update_wallet(body, wallet_id):
     """Change the wallet's class (its limits change from now on) or label.
     Needs `If-Match` with the ETag you read: 412 if the wallet changed since, 428 without it."""
-    if_match = request.headers.get("If-Match")
+    precondition = if_match()
     secret = settings().phone_hash_secret
     return write(
         lambda tx: wl.update(
-            tx, wallet_id, current_principal(), if_match, phone_secret=secret, **body
+            tx, wallet_id, current_principal(), precondition, phone_secret=secret, **body
         ),
         WalletOut,
         status=200,
@@ -128,9 +126,9 @@ def update_wallet(body, wallet_id):
 
 def _status_view(action: str, doc: str):
     def view(wallet_id):
-        if_match = request.headers.get("If-Match")
+        precondition = if_match()
         return write(
-            lambda tx: wl.change_status(tx, wallet_id, current_principal(), action, if_match),
+            lambda tx: wl.change_status(tx, wallet_id, current_principal(), action, precondition),
             WalletOut,
             status=200,
             headers=_etag,
