@@ -9,7 +9,6 @@ import secrets
 from typing import Any
 
 from flask import Flask, g, jsonify, redirect, request, send_from_directory, url_for
-from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from wallets import errors as domain_errors
@@ -19,6 +18,7 @@ from wallets.db import Database, current_revision
 from . import auth, console, converters, writes
 from . import errors as http_errors
 from .blueprints import BLUEPRINTS
+from .openapi import SandboxApi
 from .schemas import Amount, SignedAmount, amount_properties
 
 API_DESCRIPTION = """\
@@ -59,7 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["ecny"] = {"db": db, "settings": settings}
 
     converters.register(app)
-    api = Api(app)
+    api = SandboxApi(app)
     converters.document(api)
     api.register_field(Amount, "string", None)
     api.register_field(SignedAmount, "string", None)

@@ -7,6 +7,7 @@ from wallets.statement import statement
 
 from .. import present
 from ..auth import current_principal, roles
+from ..openapi import takes_if_match
 from ..schemas import (
     AmountBody,
     BalanceOut,
@@ -108,6 +109,7 @@ def get_wallet(wallet_id):
 @blp.arguments(WalletUpdate())
 @blp.response(200, WalletOut, headers=ETAG_HEADER)
 @problems(blp, *WRITE_PROBLEMS, 412, 428)
+@takes_if_match(required=True)
 @roles("admin", "operator")
 def update_wallet(body, wallet_id):
     """Change the wallet's class (its limits change from now on) or label.
@@ -153,7 +155,7 @@ for _action, _doc, _roles in (
         ("admin", "operator"),
     ),
 ):
-    _view = roles(*_roles)(_status_view(_action, _doc))
+    _view = takes_if_match(required=False)(roles(*_roles)(_status_view(_action, _doc)))
     _view = problems(blp, *WRITE_PROBLEMS, 412)(_view)
     _view = blp.response(200, WalletOut, headers=ETAG_HEADER)(_view)
     blp.route(f"/<int:wallet_id>/{_action}", methods=["POST"])(_view)
