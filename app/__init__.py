@@ -86,6 +86,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def swagger_assets(filename: str):
         return send_from_directory(swagger_ui_path, filename)
 
+    @app.get("/docs/")
+    @app.get("/docs/index.html")
+    def docs_elsewhere():
+        return redirect("/docs", code=301)
+
     @app.get("/")
     def index():
         return redirect(url_for("console.home"))

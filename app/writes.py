@@ -89,7 +89,8 @@ def write(
             # None: ``present`` already gives the response document (a batch's
             # thousands of results, built in the documented schema's shape).
             dumped = presented if out is None else out.dump(presented)
-            body = json.dumps(dumped, separators=(",", ":"))
+            # A newline ends it, as Flask's own JSON answers; a replay sends it as stored.
+            body = json.dumps(dumped, separators=(",", ":")) + "\n"
             if claim is not None:
                 idempotency.complete(tx, claim, status, body)
             audit_log.record(tx, call, status, resource=_resource_of(dumped))

@@ -33,3 +33,34 @@ def test_a_body_that_is_not_utf8_is_malformed_json(demo):
         "amount",
     }
     assert demo.balance(a) == "1000.00"
+
+
+def test_every_json_answer_ends_with_a_newline_and_a_replay_is_byte_identical(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    pay = {"from_wallet": a, "to_wallet": b, "amount": "1.00"}
+    first = demo.call("POST", "/v1/transfers", "ICBC", json=pay, idem="pay-1")
+    replay = demo.call("POST", "/v1/transfers", "ICBC", json=pay, idem="pay-1")
+    assert first.status_code == replay.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert first.get_data() == replay.get_data()
+    answers = [
+        first,
+        demo.call("POST", "/v1/transfers", "ICBC", json=pay),
+        demo.call("POST", f"/v1/wallets/{a}/freeze", "ICBC"),
+        demo.call("POST", "/v1/transfers/batch", "ICBC", json={"transfers": [pay]}),
+        demo.get(f"/v1/wallets/{b}", key="ICBC"),
+        demo.get("/v1/transfers/999999", key="ICBC"),
+        demo.call("POST", "/v1/transfers", "ICBC", json={**pay, "amount": "x"}),
+        demo.get("/v1/sandbox/clock"),
+    ]
+    for r in answers:
+        assert r.is_json, r
+        data = r.get_data()
+        assert data.endswith(b"}\n") and not data.endswith(b"\n\n"), (r.status_code, data[-40:])
+
+
+def test_docs_with_a_trailing_slash_lead_to_the_docs(demo):
+    for path in ("/docs/", "/docs/index.html"):
+        r = demo.client.get(path)
+        assert r.status_code == 301 and r.headers["Location"] == "/docs", path
+    assert demo.client.get("/docs/", follow_redirects=True).status_code == 200
