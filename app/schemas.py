@@ -6,6 +6,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from wallets.errors import CODES
 from wallets.money import (
     MAX_AMOUNT_FEN,
     AmountError,
@@ -129,17 +130,33 @@ _no_controls = Pattern(NO_CONTROLS_PATTERN, error="must not contain control char
 
 
 class ProblemSchema(Schema):
-    type = fields.String(metadata={"example": "urn:ecny:problem:insufficient_funds"})
-    title = fields.String()
-    status = fields.Integer()
-    code = fields.String(metadata={"description": "Stable machine code, listed in docs/errors.md"})
-    detail = fields.String()
-    instance = fields.String()
-    request_id = fields.String(allow_none=True)
+    """What app/errors.py sends: an RFC 9457 problem with a stable ``code``.
+    Some problems add facts of their own (``available`` and ``required`` of
+    insufficient_funds, the current ``etag`` of etag_mismatch, ...: docs/errors.md)."""
+
+    type = fields.String(
+        required=True,
+        validate=Pattern(r"^urn:ecny:problem:[a-z_]+$"),
+        metadata={"example": "urn:ecny:problem:insufficient_funds"},
+    )
+    title = fields.String(required=True, metadata={"description": "The code's fixed title"})
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status"})
+    code = fields.String(
+        required=True,
+        validate=validate.OneOf([*sorted(CODES), "internal_error"]),
+        metadata={"description": "Stable machine code, listed in docs/errors.md"},
+    )
+    detail = fields.String(required=True, metadata={"description": "This occurrence, for humans"})
+    instance = fields.String(required=True, metadata={"description": "The request's path"})
+    request_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The X-Request-Id of the request, as the server log has it"},
+    )
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),
-        metadata={"description": "For validation_failed: messages by field name"},
+        metadata={"description": "For validation_failed (and bad headers): messages by field name"},
     )
 
     class Meta:

@@ -94,7 +94,8 @@ def write(
             # None: ``present`` already gives the response document (a batch's
             # thousands of results, built in the documented schema's shape).
             dumped = presented if out is None else out.dump(presented)
-            body = json.dumps(dumped, separators=(",", ":"))
+            # A newline ends it, as Flask's own JSON answers; a replay sends it as stored.
+            body = json.dumps(dumped, separators=(",", ":")) + "\n"
             if claim is not None:
                 idempotency.complete(tx, claim, status, body)
             audit_log.record(tx, call, status, resource=_resource_of(dumped))
@@ -148,7 +149,16 @@ def _release_and_claim(
 
 
 def read(fn: Callable[[Tx], Any]) -> Any:
-    return database().read(fn)
+    """Run ``fn`` in a read transaction that sees what a write would: holds whose
+    deadline the sandbox clock has passed are released first (as every write
+    does), so that no read shows them pending. Their expiry is the clock's doing,
+    not the reader's; it costs an index probe in the read's own transaction, and
+    a write transaction only on the first read after a deadline."""
+    db = database()
+    due = object()
+    while (found := db.read(lambda tx: due if holds.any_due(tx) else fn(tx))) is due:
+        db.write(holds.release_expired)
+    return found
 
 
 # ---- the audit log ------------------------------------------------------------

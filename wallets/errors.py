@@ -38,7 +38,7 @@ def _code(code: str, category: str, title: str) -> str:
 
 # Request shape
 VALIDATION_FAILED = _code("validation_failed", INVALID, "Request validation failed")
-MALFORMED_JSON = _code("malformed_json", INVALID, "The body is not valid JSON")
+MALFORMED_JSON = _code("malformed_json", INVALID, "The body is not valid UTF-8 JSON")
 UNSUPPORTED_MEDIA_TYPE = _code(
     "unsupported_media_type", INVALID, "The body must be application/json"
 )
