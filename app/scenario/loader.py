@@ -119,14 +119,28 @@ def load(path: str | Path) -> Scenario:
     return Scenario(path, doc)
 
 
-# Which kind of reference each key of a step (or a setup entry) names.
+# Which kind of reference each argument of a step (or key of a setup entry) names.
+# Only arguments are references: the keys and values under a step's `expect`
+# are read by what they are (a balance's key is a wallet, its value an amount).
 WALLET_KEYS = ("wallet", "from", "to", "player", "treasury")
 NAME_KEYS = ("hold", "transfer", "exclusion")
+SELECTOR_KEYS = {"wallet": "wallet", "casino": "casino", "operator": "operator"}
+
+
+def _argument_kind(key: str) -> str | None:
+    if key in WALLET_KEYS:
+        return "wallet"
+    if key in NAME_KEYS:
+        return "name"
+    if key in ("operator", "casino"):
+        return key
+    return None
 
 
 def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
-    """Every wallet, casino, operator and named result a step refers to is
-    defined before it (in setup or by an earlier step)."""
+    """Every wallet, casino, operator and named result a step or an
+    expectation refers to is defined before it (in setup or by an earlier
+    step; a step's own `expect` sees what the step defines)."""
     doc = scenario.doc
     setup = doc.get("setup") or {}
     known = {
@@ -136,52 +150,65 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
         "name": {x["name"] for x in setup.get("exclusions", []) if x.get("name")},
     }
 
-    def unknown(item: dict, path: list) -> Iterator[tuple[list, str]]:
+    def unknown(kind: str, value: Any, path: list) -> Iterator[tuple[list, str]]:
+        if isinstance(value, str) and value not in known[kind]:
+            yield path, f"unknown {kind} {value!r}"
+
+    def arguments(item: dict, path: list) -> Iterator[tuple[list, str]]:
+        """The references among a step's (or setup entry's) own arguments."""
         for key, value in item.items():
-            kind = (
-                "wallet"
-                if key in WALLET_KEYS
-                else "name"
-                if key in NAME_KEYS
-                else key
-                if key in ("operator", "casino")
-                else None
-            )
-            if kind and isinstance(value, str) and value not in known[kind]:
-                yield [*path, key], f"unknown {kind} {value!r}"
-            if isinstance(value, dict):  # an alert selector
-                yield from unknown(value, [*path, key])
-            if key == "transfers" and isinstance(value, list):
-                for i, t in enumerate(value):
-                    yield from unknown(t, [*path, key, i])
+            kind = _argument_kind(key)
+            if kind:
+                yield from unknown(kind, value, [*path, key])
+        if isinstance(item.get("alert"), dict):
+            yield from selector(item["alert"], [*path, "alert"])
+        for i, t in enumerate(item.get("transfers") or []):
+            for key in ("from", "to"):
+                yield from unknown("wallet", t.get(key), [*path, "transfers", i, key])
+
+    def selector(sel: dict, path: list) -> Iterator[tuple[list, str]]:
+        for key, kind in SELECTOR_KEYS.items():
+            yield from unknown(kind, sel.get(key), [*path, key])
+
+    def balances(expect: dict, path: list) -> Iterator[tuple[list, str]]:
+        for ref in expect.get("balances") or {}:
+            yield from unknown("wallet", ref, [*path, "balances", ref])
 
     def line_of(path: list) -> str:
         node, key = _node_at(root, path)
         return f"{scenario.path}:{(key or node).start_mark.line + 1}: {_dotted(path)}"
 
     for i, w in enumerate(setup.get("wallets", [])):
-        for p, msg in unknown(w, ["setup", "wallets", i]):
+        for p, msg in arguments(w, ["setup", "wallets", i]):
             yield f"{line_of(p)}: {msg}"
         known["wallet"].add(w["ref"])
     for i, c in enumerate(setup.get("casinos", [])):
-        for p, msg in unknown(c, ["setup", "casinos", i]):
+        for p, msg in arguments(c, ["setup", "casinos", i]):
             yield f"{line_of(p)}: {msg}"
         known["casino"].add(c["ref"])
         known["wallet"].add(f"{c['ref']}:wallet")
     for i, x in enumerate(setup.get("exclusions", [])):
-        for p, msg in unknown(x, ["setup", "exclusions", i]):
+        for p, msg in arguments(x, ["setup", "exclusions", i]):
             yield f"{line_of(p)}: {msg}"
     inline = len(doc.get("steps") or [])
     for n, (where, step) in enumerate(scenario.steps()):
-        for p, msg in unknown(step, ["steps", n]):
+        problems = list(arguments(step, ["steps", n]))
+        if step["action"] == "open_wallet":
+            known["wallet"].add(step["ref"])
+        problems += balances(step.get("expect") or {}, ["steps", n, "expect"])
+        for p, msg in problems:
             if n < inline:
                 yield f"{line_of(p)}: {msg}"
             else:
                 yield f"{scenario.steps_path}:{where.rpartition(':')[2]}: {_dotted(p[2:])}: {msg}"
-        if step["action"] == "open_wallet":
-            known["wallet"].add(step["ref"])
         if step.get("name"):
             known["name"].add(step["name"])
+    expect = doc.get("expect") or {}
+    problems = list(balances(expect, ["expect"]))
+    for i, sel in enumerate(expect.get("alerts") or []):
+        problems += selector(sel, ["expect", "alerts", i])
+    for p, msg in problems:
+        yield f"{line_of(p)}: {msg}"
 
 
 def _check_steps_file(steps_path: Path) -> Iterator[str]:
