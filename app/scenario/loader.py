@@ -13,6 +13,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from wallets.money import AmountError, parse_signed_amount
+
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 
@@ -171,8 +173,9 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
             yield from unknown(kind, sel.get(key), [*path, key])
 
     def balances(expect: dict, path: list) -> Iterator[tuple[list, str]]:
-        for ref in expect.get("balances") or {}:
+        for ref, amount in (expect.get("balances") or {}).items():
             yield from unknown("wallet", ref, [*path, "balances", ref])
+            yield from _amount(amount, [*path, "balances", ref])
 
     def line_of(path: list) -> str:
         node, key = _node_at(root, path)
@@ -207,8 +210,31 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
     problems = list(balances(expect, ["expect"]))
     for i, sel in enumerate(expect.get("alerts") or []):
         problems += selector(sel, ["expect", "alerts", i])
+    problems += _expected_figures(expect)
     for p, msg in problems:
         yield f"{line_of(p)}: {msg}"
+
+
+def _amount(text: Any, path: list) -> Iterator[tuple[list, str]]:
+    """An expected amount is an amount (wallets/money.py), compared as one."""
+    try:
+        parse_signed_amount(text)
+    except AmountError as e:
+        yield path, f"{text!r}: {e}"
+
+
+def _expected_figures(expect: dict) -> Iterator[tuple[list, str]]:
+    """The amounts of the final expectations other than balances."""
+    for code, figures in (expect.get("operators") or {}).items():
+        for k, v in figures.items():
+            yield from _amount(v, ["expect", "operators", code, k])
+    for i, gd in enumerate(expect.get("gaming_days") or []):
+        for k, v in (gd.get("figures") or {}).items():
+            yield from _amount(v, ["expect", "gaming_days", i, "figures", k])
+    for i, ws in enumerate(expect.get("settlement") or []):
+        for code, figures in (ws.get("operators") or {}).items():
+            for k, v in figures.items():
+                yield from _amount(v, ["expect", "settlement", i, "operators", code, k])
 
 
 def _check_steps_file(steps_path: Path) -> Iterator[str]:

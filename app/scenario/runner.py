@@ -16,6 +16,7 @@ from typing import Any
 
 from app.client import ApiError, Client
 from app.scenario.loader import Scenario
+from wallets.money import format_amount, parse_signed_amount
 
 DEFAULT_BIRTH_DATE = "1990-01-01"
 DEFAULT_PHONE = "+85360000000"
@@ -193,7 +194,7 @@ class Runner:
         if step.get("name") and isinstance(out, dict) and "id" in out:
             self.named[step["name"]] = out["id"]
         for ref, amount in (expect.get("balances") or {}).items():
-            self.check(label, f"balance {ref}", amount, self.balance(ref))
+            self.check(label, f"balance {ref}", amount_of(amount), amount_of(self.balance(ref)))
         if before is not None:
             raised = sorted(a["type"] for a in api.all_alerts() if a["id"] not in before)
             self.check(label, "alerts raised", sorted(expect["alerts"]), raised)
@@ -344,7 +345,8 @@ class Runner:
         expect = self.scenario.doc.get("expect") or {}
         w = "expect"
         for ref, amount in (expect.get("balances") or {}).items():
-            self.check(w, f"balance {ref}", amount, state["balances"].get(ref))
+            actual = state["balances"].get(ref)
+            self.check(w, f"balance {ref}", amount_of(amount), amount_of(actual))
         for sel in expect.get("alerts") or []:
             got = sum(
                 1
@@ -360,7 +362,8 @@ class Runner:
             self.check(w, "alerts in all", expect["alert_count"], len(state["alerts"]))
         for code, figures in (expect.get("operators") or {}).items():
             for k, v in figures.items():
-                self.check(w, f"operator {code} {k}", v, state["operators"].get(code, {}).get(k))
+                actual = state["operators"].get(code, {}).get(k)
+                self.check(w, f"operator {code} {k}", amount_of(v), amount_of(actual))
         for gd in expect.get("gaming_days") or []:
             got = next(
                 (
@@ -378,7 +381,7 @@ class Runner:
                 if k in gd:
                     self.check(w, f"{what} {k}", gd[k], got[k])
             for k, v in (gd.get("figures") or {}).items():
-                self.check(w, f"{what} {k}", v, got["figures"].get(k))
+                self.check(w, f"{what} {k}", amount_of(v), amount_of(got["figures"].get(k)))
         for ws in expect.get("settlement") or []:
             i = ws["window"]
             got = state["settlement"][i - 1] if i <= len(state["settlement"]) else None
@@ -386,11 +389,19 @@ class Runner:
             for code, figures in (ws.get("operators") or {}).items():
                 for k, v in figures.items():
                     actual = (got or {}).get(code, {}).get(k)
-                    self.check(w, f"settlement window {i} {code} {k}", v, actual)
+                    self.check(
+                        w, f"settlement window {i} {code} {k}", amount_of(v), amount_of(actual)
+                    )
         if "invariants" in expect:
             rec = self.api.reconciliation()
             state["invariants"] = rec["ok"]
             self.check(w, "invariants (reconciliation ok)", expect["invariants"], rec["ok"])
+
+
+def amount_of(text: str | None) -> str | None:
+    """An amount as its canonical text (``"900"``, ``"900.0"`` -> ``"900.00"``), so
+    that an expected and an actual amount compare as amounts, not as text."""
+    return None if text is None else format_amount(parse_signed_amount(text))
 
 
 def _dig(d: dict, path: tuple[str, ...]) -> Any:

@@ -148,3 +148,64 @@ def test_an_unknown_wallet_in_expectations_is_exit_2_before_any_step(tmp_path, s
     )
     assert r.exit_code == 2, r.output
     assert "nothing was run" in r.output and "unknown wallet 'ghost'" in r.output
+
+
+# ---- item 18: expected amounts are amounts --------------------------------------------
+
+
+def test_expected_amounts_compare_as_amounts(tmp_path, sqlite_template):
+    text = (SCENARIOS / "structuring.yaml").read_text()
+    for exact, loose in [
+        (
+            '{alerts: [structuring], balances: {smurf: "100000.00"}}',
+            '{alerts: [structuring], balances: {smurf: "100000"}}',
+        ),
+        ('smurf: "500000.00", treasury: "40000.00"', 'smurf: "500000", treasury: "40000.0"'),
+        ('ggr: "100000.00"', 'ggr: "100000.0"'),
+    ]:
+        assert exact in text
+        text = text.replace(exact, loose)
+    result = replay_file(write(tmp_path, text), sqlite_template, tmp_path)
+    assert result.ok, [(c.where, c.what, c.expected, c.actual) for c in result.failed]
+    shown = {c.what: (c.expected, c.actual) for c in result.checks}
+    assert shown["balance treasury"] == ("40000.00", "40000.00")  # reported as amounts
+
+
+def test_a_different_amount_still_fails(tmp_path, sqlite_template):
+    text = (
+        (SCENARIOS / "structuring.yaml")
+        .read_text()
+        .replace('treasury: "40000.00"', 'treasury: "40000.1"')
+    )
+    result = replay_file(write(tmp_path, text), sqlite_template, tmp_path)
+    assert [(c.what, c.expected, c.actual) for c in result.failed] == [
+        ("balance treasury", "40000.10", "40000.00")
+    ]
+
+
+@pytest.mark.parametrize(
+    "where, bad",
+    [
+        ('smurf: "500000.00"', 'smurf: "0500000.00"'),
+        ('ggr: "100000.00"', 'ggr: "-0100000.00"'),
+        (
+            '{alerts: [structuring], balances: {smurf: "100000.00"}}',
+            '{alerts: [structuring], balances: {smurf: "00"}}',
+        ),
+    ],
+)
+def test_a_malformed_expected_amount_is_refused_at_validation(where, bad, tmp_path):
+    text = (SCENARIOS / "structuring.yaml").read_text()
+    assert where in text
+    path = write(tmp_path, text.replace(where, bad))
+    with pytest.raises(ScenarioError, match="must be a positive decimal string") as refused:
+        load(path)
+    assert len(str(refused.value).splitlines()) == 1
+
+
+def test_a_malformed_expected_amount_is_exit_2(tmp_path):
+    text = (SCENARIOS / "structuring.yaml").read_text()
+    path = write(tmp_path, text.replace('treasury: "40000.00"', 'treasury: "040000.00"'))
+    r = run_cli("run", str(path))
+    assert r.exit_code == 2, r.output
+    assert f"{path}:32: expect.balances.treasury: '040000.00': " in r.output
