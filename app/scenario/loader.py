@@ -14,6 +14,7 @@ import jsonschema
 import yaml
 
 from wallets.money import AmountError, parse_signed_amount
+from wallets.rules.profile import ProfileError, available_profiles, load_profile, parse_profile
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
@@ -46,9 +47,53 @@ class Scenario:
         return self.path.parent / self.doc["steps_file"]
 
 
+def domain_enums() -> dict[str, list]:
+    """The vocabularies of the scenario schema (its ``$defs`` of these names),
+    from the domain modules that define them: the one source of truth."""
+    from wallets import alerts, exclusions, gaming_days, settlement, wallet
+    from wallets.rules.profile import available_profiles
+
+    return {
+        "wallet_class": list(wallet.CLASSES),
+        "wallet_kind": list(wallet.KINDS),
+        "exclusion_kind": list(exclusions.KINDS),
+        "settlement_model": list(settlement.MODELS),
+        "profile_name": available_profiles(),
+        "alert_type": list(alerts.TYPES),
+        "alert_status": list(alerts.STATUSES),
+        "gaming_day_check": list(gaming_days.CHECKS),
+    }
+
+
 @cache
 def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """``schema.json`` with its enums replaced by the domain's (the file keeps
+    copies for readers and editors; a test holds them equal)."""
+    doc = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    for name, values in domain_enums().items():
+        doc["$defs"][name]["enum"] = values
+    return doc
+
+
+def profile_request(profile: str | dict) -> dict:
+    """What ``PUT /v1/sandbox/profile`` is given for a scenario's ``profile``:
+    a shipped profile's name, or a document of the scenario's own; ``extends``
+    merges the document's keys into a shipped profile's (mappings key by key,
+    anything else replaced)."""
+    if isinstance(profile, str):
+        return {"name": profile}
+    document = {k: v for k, v in profile.items() if k != "extends"}
+    if "extends" in profile:
+        document = _merged(load_profile(profile["extends"]).raw, document)
+    return {"document": document}
+
+
+def _merged(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {k: _merged(base.get(k), over[k]) if k in over else base[k] for k in base} | {
+            k: v for k, v in over.items() if k not in base
+        }
+    return over
 
 
 def _validator(sub: dict | None = None) -> jsonschema.Draft202012Validator:
@@ -181,6 +226,10 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
         node, key = _node_at(root, path)
         return f"{scenario.path}:{(key or node).start_mark.line + 1}: {_dotted(path)}"
 
+    if doc.get("profile") is not None:
+        for p, msg in _check_profile(doc["profile"], ["profile"]):
+            yield f"{line_of(p)}: {msg}"
+
     for i, w in enumerate(setup.get("wallets", [])):
         for p, msg in arguments(w, ["setup", "wallets", i]):
             yield f"{line_of(p)}: {msg}"
@@ -199,6 +248,12 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
         if step["action"] == "open_wallet":
             known["wallet"].add(step["ref"])
         problems += balances(step.get("expect") or {}, ["steps", n, "expect"])
+        if "checks" in (step.get("expect") or {}) and step["action"] != "close_gaming_day":
+            problems.append(
+                (["steps", n, "expect", "checks"], "only a close_gaming_day step has checks")
+            )
+        if step["action"] == "select_profile" and "profile" in step:
+            problems += _check_profile(step["profile"], ["steps", n, "profile"])
         for p, msg in problems:
             if n < inline:
                 yield f"{line_of(p)}: {msg}"
@@ -213,6 +268,21 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
     problems += _expected_figures(expect)
     for p, msg in problems:
         yield f"{line_of(p)}: {msg}"
+
+
+def _check_profile(profile: str | dict, path: list) -> Iterator[tuple[list, str]]:
+    """An inline profile document is one the API would take: valid by the
+    domain's own rules (wallets/rules/profile.py), and not named as a shipped one."""
+    if isinstance(profile, str):
+        return  # the schema holds it to a shipped profile's name
+    try:
+        made = parse_profile(profile_request(profile)["document"], source="profile")
+    except ProfileError as e:
+        key, _, msg = str(e).removeprefix("profile: ").partition(": ")
+        yield [*path, *([] if key == "(top)" else key.split("."))], msg
+        return
+    if made.name in available_profiles():
+        yield [*path, "name"], f"{made.name!r} is a shipped profile's; name yours otherwise"
 
 
 def _amount(text: Any, path: list) -> Iterator[tuple[list, str]]:
