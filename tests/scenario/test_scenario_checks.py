@@ -399,7 +399,7 @@ def test_checks_belong_to_a_close_and_are_named_as_the_domain_names_them(tmp_pat
     with pytest.raises(ScenarioError) as refused:
         load(misnamed)
     assert str(refused.value).startswith(
-        f"{misnamed}:42: steps[6].expect.checks: 'taxes' is not one of ['ecny_receipts_match',"
+        f"{misnamed}:44: steps[6].expect.checks: 'taxes' is not one of ['ecny_receipts_match',"
     )
 
 
