@@ -472,3 +472,33 @@ def test_a_step_selects_a_profile_document(sqlite_template, tmp_path):
     result = replay_file(write(tmp_path, text), sqlite_template, tmp_path)
     assert result.ok, [(c.where, c.what, c.expected, c.actual) for c in result.failed]
     assert result.final["steps"][:3] == ["ok", "ok", "mainland_wallet_refused"]
+
+
+# ---- docs/scenarios.md ----------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
+
+
+def test_the_docs_examples_are_valid_files(tmp_path):
+    import re
+
+    blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S)
+    files = [b for b in blocks if b.startswith("name:")]
+    parts = [b for b in blocks if b.startswith("profile:")]
+    assert files and parts
+    for i, block in enumerate(files):
+        load(write(tmp_path, block, f"doc{i}.yaml"))
+    for i, block in enumerate(parts):
+        text = f'name: part\nclock: "2026-03-02T10:00:00+08:00"\n{block}'
+        load(write(tmp_path, text, f"part{i}.yaml"))
+
+
+def test_the_docs_list_the_domains_enums():
+    from app.scenario.loader import domain_enums
+
+    text = DOC.read_text()
+    for name, values in domain_enums().items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |"))
+        assert row.split("|")[2].strip() == ", ".join(
+            str(v) if isinstance(v, int) else f"`{v}`" for v in values
+        ), name
