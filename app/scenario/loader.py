@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,11 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
     def selector(sel: dict, path: list) -> Iterator[tuple[list, str]]:
         for key, kind in SELECTOR_KEYS.items():
             yield from unknown(kind, sel.get(key), [*path, key])
+        if sel.get("due_at") is not None:
+            try:
+                datetime.fromisoformat(sel["due_at"])
+            except ValueError as e:
+                yield [*path, "due_at"], f"{sel['due_at']!r} is not a time ({e})"
 
     def balances(expect: dict, path: list) -> Iterator[tuple[list, str]]:
         for ref, amount in (expect.get("balances") or {}).items():

@@ -502,3 +502,15 @@ def test_the_docs_list_the_domains_enums():
         assert row.split("|")[2].strip() == ", ".join(
             str(v) if isinstance(v, int) else f"`{v}`" for v in values
         ), name
+
+
+def test_a_due_time_that_is_no_time_is_exit_2(tmp_path):
+    text = SUPERVISION.read_text().replace(
+        'due_at: "2026-03-05T00:00:00+08:00"', 'due_at: "2026-02-30T00:00:00+08:00"'
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as refused:
+        load(path)
+    assert str(refused.value).startswith(
+        f"{path}:33: steps[4].alert.due_at: '2026-02-30T00:00:00+08:00' is not a time"
+    )
