@@ -52,7 +52,6 @@ def domain_enums() -> dict[str, list]:
     """The vocabularies of the scenario schema (its ``$defs`` of these names),
     from the domain modules that define them: the one source of truth."""
     from wallets import alerts, exclusions, gaming_days, settlement, wallet
-    from wallets.rules.profile import available_profiles
 
     return {
         "wallet_class": list(wallet.CLASSES),

@@ -300,18 +300,21 @@ class Runner:
             operators[code] = {k: o.get(k) for k in OPERATOR_FIGURES}
         # [type, casino, wallet ref, operator, status] (the digest's), and due_at
         listed = sorted(
-            [
-                a["type"],
-                a.get("casino"),
-                refs.get(a.get("wallet"), None if a.get("wallet") is None else "?"),
-                a.get("operator"),
-                a["status"],
-                a.get("due_at"),
-            ]
-            for a in api.all_alerts()
-            if a.get("casino") in self.casinos
-            or a.get("wallet") in refs
-            or a.get("operator") in self.operators
+            (
+                [
+                    a["type"],
+                    a.get("casino"),
+                    refs.get(a.get("wallet"), None if a.get("wallet") is None else "?"),
+                    a.get("operator"),
+                    a["status"],
+                    a.get("due_at"),
+                ]
+                for a in api.all_alerts()
+                if a.get("casino") in self.casinos
+                or a.get("wallet") in refs
+                or a.get("operator") in self.operators
+            ),
+            key=lambda a: (a[:5], a[5] is not None, a[5] or ""),
         )
         self.alerts_due = listed
         alerts = [a[:5] for a in listed]
