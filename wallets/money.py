@@ -46,6 +46,14 @@ def parse_amount(text: object, *, allow_zero: bool = False) -> int:
     return fen
 
 
+def parse_signed_amount(text: object) -> int:
+    """An amount that may be zero or negative (a net position, a GGR), such as
+    ``"-60000.00"``, into fen: an optional ``-`` before what :func:`parse_amount` takes."""
+    if isinstance(text, str) and text.startswith("-"):
+        return -parse_amount(text[1:], allow_zero=True)
+    return parse_amount(text, allow_zero=True)
+
+
 def format_amount(fen: int) -> str:
     """Format fen as a decimal string with exactly two decimals (``-1.05`` for -105)."""
     sign = "-" if fen < 0 else ""
