@@ -82,6 +82,10 @@ class CasinoRules:
     mainland_yearly_cap: int  # CNY fen at cny_per_usd
     special_gaming_tax: Decimal
     contributions: Decimal
+    # A buy-in debits the player's e-CNY only with a payment code the player's
+    # wallet issued (wallets/payment_codes.py), valid this many seconds.
+    payment_code_required: bool
+    payment_code_lifetime_seconds: int
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,11 @@ class _TaxSchema(ma.Schema):
     contributions = _Rate(share=True, required=True)
 
 
+class _PaymentCodesSchema(ma.Schema):
+    required = ma.fields.Boolean(required=True, truthy={True}, falsy={False})
+    lifetime_seconds = _count(1, 86_400, required=True)
+
+
 class _CasinoSchema(ma.Schema):
     gaming_day_cutoff = _ClockTime(required=True)
     minimum_age = _count(0, 150, required=True)
@@ -239,6 +248,7 @@ class _CasinoSchema(ma.Schema):
     minimal_play = ma.fields.Nested(_MinimalPlaySchema, required=True)
     mainland = ma.fields.Nested(_MainlandSchema, required=True)
     tax = ma.fields.Nested(_TaxSchema, required=True)
+    payment_codes = ma.fields.Nested(_PaymentCodesSchema, required=True)
 
 
 class _ProfileSchema(ma.Schema):
@@ -322,6 +332,8 @@ def _casino_rules(c: dict, fx: FxRates) -> CasinoRules:
         mainland_yearly_cap=apply_rate(mainland["yearly_cap_usd"], fx.cny_per_usd),
         special_gaming_tax=c["tax"]["special_gaming_tax"],
         contributions=c["tax"]["contributions"],
+        payment_code_required=c["payment_codes"]["required"],
+        payment_code_lifetime_seconds=c["payment_codes"]["lifetime_seconds"],
     )
 
 
