@@ -51,13 +51,14 @@ def issue(
     tx: Tx, wallet_id: int, actor: Principal, *, max_amount: int | None = None
 ) -> NewPaymentCode:
     """A new code for the wallet (in the caller's scope: another operator's is
-    404). Codes exist for the cage, so the profile needs casino rules."""
+    404). Codes exist for the cage, so the profile needs casino rules
+    (``casino_rules_unavailable`` under ``default``)."""
     from .casino import rules_of
 
     rules = rules_of(tx)
+    # Any wallet in scope, whatever its status: the buy-in refuses a frozen or
+    # closed wallet itself, with that reason.
     w = wl.get(tx, wallet_id, actor)
-    if w.status == wl.CLOSED:
-        raise errors.DomainError(errors.WALLET_CLOSED, f"wallet {w.id} is closed")
     code = CODE_PREFIX + secrets.token_urlsafe(24)
     now = tx.now()
     expires_at = now + timedelta(seconds=rules.payment_code_lifetime_seconds)
