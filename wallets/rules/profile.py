@@ -170,6 +170,15 @@ class _ClockTime(ma.fields.Field):
             raise ma.ValidationError('must be a time of day such as "06:00"') from exc
 
 
+class _Flag(ma.fields.Field):
+    """true or false, and nothing else (not 1, not "yes")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ma.ValidationError("must be true or false")
+        return value
+
+
 def _count(minimum: int = 0, maximum: int = 10_000, **kwargs) -> ma.fields.Integer:
     return ma.fields.Integer(strict=True, validate=ma.validate.Range(minimum, maximum), **kwargs)
 
@@ -235,7 +244,7 @@ class _TaxSchema(ma.Schema):
 
 
 class _PaymentCodesSchema(ma.Schema):
-    required = ma.fields.Boolean(required=True, truthy={True}, falsy={False})
+    required = _Flag(required=True)
     lifetime_seconds = _count(1, 86_400, required=True)
 
 
