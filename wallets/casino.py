@@ -444,9 +444,7 @@ def buy_in(
     c, rules = _for_cage(tx, ref, actor)
     player = _player(tx, wallet_id)
     if payment_code is not None or rules.payment_code_required:
-        payment_codes.consume(
-            tx, payment_code, wallet_id=player.id, amount=amount, casino_id=c.id
-        )
+        payment_codes.consume(tx, payment_code, wallet_id=player.id, amount=amount, casino_id=c.id)
     cage.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
     merchant = wl.find(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)

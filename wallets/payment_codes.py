@@ -129,4 +129,3 @@ def consume(tx: Tx, code: str | None, *, wallet_id: int, amount: int, casino_id:
         raise errors.DomainError(
             errors.PAYMENT_CODE_USED, "the payment code was used already", field="payment_code"
         )
-

@@ -10,8 +10,8 @@ from ..auth import current_principal, roles
 from ..schemas import (
     BuyInBody,
     CageOperationOut,
-    CasinoCreate,
     CashOutBody,
+    CasinoCreate,
     CasinoOut,
     GamingDayArgs,
     GamingDayReportOut,

@@ -1103,7 +1103,9 @@ class LedgerWalk(RuleBasedStateMachine):
             or m.payment(w, merchant, fen)
         )
         alerts = m.record(w, "buy_in", fen) if expect is None else None
-        body = {"amount": money(fen)} if code is None else {"amount": money(fen), "payment_code": code}
+        body = (
+            {"amount": money(fen)} if code is None else {"amount": money(fen), "payment_code": code}
+        )
         got, call = self.cage(
             "buy_in", (name, fen, consent, pick), "buy-ins", name, body, idem, expect
         )

@@ -93,7 +93,13 @@ def test_two_buy_ins_racing_on_one_payment_code(sandbox):
 
     def buy_in(code):
         sb.db.write(
-            casino.buy_in, "COTAI", cage, wallet_id=p, amount=100_00, reference=None, payment_code=code
+            casino.buy_in,
+            "COTAI",
+            cage,
+            wallet_id=p,
+            amount=100_00,
+            reference=None,
+            payment_code=code,
         )
 
     for _ in range(5):

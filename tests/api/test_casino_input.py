@@ -111,14 +111,26 @@ def test_bad_casino_input_names_the_field(sandbox):
         ("/v1/casinos/COTAI/plays", {"player": p, "wager": "0.00"}, "wager"),
         ("/v1/casinos/COTAI/plays", {"player": p, "wager": "1.00", "payout": -1}, "payout"),
         ("/v1/casinos/COTAI/cash-outs", {"player": p, "amount": "1", "x": 1}, "x"),
-        ("/v1/casinos/COTAI/buy-ins", {"player": p, "amount": "1", "payment_code": 7}, "payment_code"),
-        ("/v1/casinos/COTAI/buy-ins", {"player": p, "amount": "1", "payment_code": ""}, "payment_code"),
+        (
+            "/v1/casinos/COTAI/buy-ins",
+            {"player": p, "amount": "1", "payment_code": 7},
+            "payment_code",
+        ),
+        (
+            "/v1/casinos/COTAI/buy-ins",
+            {"player": p, "amount": "1", "payment_code": ""},
+            "payment_code",
+        ),
         (
             "/v1/casinos/COTAI/buy-ins",
             {"player": p, "amount": "1", "payment_code": "pc_" + "x" * 62},
             "payment_code",
         ),
-        ("/v1/casinos/COTAI/cash-outs", {"player": p, "amount": "1", "payment_code": "x"}, "payment_code"),
+        (
+            "/v1/casinos/COTAI/cash-outs",
+            {"player": p, "amount": "1", "payment_code": "x"},
+            "payment_code",
+        ),
     ]:
         r = sb.call("POST", path, "merchant", json=body)
         assert r.status_code == 422 and field in r.get_json()["errors"], (body, r.get_json())
