@@ -13,6 +13,12 @@ Each cage operation is one linked chain of transfers, standing or falling as one
     play      wager: player chips -> casino; payout (when the player wins something back)
     cash-out  chip_return: player chips -> casino; casino wallet -> player wallet (a payment)
 
+A player is never a merchant's, a casino's or a treasury's wallet
+(``not_a_player``). A buy-in, the one operation that debits the player's
+e-CNY, needs the holder's consent: a payment code of the player's wallet
+(payment_codes.py), consumed in the buy-in's transaction, when the profile
+requires it.
+
 The e-CNY legs are built by payments.payment_draft, so they follow the
 sandbox's settlement model, and the wallet-class limits apply (LimitBook).
 Blocking rules run first (rules/cage.py); then the operation is posted,

@@ -3,9 +3,10 @@
 The runner only ever holds an admin key: everything it does is an API call a
 tester could make. A buy-in needs the player's consent (a payment code, under
 the macau profile): the runner issues one for the player's wallet with that
-key just before the buy-in, so scenario files never name codes. Wallets, casinos, holds, transfers and exclusions are known
-by the scenario's own references; database ids stay inside this module, so the
-digest of a replay is the same on any engine and against a live server.
+key just before the buy-in, so scenario files never name codes. Wallets,
+casinos, holds, transfers and exclusions are known by the scenario's own
+references; database ids stay inside this module, so the digest of a replay is
+the same on any engine and against a live server.
 """
 
 from __future__ import annotations
