@@ -29,6 +29,8 @@ AMOUNT_OR_ZERO_PATTERN = (
 NO_CONTROLS_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 # A gaming day, 1970-01-01 to 9999-12-30: the years by pattern, the last day by lookahead.
 GAMING_DAY_PATTERN = r"^(?!9999-12-31)(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$"
+# Payment codes are "pc_" and 32 characters; anything longer is no code.
+PAYMENT_CODE_MAX_LENGTH = 64
 # Cursors of lists ordered by id.
 INT_CURSOR_PATTERN = r"^[0-9]{1,18}$"
 
@@ -938,10 +940,41 @@ class CasinoOut(Schema):
     created_at = fields.DateTime()
 
 
-class BuyInBody(StrictSchema):
+class CashOutBody(StrictSchema):
     player = wallet_id(required=True, metadata={"description": "The player's wallet"})
     amount = Amount(required=True)
     reference = reference_field()
+
+
+class BuyInBody(CashOutBody):
+    payment_code = fields.String(
+        validate=validate.Length(min=1, max=PAYMENT_CODE_MAX_LENGTH),
+        metadata={
+            "description": "A payment code of the player's wallet (POST "
+            "/v1/wallets/{id}/payment-codes): the holder's consent to this debit. "
+            "Required when the rule profile says so (macau: yes); used once",
+            "example": "pc_3q2-Vb0XkZr7mC1nqYf0dP9sUu4hLwQe",
+        },
+    )
+
+
+class PaymentCodeCreate(StrictSchema):
+    max_amount = Amount(
+        metadata={"description": "The most a buy-in with this code may take (default: no cap)"}
+    )
+
+
+class PaymentCodeOut(Schema):
+    id = fields.Integer()
+    code = fields.String(
+        metadata={"description": "The secret: in this response only; only its hash is stored"}
+    )
+    wallet = fields.Integer(attribute="wallet_id")
+    max_amount = Amount(allow_none=True)
+    issued_at = fields.DateTime()
+    expires_at = fields.DateTime(
+        metadata={"description": "Sandbox time after which the code is refused"}
+    )
 
 
 class PlayBody(StrictSchema):

@@ -397,6 +397,23 @@ casino_transactions = sa.Table(
     sa.Index("ix_casino_transactions_casino_id_holder_id_at", "casino_id", "holder_id", "at"),
 )
 
+# Payment codes (wallets/payment_codes.py): a holder's consent to one cage
+# debit. Only the code's SHA-256 hash is kept, as for API keys.
+payment_codes = sa.Table(
+    "payment_codes",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    sa.Column("max_amount", Fen, nullable=True),
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=True),
+    sa.Column("issued_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("used_at", UTCDateTime(), nullable=True),
+    sa.Column("used_by_casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=True),
+    sa.CheckConstraint("max_amount IS NULL OR max_amount > 0", name="max_amount_positive"),
+)
+
 # Per player per gaming day: what the rules and the close read without rescanning.
 casino_player_days = sa.Table(
     "casino_player_days",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from wallets import limits, payments
+from wallets import limits, payment_codes, payments
 from wallets import wallet as wl
 from wallets.clock import local_date
 from wallets.statement import statement
@@ -11,6 +11,8 @@ from ..openapi import takes_if_match
 from ..schemas import (
     AmountBody,
     BalanceOut,
+    PaymentCodeCreate,
+    PaymentCodeOut,
     StatementArgs,
     StatementOut,
     TransferOut,
@@ -283,4 +285,22 @@ def defund(body, wallet_id):
         ),
         TransferOut,
         present=present.transfer,
+    )
+
+
+@blp.route("/<int:wallet_id>/payment-codes", methods=["POST"])
+@blp.arguments(PaymentCodeCreate())
+@blp.response(201, PaymentCodeOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "operator")
+def issue_payment_code(body, wallet_id):
+    """Issue a payment code: the holder's consent to one buy-in at a casino's cage,
+    from this wallet, within the profile's lifetime (sandbox clock) and up to
+    `max_amount` if given. The code is in this response only; only its hash is
+    stored. Needs a profile with casino rules (`casino_rules_unavailable`)."""
+    return write(
+        lambda tx: payment_codes.issue(
+            tx, wallet_id, current_principal(), max_amount=body.get("max_amount")
+        ),
+        PaymentCodeOut,
     )

@@ -1,9 +1,12 @@
 """Replaying a scenario through the API (app/client.py) and checking it.
 
 The runner only ever holds an admin key: everything it does is an API call a
-tester could make. Wallets, casinos, holds, transfers and exclusions are known
-by the scenario's own references; database ids stay inside this module, so the
-digest of a replay is the same on any engine and against a live server.
+tester could make. A buy-in needs the player's consent (a payment code, under
+the macau profile): the runner issues one for the player's wallet with that
+key just before the buy-in, so scenario files never name codes. Wallets,
+casinos, holds, transfers and exclusions are known by the scenario's own
+references; database ids stay inside this module, so the digest of a replay is
+the same on any engine and against a live server.
 """
 
 from __future__ import annotations
@@ -228,8 +231,12 @@ class Runner:
             return api.void(n[s["hold"]])
         if a == "refund":
             return api.refund(n[s["transfer"]], s["amount"])
-        if a in ("buy_in", "cash_out"):
-            return getattr(api, a)(s["casino"], w[s["player"]], s["amount"], s.get("reference"))
+        if a == "buy_in":
+            player = w[s["player"]]
+            code = self.payment_code(player)
+            return api.buy_in(s["casino"], player, s["amount"], s.get("reference"), code)
+        if a == "cash_out":
+            return api.cash_out(s["casino"], w[s["player"]], s["amount"], s.get("reference"))
         if a == "play":
             return api.play(s["casino"], w[s["player"]], s["wager"], s.get("payout", "0.00"))
         if a == "advance":
@@ -260,6 +267,17 @@ class Runner:
         if a == "select_profile":
             return api.select_profile(**profile_request(s["profile"]))
         raise AssertionError(a)  # the schema lists the actions
+
+    def payment_code(self, wallet_id: int) -> str | None:
+        """The player's consent to a buy-in, as the player's side gives it: a
+        fresh payment code of the wallet, issued with the runner's admin key
+        (in-process and over --url alike). When none can be had (the profile
+        has no casino rules), the buy-in goes without one and its own answer
+        is the step's outcome."""
+        try:
+            return self.api.issue_payment_code(wallet_id)["code"]
+        except ApiError:
+            return None
 
     def find_alert(self, sel: dict) -> int:
         """The ``nth`` (default first) alert of a type, for a wallet, casino or operator."""
