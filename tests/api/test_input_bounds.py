@@ -345,3 +345,10 @@ def test_cli_seed_demo_is_in_the_audit_log(database_url, monkeypatch, tmp_path):
         ]
     finally:
         sb.db.dispose()
+
+
+def test_a_nul_inside_a_profile_document_is_refused_or_kept_escaped(sandbox):
+    document = sandbox.get("/v1/rules").get_json()["document"]
+    for change in ({"name": "mine\u0000"}, {"description": "a\u0000b"}):
+        r = sandbox.call("PUT", "/v1/sandbox/profile", json={"document": {**document, **change}})
+        assert r.status_code in (200, 422), r.get_data(as_text=True)
