@@ -97,7 +97,7 @@ class Instant(fields.AwareDateTime):
                 f"must be {self.minimum:%Y-%m-%dT%H:%M:%SZ} or later and before "
                 f"{self.maximum:%Y-%m-%dT%H:%M:%SZ} (UTC)"
             )
-        return utc
+        return when  # as given: responses echo the offset the caller chose
 
 
 class Amount(fields.Field):
