@@ -19,10 +19,47 @@ from wallets.audit.reconcile import reconcile
 from wallets.config import Settings
 from wallets.db import Database
 from wallets.principal import ROLES
+from wallets.schema import MAX_ID32
 
 
 def _settings() -> Settings:
     return Settings.from_env()
+
+
+def _audited(
+    database: Database, command: str, use_case, *, body: dict | None = None, resource=None
+):
+    """Run a write of the command line in one transaction with its audit event:
+    method ``CLI``, path ``ecny <command>``, role ``cli`` and no key id
+    (docs/security.md). A refusal is recorded too, in a transaction of its own."""
+    from wallets.audit import log as audit_log
+    from wallets.errors import VALIDATION_FAILED, DomainError
+    from wallets.principal import CLI
+
+    from .errors import status_for
+
+    call = audit_log.Call(
+        principal=CLI,
+        method="CLI",
+        path=f"ecny {command}",
+        idempotency_key=None,
+        request_id=None,
+        body={k: v for k, v in (body or {}).items() if v is not None},
+    )
+
+    def work(tx):
+        result = use_case(tx)
+        audit_log.record(tx, call, 200, resource=resource(result) if resource else None)
+        return result
+
+    try:
+        return database.write(work)
+    except DomainError as exc:
+        database.write(audit_log.record, call, status_for(exc.code), error_code=exc.code)
+        raise
+    except ValueError:
+        database.write(audit_log.record, call, 422, error_code=VALIDATION_FAILED)
+        raise
 
 
 @click.group()
@@ -73,13 +110,15 @@ def seed() -> None:
 )
 def seed_demo(keys_file: Path | None) -> None:
     """Seed the demo sandbox once, and print its API keys (shown only this once)."""
-    from wallets.seed import seed_demo as run
-
     settings = _settings()
+    from wallets.seed import _seed
+
     # Made before seeding: a file that cannot be written stops the seed, not its keys.
     secret_file = _PrivateFile(keys_file) if keys_file is not None else None
     try:
-        result = run(Database(settings.database_url), settings)
+        result = _audited(
+            Database(settings.database_url), "seed demo", lambda tx: _seed(tx, settings)
+        )
         if not result.created:
             kept = f" ({keys_file} is left as it is)" if keys_file is not None else ""
             click.echo(
@@ -170,8 +209,14 @@ def keys_create(
 
     database = Database(_settings().database_url)
     try:
-        new = database.write(
-            keys.create, role, operator_code=operator_code, casino_ref=casino_ref, label=label
+        new = _audited(
+            database,
+            "keys create",
+            lambda tx: keys.create(
+                tx, role, operator_code=operator_code, casino_ref=casino_ref, label=label
+            ),
+            body={"role": role, "operator": operator_code, "casino": casino_ref, "label": label},
+            resource=lambda new: str(new.id),
         )
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
@@ -179,14 +224,19 @@ def keys_create(
 
 
 @keys_group.command("revoke")
-@click.argument("key_id", type=int)
+@click.argument("key_id", type=click.IntRange(1, MAX_ID32))
 def keys_revoke(key_id: int) -> None:
     """Revoke an API key by its id: from now on it authenticates nothing."""
     from wallets.errors import DomainError
 
     database = Database(_settings().database_url)
     try:
-        revoked = database.write(keys.revoke, key_id)
+        revoked = _audited(
+            database,
+            f"keys revoke {key_id}",
+            lambda tx: keys.revoke(tx, key_id),
+            resource=lambda revoked: str(revoked.id),
+        )
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"revoked key {revoked.id} ({revoked.role})")
@@ -233,7 +283,12 @@ def reserve_ratio(ratio: str | None) -> None:
         click.echo(database.read(lambda tx: tx.sandbox.reserve_ratio))
         return
     try:
-        database.write(issuance.set_reserve_ratio, ratio)
+        _audited(
+            database,
+            "sandbox reserve-ratio",
+            lambda tx: issuance.set_reserve_ratio(tx, ratio),
+            body={"ratio": ratio},
+        )
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
     click.echo(f"reserve ratio set to {ratio}")
@@ -260,7 +315,12 @@ def settlement_settings(model, ndc_reserve_ratio, ndc_alert_percent, cutoff) -> 
         changes["cutoff"] = None if cutoff == "none" else cutoff
     database = Database(_settings().database_url)
     try:
-        result = database.write(lambda tx: settlement.update_settings(tx, **changes))
+        result = _audited(
+            database,
+            "sandbox settlement",
+            lambda tx: settlement.update_settings(tx, **changes),
+            body=changes,
+        )
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
     click.echo(json.dumps(result.__dict__, indent=2))
@@ -279,7 +339,12 @@ def profile(name: str | None) -> None:
         click.echo(database.read(lambda tx: active_profile(tx).name))
         return
     try:
-        database.write(lambda tx: select_profile(tx, name=name))
+        _audited(
+            database,
+            "sandbox profile",
+            lambda tx: select_profile(tx, name=name),
+            body={"name": name},
+        )
     except DomainError as exc:
         raise click.ClickException(
             f"no rule profile named {name!r} (have: {', '.join(available_profiles())})"

@@ -67,7 +67,7 @@ def _if_match_parameter(required: bool) -> dict[str, Any]:
 
 
 _PROBLEM_DESCRIPTIONS = {
-    400: "Malformed request (bad JSON, bad header)",
+    400: "Malformed request (bad JSON, bad header, an unknown query parameter)",
     401: "Missing or unknown API key",
     403: "The key's role may not do this",
     404: "No such resource, or outside the caller's scope",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from wallets.clock import CLOCK_MAX, CLOCK_MIN, INSTANT_MAX, INSTANT_MIN
 from wallets.errors import CODES
 from wallets.money import (
     MAX_AMOUNT_FEN,
@@ -15,6 +17,7 @@ from wallets.money import (
     parse_amount,
 )
 from wallets.principal import ROLES
+from wallets.schema import MAX_ID, MAX_ID32
 from wallets.settlement import NDC_ALERT_PERCENT, NDC_RESERVE_RATIO
 
 # The documented patterns say exactly what the parser accepts (money.parse_amount):
@@ -35,6 +38,26 @@ PAYMENT_CODE_MAX_LENGTH = 64
 INT_CURSOR_PATTERN = r"^[0-9]{1,18}$"
 
 
+def uint_pattern(maximum: int) -> str:
+    """A pattern of the decimal integers 0 to ``maximum`` (ASCII digits, no
+    leading zero): what a cursor of a list of a 32-bit column may be."""
+    digits = str(maximum)
+    shorter = f"[1-9][0-9]{{0,{len(digits) - 2}}}" if len(digits) > 1 else None
+    alternatives = ["0"] + ([shorter] if shorter else [])
+    for i, d in enumerate(digits):
+        rest = len(digits) - i - 1
+        low = "1" if i == 0 else "0"
+        if int(d) > int(low):
+            top = str(int(d) - 1)
+            alternatives.append(
+                digits[:i]
+                + (f"[{low}-{top}]" if top != low else low)
+                + (f"[0-9]{{{rest}}}" if rest else "")
+            )
+    alternatives.append(digits)
+    return "^(" + "|".join(alternatives) + ")$"
+
+
 class Pattern(validate.Regexp):
     """A regular expression the whole value must match: ``$`` alone would let a
     trailing newline through."""
@@ -43,6 +66,48 @@ class Pattern(validate.Regexp):
         if self.regex.fullmatch(value) is None:
             raise ValidationError(self._format_error(value))
         return value
+
+
+class Integer(fields.Integer):
+    """An integer; given as text (a query parameter), ASCII digits only:
+    ``int()`` also reads other scripts' digits, spaces and underscores."""
+
+    def _validated(self, value):
+        if isinstance(value, str) and _ASCII_INT.fullmatch(value) is None:
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+_ASCII_INT = re.compile(r"-?[0-9]{1,20}")
+
+
+class Instant(fields.AwareDateTime):
+    """An instant with its UTC offset, between ``minimum`` and ``maximum`` once
+    in UTC: 9999-12-31T23:59:59-14:00 is past the last instant Python (and so the
+    sandbox) holds; it is refused, not clamped."""
+
+    def __init__(self, *, minimum: datetime = INSTANT_MIN, maximum: datetime = INSTANT_MAX, **kw):
+        self.minimum, self.maximum = minimum, maximum
+        metadata = kw.pop("metadata", {})
+        description = metadata.get("description", "An instant")
+        metadata["description"] = (
+            f"{description}. ISO 8601 with a UTC offset; "
+            f"{minimum:%Y-%m-%dT%H:%M:%SZ} or later and before {maximum:%Y-%m-%dT%H:%M:%SZ}"
+        )
+        super().__init__(metadata=metadata, **kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        when = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            utc = when.astimezone(UTC)
+        except OverflowError:
+            utc = None
+        if utc is None or not self.minimum <= utc < self.maximum:
+            raise ValidationError(
+                f"must be {self.minimum:%Y-%m-%dT%H:%M:%SZ} or later and before "
+                f"{self.maximum:%Y-%m-%dT%H:%M:%SZ} (UTC)"
+            )
+        return when  # as given: responses echo the offset the caller chose
 
 
 class Amount(fields.Field):
@@ -106,7 +171,24 @@ def amount_properties(converter, field, **kwargs) -> dict:
     return {"pattern": r"^(0|[1-9][0-9]*)\.[0-9]{2}$"}
 
 
-class StrictSchema(Schema):
+class Input(Schema):
+    """What a request gives (a body, query parameters): no text field takes a
+    control character (a NUL, which PostgreSQL cannot store, above all). Fields
+    with a pattern or a fixed set of values say so themselves."""
+
+    def on_bind_field(self, field_name, field_obj):
+        for text in (field_obj, getattr(field_obj, "inner", None)):
+            if (
+                isinstance(text, fields.String)
+                and "pattern" not in text.metadata
+                and not any(
+                    isinstance(v, validate.Regexp | validate.OneOf) for v in text.validators
+                )
+            ):
+                text.validators.append(_no_controls)
+
+
+class StrictSchema(Input):
     """Unknown fields are an error (marshmallow's default, stated on purpose)."""
 
     class Meta:
@@ -122,7 +204,12 @@ def reference_field() -> fields.String:
 
 
 def wallet_id(**kwargs) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**53), **kwargs)
+    return Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def id_field(maximum: int = MAX_ID, **kwargs) -> fields.Integer:
+    """An id: of a 64-bit column (``MAX_ID``) or a 32-bit one (``MAX_ID32``)."""
+    return Integer(validate=validate.Range(min=1, max=maximum), **kwargs)
 
 
 _no_controls = Pattern(NO_CONTROLS_PATTERN, error="must not contain control characters")
@@ -165,8 +252,8 @@ class ProblemSchema(Schema):
         unknown = "include"
 
 
-class PageArgs(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+class PageArgs(Input):
+    limit = Integer(load_default=50, validate=validate.Range(min=1, max=500))
     after = fields.String(
         load_default=None,
         validate=validate.Length(max=64),
@@ -180,6 +267,16 @@ class IdPageArgs(PageArgs):
     after = fields.String(
         load_default=None,
         validate=Pattern(INT_CURSOR_PATTERN, error="not a valid cursor"),
+        metadata={"description": "Cursor: next_after of the previous page"},
+    )
+
+
+class Id32PageArgs(PageArgs):
+    """A list ordered by the id of a 32-bit column."""
+
+    after = fields.String(
+        load_default=None,
+        validate=Pattern(uint_pattern(MAX_ID32), error="not a valid cursor"),
         metadata={"description": "Cursor: next_after of the previous page"},
     )
 
@@ -232,7 +329,7 @@ class OperatorOut(Schema):
     holds = Amount(
         metadata={"description": "Its wallets' open holds, in its escrow account (tier 2)"}
     )
-    wallet_count = fields.Integer()
+    wallet_count = Integer()
     reserve_total = Amount(
         metadata={"description": "Free reserve + reserve consumed by its issuance"}
     )
@@ -262,7 +359,7 @@ class WalletCreate(StrictSchema):
         validate=validate.Length(max=32),
         metadata={"description": "Operator code; an operator key defaults to its own"},
     )
-    wallet_class = fields.Integer(strict=True, required=True, validate=validate.OneOf([1, 2, 3, 4]))
+    wallet_class = Integer(strict=True, required=True, validate=validate.OneOf([1, 2, 3, 4]))
     kind = fields.String(load_default="personal", validate=validate.OneOf(["personal", "merchant"]))
     region = fields.String(
         required=True, validate=Pattern(r"^[A-Z]{2}$"), metadata={"example": "MO"}
@@ -285,16 +382,16 @@ class WalletCreate(StrictSchema):
 
 
 class WalletOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     operator = fields.String(attribute="operator_code")
-    wallet_class = fields.Integer()
+    wallet_class = Integer()
     kind = fields.String()
     status = fields.String()
     holder_id = fields.String()
     region = fields.String()
     birth_date = fields.Date(allow_none=True)
     has_phone = fields.Boolean()
-    parent_id = fields.Integer(allow_none=True)
+    parent_id = Integer(allow_none=True)
     label = fields.String(allow_none=True)
     balance = Amount(metadata={"description": "What the holder owns: available + held"})
     available = Amount(metadata={"description": "What it can spend now: balance minus open holds"})
@@ -303,7 +400,7 @@ class WalletOut(Schema):
         allow_none=True,
         metadata={"description": "Parents only: the sum of their sub-wallets' balances"},
     )
-    version = fields.Integer(
+    version = Integer(
         metadata={"description": "Changes with every update; the ETag is derived from it"}
     )
     created_at = fields.DateTime()
@@ -314,7 +411,7 @@ class WalletListArgs(IdPageArgs):
 
 
 class BalanceOut(Schema):
-    wallet_id = fields.Integer()
+    wallet_id = Integer()
     asset = fields.String()
     balance = Amount(metadata={"description": "What the holder owns: available + held"})
     available = Amount(metadata={"description": "Balance minus open holds: what it can spend"})
@@ -323,7 +420,7 @@ class BalanceOut(Schema):
 
 
 class WalletUpdate(StrictSchema):
-    wallet_class = fields.Integer(strict=True, validate=validate.OneOf([1, 2, 3, 4]))
+    wallet_class = Integer(strict=True, validate=validate.OneOf([1, 2, 3, 4]))
     label = fields.String(validate=[validate.Length(max=200), _no_controls])
     birth_date = fields.Date()
     phone = fields.String(validate=Pattern(r"^\+[1-9][0-9]{6,14}$"))
@@ -352,7 +449,7 @@ class LimitsOut(Schema):
 
 
 class ClassLimitsOut(Schema):
-    wallet_class = fields.Integer()
+    wallet_class = Integer()
     profile = fields.Nested(LimitsOut, metadata={"description": "The rule profile's limits"})
     effective = fields.Nested(
         LimitsOut, metadata={"description": "After the operator's own, lower limits"}
@@ -366,8 +463,8 @@ class OperatorLimitsOut(Schema):
 
 
 class WalletLimitsOut(Schema):
-    wallet_id = fields.Integer()
-    wallet_class = fields.Integer()
+    wallet_id = Integer()
+    wallet_class = Integer()
     limits = fields.Nested(LimitsOut)
     day = fields.Date(metadata={"description": "The sandbox day (UTC+8) the usage is for"})
     used_today = Amount()
@@ -375,18 +472,18 @@ class WalletLimitsOut(Schema):
     balance = Amount()
 
 
-class StatementArgs(Schema):
-    start = fields.AwareDateTime(
+class StatementArgs(Input):
+    start = Instant(
         data_key="from",
         load_default=None,
         metadata={"description": "Entries posted at or after this instant"},
     )
-    end = fields.AwareDateTime(
+    end = Instant(
         data_key="to",
         load_default=None,
         metadata={"description": "Entries posted before this instant"},
     )
-    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=1000))
+    limit = Integer(load_default=1000, validate=validate.Range(min=1, max=1000))
     after = fields.String(
         load_default=None, validate=Pattern(INT_CURSOR_PATTERN, error="not a valid cursor")
     )
@@ -399,19 +496,19 @@ class PositionOut(Schema):
 
 
 class StatementEntryOut(Schema):
-    seq = fields.Integer()
-    transfer_id = fields.Integer()
+    seq = Integer()
+    transfer_id = Integer()
     kind = fields.String()
     posted_at = fields.DateTime()
     amount = SignedAmount(metadata={"description": "Credits positive, debits negative"})
     counterparty_account = fields.String()
     reference = fields.String(allow_none=True)
-    hold_id = fields.Integer(allow_none=True)
+    hold_id = Integer(allow_none=True)
     balance_after = Amount(metadata={"description": "Available balance after this entry"})
 
 
 class StatementOut(Schema):
-    wallet_id = fields.Integer()
+    wallet_id = Integer()
     start = fields.DateTime(data_key="from", allow_none=True)
     end = fields.DateTime(data_key="to", allow_none=True)
     opening = fields.Nested(PositionOut)
@@ -431,7 +528,7 @@ class TransferCreate(StrictSchema):
 
 
 class EntryOut(Schema):
-    seq = fields.Integer()
+    seq = Integer()
     debit_account = fields.String()
     credit_account = fields.String()
     asset = fields.String()
@@ -440,7 +537,7 @@ class EntryOut(Schema):
 
 
 class TransferOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     kind = fields.String(
         metadata={
             "description": "reserve_deposit, issuance, redemption, funding, defunding, payment, "
@@ -451,14 +548,14 @@ class TransferOut(Schema):
     status = fields.String(metadata={"description": "posted"})
     asset = fields.String()
     amount = Amount()
-    from_wallet = fields.Integer(allow_none=True)
-    to_wallet = fields.Integer(allow_none=True)
+    from_wallet = Integer(allow_none=True)
+    to_wallet = Integer(allow_none=True)
     from_operator = fields.String(allow_none=True)
     to_operator = fields.String(allow_none=True)
     reference = fields.String(allow_none=True)
     posted_at = fields.DateTime()
-    hold_id = fields.Integer(allow_none=True)
-    refund_of = fields.Integer(allow_none=True)
+    hold_id = Integer(allow_none=True)
+    refund_of = Integer(allow_none=True)
     entries = fields.List(fields.Nested(EntryOut))
 
 
@@ -519,7 +616,7 @@ def _fast_batch(data) -> dict | None:
             return None
         if type(payer) is not int or type(payee) is not int:
             return None
-        if not (1 <= payer <= 2**53 and 1 <= payee <= 2**53):
+        if not (1 <= payer <= MAX_ID and 1 <= payee <= MAX_ID):
             return None
         try:
             amount = parse_amount(item["amount"])
@@ -544,20 +641,20 @@ def _fast_batch(data) -> dict | None:
 
 
 class BatchResultOut(Schema):
-    index = fields.Integer()
+    index = Integer()
     id = fields.String()
     status = fields.String(
         metadata={"description": "posted, exists (posted before with this id) or refused"}
     )
-    transfer_id = fields.Integer(allow_none=True)
+    transfer_id = Integer(allow_none=True)
     code = fields.String(allow_none=True)
     detail = fields.String(allow_none=True)
 
 
 class BatchOut(Schema):
-    posted = fields.Integer()
-    exists = fields.Integer()
-    refused = fields.Integer()
+    posted = Integer()
+    exists = Integer()
+    refused = Integer()
     results = fields.List(fields.Nested(BatchResultOut))
 
 
@@ -570,7 +667,7 @@ class HoldCreate(StrictSchema):
     from_wallet = wallet_id(required=True)
     to_wallet = wallet_id(required=True)
     amount = Amount(required=True)
-    timeout_seconds = fields.Integer(
+    timeout_seconds = Integer(
         strict=True,
         load_default=3600,
         validate=validate.Range(min=1, max=30 * 86400),
@@ -584,9 +681,9 @@ class CaptureBody(StrictSchema):
 
 
 class HoldOut(Schema):
-    id = fields.Integer()
-    from_wallet = fields.Integer(attribute="from_wallet_id")
-    to_wallet = fields.Integer(attribute="to_wallet_id")
+    id = Integer()
+    from_wallet = Integer(attribute="from_wallet_id")
+    to_wallet = Integer(attribute="to_wallet_id")
     amount = Amount()
     captured = Amount()
     status = fields.String(metadata={"description": "pending, captured, voided or expired"})
@@ -598,12 +695,12 @@ class HoldOut(Schema):
 
 
 class HoldListArgs(IdPageArgs):
-    wallet = fields.Integer(required=True, validate=validate.Range(min=1, max=2**53))
+    wallet = Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     status = fields.String(validate=validate.OneOf(["pending", "captured", "voided", "expired"]))
 
 
 class TransferListArgs(IdPageArgs):
-    wallet = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**53))
+    wallet = Integer(strict=False, validate=validate.Range(min=1, max=MAX_ID))
 
 
 # ---- sandbox, keys, audit --------------------------------------------------
@@ -620,12 +717,17 @@ class ClockOut(Schema):
 
 
 class ClockSet(StrictSchema):
-    now = fields.AwareDateTime(required=True, metadata={"example": "2026-01-01T09:00:00+08:00"})
+    now = Instant(
+        required=True,
+        minimum=CLOCK_MIN,
+        maximum=CLOCK_MAX,
+        metadata={"example": "2026-01-01T09:00:00+08:00", "description": "The new sandbox time"},
+    )
     fixed = fields.Boolean(load_default=True)
 
 
 class ClockAdvance(StrictSchema):
-    seconds = fields.Integer(
+    seconds = Integer(
         strict=True, required=True, validate=validate.Range(min=0, max=10 * 366 * 86400)
     )
 
@@ -644,7 +746,7 @@ class KeyCreate(StrictSchema):
 
 
 class KeyOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     key = fields.String(metadata={"description": "The secret. Shown once; only its hash is stored"})
     role = fields.String()
     operator = fields.String(attribute="operator_code", allow_none=True)
@@ -653,7 +755,7 @@ class KeyOut(Schema):
 
 
 class KeyRevokedOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     role = fields.String()
     operator = fields.String(attribute="operator_code", allow_none=True)
     casino = fields.String(attribute="casino_ref", allow_none=True)
@@ -661,8 +763,22 @@ class KeyRevokedOut(Schema):
     revoked_at = fields.AwareDateTime()
 
 
+class KeyListOut(Schema):
+    id = Integer()
+    role = fields.String()
+    operator = fields.String(attribute="operator_code", allow_none=True)
+    casino = fields.String(attribute="casino_ref", allow_none=True)
+    label = fields.String(allow_none=True)
+    created_at = fields.DateTime(metadata={"description": "Sandbox time"})
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class KeyListArgs(Id32PageArgs):
+    pass
+
+
 class CheckOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     name = fields.String()
     ok = fields.Boolean()
     figures = fields.Dict()
@@ -685,7 +801,7 @@ class HealthOut(Schema):
 
 
 class DigestOut(Schema):
-    sequence = fields.Integer(metadata={"description": "seq of the last journal entry"})
+    sequence = Integer(metadata={"description": "seq of the last journal entry"})
     head_hash = fields.String(metadata={"description": "hash of that entry (64 zeros if none)"})
     time = fields.String(metadata={"description": "Sandbox time of the digest, ISO 8601"})
     signature = fields.String(
@@ -702,7 +818,7 @@ class DigestOut(Schema):
 
 
 class ExportCreate(StrictSchema):
-    from_ = fields.AwareDateTime(
+    from_ = Instant(
         data_key="from",
         load_default=None,
         metadata={
@@ -710,9 +826,7 @@ class ExportCreate(StrictSchema):
             "example": "2026-01-01T00:00:00+08:00",
         },
     )
-    to = fields.AwareDateTime(
-        load_default=None, metadata={"description": "Entries posted before this time"}
-    )
+    to = Instant(load_default=None, metadata={"description": "Entries posted before this time"})
     operator = fields.String(
         load_default=None,
         validate=validate.Length(min=1, max=32),
@@ -731,37 +845,50 @@ class ExportCreate(StrictSchema):
 
 class ExportFileOut(Schema):
     name = fields.String(metadata={"example": "journal.csv"})
-    rows = fields.Integer(allow_none=True)
-    bytes = fields.Integer()
+    rows = Integer(allow_none=True)
+    bytes = Integer()
     sha256 = fields.String()
 
 
 class ExportJobOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     status = fields.String(metadata={"description": "queued, running, succeeded or failed"})
     filters = fields.Dict()
     created_at = fields.DateTime(metadata={"description": "Sandbox time"})
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
-    head_seq = fields.Integer(allow_none=True)
+    head_seq = Integer(allow_none=True)
     head_hash = fields.String(allow_none=True)
     files = fields.List(fields.Nested(ExportFileOut))
     error = fields.String(allow_none=True)
 
 
 class AuditEventArgs(IdPageArgs):
-    method = fields.String(validate=validate.OneOf(["POST", "PUT", "PATCH", "DELETE"]))
+    method = fields.String(
+        validate=validate.OneOf(["POST", "PUT", "PATCH", "DELETE", "CLI"]),
+        metadata={"description": "CLI: a write of the `ecny` command line"},
+    )
     path_prefix = fields.String(validate=validate.Length(min=1, max=255))
-    key_id = fields.Integer(validate=validate.Range(min=1, max=2**31))
+    key_id = id_field(MAX_ID32)
+    start = Instant(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "Events at or after this sandbox time (inclusive)"},
+    )
+    end = Instant(
+        data_key="to",
+        load_default=None,
+        metadata={"description": "Events before this sandbox time (exclusive)"},
+    )
     outcome = fields.String(validate=validate.OneOf(["succeeded", "refused", "failed"]))
-    status = fields.Integer(validate=validate.Range(min=100, max=599))
+    status = Integer(validate=validate.Range(min=100, max=599))
 
 
 class AuditEventOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     at = fields.DateTime(metadata={"description": "Sandbox time"})
     wall_at = fields.DateTime(metadata={"description": "Real time"})
-    api_key_id = fields.Integer(allow_none=True)
+    api_key_id = Integer(allow_none=True)
     role = fields.String(allow_none=True)
     operator = fields.String(attribute="operator_code", allow_none=True)
     casino = fields.String(attribute="casino_ref", allow_none=True)
@@ -769,7 +896,7 @@ class AuditEventOut(Schema):
     path = fields.String()
     idempotency_key = fields.String(allow_none=True)
     replayed = fields.Boolean()
-    status = fields.Integer()
+    status = Integer()
     outcome = fields.String()
     error_code = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
@@ -822,12 +949,12 @@ class WindowPositionOut(Schema):
 
 
 class WindowOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     status = fields.String(metadata={"description": "OPEN, CLOSED or SETTLED"})
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     settled_at = fields.DateTime(allow_none=True)
-    settlement_transfer_id = fields.Integer(allow_none=True)
+    settlement_transfer_id = Integer(allow_none=True)
     positions = fields.List(fields.Nested(WindowPositionOut))
 
 
@@ -848,13 +975,13 @@ class Tier1MoveOut(Schema):
 
 
 class SettlementReportOut(Schema):
-    window_id = fields.Integer()
-    settlement_transfer_id = fields.Integer(allow_none=True)
+    window_id = Integer()
+    settlement_transfer_id = Integer(allow_none=True)
     operators = fields.List(fields.Nested(ReportOperatorOut))
     tier1_moves = fields.List(fields.Nested(Tier1MoveOut))
 
 
-class ReportArgs(Schema):
+class ReportArgs(Input):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
@@ -876,7 +1003,7 @@ class ProfileSelect(StrictSchema):
 
 class RulesOut(Schema):
     name = fields.String()
-    version = fields.Integer(metadata={"description": "Version of the profile format"})
+    version = Integer(metadata={"description": "Version of the profile format"})
     description = fields.String()
     source = fields.String(
         metadata={"description": "shipped (a file of the product) or document (given by the admin)"}
@@ -915,14 +1042,14 @@ class CasinoCreate(StrictSchema):
         metadata={"description": "e-CNY its wallet keeps after the day's sweep; funded now"},
     )
     supervisors = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31)),
+        Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID32)),
         load_default=list,
         metadata={"description": "Ids of supervisor keys to add this casino to"},
     )
 
 
 class SupervisorOut(Schema):
-    key_id = fields.Integer()
+    key_id = Integer()
     label = fields.String(allow_none=True)
 
 
@@ -931,8 +1058,8 @@ class CasinoOut(Schema):
     name = fields.String()
     operator = fields.String(attribute="operator_code")
     chip_asset = fields.String()
-    merchant_wallet = fields.Integer(attribute="merchant_wallet_id")
-    treasury_wallet = fields.Integer(attribute="treasury_wallet_id")
+    merchant_wallet = Integer(attribute="merchant_wallet_id")
+    treasury_wallet = Integer(attribute="treasury_wallet_id")
     float_amount = Amount(data_key="float")
     merchant_balance = Amount(metadata={"description": "e-CNY in its merchant wallet"})
     chips_with_players = Amount(metadata={"description": "Chips out with players, now"})
@@ -989,16 +1116,16 @@ class PlayBody(StrictSchema):
 
 
 class AlertBriefOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     type = fields.String()
     summary = fields.String()
 
 
 class CageOperationOut(Schema):
-    id = fields.Integer(metadata={"description": "The cage operation's id"})
+    id = Integer(metadata={"description": "The cage operation's id"})
     casino = fields.String(attribute="casino_ref")
     kind = fields.String(metadata={"description": "buy_in, play or cash_out"})
-    player = fields.Integer(attribute="wallet_id")
+    player = Integer(attribute="wallet_id")
     gaming_day = fields.Date()
     at = fields.DateTime()
     amount = Amount(metadata={"description": "Bought in, cashed out, or wagered"})
@@ -1008,26 +1135,26 @@ class CageOperationOut(Schema):
 
 
 class OperationOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     casino = fields.String(attribute="casino_ref")
     kind = fields.String()
-    player = fields.Integer(attribute="wallet_id")
+    player = Integer(attribute="wallet_id")
     holder_id = fields.String()
     gaming_day = fields.Date()
     at = fields.DateTime()
     amount = Amount()
     payout = Amount(allow_zero=True)
-    transfer_ids = fields.List(fields.Integer())
+    transfer_ids = fields.List(Integer())
 
 
 class OperationListArgs(IdPageArgs):
-    wallet = fields.Integer(validate=validate.Range(min=1, max=2**53))
+    wallet = Integer(validate=validate.Range(min=1, max=MAX_ID))
     gaming_day = fields.Date()
 
 
 class PlayerDayOut(Schema):
     gaming_day = fields.Date()
-    player = fields.Integer(attribute="wallet_id")
+    player = Integer(attribute="wallet_id")
     holder_id = fields.String()
     buy_ins = Amount(allow_zero=True)
     cash_outs = Amount(allow_zero=True)
@@ -1036,7 +1163,7 @@ class PlayerDayOut(Schema):
     net_result = SignedAmount(
         metadata={"description": "payouts - turnover: the player's win (negative: loss)"}
     )
-    transactions = fields.Integer()
+    transactions = Integer()
 
 
 class GamingDayArgs(PageArgs):
@@ -1060,14 +1187,14 @@ class CheckResultOut(Schema):
 class TaxOut(Schema):
     rate = fields.String(metadata={"example": "0.35"})
     amount = fields.String(metadata={"example": "1234.50"})
-    transfer_id = fields.Integer(allow_none=True)
+    transfer_id = Integer(allow_none=True)
 
 
 class SweepOut(Schema):
     float_amount = fields.String(attribute="float", data_key="float")
     balance_before = fields.String()
     amount = fields.String()
-    transfer_id = fields.Integer(allow_none=True)
+    transfer_id = Integer(allow_none=True)
 
 
 class ChipsOut(Schema):
@@ -1081,7 +1208,7 @@ class GamingDayReportOut(Schema):
     starts_at = fields.String()
     ends_at = fields.String()
     closed_at = fields.String()
-    players = fields.Integer()
+    players = Integer()
     buy_ins = fields.String()
     cash_outs = fields.String()
     turnover = fields.String()
@@ -1096,7 +1223,7 @@ class GamingDayReportOut(Schema):
 
 
 class AlertOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     type = fields.String(
         metadata={
             "description": "ltr, structuring, minimal_play, mainland_wallet, "
@@ -1105,7 +1232,7 @@ class AlertOut(Schema):
     )
     status = fields.String(metadata={"description": "open, acknowledged, escalated or dismissed"})
     casino = fields.String(attribute="casino_ref", allow_none=True)
-    wallet = fields.Integer(attribute="wallet_id", allow_none=True)
+    wallet = Integer(attribute="wallet_id", allow_none=True)
     operator = fields.String(attribute="operator_code", allow_none=True)
     raised_at = fields.DateTime()
     due_at = fields.DateTime(
@@ -1128,7 +1255,7 @@ class AlertListArgs(IdPageArgs):
         validate=validate.OneOf(["open", "acknowledged", "escalated", "dismissed"])
     )
     overdue = fields.Boolean()
-    wallet = fields.Integer(validate=validate.Range(min=1, max=2**53))
+    wallet = Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class EscalateBody(StrictSchema):
@@ -1148,7 +1275,7 @@ class ExclusionCreate(StrictSchema):
 
 
 class ExclusionOut(Schema):
-    id = fields.Integer()
+    id = Integer()
     holder_id = fields.String()
     casino = fields.String(attribute="casino_ref", allow_none=True)
     kind = fields.String()
@@ -1162,5 +1289,5 @@ class ExclusionOut(Schema):
     revoked_from = fields.DateTime(allow_none=True)
 
 
-class ExclusionListArgs(IdPageArgs):
+class ExclusionListArgs(Id32PageArgs):
     holder_id = fields.String(validate=validate.Length(max=64))

@@ -17,6 +17,16 @@ from .schema import sandbox
 # no daylight saving).
 SANDBOX_TZ = timezone(timedelta(hours=8), "UTC+08:00")
 
+# The instants the API takes (statement and export periods, audit log ranges),
+# in UTC: a day inside Python's range on each side, so that a day boundary in
+# UTC+8 or a day more can be computed. PostgreSQL's timestamps hold more.
+INSTANT_MIN = datetime(1, 1, 2, tzinfo=UTC)
+INSTANT_MAX = datetime(9999, 12, 31, tzinfo=UTC)
+# The sandbox clock itself, narrower: holds, exclusions, deadlines and a
+# ten-year advance are computed from it.
+CLOCK_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+CLOCK_MAX = datetime(9000, 1, 1, tzinfo=UTC)
+
 
 def local_date(when: datetime) -> date:
     """The sandbox day (UTC+8) an instant falls on."""
@@ -71,7 +81,7 @@ def set_clock(tx: Tx, when: datetime, fixed: bool = True) -> ClockState:
             "the time needs a UTC offset",
             errors={"now": ["must include a UTC offset, e.g. 2026-01-01T09:00:00+08:00"]},
         )
-    when = when.astimezone(UTC)
+    when = _within_range("now", when.astimezone(UTC))
     if fixed:
         values = {"clock_fixed": when, "clock_offset_us": 0}
     else:
@@ -91,6 +101,7 @@ def advance(tx: Tx, seconds: int) -> ClockState:
         )
     row = tx.sandbox
     delta = timedelta(seconds=seconds)
+    _within_range("seconds", tx.now() + delta)
     if row.clock_fixed is not None:
         values = {"clock_fixed": row.clock_fixed + delta}
     else:
@@ -98,6 +109,13 @@ def advance(tx: Tx, seconds: int) -> ClockState:
     tx.conn.execute(sandbox.update().where(sandbox.c.id == 1).values(**values))
     tx.forget_clock()
     return state(tx)
+
+
+def _within_range(field: str, when: datetime) -> datetime:
+    if not CLOCK_MIN <= when < CLOCK_MAX:
+        msg = f"the sandbox clock stays from {CLOCK_MIN:%Y-%m-%d} to before {CLOCK_MAX:%Y-%m-%d} (UTC)"
+        raise errors.DomainError(errors.VALIDATION_FAILED, msg, errors={field: [msg]})
+    return when
 
 
 def _us(delta: timedelta) -> int:

@@ -43,6 +43,9 @@ UNSUPPORTED_MEDIA_TYPE = _code(
     "unsupported_media_type", INVALID, "The body must be application/json"
 )
 BAD_REQUEST = _code("bad_request", INVALID, "Bad request")
+UNKNOWN_PARAMETER = _code(
+    "unknown_parameter", INVALID, "The request has a query parameter the operation does not take"
+)
 METHOD_NOT_ALLOWED = _code("method_not_allowed", INVALID, "Method not allowed")
 NOT_ACCEPTABLE = _code("not_acceptable", INVALID, "Not acceptable")
 PAYLOAD_TOO_LARGE = _code("payload_too_large", INVALID, "Payload too large")

@@ -159,3 +159,25 @@ def revoke(tx: Tx, key_id: int) -> RevokedKey:
         .values(revoked_at=now)
     )
     return RevokedKey(row.id, row.role, row.operator_code, row.casino_ref, row.label, now)
+
+
+def list_keys(tx: Tx, *, after: int | None, limit: int) -> list[sa.Row]:
+    """The keys by id: what each may do, never the secret nor its hash."""
+    k = api_keys
+    stmt = (
+        sa.select(
+            k.c.id,
+            k.c.role,
+            operators.c.code.label("operator_code"),
+            k.c.casino_ref,
+            k.c.label,
+            k.c.created_at,
+            k.c.revoked_at,
+        )
+        .outerjoin(operators, operators.c.id == k.c.operator_id)
+        .order_by(k.c.id)
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(k.c.id > after)
+    return tx.conn.execute(stmt).all()

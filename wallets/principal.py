@@ -66,3 +66,7 @@ class Principal:
 
 # The system itself (CLI seeding, scenario set-up): may do everything.
 SYSTEM = Principal(role=ADMIN)
+# Who the audit log names for a write of the `ecny` command line (no API key:
+# whoever can run it can reach the database).
+CLI_ROLE = "cli"
+CLI = Principal(role=CLI_ROLE)

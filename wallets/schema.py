@@ -23,6 +23,11 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 # 64-bit on PostgreSQL, the rowid alias on SQLite.
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# The largest id the API takes, by column: a 32-bit column (sa.Integer) holds
+# 2**31 - 1; a 64-bit one (Id) more than a JSON number holds exactly, so the
+# API stops at 2**53. A larger id names nothing (404 in a path, 422 elsewhere).
+MAX_ID32 = 2**31 - 1
+MAX_ID = 2**53
 Fen = sa.BigInteger
 
 

@@ -89,7 +89,7 @@ def create_export(body):
     return response
 
 
-@blp.route("/exports/<int:job_id>", methods=["GET"])
+@blp.route("/exports/<id32:job_id>", methods=["GET"])
 @blp.response(200, ExportJobOut)
 @problems(blp, 404)
 @roles("admin", "auditor")
@@ -98,7 +98,7 @@ def get_export(job_id):
     return read(lambda tx: ex.get_job(tx, job_id))
 
 
-@blp.route("/exports/<int:job_id>/files/<path:name>", methods=["GET"])
+@blp.route("/exports/<id32:job_id>/files/<path:name>", methods=["GET"])
 @blp.doc(
     responses={
         "200": {
@@ -128,8 +128,10 @@ def get_export_file(job_id, name):
 @problems(blp, 422)
 @roles("admin", "auditor")
 def list_events(args):
-    """The audit log: every state-changing API call, accepted or refused, oldest first.
-    Filters: method, path_prefix, key_id, outcome (succeeded, refused, failed), status."""
+    """The audit log: every state-changing API call (and `ecny` command-line write),
+    accepted or refused, oldest first. Filters: method, path_prefix, key_id, outcome
+    (succeeded, refused, failed), status, and a range of sandbox time: `from`
+    inclusive, `to` exclusive."""
     after = int_cursor(args["after"])
     filters = audit_log.EventFilters(
         method=args.get("method"),
@@ -137,6 +139,8 @@ def list_events(args):
         key_id=args.get("key_id"),
         outcome=args.get("outcome"),
         status=args.get("status"),
+        start=args.get("start"),
+        end=args.get("end"),
     )
 
     def run(tx):

@@ -17,16 +17,44 @@ from .. import openapi
 
 class _Parser(FlaskParser):
     """webargs' parser, reading the body app/__init__.py already parsed (once)
-    instead of parsing it again."""
+    instead of parsing it again; a query parameter the operation's schema does
+    not declare is refused (400 unknown_parameter), never silently ignored:
+    ``?kye_id=5`` must not answer everything."""
 
     def _raw_load_json(self, req):
         if "json_body" in g and req.mimetype == "application/json":
             return g.json_body
         return super()._raw_load_json(req)
 
+    def _load_location_data(self, *, schema, req, location):
+        data = super()._load_location_data(schema=schema, req=req, location=location)
+        if location in ("query", "querystring"):
+            declared = {f.data_key or name for name, f in schema.fields.items() if not f.dump_only}
+            unknown = sorted(set(data.keys()) - declared)
+            if unknown:
+                names = ", ".join(unknown)
+                raise errors.DomainError(
+                    errors.UNKNOWN_PARAMETER,
+                    f"unknown query parameter: {names} (this operation takes: "
+                    f"{', '.join(sorted(declared))})",
+                    parameters=unknown,
+                )
+        return data
+
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = _Parser()
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """Query arguments may be refused as unknown (400): documented with them."""
+        decorator = super().arguments(schema, location=location, **kwargs)
+        if location not in ("query", "querystring"):
+            return decorator
+
+        def both(fn):
+            return self.alt_response(400, **openapi.problem_response(400))(decorator(fn))
+
+        return both
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -58,7 +86,7 @@ WRITE_PROBLEMS = (400, 404, 409, 413, 415, 422, 503)
 def int_cursor(after: str | None) -> int | None:
     if after is None:
         return None
-    if not after.isdigit() or len(after) > 18:
+    if not (after.isascii() and after.isdigit()) or len(after) > 18:
         raise errors.DomainError(
             errors.VALIDATION_FAILED,
             "after: not a cursor of this list",

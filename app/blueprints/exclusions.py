@@ -68,7 +68,7 @@ def list_exclusions(args):
     return read(run)
 
 
-@blp.route("/<int:exclusion_id>/revoke", methods=["POST"])
+@blp.route("/<id32:exclusion_id>/revoke", methods=["POST"])
 @blp.response(200, ExclusionOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "supervisor")

@@ -2,15 +2,27 @@ from __future__ import annotations
 
 from wallets import clock, holds, keys, settlement
 
+from .. import present
 from ..auth import roles
-from ..schemas import ClockAdvance, ClockOut, ClockSet, KeyCreate, KeyOut, KeyRevokedOut
+from ..schemas import (
+    ClockAdvance,
+    ClockOut,
+    ClockSet,
+    KeyCreate,
+    KeyListArgs,
+    KeyListOut,
+    KeyOut,
+    KeyRevokedOut,
+    page_of,
+)
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, Blueprint, problems
+from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 
 blp = Blueprint(
     "sandbox", __name__, url_prefix="/v1", description="The sandbox: its clock and API keys"
 )
 
+KeyPage = page_of(KeyListOut, "KeyPage")
 ALL_ROLES = ("admin", "central_bank", "operator", "merchant", "supervisor", "auditor")
 
 
@@ -91,7 +103,24 @@ def create_key(body):
     )
 
 
-@blp.route("/keys/<int:key_id>/revoke", methods=["POST"])
+@blp.route("/keys", methods=["GET"])
+@blp.arguments(KeyListArgs(), location="query")
+@blp.response(200, KeyPage)
+@problems(blp, 422)
+@roles("admin")
+def list_keys(args):
+    """The API keys by id: role, scope, label, when created and revoked. Never a
+    key nor its hash (a key is shown once, when it is created)."""
+    after = int_cursor(args["after"])
+
+    def run(tx):
+        found = keys.list_keys(tx, after=after, limit=args["limit"] + 1)
+        return present.page(found, args["limit"], lambda k: k.id)
+
+    return read(run)
+
+
+@blp.route("/keys/<id32:key_id>/revoke", methods=["POST"])
 @blp.response(200, KeyRevokedOut)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin")

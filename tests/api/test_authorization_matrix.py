@@ -43,7 +43,7 @@ MATRIX = {
     "POST /v1/operators/<code>/issuances": "ok ok 403 ok 404 403 403 403 403",
     "POST /v1/operators/<code>/redemptions": "ok ok 403 ok 404 403 403 403 403",
     "GET /v1/operators/<code>/limits": "ok ok ok ok 404 403 403 403 403",
-    "PUT /v1/operators/<code>/limits/<int:wallet_class>": "ok 403 403 ok 404 403 403 403 403",
+    "PUT /v1/operators/<code>/limits/<int(max=4):wallet_class>": "ok 403 403 ok 404 403 403 403 403",
     "POST /v1/wallets": "ok 403 403 ok 404 403 403 403 403",
     "GET /v1/wallets": "ok 403 ok ok ok 403 403 403 403",
     "GET /v1/wallets/<int:wallet_id>": "ok 403 ok ok 404 403 403 403 403",
@@ -79,8 +79,8 @@ MATRIX = {
     "GET /v1/audit/reconciliation": "ok ok ok 403 403 403 403 403 403",
     "GET /v1/audit/digest": "ok ok ok 403 403 403 403 403 403",
     "POST /v1/audit/exports": "ok 403 ok 403 403 403 403 403 403",
-    "GET /v1/audit/exports/<int:job_id>": "ok 403 ok 403 403 403 403 403 403",
-    "GET /v1/audit/exports/<int:job_id>/files/<path:name>": "ok 403 ok 403 403 403 403 403 403",
+    "GET /v1/audit/exports/<id32:job_id>": "ok 403 ok 403 403 403 403 403 403",
+    "GET /v1/audit/exports/<id32:job_id>/files/<path:name>": "ok 403 ok 403 403 403 403 403 403",
     "GET /v1/audit/events": "ok 403 ok 403 403 403 403 403 403",
     "GET /v1/rules": "ok ok ok ok ok ok ok ok ok",
     "PUT /v1/sandbox/profile": "ok 403 403 403 403 403 403 403 403",
@@ -88,7 +88,8 @@ MATRIX = {
     "PUT /v1/sandbox/clock": "ok 403 403 403 403 403 403 403 403",
     "POST /v1/sandbox/clock/advance": "ok 403 403 403 403 403 403 403 403",
     "POST /v1/keys": "ok 403 403 403 403 403 403 403 403",
-    "POST /v1/keys/<int:key_id>/revoke": "ok 403 403 403 403 403 403 403 403",
+    "GET /v1/keys": "ok 403 403 403 403 403 403 403 403",
+    "POST /v1/keys/<id32:key_id>/revoke": "ok 403 403 403 403 403 403 403 403",
     "POST /v1/casinos": "ok 403 403 403 403 403 403 403 403",
     "GET /v1/casinos": "ok 403 ok 403 403 ok ok ok ok",
     "GET /v1/casinos/<ref>": "ok 403 ok 403 403 ok 404 ok 404",
@@ -109,7 +110,7 @@ MATRIX = {
     "POST /v1/alerts/<int:alert_id>/dismiss": "ok 404 403 403 403 403 403 ok 404",
     "POST /v1/exclusions": "ok 403 403 403 403 403 403 ok 404",
     "GET /v1/exclusions": "ok 403 ok 403 403 403 403 ok ok",
-    "POST /v1/exclusions/<int:exclusion_id>/revoke": "ok 403 403 403 403 403 403 ok 404",
+    "POST /v1/exclusions/<id32:exclusion_id>/revoke": "ok 403 403 403 403 403 403 ok 404",
 }
 
 
@@ -121,7 +122,7 @@ NOT_FOUND_BY_PARAM = {
     "<int:transfer_id>": errors.TRANSFER_NOT_FOUND,
     "<int:hold_id>": errors.HOLD_NOT_FOUND,
     "<int:alert_id>": errors.ALERT_NOT_FOUND,
-    "<int:exclusion_id>": errors.EXCLUSION_NOT_FOUND,
+    "<id32:exclusion_id>": errors.EXCLUSION_NOT_FOUND,
     "<ref>": errors.CASINO_NOT_FOUND,
 }
 NAMED_IN = {
@@ -158,7 +159,7 @@ BODIES = {
     "POST /v1/operators/<code>/reserve-deposits": _money,
     "POST /v1/operators/<code>/issuances": _money,
     "POST /v1/operators/<code>/redemptions": _money,
-    "PUT /v1/operators/<code>/limits/<int:wallet_class>": lambda w, c: {
+    "PUT /v1/operators/<code>/limits/<int(max=4):wallet_class>": lambda w, c: {
         "balance_cap": None,
         "single_payment": None,
         "daily_out": None,
@@ -305,15 +306,15 @@ def world(sandbox):
 # cannot be voided).
 PARAMS = {
     "<code>": "BOCMO",
-    "<int:wallet_class>": "1",
+    "<int(max=4):wallet_class>": "1",
     "<int:wallet_id>": "player",
     "<int:transfer_id>": "transfer",
     "<int:hold_id>": "hold",
     "<int:alert_id>": "alert",
-    "<int:exclusion_id>": "exclusion",
-    "<int:key_id>": "key",
+    "<id32:exclusion_id>": "exclusion",
+    "<id32:key_id>": "key",
     "<int:window_id>": "1",
-    "<int:job_id>": "1",
+    "<id32:job_id>": "1",
     "<path:name>": "report.json",
     "<ref>": "COTAI",
     "<gaming_day:date>": DAY,

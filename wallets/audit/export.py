@@ -212,7 +212,7 @@ def parse_filters(
     if start and end and start >= end:
         raise _invalid("to", "must be after from")
     if wallet is not None and not isinstance(wallet, int):
-        if not str(wallet).isdigit():
+        if not (str(wallet).isascii() and str(wallet).isdigit()):
             raise _invalid("wallet", "must be a wallet id")
         wallet = int(wallet)
     return Filters(start, end, operator or None, wallet, parse_formats(formats))

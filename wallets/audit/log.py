@@ -8,6 +8,7 @@ at most a summary of the request's plain fields without personal data.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,6 +43,16 @@ def outcome_of(status: int) -> str:
     if status < 400:
         return "succeeded"
     return "refused" if status < 500 else "failed"
+
+
+def storable(text: str) -> str:
+    """Text as every database stores it: a NUL (PostgreSQL refuses it in text)
+    and a lone UTF-16 surrogate (no UTF-8 holds it) become U+FFFD, so that a
+    call whose path holds ``%00`` is recorded like any other (docs/security.md)."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def summary(body: object) -> str | None:
@@ -82,14 +93,14 @@ def record(
         p.operator_code if p else None,
         p.casino_ref if p else None,
         call.method[:8],
-        call.path[:255],
-        call.idempotency_key[:255] if call.idempotency_key else None,
+        storable(call.path)[:255],
+        storable(call.idempotency_key)[:255] if call.idempotency_key else None,
         bool(replayed),
         status,
         outcome_of(status),
         error_code,
-        call.request_id,
-        resource[:64] if resource else None,
+        storable(call.request_id) if call.request_id else None,
+        storable(resource)[:64] if resource else None,
         summary(call.body),
     )
     tx.insert_rows(audit_events, _COLUMNS, [row])
@@ -106,6 +117,8 @@ class EventFilters:
     key_id: int | None = None
     outcome: str | None = None
     status: int | None = None
+    start: datetime | None = None  # at or after (sandbox time)
+    end: datetime | None = None  # before
 
 
 def list_events(tx: Tx, filters: EventFilters, *, after: int | None, limit: int) -> list[sa.Row]:
@@ -124,4 +137,8 @@ def list_events(tx: Tx, filters: EventFilters, *, after: int | None, limit: int)
         stmt = stmt.where(ae.c.outcome == filters.outcome)
     if filters.status is not None:
         stmt = stmt.where(ae.c.status == filters.status)
+    if filters.start is not None:
+        stmt = stmt.where(ae.c.at >= filters.start)
+    if filters.end is not None:
+        stmt = stmt.where(ae.c.at < filters.end)
     return tx.conn.execute(stmt).all()
