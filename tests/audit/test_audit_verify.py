@@ -139,7 +139,9 @@ def _forge(export_dir, tmp_path):
         (export_dir / name).unlink()
     manifest = json.loads((export_dir / "manifest.json").read_text())
     manifest["files"] = [
-        f for f in manifest["files"] if f["name"] in ("journal.csv", "balances.csv", "audit_events.csv")
+        f
+        for f in manifest["files"]
+        if f["name"] in ("journal.csv", "balances.csv", "audit_events.csv")
     ]
     size, sha = ex.file_digest(path)
     next(f for f in manifest["files"] if f["name"] == "journal.csv").update(bytes=size, sha256=sha)
