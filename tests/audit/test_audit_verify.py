@@ -513,3 +513,20 @@ def test_without_csv_the_jsonl_chain_is_checked(export_dir, pub, cli):
         == "journal.jsonl:9: seq 9: the hash does not recompute from the row (the row was changed)"
     )
     assert "manifest.json: the manifest's signature does not verify" in out
+
+
+def test_an_edited_statement_entry_is_named(export_dir, pub, cli):
+    """Issue 14 item 23: a statement's bad entry is named by its NtryRef and place."""
+    path = export_dir / "camt053" / "1.xml"
+    lines = _lines(path)
+    entry_lines = [n for n, line in enumerate(lines) if line.startswith("<Ntry")]
+    i = entry_lines[1]  # the second entry
+    ref = lines[i].split("<NtryRef>")[1].split("<")[0]
+    amount = lines[i].split('<Amt Ccy="CNY">')[1].split("<")[0]
+    lines[i] = lines[i].replace(f">{amount}<", ">0.01<")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert f"camt053/1.xml:{i + 1}: entry NtryRef {ref} (entry 2 of the statement): 0.01 " in out, (
+        out
+    )
+    assert f"but the journal's entry {ref} is {amount}" in out
