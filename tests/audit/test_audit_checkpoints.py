@@ -201,6 +201,21 @@ def test_a_held_checkpoint_catches_a_rewritten_and_rehashed_database(
         tmp_path / "held.json",
     )
     assert "EXPORT VERIFIED" in out
+    # A checkpoint kept from after the export: not checkable there, not a failure.
+    _pay(demo, "9.00")
+    later = db.write(lambda tx: cp.record(tx, dg.take(tx, signing_key), cp.EXPORT))
+    (tmp_path / "later.json").write_text(json.dumps([*held, later]))
+    out = cli(
+        "audit",
+        "verify",
+        tmp_path / "before",
+        "--public-key",
+        tmp_path / "cb.pub",
+        "--digest",
+        tmp_path / "later.json",
+    )
+    assert f"[not checkable] checkpoint {later['id']}" in out and "taken after this export" in out
+    assert "EXPORT VERIFIED" in out
 
     _rewrite(db, seq - 2, rehash=True)
     try:

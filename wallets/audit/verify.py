@@ -414,6 +414,7 @@ class _Verifier:
         head_seq, head_hash = digest.get("sequence"), digest.get("head_hash")
         j = _Journal()
         prev: _Row | None = None
+        wanted = {d.get("sequence") for d in self.earlier}  # seqs the kept digests name
         for row in self._rows(name, c):
             v = row.values
             if not v:
@@ -421,7 +422,7 @@ class _Verifier:
                 continue
             j.rows += 1
             out_of_order = self._row(c, name, row, prev, complete, head_seq)
-            if any(d.get("sequence") == v["seq"] for d in self.earlier):
+            if v["seq"] in wanted:
                 self.earlier_found[v["seq"]] = (v["hash"], row.line)
             if j.first_seq is None:
                 j.first_seq, j.first_prev_hash = v["seq"], v["prev_hash"]
@@ -864,7 +865,11 @@ class _Verifier:
         name = self._journal_file() or "journal"
         for d in self.earlier:
             seq = d.get("sequence")
-            label = f"digest of seq {seq} taken at {d.get('time')}"
+            label = (
+                f"checkpoint {d['id']} (seq {seq}, taken at {d.get('time')})"
+                if d.get("id") is not None
+                else f"digest of seq {seq} taken at {d.get('time')}"
+            )
             if not dg.signature_valid(d, key):
                 self.fail(c, "digest", None, f"{label}: its signature does not verify with the key")
             elif seq == 0:
@@ -882,6 +887,13 @@ class _Verifier:
                         f"seq {seq} has hash {found[:16]}..., but the {label} signed "
                         f"{str(d.get('head_hash'))[:16]}...: the chain was rewritten since",
                     )
+            elif isinstance(seq, int) and seq > (j.last_seq or 0) and _later(d, self.manifest):
+                # Kept from after this export was taken: the export cannot hold it.
+                unchecked += 1
+                self.report.not_checkable.append(
+                    f"{label}: taken after this export (whose head is seq "
+                    f"{self.manifest['digest'].get('sequence')}), so it cannot be checked here"
+                )
             elif self.manifest["complete"] and isinstance(seq, int) and seq > (j.last_seq or 0):
                 self.fail(c, name, None, f"{label}: the chain ends before it (it was truncated)")
             elif not self.manifest["complete"]:
@@ -1037,6 +1049,16 @@ def _hash_time(text: str) -> str | None:
     except ValueError:
         return None
     return when.strftime(HASH_TIME_FORMAT)
+
+
+def _later(kept: dict, manifest: dict) -> bool:
+    """Was the digest ``kept`` signed after the export's own digest?"""
+    try:
+        return datetime.fromisoformat(kept["time"]) > datetime.fromisoformat(
+            manifest["digest"]["time"]
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _signed(el, ns: str) -> int:
