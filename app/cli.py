@@ -467,34 +467,52 @@ def audit_export(
     for asset, totals in m["control_totals"].items():
         click.echo(f"  {asset:<10} {totals['count']:>8} entries  {totals['amount']:>22}")
     click.echo(f"signed head: seq {m['digest']['sequence']} {m['digest']['head_hash']}")
+    if result.checkpoint is not None:
+        click.echo(f"checkpoint {result.checkpoint['id']} published for this head")
     click.echo(
         f"verify with: ecny audit verify {out_dir} --public-key <central bank public key file>"
     )
 
 
 @audit.command("verify")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("directory", type=click.Path(exists=True))
 @click.option(
     "--public-key",
     "public_key_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="the central bank's public key (PEM or base64), obtained separately; without it the "
-    "manifest's own key is used, which proves integrity but not origin",
+    help="the central bank's public key (PEM or base64), obtained separately: required, "
+    "unless --integrity-only",
+)
+@click.option(
+    "--integrity-only",
+    is_flag=True,
+    help="without --public-key: check the export against the key it names itself; the "
+    "verdict is then UNAUTHENTICATED (intact, but anybody could have signed it)",
 )
 @click.option(
     "--digest",
     "digest_files",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="a digest kept from earlier (JSON of `ecny audit digest` or GET /v1/audit/digest): "
-    "the chain must still pass through its head; repeatable",
+    help="a digest or checkpoints kept from earlier (JSON of `ecny audit digest`, "
+    "GET /v1/audit/digest, GET /v1/audit/checkpoints or `ecny audit checkpoints list --json`): "
+    "the chain must still pass through each head; repeatable",
 )
 def audit_verify(
-    directory: str, public_key_file: str | None, digest_files: tuple[str, ...]
+    directory: str,
+    public_key_file: str | None,
+    integrity_only: bool,
+    digest_files: tuple[str, ...],
 ) -> None:
-    """Verify an export offline (no database); exit 0 only when every check holds."""
+    """Verify an export offline (no database): DIRECTORY, or the .tar.gz of
+    GET /v1/audit/exports/{id}/archive. Exit 0 only when every check holds and
+    the signer is the central bank's key given (or, with --integrity-only, when
+    the export is intact: UNAUTHENTICATED)."""
+    import tarfile
+    import tempfile
     from pathlib import Path
 
+    from wallets.audit import checkpoints as cp
     from wallets.audit import digest as dg
     from wallets.audit.verify import verify_export
 
@@ -504,14 +522,103 @@ def audit_verify(
             key = dg.load_public_key(Path(public_key_file).read_bytes())
         except ValueError as exc:
             raise click.ClickException(f"{public_key_file}: {exc}") from exc
-    earlier = []
+    elif not integrity_only:
+        raise click.UsageError(
+            "no --public-key: an export that carries its own key proves only that it is "
+            "intact, not that the central bank signed it. Give the central bank's public key, "
+            "obtained separately (`ecny audit public-key`), or --integrity-only for an "
+            "UNAUTHENTICATED check"
+        )
+    earlier: list[dict] = []
     for name in digest_files:
         try:
-            earlier.append(json.loads(Path(name).read_text()))
+            earlier.extend(cp.load_held(json.loads(Path(name).read_text())))
         except ValueError as exc:
-            raise click.ClickException(f"{name}: not a digest (JSON): {exc}") from exc
-    report = verify_export(Path(directory), key, earlier)
-    for line in report.lines():
+            raise click.ClickException(
+                f"{name}: not a digest or checkpoints (JSON): {exc}"
+            ) from exc
+    with tempfile.TemporaryDirectory(prefix="ecny-verify-") as tmp:
+        target = Path(directory)
+        if target.is_file():
+            try:
+                with tarfile.open(target, "r:*") as archive:
+                    archive.extractall(tmp, filter="data")
+            except (tarfile.TarError, OSError) as exc:
+                raise click.ClickException(f"{directory}: not an export archive: {exc}") from exc
+            tops = list(Path(tmp).iterdir())
+            target = tops[0] if len(tops) == 1 and tops[0].is_dir() else Path(tmp)
+        report = verify_export(target, key, earlier)
+        for line in report.lines():
+            click.echo(line)
+    sys.exit(0 if report.ok else 1)
+
+
+@audit.group("checkpoints")
+def audit_checkpoints() -> None:
+    """Signed checkpoints of the journal head: list, take, and check a held history."""
+
+
+@audit_checkpoints.command("list")
+@click.option("--json", "as_json", is_flag=True, help="print them as a JSON list, to keep")
+def audit_checkpoints_list(as_json: bool) -> None:
+    """List the published checkpoints, oldest first."""
+    from wallets.audit import checkpoints as cp
+
+    items = Database(_settings().database_url).read(lambda tx: list(cp.iter_all(tx)))
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    for c in items:
+        click.echo(
+            f"{c['id']:>6}  seq {c['sequence']:>10}  {c['head_hash']}  {c['time']}  {c['reason']}"
+            + (f" {c['export_id']}" if c["export_id"] else "")
+        )
+
+
+@audit_checkpoints.command("take")
+def audit_checkpoints_take() -> None:
+    """Take a checkpoint now (refused when the chain does not recompute)."""
+    from wallets.audit import checkpoints as cp
+    from wallets.audit import digest as dg
+    from wallets.errors import DomainError
+
+    settings = _settings()
+    try:
+        key = dg.load_or_create_key(settings.signing_key_path)
+        taken = cp.take_now(Database(settings.database_url), key, settings.checkpoint_hours)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(json.dumps(taken, indent=2))
+
+
+@audit_checkpoints.command("verify")
+@click.argument("held_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--public-key",
+    "public_key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="the central bank's public key (PEM or base64), obtained separately",
+)
+def audit_checkpoints_verify(held_file: str, public_key_file: str) -> None:
+    """Check checkpoints kept from earlier (HELD_FILE: JSON of `checkpoints list --json`,
+    GET /v1/audit/checkpoints or a digest) against the live database: exit 1 if the
+    journal no longer passes through one of them, naming the entry."""
+    from pathlib import Path
+
+    from wallets.audit import checkpoints as cp
+    from wallets.audit import digest as dg
+
+    try:
+        key = dg.load_public_key(Path(public_key_file).read_bytes())
+    except ValueError as exc:
+        raise click.ClickException(f"{public_key_file}: {exc}") from exc
+    try:
+        held = cp.load_held(json.loads(Path(held_file).read_text()))
+    except ValueError as exc:
+        raise click.ClickException(f"{held_file}: {exc}") from exc
+    report = Database(_settings().database_url).read(cp.verify_held, held, key)
+    for line in report.lines:
         click.echo(line)
     sys.exit(0 if report.ok else 1)
 

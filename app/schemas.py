@@ -861,6 +861,31 @@ class ExportJobOut(Schema):
     head_hash = fields.String(allow_none=True)
     files = fields.List(fields.Nested(ExportFileOut))
     error = fields.String(allow_none=True)
+    error_code = fields.String(
+        allow_none=True,
+        metadata={"description": "Why a failed job failed, e.g. ledger_chain_broken"},
+    )
+
+
+class CheckpointOut(Schema):
+    id = fields.Integer()
+    sequence = fields.Integer(metadata={"description": "seq of the journal head it signs"})
+    head_hash = fields.String(metadata={"description": "hash of that entry (64 zeros if none)"})
+    time = fields.String(metadata={"description": "Sandbox time, ISO 8601, as signed"})
+    signature = fields.String(
+        metadata={
+            "description": "base64 Ed25519 signature of the canonical JSON "
+            '{"head_hash":...,"sequence":...,"time":...}, as a digest\'s'
+        }
+    )
+    public_key_sha256 = fields.String(
+        metadata={"description": "SHA-256 of the raw 32-byte public key that signed it"}
+    )
+    algorithm = fields.String(metadata={"example": "Ed25519"})
+    reason = fields.String(metadata={"description": "schedule or export"})
+    export_id = fields.String(
+        allow_none=True, metadata={"description": "The export it was taken for"}
+    )
 
 
 class AuditEventArgs(IdPageArgs):

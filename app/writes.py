@@ -19,6 +19,7 @@ from marshmallow import Schema
 from werkzeug.exceptions import HTTPException
 
 from wallets import errors, holds, idempotency
+from wallets.audit import checkpoints
 from wallets.audit import log as audit_log
 from wallets.db import Tx, loggable
 
@@ -117,6 +118,10 @@ def write(
     except Exception:
         _record_apart(call, 500, error_code="internal_error")
         raise
+    # The scheduled checkpoint of the journal head, if this write is the first
+    # of its period of sandbox time (wallets/audit/checkpoints.py); never fails it.
+    cfg = settings()
+    checkpoints.take_if_due(db, cfg.signing_key_path, cfg.checkpoint_hours)
     if after is not None:
         after(result_box[0])
     extra = headers(result_box[0]) if headers is not None else {}

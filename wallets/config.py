@@ -33,6 +33,9 @@ class Settings:
     secret_key: str | None = None
     # Send the console's session cookie over HTTPS only (set it behind TLS).
     secure_cookie: bool = False
+    # Signed checkpoints of the journal head: one per this many hours of
+    # sandbox time (0: only on exports). docs/audit.md.
+    checkpoint_hours: int = 6
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -50,6 +53,8 @@ class Settings:
             kwargs["idempotency_stale_seconds"] = int(env["ECNY_IDEMPOTENCY_STALE_SECONDS"])
         if env.get("ECNY_SECRET_KEY"):
             kwargs["secret_key"] = env["ECNY_SECRET_KEY"]
+        if env.get("ECNY_CHECKPOINT_HOURS"):
+            kwargs["checkpoint_hours"] = int(env["ECNY_CHECKPOINT_HOURS"])
         if env.get("ECNY_SECURE_COOKIE"):
             kwargs["secure_cookie"] = env["ECNY_SECURE_COOKIE"].lower() in ("1", "true", "yes")
         return cls(**kwargs)

@@ -205,6 +205,11 @@ EXPORT_NOT_READY = _code("export_not_ready", CONFLICT, "The export job has not s
 SIGNING_KEY_UNAVAILABLE = _code(
     "signing_key_unavailable", UNAVAILABLE, "The central bank's signing key cannot be read"
 )
+LEDGER_CHAIN_BROKEN = _code(
+    "ledger_chain_broken",
+    CONFLICT,
+    "The journal's hash chain does not recompute: nothing is signed over it",
+)
 
 
 class DomainError(Exception):
