@@ -71,7 +71,6 @@ _PROBLEM_DESCRIPTIONS = {
     401: "Missing or unknown API key",
     403: "The key's role may not do this",
     404: "No such resource, or outside the caller's scope",
-    405: "Method not allowed on this path",
     409: "Conflicts with the current state (e.g. an idempotent request still in flight)",
     412: "If-Match does not match the resource's current ETag",
     413: "The body is larger than the sandbox accepts",
