@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` and `make test`; `make bench` and
+# The two commands of the README: `make run` (its demo keys are printed once and
+# kept in var/demo-keys.json, mode 0600) and `make test`; `make bench` and
 # `make serve` for performance (docs/performance.md).
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,7 +23,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/ecny db upgrade
-	$(BIN)/ecny seed demo
+	$(BIN)/ecny seed demo --keys-file var/demo-keys.json
 	$(BIN)/ecny serve --host $(HOST) --port $(PORT)
 
 # The production server (gunicorn) on the configured database, migrated first;

@@ -9,7 +9,6 @@ import secrets
 from typing import Any
 
 from flask import Flask, g, jsonify, redirect, request, send_from_directory, url_for
-from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from wallets import errors as domain_errors
@@ -19,6 +18,7 @@ from wallets.db import Database, current_revision
 from . import auth, console, converters, writes
 from . import errors as http_errors
 from .blueprints import BLUEPRINTS
+from .openapi import SandboxApi
 from .schemas import Amount, SignedAmount, amount_properties
 
 API_DESCRIPTION = """\
@@ -59,7 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["ecny"] = {"db": db, "settings": settings}
 
     converters.register(app)
-    api = Api(app)
+    api = SandboxApi(app)
     converters.document(api)
     api.register_field(Amount, "string", None)
     api.register_field(SignedAmount, "string", None)
@@ -85,6 +85,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.get("/docs/assets/<path:filename>")
     def swagger_assets(filename: str):
         return send_from_directory(swagger_ui_path, filename)
+
+    @app.get("/docs/")
+    @app.get("/docs/index.html")
+    def docs_elsewhere():
+        return redirect("/docs", code=301)
 
     @app.get("/")
     def index():
@@ -122,9 +127,23 @@ def _json_body():
             domain_errors.UNSUPPORTED_MEDIA_TYPE,
             f"send Content-Type: application/json, not {request.mimetype or 'nothing'}",
         )
+    if raw.startswith(codecs.BOM_UTF8):
+        raise domain_errors.DomainError(
+            domain_errors.MALFORMED_JSON,
+            "the body starts with a byte order mark: send UTF-8 JSON without one",
+        )
     try:
-        body = json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
+        # JSON between systems is UTF-8 (RFC 8259 section 8.1): a UTF-16 or
+        # UTF-32 body is refused here, not guessed at.
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise domain_errors.DomainError(
+            domain_errors.MALFORMED_JSON,
+            f"the body is not UTF-8: {exc.reason} at byte {exc.start}",
+        ) from None
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
         raise domain_errors.DomainError(
             domain_errors.MALFORMED_JSON, f"the body is not valid JSON: {exc}"
         ) from None
@@ -139,10 +158,7 @@ def _json_body():
             domain_errors.MALFORMED_JSON,
             "the body is not valid JSON: a \\u escape names a lone UTF-16 surrogate",
         )
-    if not raw.startswith(codecs.BOM_UTF8) and _is_utf8(raw):
-        # Parsed once: webargs and the audit log read it. Bodies in other
-        # encodings are left to webargs, which refuses them.
-        g.json_body = body
+    g.json_body = body  # parsed once: webargs and the audit log read it
     return None
 
 
@@ -157,14 +173,6 @@ def _has_surrogate(value) -> bool:
     if isinstance(value, list):
         return any(_has_surrogate(v) for v in value)
     return False
-
-
-def _is_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _echo_request_id(response):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -101,17 +102,35 @@ def seed() -> None:
 
 
 @seed.command("demo")
-def seed_demo() -> None:
+@click.option(
+    "--keys-file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the keys as JSON to this file, created with mode 0600 "
+    '({"admin": KEY, ..., "operator": {"ICBC": KEY, ...}, "merchant": {"COTAI": KEY}, ...}).',
+)
+def seed_demo(keys_file: Path | None) -> None:
     """Seed the demo sandbox once, and print its API keys (shown only this once)."""
     settings = _settings()
     from wallets.seed import _seed
 
-    result = _audited(Database(settings.database_url), "seed demo", lambda tx: _seed(tx, settings))
-    if not result.created:
-        click.echo(
-            "demo sandbox already seeded (its keys were printed when it was); `ecny keys create` makes more"
+    # Made before seeding: a file that cannot be written stops the seed, not its keys.
+    secret_file = _PrivateFile(keys_file) if keys_file is not None else None
+    try:
+        result = _audited(
+            Database(settings.database_url), "seed demo", lambda tx: _seed(tx, settings)
         )
-        return
+        if not result.created:
+            kept = f" ({keys_file} is left as it is)" if keys_file is not None else ""
+            click.echo(
+                "demo sandbox already seeded (its keys were printed when it was)"
+                f"{kept}; {MORE_KEYS_HINT}"
+            )
+            return
+        if secret_file is not None:
+            secret_file.write(json.dumps(_keys_document(result.keys), indent=2) + "\n")
+    finally:
+        if secret_file is not None:
+            secret_file.discard()
     ids = ", ".join(map(str, result.wallet_ids))
     click.echo(
         f"Demo sandbox seeded: operators ICBC, BOC, BOCMO; {len(result.wallet_ids)} wallets (ids {ids}); "
@@ -121,6 +140,55 @@ def seed_demo() -> None:
     for k in result.keys:
         scope = f" {k.operator_code or k.casino_ref}" if k.operator_code or k.casino_ref else ""
         click.echo(f"  {k.role + scope:<22} {k.key}")
+    if keys_file is not None:
+        click.echo(f"The keys are in {keys_file} too (JSON, mode 0600).")
+
+
+MORE_KEYS_HINT = "`ecny keys create --role ROLE` makes more (`--operator CODE` or `--casino REF` for a scoped role)"
+
+
+def _keys_document(new_keys: list[keys.NewKey]) -> dict:
+    """Keys by role; a scoped role's by its operator code or casino reference."""
+    out: dict = {}
+    for k in new_keys:
+        scope = k.operator_code or k.casino_ref
+        if scope is None:
+            out[k.role] = k.key
+        else:
+            out.setdefault(k.role, {})[scope] = k.key
+    return out
+
+
+class _PrivateFile:
+    """A file only its owner can read: written to a temporary file created
+    with mode 0600 (never wider, not even for a moment), then renamed over
+    ``path``, so that an existing file of wider mode is replaced, not reused."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self.fd: int | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(
+                self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
+            )
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {path}: {exc.strerror}") from exc
+
+    def write(self, text: str) -> None:
+        assert self.fd is not None
+        with os.fdopen(self.fd, "w", encoding="utf-8") as f:
+            self.fd = None
+            f.write(text)
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        """Remove the temporary file unless it was written and renamed."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self.tmp.unlink(missing_ok=True)
 
 
 @main.group("keys")
@@ -221,8 +289,8 @@ def reserve_ratio(ratio: str | None) -> None:
             lambda tx: issuance.set_reserve_ratio(tx, ratio),
             body={"ratio": ratio},
         )
-    except (DomainError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
     click.echo(f"reserve ratio set to {ratio}")
 
 
@@ -399,34 +467,52 @@ def audit_export(
     for asset, totals in m["control_totals"].items():
         click.echo(f"  {asset:<10} {totals['count']:>8} entries  {totals['amount']:>22}")
     click.echo(f"signed head: seq {m['digest']['sequence']} {m['digest']['head_hash']}")
+    if result.checkpoint is not None:
+        click.echo(f"checkpoint {result.checkpoint['id']} published for this head")
     click.echo(
         f"verify with: ecny audit verify {out_dir} --public-key <central bank public key file>"
     )
 
 
 @audit.command("verify")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("directory", type=click.Path(exists=True))
 @click.option(
     "--public-key",
     "public_key_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="the central bank's public key (PEM or base64), obtained separately; without it the "
-    "manifest's own key is used, which proves integrity but not origin",
+    help="the central bank's public key (PEM or base64), obtained separately: required, "
+    "unless --integrity-only",
+)
+@click.option(
+    "--integrity-only",
+    is_flag=True,
+    help="without --public-key: check the export against the key it names itself; the "
+    "verdict is then UNAUTHENTICATED (intact, but anybody could have signed it)",
 )
 @click.option(
     "--digest",
     "digest_files",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="a digest kept from earlier (JSON of `ecny audit digest` or GET /v1/audit/digest): "
-    "the chain must still pass through its head; repeatable",
+    help="a digest or checkpoints kept from earlier (JSON of `ecny audit digest`, "
+    "GET /v1/audit/digest, GET /v1/audit/checkpoints or `ecny audit checkpoints list --json`): "
+    "the chain must still pass through each head; repeatable",
 )
 def audit_verify(
-    directory: str, public_key_file: str | None, digest_files: tuple[str, ...]
+    directory: str,
+    public_key_file: str | None,
+    integrity_only: bool,
+    digest_files: tuple[str, ...],
 ) -> None:
-    """Verify an export offline (no database); exit 0 only when every check holds."""
+    """Verify an export offline (no database): DIRECTORY, or the .tar.gz of
+    GET /v1/audit/exports/{id}/archive. Exit 0 only when every check holds and
+    the signer is the central bank's key given (or, with --integrity-only, when
+    the export is intact: UNAUTHENTICATED)."""
+    import tarfile
+    import tempfile
     from pathlib import Path
 
+    from wallets.audit import checkpoints as cp
     from wallets.audit import digest as dg
     from wallets.audit.verify import verify_export
 
@@ -436,14 +522,103 @@ def audit_verify(
             key = dg.load_public_key(Path(public_key_file).read_bytes())
         except ValueError as exc:
             raise click.ClickException(f"{public_key_file}: {exc}") from exc
-    earlier = []
+    elif not integrity_only:
+        raise click.UsageError(
+            "no --public-key: an export that carries its own key proves only that it is "
+            "intact, not that the central bank signed it. Give the central bank's public key, "
+            "obtained separately (`ecny audit public-key`), or --integrity-only for an "
+            "UNAUTHENTICATED check"
+        )
+    earlier: list[dict] = []
     for name in digest_files:
         try:
-            earlier.append(json.loads(Path(name).read_text()))
+            earlier.extend(cp.load_held(json.loads(Path(name).read_text())))
         except ValueError as exc:
-            raise click.ClickException(f"{name}: not a digest (JSON): {exc}") from exc
-    report = verify_export(Path(directory), key, earlier)
-    for line in report.lines():
+            raise click.ClickException(
+                f"{name}: not a digest or checkpoints (JSON): {exc}"
+            ) from exc
+    with tempfile.TemporaryDirectory(prefix="ecny-verify-") as tmp:
+        target = Path(directory)
+        if target.is_file():
+            try:
+                with tarfile.open(target, "r:*") as archive:
+                    archive.extractall(tmp, filter="data")
+            except (tarfile.TarError, OSError) as exc:
+                raise click.ClickException(f"{directory}: not an export archive: {exc}") from exc
+            tops = list(Path(tmp).iterdir())
+            target = tops[0] if len(tops) == 1 and tops[0].is_dir() else Path(tmp)
+        report = verify_export(target, key, earlier)
+        for line in report.lines():
+            click.echo(line)
+    sys.exit(0 if report.ok else 1)
+
+
+@audit.group("checkpoints")
+def audit_checkpoints() -> None:
+    """Signed checkpoints of the journal head: list, take, and check a held history."""
+
+
+@audit_checkpoints.command("list")
+@click.option("--json", "as_json", is_flag=True, help="print them as a JSON list, to keep")
+def audit_checkpoints_list(as_json: bool) -> None:
+    """List the published checkpoints, oldest first."""
+    from wallets.audit import checkpoints as cp
+
+    items = Database(_settings().database_url).read(lambda tx: list(cp.iter_all(tx)))
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    for c in items:
+        click.echo(
+            f"{c['id']:>6}  seq {c['sequence']:>10}  {c['head_hash']}  {c['time']}  {c['reason']}"
+            + (f" {c['export_id']}" if c["export_id"] else "")
+        )
+
+
+@audit_checkpoints.command("take")
+def audit_checkpoints_take() -> None:
+    """Take a checkpoint now (refused when the chain does not recompute)."""
+    from wallets.audit import checkpoints as cp
+    from wallets.audit import digest as dg
+    from wallets.errors import DomainError
+
+    settings = _settings()
+    try:
+        key = dg.load_or_create_key(settings.signing_key_path)
+        taken = cp.take_now(Database(settings.database_url), key, settings.checkpoint_hours)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(json.dumps(taken, indent=2))
+
+
+@audit_checkpoints.command("verify")
+@click.argument("held_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--public-key",
+    "public_key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="the central bank's public key (PEM or base64), obtained separately",
+)
+def audit_checkpoints_verify(held_file: str, public_key_file: str) -> None:
+    """Check checkpoints kept from earlier (HELD_FILE: JSON of `checkpoints list --json`,
+    GET /v1/audit/checkpoints or a digest) against the live database: exit 1 if the
+    journal no longer passes through one of them, naming the entry."""
+    from pathlib import Path
+
+    from wallets.audit import checkpoints as cp
+    from wallets.audit import digest as dg
+
+    try:
+        key = dg.load_public_key(Path(public_key_file).read_bytes())
+    except ValueError as exc:
+        raise click.ClickException(f"{public_key_file}: {exc}") from exc
+    try:
+        held = cp.load_held(json.loads(Path(held_file).read_text()))
+    except ValueError as exc:
+        raise click.ClickException(f"{held_file}: {exc}") from exc
+    report = Database(_settings().database_url).read(cp.verify_held, held, key)
+    for line in report.lines:
         click.echo(line)
     sys.exit(0 if report.ok else 1)
 

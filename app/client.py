@@ -399,10 +399,24 @@ class Client:
     def casino(self, ref: str) -> JSON:
         return self._json("GET", f"/v1/casinos/{ref}")
 
+    def issue_payment_code(self, wallet_id: int, max_amount: str | None = None, **kw) -> JSON:
+        """A one-time payment code of the wallet: its holder's consent to a buy-in
+        (operator key of the wallet's operator, or admin)."""
+        body = self._drop_none(max_amount=max_amount)
+        return self._json("POST", f"/v1/wallets/{wallet_id}/payment-codes", body, **kw)
+
     def buy_in(
-        self, casino: str, player: int, amount: str, reference: str | None = None, **kw
+        self,
+        casino: str,
+        player: int,
+        amount: str,
+        reference: str | None = None,
+        payment_code: str | None = None,
+        **kw,
     ) -> JSON:
-        body = self._drop_none(player=player, amount=amount, reference=reference)
+        body = self._drop_none(
+            player=player, amount=amount, reference=reference, payment_code=payment_code
+        )
         return self._json("POST", f"/v1/casinos/{casino}/buy-ins", body, **kw)
 
     def play(

@@ -8,10 +8,13 @@ from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from wallets import errors
+from wallets.db import loggable
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# What a 503 busy asks a client to wait before retrying.
+RETRY_AFTER_SECONDS = 1
 
 STATUS_BY_CATEGORY = {
     errors.INVALID: 400,
@@ -70,6 +73,8 @@ def problem(code: str, detail: str | None = None, *, http_status: int | None = N
     response.mimetype = PROBLEM_JSON
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="ecny"'
+    if code == errors.BUSY:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
@@ -121,7 +126,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # Not log.exception: a database error's text may quote the request's values.
+        log.error(
+            "unhandled error on %s %s (request %s)\n%s",
+            request.method,
+            request.path,
+            getattr(g, "request_id", None),
+            loggable(exc),
+        )
         return _internal(exc)
 
 

@@ -8,9 +8,17 @@ from datetime import UTC, datetime
 from marshmallow import Schema, ValidationError, fields, validate
 
 from wallets.clock import CLOCK_MAX, CLOCK_MIN, INSTANT_MAX, INSTANT_MIN
-from wallets.money import MAX_AMOUNT_FEN, AmountError, format_amount, parse_amount
+from wallets.errors import CODES
+from wallets.money import (
+    MAX_AMOUNT_FEN,
+    AmountError,
+    DecimalSetting,
+    format_amount,
+    parse_amount,
+)
 from wallets.principal import ROLES
 from wallets.schema import MAX_ID, MAX_ID32
+from wallets.settlement import NDC_ALERT_PERCENT, NDC_RESERVE_RATIO
 
 # The documented patterns say exactly what the parser accepts (money.parse_amount):
 # up to 1000000000000.00, at most 2 decimals; positive unless zero is allowed.
@@ -24,6 +32,8 @@ AMOUNT_OR_ZERO_PATTERN = (
 NO_CONTROLS_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 # A gaming day, 1970-01-01 to 9999-12-30: the years by pattern, the last day by lookahead.
 GAMING_DAY_PATTERN = r"^(?!9999-12-31)(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$"
+# Payment codes are "pc_" and 32 characters; anything longer is no code.
+PAYMENT_CODE_MAX_LENGTH = 64
 # Cursors of lists ordered by id.
 INT_CURSOR_PATTERN = r"^[0-9]{1,18}$"
 
@@ -124,6 +134,26 @@ class Amount(fields.Field):
         return None if value is None else format_amount(value)
 
 
+class Setting(fields.String):
+    """A decimal setting (a ratio, a percentage), checked by its one definition
+    in the domain: the CLI checks the same."""
+
+    def __init__(self, setting: DecimalSetting, **kwargs):
+        self.setting = setting
+        metadata = kwargs.pop("metadata", {})
+        metadata.setdefault("description", setting.description)
+        metadata.setdefault("pattern", f"^{setting.pattern}$")
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            self.setting.parse(text)
+        except AmountError as exc:
+            raise ValidationError(str(exc)) from exc
+        return text
+
+
 class SignedAmount(Amount):
     """An amount that may be zero or negative (balances of contra accounts); output only."""
 
@@ -189,17 +219,33 @@ _no_controls = Pattern(NO_CONTROLS_PATTERN, error="must not contain control char
 
 
 class ProblemSchema(Schema):
-    type = fields.String(metadata={"example": "urn:ecny:problem:insufficient_funds"})
-    title = fields.String()
-    status = Integer()
-    code = fields.String(metadata={"description": "Stable machine code, listed in docs/errors.md"})
-    detail = fields.String()
-    instance = fields.String()
-    request_id = fields.String(allow_none=True)
+    """What app/errors.py sends: an RFC 9457 problem with a stable ``code``.
+    Some problems add facts of their own (``available`` and ``required`` of
+    insufficient_funds, the current ``etag`` of etag_mismatch, ...: docs/errors.md)."""
+
+    type = fields.String(
+        required=True,
+        validate=Pattern(r"^urn:ecny:problem:[a-z_]+$"),
+        metadata={"example": "urn:ecny:problem:insufficient_funds"},
+    )
+    title = fields.String(required=True, metadata={"description": "The code's fixed title"})
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status"})
+    code = fields.String(
+        required=True,
+        validate=validate.OneOf([*sorted(CODES), "internal_error"]),
+        metadata={"description": "Stable machine code, listed in docs/errors.md"},
+    )
+    detail = fields.String(required=True, metadata={"description": "This occurrence, for humans"})
+    instance = fields.String(required=True, metadata={"description": "The request's path"})
+    request_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The X-Request-Id of the request, as the server log has it"},
+    )
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),
-        metadata={"description": "For validation_failed: messages by field name"},
+        metadata={"description": "For validation_failed (and bad headers): messages by field name"},
     )
 
     class Meta:
@@ -815,6 +861,31 @@ class ExportJobOut(Schema):
     head_hash = fields.String(allow_none=True)
     files = fields.List(fields.Nested(ExportFileOut))
     error = fields.String(allow_none=True)
+    error_code = fields.String(
+        allow_none=True,
+        metadata={"description": "Why a failed job failed, e.g. ledger_chain_broken"},
+    )
+
+
+class CheckpointOut(Schema):
+    id = fields.Integer()
+    sequence = fields.Integer(metadata={"description": "seq of the journal head it signs"})
+    head_hash = fields.String(metadata={"description": "hash of that entry (64 zeros if none)"})
+    time = fields.String(metadata={"description": "Sandbox time, ISO 8601, as signed"})
+    signature = fields.String(
+        metadata={
+            "description": "base64 Ed25519 signature of the canonical JSON "
+            '{"head_hash":...,"sequence":...,"time":...}, as a digest\'s'
+        }
+    )
+    public_key_sha256 = fields.String(
+        metadata={"description": "SHA-256 of the raw 32-byte public key that signed it"}
+    )
+    algorithm = fields.String(metadata={"example": "Ed25519"})
+    reason = fields.String(metadata={"description": "schedule or export"})
+    export_id = fields.String(
+        allow_none=True, metadata={"description": "The export it was taken for"}
+    )
 
 
 class AuditEventArgs(IdPageArgs):
@@ -876,14 +947,8 @@ class SettlementSettingsOut(Schema):
 
 class SettlementSettingsBody(StrictSchema):
     model = fields.String(validate=validate.OneOf(["gross", "deferred_net"]))
-    ndc_reserve_ratio = fields.String(
-        validate=Pattern(r"^(100(\.0{1,4})?|[0-9]{1,2}(\.[0-9]{1,4})?)$"),
-        metadata={"description": "0 to 100, at most 4 decimals"},
-    )
-    ndc_alert_percent = fields.String(
-        validate=Pattern(r"^(100(\.0{1,2})?|[1-9][0-9]?(\.[0-9]{1,2})?)$"),
-        metadata={"description": "1 to 100, at most 2 decimals"},
-    )
+    ndc_reserve_ratio = Setting(NDC_RESERVE_RATIO)
+    ndc_alert_percent = Setting(NDC_ALERT_PERCENT)
     cutoff = fields.String(allow_none=True, validate=Pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
 
 
@@ -1027,10 +1092,41 @@ class CasinoOut(Schema):
     created_at = fields.DateTime()
 
 
-class BuyInBody(StrictSchema):
+class CashOutBody(StrictSchema):
     player = wallet_id(required=True, metadata={"description": "The player's wallet"})
     amount = Amount(required=True)
     reference = reference_field()
+
+
+class BuyInBody(CashOutBody):
+    payment_code = fields.String(
+        validate=validate.Length(min=1, max=PAYMENT_CODE_MAX_LENGTH),
+        metadata={
+            "description": "A payment code of the player's wallet (POST "
+            "/v1/wallets/{id}/payment-codes): the holder's consent to this debit. "
+            "Required when the rule profile says so (macau: yes); used once",
+            "example": "pc_3q2-Vb0XkZr7mC1nqYf0dP9sUu4hLwQe",
+        },
+    )
+
+
+class PaymentCodeCreate(StrictSchema):
+    max_amount = Amount(
+        metadata={"description": "The most a buy-in with this code may take (default: no cap)"}
+    )
+
+
+class PaymentCodeOut(Schema):
+    id = fields.Integer()
+    code = fields.String(
+        metadata={"description": "The secret: in this response only; only its hash is stored"}
+    )
+    wallet = fields.Integer(attribute="wallet_id")
+    max_amount = Amount(allow_none=True)
+    issued_at = fields.DateTime()
+    expires_at = fields.DateTime(
+        metadata={"description": "Sandbox time after which the code is refused"}
+    )
 
 
 class PlayBody(StrictSchema):

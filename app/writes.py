@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -19,8 +19,9 @@ from marshmallow import Schema
 from werkzeug.exceptions import HTTPException
 
 from wallets import errors, holds, idempotency
+from wallets.audit import checkpoints
 from wallets.audit import log as audit_log
-from wallets.db import Tx
+from wallets.db import Tx, loggable
 
 from .errors import status_for
 from .state import database, settings
@@ -69,15 +70,20 @@ def write(
             print_ = idempotency.fingerprint(request.method, request.path, call.body)
             stale_after = timedelta(seconds=settings().idempotency_stale_seconds)
             # The due holds are released in the claim's transaction: committed
-            # before the work starts, as above, in one transaction less.
-            found = db.write(_release_and_claim, g.principal.key_id, key, print_, stale_after)
+            # before the work starts, as above, in one transaction less. The
+            # claim's instant is taken once: every attempt of it is this request.
+            found = db.write(
+                _release_and_claim,
+                g.principal.key_id,
+                key,
+                print_,
+                stale_after,
+                datetime.now(UTC),
+            )
             if isinstance(found, errors.DomainError):
                 raise found  # refused; the releases committed all the same
             if isinstance(found, idempotency.Replay):
-                _record_apart(call, found.status, replayed=True, resource=_resource(found.body))
-                response = Response(found.body, found.status, mimetype="application/json")
-                response.headers["Idempotent-Replayed"] = "true"
-                return response
+                return _replay(call, found)
             claim = found
 
         result_box: list[Any] = []
@@ -89,7 +95,8 @@ def write(
             # None: ``present`` already gives the response document (a batch's
             # thousands of results, built in the documented schema's shape).
             dumped = presented if out is None else out.dump(presented)
-            body = json.dumps(dumped, separators=(",", ":"))
+            # A newline ends it, as Flask's own JSON answers; a replay sends it as stored.
+            body = json.dumps(dumped, separators=(",", ":")) + "\n"
             if claim is not None:
                 idempotency.complete(tx, claim, status, body)
             audit_log.record(tx, call, status, resource=_resource_of(dumped))
@@ -97,6 +104,10 @@ def write(
 
         try:
             body = db.write(work)
+        except idempotency.ClaimLost as lost:
+            # A retry took the claim over while this request ran (it outlived
+            # the stale window): this work rolled back, the retry's stands.
+            return _replay(call, db.read(idempotency.outcome, lost.claim))
         except BaseException:
             if claim is not None:
                 idempotency.release(db, claim)
@@ -107,10 +118,21 @@ def write(
     except Exception:
         _record_apart(call, 500, error_code="internal_error")
         raise
+    # The scheduled checkpoint of the journal head, if this write is the first
+    # of its period of sandbox time (wallets/audit/checkpoints.py); never fails it.
+    cfg = settings()
+    checkpoints.take_if_due(db, cfg.signing_key_path, cfg.checkpoint_hours)
     if after is not None:
         after(result_box[0])
     extra = headers(result_box[0]) if headers is not None else {}
     return Response(body, status, mimetype="application/json", headers=extra)
+
+
+def _replay(call: audit_log.Call, found: idempotency.Replay) -> Response:
+    _record_apart(call, found.status, replayed=True, resource=_resource(found.body))
+    response = Response(found.body, found.status, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @cache
@@ -132,7 +154,16 @@ def _release_and_claim(
 
 
 def read(fn: Callable[[Tx], Any]) -> Any:
-    return database().read(fn)
+    """Run ``fn`` in a read transaction that sees what a write would: holds whose
+    deadline the sandbox clock has passed are released first (as every write
+    does), so that no read shows them pending. Their expiry is the clock's doing,
+    not the reader's; it costs an index probe in the read's own transaction, and
+    a write transaction only on the first read after a deadline."""
+    db = database()
+    due = object()
+    while (found := db.read(lambda tx: due if holds.any_due(tx) else fn(tx))) is due:
+        db.write(holds.release_expired)
+    return found
 
 
 # ---- the audit log ------------------------------------------------------------
@@ -181,8 +212,11 @@ def _record_apart(call: audit_log.Call, status: int, **kwargs: Any) -> None:
     answer to the request, so it is logged, not raised."""
     try:
         database().write(audit_log.record, call, status, **kwargs)
-    except Exception:  # noqa: BLE001
-        log.exception("could not record %s %s in the audit log", call.method, call.path)
+    except Exception as exc:  # noqa: BLE001
+        # Not log.exception: a database error's text may quote the request's values.
+        log.error(
+            "could not record %s %s in the audit log\n%s", call.method, call.path, loggable(exc)
+        )
 
 
 def record_refused(status: int, error_code: str) -> None:

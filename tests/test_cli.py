@@ -78,3 +78,46 @@ def test_settlement_model_from_the_command_line(cli_env):
     assert bad.exit_code != 0 and "cutoff" in bad.output
     assert '"cutoff": null' in run("sandbox", "settlement", "--cutoff", "none")
     assert '"model": "gross"' in run("sandbox", "settlement", "--model", "gross")
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--ndc-alert-percent", "1e2"),
+        ("--ndc-alert-percent", "0.5"),
+        ("--ndc-alert-percent", "80.001"),
+        ("--ndc-reserve-ratio", "50.123456789"),
+        ("--ndc-reserve-ratio", "Infinity"),
+        ("--ndc-reserve-ratio", "NaN"),
+        ("--ndc-reserve-ratio", "-0"),
+        ("--ndc-reserve-ratio", " 1"),
+    ],
+)
+def test_settlement_settings_the_api_refuses_are_refused_here_too(cli_env, option, value):
+    """One definition per setting (issue 14, item 26): the CLI stored "1e2" and
+    crashed on "Infinity" where the API answered 422."""
+    run("db", "upgrade")
+    before = run("sandbox", "settlement")
+    bad = CliRunner().invoke(main, ["sandbox", "settlement", option, value])
+    assert bad.exit_code == 1
+    field = option[2:].replace("-", "_")
+    assert f"validation_failed: {field}: must be" in bad.output
+    assert run("sandbox", "settlement") == before  # nothing stored
+
+
+def test_settlement_settings_accepted_at_their_bounds(cli_env):
+    run("db", "upgrade")
+    out = run(
+        "sandbox", "settlement", "--ndc-reserve-ratio", "100.0000", "--ndc-alert-percent", "1"
+    )
+    assert '"ndc_reserve_ratio": "100.0000"' in out and '"ndc_alert_percent": "1"' in out
+    out = run("sandbox", "settlement", "--ndc-reserve-ratio", "0", "--ndc-alert-percent", "99.99")
+    assert '"ndc_reserve_ratio": "0"' in out and '"ndc_alert_percent": "99.99"' in out
+
+
+@pytest.mark.parametrize("value", ["1e-1", "0", "Infinity", "0.1234567", "1.0000001"])
+def test_reserve_ratio_refuses_what_is_not_a_plain_ratio(cli_env, value):
+    run("db", "upgrade")
+    bad = CliRunner().invoke(main, ["sandbox", "reserve-ratio", value])
+    assert bad.exit_code == 1 and "validation_failed: reserve_ratio: must be above 0" in bad.output
+    assert run("sandbox", "reserve-ratio").strip() == "1.00"

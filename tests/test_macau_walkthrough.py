@@ -17,12 +17,16 @@ def test_macau_walkthrough(live_demo, run_walkthrough):
             "ADMIN": keys[("admin", None)],
             "CASINO": keys[("merchant", "COTAI")],
             "DICJ": keys[("supervisor", "COTAI")],
+            "BOCMO": keys[("operator", "BOCMO")],
+            "ICBC": keys[("operator", "ICBC")],
         },
     )
-    clock, rules, *ho, cn_buy, cn_play, cn_out, anon, ho_buy, ho_out = bodies[:11]
-    alerts, acked, escalated, _advanced, report, players = bodies[11:]
+    clock, rules, code, *ho, cn_buy, cn_play, cn_out, anon, ho_buy, ho_out = bodies[:12]
+    alerts, acked, escalated, _advanced, report, players = bodies[12:]
     assert clock["local_now"] == "2026-03-02T10:00:00+08:00"
     assert rules["name"] == "macau" and rules["derived"]["ltr_threshold_cny"] == "454545.46"
+    assert (code["wallet"], code["max_amount"]) == (9, "20000.00")
+    assert code["expires_at"] == "2026-03-02T02:01:00+00:00", code
     assert [op["kind"] for op in ho] == ["buy_in", "play", "play"]
     assert [a["type"] for a in cn_buy["alerts"]] == ["mainland_wallet"]
     assert cn_buy["transfers"][0]["from_operator"] == "ICBC"

@@ -82,3 +82,35 @@ def test_migrations_keep_existing_data(empty_url):
     database.dispose()
     assert before.ok and after.ok, [c.problems for c in after.checks]
     assert after.checks[5].figures["entries"] == before.checks[5].figures["entries"] > 0
+
+
+def test_a_profile_document_of_the_sandboxs_own_gets_payment_codes(empty_url):
+    """0006 adds the new required key casino.payment_codes to a stored document
+    (with the macau figures), so that it still loads; its downgrade takes it out."""
+    import json
+
+    import yaml
+
+    from wallets.rules.profile import PROFILE_DIR, active_profile
+
+    doc = yaml.safe_load((PROFILE_DIR / "macau.yaml").read_text())
+    doc["name"] = "macau-own"
+    del doc["casino"]["payment_codes"]
+    dbmod.upgrade(empty_url, "0005")
+    engine = dbmod.make_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE sandbox SET profile = 'macau-own', profile_document = :d WHERE id = 1"),
+            {"d": json.dumps(doc, sort_keys=True, separators=(",", ":"))},
+        )
+    dbmod.upgrade(empty_url)
+    database = dbmod.Database(empty_url)
+    profile = database.read(active_profile)
+    assert profile.name == "macau-own" and profile.casino.payment_code_required is True
+    assert profile.casino.payment_code_lifetime_seconds == 60
+    database.dispose()
+    dbmod.downgrade(empty_url, "0005")
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT profile_document FROM sandbox")).scalar_one()
+    engine.dispose()
+    assert json.loads(stored) == json.loads(json.dumps(doc))

@@ -185,6 +185,15 @@ def _operations(number: int, url: str, var_dir: Path, world: dict, tickets, barr
         outcomes.append(outcome)
         return outcome
 
+    def payment_code(wallet: dict) -> str:
+        r = client.post(
+            f"/v1/wallets/{wallet['id']}/payment-codes",
+            json={},
+            headers={"Authorization": f"Bearer {keys[wallet['operator']]}"},
+        )
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()["code"]
+
     def amount_for(wallet: dict) -> int:
         return rng.randint(1_00, wallet["most"])
 
@@ -239,6 +248,8 @@ def _operations(number: int, url: str, var_dir: Path, world: dict, tickets, barr
                     amount_for(player) if kind == "buy_in" else rng.randint(1_00, 1500_00)
                 )
                 body = {"player": player["id"], "amount": format_amount(facts["amount"])}
+                if kind == "buy_in":  # the holder's consent, from the wallet's operator
+                    body["payment_code"] = payment_code(player)
             path = f"/v1/casinos/{CASINO}/{kind.replace('_', '-')}s"
             call(kind, path, "merchant", body, **facts)
     # Every hold put up by this process is taken by now; take what is left.

@@ -1,7 +1,7 @@
 """Alerts: what the detection rules (and any other code) raise for a human to judge.
 
 An alert has a type (``ltr``, ``structuring``, ``minimal_play``,
-``mainland_wallet``, ``mainland_yearly_cap``, or whatever other code raises),
+``mainland_wallet``, ``mainland_yearly_cap``, ``ndc_threshold``: ``TYPES``),
 a subject (a wallet, a casino, an operator: each optional), the evidence as
 JSON (transfer ids, amounts, times) and, for suspicions, a due time: the end
 of the profile's ``alerts.str_due_working_days``-th working day after it was
@@ -38,6 +38,16 @@ from .principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, SUPERVISOR, Princ
 from .rules import active_profile
 from .schema import alerts, casinos, operators
 
+# The types of alert the sandbox raises (wallets/rules/cage.py, wallets/settlement.py):
+# raise_alert refuses any other, so this list is the vocabulary (scenario files use it).
+TYPES = (
+    "ltr",
+    "structuring",
+    "minimal_play",
+    "mainland_wallet",
+    "mainland_yearly_cap",
+    "ndc_threshold",
+)
 OPEN, ACKNOWLEDGED, ESCALATED, DISMISSED = "open", "acknowledged", "escalated", "dismissed"
 STATUSES = (OPEN, ACKNOWLEDGED, ESCALATED, DISMISSED)
 UNRESOLVED = (OPEN, ACKNOWLEDGED)
@@ -96,6 +106,8 @@ def raise_alert(
     profile's working-day due time (suspicions that may need an STR); a
     profile without an ``alerts`` section gives none.
     """
+    if type not in TYPES:
+        raise ValueError(f"alert type {type!r} is not one of alerts.TYPES")
     now = tx.now()
     rules = active_profile(tx).alerts
     values = {

@@ -13,6 +13,12 @@ Each cage operation is one linked chain of transfers, standing or falling as one
     play      wager: player chips -> casino; payout (when the player wins something back)
     cash-out  chip_return: player chips -> casino; casino wallet -> player wallet (a payment)
 
+A player is never a merchant's, a casino's or a treasury's wallet
+(``not_a_player``). A buy-in, the one operation that debits the player's
+e-CNY, needs the holder's consent: a payment code of the player's wallet
+(payment_codes.py), consumed in the buy-in's transaction, when the profile
+requires it.
+
 The e-CNY legs are built by payments.payment_draft, so they follow the
 sandbox's settlement model, and the wallet-class limits apply (LimitBook).
 Blocking rules run first (rules/cage.py); then the operation is posted,
@@ -28,7 +34,7 @@ from functools import cache
 
 import sqlalchemy as sa
 
-from . import errors, payments
+from . import errors, payment_codes, payments
 from . import wallet as wl
 from .alerts import Alert
 from .clock import gaming_day_of
@@ -313,13 +319,41 @@ def _for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
     return c, rules
 
 
-def _player(tx: Tx, c: Casino, wallet_id: int) -> wl.Wallet:
+def _player(tx: Tx, wallet_id: int) -> wl.Wallet:
+    """The player's wallet: never a merchant's, a casino's or a treasury's (nor
+    one of their sub-wallets), whatever the profile: their money is not a
+    player's to stake, and a cage must not move it."""
     w = wl.find(tx, wallet_id)
     if w is None:
         raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field="player")
-    if w.id in (c.merchant_wallet_id, c.treasury_wallet_id):
-        raise _invalid("player", "the casino's own and the treasury's wallets do not play")
+    family = [w.id] if w.parent_id is None else [w.id, w.parent_id]
+    if tx.conn.execute(_NOT_A_PLAYER, {"ids": family}).first() is not None:
+        raise errors.DomainError(
+            errors.NOT_A_PLAYER,
+            f"wallet {w.id} is a merchant's, a casino's or a treasury's wallet: it does not play",
+            field="player",
+            wallet_id=w.id,
+        )
     return w
+
+
+# The wallet or its parent is merchant-kind, or some casino's own or treasury wallet.
+_NOT_A_PLAYER = (
+    sa.select(wallets_table.c.id)
+    .where(
+        wallets_table.c.id.in_(sa.bindparam("ids", expanding=True)),
+        sa.or_(
+            wallets_table.c.kind == "merchant",
+            sa.exists().where(
+                sa.or_(
+                    casinos.c.merchant_wallet_id == wallets_table.c.id,
+                    casinos.c.treasury_wallet_id == wallets_table.c.id,
+                )
+            ),
+        ),
+    )
+    .limit(1)
+)
 
 
 def player_chip_account(tx: Tx, c: Casino, player: wl.Wallet) -> int:
@@ -399,11 +433,24 @@ def ecny_payment(
 
 
 def buy_in(
-    tx: Tx, ref: str, actor: Principal, *, wallet_id: int, amount: int, reference: str | None
+    tx: Tx,
+    ref: str,
+    actor: Principal,
+    *,
+    wallet_id: int,
+    amount: int,
+    reference: str | None,
+    payment_code: str | None = None,
 ) -> CageOperation:
-    """The player pays e-CNY into the casino's wallet and gets as many chips."""
+    """The player pays e-CNY into the casino's wallet and gets as many chips.
+    The debit needs the player's consent: a payment code of the player's wallet
+    (consumed here) when the profile requires one, and any code presented is
+    checked. The code comes before the player's rules: without consent the
+    cage learns nothing of the player (age, exclusions)."""
     c, rules = _for_cage(tx, ref, actor)
-    player = _player(tx, c, wallet_id)
+    player = _player(tx, wallet_id)
+    if payment_code is not None or rules.payment_code_required:
+        payment_codes.consume(tx, payment_code, wallet_id=player.id, amount=amount, casino_id=c.id)
     cage.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
     merchant = wl.find(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
@@ -434,7 +481,7 @@ def play(
     """A round: the player's wager goes to the casino, and the payout (stake
     included, 0 when the round is lost) comes back. The wager is turnover."""
     c, rules = _for_cage(tx, ref, actor)
-    player = _player(tx, c, wallet_id)
+    player = _player(tx, wallet_id)
     cage.check_player(tx, rules, c, player, amount=max(wager, payout), gaming=True, paying=False)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"play at {c.ref}"
@@ -464,7 +511,7 @@ def cash_out(
 ) -> CageOperation:
     """The player returns chips and the casino's wallet pays as much e-CNY back."""
     c, rules = _for_cage(tx, ref, actor)
-    player = _player(tx, c, wallet_id)
+    player = _player(tx, wallet_id)
     cage.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
     merchant = wl.find(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)

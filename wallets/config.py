@@ -25,13 +25,17 @@ class Settings:
     signing_key_path: Path = DEFAULT_VAR_DIR / "central-bank-ed25519.pem"
     # Where audit export jobs of the API write their files.
     export_dir: Path = DEFAULT_VAR_DIR / "exports"
-    # After how long an idempotency claim left by a crashed request may be taken over.
+    # After how long a retry may take over an idempotency claim still in flight (a crashed
+    # request's); the request that loses it can no longer commit (wallets/idempotency.py).
     idempotency_stale_seconds: int = 60
     # The web console's session signing secret; unset: a random one kept in a
     # file next to the signing key (made on first use).
     secret_key: str | None = None
     # Send the console's session cookie over HTTPS only (set it behind TLS).
     secure_cookie: bool = False
+    # Signed checkpoints of the journal head: one per this many hours of
+    # sandbox time (0: only on exports). docs/audit.md.
+    checkpoint_hours: int = 6
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -49,6 +53,8 @@ class Settings:
             kwargs["idempotency_stale_seconds"] = int(env["ECNY_IDEMPOTENCY_STALE_SECONDS"])
         if env.get("ECNY_SECRET_KEY"):
             kwargs["secret_key"] = env["ECNY_SECRET_KEY"]
+        if env.get("ECNY_CHECKPOINT_HOURS"):
+            kwargs["checkpoint_hours"] = int(env["ECNY_CHECKPOINT_HOURS"])
         if env.get("ECNY_SECURE_COOKIE"):
             kwargs["secure_cookie"] = env["ECNY_SECURE_COOKIE"].lower() in ("1", "true", "yes")
         return cls(**kwargs)

@@ -5,12 +5,26 @@ that writers queue instead of failing half-way. PostgreSQL runs at READ
 COMMITTED with row locks taken in a fixed order (see ledger.py); every write
 transaction is retried on serialization failures and deadlocks, so the same
 code can run on a distributed PostgreSQL-compatible engine.
+
+A connection found dead (the server restarted, an administrator terminated
+it) is not pinged for at checkout: the work that meets it runs again on a
+fresh connection — a write whose transaction had not reached COMMIT, a read
+once — or answers ``busy``. A write whose COMMIT itself was cut off may or
+may not have been applied: it runs again only when it stores its own outcome
+conditionally (an Idempotency-Key's completion, see :attr:`Tx.exactly_once`),
+and answers ``busy`` saying the outcome is unknown otherwise.
+
+No SQL parameter reaches an exception's text or a log (``hide_parameters``);
+:func:`loggable` describes a failure without the values a driver's message
+may quote (PostgreSQL's ``DETAIL: Key (...)=(...)``).
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
+import traceback
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,8 +40,18 @@ from .config import PROJECT_ROOT
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 MAX_ATTEMPTS = 12
+# A dead connection is replaced by a fresh one; more than a few in a row means
+# the server is away: answer busy rather than hold the request.
+MAX_RECONNECTS = 3
+OUTCOME_UNKNOWN = (
+    "the database connection was lost while the write was committing: it may or may not"
+    " have been applied. Look before retrying, or retry with the same Idempotency-Key,"
+    " which is always safe"
+)
 
 # Every SQLite connection (the benchmarks' yardsticks use the same).
 SQLITE_PRAGMAS = (
@@ -45,11 +69,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
-            sa_url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs
+            sa_url,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            hide_parameters=True,
+            **kwargs,
         )
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(sa_url, pool_pre_ping=True, **kwargs)
+    # No pre-ping round trip per checkout: a dead connection is met and
+    # replaced by the retries of Database (module docstring).
+    return sa.create_engine(sa_url, hide_parameters=True, pool_recycle=3600, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -77,6 +106,61 @@ def is_retryable(exc: BaseException) -> bool:
         return True
     # SQLite: a writer that could not get the lock within busy_timeout.
     return "database is locked" in str(orig) or "database is busy" in str(orig)
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """The connection died under the statement (SQLAlchemy invalidated it)."""
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def loggable(exc: BaseException) -> str:
+    """``exc`` as a traceback for the server log, without the data of the
+    request: a database error is named by its class and SQLSTATE only (its
+    message may quote values, as PostgreSQL's DETAIL lines do)."""
+    chain: list[tuple[BaseException, str]] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    link = ""
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, _CAUSE
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, _CONTEXT
+        else:
+            current = None
+    parts = []
+    for failure, link in reversed(chain):  # the innermost first, as Python prints them
+        frames = "".join(traceback.format_tb(failure.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{_summary(failure)}\n")
+        if link:
+            parts.append(link)
+    return "".join(parts).rstrip()
+
+
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+
+
+def _summary(exc: BaseException) -> str:
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    if isinstance(exc, sa.exc.StatementError):
+        orig = exc.orig
+        inner = f"{type(orig).__module__}.{type(orig).__qualname__}" if orig else "-"
+        return f"{name}: {inner} (SQLSTATE {sqlstate(exc) or '-'})"
+    if isinstance(exc, sa.exc.SQLAlchemyError) or _is_driver_error(exc):
+        return f"{name} (SQLSTATE {sqlstate(exc) or '-'})"
+    return f"{name}: {exc}"
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in ("psycopg", "psycopg2", "sqlite3")
 
 
 class RowShape:
@@ -117,6 +201,11 @@ class Tx:
         self._sandbox: Any = None
         self._cursor: Any = None
         self.read_into_cache: dict[str, dict[Any, Any]] = {}
+        # Set by work whose second run cannot apply it twice (it stores its own
+        # outcome conditionally): then a COMMIT cut off by a lost connection is
+        # retried, whatever became of it.
+        self.exactly_once = False
+        self.committing = False
 
     @property
     def dialect(self) -> str:
@@ -181,14 +270,30 @@ class Tx:
         cursor = self._cursor
         if cursor is None:
             cursor = self._cursor = self.conn.connection.dbapi_connection.cursor()
-        dbapi_error = self.conn.dialect.loaded_dbapi.Error
+        dialect = self.conn.dialect
+        dbapi_error = dialect.loaded_dbapi.Error
         try:
             if many:
                 cursor.executemany(sql, params)
             else:
                 cursor.execute(sql, params)
         except dbapi_error as exc:
-            raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi_error) from exc
+            gone = dialect.is_disconnect(exc, self.conn.connection.dbapi_connection, cursor)
+            wrapped = sa.exc.DBAPIError.instance(
+                sql,
+                params,
+                exc,
+                dbapi_error,
+                hide_parameters=True,
+                dialect=dialect,
+                connection_invalidated=gone,
+            )
+            if gone:
+                # As SQLAlchemy does for its own statements: the pool must not
+                # hand this connection out again.
+                self._cursor = None
+                self.conn.invalidate(wrapped)
+            raise wrapped from exc
         return cursor
 
     def insert_rows(self, table: sa.Table, columns: Sequence[str], rows: list[tuple]) -> None:
@@ -300,32 +405,65 @@ class Database:
 
     def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(tx, *args, **kwargs)`` in a write transaction, retrying the
-        whole function on serialization failures, deadlocks and lock time-outs."""
+        whole function on serialization failures, deadlocks and lock time-outs,
+        and on a fresh connection when its own died before COMMIT (module
+        docstring); ``busy`` when the retries run out."""
+        reconnects = 0
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            tx: Tx | None = None
             try:
                 with self.engine.connect() as conn:
                     conn = conn.execution_options(sqlite_begin="IMMEDIATE")
                     tx = Tx(conn, self)
                     with conn.begin():
                         result = fn(tx, *args, **kwargs)
+                        tx.committing = True
                     self._remember(tx)
                     return result
             except sa.exc.DBAPIError as exc:
+                if is_disconnect(exc) or (tx is None and _cannot_connect(exc)):
+                    if tx is not None and tx.committing and not tx.exactly_once:
+                        log.warning("database connection lost during COMMIT; outcome unknown")
+                        raise errors.DomainError(errors.BUSY, OUTCOME_UNKNOWN) from None
+                    reconnects += 1
+                    if reconnects > MAX_RECONNECTS:
+                        raise _unavailable() from None
+                    log.warning("database connection lost; the write runs again on a new one")
+                    continue
                 if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
                     if is_retryable(exc):
-                        raise errors.DomainError(errors.BUSY) from exc
+                        raise errors.DomainError(errors.BUSY) from None
                     raise
                 time.sleep(min(0.5, 0.002 * 2**attempt) * random.random())
-        raise AssertionError("unreachable")
+        raise _unavailable()
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(tx, ...)`` in a read-only transaction (a consistent snapshot on SQLite)."""
-        with self.engine.connect() as conn:
-            tx = Tx(conn, self)
-            with conn.begin():
-                result = fn(tx, *args, **kwargs)
-            self._remember(tx)
-            return result
+        """Run ``fn(tx, ...)`` in a read-only transaction (a consistent snapshot on
+        SQLite); once more on a fresh connection if its own was dead."""
+
+        def run() -> T:
+            with self.engine.connect() as conn:
+                tx = Tx(conn, self)
+                with conn.begin():
+                    result = fn(tx, *args, **kwargs)
+                self._remember(tx)
+                return result
+
+        return self._read_retrying(run)
+
+    def _read_retrying(self, run: Callable[[], T]) -> T:
+        """A read meets a dead connection: it runs once more (a read is safe to
+        repeat), then answers busy."""
+        for attempt in (1, 2):
+            try:
+                return run()
+            except sa.exc.DBAPIError as exc:
+                if not (is_disconnect(exc) or _cannot_connect(exc)):
+                    raise
+                if attempt == 2:
+                    raise _unavailable() from None
+                log.warning("database connection lost; the read runs again on a new one")
+        raise AssertionError("unreachable")
 
     def _remember(self, tx: Tx) -> None:
         """Keep what a committed transaction read into the cache."""
@@ -338,33 +476,72 @@ class Database:
         :meth:`Tx.driver_rows`), run on a pooled driver connection without a
         transaction of its own: one statement reads one consistent state anyway.
         For the reads every request makes first (its API key)."""
-        conn = self.engine.raw_connection()
+        return self._read_retrying(lambda: self._peek(sql, params))
+
+    def _peek(self, sql: str, params: Sequence[Any]) -> list:
+        dialect = self.engine.dialect
+        dbapi_error = dialect.loaded_dbapi.Error
+        try:
+            conn = self.engine.raw_connection()
+        except dbapi_error as exc:  # the pool hands the driver's error on unwrapped
+            raise sa.exc.DBAPIError.instance(
+                None, None, exc, dbapi_error, hide_parameters=True, dialect=dialect
+            ) from exc
         try:
             cursor = conn.cursor()
-            text, flat = _expand(self.engine.dialect, sql, params)
-            dbapi_error = self.engine.dialect.loaded_dbapi.Error
+            text, flat = _expand(dialect, sql, params)
             try:
                 cursor.execute(text, flat)
                 return cursor.fetchall()
             except dbapi_error as exc:
-                raise sa.exc.DBAPIError.instance(text, flat, exc, dbapi_error) from exc
+                gone = dialect.is_disconnect(exc, conn.dbapi_connection, cursor)
+                wrapped = sa.exc.DBAPIError.instance(
+                    text,
+                    flat,
+                    exc,
+                    dbapi_error,
+                    hide_parameters=True,
+                    dialect=dialect,
+                    connection_invalidated=gone,
+                )
+                if gone:
+                    conn.invalidate(wrapped)
+                raise wrapped from exc
         finally:
             conn.close()  # back to the pool, which ends PostgreSQL's implicit transaction
 
     def snapshot(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(tx, ...)`` read-only over one consistent snapshot, however many
         statements it runs (REPEATABLE READ on PostgreSQL; a SQLite read
-        transaction in WAL mode is one already). For long reads such as exports."""
-        with self.engine.connect() as conn:
-            if not self.is_sqlite:
-                conn = conn.execution_options(
-                    isolation_level="REPEATABLE READ", postgresql_readonly=True
-                )
-            with conn.begin():
-                return fn(Tx(conn, self), *args, **kwargs)
+        transaction in WAL mode is one already). For long reads such as exports.
+        A dead connection answers busy (``fn`` may have written files by then)."""
+        try:
+            with self.engine.connect() as conn:
+                if not self.is_sqlite:
+                    conn = conn.execution_options(
+                        isolation_level="REPEATABLE READ", postgresql_readonly=True
+                    )
+                with conn.begin():
+                    return fn(Tx(conn, self), *args, **kwargs)
+        except sa.exc.DBAPIError as exc:
+            if is_disconnect(exc) or _cannot_connect(exc):
+                raise _unavailable() from None
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _cannot_connect(exc: BaseException) -> bool:
+    """No connection could be made (the server is down or refusing): nothing ran."""
+    return isinstance(exc, sa.exc.OperationalError) and getattr(exc, "statement", None) is None
+
+
+def _unavailable() -> errors.DomainError:
+    return errors.DomainError(
+        errors.BUSY,
+        "the database is unreachable or keeps dropping connections; nothing was written",
+    )
 
 
 # ---- migrations -------------------------------------------------------------

@@ -38,7 +38,7 @@ def _code(code: str, category: str, title: str) -> str:
 
 # Request shape
 VALIDATION_FAILED = _code("validation_failed", INVALID, "Request validation failed")
-MALFORMED_JSON = _code("malformed_json", INVALID, "The body is not valid JSON")
+MALFORMED_JSON = _code("malformed_json", INVALID, "The body is not valid UTF-8 JSON")
 UNSUPPORTED_MEDIA_TYPE = _code(
     "unsupported_media_type", INVALID, "The body must be application/json"
 )
@@ -158,6 +158,24 @@ IDENTIFIED_WALLET_REQUIRED = _code(
 MAINLAND_WALLET_REFUSED = _code(
     "mainland_wallet_refused", REFUSED, "The rule profile refuses mainland wallets at casinos"
 )
+NOT_A_PLAYER = _code(
+    "not_a_player",
+    REFUSED,
+    "A merchant, casino, treasury or government wallet never plays at a cage",
+)
+# Payment codes: a wallet holder's consent to a cage debit
+PAYMENT_CODE_REQUIRED = _code(
+    "payment_code_required", REFUSED, "The rule profile makes a buy-in need a payment code"
+)
+PAYMENT_CODE_INVALID = _code("payment_code_invalid", REFUSED, "No such payment code")
+PAYMENT_CODE_WALLET_MISMATCH = _code(
+    "payment_code_wallet_mismatch", REFUSED, "The payment code was issued for another wallet"
+)
+PAYMENT_CODE_EXPIRED = _code("payment_code_expired", REFUSED, "The payment code has expired")
+PAYMENT_CODE_USED = _code("payment_code_used", CONFLICT, "The payment code was used already")
+PAYMENT_CODE_AMOUNT_EXCEEDED = _code(
+    "payment_code_amount_exceeded", REFUSED, "The amount is above the payment code's cap"
+)
 GAMING_DAY_NOT_OVER = _code("gaming_day_not_over", CONFLICT, "The gaming day has not ended yet")
 GAMING_DAY_ALREADY_CLOSED = _code(
     "gaming_day_already_closed", CONFLICT, "The gaming day is closed already"
@@ -186,6 +204,11 @@ EXPORT_FILE_NOT_FOUND = _code(
 EXPORT_NOT_READY = _code("export_not_ready", CONFLICT, "The export job has not succeeded (yet)")
 SIGNING_KEY_UNAVAILABLE = _code(
     "signing_key_unavailable", UNAVAILABLE, "The central bank's signing key cannot be read"
+)
+LEDGER_CHAIN_BROKEN = _code(
+    "ledger_chain_broken",
+    CONFLICT,
+    "The journal's hash chain does not recompute: nothing is signed over it",
 )
 
 

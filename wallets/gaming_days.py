@@ -47,6 +47,9 @@ from .schema import (
     transfers,
 )
 
+# The checks of a close, in the order of its report.
+CHECKS = ("ecny_receipts_match", "chips_match_cage", "taxes_paid", "ltr_filed")
+
 # Transfers on the casino wallet that are not receipts from or payments to players.
 NOT_RECEIPTS = ("funding", "defunding", "sweep")
 

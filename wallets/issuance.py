@@ -14,7 +14,7 @@ of SPEC.md §3 holds to the fen with no rounding drift.
 from __future__ import annotations
 
 import math
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 from . import errors
@@ -30,6 +30,7 @@ from .ledger import (
     account_id_by_code,
     post_one,
 )
+from .money import AmountError, DecimalSetting
 from .principal import Principal
 from .schema import sandbox
 
@@ -38,20 +39,11 @@ CB_RESERVE_FUNDING = "CB:RESERVE:FUNDING"
 CB_RESERVE_HELD = "CB:RESERVE:HELD"
 
 
-def parse_ratio(text: str) -> Fraction:
-    if len(text) > 12:
-        raise ValueError(f"reserve ratio {text!r} has too many digits")
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValueError(f"reserve ratio {text!r} is not a number") from exc
-    if not value.is_finite() or not (Decimal(0) < value <= Decimal(1)):
-        raise ValueError(f"reserve ratio {text!r} must be above 0 and at most 1")
-    return Fraction(value)
+RESERVE_RATIO = DecimalSetting("reserve_ratio", Decimal(0), Decimal(1), places=6, low_open=True)
 
 
 def reserve_ratio(tx: Tx) -> Fraction:
-    return parse_ratio(tx.sandbox.reserve_ratio)
+    return Fraction(Decimal(tx.sandbox.reserve_ratio))
 
 
 def required_reserve(outstanding: int, ratio: Fraction) -> int:
@@ -59,7 +51,15 @@ def required_reserve(outstanding: int, ratio: Fraction) -> int:
 
 
 def set_reserve_ratio(tx: Tx, text: str) -> Fraction:
-    ratio = parse_ratio(text)
+    """Set the reserve ratio (:data:`RESERVE_RATIO`), only while no e-CNY is outstanding."""
+    try:
+        ratio = Fraction(RESERVE_RATIO.parse(text))
+    except AmountError as exc:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            f"reserve_ratio: {exc}",
+            errors={"reserve_ratio": [str(exc)]},
+        ) from exc
     issuance = account_id_by_code(tx, CB_ISSUANCE)
     posting = Posting(tx, [issuance])
     if posting.balance(issuance) != 0 and ratio != reserve_ratio(tx):

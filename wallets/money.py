@@ -6,6 +6,7 @@ This is the one module that turns text into fen and fen into text.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 FEN_PER_YUAN = 100
@@ -45,6 +46,14 @@ def parse_amount(text: object, *, allow_zero: bool = False) -> int:
     return fen
 
 
+def parse_signed_amount(text: object) -> int:
+    """An amount that may be zero or negative (a net position, a GGR), such as
+    ``"-60000.00"``, into fen: an optional ``-`` before what :func:`parse_amount` takes."""
+    if isinstance(text, str) and text.startswith("-"):
+        return -parse_amount(text[1:], allow_zero=True)
+    return parse_amount(text, allow_zero=True)
+
+
 def format_amount(fen: int) -> str:
     """Format fen as a decimal string with exactly two decimals (``-1.05`` for -105)."""
     sign = "-" if fen < 0 else ""
@@ -66,6 +75,42 @@ def parse_rate(text: object) -> Decimal:
     if not _RATE_RE.fullmatch(text):
         raise AmountError('must be a decimal string with at most 6 decimals, such as "1.10"')
     return Decimal(text)
+
+
+@dataclass(frozen=True)
+class DecimalSetting:
+    """A sandbox setting written as a plain decimal string (a ratio, a
+    percentage): no sign, no exponent, at most ``places`` decimals, within
+    ``low``..``high`` (``low`` itself excluded when ``low_open``). The one
+    definition that the API's schema and the CLI both check against."""
+
+    name: str
+    low: Decimal
+    high: Decimal
+    places: int
+    low_open: bool = False
+
+    @property
+    def pattern(self) -> str:
+        return rf"(?:0|[1-9][0-9]{{0,11}})(?:\.[0-9]{{1,{self.places}}})?"
+
+    @property
+    def description(self) -> str:
+        low = f"above {self.low} and" if self.low_open else f"at least {self.low} and"
+        return (
+            f"{low} at most {self.high}: a decimal string with at most {self.places}"
+            " decimals, no sign, no exponent"
+        )
+
+    def parse(self, text: object) -> Decimal:
+        """The value of ``text``, or :class:`AmountError` saying what it must be."""
+        if not isinstance(text, str) or not re.fullmatch(self.pattern, text):
+            raise AmountError(f"must be {self.description}")
+        value = Decimal(text)
+        too_low = value <= self.low if self.low_open else value < self.low
+        if too_low or value > self.high:
+            raise AmountError(f"must be {self.description}")
+        return value
 
 
 def format_rate(rate: Decimal) -> str:

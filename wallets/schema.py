@@ -323,7 +323,37 @@ export_jobs = sa.Table(
     sa.Column("head_hash", sa.String(64), nullable=True),
     sa.Column("files", sa.Text, nullable=True),  # JSON: name, rows, bytes, sha256
     sa.Column("error", sa.String(500), nullable=True),
+    # The error's code when the job failed with a refusal (e.g. ledger_chain_broken).
+    sa.Column("error_code", sa.String(64), nullable=True),
     sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+)
+
+# Signed checkpoints of the journal head (wallets/audit/checkpoints.py): taken on
+# a schedule of the sandbox clock (``period`` set, one per period) and on every
+# export (``period`` None). Their signature is a digest's.
+checkpoints = sa.Table(
+    "checkpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sequence", sa.BigInteger, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("time", sa.String(40), nullable=False),  # sandbox time, as signed
+    sa.Column("signature", sa.String(100), nullable=False),
+    sa.Column("public_key_sha256", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(12), nullable=False),
+    sa.Column("period", sa.BigInteger, nullable=True, unique=True),
+    sa.Column("export_id", sa.String(40), nullable=True),
+    sa.CheckConstraint("reason IN ('schedule', 'export')", name="reason"),
+)
+
+# The last camt.053 electronic sequence number (ElctrncSeqNb) given per account.
+statement_numbers = sa.Table(
+    "statement_numbers",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("last_number", sa.BigInteger, nullable=False),
+    # The export that gave it (a concurrent export is detected by it).
+    sa.Column("export_id", sa.String(40), nullable=False),
 )
 
 
@@ -400,6 +430,23 @@ casino_transactions = sa.Table(
     sa.CheckConstraint("payout >= 0", name="payout_not_negative"),
     sa.Index("ix_casino_transactions_casino_id_gaming_day", "casino_id", "gaming_day"),
     sa.Index("ix_casino_transactions_casino_id_holder_id_at", "casino_id", "holder_id", "at"),
+)
+
+# Payment codes (wallets/payment_codes.py): a holder's consent to one cage
+# debit. Only the code's SHA-256 hash is kept, as for API keys.
+payment_codes = sa.Table(
+    "payment_codes",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    sa.Column("max_amount", Fen, nullable=True),
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=True),
+    sa.Column("issued_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("used_at", UTCDateTime(), nullable=True),
+    sa.Column("used_by_casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=True),
+    sa.CheckConstraint("max_amount IS NULL OR max_amount > 0", name="max_amount_positive"),
 )
 
 # Per player per gaming day: what the rules and the close read without rescanning.

@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from . import errors
 from .clock import SANDBOX_TZ
 from .db import Tx
 from .ledger import ECNY, Leg, Posting, TransferDraft
+from .money import AmountError, DecimalSetting
 from .money import format_amount as fmt
 from .schema import (
     accounts,
@@ -53,14 +54,15 @@ CB_SETTLEMENT = "CB:SETTLEMENT"
 # ---- settings ------------------------------------------------------------------------
 
 
-def _fraction(text: str, field: str, low: Fraction, high: Fraction) -> Fraction:
+NDC_RESERVE_RATIO = DecimalSetting("ndc_reserve_ratio", Decimal(0), Decimal(100), places=4)
+NDC_ALERT_PERCENT = DecimalSetting("ndc_alert_percent", Decimal(1), Decimal(100), places=2)
+
+
+def check_setting(setting: DecimalSetting, text: object) -> Decimal:
     try:
-        value = Fraction(Decimal(text))
-    except (InvalidOperation, ValueError) as exc:
-        raise _invalid(field, "must be a decimal number") from exc
-    if not low <= value <= high:
-        raise _invalid(field, f"must be between {low} and {high}")
-    return value
+        return setting.parse(text)
+    except AmountError as exc:
+        raise _invalid(setting.name, str(exc)) from exc
 
 
 def _invalid(field: str, message: str) -> errors.DomainError:
@@ -94,10 +96,10 @@ def update_settings(
 ) -> Settings:
     values: dict = {}
     if ndc_reserve_ratio is not None:
-        _fraction(ndc_reserve_ratio, "ndc_reserve_ratio", Fraction(0), Fraction(100))
+        check_setting(NDC_RESERVE_RATIO, ndc_reserve_ratio)
         values["ndc_reserve_ratio"] = ndc_reserve_ratio
     if ndc_alert_percent is not None:
-        _fraction(ndc_alert_percent, "ndc_alert_percent", Fraction(1), Fraction(100))
+        check_setting(NDC_ALERT_PERCENT, ndc_alert_percent)
         values["ndc_alert_percent"] = ndc_alert_percent
     if cutoff is not ...:
         if cutoff is not None:

@@ -57,6 +57,25 @@ class Wallet:
         return f'"w{self.id}v{self.version}"'
 
 
+@dataclass(frozen=True)
+class IfMatch:
+    """A caller's If-Match precondition (RFC 9110 section 13.1.1): it holds when
+    the wallet's current ETag is one of ``tags`` (strong comparison: a weak tag
+    never matches), or for any current wallet when ``any_tag`` (``*``)."""
+
+    tags: frozenset[str] = frozenset()
+    any_tag: bool = False
+
+    def matches(self, etag: str) -> bool:
+        return self.any_tag or etag in self.tags
+
+    def require(self, w: Wallet) -> None:
+        if not self.matches(w.etag):
+            raise errors.DomainError(
+                errors.ETAG_MISMATCH, f"wallet {w.id} is at {w.etag}", etag=w.etag
+            )
+
+
 def wallet_account_code(wallet_id: int, asset: str = ECNY) -> str:
     return f"W:{wallet_id}:{asset}"
 
@@ -309,7 +328,7 @@ def _lock(tx: Tx, wallet_id: int, actor: Principal) -> Wallet:
 
 
 def change_status(
-    tx: Tx, wallet_id: int, actor: Principal, action: str, if_match: str | None = None
+    tx: Tx, wallet_id: int, actor: Principal, action: str, if_match: IfMatch | None = None
 ) -> Wallet:
     """Freeze, unfreeze or close. A frozen wallet neither pays nor receives; a
     closed one is gone for good and needs zero balance, no open holds, and no
@@ -318,8 +337,8 @@ def change_status(
     if actor.role == SUPERVISOR and action != "freeze":
         raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a supervisor may not {action} a wallet")
     w = _lock(tx, wallet_id, actor)
-    if if_match is not None and if_match != w.etag:
-        raise errors.DomainError(errors.ETAG_MISMATCH, f"wallet {w.id} is at {w.etag}", etag=w.etag)
+    if if_match is not None:
+        if_match.require(w)
     allowed_from, to = TRANSITIONS[action]
     if w.status not in allowed_from:
         raise errors.DomainError(
@@ -358,7 +377,7 @@ def update(
     tx: Tx,
     wallet_id: int,
     actor: Principal,
-    if_match: str | None,
+    if_match: IfMatch | None,
     *,
     wallet_class: int | None = None,
     label: str | None = None,
@@ -371,8 +390,7 @@ def update(
     w = _lock(tx, wallet_id, actor)  # 404 before 428: say nothing of others' wallets
     if if_match is None:
         raise errors.DomainError(errors.IF_MATCH_REQUIRED)
-    if if_match != w.etag:
-        raise errors.DomainError(errors.ETAG_MISMATCH, f"wallet {w.id} is at {w.etag}", etag=w.etag)
+    if_match.require(w)
     if w.status == CLOSED:
         raise errors.DomainError(errors.WALLET_CLOSED, f"wallet {w.id} is closed", wallet_id=w.id)
     values: dict = {}

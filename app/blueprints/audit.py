@@ -3,8 +3,9 @@ from __future__ import annotations
 import mimetypes
 import threading
 
-from flask import send_file
+from flask import Response, send_file, stream_with_context
 
+from wallets.audit import checkpoints as cp
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.audit import log as audit_log
@@ -15,9 +16,11 @@ from ..auth import current_principal, roles
 from ..schemas import (
     AuditEventArgs,
     AuditEventOut,
+    CheckpointOut,
     DigestOut,
     ExportCreate,
     ExportJobOut,
+    IdPageArgs,
     ReconciliationOut,
     page_of,
 )
@@ -33,6 +36,8 @@ blp = Blueprint(
 )
 
 AuditEventPage = page_of(AuditEventOut, "AuditEventPage")
+CheckpointPage = page_of(CheckpointOut, "CheckpointPage")
+ExportJobPage = page_of(ExportJobOut, "ExportJobPage")
 MEDIA_TYPES = {".csv": "text/csv", ".jsonl": "application/x-ndjson", ".xml": "application/xml"}
 
 
@@ -89,6 +94,40 @@ def create_export(body):
     return response
 
 
+@blp.route("/checkpoints", methods=["GET"])
+@blp.arguments(IdPageArgs(), location="query")
+@blp.response(200, CheckpointPage)
+@problems(blp, 422)
+@roles("admin", "central_bank", "auditor")
+def list_checkpoints(args):
+    """Signed checkpoints of the journal head, oldest first: one per period of sandbox
+    time (`ECNY_CHECKPOINT_HOURS`) and one per export. Keep them: `ecny audit
+    checkpoints verify` and `ecny audit verify --digest` check them later."""
+    after = int_cursor(args["after"])
+
+    def run(tx):
+        found = cp.list_checkpoints(tx, after=after, limit=args["limit"] + 1)
+        return present.page(found, args["limit"], lambda c: c["id"])
+
+    return read(run)
+
+
+@blp.route("/exports", methods=["GET"])
+@blp.arguments(IdPageArgs(), location="query")
+@blp.response(200, ExportJobPage)
+@problems(blp, 422)
+@roles("admin", "auditor")
+def list_exports(args):
+    """Export jobs, newest first (`after`: the jobs older than that id)."""
+    after = int_cursor(args["after"])
+
+    def run(tx):
+        found = ex.list_jobs(tx, after=after, limit=args["limit"] + 1)
+        return present.page(found, args["limit"], lambda j: j.id)
+
+    return read(run)
+
+
 @blp.route("/exports/<id32:job_id>", methods=["GET"])
 @blp.response(200, ExportJobOut)
 @problems(blp, 404)
@@ -120,6 +159,31 @@ def get_export_file(job_id, name):
         MEDIA_TYPES.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     )
     return send_file(path, mimetype=mimetype, as_attachment=True, download_name=path.name)
+
+
+@blp.route("/exports/<id32:job_id>/archive", methods=["GET"])
+@blp.doc(
+    responses={
+        "200": {
+            "description": "The whole export as one gzip-compressed tar, streamed: "
+            "`export-job-<id>/manifest.json` and every listed file under `export-job-<id>/`",
+            "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+)
+@problems(blp, 404, 409)
+@roles("admin", "auditor")
+def get_export_archive(job_id):
+    """Download a succeeded export job whole, as one `.tar.gz`: unpack it and run
+    `ecny audit verify export-job-<id>`, or give the archive to `ecny audit verify` as is."""
+    directory, names = read(lambda tx: ex.job_archive_files(tx, settings().export_dir, job_id))
+    name = ex.archive_name(job_id)
+    return Response(
+        stream_with_context(ex.tar_gz_chunks(directory, names, name)),
+        200,
+        mimetype="application/gzip",
+        headers={"Content-Disposition": f'attachment; filename="{name}.tar.gz"'},
+    )
 
 
 @blp.route("/events", methods=["GET"])

@@ -10,6 +10,7 @@ from ..auth import current_principal, roles
 from ..schemas import (
     BuyInBody,
     CageOperationOut,
+    CashOutBody,
     CasinoCreate,
     CasinoOut,
     GamingDayArgs,
@@ -151,9 +152,13 @@ blp.route("/<ref>/buy-ins", methods=["POST"])(
             wallet_id=b["player"],
             amount=b["amount"],
             reference=b.get("reference"),
+            payment_code=b.get("payment_code"),
         ),
         "A buy-in: the player's wallet pays e-CNY to the casino's wallet and chips are "
-        "issued to the player, as one linked step. Refused for under-age, excluded, "
+        "issued to the player, as one linked step. The debit needs the holder's consent: "
+        "`payment_code`, a code of the player's wallet (`POST /v1/wallets/{id}/payment-codes`), "
+        "used once; the rule profile says whether it is required (macau: yes). Refused "
+        "for merchant, casino and treasury wallets (`not_a_player`), under-age, excluded, "
         "frozen or (at or above the LTR threshold) anonymous wallets, and beyond the "
         "wallet's class limits; raises the detection rules' alerts.",
     )
@@ -179,7 +184,7 @@ blp.route("/<ref>/plays", methods=["POST"])(
 blp.route("/<ref>/cash-outs", methods=["POST"])(
     _cage_view(
         "cash_out",
-        BuyInBody,
+        CashOutBody,
         lambda tx, ref, b: cs.cash_out(
             tx,
             ref,

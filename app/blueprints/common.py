@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import flask_smorest
-from flask import g
+from flask import g, request
 from webargs.flaskparser import FlaskParser
 
 from wallets import errors
+from wallets.wallet import IfMatch
 
-from ..schemas import ProblemSchema
-
-PROBLEM = "application/problem+json"
+from .. import openapi
 
 
 class _Parser(FlaskParser):
@@ -52,44 +52,35 @@ class Blueprint(flask_smorest.Blueprint):
             return decorator
 
         def both(fn):
-            return self.alt_response(
-                400, schema=ProblemSchema, content_type=PROBLEM, description=_DESCRIPTIONS[400]
-            )(decorator(fn))
+            return self.alt_response(400, **openapi.problem_response(400))(decorator(fn))
 
         return both
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(openapi.document_operation)
 
-_DESCRIPTIONS = {
-    400: "Malformed request (bad JSON, bad header, an unknown query parameter)",
-    401: "Missing or unknown API key",
-    403: "The key's role may not do this",
-    404: "No such resource, or outside the caller's scope",
-    409: "Conflicts with the current state (e.g. an idempotent request still in flight)",
-    412: "If-Match does not match the resource's current ETag",
-    428: "This update needs If-Match with the ETag you read",
-    415: "The body must be application/json",
-    422: "Validation failed, or refused by a ledger or business rule",
-    503: "The ledger stayed busy through every retry; retry the request",
-}
+    def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        for method, doc in self._docs[endpoint].items():
+            if method != "parameters":
+                doc.setdefault("manual_doc", {}).setdefault(
+                    "operationId", openapi.operation_id(endpoint)
+                )
 
 
 def problems(blp: Blueprint, *statuses: int) -> Callable:
-    """Document problem responses (every /v1 call may also answer 401 and 403)."""
+    """Document problem responses (every /v1 call may also answer 401, 403 and 503)."""
 
     def decorator(fn: Callable) -> Callable:
-        for status in sorted({401, 403, *statuses}):
-            fn = blp.alt_response(
-                status,
-                schema=ProblemSchema,
-                content_type=PROBLEM,
-                description=_DESCRIPTIONS[status],
-            )(fn)
+        for status in sorted({401, 403, 503, *statuses}):
+            fn = blp.alt_response(status, **openapi.problem_response(status))(fn)
         return fn
 
     return decorator
 
 
-WRITE_PROBLEMS = (400, 404, 409, 415, 422, 503)
+WRITE_PROBLEMS = (400, 404, 409, 413, 415, 422, 503)
 
 
 def int_cursor(after: str | None) -> int | None:
@@ -102,3 +93,28 @@ def int_cursor(after: str | None) -> int | None:
             errors={"after": ["not a valid cursor"]},
         )
     return int(after)
+
+
+# RFC 9110 section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; If-Match
+# takes "*" or a list of them (empty list elements are allowed, section 5.6.1).
+_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
+_IF_MATCH_LIST = re.compile(rf"[ \t]*(?:{_ENTITY_TAG})?(?:[ \t]*,[ \t]*(?:{_ENTITY_TAG})?)*[ \t]*")
+
+
+def if_match() -> IfMatch | None:
+    """The request's If-Match (RFC 9110 section 13.1.1), or None without one:
+    ``*``, or a list of entity tags of which any may match. Weak tags are left
+    out: If-Match compares strongly, so they never match."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    if raw.strip(" \t") == "*":
+        return IfMatch(any_tag=True)
+    tags = re.findall(_ENTITY_TAG, raw)
+    if not tags or not _IF_MATCH_LIST.fullmatch(raw):
+        raise errors.DomainError(
+            errors.BAD_REQUEST,
+            'If-Match must be * or a list of quoted entity tags such as "w1v2"',
+            errors={"If-Match": ['must be * or quoted entity tags such as "w1v2"']},
+        )
+    return IfMatch(tags=frozenset(t for t in tags if not t.startswith("W/")))

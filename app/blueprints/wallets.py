@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from flask import request
-
-from wallets import limits, payments
+from wallets import limits, payment_codes, payments
 from wallets import wallet as wl
 from wallets.clock import local_date
 from wallets.statement import statement
 
 from .. import present
 from ..auth import current_principal, roles
+from ..openapi import takes_if_match
 from ..schemas import (
     AmountBody,
     BalanceOut,
+    PaymentCodeCreate,
+    PaymentCodeOut,
     StatementArgs,
     StatementOut,
     TransferOut,
@@ -24,7 +25,7 @@ from ..schemas import (
 )
 from ..state import settings
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, if_match, int_cursor, problems
 
 blp = Blueprint(
     "wallets",
@@ -110,15 +111,16 @@ def get_wallet(wallet_id):
 @blp.arguments(WalletUpdate())
 @blp.response(200, WalletOut, headers=ETAG_HEADER)
 @problems(blp, *WRITE_PROBLEMS, 412, 428)
+@takes_if_match(required=True)
 @roles("admin", "operator")
 def update_wallet(body, wallet_id):
     """Change the wallet's class (its limits change from now on) or label.
     Needs `If-Match` with the ETag you read: 412 if the wallet changed since, 428 without it."""
-    if_match = request.headers.get("If-Match")
+    precondition = if_match()
     secret = settings().phone_hash_secret
     return write(
         lambda tx: wl.update(
-            tx, wallet_id, current_principal(), if_match, phone_secret=secret, **body
+            tx, wallet_id, current_principal(), precondition, phone_secret=secret, **body
         ),
         WalletOut,
         status=200,
@@ -128,9 +130,9 @@ def update_wallet(body, wallet_id):
 
 def _status_view(action: str, doc: str):
     def view(wallet_id):
-        if_match = request.headers.get("If-Match")
+        precondition = if_match()
         return write(
-            lambda tx: wl.change_status(tx, wallet_id, current_principal(), action, if_match),
+            lambda tx: wl.change_status(tx, wallet_id, current_principal(), action, precondition),
             WalletOut,
             status=200,
             headers=_etag,
@@ -155,7 +157,7 @@ for _action, _doc, _roles in (
         ("admin", "operator"),
     ),
 ):
-    _view = roles(*_roles)(_status_view(_action, _doc))
+    _view = takes_if_match(required=False)(roles(*_roles)(_status_view(_action, _doc)))
     _view = problems(blp, *WRITE_PROBLEMS, 412)(_view)
     _view = blp.response(200, WalletOut, headers=ETAG_HEADER)(_view)
     blp.route(f"/<int:wallet_id>/{_action}", methods=["POST"])(_view)
@@ -283,4 +285,22 @@ def defund(body, wallet_id):
         ),
         TransferOut,
         present=present.transfer,
+    )
+
+
+@blp.route("/<int:wallet_id>/payment-codes", methods=["POST"])
+@blp.arguments(PaymentCodeCreate())
+@blp.response(201, PaymentCodeOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "operator")
+def issue_payment_code(body, wallet_id):
+    """Issue a payment code: the holder's consent to one buy-in at a casino's cage,
+    from this wallet, within the profile's lifetime (sandbox clock) and up to
+    `max_amount` if given. The code is in this response only; only its hash is
+    stored. Needs a profile with casino rules (`casino_rules_unavailable`)."""
+    return write(
+        lambda tx: payment_codes.issue(
+            tx, wallet_id, current_principal(), max_amount=body.get("max_amount")
+        ),
+        PaymentCodeOut,
     )

@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
+
+from wallets.money import AmountError, parse_signed_amount
+from wallets.rules.profile import ProfileError, available_profiles, load_profile, parse_profile
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
@@ -44,9 +48,52 @@ class Scenario:
         return self.path.parent / self.doc["steps_file"]
 
 
+def domain_enums() -> dict[str, list]:
+    """The vocabularies of the scenario schema (its ``$defs`` of these names),
+    from the domain modules that define them: the one source of truth."""
+    from wallets import alerts, exclusions, gaming_days, settlement, wallet
+
+    return {
+        "wallet_class": list(wallet.CLASSES),
+        "wallet_kind": list(wallet.KINDS),
+        "exclusion_kind": list(exclusions.KINDS),
+        "settlement_model": list(settlement.MODELS),
+        "profile_name": available_profiles(),
+        "alert_type": list(alerts.TYPES),
+        "alert_status": list(alerts.STATUSES),
+        "gaming_day_check": list(gaming_days.CHECKS),
+    }
+
+
 @cache
 def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """``schema.json`` with its enums replaced by the domain's (the file keeps
+    copies for readers and editors; a test holds them equal)."""
+    doc = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    for name, values in domain_enums().items():
+        doc["$defs"][name]["enum"] = values
+    return doc
+
+
+def profile_request(profile: str | dict) -> dict:
+    """What ``PUT /v1/sandbox/profile`` is given for a scenario's ``profile``:
+    a shipped profile's name, or a document of the scenario's own; ``extends``
+    merges the document's keys into a shipped profile's (mappings key by key,
+    anything else replaced)."""
+    if isinstance(profile, str):
+        return {"name": profile}
+    document = {k: v for k, v in profile.items() if k != "extends"}
+    if "extends" in profile:
+        document = _merged(load_profile(profile["extends"]).raw, document)
+    return {"document": document}
+
+
+def _merged(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {k: _merged(base.get(k), over[k]) if k in over else base[k] for k in base} | {
+            k: v for k, v in over.items() if k not in base
+        }
+    return over
 
 
 def _validator(sub: dict | None = None) -> jsonschema.Draft202012Validator:
@@ -119,14 +166,28 @@ def load(path: str | Path) -> Scenario:
     return Scenario(path, doc)
 
 
-# Which kind of reference each key of a step (or a setup entry) names.
+# Which kind of reference each argument of a step (or key of a setup entry) names.
+# Only arguments are references: the keys and values under a step's `expect`
+# are read by what they are (a balance's key is a wallet, its value an amount).
 WALLET_KEYS = ("wallet", "from", "to", "player", "treasury")
 NAME_KEYS = ("hold", "transfer", "exclusion")
+SELECTOR_KEYS = {"wallet": "wallet", "casino": "casino", "operator": "operator"}
+
+
+def _argument_kind(key: str) -> str | None:
+    if key in WALLET_KEYS:
+        return "wallet"
+    if key in NAME_KEYS:
+        return "name"
+    if key in ("operator", "casino"):
+        return key
+    return None
 
 
 def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
-    """Every wallet, casino, operator and named result a step refers to is
-    defined before it (in setup or by an earlier step)."""
+    """Every wallet, casino, operator and named result a step or an
+    expectation refers to is defined before it (in setup or by an earlier
+    step; a step's own `expect` sees what the step defines)."""
     doc = scenario.doc
     setup = doc.get("setup") or {}
     known = {
@@ -136,52 +197,119 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
         "name": {x["name"] for x in setup.get("exclusions", []) if x.get("name")},
     }
 
-    def unknown(item: dict, path: list) -> Iterator[tuple[list, str]]:
+    def unknown(kind: str, value: Any, path: list) -> Iterator[tuple[list, str]]:
+        if isinstance(value, str) and value not in known[kind]:
+            yield path, f"unknown {kind} {value!r}"
+
+    def arguments(item: dict, path: list) -> Iterator[tuple[list, str]]:
+        """The references among a step's (or setup entry's) own arguments."""
         for key, value in item.items():
-            kind = (
-                "wallet"
-                if key in WALLET_KEYS
-                else "name"
-                if key in NAME_KEYS
-                else key
-                if key in ("operator", "casino")
-                else None
-            )
-            if kind and isinstance(value, str) and value not in known[kind]:
-                yield [*path, key], f"unknown {kind} {value!r}"
-            if isinstance(value, dict):  # an alert selector
-                yield from unknown(value, [*path, key])
-            if key == "transfers" and isinstance(value, list):
-                for i, t in enumerate(value):
-                    yield from unknown(t, [*path, key, i])
+            kind = _argument_kind(key)
+            if kind:
+                yield from unknown(kind, value, [*path, key])
+        if isinstance(item.get("alert"), dict):
+            yield from selector(item["alert"], [*path, "alert"])
+        for i, t in enumerate(item.get("transfers") or []):
+            for key in ("from", "to"):
+                yield from unknown("wallet", t.get(key), [*path, "transfers", i, key])
+
+    def selector(sel: dict, path: list) -> Iterator[tuple[list, str]]:
+        for key, kind in SELECTOR_KEYS.items():
+            yield from unknown(kind, sel.get(key), [*path, key])
+        if sel.get("due_at") is not None:
+            try:
+                datetime.fromisoformat(sel["due_at"])
+            except ValueError as e:
+                yield [*path, "due_at"], f"{sel['due_at']!r} is not a time ({e})"
+
+    def balances(expect: dict, path: list) -> Iterator[tuple[list, str]]:
+        for ref, amount in (expect.get("balances") or {}).items():
+            yield from unknown("wallet", ref, [*path, "balances", ref])
+            yield from _amount(amount, [*path, "balances", ref])
 
     def line_of(path: list) -> str:
         node, key = _node_at(root, path)
         return f"{scenario.path}:{(key or node).start_mark.line + 1}: {_dotted(path)}"
 
+    if doc.get("profile") is not None:
+        for p, msg in _check_profile(doc["profile"], ["profile"]):
+            yield f"{line_of(p)}: {msg}"
+
     for i, w in enumerate(setup.get("wallets", [])):
-        for p, msg in unknown(w, ["setup", "wallets", i]):
+        for p, msg in arguments(w, ["setup", "wallets", i]):
             yield f"{line_of(p)}: {msg}"
         known["wallet"].add(w["ref"])
     for i, c in enumerate(setup.get("casinos", [])):
-        for p, msg in unknown(c, ["setup", "casinos", i]):
+        for p, msg in arguments(c, ["setup", "casinos", i]):
             yield f"{line_of(p)}: {msg}"
         known["casino"].add(c["ref"])
         known["wallet"].add(f"{c['ref']}:wallet")
     for i, x in enumerate(setup.get("exclusions", [])):
-        for p, msg in unknown(x, ["setup", "exclusions", i]):
+        for p, msg in arguments(x, ["setup", "exclusions", i]):
             yield f"{line_of(p)}: {msg}"
     inline = len(doc.get("steps") or [])
     for n, (where, step) in enumerate(scenario.steps()):
-        for p, msg in unknown(step, ["steps", n]):
+        problems = list(arguments(step, ["steps", n]))
+        if step["action"] == "open_wallet":
+            known["wallet"].add(step["ref"])
+        problems += balances(step.get("expect") or {}, ["steps", n, "expect"])
+        if "checks" in (step.get("expect") or {}) and step["action"] != "close_gaming_day":
+            problems.append(
+                (["steps", n, "expect", "checks"], "only a close_gaming_day step has checks")
+            )
+        if step["action"] == "select_profile" and "profile" in step:
+            problems += _check_profile(step["profile"], ["steps", n, "profile"])
+        for p, msg in problems:
             if n < inline:
                 yield f"{line_of(p)}: {msg}"
             else:
                 yield f"{scenario.steps_path}:{where.rpartition(':')[2]}: {_dotted(p[2:])}: {msg}"
-        if step["action"] == "open_wallet":
-            known["wallet"].add(step["ref"])
         if step.get("name"):
             known["name"].add(step["name"])
+    expect = doc.get("expect") or {}
+    problems = list(balances(expect, ["expect"]))
+    for i, sel in enumerate(expect.get("alerts") or []):
+        problems += selector(sel, ["expect", "alerts", i])
+    problems += _expected_figures(expect)
+    for p, msg in problems:
+        yield f"{line_of(p)}: {msg}"
+
+
+def _check_profile(profile: str | dict, path: list) -> Iterator[tuple[list, str]]:
+    """An inline profile document is one the API would take: valid by the
+    domain's own rules (wallets/rules/profile.py), and not named as a shipped one."""
+    if isinstance(profile, str):
+        return  # the schema holds it to a shipped profile's name
+    try:
+        made = parse_profile(profile_request(profile)["document"], source="profile")
+    except ProfileError as e:
+        key, _, msg = str(e).removeprefix("profile: ").partition(": ")
+        yield [*path, *([] if key == "(top)" else key.split("."))], msg
+        return
+    if made.name in available_profiles():
+        yield [*path, "name"], f"{made.name!r} is a shipped profile's; name yours otherwise"
+
+
+def _amount(text: Any, path: list) -> Iterator[tuple[list, str]]:
+    """An expected amount is an amount (wallets/money.py), compared as one."""
+    try:
+        parse_signed_amount(text)
+    except AmountError as e:
+        yield path, f"{text!r}: {e}"
+
+
+def _expected_figures(expect: dict) -> Iterator[tuple[list, str]]:
+    """The amounts of the final expectations other than balances."""
+    for code, figures in (expect.get("operators") or {}).items():
+        for k, v in figures.items():
+            yield from _amount(v, ["expect", "operators", code, k])
+    for i, gd in enumerate(expect.get("gaming_days") or []):
+        for k, v in (gd.get("figures") or {}).items():
+            yield from _amount(v, ["expect", "gaming_days", i, "figures", k])
+    for i, ws in enumerate(expect.get("settlement") or []):
+        for code, figures in (ws.get("operators") or {}).items():
+            for k, v in figures.items():
+                yield from _amount(v, ["expect", "settlement", i, "operators", code, k])
 
 
 def _check_steps_file(steps_path: Path) -> Iterator[str]:

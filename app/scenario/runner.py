@@ -1,9 +1,12 @@
 """Replaying a scenario through the API (app/client.py) and checking it.
 
 The runner only ever holds an admin key: everything it does is an API call a
-tester could make. Wallets, casinos, holds, transfers and exclusions are known
-by the scenario's own references; database ids stay inside this module, so the
-digest of a replay is the same on any engine and against a live server.
+tester could make. A buy-in needs the player's consent (a payment code, under
+the macau profile): the runner issues one for the player's wallet with that
+key just before the buy-in, so scenario files never name codes. Wallets,
+casinos, holds, transfers and exclusions are known by the scenario's own
+references; database ids stay inside this module, so the digest of a replay is
+the same on any engine and against a live server.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.client import ApiError, Client
-from app.scenario.loader import Scenario
+from app.scenario.loader import Scenario, profile_request
+from wallets.money import format_amount, parse_signed_amount
 
 DEFAULT_BIRTH_DATE = "1990-01-01"
 DEFAULT_PHONE = "+85360000000"
@@ -92,6 +97,7 @@ class Runner:
         self.operators: list[str] = []
         self.casinos: list[str] = []
         self.outcomes: list[str] = []
+        self.alerts_due: list[list] = []  # the end state's alerts, with their due_at
         self.result = Result(scenario.name, str(scenario.path))
 
     # ---- the replay -----------------------------------------------------------
@@ -118,7 +124,7 @@ class Runner:
         api = self.api
         api.set_clock(doc["clock"], fixed=True)
         if doc.get("profile"):
-            api.select_profile(name=doc["profile"])
+            api.select_profile(**profile_request(doc["profile"]))
         if doc.get("settlement"):
             api.update_settlement_settings(**doc["settlement"])
         setup = doc.get("setup") or {}
@@ -193,10 +199,14 @@ class Runner:
         if step.get("name") and isinstance(out, dict) and "id" in out:
             self.named[step["name"]] = out["id"]
         for ref, amount in (expect.get("balances") or {}).items():
-            self.check(label, f"balance {ref}", amount, self.balance(ref))
+            self.check(label, f"balance {ref}", amount_of(amount), amount_of(self.balance(ref)))
         if before is not None:
             raised = sorted(a["type"] for a in api.all_alerts() if a["id"] not in before)
             self.check(label, "alerts raised", sorted(expect["alerts"]), raised)
+        if "checks" in expect:  # a gaming-day close's report
+            got = {c["name"]: c["ok"] for c in (out or {}).get("checks", [])}
+            for name, ok in expect["checks"].items():
+                self.check(label, f"check {name}", ok, got.get(name))
 
     def act(self, s: dict) -> Any:
         api, w, n = self.api, self.wallets, self.named
@@ -221,8 +231,12 @@ class Runner:
             return api.void(n[s["hold"]])
         if a == "refund":
             return api.refund(n[s["transfer"]], s["amount"])
-        if a in ("buy_in", "cash_out"):
-            return getattr(api, a)(s["casino"], w[s["player"]], s["amount"], s.get("reference"))
+        if a == "buy_in":
+            player = w[s["player"]]
+            code = self.payment_code(player)
+            return api.buy_in(s["casino"], player, s["amount"], s.get("reference"), code)
+        if a == "cash_out":
+            return api.cash_out(s["casino"], w[s["player"]], s["amount"], s.get("reference"))
         if a == "play":
             return api.play(s["casino"], w[s["player"]], s["wager"], s.get("payout", "0.00"))
         if a == "advance":
@@ -251,18 +265,30 @@ class Runner:
         if a == "set_net_debit_cap":
             return api.set_net_debit_cap(s["operator"], s.get("net_debit_cap"))
         if a == "select_profile":
-            return api.select_profile(name=s["profile"])
+            return api.select_profile(**profile_request(s["profile"]))
         raise AssertionError(a)  # the schema lists the actions
+
+    def payment_code(self, wallet_id: int) -> str | None:
+        """The player's consent to a buy-in, as the player's side gives it: a
+        fresh payment code of the wallet, issued with the runner's admin key
+        (in-process and over --url alike). When none can be had (the profile
+        has no casino rules), the buy-in goes without one and its own answer
+        is the step's outcome."""
+        try:
+            return self.api.issue_payment_code(wallet_id)["code"]
+        except ApiError:
+            return None
 
     def find_alert(self, sel: dict) -> int:
         """The ``nth`` (default first) alert of a type, for a wallet, casino or operator."""
-        filters = {"type": sel["type"], "casino": sel.get("casino")}
+        filters = {"type": sel["type"], "casino": sel.get("casino"), "status": sel.get("status")}
         if sel.get("wallet"):
             filters["wallet"] = self.wallets[sel["wallet"]]
         found = [
             a
             for a in self.api.all_alerts(**filters)
             if sel.get("operator") in (None, a.get("operator"))
+            and ("due_at" not in sel or same_instant(sel["due_at"], a.get("due_at")))
         ]
         nth = sel.get("nth", 1)
         if len(found) < nth:
@@ -290,19 +316,26 @@ class Runner:
         for code in sorted(self.operators):
             o = api.operator(code)
             operators[code] = {k: o.get(k) for k in OPERATOR_FIGURES}
-        alerts = sorted(
-            [
-                a["type"],
-                a.get("casino"),
-                refs.get(a.get("wallet"), None if a.get("wallet") is None else "?"),
-                a.get("operator"),
-                a["status"],
-            ]
-            for a in api.all_alerts()
-            if a.get("casino") in self.casinos
-            or a.get("wallet") in refs
-            or a.get("operator") in self.operators
+        # [type, casino, wallet ref, operator, status] (the digest's), and due_at
+        listed = sorted(
+            (
+                [
+                    a["type"],
+                    a.get("casino"),
+                    refs.get(a.get("wallet"), None if a.get("wallet") is None else "?"),
+                    a.get("operator"),
+                    a["status"],
+                    a.get("due_at"),
+                ]
+                for a in api.all_alerts()
+                if a.get("casino") in self.casinos
+                or a.get("wallet") in refs
+                or a.get("operator") in self.operators
+            ),
+            key=lambda a: (a[:5], a[5] is not None, a[5] or ""),
         )
+        self.alerts_due = listed
+        alerts = [a[:5] for a in listed]
         days = []
         for ref in sorted(self.casinos):
             for r in api.every(api.gaming_days, ref):
@@ -344,15 +377,18 @@ class Runner:
         expect = self.scenario.doc.get("expect") or {}
         w = "expect"
         for ref, amount in (expect.get("balances") or {}).items():
-            self.check(w, f"balance {ref}", amount, state["balances"].get(ref))
+            actual = state["balances"].get(ref)
+            self.check(w, f"balance {ref}", amount_of(amount), amount_of(actual))
         for sel in expect.get("alerts") or []:
             got = sum(
                 1
-                for t, casino, wallet, operator, _ in state["alerts"]
+                for t, casino, wallet, operator, status, due_at in self.alerts_due
                 if t == sel["type"]
                 and sel.get("wallet") in (None, wallet)
                 and sel.get("casino") in (None, casino)
                 and sel.get("operator") in (None, operator)
+                and sel.get("status") in (None, status)
+                and ("due_at" not in sel or same_instant(sel["due_at"], due_at))
             )
             what = "alerts " + " ".join(f"{k}={v}" for k, v in sel.items() if k != "count")
             self.check(w, what, sel.get("count", 1), got)
@@ -360,7 +396,8 @@ class Runner:
             self.check(w, "alerts in all", expect["alert_count"], len(state["alerts"]))
         for code, figures in (expect.get("operators") or {}).items():
             for k, v in figures.items():
-                self.check(w, f"operator {code} {k}", v, state["operators"].get(code, {}).get(k))
+                actual = state["operators"].get(code, {}).get(k)
+                self.check(w, f"operator {code} {k}", amount_of(v), amount_of(actual))
         for gd in expect.get("gaming_days") or []:
             got = next(
                 (
@@ -377,8 +414,10 @@ class Runner:
             for k in ("ok", "players"):
                 if k in gd:
                     self.check(w, f"{what} {k}", gd[k], got[k])
+            for name, ok in (gd.get("checks") or {}).items():
+                self.check(w, f"{what} check {name}", ok, got["checks"].get(name))
             for k, v in (gd.get("figures") or {}).items():
-                self.check(w, f"{what} {k}", v, got["figures"].get(k))
+                self.check(w, f"{what} {k}", amount_of(v), amount_of(got["figures"].get(k)))
         for ws in expect.get("settlement") or []:
             i = ws["window"]
             got = state["settlement"][i - 1] if i <= len(state["settlement"]) else None
@@ -386,11 +425,26 @@ class Runner:
             for code, figures in (ws.get("operators") or {}).items():
                 for k, v in figures.items():
                     actual = (got or {}).get(code, {}).get(k)
-                    self.check(w, f"settlement window {i} {code} {k}", v, actual)
+                    self.check(
+                        w, f"settlement window {i} {code} {k}", amount_of(v), amount_of(actual)
+                    )
         if "invariants" in expect:
             rec = self.api.reconciliation()
             state["invariants"] = rec["ok"]
             self.check(w, "invariants (reconciliation ok)", expect["invariants"], rec["ok"])
+
+
+def amount_of(text: str | None) -> str | None:
+    """An amount as its canonical text (``"900"``, ``"900.0"`` -> ``"900.00"``), so
+    that an expected and an actual amount compare as amounts, not as text."""
+    return None if text is None else format_amount(parse_signed_amount(text))
+
+
+def same_instant(expected: str | None, actual: str | None) -> bool:
+    """Two ISO 8601 times name the same instant (``null``: no time)."""
+    if expected is None or actual is None:
+        return expected is actual
+    return datetime.fromisoformat(expected) == datetime.fromisoformat(actual)
 
 
 def _dig(d: dict, path: tuple[str, ...]) -> Any:

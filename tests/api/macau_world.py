@@ -50,7 +50,20 @@ def high_roller_profile(sb) -> dict:
     return doc
 
 
+def payment_code(sb, player: int, max_amount: str | None = None, key: str = "admin") -> str | None:
+    """A payment code of the player's wallet (the holder's consent to a buy-in),
+    or None when the wallet cannot have one (absent, closed)."""
+    body = {} if max_amount is None else {"max_amount": max_amount}
+    r = sb.call("POST", f"/v1/wallets/{player}/payment-codes", key, json=body)
+    return r.get_json()["code"] if r.status_code == 201 else None
+
+
 def cage(sb, what: str, player: int, status: int = 201, **amounts) -> dict:
+    """A cage operation of COTAI's merchant key; a buy-in brings a fresh payment
+    code of the player's unless the test gives one (``payment_code=None``: none)."""
+    if what == "buy-ins" and "payment_code" not in amounts:
+        amounts["payment_code"] = payment_code(sb, player)
+    amounts = {k: v for k, v in amounts.items() if v is not None}
     r = sb.call("POST", f"/v1/casinos/COTAI/{what}", "merchant", json={"player": player, **amounts})
     assert r.status_code == status, (what, player, amounts, r.get_json())
     return r.get_json()

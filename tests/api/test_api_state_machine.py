@@ -222,6 +222,8 @@ class Model:
     alerted: set = field(default_factory=set)
     closed: set[date] = field(default_factory=set)
     exclusions: dict[int, Exclusion] = field(default_factory=dict)
+    # Payment codes issued: code -> [wallet id, expires at, cap, used].
+    codes: dict[str, list] = field(default_factory=dict)
 
     # ---- time ----
 
@@ -336,6 +338,23 @@ class Model:
             ),
             None,
         )
+
+    def code_refusal(self, code: str | None, w: Wallet, amount: int) -> str | None:
+        """Why a buy-in's payment code is refused, in the cage's order of checks."""
+        if code is None:
+            return "payment_code_required"
+        if code not in self.codes:
+            return "payment_code_invalid"
+        wallet_id, expires_at, cap, used = self.codes[code]
+        if wallet_id != w.id:
+            return "payment_code_wallet_mismatch"
+        if used:
+            return "payment_code_used"
+        if self.now >= expires_at:
+            return "payment_code_expired"
+        if cap is not None and amount > cap:
+            return "payment_code_amount_exceeded"
+        return None
 
     def player_refusal(self, w: Wallet, amount: int, gaming: bool) -> str | None:
         if gaming:
@@ -499,7 +518,9 @@ class LedgerWalk(RuleBasedStateMachine):
             "tax": Decimal(casino_rules["tax"]["special_gaming_tax"]),
             "contributions": Decimal(casino_rules["tax"]["contributions"]),
             "revocation_days": casino_rules["exclusion"]["revocation_delay_days"],
+            "code_lifetime": timedelta(seconds=casino_rules["payment_codes"]["lifetime_seconds"]),
         }
+        assert casino_rules["payment_codes"]["required"] is True
         assert casino_rules["mainland"]["action"] == "alert"
         assert m.rules["ltr"] == LTR  # the amounts drawn reach the threshold exactly
         # The reserve ratio is set before any issuance, as `ecny sandbox reserve-ratio` does.
@@ -1037,21 +1058,75 @@ class LedgerWalk(RuleBasedStateMachine):
         for a in alerts:
             event(f"alert {a}")
 
-    @rule(target=done, name=st.sampled_from(NAMES), fen=AMOUNT)
-    def buy_in(self, name, fen, idem=None):
+    def issue_code(self, name: str, cap: int | None = None, by: str | None = None) -> str:
+        """A payment code of the wallet, issued by its operator (or ``by``: the admin)."""
+        m, w = self.m, self.w(name)
+        body = {} if cap is None else {"max_amount": money(cap)}
+        got = self.sb.ok("POST", f"/v1/wallets/{w.id}/payment-codes", key=by or w.op, json=body)
+        expires_at = m.now + m.rules["code_lifetime"]
+        assert (got["wallet"], got["max_amount"]) == (w.id, cap and money(cap)), got
+        assert datetime.fromisoformat(got["expires_at"]) == expires_at, got
+        assert got["code"] not in m.codes
+        m.codes[got["code"]] = [w.id, expires_at, cap, False]
+        return got["code"]
+
+    @rule(name=st.sampled_from(NAMES), cap=CAP, admin=st.booleans())
+    def payment_code(self, name, cap, admin):
+        """The player's side gives its consent ahead: a code kept for a later buy-in."""
+        self.issue_code(name, cap, "admin" if admin else None)
+
+    @rule(
+        target=done,
+        name=st.sampled_from(NAMES),
+        fen=AMOUNT,
+        consent=st.sampled_from(["fresh"] * 6 + ["kept"] * 3 + ["none", "bogus"]),
+        pick=st.integers(min_value=0, max_value=10**6),
+    )
+    def buy_in(self, name, fen, consent="fresh", pick=0, idem=None):
+        """A buy-in with the player's consent: a fresh code, one issued earlier
+        (perhaps another wallet's, used, expired or capped), none, or a made-up one."""
         m, w = self.m, self.w(name)
         merchant = self.w("merchant")
+        kept = sorted(m.codes)
+        if consent == "fresh" or (consent == "kept" and not kept):
+            code = self.issue_code(name)
+        elif consent == "kept":
+            code = kept[pick % len(kept)]
+        elif consent == "bogus":
+            code = "pc_" + uuid.uuid4().hex
+        else:
+            code = None
         expect = (
-            m.player_refusal(w, fen, gaming=True)
+            m.code_refusal(code, w, fen)
+            or m.player_refusal(w, fen, gaming=True)
             or self.status_refusal(w)
             or m.payment(w, merchant, fen)
         )
         alerts = m.record(w, "buy_in", fen) if expect is None else None
-        got, call = self.cage(
-            "buy_in", (name, fen), "buy-ins", name, {"amount": money(fen)}, idem, expect
+        body = (
+            {"amount": money(fen)} if code is None else {"amount": money(fen), "payment_code": code}
         )
+        got, call = self.cage(
+            "buy_in", (name, fen, consent, pick), "buy-ins", name, body, idem, expect
+        )
+        event(f"buy_in consent {consent} -> {expect or 'ok'}")
         if expect is None:
+            m.codes[code][3] = True
             self.check_operation(got, "buy_in", name, ["payment", "chip_issue"], alerts)
+        return call
+
+    @rule(
+        target=done,
+        who=st.sampled_from(["merchant", "treasury"]),
+        what=st.sampled_from(["buy-ins", "plays", "cash-outs"]),
+    )
+    def not_a_player(self, who, what, idem=None):
+        """The casino's own wallet and the treasury's never play, even with a code
+        of theirs: nothing moves."""
+        body = {"wager": "1.00"} if what == "plays" else {"amount": "1.00"}
+        if what == "buy-ins":
+            body["payment_code"] = self.issue_code(who, by="admin")
+        _, call = self.cage("not_a_player", (who, what), what, who, body, idem, "not_a_player")
         return call
 
     def someone(self, data) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from macau_world import DAY, advance, cage, macau_world
+from macau_world import DAY, advance, cage, macau_world, payment_code
 
 from app.errors import status_for
 from wallets import errors
@@ -57,6 +57,7 @@ MATRIX = {
     "POST /v1/wallets/<int:wallet_id>/unfreeze": "ok 403 403 ok 404 403 403 403 403",
     "POST /v1/wallets/<int:wallet_id>/close": "ok 403 403 ok 404 403 403 403 403",
     "POST /v1/wallets/<int:wallet_id>/sweep": "ok 403 403 ok 404 403 403 403 403",
+    "POST /v1/wallets/<int:wallet_id>/payment-codes": "ok 403 403 ok 404 403 403 403 403",
     "POST /v1/transfers": "ok 403 403 ok 404 403 403 403 403",
     "POST /v1/transfers/batch": "ok 403 403 ok 404 403 403 403 403",
     "GET /v1/transfers": "ok 403 ok ok ok 403 403 403 403",
@@ -80,6 +81,9 @@ MATRIX = {
     "POST /v1/audit/exports": "ok 403 ok 403 403 403 403 403 403",
     "GET /v1/audit/exports/<id32:job_id>": "ok 403 ok 403 403 403 403 403 403",
     "GET /v1/audit/exports/<id32:job_id>/files/<path:name>": "ok 403 ok 403 403 403 403 403 403",
+    "GET /v1/audit/exports/<id32:job_id>/archive": "ok 403 ok 403 403 403 403 403 403",
+    "GET /v1/audit/exports": "ok 403 ok 403 403 403 403 403 403",
+    "GET /v1/audit/checkpoints": "ok ok ok 403 403 403 403 403 403",
     "GET /v1/audit/events": "ok 403 ok 403 403 403 403 403 403",
     "GET /v1/rules": "ok ok ok ok ok ok ok ok ok",
     "PUT /v1/sandbox/profile": "ok 403 403 403 403 403 403 403 403",
@@ -196,7 +200,12 @@ BODIES = {
         "treasury_wallet": w["treasury"],
         "float": "0.00",
     },
-    "POST /v1/casinos/<ref>/buy-ins": lambda w, c: {"player": w["player"], "amount": "1.00"},
+    "POST /v1/casinos/<ref>/buy-ins": lambda w, c: {
+        "player": w["player"],
+        "amount": "1.00",
+        "payment_code": w["payment_codes"][c],
+    },
+    "POST /v1/wallets/<int:wallet_id>/payment-codes": lambda w, c: {"max_amount": "1.00"},
     "POST /v1/casinos/<ref>/plays": lambda w, c: {"player": w["player"], "wager": "1.00"},
     "POST /v1/casinos/<ref>/cash-outs": lambda w, c: {"player": w["player"], "amount": "1.00"},
     "POST /v1/alerts/<int:alert_id>/escalate": lambda w, c: {"note": "STR filed"},
@@ -289,6 +298,8 @@ def world(sandbox):
         exclusion=exclusion["id"],
         key=spare_key,
         now=sb.ok("GET", "/v1/sandbox/clock")["now"],
+        # A buy-in's consent, one per caller (a code is used once).
+        payment_codes={c: payment_code(sb, player) for c in COLUMNS},
     )
     return w
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from datetime import date
+from functools import partial
 
 import pytest
-from macau_world import DAY, advance, macau_world
+from macau_world import DAY, advance, macau_world, payment_code
 
 from wallets import casino, errors, gaming_days
+from wallets.money import parse_amount
 from wallets.principal import MERCHANT, Principal
 
 pytestmark = pytest.mark.postgres
@@ -49,14 +51,22 @@ def test_racing_cage_operations_and_closes(sandbox):
     cage = Principal(role=MERCHANT, casino_ref="COTAI")
     p = sb.wallet("BOCMO", 1, fund="10000.00", region="MO")
 
-    def buy_in():
-        sb.db.write(casino.buy_in, "COTAI", cage, wallet_id=p, amount=100_00, reference=None)
+    def buy_in(code):
+        sb.db.write(
+            casino.buy_in,
+            "COTAI",
+            cage,
+            wallet_id=p,
+            amount=100_00,
+            reference=None,
+            payment_code=code,
+        )
 
     def wager():
         sb.db.write(casino.play, "COTAI", cage, wallet_id=p, wager=200_00, payout=0, reference=None)
 
     # The player's first buy-ins race to open its chip account: one account, every chip counted.
-    assert _race([buy_in] * 8) == ["ok"] * 8
+    assert _race([partial(buy_in, payment_code(sb, p)) for _ in range(8)]) == ["ok"] * 8
     # 800.00 of chips: four wagers of 200.00 pass, the others find no chips.
     outcomes = _race([wager] * 8)
     assert sorted(outcomes) == ["insufficient_chips"] * 4 + ["ok"] * 4, outcomes
@@ -69,3 +79,34 @@ def test_racing_cage_operations_and_closes(sandbox):
     report = sb.ok("GET", f"/v1/casinos/COTAI/gaming-days/{DAY}", key="merchant")
     assert (report["ggr"], report["ok"]) == ("800.00", True)
     assert report["special_gaming_tax"]["amount"] == "280.00"
+
+
+def test_two_buy_ins_racing_on_one_payment_code(sandbox):
+    """One code, two cages presenting it at once: exactly one buy-in commits,
+    the other is refused and moves nothing; a fresh pair of codes both pass."""
+    sb = sandbox
+    macau_world(sb)
+    cage = Principal(role=MERCHANT, casino_ref="COTAI")
+    p = sb.wallet("BOCMO", 1, fund="1000.00", region="MO")
+    merchant = sb.ok("GET", "/v1/casinos/COTAI")["merchant_wallet"]
+    before = sb.balance(merchant)
+
+    def buy_in(code):
+        sb.db.write(
+            casino.buy_in,
+            "COTAI",
+            cage,
+            wallet_id=p,
+            amount=100_00,
+            reference=None,
+            payment_code=code,
+        )
+
+    for _ in range(5):
+        code = payment_code(sb, p)
+        outcomes = _race([partial(buy_in, code)] * 2)
+        assert sorted(outcomes) == ["ok", "payment_code_used"], outcomes
+    assert sb.balance(p) == "500.00"
+    assert sb.ok("GET", "/v1/casinos/COTAI")["chips_with_players"] == "500.00"
+    assert parse_amount(sb.balance(merchant)) - parse_amount(before) == 500_00
+    assert len(sb.ok("GET", "/v1/casinos/COTAI/transactions", key="merchant")["items"]) == 5

@@ -7,7 +7,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from macau_world import DAY, cage, macau_world
+from macau_world import DAY, cage, macau_world, payment_code
 
 ROLES = ["admin", "central_bank", "auditor", "BOCMO", "merchant", "supervisor"]
 
@@ -88,7 +88,8 @@ def test_cage_operations_are_idempotent(sandbox):
     sb = sandbox
     macau_world(sb)
     p = sb.wallet("BOCMO", 1, fund="1000.00", region="MO")
-    path, body = "/v1/casinos/COTAI/buy-ins", {"player": p, "amount": "100.00"}
+    path = "/v1/casinos/COTAI/buy-ins"
+    body = {"player": p, "amount": "100.00", "payment_code": payment_code(sb, p)}
     first = sb.call("POST", path, "merchant", json=body, idem="buy-1")
     again = sb.call("POST", path, "merchant", json=body, idem="buy-1")
     assert first.status_code == again.status_code == 201
@@ -100,7 +101,7 @@ def test_cage_operations_are_idempotent(sandbox):
 
 def test_bad_casino_input_names_the_field(sandbox):
     sb = sandbox
-    world = macau_world(sb)
+    macau_world(sb)
     p = sb.wallet("BOCMO", 1, fund="1000.00", region="MO")
     before = sb.journal_count()
     for path, body, field in [
@@ -112,8 +113,23 @@ def test_bad_casino_input_names_the_field(sandbox):
         ("/v1/casinos/COTAI/cash-outs", {"player": p, "amount": "1", "x": 1}, "x"),
         (
             "/v1/casinos/COTAI/buy-ins",
-            {"player": world["casino"]["merchant_wallet"], "amount": "1.00"},
-            "player",
+            {"player": p, "amount": "1", "payment_code": 7},
+            "payment_code",
+        ),
+        (
+            "/v1/casinos/COTAI/buy-ins",
+            {"player": p, "amount": "1", "payment_code": ""},
+            "payment_code",
+        ),
+        (
+            "/v1/casinos/COTAI/buy-ins",
+            {"player": p, "amount": "1", "payment_code": "pc_" + "x" * 62},
+            "payment_code",
+        ),
+        (
+            "/v1/casinos/COTAI/cash-outs",
+            {"player": p, "amount": "1", "payment_code": "x"},
+            "payment_code",
         ),
     ]:
         r = sb.call("POST", path, "merchant", json=body)
@@ -196,6 +212,8 @@ cage_like = st.fixed_dictionaries(
         "wager": amount_like,
         "payout": amount_like,
         "reference": json_values,
+        "payment_code": json_values | st.text(max_size=80),
+        "max_amount": amount_like,
     },
 )
 date_like = st.dates().map(str) | st.text(max_size=12)
@@ -217,6 +235,7 @@ ENDPOINTS = [
     ("POST", "/v1/casinos/COTAI/buy-ins"),
     ("POST", "/v1/casinos/COTAI/plays"),
     ("POST", "/v1/casinos/COTAI/cash-outs"),
+    ("POST", "/v1/wallets/2/payment-codes"),
     ("POST", "/v1/casinos"),
     ("POST", "/v1/exclusions"),
     ("PUT", "/v1/sandbox/profile"),

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from wallets import clock
+from wallets.schema import holds
+
 
 def hold(sb, src, dst, amount, key="ICBC", **extra):
     return sb.post(
         "/v1/holds", {"from_wallet": src, "to_wallet": dst, "amount": amount, **extra}, key=key
     )
+
+
+def _stored_status(sb, hold_id: int) -> str:
+    with sb.db.engine.connect() as conn:
+        return conn.execute(sa.select(holds.c.status).where(holds.c.id == hold_id)).scalar_one()
 
 
 def balances(sb, w, key="admin"):
@@ -161,16 +174,67 @@ def test_refund_of_a_capture_and_to_a_closed_wallet(demo):
 def test_a_refused_idempotent_request_still_releases_due_holds(demo):
     """Any write releases the holds whose deadline has passed, in a transaction
     that commits even when the request itself is refused at its key."""
-    import time
-
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
     demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-05-01T12:00:00+08:00", "fixed": False})
     first = demo.call("POST", f"/v1/wallets/{a}/fund", "ICBC", json={"amount": "1.00"}, idem="k1")
     assert first.status_code == 201
     h = hold(demo, a, b, "100.00", timeout_seconds=1).get_json()
     time.sleep(1.2)  # the running sandbox clock passes the deadline; no write yet
-    assert demo.ok("GET", f"/v1/holds/{h['id']}", key="ICBC")["status"] == "pending"
+    assert _stored_status(demo, h["id"]) == "pending"  # (a GET would release it)
     reused = demo.call("POST", f"/v1/wallets/{a}/fund", "ICBC", json={"amount": "2.00"}, idem="k1")
     assert reused.status_code == 422 and reused.get_json()["code"] == "idempotency_key_reused"
     assert demo.ok("GET", f"/v1/holds/{h['id']}", key="ICBC")["status"] == "expired"
     assert balances(demo, a) == ("1001.00", "1001.00", "0.00")
+
+
+def _time_passes(sb, seconds: int) -> None:
+    """Move the sandbox clock on without any request: as a running clock does."""
+
+    def move(tx):
+        clock.set_clock(tx, tx.now() + timedelta(seconds=seconds))
+
+    sb.db.write(move)
+
+
+def _reads_of_an_expired_hold(sb, a, b, h, before):
+    """Every read of the payer and its operator, once the hold's deadline has passed."""
+    assert sb.ok("GET", f"/v1/holds/{h['id']}", key="ICBC")["status"] == "expired"
+    assert sb.ok("GET", f"/v1/holds?wallet={a}&status=pending", key="ICBC")["items"] == []
+    listed = sb.ok("GET", f"/v1/holds?wallet={a}&status=expired", key="auditor")["items"]
+    assert [x["id"] for x in listed] == [h["id"]]
+    assert balances(sb, a) == before
+    assert sb.ok("GET", f"/v1/wallets/{a}", key="ICBC")["held"] == "0.00"
+    assert sb.ok("GET", "/v1/operators/ICBC", key="central_bank")["holds"] == "0.00"
+    closing = sb.ok("GET", f"/v1/wallets/{a}/statement", key="ICBC")["closing"]
+    assert (closing["held"], closing["available"]) == ("0.00", before[1])
+    # What the reads say is what a write sees.
+    late = sb.post(f"/v1/holds/{h['id']}/capture", {}, key="ICBC")
+    assert late.status_code == 422 and late.get_json()["code"] == "hold_expired"
+
+
+def test_reads_show_a_hold_expired_once_the_clock_passes_its_deadline(demo):
+    """No write between the deadline and the reads: they show what a write would see."""
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-05-01T12:00:00+08:00"})
+    before = balances(demo, a)
+    h = hold(demo, a, b, "200.00", timeout_seconds=60).get_json()
+    _time_passes(demo, 59)
+    assert demo.ok("GET", f"/v1/holds/{h['id']}", key="ICBC")["status"] == "pending"
+    assert balances(demo, a) == ("1000.00", "800.00", "200.00")
+    _time_passes(demo, 1)  # the deadline itself: expired (as a capture would say)
+    assert _stored_status(demo, h["id"]) == "pending"
+    _reads_of_an_expired_hold(demo, a, b, h, before)
+    assert [t["kind"] for t in demo.ok("GET", f"/v1/holds/{h['id']}")["transfers"]] == [
+        "hold",
+        "hold_expiry",
+    ]
+
+
+def test_reads_show_a_hold_expired_under_a_running_clock(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-05-01T12:00:00+08:00", "fixed": False})
+    before = balances(demo, a)
+    h = hold(demo, a, b, "100.00", timeout_seconds=1).get_json()
+    assert demo.ok("GET", f"/v1/holds?wallet={a}&status=pending", key="ICBC")["items"]
+    time.sleep(1.1)
+    _reads_of_an_expired_hold(demo, a, b, h, before)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from wallets import idempotency, keys
@@ -103,3 +107,155 @@ def test_every_write_endpoint_honours_the_key(demo):
             conn.execute(sa.text("SELECT COUNT(*) FROM operators WHERE code = 'CCB'")).scalar_one()
             == 1
         )
+
+
+# ---- a request that outlives the stale-claim window -----------------------------
+
+
+def _stale_after_one_second(demo) -> None:
+    state = demo.app.extensions["ecny"]
+    state["settings"] = replace(state["settings"], idempotency_stale_seconds=1)
+
+
+def _pay_in_thread(demo, idem: str, answers: dict, name: str) -> threading.Thread:
+    def run() -> None:
+        answers[name] = _pay(demo, idem)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _paid_exactly_once(demo, answers: dict, idem: str, entries_before: int) -> None:
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    assert demo.balance(a) == "990.00" and demo.balance(b) == "510.00"
+    # One transfer: one journal row (a payment inside one operator posts one entry).
+    assert demo.journal_count() == entries_before + 1
+    statuses = sorted(r.status_code for r in answers.values())
+    paid = [r for r in answers.values() if r.status_code == 201]
+    assert statuses in ([201, 201], [201, 409]), {k: r.get_json() for k, r in answers.items()}
+    assert len({r.get_json()["id"] for r in paid}) == 1
+    for r in answers.values():
+        if r.status_code == 409:
+            assert r.get_json()["code"] == "idempotency_request_in_flight"
+    again = _pay(demo, idem)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json() == paid[0].get_json()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_retry_past_the_stale_window_never_pays_twice_on_postgres(demo):
+    """The first request waits on a row lock (taken from another connection on
+    the payer's account) for longer than the stale-claim window; a retry with
+    the same key and body then arrives. Exactly one payment, and both answers
+    tell of it (the same 201, or 409 in flight for the request that lost)."""
+    _stale_after_one_second(demo)
+    a = demo.demo_wallets["a"]
+    entries_before = demo.journal_count()
+    answers: dict = {}
+    with demo.db.engine.connect() as locker:
+        locker.execute(sa.text("SELECT id FROM accounts WHERE wallet_id = :w FOR UPDATE"), {"w": a})
+        first = _pay_in_thread(demo, "slow-1", answers, "first")
+        time.sleep(1.6)  # the first's claim is now stale
+        retry = _pay_in_thread(demo, "slow-1", answers, "retry")
+        time.sleep(1.5)
+        locker.rollback()
+    first.join(30)
+    retry.join(30)
+    _paid_exactly_once(demo, answers, "slow-1", entries_before)
+
+
+def test_a_retry_past_the_stale_window_never_pays_twice(demo, monkeypatch):
+    """The same with the first request's work itself slow (it sleeps inside its
+    transaction), on either database: on SQLite the retry waits for the
+    writer's lock and replays; on PostgreSQL it may take the claim over, and
+    then the first cannot commit."""
+    from wallets import ledger
+
+    _stale_after_one_second(demo)
+    entries_before = demo.journal_count()
+    slow_once = threading.Event()
+    lock_accounts = ledger.lock_accounts
+
+    def slow_lock_accounts(tx, ids):
+        if not slow_once.is_set():
+            slow_once.set()
+            time.sleep(2.5)
+        return lock_accounts(tx, ids)
+
+    monkeypatch.setattr(ledger, "lock_accounts", slow_lock_accounts)
+    answers: dict = {}
+    first = _pay_in_thread(demo, "slow-2", answers, "first")
+    assert slow_once.wait(10)
+    time.sleep(1.2)  # the first's claim is now stale
+    retry = _pay_in_thread(demo, "slow-2", answers, "retry")
+    first.join(30)
+    retry.join(30)
+    _paid_exactly_once(demo, answers, "slow-2", entries_before)
+
+
+def _stale_claim(demo, idem: str) -> tuple[idempotency.Claim, tuple]:
+    """A claim of ``idem`` taken long enough ago to be stale, and the claim arguments."""
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    body = {"from_wallet": a, "to_wallet": b, "amount": "10.00"}
+    key_id = demo.db.read(keys.authenticate, demo.keys["ICBC"]).key_id
+    args = (key_id, idem, idempotency.fingerprint("POST", "/v1/transfers", body))
+    fresh = idempotency.claim(demo.db, *args)
+    long_ago = datetime.now(UTC) - idempotency.STALE_AFTER - timedelta(seconds=1)
+    with demo.db.engine.begin() as conn:
+        conn.execute(
+            idempotency_keys.update()
+            .where(idempotency_keys.c.id == fresh.id)
+            .values(claimed_at=long_ago)
+        )
+    return idempotency.Claim(fresh.id, long_ago), args
+
+
+def _in_thread(fn) -> tuple[threading.Thread, list]:
+    out: list = []
+
+    def run() -> None:
+        try:
+            out.append(fn())
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+def test_a_takeover_waiting_on_the_owners_completion_replays_it(demo):
+    """The owner has completed its claim but not yet committed; a takeover of
+    the (stale) claim waits for it, then sees the completion: a replay."""
+    from wallets.db import Tx
+
+    owned, args = _stale_claim(demo, "race-1")
+    with demo.db.engine.connect() as conn, conn.begin():
+        idempotency.complete(Tx(conn, demo.db), owned, 201, '{"id": 1}')
+        thread, out = _in_thread(lambda: idempotency.claim(demo.db, *args))
+        time.sleep(0.5)
+    thread.join(30)
+    assert out == [idempotency.Replay(201, '{"id": 1}')]
+
+
+def test_an_owner_completing_after_a_takeover_cannot_commit(demo):
+    """A takeover of the stale claim is under way (not yet committed); the
+    owner's completion waits for it, then finds the claim no longer its own."""
+    from wallets.db import Tx
+
+    owned, args = _stale_claim(demo, "race-2")
+    with demo.db.engine.connect() as conn:
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            taken = idempotency.claim_in(Tx(conn, demo.db), *args)
+            assert isinstance(taken, idempotency.Claim) and taken.claimed_at > owned.claimed_at
+            thread, out = _in_thread(
+                lambda: demo.db.write(idempotency.complete, owned, 201, '{"id": 1}')
+            )
+            time.sleep(0.5)
+    thread.join(30)
+    assert len(out) == 1 and isinstance(out[0], idempotency.ClaimLost)
+    demo.db.write(idempotency.complete, taken, 201, '{"id": 2}')
+    assert idempotency.claim(demo.db, *args) == idempotency.Replay(201, '{"id": 2}')

@@ -121,6 +121,47 @@ def test_etag_and_if_match(demo):
     )
 
 
+def test_if_match_lists_star_weak_tags_and_malformed(demo):
+    """RFC 9110 section 13.1.1: a list matches when any of its tags matches
+    (strong comparison: a weak tag never does); * matches any current wallet."""
+    b = demo.demo_wallets["b"]
+
+    def patch(if_match: str, label: str):
+        return demo.call(
+            "PATCH",
+            f"/v1/wallets/{b}",
+            "ICBC",
+            json={"label": label},
+            headers={"If-Match": if_match},
+        )
+
+    def etag() -> str:
+        return demo.get(f"/v1/wallets/{b}", key="ICBC").headers["ETag"]
+
+    listed = patch(f'"other", {etag()}', "one")
+    assert listed.status_code == 200 and listed.get_json()["label"] == "one"
+    assert patch(f' , "x",{etag()} ,', "two").status_code == 200  # empty elements are allowed
+    starred = patch("*", "three")
+    assert starred.status_code == 200 and starred.get_json()["label"] == "three"
+    for weak in (f"W/{etag()}", f'W/{etag()}, "other"'):
+        r = patch(weak, "four")
+        assert r.status_code == 412 and code(r) == "etag_mismatch", weak
+        assert r.get_json()["etag"] == etag()
+    assert patch('"other", "w1v99"', "four").status_code == 412
+    for bad in ("", "w1v2", f"{etag()[1:]}", f'{etag()} "x"', "*, " + etag(), '"a"b'):
+        r = patch(bad, "five")
+        assert r.status_code == 400 and code(r) == "bad_request", bad
+        assert "If-Match" in r.get_json()["errors"]
+    assert demo.get(f"/v1/wallets/{b}", key="ICBC").get_json()["label"] == "three"
+    # The status actions read If-Match the same way.
+    r = demo.post(f"/v1/wallets/{b}/freeze", key="ICBC", headers={"If-Match": f'"x", {etag()}'})
+    assert r.status_code == 200
+    r = demo.post(f"/v1/wallets/{b}/unfreeze", key="ICBC", headers={"If-Match": f"W/{etag()}"})
+    assert r.status_code == 412
+    r = demo.post(f"/v1/wallets/{b}/unfreeze", key="ICBC", headers={"If-Match": "*"})
+    assert r.status_code == 200
+
+
 def test_downgrade_to_class4_keeps_only_a_phone_hash(demo):
     b = demo.demo_wallets["b"]
     etag = demo.get(f"/v1/wallets/{b}", key="ICBC").headers["ETag"]

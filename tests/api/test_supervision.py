@@ -4,7 +4,7 @@ rule profiles over the API (SPEC.md §6, §10; issue 5)."""
 from __future__ import annotations
 
 import pytest
-from macau_world import DAY, advance, cage, macau_world
+from macau_world import DAY, advance, cage, macau_world, payment_code
 
 
 def second_casino(sb, world, supervisors=()) -> int:
@@ -38,7 +38,7 @@ def test_supervisors_see_their_casinos_and_nothing_else(sandbox):
         "POST",
         "/v1/casinos/LISBOA/buy-ins",
         "lisboa",
-        json={"player": theirs, "amount": "460000.00"},
+        json={"player": theirs, "amount": "460000.00", "payment_code": payment_code(sb, theirs)},
     )
     assert r.status_code == 422  # class 1 has no limits, but the wallet lacks the funds
     sb.ok("POST", f"/v1/wallets/{theirs}/fund", key="ICBC", json={"amount": "460000.00"})
@@ -46,7 +46,7 @@ def test_supervisors_see_their_casinos_and_nothing_else(sandbox):
         "POST",
         "/v1/casinos/LISBOA/buy-ins",
         key="lisboa",
-        json={"player": theirs, "amount": "460000.00"},
+        json={"player": theirs, "amount": "460000.00", "payment_code": payment_code(sb, theirs)},
     )
 
     # COTAI's supervisor: its casino, and 404 for the other.
@@ -159,9 +159,8 @@ def test_exclusion_list_add_list_revoke(sandbox):
     assert (e["casino"], e["status"]) == ("COTAI", "active")
     for wallet in (p, other):  # every wallet of the holder
         assert cage(sb, "buy-ins", wallet, 422, amount="10.00")["code"] == "excluded_person"
-    r = sb.call(
-        "POST", "/v1/casinos/LISBOA/buy-ins", "lisboa", json={"player": p, "amount": "10.00"}
-    )
+    body = {"player": p, "amount": "10.00", "payment_code": payment_code(sb, p)}
+    r = sb.call("POST", "/v1/casinos/LISBOA/buy-ins", "lisboa", json=body)
     assert r.status_code == 201  # not excluded there
     later = add(
         {

@@ -89,8 +89,99 @@ def test_an_untouched_export_verifies(export_dir, pub, cli):
     out = cli("audit", "verify", export_dir, "--public-key", pub)
     assert "EXPORT VERIFIED" in out and "[FAIL]" not in out
     assert "the key given" in out
-    # Without a key the manifest's own key is used, and the report says what that proves.
-    assert "give --public-key" in cli("audit", "verify", export_dir)
+    # Without a key the verdict is never "verified": refused, or UNAUTHENTICATED on request.
+    assert "no --public-key" in cli("audit", "verify", export_dir, code=2)
+    out = cli("audit", "verify", export_dir, "--integrity-only")
+    assert "UNAUTHENTICATED" in out and "EXPORT VERIFIED" not in out
+
+
+def _forge(export_dir, tmp_path):
+    """Edit an amount, re-hash the chain, re-sign digest and manifest with a key of
+    one's own and put that key in the manifest: an export that is intact."""
+    from wallets.audit.export import manifest_message
+
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    rows[7]["amount"], rows[7]["amount_fen"] = "1.00", "100"
+    prev = rows[6]["hash"]
+    for r in rows[7:]:
+        r["prev_hash"] = prev
+        posted = datetime.strptime(r["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
+        r["hash"] = prev = entry_hash(
+            int(r["seq"]),
+            int(r["transfer_id"]),
+            r["debit_account"],
+            r["credit_account"],
+            r["asset"],
+            int(r["amount_fen"]),
+            posted,
+            r["prev_hash"],
+        )
+    _write_rows(path, rows)
+    sums = {}
+    for r in rows:
+        sums.setdefault(r["debit_account"], [0, 0])[0] += int(r["amount_fen"])
+        sums.setdefault(r["credit_account"], [0, 0])[1] += int(r["amount_fen"])
+    balances = _rows(export_dir / "balances.csv")
+    for b in balances:
+        d, c = sums.get(b["code"], [0, 0])
+        for k, fen in (("debits", d), ("credits", c), ("balance", c - d)):
+            b[k + "_fen"] = str(fen)
+            b[k] = ("-" if fen < 0 else "") + f"{abs(fen) // 100}.{abs(fen) % 100:02d}"
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=ex.BALANCE_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(balances)
+    (export_dir / "balances.csv").write_text(buf.getvalue(), encoding="utf-8")
+    for name in ["journal.jsonl"] + [
+        p.relative_to(export_dir).as_posix() for p in (export_dir / "camt053").iterdir()
+    ]:
+        (export_dir / name).unlink()
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    manifest["files"] = [
+        f
+        for f in manifest["files"]
+        if f["name"] in ("journal.csv", "balances.csv", "audit_events.csv")
+    ]
+    size, sha = ex.file_digest(path)
+    next(f for f in manifest["files"] if f["name"] == "journal.csv").update(bytes=size, sha256=sha)
+    size, sha = ex.file_digest(export_dir / "balances.csv")
+    next(f for f in manifest["files"] if f["name"] == "balances.csv").update(bytes=size, sha256=sha)
+    totals = {}
+    for r in rows:
+        t = totals.setdefault(r["asset"], [0, 0])
+        t[0] += 1
+        t[1] += int(r["amount_fen"])
+    manifest["control_totals"] = {
+        a: {"count": n, "amount": f"{fen // 100}.{fen % 100:02d}", "amount_fen": fen}
+        for a, (n, fen) in sorted(totals.items())
+    }
+    manifest["range"]["last_hash"] = prev
+    mine = dg.load_or_create_key(tmp_path / "forger.pem")
+    digest = dg.sign(mine, len(rows), prev, manifest["digest"]["time"]).as_dict()
+    manifest["digest"] = digest
+    manifest["head"] = {"sequence": len(rows), "hash": prev}
+    manifest.pop("signature")
+    manifest["signature"] = {
+        "algorithm": "Ed25519",
+        "value": dg.sign_bytes(mine, manifest_message(manifest)),
+    }
+    (export_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_forged_export_resigned_with_its_own_key_is_not_verified(export_dir, pub, tmp_path, cli):
+    """Issue 14 item 20: a forger re-signs with a key placed inside the export."""
+    _forge(export_dir, tmp_path)
+    # Intact, by the key it names: without the central bank's key no "verified".
+    out = cli("audit", "verify", export_dir, code=2)
+    assert "EXPORT VERIFIED" not in out and "no --public-key" in out
+    out = cli("audit", "verify", export_dir, "--integrity-only")
+    assert "EXPORT VERIFIED" not in out
+    assert out.splitlines()[-1].startswith("UNAUTHENTICATED: the export is intact")
+    # With the central bank's key the forgery is refused.
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "digest.public_key is not the key given" in out
+    assert "EXPORT DOES NOT VERIFY" in out
 
 
 def test_an_edited_amount_is_found_at_its_line(export_dir, pub, cli):
@@ -174,8 +265,24 @@ def test_swapped_rows_are_found(export_dir, pub, cli):
     lines[12], lines[13] = lines[13], lines[12]
     path.write_text("\n".join(lines), encoding="utf-8")
     out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
-    assert _first_bad(out) == "journal.csv:13: seq 13 follows seq 11: entry 12 is missing"
-    assert "journal.csv:14: seq 12 after seq 13 (line 13)" in out
+    assert _first_bad(out) == (
+        "journal.csv:13: seq 13 (line 13) and seq 12 (line 14) are out of order: "
+        "entry 12 comes after entry 13"
+    )
+    assert "missing" not in out and "after seq 13" not in out
+
+
+def test_rows_far_apart_swapped_are_out_of_order_and_a_real_gap_is_missing(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    lines = _lines(path)
+    lines[5], lines[9] = lines[9], lines[5]  # seq 5 and seq 9
+    del lines[14]  # seq 14
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out).startswith(
+        "journal.csv:6: seq 9 (line 6) and seq 6 (line 7) are out of order"
+    )
+    assert "journal.csv:15: seq 15 follows seq 13: entry 14 is missing" in out
 
 
 def test_a_rewritten_chain_does_not_end_at_the_signed_head(export_dir, pub, cli):
@@ -325,7 +432,7 @@ def test_missing_and_extra_files_are_found(export_dir, pub, cli):
 
 
 def test_not_an_export(tmp_path, cli):
-    assert "manifest.json: missing" in cli("audit", "verify", tmp_path, code=1)
+    assert "manifest.json: missing" in cli("audit", "verify", tmp_path, "--integrity-only", code=1)
 
 
 def test_an_earlier_digest_is_still_in_the_chain(export_dir, base, pub, cli):
@@ -406,3 +513,20 @@ def test_without_csv_the_jsonl_chain_is_checked(export_dir, pub, cli):
         == "journal.jsonl:9: seq 9: the hash does not recompute from the row (the row was changed)"
     )
     assert "manifest.json: the manifest's signature does not verify" in out
+
+
+def test_an_edited_statement_entry_is_named(export_dir, pub, cli):
+    """Issue 14 item 23: a statement's bad entry is named by its NtryRef and place."""
+    path = export_dir / "camt053" / "1.xml"
+    lines = _lines(path)
+    entry_lines = [n for n, line in enumerate(lines) if line.startswith("<Ntry")]
+    i = entry_lines[1]  # the second entry
+    ref = lines[i].split("<NtryRef>")[1].split("<")[0]
+    amount = lines[i].split('<Amt Ccy="CNY">')[1].split("<")[0]
+    lines[i] = lines[i].replace(f">{amount}<", ">0.01<")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert f"camt053/1.xml:{i + 1}: entry NtryRef {ref} (entry 2 of the statement): 0.01 " in out, (
+        out
+    )
+    assert f"but the journal's entry {ref} is {amount}" in out

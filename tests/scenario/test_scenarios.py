@@ -44,10 +44,23 @@ def test_the_shipped_scenarios_are_the_ones_the_spec_asks_for():
     }
 
 
+# The digests of the shipped scenarios: a change to the checker, the runner or
+# the schema must not change what a shipped file replays to.
+DIGESTS = {
+    "deferred_net_cap": "ff6357e054101ac1405f58b9306bbd9eee021141c24a81856d397819651e2927",
+    "minimal_play": "3bb527c13f869ef4f971f4251b63a0d9ad2f8cd7ceea4459880906fec16845d7",
+    "normal_day": "23a20be1b0f97b4cc5e05a670117c313a5e37ec84c9852d16a96344f4e013b96",
+    "refused_players": "4597324441f86a1e41b0376ba67b83cfa95ebc946b266b583efacecebfe58e88",
+    "structuring": "c1188068cfc833703ba3610ad27fd7042c6d92b76e53c3893f72dc12d40b7b88",
+    "supervision_checks": "d23239bb9fa164dcee09696176f4aa3666baf0d83506f17960dbadfe62a5ad86",
+}
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_every_shipped_scenario_passes(path, database_url):
     result = replay(path, database_url)
     assert result.aborted is None
+    assert result.digest == DIGESTS[path.stem]
     assert result.failed == [], report.text(result)
     assert result.steps == len(load(path).doc["steps"])
     assert result.step_checks_passed >= result.steps  # each step's outcome was checked

@@ -2,7 +2,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wallets.money import MAX_AMOUNT_FEN, AmountError, format_amount, parse_amount
+from wallets.money import (
+    MAX_AMOUNT_FEN,
+    AmountError,
+    format_amount,
+    parse_amount,
+    parse_signed_amount,
+)
 
 
 @pytest.mark.parametrize(
@@ -71,3 +77,14 @@ def test_format_is_exact_for_negative_balances(fen):
     text = format_amount(fen)
     whole, frac = text.lstrip("-").split(".")
     assert (int(whole) * 100 + int(frac)) * (-1 if text.startswith("-") else 1) == fen
+
+
+@given(st.integers(min_value=-MAX_AMOUNT_FEN, max_value=MAX_AMOUNT_FEN))
+def test_signed_amounts_round_trip(fen):
+    assert parse_signed_amount(format_amount(fen)) == fen
+
+
+@pytest.mark.parametrize("bad", ["--1", "+1", "-", "- 1", "-01", "1e2", "-1.001", 5])
+def test_signed_amounts_refuse_anything_else(bad):
+    with pytest.raises(AmountError):
+        parse_signed_amount(bad)

@@ -53,10 +53,13 @@ from ..schema import (
     journal_entries,
     ledger_head,
     operators,
+    statement_numbers,
     transfers,
     wallets,
 )
 from ..statement import held_at
+from ..wallet import wallet_account_code
+from . import checkpoints as cp
 from . import digest as dg
 
 MANIFEST_FORMAT = "ecny-audit-export/1"
@@ -69,6 +72,27 @@ CAMT_CURRENCY = "CNY"
 BANK_TX_CODE_ISSUER = "ECNY-SANDBOX"
 # Proprietary balance type: e-CNY of the wallet's open holds, in its operator's escrow.
 HELD_BALANCE = "HELD"
+# ISO 20022 Max35Text: a longer reference is cut to its first 35 characters in
+# EndToEndId; RmtInf/Ustrd (Max140Text) always holds it whole.
+END_TO_END_MAX = 35
+# CSV injection (OWASP): a text cell that begins with one of these is written
+# with a leading single quote, so that a spreadsheet shows it as text instead
+# of running it as a formula. The quote itself is among them, so that the
+# prefix is always reversible: drop one leading quote (csv_text_value).
+CSV_RISKY_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_text(value: str | None) -> str | None:
+    """A text cell as written to CSV (see CSV_RISKY_START)."""
+    if value and value.startswith(CSV_RISKY_START):
+        return "'" + value
+    return value
+
+
+def csv_text_value(cell: str) -> str:
+    """The value of a text cell read back from an export's CSV."""
+    return cell[1:] if cell.startswith("'") else cell
+
 
 JOURNAL_FIELDS = (
     "seq",
@@ -261,6 +285,7 @@ class ExportResult:
     directory: Path
     manifest: dict
     files: list[ExportedFile] = field(default_factory=list)
+    checkpoint: dict | None = None  # the export's checkpoint (checkpoints.py)
 
 
 def export(
@@ -277,9 +302,49 @@ def export(
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise _invalid("out", f"{out_dir} is not empty")
-    out_dir.mkdir(parents=True, exist_ok=True)
     export_id = export_id or f"EXP-{secrets.token_hex(6)}"
-    return db.snapshot(_export, out_dir, filters, signing_key, export_id, progress)
+    reserved = 0
+    if "camt053" in filters.formats:
+        reserved = db.write(reserve_statement_numbers, filters, export_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = db.snapshot(_export, out_dir, filters, signing_key, export_id, progress, reserved)
+    result.checkpoint = cp.record_export(db, result.manifest["digest"], export_id)
+    return result
+
+
+def _statement_accounts(tx: Tx, scope: _Scope):
+    """The ECNY accounts of the wallets in scope: one statement each."""
+    return (
+        sa.select(accounts.c.id)
+        .join(wallets, wallets.c.id == accounts.c.wallet_id)
+        .where(accounts.c.asset == "ECNY", *scope.accounts_where())
+    )
+
+
+def reserve_statement_numbers(tx: Tx, filters: Filters, export_id: str) -> int:
+    """Give the next electronic sequence number (ElctrncSeqNb) to the statement
+    of every wallet in scope, before the export's snapshot: one more than the
+    last one given to its account (1 for its first). Returns how many."""
+    scope = resolve(tx, filters)
+    sn = statement_numbers
+    in_scope = _statement_accounts(tx, scope)
+    tx.conn.execute(
+        sn.insert().from_select(
+            ["account_id", "last_number", "export_id"],
+            sa.select(accounts.c.id, sa.literal(0), sa.literal(export_id))
+            .join(wallets, wallets.c.id == accounts.c.wallet_id)
+            .where(
+                accounts.c.asset == "ECNY",
+                *scope.accounts_where(),
+                accounts.c.id.not_in(sa.select(sn.c.account_id)),
+            ),
+        )
+    )
+    return tx.conn.execute(
+        sn.update()
+        .where(sn.c.account_id.in_(in_scope))
+        .values(last_number=sn.c.last_number + 1, export_id=export_id)
+    ).rowcount
 
 
 @dataclass
@@ -350,15 +415,18 @@ def _export(
     key: Ed25519PrivateKey,
     export_id: str,
     progress: ProgressFactory,
+    reserved: int = 0,
 ) -> ExportResult:
     scope = resolve(tx, filters)
+    # Nothing is signed over a chain that does not recompute.
+    cp.check_chain(tx, scope.head_seq, YIELD_PER)
     signed = dg.take(tx, key)
     files: list[ExportedFile] = []
     journal = _write_journal(tx, scope, out_dir, progress)
     files.extend(journal.files)
     files.append(_write_balances(tx, scope, out_dir))
     if "camt053" in filters.formats:
-        files.extend(_write_statements(tx, scope, out_dir, export_id, progress))
+        files.extend(_write_statements(tx, scope, out_dir, export_id, progress, reserved))
     files.append(_write_audit_events(tx, scope, out_dir))
     for f in files:
         f.bytes, f.sha256 = file_digest(out_dir / f.name)
@@ -497,7 +565,15 @@ def journal_values(r: sa.Row, hash_time_of: Callable[[datetime], str] = hash_tim
 
 
 def _json_text(value: str | None) -> str:
-    return "null" if value is None else encode_basestring(value)
+    """A JSON string. U+2028 and U+2029 are escaped (``\\u2028``, ``\\u2029``):
+    the same value, but no raw line separator that a JavaScript or line-based
+    reader could take for the end of a line."""
+    if value is None:
+        return "null"
+    text = encode_basestring(value)
+    if "\u2028" in text or "\u2029" in text:
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text
 
 
 def _json_int(value: int | None) -> str:
@@ -569,7 +645,11 @@ def _write_journal(
         for r in _stream(tx, journal_select(scope)):
             v = journal_values(r, times)
             if writerow is not None:
-                writerow(v)
+                ref = v[15]
+                if ref and ref.startswith(CSV_RISKY_START):
+                    writerow((*v[:15], csv_text(ref)))
+                else:
+                    writerow(v)
             if write_jsonl is not None:
                 write_jsonl(jsonl_line(v))
             if summary.first_seq is None:
@@ -774,7 +854,41 @@ _NEEDS_LXML = re.compile(r"[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 _TEMPLATES = {True: _EntryTemplate(True), False: _EntryTemplate(False)}
 
 
+def _is_intermediary(code: str) -> bool:
+    """An operator's account that a payment passes through (its settlement
+    account), not a party: neither a wallet nor an escrow of holds."""
+    return code.startswith("OP:") and not code.endswith(":HOLDS")
+
+
+def counterparties(r: sa.Row, account_id: int) -> tuple[str, str]:
+    """(debtor, creditor) account as a statement names them: the entry's own
+    accounts, except that a leg between a wallet and an operator's settlement
+    account (a payment across operators) names the other wallet of the transfer
+    instead of the settlement account."""
+    debit, credit = r.debit_account, r.credit_account
+    own_credit = r.credit_account_id == account_id
+    counter = debit if own_credit else credit
+    if (
+        r.from_wallet_id is not None
+        and r.to_wallet_id is not None
+        and r.from_wallet_id != r.to_wallet_id
+        and _is_intermediary(counter)
+    ):
+        other = wallet_account_code(r.from_wallet_id if own_credit else r.to_wallet_id)
+        if own_credit:
+            debit = other
+        else:
+            credit = other
+    return debit, credit
+
+
+def end_to_end_id(reference: str | None) -> str:
+    """EndToEndId: the reference, cut to its first 35 characters when longer."""
+    return (reference or "NOTPROVIDED")[:END_TO_END_MAX]
+
+
 def _statement_values(r: sa.Row, account_id: int) -> dict[str, str]:
+    debtor, creditor = counterparties(r, account_id)
     return {
         "seq": str(r.seq),
         "amount": format_amount(r.amount),
@@ -782,10 +896,10 @@ def _statement_values(r: sa.Row, account_id: int) -> dict[str, str]:
         "posted_at": r.posted_at.isoformat(),
         "ref": f"{r.transfer_id}/{r.seq}",
         "kind": r.kind,
-        "end_to_end": (r.reference or "NOTPROVIDED")[:35],
+        "end_to_end": end_to_end_id(r.reference),
         "transfer_id": str(r.transfer_id),
-        "debit_account": r.debit_account[:34],
-        "credit_account": r.credit_account[:34],
+        "debit_account": debtor[:34],
+        "credit_account": creditor[:34],
         "reference": (r.reference or "")[:140],
         "info": f"{r.kind} {r.debit_account} -> {r.credit_account}"[:500],
     }
@@ -818,20 +932,34 @@ def _statement_figures(tx: Tx, scope: _Scope, account_id: int) -> dict[str, tupl
 
 
 def _write_statements(
-    tx: Tx, scope: _Scope, out_dir: Path, export_id: str, progress: ProgressFactory
+    tx: Tx,
+    scope: _Scope,
+    out_dir: Path,
+    export_id: str,
+    progress: ProgressFactory,
+    reserved: int,
 ) -> list[ExportedFile]:
+    sn = statement_numbers
     wallet_rows = tx.conn.execute(
         sa.select(
             wallets.c.id,
             accounts.c.id.label("account_id"),
             accounts.c.code,
             operators.c.code.label("operator"),
+            sn.c.last_number.label("number"),
         )
         .join(accounts, sa.and_(accounts.c.wallet_id == wallets.c.id, accounts.c.asset == "ECNY"))
         .join(operators, operators.c.id == wallets.c.operator_id)
+        .join(sn, sa.and_(sn.c.account_id == accounts.c.id, sn.c.export_id == export_id))
         .where(*scope.accounts_where())
         .order_by(wallets.c.id)
     ).all()
+    if len(wallet_rows) != reserved:
+        # Another export numbered these statements between our reservation and
+        # our snapshot: two statements must not share a number.
+        raise errors.DomainError(
+            errors.BUSY, "another export numbered the same statements at the same time; retry"
+        )
     (out_dir / "camt053").mkdir(exist_ok=True)
     bar = progress("statements", len(wallet_rows))
     out = []
@@ -873,6 +1001,8 @@ def _write_statement(
             je.c.posted_at,
             t.c.kind,
             t.c.reference,
+            t.c.from_wallet_id,
+            t.c.to_wallet_id,
         )
         .select_from(je)
         .join(t, t.c.id == je.c.transfer_id)
@@ -900,7 +1030,7 @@ def _write_statement(
         write("\n<Stmt>")
         head = [
             _el("Id", f"{export_id}-{w.id}"[:35]),
-            _el("ElctrncSeqNb", "1"),
+            _el("ElctrncSeqNb", str(w.number)),
             _el("CreDtTm", scope.now.isoformat()),
         ]
         period = _el("FrToDt")
@@ -969,18 +1099,18 @@ def _write_audit_events(tx: Tx, scope: _Scope, out_dir: Path) -> ExportedFile:
                     "wall_at": r.wall_at.isoformat(),
                     "api_key_id": r.api_key_id,
                     "role": r.role,
-                    "operator": r.operator_code,
-                    "casino": r.casino_ref,
+                    "operator": csv_text(r.operator_code),
+                    "casino": csv_text(r.casino_ref),
                     "method": r.method,
-                    "path": r.path,
-                    "idempotency_key": r.idempotency_key,
+                    "path": csv_text(r.path),
+                    "idempotency_key": csv_text(r.idempotency_key),
                     "replayed": "true" if r.replayed else "false",
                     "status": r.status,
                     "outcome": r.outcome,
                     "error_code": r.error_code,
-                    "request_id": r.request_id,
-                    "resource": r.resource,
-                    "summary": r.summary,
+                    "request_id": csv_text(r.request_id),
+                    "resource": csv_text(r.resource),
+                    "summary": csv_text(r.summary),
                 }
             )
             rows += 1
@@ -1004,6 +1134,7 @@ class Job:
     head_hash: str | None
     files: list[dict]
     error: str | None
+    error_code: str | None = None
 
 
 def _job(row: sa.Row) -> Job:
@@ -1018,6 +1149,7 @@ def _job(row: sa.Row) -> Job:
         head_hash=row.head_hash,
         files=json.loads(row.files) if row.files else [],
         error=row.error,
+        error_code=row.error_code,
     )
 
 
@@ -1036,6 +1168,8 @@ def create_job(tx: Tx, filters: Filters, actor: Principal) -> Job:
 
 
 def get_job(tx: Tx, job_id: int) -> Job:
+    if not 0 < job_id < 2**31:  # the column's range: beyond it there is no such job
+        raise errors.DomainError(errors.EXPORT_NOT_FOUND, f"no export job {job_id}")
     row = tx.conn.execute(sa.select(export_jobs).where(export_jobs.c.id == job_id)).first()
     if row is None:
         raise errors.DomainError(errors.EXPORT_NOT_FOUND, f"no export job {job_id}")
@@ -1089,12 +1223,17 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
         shutil.rmtree(directory, ignore_errors=True)
         result = export(db, directory, filters, key, export_id=f"JOB-{job_id}")
     except Exception as exc:  # noqa: BLE001 - the job records why it failed
-        detail = (
-            exc.detail if isinstance(exc, errors.DomainError) else f"{type(exc).__name__}: {exc}"
-        )
+        known = isinstance(exc, errors.DomainError)
+        detail = exc.detail if known else f"{type(exc).__name__}: {exc}"
+        code = exc.code if known else "internal_error"
         db.write(
             lambda tx: _set(
-                tx, job_id, status=FAILED, finished_at=datetime.now(UTC), error=detail[:500]
+                tx,
+                job_id,
+                status=FAILED,
+                finished_at=datetime.now(UTC),
+                error=detail[:500],
+                error_code=code,
             )
         )
     else:
@@ -1113,3 +1252,58 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
             )
         )
     return db.read(get_job, job_id)
+
+
+# ---- the whole export as one archive -----------------------------------------------
+
+ARCHIVE_CHUNK = 1 << 16
+
+
+def job_archive_files(tx: Tx, export_dir: Path, job_id: int) -> tuple[Path, list[str]]:
+    """The directory and the file names (manifest first) of a succeeded job."""
+    job = get_job(tx, job_id)
+    if job.status != SUCCEEDED:
+        raise errors.DomainError(
+            errors.EXPORT_NOT_READY, f"export job {job_id} is {job.status}", job_status=job.status
+        )
+    names = ["manifest.json"] + [f["name"] for f in job.files if f["name"] != "manifest.json"]
+    directory = job_directory(export_dir, job_id)
+    for name in names:
+        if not (directory / name).is_file():
+            raise errors.DomainError(
+                errors.EXPORT_FILE_NOT_FOUND, f"the file {name!r} of export job {job_id} is gone"
+            )
+    return directory, names
+
+
+def archive_name(job_id: int) -> str:
+    return f"export-job-{job_id}"
+
+
+def tar_gz_chunks(directory: Path, names: list[str], prefix: str) -> Iterator[bytes]:
+    """A gzip-compressed POSIX tar of ``names`` under ``directory``, each as
+    ``prefix/name``, produced piece by piece: memory stays flat however large
+    the files (a file is read ARCHIVE_CHUNK bytes at a time)."""
+    import tarfile
+    import zlib
+
+    gz = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: gzip wrapper
+    for name in names:
+        path = directory / name
+        info = tarfile.TarInfo(f"{prefix}/{name}")
+        stat = path.stat()
+        info.size, info.mtime, info.mode = stat.st_size, int(stat.st_mtime), 0o644
+        out = gz.compress(info.tobuf(format=tarfile.PAX_FORMAT))
+        if out:
+            yield out
+        with open(path, "rb") as f:
+            while chunk := f.read(ARCHIVE_CHUNK):
+                out = gz.compress(chunk)
+                if out:
+                    yield out
+        pad = -stat.st_size % tarfile.BLOCKSIZE
+        if pad:
+            out = gz.compress(b"\0" * pad)
+            if out:
+                yield out
+    yield gz.compress(b"\0" * (2 * tarfile.BLOCKSIZE)) + gz.flush()

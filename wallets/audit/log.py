@@ -19,8 +19,10 @@ from ..principal import Principal
 from ..schema import audit_events
 
 # Request fields that never reach the log: personal data of holders (a label
-# often names one).
+# often names one), and secrets (a buy-in's payment code is the holder's consent:
+# whoever reads it could spend it).
 PERSONAL_FIELDS = frozenset({"phone", "birth_date", "label"})
+SECRET_FIELDS = frozenset({"payment_code"})
 SUMMARY_MAX = 1000
 OUTCOMES = ("succeeded", "refused", "failed")
 
@@ -60,7 +62,9 @@ def summary(body: object) -> str | None:
     plain = {
         k: v
         for k, v in sorted(body.items())
-        if k not in PERSONAL_FIELDS and (v is None or isinstance(v, str | int | float | bool))
+        if k not in PERSONAL_FIELDS
+        and k not in SECRET_FIELDS
+        and (v is None or isinstance(v, str | int | float | bool))
     }
     if not plain:
         return None

@@ -46,6 +46,7 @@ from .export import (
     JOURNAL_FIELDS,
     MANIFEST_FORMAT,
     XSD_PATH,
+    csv_text_value,
     file_digest,
     manifest_message,
 )
@@ -89,10 +90,21 @@ class Report:
     checks: list[Check] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
+    # Signed by the key given (the central bank's, obtained separately)? Without
+    # one, the export's own key was used: integrity only.
+    authenticated: bool = False
+    # What this export cannot prove (a filtered export), said apart from problems.
+    not_checkable: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """Every check holds (whether the signer is authenticated or not)."""
         return self.problem_count == 0 and all(c.ok for c in self.checks)
+
+    @property
+    def verified(self) -> bool:
+        """Every check holds and the signatures are the key given's."""
+        return self.ok and self.authenticated
 
     @property
     def first_bad_row(self) -> Problem | None:
@@ -103,8 +115,22 @@ class Report:
         out = [f"Verifying the audit export in {self.directory}"]
         for c in self.checks:
             out.append(f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}")
+        for note in self.not_checkable:
+            out.append(f"[not checkable] {note}")
+        unchecked = (
+            f" ({len(self.not_checkable)} thing(s) not checkable, listed above)"
+            if self.not_checkable
+            else ""
+        )
+        if self.ok and self.authenticated:
+            out.append(f"EXPORT VERIFIED: every check holds{unchecked}")
+            return out
         if self.ok:
-            out.append("EXPORT VERIFIED: every check holds")
+            out.append(
+                "UNAUTHENTICATED: the export is intact (integrity checked with the key it names "
+                "itself), but its signer is not authenticated: give --public-key with the "
+                f"central bank's key to verify it{unchecked}"
+            )
             return out
         out.append(f"EXPORT DOES NOT VERIFY: {self.problem_count} problem(s)")
         first = self.first_bad_row
@@ -148,6 +174,10 @@ class _Verifier:
         self.report = Report(self.dir)
         self.manifest: dict = {}
         self.listed: dict[str, dict] = {}
+        # A gap in a complete export's seq, told only at the next row: that row
+        # may be the "missing" entry, out of order. (prev seq, seq, line, where
+        # in the problems its report goes)
+        self._gap: tuple[int, int, int, int] | None = None
 
     # -- bookkeeping
     def check(self, name: str) -> Check:
@@ -155,15 +185,36 @@ class _Verifier:
         self.report.checks.append(c)
         return c
 
-    def fail(self, check: Check | None, file: str, line: int | None, message: str) -> None:
-        """Record a problem; with no check, stay silent (a second reading of a file
-        whose problems were already reported)."""
+    def fail(
+        self,
+        check: Check | None,
+        file: str,
+        line: int | None,
+        message: str,
+        at: int | None = None,
+    ) -> None:
+        """Record a problem (``at``: in this place of the list, for a problem
+        found late); with no check, stay silent (a second reading of a file whose
+        problems were already reported)."""
         if check is None:
             return
         check.ok = False
         self.report.problem_count += 1
         if len(self.report.problems) < MAX_PROBLEMS:
-            self.report.problems.append(Problem(file, line, message))
+            problem = Problem(file, line, message)
+            if at is None:
+                self.report.problems.append(problem)
+            else:
+                self.report.problems.insert(at, problem)
+
+    def _missing(self, c: Check, name: str) -> None:
+        """Report the pending gap as missing entries."""
+        if self._gap is None:
+            return
+        p_seq, seq, line, at = self._gap
+        self._gap = None
+        missing = f"{p_seq + 1}" if seq == p_seq + 2 else f"{p_seq + 1}..{seq - 1}"
+        self.fail(c, name, line, f"seq {seq} follows seq {p_seq}: entry {missing} is missing", at)
 
     # -- the checks
     def run(self) -> Report:
@@ -226,6 +277,7 @@ class _Verifier:
         fingerprint = dg.public_key_fingerprint(key)
         if self.trusted_key is not None:
             source = "the key given"
+            self.report.authenticated = True
             if dg.public_key_fingerprint(named_key) != fingerprint:
                 self.fail(
                     c,
@@ -234,7 +286,7 @@ class _Verifier:
                     "digest.public_key is not the key given: the export was signed by another key",
                 )
         else:
-            source = "the manifest's own key (give --public-key to trust its origin)"
+            source = "the manifest's own key: integrity only, signer UNAUTHENTICATED"
         if not dg.signature_valid(digest, key):
             self.fail(
                 c,
@@ -327,6 +379,8 @@ class _Verifier:
         try:
             for key in JOURNAL_FIELDS:
                 value = raw[key]
+                if from_csv and key == "reference" and isinstance(value, str):
+                    value = csv_text_value(value)
                 if value == "" or value is None:
                     if key not in OPTIONAL_FIELDS:
                         raise ValueError(f"{key} is empty")
@@ -360,14 +414,15 @@ class _Verifier:
         head_seq, head_hash = digest.get("sequence"), digest.get("head_hash")
         j = _Journal()
         prev: _Row | None = None
+        wanted = {d.get("sequence") for d in self.earlier}  # seqs the kept digests name
         for row in self._rows(name, c):
             v = row.values
             if not v:
                 prev = None
                 continue
             j.rows += 1
-            self._row(c, name, row, prev, complete, head_seq)
-            if any(d.get("sequence") == v["seq"] for d in self.earlier):
+            out_of_order = self._row(c, name, row, prev, complete, head_seq)
+            if v["seq"] in wanted:
                 self.earlier_found[v["seq"]] = (v["hash"], row.line)
             if j.first_seq is None:
                 j.first_seq, j.first_prev_hash = v["seq"], v["prev_hash"]
@@ -381,7 +436,9 @@ class _Verifier:
             credit = j.accounts.setdefault(v["credit_account"], [0, 0, 0])
             credit[1] += v["amount_fen"]
             credit[2] += 1
-            prev = row
+            if prev is None or not out_of_order:
+                prev = row
+        self._missing(c, name)
         listed_rows = self.listed[name].get("rows")
         if listed_rows != j.rows:
             self.fail(c, name, None, f"{j.rows} rows, the manifest says {listed_rows}")
@@ -418,6 +475,12 @@ class _Verifier:
                 prev.line if prev else None,
                 "the last row is the signed head's seq but not its hash",
             )
+        if not complete and isinstance(head_seq, int) and head_seq > 0 and j.last_seq != head_seq:
+            self.report.not_checkable.append(
+                f"journal chain: the signed head (seq {head_seq}) lies outside this filtered "
+                "export's rows, so whether these rows lead to it cannot be checked; each row's "
+                "hash, the runs of consecutive rows, the files and the totals are checked"
+            )
         span = f"seq {j.first_seq}..{j.last_seq}" if j.rows else "no entries"
         end = "ends at the signed head" if complete else f"signed head is seq {head_seq}"
         c.detail = f"{name}: {j.rows} rows, {span}; {end}"
@@ -425,7 +488,9 @@ class _Verifier:
 
     def _row(
         self, c: Check, name: str, row: _Row, prev: _Row | None, complete: bool, head_seq
-    ) -> None:
+    ) -> bool:
+        """Check one row; True when it comes after a row of a higher seq (then
+        the next row is compared with that one)."""
         v, line = row.values, row.line
         seq = v["seq"]
         if v["amount"] != format_amount(v["amount_fen"]) or v["amount_fen"] <= 0:
@@ -440,7 +505,7 @@ class _Verifier:
             self.fail(
                 c, name, line, f"seq {seq}: posted_at {v['posted_at']!r} is not {HASH_TIME_FORMAT}"
             )
-            return
+            return False
         recomputed = entry_hash_text(
             seq,
             v["transfer_id"],
@@ -470,16 +535,32 @@ class _Verifier:
                     line,
                     f"the chain starts at seq {seq}, not 1: rows are missing before it",
                 )
-            return
+            return False
         p = prev.values
+        gap, told = self._gap, False
+        if gap is not None:
+            if gap[0] < seq < gap[1]:
+                self._gap = None
+                told = True
+                self.fail(
+                    c,
+                    name,
+                    gap[2],
+                    f"seq {gap[1]} (line {gap[2]}) and seq {seq} (line {line}) are out of order: "
+                    f"entry {seq} comes after entry {gap[1]}",
+                    gap[3],
+                )
+            else:
+                self._missing(c, name)
         if seq <= p["seq"]:
-            self.fail(
-                c,
-                name,
-                line,
-                f"seq {seq} after seq {p['seq']} (line {prev.line}): rows are reordered, repeated or inserted",
-            )
-            return
+            if not told:
+                self.fail(
+                    c,
+                    name,
+                    line,
+                    f"seq {seq} after seq {p['seq']} (line {prev.line}): rows are reordered, repeated or inserted",
+                )
+            return True
         if seq == p["seq"] + 1:
             if v["prev_hash"] != p["hash"]:
                 self.fail(
@@ -489,10 +570,8 @@ class _Verifier:
                     f"seq {seq} does not chain to seq {p['seq']} (line {prev.line}): its prev_hash is not that row's hash",
                 )
         elif complete:
-            missing = f"{p['seq'] + 1}" if seq == p["seq"] + 2 else f"{p['seq'] + 1}..{seq - 1}"
-            self.fail(
-                c, name, line, f"seq {seq} follows seq {p['seq']}: entry {missing} is missing"
-            )
+            # Told at the next row: missing, or out of order if that row is one of them.
+            self._gap = (p["seq"], seq, line, len(self.report.problems))
         if v["transfer_id"] < p["transfer_id"]:
             self.fail(
                 c,
@@ -513,6 +592,7 @@ class _Verifier:
                     line,
                     f"transfer {v['transfer_id']}: {', '.join(differ)} differ from its row at line {prev.line}",
                 )
+        return False
 
     def _journal_copy(self) -> None:
         if not ("journal.csv" in self.listed and "journal.jsonl" in self.listed):
@@ -679,6 +759,7 @@ class _Verifier:
             self.fail(c, name, None, "closing balance is not opening balance plus booked entries")
         jd, jc, jn = j.accounts.get(account, [0, 0, 0])
         if (net, booked) != (jc - jd, jn):
+            self._name_entry(c, name, account)
             self.fail(
                 c,
                 name,
@@ -695,6 +776,67 @@ class _Verifier:
             )
         if self.manifest["complete"] and bal["OPBD"] != 0:
             self.fail(c, name, None, "an unfiltered export's statement must open at zero")
+
+    def _statement_entries(self, name: str) -> Iterator[tuple[str, int, int | None]]:
+        """A (valid) statement's entries: NtryRef, signed amount, line."""
+        ns = f"{{{CAMT_NS}}}"
+        for _, el in etree.iterparse(str(self.dir / name), events=("end",), tag=f"{ns}Ntry"):
+            yield el.findtext(f"{ns}NtryRef") or "", _signed(el, ns), el.sourceline
+            el.clear()
+            while el.getprevious() is not None:
+                del el.getparent()[0]
+
+    def _name_entry(self, c: Check, name: str, account: str) -> None:
+        """The first entry where a statement and the journal part, named by its
+        NtryRef (the journal seq) and its place in the statement. Both are read
+        again as streams, side by side: only when they were found to differ."""
+        journal_name = self._journal_file()
+        if journal_name is None:
+            return
+
+        def on_account() -> Iterator[tuple[int, int]]:
+            for row in self._rows(journal_name, None):
+                v = row.values
+                if v and account in (v["debit_account"], v["credit_account"]):
+                    yield (
+                        v["seq"],
+                        v["amount_fen"] if v["credit_account"] == account else -v["amount_fen"],
+                    )
+
+        journal = on_account()
+        try:
+            for pos, (ref, signed, line) in enumerate(self._statement_entries(name), start=1):
+                found = next(journal, None)
+                where = f"entry NtryRef {ref} (entry {pos} of the statement)"
+                if found is None:
+                    self.fail(c, name, line, f"{where}: the journal has no such entry on {account}")
+                    return
+                seq, fen = found
+                if ref != str(seq):
+                    self.fail(
+                        c,
+                        name,
+                        line,
+                        f"{where}: the journal's entry {pos} on {account} is seq {seq}",
+                    )
+                    return
+                if signed != fen:
+                    self.fail(
+                        c,
+                        name,
+                        line,
+                        f"{where}: {format_amount(abs(signed))} {'CRDT' if signed >= 0 else 'DBIT'}"
+                        f", but the journal's entry {seq} is {format_amount(abs(fen))} "
+                        f"{'CRDT' if fen >= 0 else 'DBIT'}",
+                    )
+                    return
+            extra = next(journal, None)
+            if extra is not None:
+                self.fail(
+                    c, name, None, f"the journal's entry {extra[0]} on {account} is not in it"
+                )
+        except (etree.XMLSyntaxError, AmountError, TypeError):
+            return
 
     def _invalid_xml(self, name: str, schema, exc: Exception) -> tuple[int | None, str]:
         """Where a statement is invalid. Streaming validation does not say on which
@@ -719,10 +861,15 @@ class _Verifier:
             return
         c = self.check("earlier digests")
         key = self.trusted_key or dg.load_public_key(self.manifest["digest"]["public_key"])
+        unchecked = 0
         name = self._journal_file() or "journal"
         for d in self.earlier:
             seq = d.get("sequence")
-            label = f"digest of seq {seq} taken at {d.get('time')}"
+            label = (
+                f"checkpoint {d['id']} (seq {seq}, taken at {d.get('time')})"
+                if d.get("id") is not None
+                else f"digest of seq {seq} taken at {d.get('time')}"
+            )
             if not dg.signature_valid(d, key):
                 self.fail(c, "digest", None, f"{label}: its signature does not verify with the key")
             elif seq == 0:
@@ -740,11 +887,29 @@ class _Verifier:
                         f"seq {seq} has hash {found[:16]}..., but the {label} signed "
                         f"{str(d.get('head_hash'))[:16]}...: the chain was rewritten since",
                     )
+            elif isinstance(seq, int) and seq > (j.last_seq or 0) and _later(d, self.manifest):
+                # Kept from after this export was taken: the export cannot hold it.
+                unchecked += 1
+                self.report.not_checkable.append(
+                    f"{label}: taken after this export (whose head is seq "
+                    f"{self.manifest['digest'].get('sequence')}), so it cannot be checked here"
+                )
             elif self.manifest["complete"] and isinstance(seq, int) and seq > (j.last_seq or 0):
                 self.fail(c, name, None, f"{label}: the chain ends before it (it was truncated)")
+            elif not self.manifest["complete"]:
+                # Not a failure: a filtered export holds only some rows.
+                unchecked += 1
+                self.report.not_checkable.append(
+                    f"{label}: seq {seq} lies outside this filtered export's rows, so whether "
+                    "the chain still passes through it cannot be checked here (verify a "
+                    "complete export, or `ecny audit checkpoints verify` against the database)"
+                )
             else:
                 self.fail(c, name, None, f"{label}: seq {seq} is not in this export, cannot check")
-        c.detail = f"{len(self.earlier)} earlier digest(s) checked against the chain"
+        checked = len(self.earlier) - unchecked
+        c.detail = f"{checked} earlier digest(s) checked against the chain" + (
+            f", {unchecked} not checkable" if unchecked else ""
+        )
 
     def _audit_events(self) -> None:
         name = "audit_events.csv"
@@ -802,7 +967,7 @@ def _fast_csv(raw: list[str]) -> dict | None:
         "to_wallet": int(tw) if tw else None,
         "from_operator": fo or None,
         "to_operator": to or None,
-        "reference": ref or None,
+        "reference": (csv_text_value(ref) if ref.startswith("'") else ref) or None,
     }
 
 
@@ -884,6 +1049,16 @@ def _hash_time(text: str) -> str | None:
     except ValueError:
         return None
     return when.strftime(HASH_TIME_FORMAT)
+
+
+def _later(kept: dict, manifest: dict) -> bool:
+    """Was the digest ``kept`` signed after the export's own digest?"""
+    try:
+        return datetime.fromisoformat(kept["time"]) > datetime.fromisoformat(
+            manifest["digest"]["time"]
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _signed(el, ns: str) -> int:

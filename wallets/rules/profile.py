@@ -82,6 +82,10 @@ class CasinoRules:
     mainland_yearly_cap: int  # CNY fen at cny_per_usd
     special_gaming_tax: Decimal
     contributions: Decimal
+    # A buy-in debits the player's e-CNY only with a payment code the player's
+    # wallet issued (wallets/payment_codes.py), valid this many seconds.
+    payment_code_required: bool
+    payment_code_lifetime_seconds: int
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,15 @@ class _ClockTime(ma.fields.Field):
             raise ma.ValidationError('must be a time of day such as "06:00"') from exc
 
 
+class _Flag(ma.fields.Field):
+    """true or false, and nothing else (not 1, not "yes")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ma.ValidationError("must be true or false")
+        return value
+
+
 def _count(minimum: int = 0, maximum: int = 10_000, **kwargs) -> ma.fields.Integer:
     return ma.fields.Integer(strict=True, validate=ma.validate.Range(minimum, maximum), **kwargs)
 
@@ -230,6 +243,11 @@ class _TaxSchema(ma.Schema):
     contributions = _Rate(share=True, required=True)
 
 
+class _PaymentCodesSchema(ma.Schema):
+    required = _Flag(required=True)
+    lifetime_seconds = _count(1, 86_400, required=True)
+
+
 class _CasinoSchema(ma.Schema):
     gaming_day_cutoff = _ClockTime(required=True)
     minimum_age = _count(0, 150, required=True)
@@ -239,6 +257,7 @@ class _CasinoSchema(ma.Schema):
     minimal_play = ma.fields.Nested(_MinimalPlaySchema, required=True)
     mainland = ma.fields.Nested(_MainlandSchema, required=True)
     tax = ma.fields.Nested(_TaxSchema, required=True)
+    payment_codes = ma.fields.Nested(_PaymentCodesSchema, required=True)
 
 
 class _ProfileSchema(ma.Schema):
@@ -322,6 +341,8 @@ def _casino_rules(c: dict, fx: FxRates) -> CasinoRules:
         mainland_yearly_cap=apply_rate(mainland["yearly_cap_usd"], fx.cny_per_usd),
         special_gaming_tax=c["tax"]["special_gaming_tax"],
         contributions=c["tax"]["contributions"],
+        payment_code_required=c["payment_codes"]["required"],
+        payment_code_lifetime_seconds=c["payment_codes"]["lifetime_seconds"],
     )
 
 

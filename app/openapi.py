@@ -1,0 +1,164 @@
+"""The OpenAPI document says what the API really does: errors are RFC 9457
+problems under application/problem+json, every write takes an Idempotency-Key,
+the wallet updates take If-Match, and every operation has an operationId.
+
+flask-smorest documents its own error body (``Error``, an integer ``code``
+under application/json), which this API never sends; :class:`SandboxApi`
+puts ``Problem`` in its place, and :func:`document_operation` adds the request
+headers and problem responses to each operation from one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Api
+
+from .schemas import ProblemSchema
+
+PROBLEM = "application/problem+json"
+STATE_CHANGING = ("post", "put", "patch", "delete")
+
+# Component names (components/parameters and components/responses).
+IDEMPOTENCY_KEY = "IdempotencyKey"
+IF_MATCH = "IfMatch"
+IF_MATCH_OPTIONAL = "IfMatchOptional"
+PROBLEM_RESPONSE = "Problem"
+
+# The header's syntax: what app/writes.py accepts (IDEMPOTENCY_KEY_RE).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
+# "*", or a list of entity tags (RFC 9110 section 13.1.1) as the ETag header gives them.
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$'
+
+_IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes the write safe to retry: the first response is stored and a retry "
+        "with the same key and request gets it again (`Idempotent-Replayed: true`); "
+        "the same key with a different request is `422 idempotency_key_reused`, "
+        "while the first still runs `409 idempotency_request_in_flight`. Keys are "
+        "per API key. 1-255 printable ASCII characters."
+    ),
+    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "maxLength": 255},
+    "example": "2f1c6a50-order-7",
+}
+
+
+def _if_match_parameter(required: bool) -> dict[str, Any]:
+    when = (
+        "Required: without it `428 if_match_required`."
+        if required
+        else "Optional: when sent, it must match."
+    )
+    return {
+        "name": "If-Match",
+        "in": "header",
+        "required": required,
+        "description": (
+            "The wallet's ETag as you read it, `*` for any current version, or a "
+            "list of ETags of which one must match (strong comparison: a weak "
+            "`W/` tag never matches). Otherwise `412 etag_mismatch`; a malformed "
+            f"header is `400 bad_request`. {when}"
+        ),
+        "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+        "example": '"w2v1"',
+    }
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request (bad JSON, bad header, an unknown query parameter)",
+    401: "Missing or unknown API key",
+    403: "The key's role may not do this",
+    404: "No such resource, or outside the caller's scope",
+    405: "Method not allowed on this path",
+    409: "Conflicts with the current state (e.g. an idempotent request still in flight)",
+    412: "If-Match does not match the resource's current ETag",
+    413: "The body is larger than the sandbox accepts",
+    415: "The body must be application/json",
+    422: "Validation failed, or refused by a ledger or business rule",
+    428: "This update needs If-Match with the ETag you read",
+    503: "The ledger stayed busy through every retry; retry the request",
+}
+
+
+def problem_response(status: int) -> dict[str, Any]:
+    """A documented problem answer (flask-smorest's alt_response arguments)."""
+    return {
+        "schema": ProblemSchema,
+        "content_type": PROBLEM,
+        "description": _PROBLEM_DESCRIPTIONS[status],
+    }
+
+
+class SandboxApi(Api):
+    """flask-smorest's Api with this API's error body and request headers."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = PROBLEM_RESPONSE
+
+    def _register_responses(self) -> None:
+        self.spec.components.response(
+            PROBLEM_RESPONSE,
+            {
+                "description": (
+                    "An RFC 9457 problem: a stable `code` (docs/errors.md), the HTTP "
+                    "`status`, a human `detail`, the `request_id` of the server log"
+                ),
+                "content": {PROBLEM: {"schema": ProblemSchema}},
+            },
+        )
+
+    def _register_etag_headers(self) -> None:
+        self.spec.components.parameter(
+            IDEMPOTENCY_KEY, "header", dict(_IDEMPOTENCY_KEY_PARAMETER), lazy=True
+        )
+        self.spec.components.parameter(IF_MATCH, "header", _if_match_parameter(True), lazy=True)
+        self.spec.components.parameter(
+            IF_MATCH_OPTIONAL, "header", _if_match_parameter(False), lazy=True
+        )
+
+    def _register_pagination_header(self) -> None:
+        """Lists page by cursor (``next_after``), not by flask-smorest's pagination."""
+
+
+def takes_if_match(*, required: bool):
+    """Document that a view reads If-Match (app/blueprints/common.if_match)."""
+
+    def decorator(fn):
+        fn._apidoc = {**getattr(fn, "_apidoc", {}), "if_match": required}
+        return fn
+
+    return decorator
+
+
+def operation_id(endpoint: str) -> str:
+    """``create_transfer`` -> ``createTransfer``."""
+    first, *rest = endpoint.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def document_operation(doc: dict, doc_info: dict, *, method: str, **_kwargs: Any) -> dict:
+    """The last of a blueprint's doc callbacks: the request headers an operation
+    honours, and every problem it can answer described as a Problem."""
+    parameters = doc.setdefault("parameters", [])
+    if method in STATE_CHANGING:
+        # Every write goes through app/writes.write, which honours the key.
+        parameters.append(IDEMPOTENCY_KEY)
+    if "if_match" in doc_info:
+        parameters.append(IF_MATCH if doc_info["if_match"] else IF_MATCH_OPTIONAL)
+    if not parameters:
+        del doc["parameters"]
+    responses = doc.setdefault("responses", {})
+    for status, response in list(responses.items()):
+        # flask-smorest names its own error responses (the 422 of a parameter
+        # that fails validation: "UNPROCESSABLE_ENTITY"); ours are problems.
+        if isinstance(response, str) and status != "default":
+            responses[status] = _problem_content(int(status))
+    return doc
+
+
+def _problem_content(status: int) -> dict[str, Any]:
+    return {
+        "description": _PROBLEM_DESCRIPTIONS[status],
+        "content": {PROBLEM: {"schema": ProblemSchema}},
+    }

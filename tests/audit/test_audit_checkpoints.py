@@ -1,0 +1,250 @@
+"""Issue 14 item 21: no export over a chain that does not recompute; signed
+checkpoints on a schedule of the sandbox clock and on every export; a held
+history of checkpoints catches a rewrite of the database later."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from wallets.audit import checkpoints as cp
+from wallets.audit import digest as dg
+from wallets.audit import export as ex
+from wallets.errors import DomainError
+from wallets.ledger import entry_hash
+from wallets.schema import accounts, journal_entries, ledger_head
+
+
+def _triggers(tx, enable: bool) -> None:
+    """The journal's append-only triggers: off to play the attacker, on again after."""
+    if tx.dialect == "postgresql":
+        verb = "ENABLE" if enable else "DISABLE"
+        tx.conn.exec_driver_sql(
+            f"ALTER TABLE journal_entries {verb} TRIGGER journal_entries_append_only"
+        )
+    elif enable:
+        tx.conn.exec_driver_sql(
+            "CREATE TRIGGER journal_entries_no_update BEFORE UPDATE ON journal_entries "
+            "BEGIN SELECT RAISE(ABORT, 'the journal_entries table is append-only'); END"
+        )
+    else:
+        tx.conn.exec_driver_sql("DROP TRIGGER journal_entries_no_update")
+
+
+def _rewrite(db, seq: int, *, rehash: bool, shift=timedelta(seconds=1)) -> None:
+    """Move entry ``seq``'s posted_at (balances stay), and re-hash the chain
+    from it to the head when ``rehash`` (what a careful attacker does)."""
+
+    def run(tx):
+        _triggers(tx, False)
+        je = journal_entries
+        codes = dict(tx.conn.execute(sa.select(accounts.c.id, accounts.c.code)).all())
+        row = tx.conn.execute(sa.select(je).where(je.c.seq == seq)).one()
+        tx.conn.execute(je.update().where(je.c.seq == seq).values(posted_at=row.posted_at + shift))
+        if rehash:
+            prev = row.prev_hash
+            for r in tx.conn.execute(sa.select(je).where(je.c.seq >= seq).order_by(je.c.seq)).all():
+                h = entry_hash(
+                    r.seq,
+                    r.transfer_id,
+                    codes[r.debit_account_id],
+                    codes[r.credit_account_id],
+                    r.asset,
+                    r.amount,
+                    r.posted_at,
+                    prev,
+                )
+                tx.conn.execute(je.update().where(je.c.seq == r.seq).values(prev_hash=prev, hash=h))
+                prev = h
+            tx.conn.execute(ledger_head.update().values(last_hash=prev))
+        _triggers(tx, True)
+
+    db.write(run)
+
+
+def _pay(demo, amount="1.00", ref=None):
+    w = demo.demo_wallets
+    body = {"from_wallet": w["a"], "to_wallet": w["b"], "amount": amount}
+    if ref is not None:
+        body["reference"] = ref
+    return demo.ok("POST", "/v1/transfers", key="ICBC", json=body)
+
+
+def test_an_export_of_a_broken_chain_is_refused_naming_the_first_bad_entry(
+    demo, tmp_path, signing_key, cli, monkeypatch
+):
+    _pay(demo)
+    _rewrite(demo.db, 3, rehash=False)
+    try:
+        with pytest.raises(DomainError) as err:
+            ex.export(demo.db, tmp_path / "out", ex.parse_filters(), signing_key)
+        assert err.value.code == "ledger_chain_broken"
+        assert "first bad entry 3" in err.value.detail
+        assert not (tmp_path / "out" / "manifest.json").exists()
+        # A filtered export is refused too: its rows may be intact, the chain is not.
+        with pytest.raises(DomainError, match="first bad entry 3"):
+            ex.export(demo.db, tmp_path / "out2", ex.parse_filters(operator="BOC"), signing_key)
+        # The API's job fails with the code.
+        r = demo.post("/v1/audit/exports", {}, key="auditor")
+        assert r.status_code == 202
+        job = _wait(demo, r.get_json()["id"])
+        assert job["status"] == "failed" and job["error_code"] == "ledger_chain_broken"
+        assert "first bad entry 3" in job["error"]
+        # The CLI exits non-zero and names it.
+        monkeypatch.setenv("DATABASE_URL", demo.db.engine.url.render_as_string(False))
+        monkeypatch.setenv("ECNY_SIGNING_KEY", str(tmp_path / "cli-key.pem"))
+        out = cli("audit", "export", "--out", tmp_path / "cli", "--quiet", code=1)
+        assert "first bad entry 3" in out
+    finally:
+        _rewrite(demo.db, 3, rehash=False, shift=-timedelta(seconds=1))
+    assert ex.export(demo.db, tmp_path / "ok", ex.parse_filters(), signing_key).manifest
+
+
+def _wait(demo, job_id: int) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = demo.ok("GET", f"/v1/audit/exports/{job_id}", key="auditor")
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(job)
+
+
+def _set_clock(demo, when: str) -> None:
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": when})
+
+
+def test_checkpoints_on_the_sandbox_clock_and_on_exports(demo, tmp_path):
+    settings = demo.app.extensions["ecny"]["settings"]
+    hours = settings.checkpoint_hours
+    _set_clock(demo, "2030-01-01T01:00:00+08:00")
+    page = demo.ok("GET", "/v1/audit/checkpoints", key="auditor")
+    scheduled = [c for c in page["items"] if c["reason"] == "schedule"]
+    assert scheduled, page  # the first write took the current period's
+    last = scheduled[-1]
+    # More writes in the same period: no new checkpoint.
+    _pay(demo)
+    _pay(demo)
+    assert demo.ok("GET", "/v1/audit/checkpoints", key="auditor")["items"][-1]["id"] == last["id"]
+    # The clock passes a boundary: the next write takes the new period's checkpoint,
+    # of the head after that write.
+    _set_clock(demo, f"2030-01-01T{hours + 1:02d}:00:00+08:00")
+    items = demo.ok("GET", "/v1/audit/checkpoints", key="auditor")["items"]
+    new = items[-1]
+    assert new["id"] > last["id"] and new["reason"] == "schedule"
+    assert new["sequence"] == demo.journal_count() and datetime.fromisoformat(
+        new["time"]
+    ) == datetime.fromisoformat(f"2030-01-01T{hours + 1:02d}:00:00+08:00")
+    pem = demo.ok("GET", "/v1/audit/digest", key="auditor")["public_key"]
+    key = dg.load_public_key(pem)
+    assert all(dg.signature_valid(c, key) for c in items)
+    # Every export publishes one, of the head it signed.
+    r = demo.post("/v1/audit/exports", {"formats": ["csv"]}, key="auditor")
+    job = _wait(demo, r.get_json()["id"])
+    items = demo.ok("GET", "/v1/audit/checkpoints", key="central_bank")["items"]
+    assert items[-1]["reason"] == "export" and items[-1]["export_id"] == f"JOB-{job['id']}"
+    assert items[-1]["sequence"] == job["head_seq"] and items[-1]["head_hash"] == job["head_hash"]
+    # Cursor pagination and roles.
+    first = demo.ok("GET", "/v1/audit/checkpoints?limit=1", key="admin")
+    assert len(first["items"]) == 1 and first["next_after"] == str(first["items"][0]["id"])
+    rest = demo.ok("GET", f"/v1/audit/checkpoints?after={first['next_after']}", key="admin")
+    assert [c["id"] for c in rest["items"]] == [c["id"] for c in items[1:]]
+    assert demo.get("/v1/audit/checkpoints", key="ICBC").status_code == 403
+    assert demo.get("/v1/audit/checkpoints?after=x", key="auditor").status_code in (400, 422)
+
+
+def test_period_boundaries_are_sandbox_midnight_and_every_n_hours():
+    from wallets.clock import SANDBOX_TZ
+
+    at = datetime(2026, 12, 1, 0, 0, tzinfo=SANDBOX_TZ)
+    assert cp.period_of(at, 6) == cp.period_of(at + timedelta(hours=5, minutes=59), 6)
+    assert cp.period_of(at, 6) + 1 == cp.period_of(at + timedelta(hours=6), 6)
+    assert cp.period_of(at - timedelta(microseconds=1), 24) + 1 == cp.period_of(at, 24)
+
+
+def test_a_held_checkpoint_catches_a_rewritten_and_rehashed_database(
+    demo, tmp_path, signing_key, cli, monkeypatch
+):
+    """Take a checkpoint; rewrite a journal row and re-hash the chain in the
+    database directly: the chain recomputes, the held checkpoint does not meet it."""
+    for i in range(3):
+        _pay(demo, f"{i + 1}.00")
+    db = demo.db
+    held = [db.write(lambda tx: cp.record(tx, dg.take(tx, signing_key), cp.EXPORT))]
+    seq = held[0]["sequence"]
+    (tmp_path / "held.json").write_text(json.dumps({"items": held, "next_after": None}))
+    (tmp_path / "cb.pub").write_text(dg.public_key_pem(signing_key))
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(False))
+    out = cli(
+        "audit",
+        "checkpoints",
+        "verify",
+        tmp_path / "held.json",
+        "--public-key",
+        tmp_path / "cb.pub",
+    )
+    assert "CHECKPOINTS HOLD" in out
+
+    # A complete export of the untouched ledger verifies against the held checkpoint too.
+    ex.export(db, tmp_path / "before", ex.parse_filters(), signing_key)
+    out = cli(
+        "audit",
+        "verify",
+        tmp_path / "before",
+        "--public-key",
+        tmp_path / "cb.pub",
+        "--digest",
+        tmp_path / "held.json",
+    )
+    assert "EXPORT VERIFIED" in out
+    # A checkpoint kept from after the export: not checkable there, not a failure.
+    _pay(demo, "9.00")
+    later = db.write(lambda tx: cp.record(tx, dg.take(tx, signing_key), cp.EXPORT))
+    (tmp_path / "later.json").write_text(json.dumps([*held, later]))
+    out = cli(
+        "audit",
+        "verify",
+        tmp_path / "before",
+        "--public-key",
+        tmp_path / "cb.pub",
+        "--digest",
+        tmp_path / "later.json",
+    )
+    assert f"[not checkable] checkpoint {later['id']}" in out and "taken after this export" in out
+    assert "EXPORT VERIFIED" in out
+
+    _rewrite(db, seq - 2, rehash=True)
+    try:
+        assert db.read(cp.first_break) is None  # the attacker's chain recomputes
+        out = cli(
+            "audit",
+            "checkpoints",
+            "verify",
+            tmp_path / "held.json",
+            "--public-key",
+            tmp_path / "cb.pub",
+            code=1,
+        )
+        assert f"entry {seq} has hash" in out
+        assert f"the journal was rewritten at or before entry {seq}" in out
+        assert "CHECKPOINTS DO NOT HOLD" in out
+        # An export taken now is signed (the chain recomputes), but the held
+        # checkpoint catches it offline as well.
+        ex.export(db, tmp_path / "after", ex.parse_filters(), signing_key)
+        out = cli(
+            "audit",
+            "verify",
+            tmp_path / "after",
+            "--public-key",
+            tmp_path / "cb.pub",
+            "--digest",
+            tmp_path / "held.json",
+            code=1,
+        )
+        assert f"seq {seq} has hash" in out and "the chain was rewritten since" in out
+    finally:
+        _rewrite(db, seq - 2, rehash=True, shift=-timedelta(seconds=1))

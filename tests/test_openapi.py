@@ -1,0 +1,252 @@
+"""The OpenAPI document describes the real API: the request headers it honours
+(Idempotency-Key on every write, If-Match on the wallet updates), errors as
+Problem under application/problem+json, a stable operationId per operation;
+and the problems the API really sends conform to the documented schema."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections import Counter
+
+import jsonschema
+import pytest
+
+# The OpenAPI 3.0 meta-schema, as schemathesis (a test dependency) ships it.
+from schemathesis.specs.openapi.definitions import OPENAPI_30
+
+PROBLEM = "application/problem+json"
+METHODS = ("get", "put", "post", "delete", "patch")
+WRITES = ("post", "put", "patch", "delete")
+# Writes that take no Idempotency-Key, each with the reason (none today: every
+# write goes through app/writes.write, which honours the key).
+NOT_IDEMPOTENT: dict[tuple[str, str], str] = {}
+
+
+@pytest.fixture(scope="module")
+def spec():
+    from app import create_app
+    from wallets.config import Settings
+
+    app = create_app({"SETTINGS": Settings(database_url="sqlite://"), "TESTING": True})
+    return app.test_client().get("/openapi.json").get_json()
+
+
+def _operations(spec):
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method in METHODS:
+                yield path, method, op
+
+
+def _resolve(spec, node):
+    while "$ref" in node:
+        node = _at(spec, node["$ref"])
+    return node
+
+
+def _at(spec, ref: str):
+    assert ref.startswith("#/"), ref
+    node = spec
+    for part in ref[2:].split("/"):
+        node = node[part]
+    return node
+
+
+def _header_params(spec, op) -> dict[str, dict]:
+    found = [_resolve(spec, p) for p in op.get("parameters", [])]
+    return {p["name"]: p for p in found if p["in"] == "header"}
+
+
+def test_the_document_is_valid_openapi_and_every_ref_resolves(spec):
+    jsonschema.Draft4Validator(OPENAPI_30).validate(spec)
+
+    def refs(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                yield node["$ref"]
+            for v in node.values():
+                yield from refs(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from refs(v)
+
+    for ref in set(refs(spec)):
+        _at(spec, ref)
+
+
+def test_every_write_declares_idempotency_key(spec):
+    writes = [(p, m) for p, m, _ in _operations(spec) if m in WRITES and p.startswith("/v1/")]
+    assert len(writes) >= 38
+    component = spec["components"]["parameters"]["IdempotencyKey"]
+    assert component["name"] == "Idempotency-Key" and component["in"] == "header"
+    assert component["required"] is False
+    for path, method, op in _operations(spec):
+        if method not in WRITES or (path, method) in NOT_IDEMPOTENT:
+            continue
+        refs = [p.get("$ref") for p in op.get("parameters", [])]
+        assert "#/components/parameters/IdempotencyKey" in refs, (method, path)
+    for path, method, op in _operations(spec):
+        if method == "get":
+            assert "Idempotency-Key" not in _header_params(spec, op), path
+
+
+def test_if_match_is_declared_where_it_is_read(spec):
+    patches = [(p, op) for p, m, op in _operations(spec) if m == "patch"]
+    assert patches
+    for path, op in patches:
+        header = _header_params(spec, op).get("If-Match")
+        assert header is not None and header["required"] is True, path
+        assert {"412", "428"} <= set(op["responses"]), path
+    for action in ("freeze", "unfreeze", "close"):
+        op = spec["paths"][f"/v1/wallets/{{wallet_id}}/{action}"]["post"]
+        header = _header_params(spec, op)["If-Match"]
+        assert header["required"] is False and "412" in op["responses"]
+
+
+def test_every_error_response_is_a_problem(spec):
+    schemas = spec["components"]["schemas"]
+    assert {"Error", "PaginationMetadata"}.isdisjoint(schemas)
+    assert set(spec["components"]["responses"]) == {"Problem"}
+    problem = schemas["Problem"]
+    assert problem["properties"]["code"]["type"] == "string"
+    assert {"type", "title", "status", "code", "detail", "request_id"} <= set(problem["required"])
+    for path, method, op in _operations(spec):
+        responses = op["responses"]
+        assert responses["default"] == {"$ref": "#/components/responses/Problem"}, (method, path)
+        for status, response in responses.items():
+            response = _resolve(spec, response)
+            if status == "default" or int(status) >= 400:
+                assert list(response["content"]) == [PROBLEM], (method, path, status)
+                schema = response["content"][PROBLEM]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, (method, path)
+        if path.startswith("/v1/"):
+            assert {"401", "403", "503"} <= set(responses), (method, path)
+        if method in WRITES and path.startswith("/v1/"):
+            assert {"400", "413", "415", "422"} <= set(responses), (method, path)
+
+
+def test_every_operation_has_a_unique_operation_id(spec):
+    ids = Counter(op.get("operationId") for _, _, op in _operations(spec))
+    assert None not in ids
+    assert [i for i, n in ids.items() if n > 1] == []
+    assert spec["paths"]["/v1/transfers"]["post"]["operationId"] == "createTransfer"
+    assert spec["paths"]["/v1/operators/{code}"]["get"]["operationId"] == "getOperator"
+
+
+# ---- the real answers against the document ---------------------------------------
+
+
+def _json_schema(spec, schema):
+    """An OpenAPI 3.0 schema as JSON Schema: refs inlined, `nullable` as a type."""
+    schema = copy.deepcopy(_resolve(spec, schema))
+    if schema.pop("nullable", False) and "type" in schema:
+        schema["type"] = [schema["type"], "null"]
+    for key in ("properties",):
+        for name, sub in schema.get(key, {}).items():
+            schema[key][name] = _json_schema(spec, sub)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            schema[key] = _json_schema(spec, schema[key])
+    return schema
+
+
+def _operation_for(spec, method: str, path: str):
+    for template, item in spec["paths"].items():
+        pattern = re.sub(r"\{[^}]+\}", r"[^/]+", template)
+        if re.fullmatch(pattern, path) and method in item:
+            return item[method]
+    return None
+
+
+def test_real_problems_conform_to_the_documented_schema(demo):
+    spec = demo.client.get("/openapi.json").get_json()
+    problem_schema = _json_schema(spec, {"$ref": "#/components/schemas/Problem"})
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    hold = demo.ok(
+        "POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "1.00"}, key="ICBC"
+    )
+    demo.ok("POST", f"/v1/holds/{hold['id']}/void", key="ICBC", status=200)
+    pay = {"from_wallet": a, "to_wallet": b, "amount": "1.00"}
+    calls = [
+        # (method, path, key, kwargs, status, code)
+        ("GET", f"/v1/wallets/{a}", None, {}, 401, "unauthorized"),
+        ("POST", "/v1/operators", "ICBC", {"json": {"code": "X"}}, 403, "forbidden"),
+        ("GET", "/v1/wallets/999999", "ICBC", {}, 404, "wallet_not_found"),
+        ("DELETE", "/v1/transfers", "ICBC", {}, 405, "method_not_allowed"),
+        ("POST", f"/v1/holds/{hold['id']}/void", "ICBC", {}, 409, "hold_already_resolved"),
+        (
+            "PATCH",
+            f"/v1/wallets/{b}",
+            "ICBC",
+            {"json": {"label": "x"}, "headers": {"If-Match": '"nope"'}},
+            412,
+            "etag_mismatch",
+        ),
+        ("PATCH", f"/v1/wallets/{b}", "ICBC", {"json": {"label": "x"}}, 428, "if_match_required"),
+        (
+            "PATCH",
+            f"/v1/wallets/{b}",
+            "ICBC",
+            {"json": {"label": "x"}, "headers": {"If-Match": "nope"}},
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/v1/transfers",
+            "ICBC",
+            {"data": b"{", "content_type": "application/json"},
+            400,
+            "malformed_json",
+        ),
+        (
+            "POST",
+            "/v1/transfers",
+            "ICBC",
+            {"data": b"x" * (8 * 1024 * 1024 + 1), "content_type": "application/json"},
+            413,
+            "payload_too_large",
+        ),
+        (
+            "POST",
+            "/v1/transfers",
+            "ICBC",
+            {"data": json.dumps(pay), "content_type": "text/plain"},
+            415,
+            "unsupported_media_type",
+        ),
+        ("POST", "/v1/transfers", "ICBC", {"json": {"amount": "x"}}, 422, "validation_failed"),
+        ("GET", "/v1/holds?wallet=x", "ICBC", {}, 422, "validation_failed"),
+        (
+            "POST",
+            "/v1/transfers",
+            "ICBC",
+            {"json": {**pay, "amount": "5000.00"}},
+            422,
+            "insufficient_funds",
+        ),
+        (
+            "POST",
+            "/v1/transfers",
+            "ICBC",
+            {"json": pay, "headers": {"Idempotency-Key": "k\u00e9y"}},
+            422,
+            "validation_failed",
+        ),
+    ]
+    for method, path, key, kwargs, status, code in calls:
+        r = demo.call(method, path, key, **kwargs)
+        where = f"{method} {path}"
+        assert (r.status_code, r.mimetype) == (status, PROBLEM), (where, r.get_data())
+        body = r.get_json(force=True)
+        assert body["code"] == code, (where, body)
+        jsonschema.validate(body, problem_schema)
+        op = _operation_for(spec, method.lower(), path.split("?")[0])
+        if op is None:
+            assert status == 405, where  # no such operation: the default problem
+            continue
+        declared = op["responses"].get(str(status), op["responses"]["default"])
+        assert PROBLEM in _resolve(spec, declared)["content"], (where, status)
+        assert str(status) in op["responses"], (where, f"{status} is not documented")
