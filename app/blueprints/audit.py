@@ -20,7 +20,7 @@ from ..schemas import (
     DigestOut,
     ExportCreate,
     ExportJobOut,
-    IdPageArgs,
+    Id32PageArgs,
     ReconciliationOut,
     page_of,
 )
@@ -95,7 +95,7 @@ def create_export(body):
 
 
 @blp.route("/checkpoints", methods=["GET"])
-@blp.arguments(IdPageArgs(), location="query")
+@blp.arguments(Id32PageArgs(), location="query")
 @blp.response(200, CheckpointPage)
 @problems(blp, 422)
 @roles("admin", "central_bank", "auditor")
@@ -113,7 +113,7 @@ def list_checkpoints(args):
 
 
 @blp.route("/exports", methods=["GET"])
-@blp.arguments(IdPageArgs(), location="query")
+@blp.arguments(Id32PageArgs(), location="query")
 @blp.response(200, ExportJobPage)
 @problems(blp, 422)
 @roles("admin", "auditor")

@@ -144,7 +144,7 @@ def get_limits(code):
     return read(lambda tx: _operator_limits(tx, ops.get(tx, code, current_principal())))
 
 
-@blp.route("/<code>/limits/<int(max=4):wallet_class>", methods=["PUT"])
+@blp.route("/<code>/limits/<int:wallet_class>", methods=["PUT"])
 @blp.arguments(LimitsBody())
 @blp.response(200, ClassLimitsOut)
 @problems(blp, *WRITE_PROBLEMS)

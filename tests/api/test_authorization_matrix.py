@@ -43,7 +43,7 @@ MATRIX = {
     "POST /v1/operators/<code>/issuances": "ok ok 403 ok 404 403 403 403 403",
     "POST /v1/operators/<code>/redemptions": "ok ok 403 ok 404 403 403 403 403",
     "GET /v1/operators/<code>/limits": "ok ok ok ok 404 403 403 403 403",
-    "PUT /v1/operators/<code>/limits/<int(max=4):wallet_class>": "ok 403 403 ok 404 403 403 403 403",
+    "PUT /v1/operators/<code>/limits/<int:wallet_class>": "ok 403 403 ok 404 403 403 403 403",
     "POST /v1/wallets": "ok 403 403 ok 404 403 403 403 403",
     "GET /v1/wallets": "ok 403 ok ok ok 403 403 403 403",
     "GET /v1/wallets/<int:wallet_id>": "ok 403 ok ok 404 403 403 403 403",
@@ -162,7 +162,7 @@ BODIES = {
     "POST /v1/operators/<code>/reserve-deposits": _money,
     "POST /v1/operators/<code>/issuances": _money,
     "POST /v1/operators/<code>/redemptions": _money,
-    "PUT /v1/operators/<code>/limits/<int(max=4):wallet_class>": lambda w, c: {
+    "PUT /v1/operators/<code>/limits/<int:wallet_class>": lambda w, c: {
         "balance_cap": None,
         "single_payment": None,
         "daily_out": None,
@@ -309,7 +309,7 @@ def world(sandbox):
 # cannot be voided).
 PARAMS = {
     "<code>": "BOCMO",
-    "<int(max=4):wallet_class>": "1",
+    "<int:wallet_class>": "1",
     "<int:wallet_id>": "player",
     "<int:transfer_id>": "transfer",
     "<int:hold_id>": "hold",
