@@ -92,7 +92,21 @@ class DecimalSetting:
 
     @property
     def pattern(self) -> str:
-        return rf"(?:0|[1-9][0-9]{{0,11}})(?:\.[0-9]{{1,{self.places}}})?"
+        """The syntax and, as far as a pattern can say, the range: exact for a
+        ``high`` that is a power of ten and a closed ``low`` of 0 or 1 (the API's
+        settings); :meth:`parse` checks the range in every case."""
+        frac = rf"(?:\.[0-9]{{1,{self.places}}})?"
+        top = str(self.high)
+        digits = len(top) - 1  # whole numbers below ``high`` have at most this many
+        if top != "1" + "0" * digits or self.low_open or self.low not in (0, 1):
+            return rf"(?:0|[1-9][0-9]{{0,11}}){frac}"
+        top_exact = rf"{top}(?:\.0{{1,{self.places}}})?"
+        if digits == 0:
+            return top_exact if self.low == 1 else rf"(?:{top_exact}|0{frac})"
+        below = f"[1-9][0-9]{{0,{digits - 1}}}"
+        if self.low == 0:
+            below = f"(?:0|{below})"
+        return rf"(?:{top_exact}|{below}{frac})"
 
     @property
     def description(self) -> str:

@@ -183,7 +183,7 @@ def test_each_refusal_has_its_code_and_moves_nothing(sandbox):
     cases = [
         ({}, 422, "payment_code_required"),
         ({"payment_code": "pc_" + "A" * 32}, 422, "payment_code_invalid"),
-        ({"payment_code": "nul\u0000byte"}, 422, "payment_code_invalid"),
+        ({"payment_code": "nul\u0000byte"}, 422, "validation_failed"),  # no control characters
         ({"payment_code": "\ud800"}, 400, "malformed_json"),
         ({"payment_code": payment_code(sb, q)}, 422, "payment_code_wallet_mismatch"),
         ({"payment_code": capped, "amount": "100.01"}, 422, "payment_code_amount_exceeded"),

@@ -48,9 +48,6 @@ CROSS_FIELD = {
     "PUT /v1/sandbox/clock": {"now"},
     "GET /v1/wallets/{wallet_id}/statement": {"from", "to"},
     "GET /v1/audit/events": {"from", "to"},
-    # The settings' ranges (1 to 100 ...) are in their descriptions; the
-    # pattern states the format (money.DecimalSetting).
-    "PUT /v1/settlement/settings": {"ndc_reserve_ratio", "ndc_alert_percent"},
 }
 
 _app_for_schema = create_app({"SETTINGS": Settings(database_url="sqlite://")})

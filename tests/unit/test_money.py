@@ -1,3 +1,6 @@
+import re
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -5,10 +8,12 @@ from hypothesis import strategies as st
 from wallets.money import (
     MAX_AMOUNT_FEN,
     AmountError,
+    DecimalSetting,
     format_amount,
     parse_amount,
     parse_signed_amount,
 )
+from wallets.settlement import NDC_ALERT_PERCENT, NDC_RESERVE_RATIO
 
 
 @pytest.mark.parametrize(
@@ -88,3 +93,46 @@ def test_signed_amounts_round_trip(fen):
 def test_signed_amounts_refuse_anything_else(bad):
     with pytest.raises(AmountError):
         parse_signed_amount(bad)
+
+
+# ---- decimal settings: the documented pattern says exactly what parse accepts ----
+
+_SETTINGS = [
+    NDC_RESERVE_RATIO,
+    NDC_ALERT_PERCENT,
+    DecimalSetting("ten", Decimal(1), Decimal(10), places=1),
+    DecimalSetting("one", Decimal(0), Decimal(1), places=3),
+    DecimalSetting("thousand", Decimal(0), Decimal(1000), places=2),
+]
+_decimalish = st.one_of(
+    st.from_regex(r"-?[0-9]{1,5}(\.[0-9]{0,6})?", fullmatch=True),
+    st.decimals(min_value=-10, max_value=2000, allow_nan=False, places=4).map(str),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1E+2", "0E-7", "100.", ".5", ""]),
+    st.text(alphabet="0123456789.e+-Ia ", max_size=8),
+)
+
+
+@pytest.mark.parametrize("setting", _SETTINGS, ids=lambda s: s.name)
+@given(text=_decimalish)
+def test_a_settings_pattern_matches_exactly_what_it_accepts(setting, text):
+    try:
+        setting.parse(text)
+        accepted = True
+    except AmountError:
+        accepted = False
+    assert (re.fullmatch(setting.pattern, text) is not None) == accepted, (setting.pattern, text)
+
+
+@pytest.mark.parametrize(
+    "setting, good, bad",
+    [
+        (NDC_RESERVE_RATIO, ["0", "0.5", "99.9999", "100", "100.0000"], ["100.0001", "1e2", "-0"]),
+        (NDC_ALERT_PERCENT, ["1", "80", "99.99", "100.00"], ["0.99", "0", "101", "80.001"]),
+    ],
+)
+def test_settings_bounds(setting, good, bad):
+    for text in good:
+        assert setting.parse(text) == Decimal(text)
+    for text in bad:
+        with pytest.raises(AmountError, match="must be"):
+            setting.parse(text)
