@@ -48,6 +48,7 @@ def write(
     transaction open, such as an export job. ``headers`` gives response headers
     from the result (a wallet's ETag)."""
     db = database()
+    cfg = settings()
     out = _instance(schema) if isinstance(schema, type) else schema
     call = _call()
     g.audit_recorded = True
@@ -87,6 +88,7 @@ def write(
             claim = found
 
         result_box: list[Any] = []
+        checkpoint_due: list[bool] = []
 
         def work(tx: Tx) -> str:
             result = use_case(tx)
@@ -100,6 +102,7 @@ def write(
             if claim is not None:
                 idempotency.complete(tx, claim, status, body)
             audit_log.record(tx, call, status, resource=_resource_of(dumped))
+            checkpoint_due[:] = [checkpoints.is_due(tx, cfg.checkpoint_hours)]
             return body
 
         try:
@@ -120,8 +123,8 @@ def write(
         raise
     # The scheduled checkpoint of the journal head, if this write is the first
     # of its period of sandbox time (wallets/audit/checkpoints.py); never fails it.
-    cfg = settings()
-    checkpoints.take_if_due(db, cfg.signing_key_path, cfg.checkpoint_hours)
+    if checkpoint_due[0]:
+        checkpoints.take_if_due(db, cfg.signing_key_path, cfg.checkpoint_hours)
     if after is not None:
         after(result_box[0])
     extra = headers(result_box[0]) if headers is not None else {}

@@ -207,6 +207,13 @@ def _take_scheduled(tx: Tx, key: Ed25519PrivateKey, hours: int) -> dict | None:
     return record(tx, dg.take(tx, key), SCHEDULE, period=period)
 
 
+def is_due(tx: Tx, hours: int) -> bool:
+    """Whether the current period of sandbox time still lacks its scheduled
+    checkpoint: asked inside a write's own transaction (one small query), so
+    that the write costs no transaction more when none is due."""
+    return hours > 0 and _due(tx, hours) is not None
+
+
 def take_if_due(db: Database, key_path: Path, hours: int) -> dict | None:
     """Take the checkpoint of the current period of sandbox time if it is not
     taken yet (a cheap read first). Never raises: a write that triggered it has
