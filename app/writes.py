@@ -89,8 +89,12 @@ def write(
 
         result_box: list[Any] = []
         checkpoint_due: list[bool] = []
+        attempts = [0]
 
         def work(tx: Tx) -> str:
+            attempts[0] += 1
+            if claim is not None and attempts[0] > 1:
+                idempotency.ensure_ours(tx, claim)
             result = use_case(tx)
             result_box[:] = [result]
             presented = present(tx, result) if present else result
@@ -109,7 +113,10 @@ def write(
             body = db.write(work)
         except idempotency.ClaimLost as lost:
             # A retry took the claim over while this request ran (it outlived
-            # the stale window): this work rolled back, the retry's stands.
+            # the stale window), or this request's own first attempt committed
+            # though its connection died before saying so: the stored answer
+            # stands. (``after`` does not run again: an export job whose start
+            # was lost so stays queued.)
             return _replay(call, db.read(idempotency.outcome, lost.claim))
         except BaseException:
             if claim is not None:

@@ -74,6 +74,29 @@ def test_a_keyed_write_whose_commit_is_cut_off_pays_once(demo, monkeypatch):
     assert demo.journal_count() == entries + 1
 
 
+def test_a_keyed_write_whose_commit_is_cut_off_answers_its_success_not_a_refusal(demo, monkeypatch):
+    """The whole balance paid: run again, the work itself would be refused
+    (insufficient_funds) though the first run's payment committed. The second
+    run checks its claim first and answers the stored 201."""
+    a = demo.demo_wallets["a"]
+    entries = demo.journal_count()
+    whole = demo.balance(a)
+    armed = _cut_the_next_commit_after_the_work(demo, monkeypatch)
+    r = _pay(demo, amount=whole, idem="cut-all")
+    assert armed, "the payment never reached its commit"
+    assert r.status_code == 201, r.get_json()
+    assert demo.balance(a) == "0.00" and demo.journal_count() == entries + 1
+    again = _pay(demo, amount=whole, idem="cut-all")
+    assert again.status_code == 201 and again.get_json() == r.get_json()
+    codes = [
+        e["error_code"]
+        for e in demo.ok("GET", "/v1/audit/events?path_prefix=/v1/transfers", key="auditor")[
+            "items"
+        ]
+    ]
+    assert "insufficient_funds" not in codes
+
+
 def test_a_write_without_a_key_whose_commit_is_cut_off_is_503_outcome_unknown(demo, monkeypatch):
     """Without a key a second run could pay twice: the answer is busy, and says
     that the write may have been applied (here it was)."""

@@ -158,6 +158,20 @@ def complete(tx: Tx, claim_: Claim, status: int, body: str) -> None:
     tx.exactly_once = True
 
 
+def ensure_ours(tx: Tx, claim_: Claim) -> None:
+    """Before the work of a transaction that runs again (its first attempt's
+    COMMIT may have been applied though its connection died): go on only while
+    the claim is still in flight and this request's, else :class:`ClaimLost` —
+    the answer is then the stored one (:func:`outcome`), not a refusal that the
+    work, run twice, would give (the money has moved already)."""
+    ik = idempotency_keys
+    row = tx.conn.execute(
+        sa.select(ik.c.state, ik.c.claimed_at).where(ik.c.id == claim_.id).with_for_update()
+    ).one_or_none()
+    if row is None or row.state != "in_flight" or row.claimed_at != claim_.claimed_at:
+        raise ClaimLost(claim_)
+
+
 def outcome(tx: Tx, claim_: Claim) -> Replay:
     """What a request whose claim was taken over answers: the stored response
     of the request that took it, or ``idempotency_request_in_flight``."""
