@@ -445,12 +445,12 @@ def buy_in(
     """The player pays e-CNY into the casino's wallet and gets as many chips.
     The debit needs the player's consent: a payment code of the player's wallet
     (consumed here) when the profile requires one, and any code presented is
-    checked. The code comes before the player's rules: without consent the
-    cage learns nothing of the player (age, exclusions)."""
+    checked. The code comes first: without consent the cage learns nothing of
+    the wallet named (whether it exists, whose it is, age, exclusions)."""
     c, rules = _for_cage(tx, ref, actor)
-    player = _player(tx, wallet_id)
     if payment_code is not None or rules.payment_code_required:
-        payment_codes.consume(tx, payment_code, wallet_id=player.id, amount=amount, casino_id=c.id)
+        payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
+    player = _player(tx, wallet_id)
     cage.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
     merchant = wl.find(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)

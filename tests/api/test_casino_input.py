@@ -134,8 +134,14 @@ def test_bad_casino_input_names_the_field(sandbox):
     ]:
         r = sb.call("POST", path, "merchant", json=body)
         assert r.status_code == 422 and field in r.get_json()["errors"], (body, r.get_json())
+    # No wallet 999: a buy-in with no consent learns nothing of it; a cash-out (no
+    # consent needed) is told there is none.
     r = sb.call(
         "POST", "/v1/casinos/COTAI/buy-ins", "merchant", json={"player": 999, "amount": "1"}
+    )
+    assert r.status_code == 422 and r.get_json()["code"] == "payment_code_required"
+    r = sb.call(
+        "POST", "/v1/casinos/COTAI/cash-outs", "merchant", json={"player": 999, "amount": "1"}
     )
     assert r.status_code == 404 and r.get_json()["field"] == "player"
     for day in ("2026-02-30", "20260302", "0001-01-01", "9999-12-31", "today"):
