@@ -111,13 +111,13 @@ def seed() -> None:
 def seed_demo(keys_file: Path | None) -> None:
     """Seed the demo sandbox once, and print its API keys (shown only this once)."""
     settings = _settings()
-    from wallets.seed import _seed
+    from wallets.seed import seed_demo_in
 
     # Made before seeding: a file that cannot be written stops the seed, not its keys.
     secret_file = _PrivateFile(keys_file) if keys_file is not None else None
     try:
         result = _audited(
-            Database(settings.database_url), "seed demo", lambda tx: _seed(tx, settings)
+            Database(settings.database_url), "seed demo", lambda tx: seed_demo_in(tx, settings)
         )
         if not result.created:
             kept = f" ({keys_file} is left as it is)" if keys_file is not None else ""

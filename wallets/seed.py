@@ -54,10 +54,11 @@ class SeedResult:
 
 
 def seed_demo(db: Database, settings: Settings) -> SeedResult:
-    return db.write(_seed, settings)
+    return db.write(seed_demo_in, settings)
 
 
-def _seed(tx: Tx, settings: Settings) -> SeedResult:
+def seed_demo_in(tx: Tx, settings: Settings) -> SeedResult:
+    """Seed the demo in the caller's transaction (nothing when it is seeded already)."""
     if tx.conn.execute(sa.select(operators.c.id).limit(1)).first() is not None:
         return SeedResult(created=False, keys=[], wallet_ids=[])
     new_keys = [
