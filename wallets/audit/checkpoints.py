@@ -297,15 +297,14 @@ def take_if_due(db: Database, key_path: Path, hours: int) -> dict | None:
 def take_now(db: Database, key: Ed25519PrivateKey, hours: int) -> dict:
     """A checkpoint now, whatever the schedule (``ecny audit checkpoints take``):
     the chain must recompute first."""
+    return db.write(take_now_in, key, hours)
 
-    def run(tx: Tx) -> dict:
-        check_chain(tx)
-        period = _due(tx, hours) if hours > 0 else None
-        return record(
-            tx, dg.take(tx, key), SCHEDULE if period is not None else EXPORT, period=period
-        )
 
-    return db.write(run)
+def take_now_in(tx: Tx, key: Ed25519PrivateKey, hours: int) -> dict:
+    """:func:`take_now` in a write transaction of the caller's (with its audit event)."""
+    check_chain(tx)
+    period = _due(tx, hours) if hours > 0 else None
+    return record(tx, dg.take(tx, key), SCHEDULE if period is not None else EXPORT, period=period)
 
 
 def list_checkpoints(tx: Tx, *, after: int | None, limit: int) -> list[dict]:
