@@ -34,18 +34,10 @@ def _audited(
     (docs/security.md). A refusal is recorded too, in a transaction of its own."""
     from wallets.audit import log as audit_log
     from wallets.errors import VALIDATION_FAILED, DomainError
-    from wallets.principal import CLI
 
     from .errors import status_for
 
-    call = audit_log.Call(
-        principal=CLI,
-        method="CLI",
-        path=f"ecny {command}",
-        idempotency_key=None,
-        request_id=None,
-        body={k: v for k, v in (body or {}).items() if v is not None},
-    )
+    call = _cli_call(command, body)
 
     def work(tx):
         result = use_case(tx)
@@ -60,6 +52,53 @@ def _audited(
     except ValueError:
         database.write(audit_log.record, call, 422, error_code=VALIDATION_FAILED)
         raise
+
+
+def _cli_call(command: str, body: dict | None):
+    from wallets.audit import log as audit_log
+    from wallets.principal import CLI
+
+    return audit_log.Call(
+        principal=CLI,
+        method="CLI",
+        path=f"ecny {command}",
+        idempotency_key=None,
+        request_id=None,
+        body={k: v for k, v in (body or {}).items() if v is not None},
+    )
+
+
+def _audited_run(database: Database, command: str, run, *, body: dict | None = None, resource=None):
+    """Run a command line write that is not one transaction (an export: its
+    numbering, snapshot and checkpoint), and record one audit event for the
+    command once it has finished (200) or was refused or failed, as
+    :func:`_audited` records them. A failure to record a refusal does not hide it."""
+    from wallets.audit import log as audit_log
+    from wallets.errors import VALIDATION_FAILED, DomainError
+
+    from .errors import status_for
+
+    call = _cli_call(command, body)
+
+    def refused(status: int, code: str) -> None:
+        try:
+            database.write(audit_log.record, call, status, error_code=code)
+        except Exception as exc:  # noqa: BLE001 - the refusal itself is what the user sees
+            click.echo(f"(could not record this command in the audit log: {exc})", err=True)
+
+    try:
+        result = run()
+    except DomainError as exc:
+        refused(status_for(exc.code), exc.code)
+        raise
+    except ValueError:
+        refused(422, VALIDATION_FAILED)
+        raise
+    except Exception:
+        refused(500, "internal_error")
+        raise
+    database.write(audit_log.record, call, 200, resource=resource(result) if resource else None)
+    return result
 
 
 @click.group()
@@ -448,15 +487,38 @@ def audit_export(
     settings = _settings()
 
     def progress(label: str, total: int | None):
+        # Bars only on a terminal (disable=None), never with --quiet.
         return tqdm(
-            total=total, desc=label, unit=" rows", file=sys.stderr, disable=quiet, leave=False
+            total=total,
+            desc=label,
+            unit=" rows",
+            file=sys.stderr,
+            disable=True if quiet else None,
+            leave=False,
         )
 
-    try:
+    database = Database(settings.database_url)
+
+    def run():
         filters = ex.parse_filters(from_, to, operator, wallet, formats)
         key = dg.load_or_create_key(settings.signing_key_path)
-        result = ex.export(
-            Database(settings.database_url), Path(out_dir), filters, key, progress=progress
+        return ex.export(database, Path(out_dir), filters, key, progress=progress)
+
+    options = {
+        "out": out_dir,
+        "from": from_,
+        "to": to,
+        "operator": operator,
+        "wallet": wallet,
+        "formats": formats,
+    }
+    try:
+        result = _audited_run(
+            database,
+            "audit export",
+            run,
+            body=options,
+            resource=lambda r: r.manifest["export_id"],
         )
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
@@ -583,9 +645,15 @@ def audit_checkpoints_take() -> None:
     from wallets.errors import DomainError
 
     settings = _settings()
+    database = Database(settings.database_url)
     try:
         key = dg.load_or_create_key(settings.signing_key_path)
-        taken = cp.take_now(Database(settings.database_url), key, settings.checkpoint_hours)
+        taken = _audited(
+            database,
+            "audit checkpoints take",
+            lambda tx: cp.take_now_in(tx, key, settings.checkpoint_hours),
+            resource=lambda c: str(c["id"]),
+        )
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(json.dumps(taken, indent=2))

@@ -248,3 +248,107 @@ def test_a_held_checkpoint_catches_a_rewritten_and_rehashed_database(
         assert f"seq {seq} has hash" in out and "the chain was rewritten since" in out
     finally:
         _rewrite(db, seq - 2, rehash=True, shift=-timedelta(seconds=1))
+
+
+def _clock_in_db(db, when: str) -> None:
+    """Set the sandbox clock in the database directly (no API write, so no
+    checkpoint is taken by the move itself)."""
+    from wallets.schema import sandbox
+
+    at = datetime.fromisoformat(when)
+    db.write(lambda tx: tx.conn.execute(sandbox.update().values(clock_fixed=at)))
+
+
+def test_a_scheduled_checkpoint_recomputes_the_chain_outside_its_write(demo, tmp_path, monkeypatch):
+    """The first scheduled checkpoint recomputes the chain from genesis in a
+    read transaction; the write that signs recomputes only the entries appended
+    since that read."""
+    # API writes take no checkpoint here: the test takes it, at a chosen moment.
+    monkeypatch.setattr(cp, "is_due", lambda tx, hours: False)
+    for i in range(5):
+        _pay(demo, f"{i + 1}.00")
+    db = demo.db
+    db.write(lambda tx: tx.conn.execute(sa.delete(cp.checkpoints)))
+    hours = demo.app.extensions["ecny"]["settings"].checkpoint_hours
+    _clock_in_db(db, "2031-03-01T01:00:00+08:00")
+
+    in_write: list[bool] = []
+    walks: list[tuple[bool, int, int]] = []  # (in a write, from seq, to seq)
+    real_write, real_read, real_walk = db.write, db.read, cp.walk
+
+    def write(fn, *args, **kwargs):
+        in_write.append(True)
+        try:
+            return real_write(fn, *args, **kwargs)
+        finally:
+            in_write.pop()
+
+    def walk(tx, upto=None, *, start_seq=0, **kwargs):
+        done = real_walk(tx, upto, start_seq=start_seq, **kwargs)
+        walks.append((bool(in_write), start_seq, done.seq))
+        return done
+
+    appended = []
+
+    def read(fn, *args, **kwargs):
+        found = real_read(fn, *args, **kwargs)
+        if fn is cp._verify_since_last and not appended:
+            # Another writer commits between the recompute and the checkpoint's write.
+            appended.append(_pay(demo, "0.50"))
+        return found
+
+    monkeypatch.setattr(db, "write", write)
+    monkeypatch.setattr(db, "read", read)
+    monkeypatch.setattr(cp, "walk", walk)
+    seen_by_read = demo.journal_count()
+    taken = cp.take_if_due(db, tmp_path / "k.pem", hours)
+    head = demo.journal_count()
+    assert appended and head > seen_by_read
+    assert taken is not None and taken["reason"] == "schedule" and taken["sequence"] == head
+    # From genesis in the read; in the write, only what was appended since.
+    assert walks == [(False, 0, seen_by_read), (True, seen_by_read, head)]
+    # A checkpoint of the period is there: none more.
+    assert cp.take_if_due(db, tmp_path / "k.pem", hours) is None
+
+
+def test_a_scheduled_checkpoint_after_many_entries_verifies_and_a_broken_chain_refuses(
+    demo, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(cp, "is_due", lambda tx, hours: False)
+    for i in range(30):
+        _pay(demo, f"{i + 1}.00")
+    db = demo.db
+    db.write(lambda tx: tx.conn.execute(sa.delete(cp.checkpoints)))
+    hours = demo.app.extensions["ecny"]["settings"].checkpoint_hours
+    key_path = tmp_path / "k.pem"
+    _rewrite(db, 7, rehash=False)
+    try:
+        _clock_in_db(db, "2031-03-01T01:00:00+08:00")
+        assert cp.take_if_due(db, key_path, hours) is None
+        assert db.read(lambda tx: cp.list_checkpoints(tx, after=None, limit=10)) == []
+    finally:
+        _rewrite(db, 7, rehash=False, shift=-timedelta(seconds=1))
+    taken = cp.take_if_due(db, key_path, hours)
+    assert taken is not None and taken["sequence"] == demo.journal_count()
+    assert dg.signature_valid(taken, dg.load_or_create_key(key_path).public_key())
+
+
+def test_a_clock_set_back_into_a_period_without_a_checkpoint_takes_one(demo):
+    """docs/macau.md sets the clock back to March after the README's December:
+    a period that has no scheduled checkpoint gets one, later ones or not."""
+
+    def scheduled():
+        items = demo.ok("GET", "/v1/audit/checkpoints?limit=500", key="auditor")["items"]
+        return [c for c in items if c["reason"] == "schedule"]
+
+    _set_clock(demo, "2026-12-01T09:00:00+08:00")
+    december = scheduled()[-1]
+    assert december["time"].startswith("2026-12-01")
+    _set_clock(demo, "2026-03-01T09:00:00+08:00")  # back, into a period with none
+    march = scheduled()[-1]
+    assert march["id"] > december["id"] and march["time"].startswith("2026-03-01")
+    assert march["sequence"] == demo.journal_count()
+    # Back into a period that has one already (December's): none more.
+    _set_clock(demo, "2026-12-01T09:30:00+08:00")
+    _pay(demo)
+    assert scheduled()[-1]["id"] == march["id"]

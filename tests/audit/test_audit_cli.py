@@ -130,3 +130,61 @@ def test_signatures_bind_every_signed_field(tmp_path):
     assert not dg.signature_valid(d, other)
     with pytest.raises(ValueError):
         dg.load_public_key("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
+
+
+def _cli_events(tmp_path) -> list[dict]:
+    import os
+
+    from tests.conftest import make_sandbox
+
+    sb = make_sandbox(os.environ["DATABASE_URL"], tmp_path / "reader")
+    try:
+        return sb.get("/v1/audit/events?method=CLI&limit=500").get_json()["items"]
+    finally:
+        sb.db.dispose()
+
+
+def test_checkpoints_take_and_export_are_in_the_audit_log(cli_env, cli):
+    taken = json.loads(cli("audit", "checkpoints", "take"))
+    cli("audit", "export", "--out", cli_env / "full", "--quiet", "--operator", "ICBC")
+    cli("audit", "export", "--out", cli_env / "full", "--quiet", code=1)  # not empty: refused
+    cli("audit", "export", "--out", cli_env / "x", "--operator", "NOPE", code=1)
+    manifest = json.loads((cli_env / "full" / "manifest.json").read_text())
+    events = [e for e in _cli_events(cli_env) if e["path"].startswith("ecny audit")]
+    assert [(e["path"], e["outcome"], e["resource"], e["error_code"]) for e in events] == [
+        ("ecny audit checkpoints take", "succeeded", str(taken["id"]), None),
+        ("ecny audit export", "succeeded", manifest["export_id"], None),
+        ("ecny audit export", "refused", None, "validation_failed"),
+        ("ecny audit export", "refused", None, "operator_not_found"),
+    ]
+    assert all(e["method"] == "CLI" and e["role"] == "cli" for e in events)
+    assert '"operator":"ICBC"' in events[1]["summary"]
+
+
+def test_a_refused_checkpoint_is_in_the_audit_log(cli_env, cli, monkeypatch):
+    from wallets.audit import checkpoints as cp
+    from wallets.errors import LEDGER_CHAIN_BROKEN, DomainError
+
+    def broken(tx, *args, **kwargs):
+        raise DomainError(LEDGER_CHAIN_BROKEN, "the journal's hash chain does not recompute")
+
+    monkeypatch.setattr(cp, "check_chain", broken)
+    assert "does not recompute" in cli("audit", "checkpoints", "take", code=1)
+    (event,) = [e for e in _cli_events(cli_env) if e["path"] == "ecny audit checkpoints take"]
+    assert event["outcome"] == "refused" and event["error_code"] == "ledger_chain_broken"
+
+
+def test_verify_prints_filters_as_json_and_export_draws_no_bars_off_a_terminal(cli_env):
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    result = CliRunner().invoke(
+        main, ["audit", "export", "--out", str(cli_env / "mo"), "--operator", "BOCMO"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # stderr is no terminal here: no progress bars
+    result = CliRunner().invoke(main, ["audit", "verify", str(cli_env / "mo"), "--integrity-only"])
+    line = next(x for x in result.output.splitlines() if "filtered" in x)
+    shown = line[line.index("filtered ") + len("filtered ") : line.rindex("}") + 1]
+    assert json.loads(shown)["operator"] == "BOCMO" and "None" not in line

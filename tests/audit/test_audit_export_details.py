@@ -10,12 +10,16 @@ import io
 import json
 import tarfile
 import time
+from datetime import timedelta
 
+import pytest
+import sqlalchemy as sa
 from lxml import etree
 
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.audit.verify import verify_export
+from wallets.errors import DomainError
 
 NS = {"c": ex.CAMT_NS}
 LONG_REF = "invoice 2026-12-01 / order 0042 / table 17 / thank you for visiting"
@@ -224,3 +228,60 @@ def test_an_export_in_one_archive_and_the_list_of_jobs(demo, tmp_path, cli):
     r = demo.get(f"/v1/audit/exports/{2**31}/archive", key="auditor")
     assert r.status_code == 404 and r.get_json()["code"] == "not_found"
     assert demo.get(f"/v1/audit/exports/{ids[0]}/archive", key="central_bank").status_code == 403
+
+
+def _numbers(db) -> dict[int, int]:
+    from wallets.schema import statement_numbers as sn
+
+    return dict(
+        db.read(lambda tx: tx.conn.execute(sa.select(sn.c.account_id, sn.c.last_number)).all())
+    )
+
+
+def test_a_wallet_opened_between_numbering_and_snapshot_gets_its_statement(
+    demo, tmp_path, signing_key, monkeypatch, camt_schema
+):
+    w = demo.demo_wallets
+    ex.export(demo.db, tmp_path / "first", ex.parse_filters(), signing_key)
+    opened = []
+
+    def open_one(export_id):
+        if not opened:  # a wallet in scope, opened after the numbering
+            opened.append(demo.wallet("ICBC", 1, fund="3.00"))
+
+    monkeypatch.setattr(ex, "before_snapshot", open_one)
+    out = tmp_path / "second"
+    ex.export(demo.db, out, ex.parse_filters(), signing_key)
+    numbers = _seq_nbs(out)
+    # The new wallet has its statement, numbered 1; the others theirs, numbered once.
+    assert numbers[str(opened[0])] == "1"
+    assert {numbers[str(w[k])] for k in "abc"} == {"2"}
+    camt_schema.assertValid(etree.parse(str(out / "camt053" / f"{opened[0]}.xml")))
+    assert verify_export(out, signing_key.public_key()).verified
+
+
+def test_wallets_opened_at_every_attempt_fail_the_export_loudly(
+    demo, tmp_path, signing_key, monkeypatch
+):
+    monkeypatch.setattr(ex, "before_snapshot", lambda export_id: demo.wallet("ICBC", 1))
+    with pytest.raises(DomainError) as err:
+        ex.export(demo.db, tmp_path / "out", ex.parse_filters(), signing_key)
+    assert err.value.code == "busy" and "had no statement number" in err.value.detail
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_broken_chain_consumes_no_statement_number(demo, tmp_path, signing_key):
+    from tests.audit.test_audit_checkpoints import _rewrite
+
+    ex.export(demo.db, tmp_path / "first", ex.parse_filters(), signing_key)
+    before = _numbers(demo.db)
+    _rewrite(demo.db, 3, rehash=False)
+    try:
+        with pytest.raises(DomainError) as err:
+            ex.export(demo.db, tmp_path / "broken", ex.parse_filters(), signing_key)
+        assert err.value.code == "ledger_chain_broken"
+        assert _numbers(demo.db) == before
+    finally:
+        _rewrite(demo.db, 3, rehash=False, shift=-timedelta(seconds=1))
+    ex.export(demo.db, tmp_path / "again", ex.parse_filters(), signing_key)
+    assert set(_seq_nbs(tmp_path / "again").values()) == {"2"}

@@ -89,6 +89,29 @@ def first_break(
     up to ``upto`` (default: the recorded head) whose hash does not recompute
     from its columns or does not link to the entry before; None if all hold.
     Streams the journal: memory stays flat."""
+    return walk(tx, upto, start_seq=start_seq, start_hash=start_hash, yield_per=yield_per).broken
+
+
+@dataclass(frozen=True)
+class Walk:
+    """Where a recompute of the chain got to: the last entry that holds
+    (``seq``, ``hash``), and the first that does not (None if none)."""
+
+    broken: ChainBreak | None
+    seq: int
+    hash: str
+
+
+def walk(
+    tx: Tx,
+    upto: int | None = None,
+    *,
+    start_seq: int = 0,
+    start_hash: str = GENESIS_HASH,
+    yield_per: int = CHAIN_YIELD_PER,
+) -> Walk:
+    """Recompute the chain from after ``start_seq`` (hash ``start_hash``) up to
+    ``upto`` (default: the recorded head), as :func:`first_break` says."""
     head = tx.conn.execute(sa.select(ledger_head).where(ledger_head.c.id == 1)).one()
     upto = head.last_seq if upto is None else upto
     codes = _codes(tx)
@@ -100,12 +123,16 @@ def first_break(
         .order_by(je.c.seq)
         .execution_options(yield_per=yield_per)
     )
+
+    def broken(seq: int, message: str) -> Walk:
+        return Walk(ChainBreak(seq, message), expected - 1, prev)
+
     try:
         for r in rows:
             if r.seq != expected:
-                return ChainBreak(expected, f"entry {expected} is missing (next is {r.seq})")
+                return broken(expected, f"entry {expected} is missing (next is {r.seq})")
             if r.prev_hash != prev:
-                return ChainBreak(
+                return broken(
                     r.seq, f"entry {r.seq} does not link to entry {r.seq - 1}: prev_hash differs"
                 )
             h = entry_hash(
@@ -119,22 +146,29 @@ def first_break(
                 prev,
             )
             if r.hash != h:
-                return ChainBreak(
-                    r.seq, f"entry {r.seq}: its hash does not recompute from its columns"
-                )
+                return broken(r.seq, f"entry {r.seq}: its hash does not recompute from its columns")
             prev, expected = h, expected + 1
     finally:
         rows.close()
     if expected - 1 != upto:
-        return ChainBreak(expected, f"entry {expected} is missing (the head is {upto})")
+        return broken(expected, f"entry {expected} is missing (the head is {upto})")
     if upto == head.last_seq and prev != head.last_hash:
-        return ChainBreak(upto, f"the recorded head is not entry {upto}'s hash")
-    return None
+        return broken(upto, f"the recorded head is not entry {upto}'s hash")
+    return Walk(None, upto, prev)
 
 
-def check_chain(tx: Tx, upto: int | None = None, yield_per: int = CHAIN_YIELD_PER) -> None:
-    """Refuse (ledger_chain_broken) when the chain up to ``upto`` does not recompute."""
-    broken = first_break(tx, upto, yield_per=yield_per)
+def check_chain(
+    tx: Tx,
+    upto: int | None = None,
+    yield_per: int = CHAIN_YIELD_PER,
+    *,
+    start: tuple[int, str] = (0, GENESIS_HASH),
+) -> tuple[int, str]:
+    """Refuse (ledger_chain_broken) when the chain up to ``upto`` does not
+    recompute (from ``start``, an entry's (seq, hash) already verified); the
+    (seq, hash) it verified up to."""
+    done = walk(tx, upto, start_seq=start[0], start_hash=start[1], yield_per=yield_per)
+    broken = done.broken
     if broken is not None:
         raise errors.DomainError(
             errors.LEDGER_CHAIN_BROKEN,
@@ -142,6 +176,7 @@ def check_chain(tx: Tx, upto: int | None = None, yield_per: int = CHAIN_YIELD_PE
             f"{broken.message}",
             seq=broken.seq,
         )
+    return done.seq, done.hash
 
 
 # ---- taking them -----------------------------------------------------------------
@@ -179,9 +214,14 @@ def record_export(db: Database, manifest_digest: dict, export_id: str) -> dict:
 
 
 def _due(tx: Tx, hours: int) -> int | None:
+    """The current period of sandbox time if it has no scheduled checkpoint yet:
+    whatever periods have one, so that a clock set back into a period without
+    one takes it (the ``period`` column is unique: one per period)."""
     period = period_of(tx.now(), hours)
-    last = tx.conn.execute(sa.select(sa.func.max(checkpoints.c.period))).scalar()
-    return period if last is None or last < period else None
+    taken = tx.conn.execute(
+        sa.select(checkpoints.c.id).where(checkpoints.c.period == period).limit(1)
+    ).first()
+    return period if taken is None else None
 
 
 def _last(tx: Tx) -> sa.Row | None:
@@ -192,15 +232,27 @@ def _last(tx: Tx) -> sa.Row | None:
     ).first()
 
 
-def _take_scheduled(tx: Tx, key: Ed25519PrivateKey, hours: int) -> dict | None:
+def _verify_since_last(tx: Tx, hours: int) -> Walk | None:
+    """In a read transaction: if a checkpoint is due, recompute the chain since
+    the last checkpoint up to the head this transaction sees (None: none due).
+    The chain before the last checkpoint is what held checkpoints check
+    (verify_held)."""
+    if _due(tx, hours) is None:
+        return None
+    last = _last(tx)
+    start = (last.sequence, last.head_hash) if last is not None else (0, GENESIS_HASH)
+    return walk(tx, start_seq=start[0], start_hash=start[1])
+
+
+def _take_scheduled(
+    tx: Tx, key: Ed25519PrivateKey, hours: int, verified: tuple[int, str]
+) -> dict | None:
+    """In the write: still due? Then recompute only the entries appended since
+    ``verified`` (the head a read transaction recomputed up to), and sign."""
     period = _due(tx, hours)
     if period is None:
         return None
-    # The chain since the last checkpoint must recompute; what lies before it
-    # is what held checkpoints check (verify_held).
-    last = _last(tx)
-    start = (last.sequence, last.head_hash) if last is not None else (0, GENESIS_HASH)
-    broken = first_break(tx, start_seq=start[0], start_hash=start[1])
+    broken = first_break(tx, start_seq=verified[0], start_hash=verified[1])
     if broken is not None:
         log.error("no checkpoint taken: the journal's hash chain is broken: %s", broken.message)
         return None
@@ -216,15 +268,25 @@ def is_due(tx: Tx, hours: int) -> bool:
 
 def take_if_due(db: Database, key_path: Path, hours: int) -> dict | None:
     """Take the checkpoint of the current period of sandbox time if it is not
-    taken yet (a cheap read first). Never raises: a write that triggered it has
+    taken yet. The chain since the last checkpoint is recomputed in a read
+    transaction (on SQLite it blocks no writer, however long the journal); the
+    write that signs re-checks that one is still due and recomputes only the
+    few entries appended since. Never raises: a write that triggered it has
     committed already; a failure is logged."""
     if hours <= 0:
         return None
     try:
-        if db.read(_due, hours) is None:
+        done = db.read(_verify_since_last, hours)
+        if done is None:
+            return None
+        if done.broken is not None:
+            log.error(
+                "no checkpoint taken: the journal's hash chain is broken: %s",
+                done.broken.message,
+            )
             return None
         key = dg.load_or_create_key(key_path)
-        return db.write(_take_scheduled, key, hours)
+        return db.write(_take_scheduled, key, hours, (done.seq, done.hash))
     except sa.exc.IntegrityError:
         return None  # another process took this period's checkpoint first
     except Exception:  # noqa: BLE001 - the write it follows has committed
@@ -235,15 +297,14 @@ def take_if_due(db: Database, key_path: Path, hours: int) -> dict | None:
 def take_now(db: Database, key: Ed25519PrivateKey, hours: int) -> dict:
     """A checkpoint now, whatever the schedule (``ecny audit checkpoints take``):
     the chain must recompute first."""
+    return db.write(take_now_in, key, hours)
 
-    def run(tx: Tx) -> dict:
-        check_chain(tx)
-        period = _due(tx, hours) if hours > 0 else None
-        return record(
-            tx, dg.take(tx, key), SCHEDULE if period is not None else EXPORT, period=period
-        )
 
-    return db.write(run)
+def take_now_in(tx: Tx, key: Ed25519PrivateKey, hours: int) -> dict:
+    """:func:`take_now` in a write transaction of the caller's (with its audit event)."""
+    check_chain(tx)
+    period = _due(tx, hours) if hours > 0 else None
+    return record(tx, dg.take(tx, key), SCHEDULE if period is not None else EXPORT, period=period)
 
 
 def list_checkpoints(tx: Tx, *, after: int | None, limit: int) -> list[dict]:

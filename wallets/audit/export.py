@@ -303,13 +303,50 @@ def export(
     if out_dir.exists() and any(out_dir.iterdir()):
         raise _invalid("out", f"{out_dir} is not empty")
     export_id = export_id or f"EXP-{secrets.token_hex(6)}"
-    reserved = 0
-    if "camt053" in filters.formats:
-        reserved = db.write(reserve_statement_numbers, filters, export_id)
+    # Nothing is signed over a chain that does not recompute, and no statement
+    # number is given before it does: the whole chain is recomputed first, in a
+    # read transaction; the snapshot recomputes only what was appended since.
+    verified = db.read(lambda tx: cp.check_chain(tx, yield_per=YIELD_PER))
+    numbered = "camt053" in filters.formats
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = db.snapshot(_export, out_dir, filters, signing_key, export_id, progress, reserved)
-    result.checkpoint = cp.record_export(db, result.manifest["digest"], export_id)
-    return result
+    for attempt in range(1, NUMBERING_ATTEMPTS + 1):
+        if numbered:
+            db.write(reserve_statement_numbers, filters, export_id)
+            before_snapshot(export_id)
+        try:
+            result = db.snapshot(
+                _export, out_dir, filters, signing_key, export_id, progress, verified
+            )
+        except _Unnumbered as missing:
+            # A wallet opened in scope (or another export numbered the same
+            # statements) between the numbering and the snapshot: number what
+            # this export has not, and take the snapshot again.
+            if attempt == NUMBERING_ATTEMPTS:
+                raise errors.DomainError(
+                    errors.BUSY,
+                    f"{missing.count} wallet(s) in scope had no statement number for this "
+                    f"export after {NUMBERING_ATTEMPTS} attempts (wallets being opened, or "
+                    "other exports numbering the same statements); retry",
+                ) from None
+            continue
+        result.checkpoint = cp.record_export(db, result.manifest["digest"], export_id)
+        return result
+    raise AssertionError("unreachable")
+
+
+NUMBERING_ATTEMPTS = 3
+
+
+def before_snapshot(export_id: str) -> None:
+    """Called between the statements' numbering and the snapshot (tests hook it)."""
+
+
+class _Unnumbered(Exception):
+    """Wallets in scope whose statement has no number of this export."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
 
 
 def _statement_accounts(tx: Tx, scope: _Scope):
@@ -323,15 +360,17 @@ def _statement_accounts(tx: Tx, scope: _Scope):
 
 def reserve_statement_numbers(tx: Tx, filters: Filters, export_id: str) -> int:
     """Give the next electronic sequence number (ElctrncSeqNb) to the statement
-    of every wallet in scope, before the export's snapshot: one more than the
-    last one given to its account (1 for its first). Returns how many."""
+    of every wallet in scope that has none of this export yet, before the
+    export's snapshot: one more than the last one given to its account (1 for
+    its first). Returns how many it numbered (again, it numbers only those
+    opened since, or taken over by another export)."""
     scope = resolve(tx, filters)
     sn = statement_numbers
     in_scope = _statement_accounts(tx, scope)
-    tx.conn.execute(
+    first = tx.conn.execute(
         sn.insert().from_select(
             ["account_id", "last_number", "export_id"],
-            sa.select(accounts.c.id, sa.literal(0), sa.literal(export_id))
+            sa.select(accounts.c.id, sa.literal(1), sa.literal(export_id))
             .join(wallets, wallets.c.id == accounts.c.wallet_id)
             .where(
                 accounts.c.asset == "ECNY",
@@ -339,12 +378,15 @@ def reserve_statement_numbers(tx: Tx, filters: Filters, export_id: str) -> int:
                 accounts.c.id.not_in(sa.select(sn.c.account_id)),
             ),
         )
-    )
-    return tx.conn.execute(
-        sn.update()
-        .where(sn.c.account_id.in_(in_scope))
-        .values(last_number=sn.c.last_number + 1, export_id=export_id)
     ).rowcount
+    return (
+        first
+        + tx.conn.execute(
+            sn.update()
+            .where(sn.c.account_id.in_(in_scope), sn.c.export_id != export_id)
+            .values(last_number=sn.c.last_number + 1, export_id=export_id)
+        ).rowcount
+    )
 
 
 @dataclass
@@ -415,18 +457,20 @@ def _export(
     key: Ed25519PrivateKey,
     export_id: str,
     progress: ProgressFactory,
-    reserved: int = 0,
+    verified: tuple[int, str],
 ) -> ExportResult:
     scope = resolve(tx, filters)
-    # Nothing is signed over a chain that does not recompute.
-    cp.check_chain(tx, scope.head_seq, YIELD_PER)
+    statements = _statement_rows(tx, scope, export_id) if "camt053" in filters.formats else []
+    # The chain up to ``verified`` was recomputed before the numbering (export()):
+    # the entries appended since are, here.
+    cp.check_chain(tx, scope.head_seq, YIELD_PER, start=verified)
     signed = dg.take(tx, key)
     files: list[ExportedFile] = []
     journal = _write_journal(tx, scope, out_dir, progress)
     files.extend(journal.files)
     files.append(_write_balances(tx, scope, out_dir))
     if "camt053" in filters.formats:
-        files.extend(_write_statements(tx, scope, out_dir, export_id, progress, reserved))
+        files.extend(_write_statements(tx, scope, out_dir, export_id, progress, statements))
     files.append(_write_audit_events(tx, scope, out_dir))
     for f in files:
         f.bytes, f.sha256 = file_digest(out_dir / f.name)
@@ -931,35 +975,40 @@ def _statement_figures(tx: Tx, scope: _Scope, account_id: int) -> dict[str, tupl
     return {f"{p}{s}": (int(n), int(total)) for p, s, n, total in tx.conn.execute(stmt)}
 
 
-def _write_statements(
-    tx: Tx,
-    scope: _Scope,
-    out_dir: Path,
-    export_id: str,
-    progress: ProgressFactory,
-    reserved: int,
-) -> list[ExportedFile]:
+def _statement_rows(tx: Tx, scope: _Scope, export_id: str) -> list[sa.Row]:
+    """Every wallet in scope, with the number this export gave its statement;
+    :class:`_Unnumbered` (before anything is written) if any has none: no
+    wallet in scope is left without its statement."""
     sn = statement_numbers
-    wallet_rows = tx.conn.execute(
+    rows = tx.conn.execute(
         sa.select(
             wallets.c.id,
             accounts.c.id.label("account_id"),
             accounts.c.code,
             operators.c.code.label("operator"),
             sn.c.last_number.label("number"),
+            sn.c.export_id,
         )
         .join(accounts, sa.and_(accounts.c.wallet_id == wallets.c.id, accounts.c.asset == "ECNY"))
         .join(operators, operators.c.id == wallets.c.operator_id)
-        .join(sn, sa.and_(sn.c.account_id == accounts.c.id, sn.c.export_id == export_id))
+        .outerjoin(sn, sn.c.account_id == accounts.c.id)
         .where(*scope.accounts_where())
         .order_by(wallets.c.id)
     ).all()
-    if len(wallet_rows) != reserved:
-        # Another export numbered these statements between our reservation and
-        # our snapshot: two statements must not share a number.
-        raise errors.DomainError(
-            errors.BUSY, "another export numbered the same statements at the same time; retry"
-        )
+    missing = sum(1 for r in rows if r.export_id != export_id)
+    if missing:
+        raise _Unnumbered(missing)
+    return rows
+
+
+def _write_statements(
+    tx: Tx,
+    scope: _Scope,
+    out_dir: Path,
+    export_id: str,
+    progress: ProgressFactory,
+    wallet_rows: list[sa.Row],
+) -> list[ExportedFile]:
     (out_dir / "camt053").mkdir(exist_ok=True)
     bar = progress("statements", len(wallet_rows))
     out = []

@@ -260,7 +260,7 @@ class _Verifier:
         except (TypeError, KeyError):
             self.fail(c, "manifest.json", None, "files: each needs a name")
             return False
-        scope = "complete (unfiltered)" if m["complete"] else f"filtered {m['filters']}"
+        scope = "complete (unfiltered)" if m["complete"] else f"filtered {json.dumps(m['filters'])}"
         c.detail = f"export {m.get('export_id')}, {scope}, {len(self.listed)} files listed"
         return True
 
