@@ -47,6 +47,7 @@ from ..ledger import HASH_TIME_FORMAT
 from ..money import format_amount
 from ..principal import Principal
 from ..schema import (
+    MAX_ID32,
     accounts,
     audit_events,
     export_jobs,
@@ -1217,7 +1218,7 @@ def create_job(tx: Tx, filters: Filters, actor: Principal) -> Job:
 
 
 def get_job(tx: Tx, job_id: int) -> Job:
-    if not 0 < job_id < 2**31:  # the column's range: beyond it there is no such job
+    if not 0 < job_id <= MAX_ID32:  # the column's range: beyond it there is no such job
         raise errors.DomainError(errors.EXPORT_NOT_FOUND, f"no export job {job_id}")
     row = tx.conn.execute(sa.select(export_jobs).where(export_jobs.c.id == job_id)).first()
     if row is None:
