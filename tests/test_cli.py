@@ -121,3 +121,24 @@ def test_reserve_ratio_refuses_what_is_not_a_plain_ratio(cli_env, value):
     bad = CliRunner().invoke(main, ["sandbox", "reserve-ratio", value])
     assert bad.exit_code == 1 and "validation_failed: reserve_ratio: must be above 0" in bad.output
     assert run("sandbox", "reserve-ratio").strip() == "1.00"
+
+
+def test_reconcile_names_the_first_entry_that_breaks_the_chain(cli_env):
+    """Reconciliation walks the chain as checkpoints and exports do (one walk)."""
+    run("db", "upgrade")
+    run("seed", "demo")
+    engine = dbmod.make_engine(cli_env)
+    with engine.begin() as conn:
+        triggers = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        for (name,) in triggers.all():
+            conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        conn.exec_driver_sql("UPDATE journal_entries SET amount = amount + 1 WHERE seq = 5")
+    out = run("audit", "reconcile", code=1)
+    assert "entry 5: its hash does not recompute from its columns" in out
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE journal_entries SET amount = amount - 1 WHERE seq = 5")
+        conn.exec_driver_sql("UPDATE ledger_head SET last_seq = last_seq - 1")
+    engine.dispose()
+    assert "the recorded head does not match the last journal entry" in run(
+        "audit", "reconcile", code=1
+    )
