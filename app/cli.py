@@ -33,9 +33,6 @@ def _audited(
     method ``CLI``, path ``ecny <command>``, role ``cli`` and no key id
     (docs/security.md). A refusal is recorded too, in a transaction of its own."""
     from wallets.audit import log as audit_log
-    from wallets.errors import VALIDATION_FAILED, DomainError
-
-    from .errors import status_for
 
     call = _cli_call(command, body)
 
@@ -46,12 +43,26 @@ def _audited(
 
     try:
         return database.write(work)
-    except DomainError as exc:
-        database.write(audit_log.record, call, status_for(exc.code), error_code=exc.code)
+    except Exception as exc:
+        _record_refused(database, call, exc)
         raise
-    except ValueError:
-        database.write(audit_log.record, call, 422, error_code=VALIDATION_FAILED)
+
+
+def _audited_run(database: Database, command: str, run, *, body: dict | None = None, resource=None):
+    """Run a command line write that is not one transaction (an export: its
+    numbering, snapshot and checkpoint), and record one audit event for the
+    command once it has finished (200) or was refused or failed, as
+    :func:`_audited` records them."""
+    from wallets.audit import log as audit_log
+
+    call = _cli_call(command, body)
+    try:
+        result = run()
+    except Exception as exc:
+        _record_refused(database, call, exc)
         raise
+    database.write(audit_log.record, call, 200, resource=resource(result) if resource else None)
+    return result
 
 
 def _cli_call(command: str, body: dict | None):
@@ -68,37 +79,24 @@ def _cli_call(command: str, body: dict | None):
     )
 
 
-def _audited_run(database: Database, command: str, run, *, body: dict | None = None, resource=None):
-    """Run a command line write that is not one transaction (an export: its
-    numbering, snapshot and checkpoint), and record one audit event for the
-    command once it has finished (200) or was refused or failed, as
-    :func:`_audited` records them. A failure to record a refusal does not hide it."""
+def _record_refused(database: Database, call, exc: Exception) -> None:
+    """The audit event of a command refused (its error code) or failed
+    (``internal_error``); a failure to record it does not hide the refusal."""
     from wallets.audit import log as audit_log
     from wallets.errors import VALIDATION_FAILED, DomainError
 
     from .errors import status_for
 
-    call = _cli_call(command, body)
-
-    def refused(status: int, code: str) -> None:
-        try:
-            database.write(audit_log.record, call, status, error_code=code)
-        except Exception as exc:  # noqa: BLE001 - the refusal itself is what the user sees
-            click.echo(f"(could not record this command in the audit log: {exc})", err=True)
-
+    if isinstance(exc, DomainError):
+        status, code = status_for(exc.code), exc.code
+    elif isinstance(exc, ValueError):
+        status, code = 422, VALIDATION_FAILED
+    else:
+        status, code = 500, "internal_error"
     try:
-        result = run()
-    except DomainError as exc:
-        refused(status_for(exc.code), exc.code)
-        raise
-    except ValueError:
-        refused(422, VALIDATION_FAILED)
-        raise
-    except Exception:
-        refused(500, "internal_error")
-        raise
-    database.write(audit_log.record, call, 200, resource=resource(result) if resource else None)
-    return result
+        database.write(audit_log.record, call, status, error_code=code)
+    except Exception as failed:  # noqa: BLE001 - the refusal itself is what the user sees
+        click.echo(f"(could not record this command in the audit log: {failed})", err=True)
 
 
 @click.group()
