@@ -298,7 +298,9 @@ def serve(host: str, port: int, workers: int) -> None:
             f"{host}:{port}",
             "--access-logfile",
             "-",
-            "wsgi:app",
+            # The app factory of the package, not the checkout's wsgi.py: an
+            # installed wheel has no wsgi.py, and the current directory may be anywhere.
+            "app:create_app()",
         ],
     )
 

@@ -6,12 +6,17 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+
+def default_var_dir() -> Path:
+    """``var/`` of the current directory: the sandbox's files (SQLite database,
+    signing key, exports, console secret) by default. Not the package's own
+    directory: an installed wheel lives in site-packages, which is not written to.
+    ``make run`` runs in the checkout, so there it is the checkout's ``var/``."""
+    return Path.cwd() / "var"
 
 
 def default_database_url() -> str:
-    return f"sqlite:///{DEFAULT_VAR_DIR / 'ecny.sqlite3'}"
+    return f"sqlite:///{default_var_dir() / 'ecny.sqlite3'}"
 
 
 @dataclass(frozen=True)
@@ -22,9 +27,11 @@ class Settings:
     phone_hash_secret: str = "ecny-sandbox-demo-secret"
     # The central bank's Ed25519 signing key: a file outside the database, so
     # that whoever can rewrite the database cannot also re-sign its digest.
-    signing_key_path: Path = DEFAULT_VAR_DIR / "central-bank-ed25519.pem"
+    signing_key_path: Path = field(
+        default_factory=lambda: default_var_dir() / "central-bank-ed25519.pem"
+    )
     # Where audit export jobs of the API write their files.
-    export_dir: Path = DEFAULT_VAR_DIR / "exports"
+    export_dir: Path = field(default_factory=lambda: default_var_dir() / "exports")
     # After how long a retry may take over an idempotency claim still in flight (a crashed
     # request's); the request that loses it can no longer commit (wallets/idempotency.py).
     idempotency_stale_seconds: int = 60

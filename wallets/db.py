@@ -21,6 +21,7 @@ may quote (PostgreSQL's ``DETAIL: Key (...)=(...)``).
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import random
 import time
@@ -36,7 +37,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from . import errors, schema
-from .config import PROJECT_ROOT
 
 T = TypeVar("T")
 
@@ -546,7 +546,9 @@ def _unavailable() -> errors.DomainError:
 
 # ---- migrations -------------------------------------------------------------
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# wallets/migrations: inside the package, so that an installed wheel carries them
+# (setup.cfg's package_data); found through the package, wherever this module lives.
+MIGRATIONS_DIR = Path(str(importlib.resources.files("wallets") / "migrations"))
 
 
 def alembic_config(url: str):
