@@ -25,8 +25,8 @@ class Settings:
     signing_key_path: Path = DEFAULT_VAR_DIR / "central-bank-ed25519.pem"
     # Where audit export jobs of the API write their files.
     export_dir: Path = DEFAULT_VAR_DIR / "exports"
-    # After how long a retry may take over an idempotency claim still in flight (a crashed
-    # request's); the request that loses it can no longer commit (wallets/idempotency.py).
+    # After how long a retry may take over an idempotency claim left in flight by an
+    # older version, which committed claims before the work (wallets/idempotency.py).
     idempotency_stale_seconds: int = 60
     # The web console's session signing secret; unset: a random one kept in a
     # file next to the signing key (made on first use).
