@@ -29,23 +29,21 @@ def _settings() -> Settings:
 def _audited(
     database: Database, command: str, use_case, *, body: dict | None = None, resource=None
 ):
-    """Run a write of the command line in one transaction with its audit event:
-    method ``CLI``, path ``ecny <command>``, role ``cli`` and no key id
-    (docs/security.md). A refusal is recorded too, in a transaction of its own."""
-    from wallets.audit import log as audit_log
+    """Run a write of the command line as a command of the services
+    (wallets/services): one transaction with its audit event — method ``CLI``,
+    path ``ecny <command>``, role ``cli`` and no key id (docs/security.md). A
+    refusal is recorded too, in a transaction of its own."""
+    from wallets import services
 
-    call = _cli_call(command, body)
-
-    def work(tx):
-        result = use_case(tx)
-        audit_log.record(tx, call, 200, resource=resource(result) if resource else None)
-        return result
-
-    try:
-        return database.write(work)
-    except Exception as exc:
-        _record_refused(database, call, exc)
-        raise
+    outcome = services.execute(
+        database,
+        _cli_command(command, body),
+        use_case,
+        status=200,
+        render=lambda tx, result: None,
+        resource=resource or (lambda result: None),
+    )
+    return outcome.result
 
 
 def _audited_run(database: Database, command: str, run, *, body: dict | None = None, resource=None):
@@ -53,50 +51,36 @@ def _audited_run(database: Database, command: str, run, *, body: dict | None = N
     numbering, snapshot and checkpoint), and record one audit event for the
     command once it has finished (200) or was refused or failed, as
     :func:`_audited` records them."""
+    from wallets import services
     from wallets.audit import log as audit_log
+    from wallets.errors import VALIDATION_FAILED, DomainError, status_of
 
-    call = _cli_call(command, body)
+    call = _cli_command(command, body).call
     try:
         result = run()
-    except Exception as exc:
-        _record_refused(database, call, exc)
+    except DomainError as exc:
+        services.record_refusal(database, call, status_of(exc.code), exc.code)
+        raise
+    except ValueError:
+        services.record_refusal(database, call, 422, VALIDATION_FAILED)
+        raise
+    except Exception:
+        services.record_refusal(database, call, 500, "internal_error")
         raise
     database.write(audit_log.record, call, 200, resource=resource(result) if resource else None)
     return result
 
 
-def _cli_call(command: str, body: dict | None):
-    from wallets.audit import log as audit_log
+def _cli_command(command: str, body: dict | None):
+    from wallets import services
     from wallets.principal import CLI
 
-    return audit_log.Call(
-        principal=CLI,
+    return services.Command(
+        actor=CLI,
         method="CLI",
         path=f"ecny {command}",
-        idempotency_key=None,
-        request_id=None,
-        body={k: v for k, v in (body or {}).items() if v is not None},
+        payload={k: v for k, v in (body or {}).items() if v is not None},
     )
-
-
-def _record_refused(database: Database, call, exc: Exception) -> None:
-    """The audit event of a command refused (its error code) or failed
-    (``internal_error``); a failure to record it does not hide the refusal."""
-    from wallets.audit import log as audit_log
-    from wallets.errors import VALIDATION_FAILED, DomainError
-
-    from .errors import status_for
-
-    if isinstance(exc, DomainError):
-        status, code = status_for(exc.code), exc.code
-    elif isinstance(exc, ValueError):
-        status, code = 422, VALIDATION_FAILED
-    else:
-        status, code = 500, "internal_error"
-    try:
-        database.write(audit_log.record, call, status, error_code=code)
-    except Exception as failed:  # noqa: BLE001 - the refusal itself is what the user sees
-        click.echo(f"(could not record this command in the audit log: {failed})", err=True)
 
 
 @click.group()

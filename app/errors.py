@@ -16,24 +16,6 @@ PROBLEM_JSON = "application/problem+json"
 # What a 503 busy asks a client to wait before retrying.
 RETRY_AFTER_SECONDS = 1
 
-STATUS_BY_CATEGORY = {
-    errors.INVALID: 400,
-    errors.UNAUTHENTICATED: 401,
-    errors.FORBIDDEN: 403,
-    errors.NOT_FOUND: 404,
-    errors.CONFLICT: 409,
-    errors.REFUSED: 422,
-    errors.PRECONDITION_FAILED: 412,
-    errors.PRECONDITION_REQUIRED: 428,
-    errors.UNAVAILABLE: 503,
-}
-STATUS_BY_CODE = {
-    errors.VALIDATION_FAILED: 422,
-    errors.UNSUPPORTED_MEDIA_TYPE: 415,
-    errors.METHOD_NOT_ALLOWED: 405,
-    errors.NOT_ACCEPTABLE: 406,
-    errors.PAYLOAD_TOO_LARGE: 413,
-}
 # Werkzeug's own errors (routing, body size ...) by status.
 CODE_BY_HTTP_STATUS = {
     400: errors.BAD_REQUEST,
@@ -48,8 +30,7 @@ CODE_BY_HTTP_STATUS = {
 }
 
 
-def status_for(code: str) -> int:
-    return STATUS_BY_CODE.get(code) or STATUS_BY_CATEGORY[errors.CODES[code].category]
+status_for = errors.status_of
 
 
 RESERVED_MEMBERS = {"type", "title", "status", "code", "detail", "instance", "request_id"}

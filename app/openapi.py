@@ -24,7 +24,7 @@ IF_MATCH = "IfMatch"
 IF_MATCH_OPTIONAL = "IfMatchOptional"
 PROBLEM_RESPONSE = "Problem"
 
-# The header's syntax: what app/writes.py accepts (IDEMPOTENCY_KEY_RE).
+# The header's syntax: what wallets/idempotency.py accepts (KEY_RE).
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
 # "*", or a list of entity tags (RFC 9110 section 13.1.1) as the ETag header gives them.
 IF_MATCH_PATTERN = r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$'
@@ -141,7 +141,7 @@ def document_operation(doc: dict, doc_info: dict, *, method: str, **_kwargs: Any
     honours, and every problem it can answer described as a Problem."""
     parameters = doc.setdefault("parameters", [])
     if method in STATE_CHANGING:
-        # Every write goes through app/writes.write, which honours the key.
+        # Every write goes through app/writes.write (wallets.services.execute), which honours the key.
         parameters.append(IDEMPOTENCY_KEY)
     if "if_match" in doc_info:
         parameters.append(IF_MATCH if doc_info["if_match"] else IF_MATCH_OPTIONAL)

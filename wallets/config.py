@@ -32,8 +32,8 @@ class Settings:
     )
     # Where audit export jobs of the API write their files.
     export_dir: Path = field(default_factory=lambda: default_var_dir() / "exports")
-    # After how long a retry may take over an idempotency claim still in flight (a crashed
-    # request's); the request that loses it can no longer commit (wallets/idempotency.py).
+    # After how long a retry may take over an idempotency claim left in flight by an
+    # older version, which committed claims before the work (wallets/idempotency.py).
     idempotency_stale_seconds: int = 60
     # The web console's session signing secret; unset: a random one kept in a
     # file next to the signing key (made on first use).

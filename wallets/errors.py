@@ -1,7 +1,9 @@
 """Every refusal has one precise, stable code.
 
-A code belongs to a category; the HTTP layer maps categories to status codes
-and docs/errors.md lists every code (a test keeps the two in step).
+A code belongs to a category, and each category (or, for a few codes, the
+code itself) to the HTTP status that :func:`status_of` gives: the API answers
+with it and the audit log records it, for the CLI's writes too. docs/errors.md
+lists every code (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -210,6 +212,31 @@ LEDGER_CHAIN_BROKEN = _code(
     CONFLICT,
     "The journal's hash chain does not recompute: nothing is signed over it",
 )
+
+
+STATUS_BY_CATEGORY = {
+    INVALID: 400,
+    UNAUTHENTICATED: 401,
+    FORBIDDEN: 403,
+    NOT_FOUND: 404,
+    CONFLICT: 409,
+    REFUSED: 422,
+    PRECONDITION_FAILED: 412,
+    PRECONDITION_REQUIRED: 428,
+    UNAVAILABLE: 503,
+}
+STATUS_BY_CODE = {
+    VALIDATION_FAILED: 422,
+    UNSUPPORTED_MEDIA_TYPE: 415,
+    METHOD_NOT_ALLOWED: 405,
+    NOT_ACCEPTABLE: 406,
+    PAYLOAD_TOO_LARGE: 413,
+}
+
+
+def status_of(code: str) -> int:
+    """The HTTP status of a refusal with ``code``."""
+    return STATUS_BY_CODE.get(code) or STATUS_BY_CATEGORY[CODES[code].category]
 
 
 class DomainError(Exception):

@@ -1,54 +1,45 @@
 """Idempotency keys (Stripe's and Formance's model).
 
-A write that carries a key first *claims* it in a short transaction of its
-own. The work then runs and, in the same transaction as its ledger effects,
-stores the response. So:
+A keyed write claims its key in its own transaction, the one that does the
+work, stores the response and commits (wallets/services). So:
   - same key, same request, completed  -> the stored response, replayed;
   - same key, different request        -> ``idempotency_key_reused``;
-  - same key while the first still runs -> ``idempotency_request_in_flight``;
-  - the work is refused or fails       -> the claim is released: nothing was
-    written, so a retry runs afresh.
-A claim still in flight after ``STALE_AFTER`` (left by a crashed process, or a
-request stuck that long) may be taken over by a retry. Exactly once holds all
-the same: a claim is owned by the instant it was taken (``claimed_at``), and
-the work stores its response only while its claim is in flight *and still its
-own* (:func:`complete`); a request whose claim was taken over cannot commit —
-its transaction rolls back and it answers what the retry's outcome gives
-(:func:`outcome`). The row lock of that conditional UPDATE orders it against a
-takeover: whichever commits first wins, the other sees it.
+  - same key while the first still runs -> the second *waits* for the first's
+    transaction (PostgreSQL: the unique index's row; SQLite: the one writer's
+    lock), then replays its answer — or, if the first was refused and rolled
+    back, runs afresh;
+  - the work is refused or fails       -> its transaction rolls back, the claim
+    with it: nothing was written, so a retry runs afresh.
+No claim is ever committed before its work, so none can go stale while its
+work can still commit: exactly once needs no takeover. A claim row still
+``in_flight`` can only have been left by an older version of the sandbox,
+which committed claims first; a request finding one younger than the stale
+window is told ``idempotency_request_in_flight``, an older one is taken over.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from . import errors
-from .db import Database, Tx
+from .db import Tx
 from .schema import idempotency_keys
 
 STALE_AFTER = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
+# What an Idempotency-Key may be: 1-255 printable ASCII characters.
+KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 @dataclass(frozen=True)
 class Claim:
     id: int
-    # The owner's token: the instant this claim was taken (a takeover takes a later one).
-    claimed_at: datetime
-
-
-class ClaimLost(Exception):
-    """The claim was taken over by a retry (it had gone stale): this request's
-    work must not commit."""
-
-    def __init__(self, claim_: Claim) -> None:
-        super().__init__(f"idempotency claim {claim_.id} was taken over")
-        self.claim = claim_
 
 
 @dataclass(frozen=True)
@@ -62,23 +53,13 @@ def fingerprint(method: str, path: str, body: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-# A new key is claimed by one statement; a key seen before inserts nothing.
-_CLAIM = (
-    "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, claimed_at)"
-    " VALUES (?, ?, ?, 'in_flight', ?)"
-    " ON CONFLICT (api_key_id, key) DO NOTHING RETURNING id"
-)
-# Only the claim's owner may complete it, and only once.
-_COMPLETE = (
-    "UPDATE idempotency_keys SET state = 'completed', response_status = ?, response_body = ?"
-    " WHERE id = ? AND state = 'in_flight' AND claimed_at = ?"
-)
-
-
-def claim(
-    db: Database, api_key_id: int, key: str, print_: str, stale_after: timedelta = STALE_AFTER
-) -> Claim | Replay:
-    return db.write(claim_in, api_key_id, key, print_, stale_after, datetime.now(UTC))
+def check_key(key: str) -> None:
+    if not KEY_RE.fullmatch(key):
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "Idempotency-Key must be 1-255 printable ASCII characters",
+            errors={"Idempotency-Key": ["must be 1-255 printable ASCII characters"]},
+        )
 
 
 def claim_in(
@@ -87,32 +68,29 @@ def claim_in(
     key: str,
     print_: str,
     stale_after: timedelta = STALE_AFTER,
-    now: datetime | None = None,
 ) -> Claim | Replay:
-    """Claim ``key`` in this transaction (which must commit before the work starts).
+    """Claim ``key`` in the work's own transaction: a :class:`Claim` to
+    :func:`complete` before it commits, or the stored answer to replay.
 
-    ``now`` is the claim's token: give the same instant to every attempt of one
-    request, and an attempt re-run after a commit whose outcome was lost finds
-    its own claim (the transaction is then safe to re-run, see Tx.exactly_once)."""
+    A concurrent claim of the same key waits here until the transaction that
+    holds it ends. Re-running a transaction whose COMMIT was cut off is safe:
+    if that COMMIT was applied, the re-run finds the stored answer."""
     ik = idempotency_keys
-    if now is None:
-        now = datetime.now(UTC)
-    else:
-        tx.exactly_once = True
-    for _ in range(3):
-        inserted = tx.driver_rows(
-            _CLAIM, api_key_id, key, print_, tx.driver_value(ik.c.claimed_at, now)
+    tx.exactly_once = True
+    now = datetime.now(UTC)
+    inserted = tx.conn.execute(
+        _insert(tx)
+        .values(
+            api_key_id=api_key_id, key=key, fingerprint=print_, state="in_flight", claimed_at=now
         )
-        if inserted:
-            return Claim(inserted[0][0], now)
-        row = tx.conn.execute(
-            sa.select(ik).where(ik.c.api_key_id == api_key_id, ik.c.key == key).with_for_update()
-        ).one_or_none()
-        if row is not None:
-            break
-        # Released (its request refused) between the two statements: claim it afresh.
-    else:
-        raise _in_flight()
+        .on_conflict_do_nothing(index_elements=[ik.c.api_key_id, ik.c.key])
+        .returning(ik.c.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return Claim(inserted)
+    row = tx.conn.execute(
+        sa.select(ik).where(ik.c.api_key_id == api_key_id, ik.c.key == key).with_for_update()
+    ).one()
     if row.fingerprint != print_:
         raise errors.DomainError(
             errors.IDEMPOTENCY_KEY_REUSED,
@@ -120,84 +98,28 @@ def claim_in(
         )
     if row.state == "completed":
         return Replay(row.response_status, row.response_body)
-    if row.claimed_at == now:
-        return Claim(row.id, now)  # this request's own, committed by an earlier attempt
+    # A claim committed in flight by an older version (module docstring).
     if now - row.claimed_at < stale_after:
-        raise _in_flight()
-    # A takeover re-checks what it saw: on PostgreSQL's READ COMMITTED an UPDATE
-    # that waited for the owner's transaction evaluates its WHERE again on the
-    # committed row, so it cannot win over a completion (the FOR UPDATE above
-    # already orders the two; this keeps the statement right on its own).
-    taken = tx.conn.execute(
-        ik.update()
-        .where(ik.c.id == row.id, ik.c.state == "in_flight", ik.c.claimed_at == row.claimed_at)
-        .values(claimed_at=now)
-    ).rowcount
-    if taken != 1:
-        raise _in_flight()
-    return Claim(row.id, now)
+        raise errors.DomainError(
+            errors.IDEMPOTENCY_IN_FLIGHT, "retry once the first request has finished"
+        )
+    tx.conn.execute(ik.update().where(ik.c.id == row.id).values(claimed_at=now))
+    return Claim(row.id)
 
 
-def _in_flight() -> errors.DomainError:
-    return errors.DomainError(
-        errors.IDEMPOTENCY_IN_FLIGHT, "retry once the first request has finished"
-    )
+def _insert(tx: Tx):
+    if tx.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(idempotency_keys)
 
 
 def complete(tx: Tx, claim_: Claim, status: int, body: str) -> None:
-    """Store the response in the same transaction as the work it describes, if
-    the claim is still this request's: else :class:`ClaimLost`, and the work's
-    transaction must roll back. Re-running such a transaction is safe (its
-    second run cannot complete the claim again), whatever became of the first."""
+    """Store the response in the transaction of the work it describes."""
     ik = idempotency_keys
-    changed = tx.driver_execute(
-        _COMPLETE, status, body, claim_.id, tx.driver_value(ik.c.claimed_at, claim_.claimed_at)
+    tx.conn.execute(
+        ik.update()
+        .where(ik.c.id == claim_.id)
+        .values(state="completed", response_status=status, response_body=body)
     )
-    if changed != 1:
-        raise ClaimLost(claim_)
-    tx.exactly_once = True
-
-
-def ensure_ours(tx: Tx, claim_: Claim) -> None:
-    """Before the work of a transaction that runs again (its first attempt's
-    COMMIT may have been applied though its connection died): go on only while
-    the claim is still in flight and this request's, else :class:`ClaimLost` —
-    the answer is then the stored one (:func:`outcome`), not a refusal that the
-    work, run twice, would give (the money has moved already)."""
-    ik = idempotency_keys
-    row = tx.conn.execute(
-        sa.select(ik.c.state, ik.c.claimed_at).where(ik.c.id == claim_.id).with_for_update()
-    ).one_or_none()
-    if row is None or row.state != "in_flight" or row.claimed_at != claim_.claimed_at:
-        raise ClaimLost(claim_)
-
-
-def outcome(tx: Tx, claim_: Claim) -> Replay:
-    """What a request whose claim was taken over answers: the stored response
-    of the request that took it, or ``idempotency_request_in_flight``."""
-    ik = idempotency_keys
-    row = tx.conn.execute(
-        sa.select(ik.c.state, ik.c.response_status, ik.c.response_body).where(ik.c.id == claim_.id)
-    ).one_or_none()
-    if row is None or row.state != "completed":
-        raise errors.DomainError(
-            errors.IDEMPOTENCY_IN_FLIGHT,
-            "a retry with this Idempotency-Key took this request over; ask again for its outcome",
-        )
-    return Replay(row.response_status, row.response_body)
-
-
-def release(db: Database, claim_: Claim) -> None:
-    """Give the key back after a refused or failed write, if it is still ours."""
-
-    def _release(tx: Tx) -> None:
-        ik = idempotency_keys
-        tx.conn.execute(
-            ik.delete().where(
-                ik.c.id == claim_.id,
-                ik.c.state == "in_flight",
-                ik.c.claimed_at == claim_.claimed_at,
-            )
-        )
-
-    db.write(_release)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import mimetypes
-import threading
 
 from flask import Response, send_file, stream_with_context
 
@@ -10,6 +9,7 @@ from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.audit import log as audit_log
 from wallets.audit.reconcile import reconcile
+from wallets.services import exports
 
 from .. import present
 from ..auth import current_principal, roles
@@ -74,19 +74,11 @@ def create_export(body):
     )
     db, cfg = database(), settings()
 
-    def start(job: ex.Job) -> None:
-        threading.Thread(
-            target=ex.run_job,
-            args=(db, job.id, cfg.export_dir, cfg.signing_key_path),
-            name=f"export-job-{job.id}",
-            daemon=True,
-        ).start()
-
     response = write(
-        lambda tx: ex.create_job(tx, filters, current_principal()),
+        lambda tx: exports.queue(tx, filters, current_principal()),
         ExportJobOut,
         status=202,
-        after=start,
+        after=lambda job: exports.start(db, job, cfg.export_dir, cfg.signing_key_path),
     )
     job_id = (response.get_json(silent=True) or {}).get("id")
     if job_id is not None:

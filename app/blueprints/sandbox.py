@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from wallets import clock, holds, keys, settlement
+from wallets import clock, keys
+from wallets.services import sandbox
 
 from .. import present
 from ..auth import roles
@@ -34,17 +35,6 @@ def _clock(tx, state: clock.ClockState) -> dict:
     }
 
 
-def move_clock(tx, change) -> clock.ClockState:
-    """Move the clock; then what the new time brings happens at once: holds
-    past their deadline are released, settlement windows close at each daily
-    cut-off passed."""
-    before = tx.now()
-    state = change()
-    holds.release_expired_if_due_in(tx)
-    settlement.close_due(tx, before, state.now)
-    return state
-
-
 @blp.route("/sandbox/clock", methods=["GET"])
 @blp.response(200, ClockOut)
 @problems(blp)
@@ -62,7 +52,7 @@ def get_clock():
 def set_clock(body):
     """Set the sandbox time. `fixed: true` (default) stops it there; `false` lets it run on from there."""
     return write(
-        lambda tx: move_clock(tx, lambda: clock.set_clock(tx, body["now"], body["fixed"])),
+        lambda tx: sandbox.set_clock(tx, body["now"], body["fixed"]),
         ClockOut,
         status=200,
         present=_clock,
@@ -77,7 +67,7 @@ def set_clock(body):
 def advance_clock(body):
     """Move the sandbox time forward by a number of seconds."""
     return write(
-        lambda tx: move_clock(tx, lambda: clock.advance(tx, body["seconds"])),
+        lambda tx: sandbox.advance_clock(tx, body["seconds"]),
         ClockOut,
         status=200,
         present=_clock,

@@ -3,8 +3,7 @@ from __future__ import annotations
 from wallets import errors, payments
 from wallets import ledger as ld
 from wallets import operators as ops
-from wallets import wallet as wl
-from wallets.principal import OPERATOR
+from wallets.services import transfers
 
 from .. import present
 from ..auth import current_principal, roles
@@ -126,13 +125,6 @@ def refund(body, transfer_id):
     )
 
 
-def _visible(pt: ld.PostedTransfer) -> bool:
-    actor = current_principal()
-    if actor.role != OPERATOR:
-        return True
-    return actor.operator_id in (pt.from_operator_id, pt.to_operator_id)
-
-
 @blp.route("/<int:transfer_id>", methods=["GET"])
 @blp.response(200, TransferOut)
 @problems(blp, 404)
@@ -140,13 +132,11 @@ def _visible(pt: ld.PostedTransfer) -> bool:
 def get_transfer(transfer_id):
     """One transfer with its journal entries."""
 
-    def run(tx):
-        pt = ld.load_transfer(tx, transfer_id)
-        if pt is None or not _visible(pt):
-            raise errors.DomainError(errors.TRANSFER_NOT_FOUND, f"no transfer {transfer_id}")
-        return present.transfer(tx, pt)
-
-    return read(run)
+    return read(
+        lambda tx: present.transfer(
+            tx, transfers.get_transfer(tx, current_principal(), transfer_id)
+        )
+    )
 
 
 @blp.route("", methods=["GET"])
@@ -161,15 +151,8 @@ def list_transfers(args):
     actor = current_principal()
 
     def run(tx):
-        wallet_id = args.get("wallet")
-        if wallet_id is not None:
-            wl.get(tx, wallet_id, actor)  # 404 outside the caller's scope
-        found = ld.list_transfers(
-            tx,
-            wallet_id=wallet_id,
-            operator_id=actor.operator_id if actor.role == OPERATOR else None,
-            after=after,
-            limit=args["limit"] + 1,
+        found = transfers.list_transfers(
+            tx, actor, wallet_id=args.get("wallet"), after=after, limit=args["limit"] + 1
         )
         codes = ops.codes_by_id(tx)
         items = [present.transfer(tx, pt, codes) for pt in found]

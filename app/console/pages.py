@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import threading
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -20,8 +19,8 @@ from wallets import wallet as wl
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.audit.reconcile import reconcile
+from wallets.services import exports, sandbox
 
-from ..blueprints.sandbox import move_clock
 from ..state import database, settings
 from ..writes import read, write
 from . import bp, page
@@ -65,10 +64,10 @@ class _Ref(Schema):
     id = fields.Raw()
 
 
-def _act(use_case, done: str, back: str):
+def _act(use_case, done: str, back: str, after=None):
     """Run a console action as one audited write, then go back with a message."""
     try:
-        write(use_case, _Ref(), status=200)
+        write(use_case, _Ref(), status=200, after=after)
     except errors.DomainError as exc:
         flash(f"{exc.code}: {exc.detail}", "error")
     else:
@@ -372,22 +371,12 @@ def create_export():
         flash(f"{exc.code}: {exc.detail}", "error")
         return redirect(url_for("console.audit"))
     db, cfg = database(), settings()
-    created: list[ex.Job] = []
-
-    def use_case(tx):
-        job = ex.create_job(tx, filters, g.principal)
-        created.append(job)
-        return job
-
-    response = _act(use_case, "Export job queued.", url_for("console.audit") + "#exports")
-    if created:
-        threading.Thread(
-            target=ex.run_job,
-            args=(db, created[0].id, cfg.export_dir, cfg.signing_key_path),
-            name=f"export-job-{created[0].id}",
-            daemon=True,
-        ).start()
-    return response
+    return _act(
+        lambda tx: exports.queue(tx, filters, g.principal),
+        "Export job queued.",
+        url_for("console.audit") + "#exports",
+        after=lambda job: exports.start(db, job, cfg.export_dir, cfg.signing_key_path),
+    )
 
 
 def _form_int(name: str) -> int | None:
@@ -457,7 +446,7 @@ def set_clock():
         when = when.replace(tzinfo=clock.SANDBOX_TZ)
     fixed = request.form.get("fixed") == "on"
     return _act(
-        lambda tx: move_clock(tx, lambda: clock.set_clock(tx, when, fixed)),
+        lambda tx: sandbox.set_clock(tx, when, fixed),
         "The clock is set.",
         url_for("console.clock_page"),
     )
@@ -474,7 +463,7 @@ def advance_clock():
         flash("Advance by a positive number of seconds.", "error")
         return redirect(url_for("console.clock_page"))
     return _act(
-        lambda tx: move_clock(tx, lambda: clock.advance(tx, seconds)),
+        lambda tx: sandbox.advance_clock(tx, seconds),
         f"The clock moved {seconds} s forward.",
         url_for("console.clock_page"),
     )

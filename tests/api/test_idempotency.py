@@ -55,25 +55,84 @@ def test_refused_request_releases_the_key(demo):
     assert _pay(demo, "pay-3", amount="5000.00").status_code == 201
 
 
-def test_in_flight_is_409_and_stale_claims_are_taken_over(demo):
+def _left_in_flight(demo, idem: str, age: timedelta) -> None:
+    """A claim committed in flight ``age`` ago, as an older version of the
+    sandbox left one when its process died (it committed claims before the work)."""
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
     body = {"from_wallet": a, "to_wallet": b, "amount": "10.00"}
     key_id = demo.db.read(keys.authenticate, demo.keys["ICBC"]).key_id
-    print_ = idempotency.fingerprint("POST", "/v1/transfers", body)
-    claim = idempotency.claim(demo.db, key_id, "pay-4", print_)
-    assert isinstance(claim, idempotency.Claim)
-    r = _pay(demo, "pay-4")
-    assert r.status_code == 409 and r.get_json()["code"] == "idempotency_request_in_flight"
-    # The first request's process died: after STALE_AFTER the claim may be taken over.
     with demo.db.engine.begin() as conn:
         conn.execute(
-            idempotency_keys.update()
-            .where(idempotency_keys.c.id == claim.id)
-            .values(claimed_at=datetime.now(UTC) - idempotency.STALE_AFTER - timedelta(seconds=1))
+            idempotency_keys.insert().values(
+                api_key_id=key_id,
+                key=idem,
+                fingerprint=idempotency.fingerprint("POST", "/v1/transfers", body),
+                state="in_flight",
+                claimed_at=datetime.now(UTC) - age,
+            )
         )
-    assert _pay(demo, "pay-4").status_code == 201
-    assert _pay(demo, "pay-4").headers.get("Idempotent-Replayed") == "true"
-    assert demo.balance(a) == "990.00"
+
+
+def test_a_claim_left_in_flight_is_409_until_stale_then_taken_over(demo):
+    _left_in_flight(demo, "pay-4", timedelta(seconds=0))
+    r = _pay(demo, "pay-4")
+    assert r.status_code == 409 and r.get_json()["code"] == "idempotency_request_in_flight"
+    assert demo.balance(demo.demo_wallets["a"]) == "1000.00"
+    _left_in_flight(demo, "pay-5", idempotency.STALE_AFTER + timedelta(seconds=1))
+    assert _pay(demo, "pay-5").status_code == 201
+    assert _pay(demo, "pay-5").headers.get("Idempotent-Replayed") == "true"
+    assert demo.balance(demo.demo_wallets["a"]) == "990.00"
+
+
+def test_a_keyed_write_is_one_transaction(demo):
+    """Claim, work, stored answer and audit record commit together: one BEGIN
+    and one COMMIT on the database for a keyed payment, and nothing else."""
+    begins: list[int] = []
+    commits: list[int] = []
+
+    def on_begin(conn) -> None:
+        begins.append(1)
+
+    def on_commit(conn) -> None:
+        commits.append(1)
+
+    sa.event.listen(demo.db.engine, "begin", on_begin)
+    sa.event.listen(demo.db.engine, "commit", on_commit)
+    try:
+        r = _pay(demo, "one-tx")
+    finally:
+        sa.event.remove(demo.db.engine, "begin", on_begin)
+        sa.event.remove(demo.db.engine, "commit", on_commit)
+    assert r.status_code == 201
+    # The API key's lookup is one statement outside any transaction (Database.peek).
+    assert (len(begins), len(commits)) == (1, 1)
+    with demo.db.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(idempotency_keys).where(idempotency_keys.c.key == "one-tx")
+        ).one()
+        event = conn.execute(
+            sa.text("SELECT status, outcome FROM audit_events WHERE idempotency_key = 'one-tx'")
+        ).all()
+    assert row.state == "completed" and row.response_status == 201
+    assert row.response_body == r.get_data(as_text=True)
+    assert [tuple(e) for e in event] == [(201, "succeeded")]
+
+
+def test_a_refused_keyed_write_leaves_no_claim_and_is_recorded(demo):
+    r = _pay(demo, "refused-1", amount="5000.00")
+    assert r.get_json()["code"] == "insufficient_funds"
+    with demo.db.engine.connect() as conn:
+        claims = conn.execute(
+            sa.select(idempotency_keys).where(idempotency_keys.c.key == "refused-1")
+        ).all()
+        event = conn.execute(
+            sa.text(
+                "SELECT status, outcome, error_code FROM audit_events"
+                " WHERE idempotency_key = 'refused-1'"
+            )
+        ).all()
+    assert claims == []
+    assert [tuple(e) for e in event] == [(422, "refused", "insufficient_funds")]
 
 
 def test_every_write_endpoint_honours_the_key(demo):
@@ -131,13 +190,13 @@ def _paid_exactly_once(demo, answers: dict, idem: str, entries_before: int) -> N
     assert demo.balance(a) == "990.00" and demo.balance(b) == "510.00"
     # One transfer: one journal row (a payment inside one operator posts one entry).
     assert demo.journal_count() == entries_before + 1
+    # The retry waited for the first's transaction, then replayed its answer.
     statuses = sorted(r.status_code for r in answers.values())
-    paid = [r for r in answers.values() if r.status_code == 201]
-    assert statuses in ([201, 201], [201, 409]), {k: r.get_json() for k, r in answers.items()}
+    paid = list(answers.values())
+    assert statuses == [201, 201], {k: r.get_json() for k, r in answers.items()}
     assert len({r.get_json()["id"] for r in paid}) == 1
-    for r in answers.values():
-        if r.status_code == 409:
-            assert r.get_json()["code"] == "idempotency_request_in_flight"
+    assert answers["first"].headers.get("Idempotent-Replayed") is None
+    assert answers["retry"].headers.get("Idempotent-Replayed") == "true"
     again = _pay(demo, idem)
     assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
     assert again.get_json() == paid[0].get_json()
@@ -193,69 +252,3 @@ def test_a_retry_past_the_stale_window_never_pays_twice(demo, monkeypatch):
     first.join(30)
     retry.join(30)
     _paid_exactly_once(demo, answers, "slow-2", entries_before)
-
-
-def _stale_claim(demo, idem: str) -> tuple[idempotency.Claim, tuple]:
-    """A claim of ``idem`` taken long enough ago to be stale, and the claim arguments."""
-    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
-    body = {"from_wallet": a, "to_wallet": b, "amount": "10.00"}
-    key_id = demo.db.read(keys.authenticate, demo.keys["ICBC"]).key_id
-    args = (key_id, idem, idempotency.fingerprint("POST", "/v1/transfers", body))
-    fresh = idempotency.claim(demo.db, *args)
-    long_ago = datetime.now(UTC) - idempotency.STALE_AFTER - timedelta(seconds=1)
-    with demo.db.engine.begin() as conn:
-        conn.execute(
-            idempotency_keys.update()
-            .where(idempotency_keys.c.id == fresh.id)
-            .values(claimed_at=long_ago)
-        )
-    return idempotency.Claim(fresh.id, long_ago), args
-
-
-def _in_thread(fn) -> tuple[threading.Thread, list]:
-    out: list = []
-
-    def run() -> None:
-        try:
-            out.append(fn())
-        except Exception as exc:  # noqa: BLE001 - the test looks at it
-            out.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, out
-
-
-def test_a_takeover_waiting_on_the_owners_completion_replays_it(demo):
-    """The owner has completed its claim but not yet committed; a takeover of
-    the (stale) claim waits for it, then sees the completion: a replay."""
-    from wallets.db import Tx
-
-    owned, args = _stale_claim(demo, "race-1")
-    with demo.db.engine.connect() as conn, conn.begin():
-        idempotency.complete(Tx(conn, demo.db), owned, 201, '{"id": 1}')
-        thread, out = _in_thread(lambda: idempotency.claim(demo.db, *args))
-        time.sleep(0.5)
-    thread.join(30)
-    assert out == [idempotency.Replay(201, '{"id": 1}')]
-
-
-def test_an_owner_completing_after_a_takeover_cannot_commit(demo):
-    """A takeover of the stale claim is under way (not yet committed); the
-    owner's completion waits for it, then finds the claim no longer its own."""
-    from wallets.db import Tx
-
-    owned, args = _stale_claim(demo, "race-2")
-    with demo.db.engine.connect() as conn:
-        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            taken = idempotency.claim_in(Tx(conn, demo.db), *args)
-            assert isinstance(taken, idempotency.Claim) and taken.claimed_at > owned.claimed_at
-            thread, out = _in_thread(
-                lambda: demo.db.write(idempotency.complete, owned, 201, '{"id": 1}')
-            )
-            time.sleep(0.5)
-    thread.join(30)
-    assert len(out) == 1 and isinstance(out[0], idempotency.ClaimLost)
-    demo.db.write(idempotency.complete, taken, 201, '{"id": 2}')
-    assert idempotency.claim(demo.db, *args) == idempotency.Replay(201, '{"id": 2}')
