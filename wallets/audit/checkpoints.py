@@ -218,10 +218,18 @@ def _due(tx: Tx, hours: int) -> int | None:
     whatever periods have one, so that a clock set back into a period without
     one takes it (the ``period`` column is unique: one per period)."""
     period = period_of(tx.now(), hours)
-    taken = tx.conn.execute(
-        sa.select(checkpoints.c.id).where(checkpoints.c.period == period).limit(1)
-    ).first()
-    return period if taken is None else None
+    # A period's checkpoint, once written, never changes: the periods known to
+    # have one cost no query (Tx.cached), so that asking costs nothing on
+    # every write but the first of a period.
+    taken = tx.cached("checkpoint_period", [period], _taken_periods)
+    return period if period not in taken else None
+
+
+def _taken_periods(tx: Tx, periods: list[int]) -> dict[int, bool]:
+    rows = tx.conn.execute(
+        sa.select(checkpoints.c.period).where(checkpoints.c.period.in_(periods))
+    ).all()
+    return {row.period: True for row in rows}
 
 
 def _last(tx: Tx) -> sa.Row | None:
