@@ -83,7 +83,8 @@ def test_the_hints_for_more_keys_name_the_role():
         "README.md",
         "docs/api.md",
         "docs/console.md",
-        "app/cli.py",
+        "app/cli/keys.py",
+        "app/cli/seed.py",
         "app/console/templates/console/sign_in.html",
     ):
         text = (ROOT / doc).read_text()

@@ -1,0 +1,34 @@
+"""The production server (`ecny serve`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API under gunicorn (docs at /docs)."""
+    click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{host}:{port}",
+            "--access-logfile",
+            "-",
+            # The app factory of the package, not the checkout's wsgi.py: an
+            # installed wheel has no wsgi.py, and the current directory may be anywhere.
+            "app:create_app()",
+        ],
+    )
