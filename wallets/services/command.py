@@ -108,10 +108,11 @@ def execute(
     ``id`` or ``code``). A refusal is raised as its :class:`DomainError`."""
     call = command.call
     key = command.idempotency_key
+    key_id = command.actor.key_id if command.actor is not None else None
     try:
         if key is not None:
             idempotency.check_key(key)
-            if command.actor is None or command.actor.key_id is None:
+            if key_id is None:
                 raise errors.DomainError(
                     errors.VALIDATION_FAILED,
                     "an Idempotency-Key is bound to an API key: this caller has none",
@@ -122,10 +123,8 @@ def execute(
         def work(tx: Tx) -> Outcome:
             holds.release_expired_if_due_in(tx)
             claim = None
-            if key is not None:
-                found = idempotency.claim_in(
-                    tx, command.actor.key_id, key, print_, policy.stale_after
-                )
+            if key is not None and key_id is not None:
+                found = idempotency.claim_in(tx, key_id, key, print_, policy.stale_after)
                 if isinstance(found, idempotency.Replay):
                     body = found.body
                     audit_log.record(
