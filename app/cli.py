@@ -13,13 +13,13 @@ from pathlib import Path
 
 import click
 
-from wallets import db as dbmod
-from wallets import keys
+from wallets.access import keys
 from wallets.audit.reconcile import reconcile
-from wallets.config import Settings
-from wallets.db import Database
-from wallets.principal import ROLES
-from wallets.schema import MAX_ID32
+from wallets.core import db as dbmod
+from wallets.core.config import Settings
+from wallets.core.db import Database
+from wallets.core.principal import ROLES
+from wallets.core.schema import MAX_ID32
 
 
 def _settings() -> Settings:
@@ -67,7 +67,7 @@ def _audited_run(database: Database, command: str, run, *, body: dict | None = N
 
 def _cli_call(command: str, body: dict | None):
     from wallets.audit import log as audit_log
-    from wallets.principal import CLI
+    from wallets.core.principal import CLI
 
     return audit_log.Call(
         principal=CLI,
@@ -83,7 +83,7 @@ def _record_refused(database: Database, call, exc: Exception) -> None:
     """The audit event of a command refused (its error code) or failed
     (``internal_error``); a failure to record it does not hide the refusal."""
     from wallets.audit import log as audit_log
-    from wallets.errors import VALIDATION_FAILED, DomainError
+    from wallets.core.errors import VALIDATION_FAILED, DomainError
 
     from .errors import status_for
 
@@ -242,7 +242,7 @@ def keys_create(
     role: str, operator_code: str | None, casino_ref: str | None, label: str | None
 ) -> None:
     """Create an API key and print it (only its hash is stored)."""
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     database = Database(_settings().database_url)
     try:
@@ -264,7 +264,7 @@ def keys_create(
 @click.argument("key_id", type=click.IntRange(1, MAX_ID32))
 def keys_revoke(key_id: int) -> None:
     """Revoke an API key by its id: from now on it authenticates nothing."""
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     database = Database(_settings().database_url)
     try:
@@ -312,8 +312,8 @@ def sandbox_group() -> None:
 @click.argument("ratio", required=False)
 def reserve_ratio(ratio: str | None) -> None:
     """Show the reserve ratio, or set it to RATIO (0 < RATIO <= 1) while no e-CNY is outstanding."""
-    from wallets import issuance
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
+    from wallets.tier1 import issuance
 
     database = Database(_settings().database_url)
     if ratio is None:
@@ -340,8 +340,8 @@ def reserve_ratio(ratio: str | None) -> None:
 )
 def settlement_settings(model, ndc_reserve_ratio, ndc_alert_percent, cutoff) -> None:
     """Show or change the settlement model and its settings."""
-    from wallets import settlement
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
+    from wallets.tier1 import settlement
 
     changes = {
         "model": model,
@@ -367,7 +367,7 @@ def settlement_settings(model, ndc_reserve_ratio, ndc_alert_percent, cutoff) -> 
 @click.argument("name", required=False)
 def profile(name: str | None) -> None:
     """Show the active rule profile, or make the shipped profile NAME (default, macau) active."""
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
     from wallets.rules import active_profile
     from wallets.rules.profile import available_profiles, select_profile
 
@@ -423,7 +423,7 @@ def audit_reconcile(as_json: bool) -> None:
 def audit_digest() -> None:
     """Print the journal head signed by the central bank's Ed25519 key, as JSON."""
     from wallets.audit import digest as dg
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     settings = _settings()
     try:
@@ -438,7 +438,7 @@ def audit_digest() -> None:
 def audit_public_key() -> None:
     """Print the central bank's public key (PEM), to hand to auditors out of band."""
     from wallets.audit import digest as dg
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     try:
         key = dg.load_or_create_key(_settings().signing_key_path)
@@ -480,7 +480,7 @@ def audit_export(
 
     from wallets.audit import digest as dg
     from wallets.audit import export as ex
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     settings = _settings()
 
@@ -640,7 +640,7 @@ def audit_checkpoints_take() -> None:
     """Take a checkpoint now (refused when the chain does not recompute)."""
     from wallets.audit import checkpoints as cp
     from wallets.audit import digest as dg
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     settings = _settings()
     database = Database(settings.database_url)

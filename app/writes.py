@@ -18,10 +18,12 @@ from flask import Flask, Response, g, request
 from marshmallow import Schema
 from werkzeug.exceptions import HTTPException
 
-from wallets import errors, holds, idempotency
+from wallets import idempotency
 from wallets.audit import checkpoints
 from wallets.audit import log as audit_log
-from wallets.db import Tx, loggable
+from wallets.core import errors
+from wallets.core.db import Tx, loggable
+from wallets.retail import holds
 
 from .errors import status_for
 from .state import database, settings

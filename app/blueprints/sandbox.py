@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from wallets import clock, holds, keys, settlement
+from wallets.access import keys
+from wallets.core import clock
+from wallets.retail import holds
+from wallets.tier1 import settlement
 
 from .. import present
 from ..auth import roles

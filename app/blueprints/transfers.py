@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from wallets import errors, payments
-from wallets import ledger as ld
-from wallets import operators as ops
-from wallets import wallet as wl
-from wallets.principal import OPERATOR
+from wallets.core import errors
+from wallets.core.principal import OPERATOR
+from wallets.ledger import posting as ld
+from wallets.retail import payments
+from wallets.retail import wallet as wl
+from wallets.tier1 import operators as ops
 
 from .. import present
 from ..auth import current_principal, roles

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from wallets import idempotency, keys
-from wallets.schema import idempotency_keys
+from wallets import idempotency
+from wallets.access import keys
+from wallets.core.schema import idempotency_keys
 
 
 def _pay(demo, idem, amount="10.00", key="ICBC"):
@@ -171,7 +172,7 @@ def test_a_retry_past_the_stale_window_never_pays_twice(demo, monkeypatch):
     transaction), on either database: on SQLite the retry waits for the
     writer's lock and replays; on PostgreSQL it may take the claim over, and
     then the first cannot commit."""
-    from wallets import ledger
+    from wallets.ledger import posting as ledger
 
     _stale_after_one_second(demo)
     entries_before = demo.journal_count()
@@ -229,7 +230,7 @@ def _in_thread(fn) -> tuple[threading.Thread, list]:
 def test_a_takeover_waiting_on_the_owners_completion_replays_it(demo):
     """The owner has completed its claim but not yet committed; a takeover of
     the (stale) claim waits for it, then sees the completion: a replay."""
-    from wallets.db import Tx
+    from wallets.core.db import Tx
 
     owned, args = _stale_claim(demo, "race-1")
     with demo.db.engine.connect() as conn, conn.begin():
@@ -243,7 +244,7 @@ def test_a_takeover_waiting_on_the_owners_completion_replays_it(demo):
 def test_an_owner_completing_after_a_takeover_cannot_commit(demo):
     """A takeover of the stale claim is under way (not yet committed); the
     owner's completion waits for it, then finds the claim no longer its own."""
-    from wallets.db import Tx
+    from wallets.core.db import Tx
 
     owned, args = _stale_claim(demo, "race-2")
     with demo.db.engine.connect() as conn:

@@ -19,7 +19,7 @@ from lxml import etree
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.audit.verify import verify_export
-from wallets.errors import DomainError
+from wallets.core.errors import DomainError
 
 NS = {"c": ex.CAMT_NS}
 LONG_REF = "invoice 2026-12-01 / order 0042 / table 17 / thank you for visiting"
@@ -217,7 +217,7 @@ def test_an_export_in_one_archive_and_the_list_of_jobs(demo, tmp_path, cli):
 
     # Not ready, unknown, out of range.
     from wallets.audit import export as exmod
-    from wallets.principal import SYSTEM
+    from wallets.core.principal import SYSTEM
 
     queued = demo.db.write(exmod.create_job, exmod.parse_filters(), SYSTEM)
     r = demo.get(f"/v1/audit/exports/{queued.id}/archive", key="auditor")
@@ -231,7 +231,7 @@ def test_an_export_in_one_archive_and_the_list_of_jobs(demo, tmp_path, cli):
 
 
 def _numbers(db) -> dict[int, int]:
-    from wallets.schema import statement_numbers as sn
+    from wallets.core.schema import statement_numbers as sn
 
     return dict(
         db.read(lambda tx: tx.conn.execute(sa.select(sn.c.account_id, sn.c.last_number)).all())

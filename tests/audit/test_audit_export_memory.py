@@ -7,14 +7,15 @@ import time
 import tracemalloc
 from datetime import date
 
-from wallets import db as dbmod
-from wallets import issuance, payments
-from wallets import operators as ops
-from wallets import wallet as wl
 from wallets.audit import export as ex
 from wallets.audit.verify import verify_export
-from wallets.ledger import ECNY, Leg, Posting, TransferDraft
-from wallets.principal import SYSTEM
+from wallets.core import db as dbmod
+from wallets.core.principal import SYSTEM
+from wallets.ledger.posting import ECNY, Leg, Posting, TransferDraft
+from wallets.retail import payments
+from wallets.retail import wallet as wl
+from wallets.tier1 import issuance
+from wallets.tier1 import operators as ops
 
 
 def _ledger(url: str, payments_count: int) -> dbmod.Database:

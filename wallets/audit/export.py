@@ -40,13 +40,11 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from lxml import etree
 
-from .. import errors
-from ..clock import SANDBOX_TZ
-from ..db import Database, Tx
-from ..ledger import HASH_TIME_FORMAT
-from ..money import format_amount
-from ..principal import Principal
-from ..schema import (
+from ..core import errors
+from ..core.clock import SANDBOX_TZ
+from ..core.db import Database, Tx
+from ..core.principal import Principal
+from ..core.schema import (
     MAX_ID32,
     accounts,
     audit_events,
@@ -58,8 +56,10 @@ from ..schema import (
     transfers,
     wallets,
 )
-from ..statement import held_at
-from ..wallet import wallet_account_code
+from ..ledger.money import format_amount
+from ..ledger.posting import HASH_TIME_FORMAT
+from ..retail.statement import held_at
+from ..retail.wallet import wallet_account_code
 from . import checkpoints as cp
 from . import digest as dg
 

@@ -38,8 +38,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from lxml import etree
 
-from ..ledger import GENESIS_HASH, HASH_TIME_FORMAT, entry_hash_text
-from ..money import AmountError, format_amount, parse_amount
+from ..ledger.money import AmountError, format_amount, parse_amount
+from ..ledger.posting import GENESIS_HASH, HASH_TIME_FORMAT, entry_hash_text
 from . import digest as dg
 from .export import (
     CAMT_NS,

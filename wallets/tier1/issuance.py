@@ -17,10 +17,12 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 
-from . import errors
-from . import operators as ops
-from .db import Tx
-from .ledger import (
+from ..core import errors
+from ..core.db import Tx
+from ..core.principal import Principal
+from ..core.schema import sandbox
+from ..ledger.money import AmountError, DecimalSetting
+from ..ledger.posting import (
     ECNY,
     RESERVE,
     Leg,
@@ -30,9 +32,7 @@ from .ledger import (
     account_id_by_code,
     post_one,
 )
-from .money import AmountError, DecimalSetting
-from .principal import Principal
-from .schema import sandbox
+from . import operators as ops
 
 CB_ISSUANCE = "CB:ISSUANCE"
 CB_RESERVE_FUNDING = "CB:RESERVE:FUNDING"

@@ -12,12 +12,12 @@ from functools import cache
 
 import sqlalchemy as sa
 
-from . import errors
-from . import operators as ops
-from .db import RowShape, Tx
-from .ledger import ECNY, chip_asset
-from .principal import OPERATOR, SUPERVISOR, Principal
-from .schema import accounts, holds, operators, wallets
+from ..core import errors
+from ..core.db import RowShape, Tx
+from ..core.principal import OPERATOR, SUPERVISOR, Principal
+from ..core.schema import accounts, holds, operators, wallets
+from ..ledger.posting import ECNY, chip_asset, lock_accounts
+from ..tier1 import operators as ops
 
 CLASSES = (1, 2, 3, 4)
 KINDS = ("personal", "merchant")
@@ -320,8 +320,6 @@ TRANSITIONS = {
 
 def _lock(tx: Tx, wallet_id: int, actor: Principal) -> Wallet:
     """The wallet, re-read after locking its account: the lock every posting takes."""
-    from .ledger import lock_accounts
-
     w = get(tx, wallet_id, actor)
     lock_accounts(tx, [w.account_id])
     return find(tx, wallet_id)

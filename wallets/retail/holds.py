@@ -18,14 +18,22 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from . import errors
+from ..core import errors
+from ..core.clock import local_date
+from ..core.db import Database, Tx
+from ..core.principal import Principal
+from ..core.schema import holds
+from ..ledger.posting import (
+    ECNY,
+    Leg,
+    PostedTransfer,
+    Posting,
+    TransferDraft,
+    list_transfers_of_hold,
+)
 from . import wallet as wl
-from .clock import local_date
-from .db import Database, Tx
-from .ledger import ECNY, Leg, PostedTransfer, Posting, TransferDraft
+from .limits import class_limits
 from .payments import check_statuses, operator_accounts, require_mover, wallet_to_wallet_legs
-from .principal import Principal
-from .schema import holds
 
 PENDING, CAPTURED, VOIDED, EXPIRED = "pending", "captured", "voided", "expired"
 DEFAULT_TIMEOUT = 3600
@@ -56,8 +64,6 @@ def _row(tx: Tx, hold_id: int, lock: bool = False) -> sa.Row | None:
 
 
 def _to_hold(tx: Tx, row: sa.Row, posted: list[PostedTransfer] | None = None) -> Hold:
-    from .ledger import list_transfers_of_hold
-
     return Hold(
         id=row.id,
         from_wallet_id=row.wallet_id,
@@ -131,7 +137,7 @@ def create(
     if payee.id == payer.id:
         raise errors.DomainError(errors.SAME_WALLET, "a wallet cannot pay itself")
     escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
-    posting = Posting(tx, [payer.account_id, escrow], limits_for=[payer])
+    posting = Posting(tx, [payer.account_id, escrow], limits=class_limits([payer]))
     check_statuses(tx, (payer.id, "paying"), (payee.id, "receiving"))
     now = tx.now()
     hold_id = tx.conn.execute(
@@ -246,7 +252,7 @@ def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -
     if amount < row.amount:
         drafts.append(_release_draft(row, payer, escrow, row.amount - amount, "hold_release"))
     ids = [a for d in drafts for leg in d.legs for a in (leg.debit, leg.credit)]
-    posting = Posting(tx, ids, limits_for=[payer, payee])
+    posting = Posting(tx, ids, limits=class_limits([payer, payee]))
     check_statuses(tx, (payer.id, "paying"), (payee.id, "receiving"))
     for d in drafts:
         posting.add(d)
@@ -271,7 +277,7 @@ def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
 def _release(tx: Tx, row: sa.Row, status: str, kind: str) -> Hold:
     payer = wl.find(tx, row.wallet_id)
     escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
-    posting = Posting(tx, [escrow, payer.account_id], limits_for=[payer])
+    posting = Posting(tx, [escrow, payer.account_id], limits=class_limits([payer]))
     posting.post(_release_draft(row, payer, escrow, row.amount, kind))
     _resolve(tx, row, status)
     return _to_hold(tx, _row(tx, row.id))

@@ -9,11 +9,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from . import errors, settlement
-from .db import Tx
-from .ledger import ECNY, RESERVE
-from .principal import Principal
-from .schema import accounts, journal_entries, operators, wallets
+from ..core import errors
+from ..core.db import Tx
+from ..core.principal import Principal
+from ..core.schema import accounts, journal_entries, operators, wallets
+from ..ledger.posting import ECNY, RESERVE
+from . import settlement
 
 CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
 

@@ -23,23 +23,59 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from hashlib import sha256
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import sqlalchemy as sa
 
-from . import errors
-from .db import Tx
-from .limits import LimitBook
+from ..core import errors
+from ..core.db import Tx
+from ..core.schema import accounts, journal_entries, transfers
 from .money import format_amount
-from .schema import accounts, journal_entries, transfers
-
-if TYPE_CHECKING:
-    from .settlement import SettlementBook
-    from .wallet import Wallet
 
 ECNY = "ECNY"
 RESERVE = "RESERVE"
 CHIP_PREFIX = "CHIP:"
+
+
+class LimitCheck(Protocol):
+    """What a posting asks of the wallet-class limits (a LimitBook of
+    wallets/retail/limits.py): the first limit a transfer would break, as
+    (code, detail, extra), else None; then its usage applied and written."""
+
+    def check(
+        self, draft: TransferDraft, net: dict[int, int], balance_of: Callable[[int], int]
+    ): ...
+
+    def apply(self, draft: TransferDraft, undo: list[Callable[[], None]] | None) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class DeferredBook(Protocol):
+    """What a posting asks of the open settlement window under deferred net
+    settlement (tier 1's SettlementBook): the operators' position moves
+    ``(payer, payee, amount)`` are checked against the net debit caps, applied
+    and written there instead of posted."""
+
+    window_id: int
+
+    def check(self, moves: list[tuple[int, int, int]]): ...
+
+    def apply(
+        self, moves: list[tuple[int, int, int]], undo: list[Callable[[], None]] | None
+    ) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+# Tier 1 registers its settlement window's book (wallets/tier1/settlement.py):
+# the ledger below it holds deferred legs without knowing how windows work.
+_deferred_book: Callable[[Tx], DeferredBook] | None = None
+
+
+def register_deferred_book(factory: Callable[[Tx], DeferredBook]) -> None:
+    global _deferred_book
+    _deferred_book = factory
 
 
 def chip_asset(casino_ref: str) -> str:
@@ -265,21 +301,25 @@ def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
 class Posting:
     """A batch of transfers checked in memory and written at :meth:`commit`.
 
-    ``limits_for``: the wallets whose class limits apply. Their usage and open
-    holds are read once their accounts are locked: every posting that changes
+    ``limits``: builds the class limits of the wallets the posting touches
+    (wallets/retail/limits.py, ``class_limits``). It is called, and their usage
+    and open holds are read, once their accounts are locked: every posting that changes
     a wallet's usage locks its account, so what is read then is current (read
     before the lock, a concurrent posting's usage would be missed on PostgreSQL
     and a cap passed). A capture lowers the payer's holds without its lock: a
     figure read too high, never too low."""
 
     def __init__(
-        self, tx: Tx, account_ids: Iterable[int], limits_for: Iterable[Wallet] | None = None
+        self,
+        tx: Tx,
+        account_ids: Iterable[int],
+        limits: Callable[[Tx], LimitCheck] | None = None,
     ) -> None:
         self.tx = tx
         self.accounts = lock_accounts(tx, account_ids)
-        self.limits = LimitBook(tx, limits_for) if limits_for is not None else None
+        self.limits = limits(tx) if limits is not None else None
         self.deferred = tx.sandbox.settlement_model == "deferred_net"
-        self.settlement: SettlementBook | None = None
+        self.settlement: DeferredBook | None = None
         self._accepted: list[TransferDraft] = []
         # Chain bookkeeping: what to undo if a linked chain fails.
         self._chain: list[TransferDraft] = []
@@ -373,10 +413,8 @@ class Posting:
     def _defer(self, draft: TransferDraft) -> None:
         """Under deferred net settlement, the tier-1 position moves wait for the
         window's close: they leave the legs and count in the window instead."""
-        from .settlement import SettlementBook
-
         if self.settlement is None:
-            self.settlement = SettlementBook(self.tx)
+            self.settlement = _deferred_book(self.tx)
         for leg in draft.legs:
             if leg.deferrable:
                 payer, payee = self.accounts[leg.debit], self.accounts[leg.credit]

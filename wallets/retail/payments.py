@@ -18,13 +18,22 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from . import errors
+from ..core import errors
+from ..core.db import Tx
+from ..core.principal import ADMIN, OPERATOR, Principal
+from ..core.schema import transfers
+from ..ledger.money import format_amount
+from ..ledger.posting import (
+    ECNY,
+    Leg,
+    PostedTransfer,
+    Posting,
+    Refusal,
+    TransferDraft,
+    load_transfer,
+)
 from . import wallet as wl
-from .db import Tx
-from .ledger import ECNY, Leg, PostedTransfer, Posting, Refusal, TransferDraft
-from .money import format_amount
-from .principal import ADMIN, OPERATOR, Principal
-from .schema import transfers
+from .limits import class_limits
 
 # One batch at most: TigerBeetle's batch size, which clients of such ledgers know.
 MAX_BATCH = 8190
@@ -94,7 +103,7 @@ def _vault_move(
     require_mover(actor)
     w = wl.get(tx, wallet_id, actor)
     vault = operator_accounts(tx, {w.operator_id})[w.operator_id]["vault"]
-    posting = Posting(tx, [vault, w.account_id], limits_for=[w])
+    posting = Posting(tx, [vault, w.account_id], limits=class_limits([w]))
     check_statuses(tx, (w.id, "funded" if funding else "defunded"))
     legs = (
         [Leg(vault, w.account_id, amount, ECNY)]
@@ -258,7 +267,7 @@ def post_payments(
     account_ids = [a for _, d, _ in plan for leg in d.legs for a in (leg.debit, leg.credit)]
     involved = {d.from_wallet_id for _, d, _ in plan} | {d.to_wallet_id for _, d, _ in plan}
     involved.discard(None)
-    posting = Posting(tx, account_ids, limits_for=[found[w] for w in involved])
+    posting = Posting(tx, account_ids, limits=class_limits([found[w] for w in involved]))
     statuses = wl.current_statuses(tx, list(involved))
     for _, draft, refusal in plan:
         if refusal is None:
@@ -293,8 +302,6 @@ def refund(
 ) -> PostedTransfer:
     """The payee gives back (part of) a payment or capture. Several partial
     refunds may follow one another; together they never exceed the original."""
-    from .ledger import load_transfer
-
     require_mover(actor)
     original = load_transfer(tx, transfer_id)
     found = (
@@ -333,7 +340,7 @@ def refund(
     posting = Posting(
         tx,
         [a for leg in draft.legs for a in (leg.debit, leg.credit)],
-        limits_for=[payee, payer],
+        limits=class_limits([payee, payer]),
     )
     check_statuses(tx, (payee.id, "refunding"), (payer.id, "refunded"))
     # Read after the accounts are locked: concurrent refunds of one payment queue here.
@@ -367,7 +374,7 @@ def sweep(
     posting = Posting(
         tx,
         [parent.account_id, *(c.account_id for c in subs)],
-        limits_for=[parent, *subs],
+        limits=class_limits([parent, *subs]),
     )
     statuses = wl.current_statuses(tx, [parent.id, *(c.id for c in subs)])
     refusal = status_refusal(parent.id, statuses[parent.id], "receiving")

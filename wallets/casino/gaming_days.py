@@ -28,15 +28,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from . import casino as cs
-from . import errors, payments
-from . import wallet as wl
-from .clock import gaming_day_bounds
-from .db import Tx
-from .ledger import PostedTransfer, chip_asset
-from .money import apply_rate, format_amount, format_rate
-from .principal import ADMIN, MERCHANT, SUPERVISOR, SYSTEM, Principal
-from .schema import (
+from ..core import errors
+from ..core.clock import gaming_day_bounds
+from ..core.db import Tx
+from ..core.principal import ADMIN, MERCHANT, SUPERVISOR, SYSTEM, Principal
+from ..core.schema import (
     accounts,
     alerts,
     casino_player_days,
@@ -46,6 +42,12 @@ from .schema import (
     journal_entries,
     transfers,
 )
+from ..ledger.money import apply_rate, format_amount, format_rate
+from ..ledger.posting import PostedTransfer, chip_asset
+from ..retail import payments
+from ..retail import wallet as wl
+from ..rules import casino_rules
+from . import cage, model, registry
 
 # The checks of a close, in the order of its report.
 CHECKS = ("ecny_receipts_match", "chips_match_cage", "taxes_paid", "ltr_filed")
@@ -68,8 +70,8 @@ def _close_transfer_ids(tx: Tx, casino_id: int):
 def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     if actor.role not in (MERCHANT, SUPERVISOR, ADMIN):
         raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not close a day")
-    c = cs.get(tx, ref, actor)
-    rules = cs.rules_of(tx)
+    c = registry.get(tx, ref, actor)
+    rules = casino_rules(tx)
     # One close at a time per casino (SQLite writers queue anyway).
     tx.conn.execute(sa.select(casinos.c.id).where(casinos.c.id == c.id).with_for_update())
     if _stored(tx, c.id, day) is not None:
@@ -195,20 +197,20 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
 
 
 def _pay_taxes(
-    tx: Tx, c: cs.Casino, treasury: wl.Wallet, tax: int, contribution: int, label: str
+    tx: Tx, c: model.Casino, treasury: wl.Wallet, tax: int, contribution: int, label: str
 ) -> tuple[PostedTransfer | None, PostedTransfer | None]:
     """The special gaming tax and the contributions, casino wallet -> treasury, linked."""
     merchant = wl.find(tx, c.merchant_wallet_id)
     due = [(tax, "special gaming tax"), (contribution, "contributions")]
     drafts = [
-        cs.ecny_payment(tx, merchant, treasury, amount, f"{what}, {label}")
+        cage.ecny_payment(tx, merchant, treasury, amount, f"{what}, {label}")
         for amount, what in due
         if amount
     ]
     if not drafts:
         return None, None
     posted = iter(
-        cs.post_linked(
+        cage.post_linked(
             tx,
             drafts,
             lock=[],
@@ -240,7 +242,7 @@ def _chips_with_players(tx: Tx, asset: str, *, before: datetime) -> int:
     return credited - debited
 
 
-def _net_receipts(tx: Tx, c: cs.Casino, start: datetime, end: datetime) -> int:
+def _net_receipts(tx: Tx, c: model.Casino, start: datetime, end: datetime) -> int:
     """The casino wallet's e-CNY received minus paid over [start, end), from the
     journal, without fundings, defundings, sweeps and the closes' own transfers."""
     account_id = wl.find(tx, c.merchant_wallet_id).account_id
@@ -261,11 +263,11 @@ def _net_receipts(tx: Tx, c: cs.Casino, start: datetime, end: datetime) -> int:
     )
 
 
-def _chips_match_cage(tx: Tx, c: cs.Casino, chips_end: int, end: datetime) -> dict:
+def _chips_match_cage(tx: Tx, c: model.Casino, chips_end: int, end: datetime) -> dict:
     ct = casino_transactions
     change = sa.case(
-        (ct.c.kind == cs.BUY_IN, ct.c.amount),
-        (ct.c.kind == cs.CASH_OUT, -ct.c.amount),
+        (ct.c.kind == model.BUY_IN, ct.c.amount),
+        (ct.c.kind == model.CASH_OUT, -ct.c.amount),
         else_=ct.c.payout - ct.c.amount,
     )
     per_cage = int(
@@ -288,7 +290,7 @@ def _chips_match_cage(tx: Tx, c: cs.Casino, chips_end: int, end: datetime) -> di
 
 
 def _ltr_filed(
-    tx: Tx, c: cs.Casino, threshold: int, day: date, start: datetime, end: datetime
+    tx: Tx, c: model.Casino, threshold: int, day: date, start: datetime, end: datetime
 ) -> dict:
     ct = casino_transactions
     large = tx.conn.execute(
@@ -356,7 +358,7 @@ def _stored(tx: Tx, casino_id: int, day: date) -> sa.Row | None:
 
 
 def get(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
-    c = cs.get(tx, ref, actor)
+    c = registry.get(tx, ref, actor)
     row = _stored(tx, c.id, day)
     if row is None:
         raise errors.DomainError(
@@ -368,7 +370,7 @@ def get(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
 def list_(
     tx: Tx, ref: str, actor: Principal, *, after: date | None, limit: int
 ) -> list[dict[str, Any]]:
-    c = cs.get(tx, ref, actor)
+    c = registry.get(tx, ref, actor)
     gd = gaming_days
     stmt = sa.select(gd.c.report).where(gd.c.casino_id == c.id).order_by(gd.c.gaming_day)
     if after is not None:

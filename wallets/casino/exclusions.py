@@ -16,11 +16,13 @@ from functools import cache
 
 import sqlalchemy as sa
 
-from . import errors
-from .clock import local_date
-from .db import Tx
-from .principal import ADMIN, AUDITOR, SUPERVISOR, Principal
-from .schema import casinos, exclusions
+from ..core import errors
+from ..core.clock import local_date
+from ..core.db import Tx
+from ..core.principal import ADMIN, AUDITOR, SUPERVISOR, Principal
+from ..core.schema import casinos, exclusions
+from ..rules import casino_rules
+from .registry import get as get_casino
 
 KINDS = ("self", "family")
 
@@ -97,10 +99,7 @@ def add(
     starts_on: date | None = None,
     casino_ref: str | None = None,
 ) -> Exclusion:
-    from .casino import get as get_casino
-    from .casino import rules_of
-
-    rules = rules_of(tx)
+    rules = casino_rules(tx)
     casino_id = get_casino(tx, casino_ref, actor).id if casino_ref is not None else None
     if kind not in KINDS:
         raise _invalid("kind", "must be self or family")
@@ -164,9 +163,7 @@ def list_(
 
 def revoke(tx: Tx, exclusion_id: int, actor: Principal) -> Exclusion:
     """Request the revocation: it takes effect after the profile's delay."""
-    from .casino import rules_of
-
-    rules = rules_of(tx)
+    rules = casino_rules(tx)
     tx.conn.execute(
         sa.select(exclusions.c.id).where(exclusions.c.id == exclusion_id).with_for_update()
     )

@@ -22,12 +22,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from . import errors
+from ..core import errors
+from ..core.db import Tx
+from ..core.principal import Principal
+from ..core.schema import payment_codes
+from ..ledger.money import format_amount
+from ..rules import casino_rules
 from . import wallet as wl
-from .db import Tx
-from .money import format_amount
-from .principal import Principal
-from .schema import payment_codes
 
 CODE_PREFIX = "pc_"
 
@@ -53,9 +54,7 @@ def issue(
     """A new code for the wallet (in the caller's scope: another operator's is
     404). Codes exist for the cage, so the profile needs casino rules
     (``casino_rules_unavailable`` under ``default``)."""
-    from .casino import rules_of
-
-    rules = rules_of(tx)
+    rules = casino_rules(tx)
     # Any wallet in scope, whatever its status: the buy-in refuses a frozen or
     # closed wallet itself, with that reason.
     w = wl.get(tx, wallet_id, actor)

@@ -31,12 +31,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from . import errors
-from .clock import working_days_deadline
-from .db import Tx
-from .principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, SUPERVISOR, Principal
-from .rules import active_profile
-from .schema import alerts, casinos, operators
+from ..core import errors
+from ..core.clock import working_days_deadline
+from ..core.db import Tx
+from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, SUPERVISOR, Principal
+from ..core.schema import alerts, casinos, operators
+from ..rules import active_profile
 
 # The types of alert the sandbox raises (wallets/rules/cage.py, wallets/settlement.py):
 # raise_alert refuses any other, so this list is the vocabulary (scenario files use it).

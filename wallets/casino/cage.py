@@ -30,280 +30,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 
 import sqlalchemy as sa
 
-from . import errors, payment_codes, payments
-from . import wallet as wl
-from .alerts import Alert
-from .clock import gaming_day_of
-from .db import Tx
-from .ledger import Leg, PostedTransfer, Posting, Refusal, TransferDraft, chip_asset
-from .principal import ADMIN, CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
-from .rules import active_profile, cage
-from .rules.profile import CasinoRules
-from .schema import (
+from ..core import errors
+from ..core.clock import gaming_day_of
+from ..core.db import Tx
+from ..core.principal import ADMIN, MERCHANT, Principal
+from ..core.schema import (
     accounts,
-    api_keys,
     casino_player_days,
     casino_transactions,
     casinos,
     gaming_days,
-    operators,
 )
-from .schema import wallets as wallets_table
-
-BUY_IN, PLAY, CASH_OUT = "buy_in", "play", "cash_out"
-
-
-@dataclass(frozen=True)
-class Casino:
-    id: int
-    ref: str
-    name: str
-    operator_id: int
-    operator_code: str
-    merchant_wallet_id: int
-    treasury_wallet_id: int
-    chip_account_id: int
-    float_amount: int
-    created_at: datetime
-
-    @property
-    def chip_asset(self) -> str:
-        return chip_asset(self.ref)
-
-
-def chip_issuance_code(ref: str) -> str:
-    return f"CASINO:{ref}:CHIPS"
-
-
-def rules_of(tx: Tx) -> CasinoRules:
-    """The active profile's casino rules; a profile without them cannot run a cage."""
-    profile = active_profile(tx)
-    if profile.casino is None:
-        raise errors.DomainError(
-            errors.CASINO_RULES_UNAVAILABLE,
-            f"the active rule profile {profile.name!r} has no casino rules "
-            "(select the macau profile: PUT /v1/sandbox/profile)",
-        )
-    return profile.casino
-
-
-# ---- casinos ---------------------------------------------------------------------
-
-
-@cache
-def _select():
-    return (
-        sa.select(
-            casinos,
-            wallets_table.c.operator_id,
-            operators.c.code.label("operator_code"),
-        )
-        .join(wallets_table, wallets_table.c.id == casinos.c.merchant_wallet_id)
-        .join(operators, operators.c.id == wallets_table.c.operator_id)
-    )
-
-
-def _from_row(r: sa.Row) -> Casino:
-    return Casino(
-        id=r.id,
-        ref=r.ref,
-        name=r.name,
-        operator_id=r.operator_id,
-        operator_code=r.operator_code,
-        merchant_wallet_id=r.merchant_wallet_id,
-        treasury_wallet_id=r.treasury_wallet_id,
-        chip_account_id=r.chip_account_id,
-        float_amount=r.float_amount,
-        created_at=r.created_at,
-    )
-
-
-def find(tx: Tx, ref: str) -> Casino | None:
-    row = tx.conn.execute(_FIND, {"ref": ref}).first()
-    return _from_row(row) if row else None
-
-
-_FIND = _select().where(casinos.c.ref == sa.bindparam("ref"))
-
-
-def get(tx: Tx, ref: str, actor: Principal) -> Casino:
-    """A casino in the caller's scope: its merchant's, its supervisors', admin's, auditor's."""
-    c = find(tx, ref) if actor.sees_casino(ref) else None
-    if c is None:
-        raise errors.DomainError(errors.CASINO_NOT_FOUND, f"no casino {ref}")
-    return c
-
-
-def list_(tx: Tx, actor: Principal, after: str | None, limit: int) -> list[Casino]:
-    stmt = _select().order_by(casinos.c.ref).limit(limit)
-    if actor.role in (MERCHANT, SUPERVISOR):
-        stmt = stmt.where(casinos.c.ref.in_(sorted(actor.casino_refs)))
-    if after is not None:
-        stmt = stmt.where(casinos.c.ref > after)
-    return [_from_row(r) for r in tx.conn.execute(stmt)]
-
-
-def _invalid(field: str, message: str) -> errors.DomainError:
-    return errors.DomainError(
-        errors.VALIDATION_FAILED, f"{field}: {message}", errors={field: [message]}
-    )
-
-
-def register(
-    tx: Tx,
-    *,
-    ref: str,
-    name: str,
-    treasury_wallet_id: int,
-    float_amount: int,
-    operator_code: str | None = None,
-    merchant_wallet_id: int | None = None,
-    supervisor_key_ids: tuple[int, ...] = (),
-    phone_secret: str,
-) -> Casino:
-    """Register a casino: its merchant wallet (given, or opened at ``operator_code``),
-    its chip issuance account, its treasury wallet and supervisors. The merchant
-    wallet is funded up to the float from its operator's vault."""
-    if not CASINO_REF_RE.fullmatch(ref):
-        raise _invalid("ref", "must be 2-16 capitals, digits or _, starting with a capital")
-    if find(tx, ref) is not None:
-        raise errors.DomainError(errors.CASINO_EXISTS, f"casino {ref} is registered already")
-    if merchant_wallet_id is not None:
-        merchant = _existing_wallet(tx, merchant_wallet_id, "merchant_wallet")
-        if merchant.kind != "merchant":
-            raise _invalid("merchant_wallet", "must be a merchant wallet")
-        if operator_code is not None and operator_code != merchant.operator_code:
-            raise _invalid("operator", f"the merchant wallet is at {merchant.operator_code}")
-        taken = tx.conn.execute(
-            sa.select(casinos.c.ref).where(casinos.c.merchant_wallet_id == merchant.id)
-        ).scalar()
-        if taken:
-            raise _invalid("merchant_wallet", f"is casino {taken}'s already")
-    elif operator_code is None:
-        raise _invalid("operator", "is required unless merchant_wallet names an existing wallet")
-    else:
-        merchant = wl.open_wallet(
-            tx,
-            SYSTEM,
-            operator_code=operator_code,
-            wallet_class=1,
-            kind="merchant",
-            region="MO",
-            label=f"{name} (casino)"[:200],
-            phone_secret=phone_secret,
-        )
-    treasury = _existing_wallet(tx, treasury_wallet_id, "treasury_wallet")
-    if treasury.id == merchant.id:
-        raise _invalid("treasury_wallet", "must not be the casino's own wallet")
-    now = tx.now()
-    chip_account_id = tx.conn.execute(
-        accounts.insert().values(
-            code=chip_issuance_code(ref),
-            asset=chip_asset(ref),
-            kind="chip_issuance",
-            may_go_negative=True,
-            created_at=now,
-        )
-    ).inserted_primary_key[0]
-    tx.conn.execute(
-        casinos.insert().values(
-            ref=ref,
-            name=name,
-            merchant_wallet_id=merchant.id,
-            treasury_wallet_id=treasury.id,
-            chip_account_id=chip_account_id,
-            float_amount=float_amount,
-            created_at=now,
-        )
-    )
-    for key_id in supervisor_key_ids:
-        _add_supervisor(tx, key_id, ref)
-    if merchant.balance < float_amount:
-        payments.fund(tx, merchant.id, float_amount - merchant.balance, SYSTEM, f"float of {ref}")
-    return find(tx, ref)
-
-
-def _existing_wallet(tx: Tx, wallet_id: int, field: str) -> wl.Wallet:
-    w = wl.find(tx, wallet_id)
-    if w is None:
-        raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field=field)
-    if w.status == wl.CLOSED:
-        raise _invalid(field, f"wallet {wallet_id} is closed")
-    return w
-
-
-def _add_supervisor(tx: Tx, key_id: int, ref: str) -> None:
-    """A supervisor key's scope is the comma-separated list in its casino_ref."""
-    row = tx.conn.execute(
-        sa.select(api_keys.c.role, api_keys.c.casino_ref, api_keys.c.revoked_at).where(
-            api_keys.c.id == key_id
-        )
-    ).first()
-    if row is None or row.role != SUPERVISOR or row.revoked_at is not None:
-        raise _invalid("supervisors", f"key {key_id} is not a live supervisor key")
-    refs = [r for r in (row.casino_ref or "").split(",") if r]
-    if ref in refs:
-        return
-    scope = ",".join([*refs, ref])
-    if len(scope) > api_keys.c.casino_ref.type.length:
-        raise _invalid("supervisors", f"key {key_id} supervises too many casinos to add {ref}")
-    tx.conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(casino_ref=scope))
-
-
-@dataclass(frozen=True)
-class CasinoFigures:
-    merchant_balance: int
-    chips_with_players: int
-    supervisors: list[dict]
-
-
-def figures(tx: Tx, c: Casino) -> CasinoFigures:
-    merchant = wl.find(tx, c.merchant_wallet_id)
-    issuance = tx.conn.execute(
-        sa.select(accounts.c.debits_posted - accounts.c.credits_posted).where(
-            accounts.c.id == c.chip_account_id
-        )
-    ).scalar_one()
-    keys = tx.conn.execute(
-        sa.select(api_keys.c.id, api_keys.c.label, api_keys.c.casino_ref)
-        .where(
-            api_keys.c.role == SUPERVISOR,
-            api_keys.c.revoked_at.is_(None),
-            api_keys.c.casino_ref.contains(c.ref),
-        )
-        .order_by(api_keys.c.id)
-    ).all()
-    supervisors = [
-        {"key_id": k.id, "label": k.label} for k in keys if c.ref in k.casino_ref.split(",")
-    ]
-    return CasinoFigures(merchant.balance, issuance, supervisors)
-
+from ..core.schema import wallets as wallets_table
+from ..ledger.posting import Leg, PostedTransfer, Posting, Refusal, TransferDraft
+from ..retail import payment_codes, payments
+from ..retail import wallet as wl
+from ..retail.limits import class_limits
+from ..rules import casino_rules
+from ..rules.profile import CasinoRules
+from . import rules as cage_rules
+from .model import BUY_IN, CASH_OUT, PLAY, CageOperation, Casino, operation_transfer_ids
+from .registry import get
 
 # ---- the cage ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CageOperation:
-    id: int
-    casino_ref: str
-    kind: str
-    wallet_id: int
-    gaming_day: date
-    at: datetime
-    amount: int
-    payout: int
-    transfers: list[PostedTransfer]
-    alerts: list[Alert]
 
 
 def _for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
     if actor.role not in (MERCHANT, ADMIN):
         raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not run a cage")
-    c, rules = get(tx, ref, actor), rules_of(tx)
+    c, rules = get(tx, ref, actor), casino_rules(tx)
     # Only a clock set back can reach a closed day; its report must stay true.
     day = gaming_day_of(tx.now(), rules.gaming_day_cutoff)
     closed = tx.driver_rows(
@@ -408,7 +166,7 @@ def post_linked(
     refusal of the member that failed."""
     account_ids = [a for d in drafts for leg in d.legs for a in (leg.debit, leg.credit)]
     wallets = [w for w, _ in parties]
-    posting = Posting(tx, [*account_ids, *lock], limits_for=wallets if limits else None)
+    posting = Posting(tx, [*account_ids, *lock], limits=class_limits(wallets) if limits else None)
     statuses = wl.current_statuses(tx, [w.id for w in wallets])
     refusal = next(
         filter(None, (payments.status_refusal(w.id, statuses[w.id], role) for w, role in parties)),
@@ -451,7 +209,7 @@ def buy_in(
     if payment_code is not None or rules.payment_code_required:
         payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
     player = _player(tx, wallet_id)
-    cage.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
+    cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
     merchant = wl.find(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"buy-in at {c.ref}"
@@ -482,7 +240,9 @@ def play(
     included, 0 when the round is lost) comes back. The wager is turnover."""
     c, rules = _for_cage(tx, ref, actor)
     player = _player(tx, wallet_id)
-    cage.check_player(tx, rules, c, player, amount=max(wager, payout), gaming=True, paying=False)
+    cage_rules.check_player(
+        tx, rules, c, player, amount=max(wager, payout), gaming=True, paying=False
+    )
     chips = player_chip_account(tx, c, player)
     reference = reference or f"play at {c.ref}"
     drafts = [_chip_draft(c, "wager", wager, chips, c.chip_account_id, player, reference)]
@@ -512,7 +272,7 @@ def cash_out(
     """The player returns chips and the casino's wallet pays as much e-CNY back."""
     c, rules = _for_cage(tx, ref, actor)
     player = _player(tx, wallet_id)
-    cage.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
+    cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
     merchant = wl.find(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"cash-out at {c.ref}"
@@ -584,7 +344,7 @@ def _record(
         transfers=posted,
         alerts=[],
     )
-    raised = cage.detect(tx, rules, c, player, op)
+    raised = cage_rules.detect(tx, rules, c, player, op)
     return CageOperation(**{**op.__dict__, "alerts": raised})
 
 
@@ -655,16 +415,6 @@ def list_operations(
         )
         for r in tx.conn.execute(stmt)
     ]
-
-
-def operation_transfer_ids(row) -> list[int]:
-    """The transfers of a recorded operation, in posting order."""
-    ids = (
-        [row.ecny_transfer_id, row.chip_transfer_id]
-        if row.kind == BUY_IN
-        else [row.chip_transfer_id, row.ecny_transfer_id, row.payout_transfer_id]
-    )
-    return [i for i in ids if i is not None]
 
 
 def list_player_days(

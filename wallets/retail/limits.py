@@ -15,41 +15,18 @@ What counts:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 import sqlalchemy as sa
 
-from . import errors
-from .clock import local_date
-from .db import Tx
-from .money import format_amount
-from .rules import active_profile
-from .schema import operator_limits, wallet_usage
-
-LIMIT_NAMES = ("balance_cap", "single_payment", "daily_out", "annual_out")
-
-
-@dataclass(frozen=True)
-class Limits:
-    balance_cap: int | None = None
-    single_payment: int | None = None
-    daily_out: int | None = None
-    annual_out: int | None = None
-
-    def lowered_by(self, other: Limits) -> Limits:
-        """The stricter of the two, limit by limit (None is no limit)."""
-        values = {}
-        for f in fields(self):
-            mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            values[f.name] = (
-                theirs if mine is None else mine if theirs is None else min(mine, theirs)
-            )
-        return Limits(**values)
-
-    def as_dict(self) -> dict[str, int | None]:
-        return {name: getattr(self, name) for name in LIMIT_NAMES}
-
+from ..core import errors
+from ..core.clock import local_date
+from ..core.db import Tx
+from ..core.schema import operator_limits, wallet_usage
+from ..ledger.money import format_amount
+from ..rules import active_profile
+from ..rules.profile import LIMIT_NAMES, Limits
 
 # Run at the driver: building and running a statement through SQLAlchemy
 # dominates a small posting.
@@ -155,9 +132,15 @@ class _WalletState:
     year_out: int
 
 
+def class_limits(wallets: Iterable) -> Callable[[Tx], LimitBook]:
+    """What ``Posting(limits=...)`` takes: the class limits of these wallets,
+    read when the posting has locked their accounts."""
+    return lambda tx: LimitBook(tx, wallets)
+
+
 class LimitBook:
     """The limits and running usage of the wallets one posting touches, read
-    when the posting has locked their accounts (ledger.Posting builds it)."""
+    when the posting has locked their accounts (Posting builds it, by ``class_limits``)."""
 
     def __init__(self, tx: Tx, wallets: Iterable) -> None:
         self.tx = tx

@@ -27,18 +27,20 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from .. import errors, exclusions
-from ..alerts import Alert, raise_alert
-from ..clock import local_date
-from ..money import apply_rate, format_amount, format_rate
-from ..schema import casino_player_days, casino_transactions
-from .profile import active_profile
+from ..core import errors
+from ..core.clock import local_date
+from ..core.schema import casino_player_days, casino_transactions
+from ..ledger.money import apply_rate, format_amount, format_rate
+from ..rules.profile import active_profile
+from ..supervision.alerts import Alert, raise_alert
+from . import exclusions
+from .model import operation_transfer_ids
 
 if TYPE_CHECKING:
-    from ..casino import CageOperation, Casino
-    from ..db import Tx
-    from ..wallet import Wallet
-    from .profile import CasinoRules
+    from ..core.db import Tx
+    from ..retail.wallet import Wallet
+    from ..rules.profile import CasinoRules
+    from .model import CageOperation, Casino
 
 
 def age_on(birth: date, day: date) -> int:
@@ -236,8 +238,6 @@ def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
         )
         .order_by(ct.c.id)
     ).all()
-    from ..casino import operation_transfer_ids
-
     return raise_alert(
         tx,
         "minimal_play",

@@ -29,13 +29,10 @@ from fractions import Fraction
 
 import sqlalchemy as sa
 
-from . import errors
-from .clock import SANDBOX_TZ
-from .db import Tx
-from .ledger import ECNY, Leg, Posting, TransferDraft
-from .money import AmountError, DecimalSetting
-from .money import format_amount as fmt
-from .schema import (
+from ..core import errors
+from ..core.clock import SANDBOX_TZ
+from ..core.db import Tx
+from ..core.schema import (
     accounts,
     journal_entries,
     operators,
@@ -44,6 +41,10 @@ from .schema import (
     transfers,
     window_positions,
 )
+from ..ledger.money import AmountError, DecimalSetting
+from ..ledger.money import format_amount as fmt
+from ..ledger.posting import ECNY, Leg, Posting, TransferDraft, register_deferred_book
+from ..supervision.alerts import raise_alert
 
 GROSS, DEFERRED_NET = "gross", "deferred_net"
 MODELS = (GROSS, DEFERRED_NET)
@@ -315,11 +316,12 @@ class SettlementBook:
         self._dirty.clear()
 
 
+register_deferred_book(SettlementBook)
+
+
 def _ndc_threshold_crossed(tx: Tx, window_id: int, op_id: int, debit: int, cap: int) -> None:
     """The central bank's alert: an operator's net debit passed the threshold
     share of its cap (once per operator and window)."""
-    from .alerts import raise_alert
-
     code = tx.conn.execute(sa.select(operators.c.code).where(operators.c.id == op_id)).scalar_one()
     raise_alert(
         tx,

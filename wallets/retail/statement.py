@@ -14,10 +14,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ..core.db import Tx
+from ..core.principal import Principal
+from ..core.schema import accounts, holds, journal_entries, transfers
 from . import wallet as wl
-from .db import Tx
-from .principal import Principal
-from .schema import accounts, holds, journal_entries, transfers
 
 MAX_ENTRIES = 1000
 

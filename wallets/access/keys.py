@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from . import errors
-from . import operators as ops
-from .db import Database, Tx
-from .principal import CASINO_REF_RE, MERCHANT, OPERATOR, ROLES, SUPERVISOR, SYSTEM, Principal
-from .schema import api_keys, operators
+from ..core import errors
+from ..core.db import Database, Tx
+from ..core.principal import CASINO_REF_RE, MERCHANT, OPERATOR, ROLES, SUPERVISOR, SYSTEM, Principal
+from ..core.schema import api_keys, operators
+from ..tier1 import operators as ops
 
 KEY_PREFIX = "ecny_"
 
