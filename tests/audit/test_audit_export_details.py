@@ -18,6 +18,7 @@ from lxml import etree
 
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
+from wallets.audit.export import bundle
 from wallets.audit.verify import verify_export
 from wallets.core.errors import DomainError
 
@@ -249,7 +250,7 @@ def test_a_wallet_opened_between_numbering_and_snapshot_gets_its_statement(
         if not opened:  # a wallet in scope, opened after the numbering
             opened.append(demo.wallet("ICBC", 1, fund="3.00"))
 
-    monkeypatch.setattr(ex, "before_snapshot", open_one)
+    monkeypatch.setattr(bundle, "before_snapshot", open_one)
     out = tmp_path / "second"
     ex.export(demo.db, out, ex.parse_filters(), signing_key)
     numbers = _seq_nbs(out)
@@ -263,7 +264,7 @@ def test_a_wallet_opened_between_numbering_and_snapshot_gets_its_statement(
 def test_wallets_opened_at_every_attempt_fail_the_export_loudly(
     demo, tmp_path, signing_key, monkeypatch
 ):
-    monkeypatch.setattr(ex, "before_snapshot", lambda export_id: demo.wallet("ICBC", 1))
+    monkeypatch.setattr(bundle, "before_snapshot", lambda export_id: demo.wallet("ICBC", 1))
     with pytest.raises(DomainError) as err:
         ex.export(demo.db, tmp_path / "out", ex.parse_filters(), signing_key)
     assert err.value.code == "busy" and "had no statement number" in err.value.detail
