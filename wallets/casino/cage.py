@@ -1,4 +1,4 @@
-"""Casinos (SPEC.md §7): registration and the cage's buy-ins, plays and cash-outs.
+"""The casino's cage (SPEC.md §7): buy-ins, plays and cash-outs (registration is registry.py).
 
 A casino has a merchant wallet at an operator, a government treasury wallet
 its gaming taxes go to, a float its wallet keeps after each day's sweep, and
@@ -16,12 +16,12 @@ Each cage operation is one linked chain of transfers, standing or falling as one
 A player is never a merchant's, a casino's or a treasury's wallet
 (``not_a_player``). A buy-in, the one operation that debits the player's
 e-CNY, needs the holder's consent: a payment code of the player's wallet
-(payment_codes.py), consumed in the buy-in's transaction, when the profile
+(wallets/retail/payment_codes.py), consumed in the buy-in's transaction, when the profile
 requires it.
 
 The e-CNY legs are built by payments.payment_draft, so they follow the
 sandbox's settlement model, and the wallet-class limits apply (LimitBook).
-Blocking rules run first (rules/cage.py); then the operation is posted,
+Blocking rules run first (rules.py); then the operation is posted,
 recorded per player and gaming day, and the detection rules run — all in the
 caller's one transaction.
 """

@@ -8,7 +8,7 @@ Blocking rules refuse an operation before anything is posted:
   - a mainland wallet paying a casino, when the profile says ``refuse``.
 (Frozen wallets and the wallet-class limits are refused by the posting itself.)
 
-Detection rules raise alerts (alerts.py) after the operation is recorded:
+Detection rules raise alerts (wallets/supervision/alerts.py) after the operation is recorded:
   - ``ltr``: every cage operation at or above the threshold (a buy-in, a
     cash-out, a wager or a payout) gets its large transaction report;
   - ``structuring``: the holder's buy-ins (or cash-outs) at the casino within

@@ -2,7 +2,7 @@
 
 SQLite runs in WAL mode and every writer starts with ``BEGIN IMMEDIATE`` so
 that writers queue instead of failing half-way. PostgreSQL runs at READ
-COMMITTED with row locks taken in a fixed order (see ledger.py); every write
+COMMITTED with row locks taken in a fixed order (see wallets/ledger/posting.py); every write
 transaction is retried on serialization failures and deadlocks, so the same
 code can run on a distributed PostgreSQL-compatible engine.
 

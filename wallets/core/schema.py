@@ -432,7 +432,7 @@ casino_transactions = sa.Table(
     sa.Index("ix_casino_transactions_casino_id_holder_id_at", "casino_id", "holder_id", "at"),
 )
 
-# Payment codes (wallets/payment_codes.py): a holder's consent to one cage
+# Payment codes (wallets/retail/payment_codes.py): a holder's consent to one cage
 # debit. Only the code's SHA-256 hash is kept, as for API keys.
 payment_codes = sa.Table(
     "payment_codes",

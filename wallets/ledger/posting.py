@@ -123,7 +123,7 @@ class TransferDraft:
     reference: str | None = None
     # True: this transfer and the next one stand or fall together (TigerBeetle's "linked").
     linked: bool = False
-    # For the wallet-class limits (limits.py): what counts against the paying
+    # For the wallet-class limits (wallets/retail/limits.py): what counts against the paying
     # wallet's outgoing caps (negative: given back), on which day (None: today),
     # and how its open holds change.
     outgoing: int = 0

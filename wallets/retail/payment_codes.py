@@ -8,7 +8,7 @@ optional cap. The cage presents it with a buy-in, and the buy-in consumes it in
 its own transaction: a refused buy-in leaves it unused, and of two buy-ins
 racing on one code exactly one commits with it.
 
-Only the code's SHA-256 hash is stored (as for API keys, wallets/keys.py): the
+Only the code's SHA-256 hash is stored (as for API keys, wallets/access/keys.py): the
 code is 24 random bytes, so a fast hash is enough, and neither the database
 nor the audit log holds a usable code.
 """

@@ -108,7 +108,7 @@ class CasinoRules:
     special_gaming_tax: Decimal
     contributions: Decimal
     # A buy-in debits the player's e-CNY only with a payment code the player's
-    # wallet issued (wallets/payment_codes.py), valid this many seconds.
+    # wallet issued (wallets/retail/payment_codes.py), valid this many seconds.
     payment_code_required: bool
     payment_code_lifetime_seconds: int
 

@@ -38,7 +38,7 @@ from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, SUPERVISOR,
 from ..core.schema import alerts, casinos, operators
 from ..rules import active_profile
 
-# The types of alert the sandbox raises (wallets/rules/cage.py, wallets/settlement.py):
+# The types of alert the sandbox raises (wallets/casino/rules.py, wallets/tier1/settlement.py):
 # raise_alert refuses any other, so this list is the vocabulary (scenario files use it).
 TYPES = (
     "ltr",
