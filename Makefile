@@ -52,9 +52,11 @@ soak: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x $(PYTEST_ARGS)
 
+# ruff, then the import contracts of setup.cfg (docs/architecture.md).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info test-artifacts

@@ -11,9 +11,9 @@ from typing import Any
 from flask import Flask, g, jsonify, redirect, request, send_from_directory, url_for
 from swagger_ui_bundle import swagger_ui_path
 
-from wallets import errors as domain_errors
-from wallets.config import Settings
-from wallets.db import Database, current_revision
+from wallets.core import errors as domain_errors
+from wallets.core.config import Settings
+from wallets.core.db import Database, current_revision
 
 from . import auth, console, converters, writes
 from . import errors as http_errors

@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 from flask import Flask, g, request
 
-from wallets import errors, keys
-from wallets.principal import Principal
+from wallets.access import keys
+from wallets.core import errors
+from wallets.core.principal import Principal
 
 from .state import database
 

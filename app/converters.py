@@ -15,7 +15,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter, IntegerConverter, PathConverter, UnicodeConverter
 
-from wallets.schema import MAX_ID, MAX_ID32
+from wallets.core.schema import MAX_ID, MAX_ID32
 
 from .schemas import GAMING_DAY_PATTERN
 

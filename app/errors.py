@@ -7,8 +7,8 @@ import logging
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from wallets import errors
-from wallets.db import loggable
+from wallets.core import errors
+from wallets.core.db import loggable
 
 log = logging.getLogger(__name__)
 

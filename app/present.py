@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from wallets import operators as ops
-from wallets.db import Tx
-from wallets.ledger import PostedTransfer
+from wallets.core.db import Tx
+from wallets.ledger.posting import PostedTransfer
+from wallets.tier1 import operators as ops
 
 
 def transfer(tx: Tx, pt: PostedTransfer, codes: dict[int, str] | None = None) -> dict:

@@ -7,18 +7,18 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from wallets.clock import CLOCK_MAX, CLOCK_MIN, INSTANT_MAX, INSTANT_MIN
-from wallets.errors import CODES
-from wallets.money import (
+from wallets.core.clock import CLOCK_MAX, CLOCK_MIN, INSTANT_MAX, INSTANT_MIN
+from wallets.core.errors import CODES
+from wallets.core.principal import ROLES
+from wallets.core.schema import MAX_ID, MAX_ID32
+from wallets.ledger.money import (
     MAX_AMOUNT_FEN,
     AmountError,
     DecimalSetting,
     format_amount,
     parse_amount,
 )
-from wallets.principal import ROLES
-from wallets.schema import MAX_ID, MAX_ID32
-from wallets.settlement import NDC_ALERT_PERCENT, NDC_RESERVE_RATIO
+from wallets.tier1.settlement import NDC_ALERT_PERCENT, NDC_RESERVE_RATIO
 
 # The documented patterns say exactly what the parser accepts (money.parse_amount):
 # up to 1000000000000.00, at most 2 decimals; positive unless zero is allowed.

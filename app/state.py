@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 
-from wallets.config import Settings
-from wallets.db import Database
+from wallets.core.config import Settings
+from wallets.core.db import Database
 
 
 def database() -> Database:

@@ -17,8 +17,9 @@ from flask import Flask, Response, g, request
 from marshmallow import Schema
 from werkzeug.exceptions import HTTPException
 
-from wallets import errors, services
-from wallets.db import Tx
+from wallets import services
+from wallets.core import errors
+from wallets.core.db import Tx
 
 from .state import database, settings
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from wallets import payments
-from wallets.db import Database
-from wallets.principal import SYSTEM
-from wallets.schema import ledger_head
+from wallets.core.db import Database
+from wallets.core.principal import SYSTEM
+from wallets.core.schema import ledger_head
+from wallets.retail import payments
 
 from .common import Result, Timer, log, scaled
 from .server import ROOT

@@ -12,7 +12,7 @@ from pathlib import Path
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.audit.verify import verify_export
-from wallets.db import Database
+from wallets.core.db import Database
 
 
 def _status_mib(field: str) -> float:

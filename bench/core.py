@@ -9,11 +9,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from wallets import payments
-from wallets.db import SQLITE_PRAGMAS, Database
-from wallets.ledger import ECNY, PostedTransfer, entry_hash
-from wallets.principal import SYSTEM
-from wallets.schema import ledger_head
+from wallets.core.db import SQLITE_PRAGMAS, Database
+from wallets.core.principal import SYSTEM
+from wallets.core.schema import ledger_head
+from wallets.ledger.posting import ECNY, PostedTransfer, entry_hash
+from wallets.retail import payments
 
 from .common import Result, Timer, log, ratio_target, scaled
 from .world import CLOCK, World, build, copy_sqlite, payments_between, sqlite_path

@@ -14,13 +14,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from wallets import clock, issuance, keys
-from wallets import operators as ops
-from wallets import wallet as wl
-from wallets.db import Database, upgrade
-from wallets.ledger import ECNY, Leg, Posting, TransferDraft
-from wallets.payments import PaymentRequest, operator_accounts
-from wallets.principal import SYSTEM
+from wallets.access import keys
+from wallets.core import clock
+from wallets.core.db import Database, upgrade
+from wallets.core.principal import SYSTEM
+from wallets.ledger.posting import ECNY, Leg, Posting, TransferDraft
+from wallets.retail import wallet as wl
+from wallets.retail.limits import class_limits
+from wallets.retail.payments import PaymentRequest, operator_accounts
+from wallets.tier1 import issuance
+from wallets.tier1 import operators as ops
 
 OPERATORS = ("ICBC", "BOC", "BOCMO")
 CLOCK = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 10:00 in Beijing and Macau
@@ -105,7 +108,7 @@ def build(
             posting = Posting(
                 tx,
                 [*vaults.values(), *(w.account_id for w in chunk)],
-                limits_for=chunk,
+                limits=class_limits(chunk),
             )
             for w in chunk:
                 vault = vaults[w.operator_id]

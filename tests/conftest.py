@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from wallets import db as dbmod
-from wallets import keys
+from wallets.access import keys
 from wallets.audit.reconcile import reconcile
-from wallets.config import Settings
+from wallets.core import db as dbmod
+from wallets.core.config import Settings
 
 PG_URL = os.environ.get("ECNY_TEST_POSTGRES_URL")
 REQUIRE_PG = os.environ.get("ECNY_REQUIRE_POSTGRES") == "1"

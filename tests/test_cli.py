@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from wallets import db as dbmod
+from wallets.core import db as dbmod
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from wallets import db as dbmod
-from wallets import keys
-from wallets.db import Database
+from wallets.access import keys
+from wallets.core import db as dbmod
+from wallets.core.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 

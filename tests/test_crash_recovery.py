@@ -24,12 +24,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from wallets import db as dbmod
-from wallets import issuance, keys, payments
-from wallets import operators as ops
-from wallets import wallet as wl
+from wallets.access import keys
 from wallets.audit.reconcile import reconcile
-from wallets.principal import SYSTEM
+from wallets.core import db as dbmod
+from wallets.core.principal import SYSTEM
+from wallets.retail import payments
+from wallets.retail import wallet as wl
+from wallets.tier1 import issuance
+from wallets.tier1 import operators as ops
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS, PER_THREAD = 4, 15

@@ -12,7 +12,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from wallets import ledger
+from wallets.ledger import posting as ledger
 
 SECRET_REFERENCE = "ref-Zq8vX3"
 SECRET_KEY = "idem-Wm4kP7"
@@ -304,8 +304,8 @@ def test_an_unreachable_database_answers_503_busy(tmp_path):
     """No server at all (nothing listens on the port): reads, writes and the
     API-key check answer busy with Retry-After, not 500."""
     from app import create_app
-    from wallets.config import Settings
-    from wallets.db import Database
+    from wallets.core.config import Settings
+    from wallets.core.db import Database
 
     url = "postgresql+psycopg://postgres@127.0.0.1:9/nothing"
     settings = Settings(database_url=url, signing_key_path=tmp_path / "k.pem")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from app.errors import status_for
-from wallets.errors import CODES
+from wallets.core.errors import CODES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,12 +16,14 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from wallets import errors, issuance, payments
-from wallets import operators as ops
-from wallets import wallet as wl
 from wallets.audit.reconcile import reconcile
-from wallets.db import Database
-from wallets.principal import SYSTEM
+from wallets.core import errors
+from wallets.core.db import Database
+from wallets.core.principal import SYSTEM
+from wallets.retail import payments
+from wallets.retail import wallet as wl
+from wallets.tier1 import issuance
+from wallets.tier1 import operators as ops
 
 amounts = st.integers(min_value=1, max_value=50_000)
 

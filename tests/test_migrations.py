@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from wallets import db as dbmod
-from wallets import schema
+from wallets.core import db as dbmod
+from wallets.core import schema
 
 
 def _diff(url: str):
@@ -67,7 +67,7 @@ def test_journal_and_transfers_are_append_only(sandbox):
 def test_migrations_keep_existing_data(empty_url):
     """Down one step and up again with a seeded ledger: nothing is lost."""
     from wallets.audit.reconcile import reconcile
-    from wallets.config import Settings
+    from wallets.core.config import Settings
     from wallets.seed import seed_demo
 
     dbmod.upgrade(empty_url)

@@ -27,7 +27,7 @@ NOT_IDEMPOTENT: dict[tuple[str, str], str] = {}
 @pytest.fixture(scope="module")
 def spec():
     from app import create_app
-    from wallets.config import Settings
+    from wallets.core.config import Settings
 
     app = create_app({"SETTINGS": Settings(database_url="sqlite://"), "TESTING": True})
     return app.test_client().get("/openapi.json").get_json()

@@ -135,7 +135,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path_factory):
             [
                 str(python),
                 "-c",
-                "import importlib.util, json, wallets, wallets.db as d; print(json.dumps("
+                "import importlib.util, json, wallets, wallets.core.db as d; print(json.dumps("
                 "[wallets.__file__, importlib.util.find_spec('app').origin, str(d.MIGRATIONS_DIR)]))",
             ],
             work,

@@ -7,9 +7,10 @@ import threading
 
 import pytest
 
-from wallets import errors, payments
-from wallets import wallet as wl
-from wallets.principal import SYSTEM
+from wallets.core import errors
+from wallets.core.principal import SYSTEM
+from wallets.retail import payments
+from wallets.retail import wallet as wl
 
 pytestmark = pytest.mark.postgres
 
@@ -93,7 +94,7 @@ def _race(n: int, fn) -> list[str]:
 
 
 def test_a_hold_resolves_exactly_once_under_racing_captures_and_voids(demo):
-    from wallets import holds
+    from wallets.retail import holds
 
     a, c = demo.demo_wallets["a"], demo.demo_wallets["c"]
     h = demo.db.write(
@@ -129,7 +130,7 @@ def test_racing_refunds_never_exceed_the_payment(demo):
 def test_racing_payments_never_pass_the_daily_cap(demo):
     """The usage a limit is checked against is read once the payer's account is
     locked: eight payments of 30.00 racing against a daily cap of 100.00 pass three times."""
-    from wallets import limits
+    from wallets.retail import limits
 
     b, c = demo.demo_wallets["b"], demo.demo_wallets["c"]  # b: class 2 at ICBC
     icbc = demo.db.read(wl.find, b).operator_id

@@ -32,8 +32,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from wallets.money import format_amount, parse_amount
-from wallets.schema import accounts, holds, journal_entries, transfers, wallet_usage
+from wallets.core.schema import accounts, holds, journal_entries, transfers, wallet_usage
+from wallets.ledger.money import format_amount, parse_amount
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -147,8 +147,8 @@ def _hammer(number: int, url: str, var_dir: str, world: dict, tickets, barrier, 
 
 def _operations(number: int, url: str, var_dir: Path, world: dict, tickets, barrier) -> list:
     from app import create_app
-    from wallets.config import Settings
-    from wallets.db import Database
+    from wallets.core.config import Settings
+    from wallets.core.db import Database
 
     settings = Settings(
         database_url=url,

@@ -14,12 +14,14 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from wallets import errors, issuance, payments, settlement
-from wallets import operators as ops
-from wallets import wallet as wl
 from wallets.audit.reconcile import reconcile
-from wallets.db import Database
-from wallets.principal import SYSTEM
+from wallets.core import errors
+from wallets.core.db import Database
+from wallets.core.principal import SYSTEM
+from wallets.retail import payments
+from wallets.retail import wallet as wl
+from wallets.tier1 import issuance, settlement
+from wallets.tier1 import operators as ops
 
 CODES = ("OPA", "OPB", "OPC")
 

@@ -20,15 +20,17 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from wallets import clock, errors, holds, issuance, payments
-from wallets import operators as ops
-from wallets import wallet as wl
 from wallets.audit.reconcile import reconcile
-from wallets.db import Database
-from wallets.ledger import PostedTransfer, Refusal
-from wallets.limits import Limits
-from wallets.principal import SYSTEM
+from wallets.core import clock, errors
+from wallets.core.db import Database
+from wallets.core.principal import SYSTEM
+from wallets.ledger.posting import PostedTransfer, Refusal
+from wallets.retail import holds, payments
+from wallets.retail import wallet as wl
+from wallets.retail.limits import Limits
 from wallets.rules import load_profile
+from wallets.tier1 import issuance
+from wallets.tier1 import operators as ops
 
 PROFILE = load_profile("default")
 START = datetime(2026, 12, 30, 20, 0, tzinfo=UTC)  # 04:00 on Dec 31 in UTC+8: a year end is near

@@ -7,15 +7,18 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from . import casino, issuance, keys, payments
-from . import operators as ops
-from . import wallet as wl
-from .config import Settings
-from .db import Database, Tx
-from .money import parse_amount
-from .principal import SYSTEM
+from .access import keys
+from .casino import registry
+from .core.config import Settings
+from .core.db import Database, Tx
+from .core.principal import SYSTEM
+from .core.schema import operators
+from .ledger.money import parse_amount
+from .retail import payments
+from .retail import wallet as wl
 from .rules.profile import select_profile
-from .schema import operators
+from .tier1 import issuance
+from .tier1 import operators as ops
 
 DEMO_OPERATORS = (
     # code, name, reserve deposited, e-CNY issued (CNY)
@@ -113,7 +116,7 @@ def _seed_casino(tx: Tx, settings: Settings, wallet_ids: list[int]) -> list[keys
         phone_secret=settings.phone_hash_secret,
     )
     wallet_ids.append(treasury.id)
-    casino.register(
+    registry.register(
         tx,
         ref=ref,
         name=name,

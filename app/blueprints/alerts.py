@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from wallets import alerts as al
+from wallets.supervision import alerts as al
 
 from .. import present
 from ..auth import current_principal, roles

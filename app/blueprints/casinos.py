@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wallets import casino as cs
-from wallets import errors, gaming_days
+from wallets.casino import cage, gaming_days, model, registry
+from wallets.core import errors
 
 from .. import converters, present
 from ..auth import current_principal, roles
@@ -40,8 +40,8 @@ GamingDayPage = page_of(GamingDayReportOut, "GamingDayPage")
 READERS = ("admin", "auditor", "merchant", "supervisor")
 
 
-def _casino(tx, c: cs.Casino) -> dict:
-    f = cs.figures(tx, c)
+def _casino(tx, c: model.Casino) -> dict:
+    f = registry.figures(tx, c)
     return {
         **c.__dict__,
         "chip_asset": c.chip_asset,
@@ -51,7 +51,7 @@ def _casino(tx, c: cs.Casino) -> dict:
     }
 
 
-def _operation(tx, op: cs.CageOperation) -> dict:
+def _operation(tx, op: model.CageOperation) -> dict:
     return {
         **op.__dict__,
         "transfers": [present.transfer(tx, t) for t in op.transfers],
@@ -88,7 +88,7 @@ def register_casino(body):
     operator's vault."""
     secret = settings().phone_hash_secret
     return write(
-        lambda tx: cs.register(
+        lambda tx: registry.register(
             tx,
             ref=body["ref"],
             name=body["name"],
@@ -113,7 +113,7 @@ def list_casinos(args):
     """Casinos by ref. Merchant and supervisor keys see their own."""
 
     def run(tx):
-        found = cs.list_(tx, current_principal(), args["after"], args["limit"] + 1)
+        found = registry.list_(tx, current_principal(), args["after"], args["limit"] + 1)
         return present.page([_casino(tx, c) for c in found], args["limit"], lambda c: c["ref"])
 
     return read(run)
@@ -125,7 +125,7 @@ def list_casinos(args):
 @roles(*READERS)
 def get_casino(ref):
     """One casino: its wallets, float, chips out with players and supervisors."""
-    return read(lambda tx: _casino(tx, cs.get(tx, ref, current_principal())))
+    return read(lambda tx: _casino(tx, registry.get(tx, ref, current_principal())))
 
 
 def _cage_view(name: str, schema, run, doc: str):
@@ -145,7 +145,7 @@ blp.route("/<ref>/buy-ins", methods=["POST"])(
     _cage_view(
         "buy_in",
         BuyInBody,
-        lambda tx, ref, b: cs.buy_in(
+        lambda tx, ref, b: cage.buy_in(
             tx,
             ref,
             current_principal(),
@@ -167,7 +167,7 @@ blp.route("/<ref>/plays", methods=["POST"])(
     _cage_view(
         "play",
         PlayBody,
-        lambda tx, ref, b: cs.play(
+        lambda tx, ref, b: cage.play(
             tx,
             ref,
             current_principal(),
@@ -185,7 +185,7 @@ blp.route("/<ref>/cash-outs", methods=["POST"])(
     _cage_view(
         "cash_out",
         CashOutBody,
-        lambda tx, ref, b: cs.cash_out(
+        lambda tx, ref, b: cage.cash_out(
             tx,
             ref,
             current_principal(),
@@ -211,8 +211,8 @@ def list_operations(args, ref):
     after = int_cursor(args["after"])
 
     def run(tx):
-        c = cs.get(tx, ref, current_principal())
-        found = cs.list_operations(
+        c = registry.get(tx, ref, current_principal())
+        found = cage.list_operations(
             tx,
             c,
             wallet_id=args.get("wallet"),
@@ -235,8 +235,8 @@ def list_player_days(args, ref):
     payouts and net result; filter by gaming day and player wallet."""
 
     def run(tx):
-        c = cs.get(tx, ref, current_principal())
-        rows = cs.list_player_days(
+        c = registry.get(tx, ref, current_principal())
+        rows = cage.list_player_days(
             tx,
             c,
             gaming_day=args.get("gaming_day"),
@@ -244,7 +244,7 @@ def list_player_days(args, ref):
             after=args["after"],
             limit=args["limit"] + 1,
         )
-        page = present.page(rows, args["limit"], cs.player_day_cursor)
+        page = present.page(rows, args["limit"], cage.player_day_cursor)
         page["items"] = [
             {**r._mapping, "net_result": r.paid_out - r.wagered} for r in page["items"]
         ]

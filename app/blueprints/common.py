@@ -9,8 +9,8 @@ import flask_smorest
 from flask import g, request
 from webargs.flaskparser import FlaskParser
 
-from wallets import errors
-from wallets.wallet import IfMatch
+from wallets.core import errors
+from wallets.retail.wallet import IfMatch
 
 from .. import openapi
 

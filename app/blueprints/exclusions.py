@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from wallets import exclusions as ex
+from wallets.casino import exclusions as ex
 
 from .. import present
 from ..auth import current_principal, roles

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from wallets import holds
+from wallets.retail import holds
 
 from .. import present
 from ..auth import current_principal, roles

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from wallets import errors, issuance, limits
-from wallets import operators as ops
+from wallets.core import errors
+from wallets.retail import limits
 from wallets.rules import active_profile
+from wallets.tier1 import issuance
+from wallets.tier1 import operators as ops
 
 from .. import present
 from ..auth import current_principal, roles

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from wallets import clock, keys
+from wallets.access import keys
+from wallets.core import clock
 from wallets.services import sandbox
 
 from .. import present

@@ -5,8 +5,8 @@ import io
 
 from flask import Response
 
-from wallets import operators as ops
-from wallets import settlement
+from wallets.tier1 import operators as ops
+from wallets.tier1 import settlement
 
 from .. import present
 from ..auth import current_principal, roles

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from wallets import errors, payments
-from wallets import ledger as ld
-from wallets import operators as ops
+from wallets.core import errors
+from wallets.ledger import posting as ld
+from wallets.retail import payments
 from wallets.services import transfers
+from wallets.tier1 import operators as ops
 
 from .. import present
 from ..auth import current_principal, roles

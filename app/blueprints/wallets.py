@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from wallets import limits, payment_codes, payments
-from wallets import wallet as wl
-from wallets.clock import local_date
-from wallets.statement import statement
+from wallets.core.clock import local_date
+from wallets.retail import limits, payment_codes, payments
+from wallets.retail import wallet as wl
+from wallets.retail.statement import statement
 
 from .. import present
 from ..auth import current_principal, roles

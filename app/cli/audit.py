@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from wallets.audit.reconcile import reconcile
-from wallets.db import Database
+from wallets.core.db import Database
 
 from .common import audited, audited_run, cli_settings
 
@@ -48,7 +48,7 @@ def audit_reconcile(as_json: bool) -> None:
 def audit_digest() -> None:
     """Print the journal head signed by the central bank's Ed25519 key, as JSON."""
     from wallets.audit import digest as dg
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     settings = cli_settings()
     try:
@@ -63,7 +63,7 @@ def audit_digest() -> None:
 def audit_public_key() -> None:
     """Print the central bank's public key (PEM), to hand to auditors out of band."""
     from wallets.audit import digest as dg
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     try:
         key = dg.load_or_create_key(cli_settings().signing_key_path)
@@ -104,7 +104,7 @@ def audit_export(
 
     from wallets.audit import digest as dg
     from wallets.audit import export as ex
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     settings = cli_settings()
 
@@ -263,7 +263,7 @@ def audit_checkpoints_take() -> None:
     """Take a checkpoint now (refused when the chain does not recompute)."""
     from wallets.audit import checkpoints as cp
     from wallets.audit import digest as dg
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     settings = cli_settings()
     database = Database(settings.database_url)

@@ -3,8 +3,8 @@ command of the services (wallets/services) with its audit event."""
 
 from __future__ import annotations
 
-from wallets.config import Settings
-from wallets.db import Database
+from wallets.core.config import Settings
+from wallets.core.db import Database
 
 
 def cli_settings() -> Settings:
@@ -36,7 +36,7 @@ def audited_run(database: Database, command: str, run, *, body: dict | None = No
     :func:`audited` records them."""
     from wallets import services
     from wallets.audit import log as audit_log
-    from wallets.errors import VALIDATION_FAILED, DomainError, status_of
+    from wallets.core.errors import VALIDATION_FAILED, DomainError, status_of
 
     call = cli_command(command, body).call
     try:
@@ -56,7 +56,7 @@ def audited_run(database: Database, command: str, run, *, body: dict | None = No
 
 def cli_command(command: str, body: dict | None):
     from wallets import services
-    from wallets.principal import CLI
+    from wallets.core.principal import CLI
 
     return services.Command(
         actor=CLI,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wallets import db as dbmod
+from wallets.core import db as dbmod
 
 from .common import cli_settings
 

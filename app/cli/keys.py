@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from wallets import keys
-from wallets.db import Database
-from wallets.principal import ROLES
-from wallets.schema import MAX_ID32
+from wallets.access import keys
+from wallets.core.db import Database
+from wallets.core.principal import ROLES
+from wallets.core.schema import MAX_ID32
 
 from .common import audited, cli_settings
 
@@ -26,7 +26,7 @@ def keys_create(
     role: str, operator_code: str | None, casino_ref: str | None, label: str | None
 ) -> None:
     """Create an API key and print it (only its hash is stored)."""
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     database = Database(cli_settings().database_url)
     try:
@@ -48,7 +48,7 @@ def keys_create(
 @click.argument("key_id", type=click.IntRange(1, MAX_ID32))
 def keys_revoke(key_id: int) -> None:
     """Revoke an API key by its id: from now on it authenticates nothing."""
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     database = Database(cli_settings().database_url)
     try:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from wallets.db import Database
+from wallets.core.db import Database
 
 from .common import audited, cli_settings
 
@@ -20,8 +20,8 @@ def sandbox_group() -> None:
 @click.argument("ratio", required=False)
 def reserve_ratio(ratio: str | None) -> None:
     """Show the reserve ratio, or set it to RATIO (0 < RATIO <= 1) while no e-CNY is outstanding."""
-    from wallets import issuance
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
+    from wallets.tier1 import issuance
 
     database = Database(cli_settings().database_url)
     if ratio is None:
@@ -48,8 +48,8 @@ def reserve_ratio(ratio: str | None) -> None:
 )
 def settlement_settings(model, ndc_reserve_ratio, ndc_alert_percent, cutoff) -> None:
     """Show or change the settlement model and its settings."""
-    from wallets import settlement
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
+    from wallets.tier1 import settlement
 
     changes = {
         "model": model,
@@ -75,7 +75,7 @@ def settlement_settings(model, ndc_reserve_ratio, ndc_alert_percent, cutoff) -> 
 @click.argument("name", required=False)
 def profile(name: str | None) -> None:
     """Show the active rule profile, or make the shipped profile NAME (default, macau) active."""
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
     from wallets.rules import active_profile
     from wallets.rules.profile import available_profiles, select_profile
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from wallets import keys
-from wallets.db import Database
+from wallets.access import keys
+from wallets.core.db import Database
 
 from .common import audited, cli_settings
 

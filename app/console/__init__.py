@@ -18,8 +18,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 
-from wallets import errors, keys
-from wallets.money import format_amount
+from wallets.access import keys
+from wallets.core import errors
+from wallets.ledger.money import format_amount
 
 from ..errors import status_for
 from ..state import database

@@ -9,17 +9,21 @@ from decimal import Decimal, InvalidOperation
 from flask import flash, g, redirect, render_template, request, send_file, session, url_for
 from marshmallow import Schema, fields
 
-from wallets import alerts as al
-from wallets import casino as cs
-from wallets import clock, errors, keys, ledger, limits, settlement
-from wallets import exclusions as excl
-from wallets import gaming_days as gd
-from wallets import operators as ops
-from wallets import wallet as wl
+from wallets.access import keys
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.audit.reconcile import reconcile
+from wallets.casino import cage, registry
+from wallets.casino import exclusions as excl
+from wallets.casino import gaming_days as gd
+from wallets.core import clock, errors
+from wallets.ledger import posting as ledger
+from wallets.retail import limits
+from wallets.retail import wallet as wl
 from wallets.services import exports, sandbox
+from wallets.supervision import alerts as al
+from wallets.tier1 import operators as ops
+from wallets.tier1 import settlement
 
 from ..state import database, settings
 from ..writes import read, write
@@ -257,12 +261,12 @@ def player(ref: str, wallet_id: int):
     """A player's casino activity and alerts, oldest first."""
 
     def run(tx):
-        c = cs.get(tx, ref, g.principal)
-        operations = cs.list_operations(tx, c, wallet_id=wallet_id, limit=500)
+        c = registry.get(tx, ref, g.principal)
+        operations = cage.list_operations(tx, c, wallet_id=wallet_id, limit=500)
         raised = al.list_(
             tx, g.principal, al.AlertFilters(casino=ref, wallet_id=wallet_id), after=None, limit=500
         )
-        days = cs.list_player_days(
+        days = cage.list_player_days(
             tx, c, gaming_day=None, wallet_id=wallet_id, after=None, limit=500
         )
         return operations, raised, days
@@ -306,7 +310,7 @@ def gaming_days():
     def run(tx):
         return [
             (c, gd.list_(tx, c.ref, g.principal, after=None, limit=60))
-            for c in cs.list_(tx, g.principal, None, 100)
+            for c in registry.list_(tx, g.principal, None, 100)
         ]
 
     return render_template("console/gaming_days.html", casinos=read(run))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from wallets.money import format_amount
+from wallets.ledger.money import format_amount
 
 YUAN = 100  # fen
 

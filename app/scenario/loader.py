@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from wallets.money import AmountError, parse_signed_amount
+from wallets.ledger.money import AmountError, parse_signed_amount
 from wallets.rules.profile import ProfileError, available_profiles, load_profile, parse_profile
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -51,7 +51,10 @@ class Scenario:
 def domain_enums() -> dict[str, list]:
     """The vocabularies of the scenario schema (its ``$defs`` of these names),
     from the domain modules that define them: the one source of truth."""
-    from wallets import alerts, exclusions, gaming_days, settlement, wallet
+    from wallets.casino import exclusions, gaming_days
+    from wallets.retail import wallet
+    from wallets.supervision import alerts
+    from wallets.tier1 import settlement
 
     return {
         "wallet_class": list(wallet.CLASSES),

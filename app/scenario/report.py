@@ -19,9 +19,9 @@ def fresh_sandbox(database_url: str | None = None) -> Iterator[Client]:
     """An in-process sandbox on a new database (a temp SQLite file unless
     ``database_url`` names an empty one), migrated, with an admin key."""
     from app import create_app
-    from wallets import db as dbmod
-    from wallets import keys
-    from wallets.config import Settings
+    from wallets.access import keys
+    from wallets.core import db as dbmod
+    from wallets.core.config import Settings
 
     with tempfile.TemporaryDirectory(prefix="ecny-scenario-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'scenario.sqlite3'}"

@@ -20,7 +20,7 @@ from typing import Any
 
 from app.client import ApiError, Client
 from app.scenario.loader import Scenario, profile_request
-from wallets.money import format_amount, parse_signed_amount
+from wallets.ledger.money import format_amount, parse_signed_amount
 
 DEFAULT_BIRTH_DATE = "1990-01-01"
 DEFAULT_PHONE = "+85360000000"

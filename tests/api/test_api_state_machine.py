@@ -59,9 +59,9 @@ from hypothesis.stateful import (
 )
 
 from app.errors import status_for
-from wallets import issuance
-from wallets.clock import SANDBOX_TZ
-from wallets.money import format_amount, parse_amount
+from wallets.core.clock import SANDBOX_TZ
+from wallets.ledger.money import format_amount, parse_amount
+from wallets.tier1 import issuance
 
 SOAK = os.environ.get("ECNY_SOAK") == "1"
 START = datetime(2026, 3, 2, 10, 0, tzinfo=SANDBOX_TZ)  # a Monday morning, UTC+8

@@ -30,7 +30,7 @@ import pytest
 from macau_world import DAY, advance, cage, macau_world, payment_code
 
 from app.errors import status_for
-from wallets import errors
+from wallets.core import errors
 
 COLUMNS = ("admin", "cb", "auditor", "op", "op_other", "mer", "mer_other", "sup", "sup_other")
 

@@ -9,9 +9,11 @@ from functools import partial
 import pytest
 from macau_world import DAY, advance, macau_world, payment_code
 
-from wallets import casino, errors, gaming_days
-from wallets.money import parse_amount
-from wallets.principal import MERCHANT, Principal
+from wallets.casino import cage as casino
+from wallets.casino import gaming_days
+from wallets.core import errors
+from wallets.core.principal import MERCHANT, Principal
+from wallets.ledger.money import parse_amount
 
 pytestmark = pytest.mark.postgres
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from macau_world import DAY, advance, alert_types, cage, high_roller_profile, macau_world
 
-from wallets.ledger import Leg, Posting, TransferDraft
+from wallets.ledger.posting import Leg, Posting, TransferDraft
 
 
 def test_a_whole_gaming_day_at_one_casino(sandbox):

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from wallets import clock
-from wallets.schema import holds
+from wallets.core import clock
+from wallets.core.schema import holds
 
 
 def hold(sb, src, dst, amount, key="ICBC", **extra):

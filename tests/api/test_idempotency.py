@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from wallets import idempotency, keys
-from wallets.schema import idempotency_keys
+from wallets import idempotency
+from wallets.access import keys
+from wallets.core.schema import idempotency_keys
 
 
 def _pay(demo, idem, amount="10.00", key="ICBC"):
@@ -230,7 +231,7 @@ def test_a_retry_past_the_stale_window_never_pays_twice(demo, monkeypatch):
     transaction), on either database: on SQLite the retry waits for the
     writer's lock and replays; on PostgreSQL it may take the claim over, and
     then the first cannot commit."""
-    from wallets import ledger
+    from wallets.ledger import posting as ledger
 
     _stale_after_one_second(demo)
     entries_before = demo.journal_count()

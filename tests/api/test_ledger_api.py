@@ -74,7 +74,7 @@ def test_redemption_returns_reserve(sandbox):
 
 
 def test_partial_reserve_ratio_keeps_consumed_reserve_exact(sandbox):
-    from wallets import issuance
+    from wallets.tier1 import issuance
 
     sandbox.db.write(issuance.set_reserve_ratio, "0.33")
     sandbox.operator("ICBC", reserve="1000.00", issue=None)

@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app import create_app
 from tests.conftest import _fresh_url, make_sandbox
-from wallets import keys
-from wallets.config import Settings
+from wallets.access import keys
+from wallets.core.config import Settings
 
 EXAMPLES = int(os.environ.get("ECNY_FUZZ_EXAMPLES", "1"))
 # On PostgreSQL (which refuses what SQLite stores: a NUL, an integer past 32

@@ -126,7 +126,7 @@ def test_a_day_under_deferred_net_settlement(sandbox):
         },
     ]
     # The report rebuilt from the journal equals the stored one.
-    from wallets import settlement
+    from wallets.tier1 import settlement
 
     assert sandbox.db.read(settlement.build_report, closed["id"]) == stored
     csv = sandbox.get(f"/v1/settlement/windows/{closed['id']}/report?format=csv", key="auditor")

@@ -247,7 +247,7 @@ def test_alert_lifecycle_due_times_and_overdue(sandbox):
 def test_working_day_due_times():
     from datetime import datetime
 
-    from wallets.clock import SANDBOX_TZ, working_days_deadline
+    from wallets.core.clock import SANDBOX_TZ, working_days_deadline
 
     def due(local: str) -> str:
         when = datetime.fromisoformat(local).replace(tzinfo=SANDBOX_TZ)
@@ -349,7 +349,7 @@ def test_the_same_replay_raises_the_same_alerts(sandbox, another_sandbox):
 def test_other_code_raises_alerts_tied_to_no_casino(sandbox):
     """The hook for other rules (a settlement engineer's net-debit-cap alert, say):
     such alerts are the central bank's, not any supervisor's."""
-    from wallets.alerts import raise_alert
+    from wallets.supervision.alerts import raise_alert
 
     sb = sandbox
     macau_world(sb)

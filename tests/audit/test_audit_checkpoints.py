@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from wallets.audit import checkpoints as cp
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
-from wallets.errors import DomainError
-from wallets.ledger import entry_hash
-from wallets.schema import accounts, journal_entries, ledger_head
+from wallets.core.errors import DomainError
+from wallets.core.schema import accounts, journal_entries, ledger_head
+from wallets.ledger.posting import entry_hash
 
 
 def _triggers(tx, enable: bool) -> None:
@@ -158,7 +158,7 @@ def test_checkpoints_on_the_sandbox_clock_and_on_exports(demo, tmp_path):
 
 
 def test_period_boundaries_are_sandbox_midnight_and_every_n_hours():
-    from wallets.clock import SANDBOX_TZ
+    from wallets.core.clock import SANDBOX_TZ
 
     at = datetime(2026, 12, 1, 0, 0, tzinfo=SANDBOX_TZ)
     assert cp.period_of(at, 6) == cp.period_of(at + timedelta(hours=5, minutes=59), 6)
@@ -253,7 +253,7 @@ def test_a_held_checkpoint_catches_a_rewritten_and_rehashed_database(
 def _clock_in_db(db, when: str) -> None:
     """Set the sandbox clock in the database directly (no API write, so no
     checkpoint is taken by the move itself)."""
-    from wallets.schema import sandbox
+    from wallets.core.schema import sandbox
 
     at = datetime.fromisoformat(when)
     db.write(lambda tx: tx.conn.execute(sandbox.update().values(clock_fixed=at)))

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from wallets.audit import digest as dg
-from wallets.config import Settings
+from wallets.core.config import Settings
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def test_checkpoints_take_and_export_are_in_the_audit_log(cli_env, cli):
 
 def test_a_refused_checkpoint_is_in_the_audit_log(cli_env, cli, monkeypatch):
     from wallets.audit import checkpoints as cp
-    from wallets.errors import LEDGER_CHAIN_BROKEN, DomainError
+    from wallets.core.errors import LEDGER_CHAIN_BROKEN, DomainError
 
     def broken(tx, *args, **kwargs):
         raise DomainError(LEDGER_CHAIN_BROKEN, "the journal's hash chain does not recompute")

@@ -9,10 +9,11 @@ import threading
 
 import pytest
 
-from wallets import errors, payments
 from wallets.audit import export as ex
 from wallets.audit.verify import verify_export
-from wallets.principal import SYSTEM
+from wallets.core import errors
+from wallets.core.principal import SYSTEM
+from wallets.retail import payments
 
 pytestmark = pytest.mark.postgres
 

@@ -13,7 +13,7 @@ from lxml import etree
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.audit.verify import verify_export
-from wallets.ledger import GENESIS_HASH, entry_hash
+from wallets.ledger.posting import GENESIS_HASH, entry_hash
 
 NS = {"c": ex.CAMT_NS}
 
@@ -233,8 +233,8 @@ def test_open_holds_appear_as_a_held_balance(demo, tmp_path, signing_key, camt_s
     """A hold's funds leave the wallet's account for the operator's escrow by a
     booked entry of kind "hold"; what is still held at the statement's end is a
     proprietary HELD balance."""
-    from wallets import holds
-    from wallets.principal import SYSTEM
+    from wallets.core.principal import SYSTEM
+    from wallets.retail import holds
 
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
     open_hold = demo.db.write(
@@ -275,7 +275,7 @@ def test_open_holds_appear_as_a_held_balance(demo, tmp_path, signing_key, camt_s
 def test_bad_filters_are_refused(demo, tmp_path, signing_key):
     import pytest
 
-    from wallets.errors import DomainError
+    from wallets.core.errors import DomainError
 
     for kwargs, code in (
         ({"operator": "NOPE"}, "operator_not_found"),
@@ -362,7 +362,7 @@ def test_export_job_errors_and_roles(demo):
         assert demo.get("/v1/audit/exports/1", key=role).status_code == 403
     # A job that has not run: its files are not ready.
     from wallets.audit import export as exmod
-    from wallets.principal import SYSTEM
+    from wallets.core.principal import SYSTEM
 
     job = demo.db.write(exmod.create_job, exmod.parse_filters(), SYSTEM)
     r = demo.get(f"/v1/audit/exports/{job.id}/files/journal.csv", key="auditor")

@@ -18,8 +18,9 @@ from lxml import etree
 
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
+from wallets.audit.export import bundle
 from wallets.audit.verify import verify_export
-from wallets.errors import DomainError
+from wallets.core.errors import DomainError
 
 NS = {"c": ex.CAMT_NS}
 LONG_REF = "invoice 2026-12-01 / order 0042 / table 17 / thank you for visiting"
@@ -217,7 +218,7 @@ def test_an_export_in_one_archive_and_the_list_of_jobs(demo, tmp_path, cli):
 
     # Not ready, unknown, out of range.
     from wallets.audit import export as exmod
-    from wallets.principal import SYSTEM
+    from wallets.core.principal import SYSTEM
 
     queued = demo.db.write(exmod.create_job, exmod.parse_filters(), SYSTEM)
     r = demo.get(f"/v1/audit/exports/{queued.id}/archive", key="auditor")
@@ -231,7 +232,7 @@ def test_an_export_in_one_archive_and_the_list_of_jobs(demo, tmp_path, cli):
 
 
 def _numbers(db) -> dict[int, int]:
-    from wallets.schema import statement_numbers as sn
+    from wallets.core.schema import statement_numbers as sn
 
     return dict(
         db.read(lambda tx: tx.conn.execute(sa.select(sn.c.account_id, sn.c.last_number)).all())
@@ -249,7 +250,7 @@ def test_a_wallet_opened_between_numbering_and_snapshot_gets_its_statement(
         if not opened:  # a wallet in scope, opened after the numbering
             opened.append(demo.wallet("ICBC", 1, fund="3.00"))
 
-    monkeypatch.setattr(ex, "before_snapshot", open_one)
+    monkeypatch.setattr(bundle, "before_snapshot", open_one)
     out = tmp_path / "second"
     ex.export(demo.db, out, ex.parse_filters(), signing_key)
     numbers = _seq_nbs(out)
@@ -263,7 +264,7 @@ def test_a_wallet_opened_between_numbering_and_snapshot_gets_its_statement(
 def test_wallets_opened_at_every_attempt_fail_the_export_loudly(
     demo, tmp_path, signing_key, monkeypatch
 ):
-    monkeypatch.setattr(ex, "before_snapshot", lambda export_id: demo.wallet("ICBC", 1))
+    monkeypatch.setattr(bundle, "before_snapshot", lambda export_id: demo.wallet("ICBC", 1))
     with pytest.raises(DomainError) as err:
         ex.export(demo.db, tmp_path / "out", ex.parse_filters(), signing_key)
     assert err.value.code == "busy" and "had no statement number" in err.value.detail

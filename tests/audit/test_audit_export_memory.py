@@ -7,14 +7,16 @@ import time
 import tracemalloc
 from datetime import date
 
-from wallets import db as dbmod
-from wallets import issuance, payments
-from wallets import operators as ops
-from wallets import wallet as wl
 from wallets.audit import export as ex
+from wallets.audit.export import bundle, common, journal
 from wallets.audit.verify import verify_export
-from wallets.ledger import ECNY, Leg, Posting, TransferDraft
-from wallets.principal import SYSTEM
+from wallets.core import db as dbmod
+from wallets.core.principal import SYSTEM
+from wallets.ledger.posting import ECNY, Leg, Posting, TransferDraft
+from wallets.retail import payments
+from wallets.retail import wallet as wl
+from wallets.tier1 import issuance
+from wallets.tier1 import operators as ops
 
 
 def _ledger(url: str, payments_count: int) -> dbmod.Database:
@@ -80,7 +82,8 @@ def _peak(db, out, key) -> tuple[int, float]:
 def test_export_memory_is_flat_in_the_number_of_rows(tmp_path, signing_key, monkeypatch):
     small, large = 1_000, 10_000
     # Rows are fetched in batches of YIELD_PER: both sizes must fill the batch.
-    monkeypatch.setattr(ex, "YIELD_PER", 250)
+    for module in (common, journal, bundle):
+        monkeypatch.setattr(module, "YIELD_PER", 250)
     db_small = _ledger(f"sqlite:///{tmp_path / 'small.sqlite3'}", small)
     db_large = _ledger(f"sqlite:///{tmp_path / 'large.sqlite3'}", large)
     try:

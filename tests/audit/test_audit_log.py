@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from wallets import keys
-from wallets.schema import audit_events
+from wallets.access import keys
+from wallets.core.schema import audit_events
 
 
 def _events(sandbox) -> list[dict]:

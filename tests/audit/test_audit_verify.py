@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from wallets import db as dbmod
-from wallets import payments
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
-from wallets.config import Settings
-from wallets.ledger import HASH_TIME_FORMAT, entry_hash
-from wallets.principal import SYSTEM
+from wallets.core import db as dbmod
+from wallets.core.config import Settings
+from wallets.core.principal import SYSTEM
+from wallets.ledger.posting import HASH_TIME_FORMAT, entry_hash
+from wallets.retail import payments
 from wallets.seed import seed_demo
 
 

@@ -240,7 +240,7 @@ def test_every_enum_of_schema_json_is_the_domains():
 
 def test_the_schema_in_use_takes_its_enums_from_the_domain(monkeypatch, tmp_path):
     from app.scenario import loader
-    from wallets import wallet
+    from wallets.retail import wallet
 
     path = write(tmp_path, GOVERNMENT)
     monkeypatch.setattr(wallet, "KINDS", (*wallet.KINDS, "government"))
@@ -316,7 +316,7 @@ def test_step_enums_are_the_domains(step, message, tmp_path):
 
 def test_the_raised_types_are_the_listed_ones(sqlite_template, tmp_path):
     """raise_alert refuses a type outside alerts.TYPES, so the list cannot fall behind."""
-    from wallets.alerts import TYPES, raise_alert
+    from wallets.supervision.alerts import TYPES, raise_alert
 
     assert "ndc_threshold" in TYPES and "mainland_yearly_cap" in TYPES
     with pytest.raises(ValueError, match="not one of alerts.TYPES"):
@@ -324,7 +324,7 @@ def test_the_raised_types_are_the_listed_ones(sqlite_template, tmp_path):
 
 
 def test_a_close_reports_the_listed_checks(sqlite_template, tmp_path):
-    from wallets.gaming_days import CHECKS
+    from wallets.casino.gaming_days import CHECKS
 
     result = replay_file(SCENARIOS / "normal_day.yaml", sqlite_template, tmp_path)
     (day,) = result.final["gaming_days"]

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-from wallets import db as dbmod
-from wallets.schema import sandbox, wallet_usage
+from wallets.core import db as dbmod
+from wallets.core.schema import sandbox, wallet_usage
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_driver_rows_expand_lists_and_convert_values(migrated):
 
 
 def test_driver_inserts_and_upserts_are_what_sqlalchemy_reads(migrated):
-    from wallets.limits import _USAGE_UPSERT
+    from wallets.retail.limits import _USAGE_UPSERT
 
     def run(tx):
         tx.conn.exec_driver_sql(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from wallets.db import loggable
+from wallets.core.db import loggable
 
 
 def test_a_database_error_is_named_by_class_and_sqlstate_only():

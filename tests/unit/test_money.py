@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wallets.money import (
+from wallets.ledger.money import (
     MAX_AMOUNT_FEN,
     AmountError,
     DecimalSetting,
@@ -13,7 +13,7 @@ from wallets.money import (
     parse_amount,
     parse_signed_amount,
 )
-from wallets.settlement import NDC_ALERT_PERCENT, NDC_RESERVE_RATIO
+from wallets.tier1.settlement import NDC_ALERT_PERCENT, NDC_RESERVE_RATIO
 
 
 @pytest.mark.parametrize(

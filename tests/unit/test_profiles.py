@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from wallets.money import apply_rate, divide_by_rate, parse_rate
+from wallets.ledger.money import apply_rate, divide_by_rate, parse_rate
 from wallets.rules import profile as pr
 
 

@@ -30,11 +30,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .. import errors
-from ..clock import SANDBOX_TZ
-from ..db import Database, Tx
-from ..ledger import GENESIS_HASH, entry_hash
-from ..schema import accounts, checkpoints, journal_entries, ledger_head
+from ..core import errors
+from ..core.clock import SANDBOX_TZ
+from ..core.db import Database, Tx
+from ..core.schema import accounts, checkpoints, journal_entries, ledger_head
+from ..ledger.posting import GENESIS_HASH, entry_hash
 from . import digest as dg
 
 log = logging.getLogger(__name__)

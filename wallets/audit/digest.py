@@ -27,9 +27,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .. import errors
-from ..db import Tx
-from ..schema import ledger_head
+from ..core import errors
+from ..core.db import Tx
+from ..core.schema import ledger_head
 
 ALGORITHM = "Ed25519"
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from ..db import Tx
-from ..principal import Principal
-from ..schema import audit_events
+from ..core.db import Tx
+from ..core.principal import Principal
+from ..core.schema import audit_events
 
 # Request fields that never reach the log: personal data of holders (a label
 # often names one), and secrets (a buy-in's payment code is the holder's consent:

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from .. import issuance, settlement
-from ..db import Tx
-from ..ledger import CHIP_PREFIX, ECNY
-from ..money import format_amount as fmt
-from ..schema import accounts, journal_entries, ledger_head, operators, transfers
+from ..core.db import Tx
+from ..core.schema import accounts, journal_entries, ledger_head, operators, transfers
+from ..ledger.money import format_amount as fmt
+from ..ledger.posting import CHIP_PREFIX, ECNY
+from ..tier1 import issuance, settlement
 from .checkpoints import walk
 
 

@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from wallets import schema
-from wallets.db import make_engine
+from wallets.core import schema
+from wallets.core.db import make_engine
 
 config = context.config
 target_metadata = schema.metadata

@@ -1,5 +1,5 @@
 """Rule profiles: every threshold the sandbox applies, as data."""
 
-from .profile import Profile, ProfileError, active_profile, load_profile
+from .profile import Limits, Profile, ProfileError, active_profile, casino_rules, load_profile
 
-__all__ = ["Profile", "ProfileError", "active_profile", "load_profile"]
+__all__ = ["Limits", "Profile", "ProfileError", "active_profile", "casino_rules", "load_profile"]

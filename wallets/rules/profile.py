@@ -14,7 +14,7 @@ decimal strings of their currency; rates and shares are decimal strings too.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import time
 from decimal import Decimal
 from functools import lru_cache
@@ -25,8 +25,9 @@ import marshmallow as ma
 import sqlalchemy as sa
 import yaml
 
-from .. import errors
-from ..money import (
+from ..core import errors
+from ..core.schema import sandbox
+from ..ledger.money import (
     AmountError,
     apply_rate,
     divide_by_rate,
@@ -36,12 +37,36 @@ from ..money import (
 )
 
 if TYPE_CHECKING:
-    from ..db import Tx
-    from ..limits import Limits
+    from ..core.db import Tx
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 SUPPORTED_VERSIONS = (1, 2)
 MAINLAND_ACTIONS = ("alert", "refuse")
+
+
+# The wallet-class limits (wallets/retail/limits.py enforces them).
+LIMIT_NAMES = ("balance_cap", "single_payment", "daily_out", "annual_out")
+
+
+@dataclass(frozen=True)
+class Limits:
+    balance_cap: int | None = None
+    single_payment: int | None = None
+    daily_out: int | None = None
+    annual_out: int | None = None
+
+    def lowered_by(self, other: Limits) -> Limits:
+        """The stricter of the two, limit by limit (None is no limit)."""
+        values = {}
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            values[f.name] = (
+                theirs if mine is None else mine if theirs is None else min(mine, theirs)
+            )
+        return Limits(**values)
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in LIMIT_NAMES}
 
 
 class ProfileError(ValueError):
@@ -83,7 +108,7 @@ class CasinoRules:
     special_gaming_tax: Decimal
     contributions: Decimal
     # A buy-in debits the player's e-CNY only with a payment code the player's
-    # wallet issued (wallets/payment_codes.py), valid this many seconds.
+    # wallet issued (wallets/retail/payment_codes.py), valid this many seconds.
     payment_code_required: bool
     payment_code_lifetime_seconds: int
 
@@ -298,8 +323,6 @@ def _first_error(messages: Any, path: str = "") -> tuple[str, str]:
 
 def parse_profile(data: Any, source: str = "<profile>") -> Profile:
     """Validate a profile (unknown keys are errors too) and build it."""
-    from ..limits import Limits
-
     if not isinstance(data, dict):
         raise ProfileError(f"{source}: (top): a profile is a mapping")
     try:
@@ -360,11 +383,21 @@ def active_profile(tx: Tx) -> Profile:
     return _from_document(document) if document else load_profile(tx.sandbox.profile)
 
 
+def casino_rules(tx: Tx) -> CasinoRules:
+    """The active profile's casino rules; a profile without them cannot run a cage."""
+    profile = active_profile(tx)
+    if profile.casino is None:
+        raise errors.DomainError(
+            errors.CASINO_RULES_UNAVAILABLE,
+            f"the active rule profile {profile.name!r} has no casino rules "
+            "(select the macau profile: PUT /v1/sandbox/profile)",
+        )
+    return profile.casino
+
+
 def select_profile(tx: Tx, *, name: str | None = None, document: Any = None) -> Profile:
     """Make a shipped profile (by name) or a document of the caller's the active one.
     Wallet limits and casino rules apply from the next transfer on."""
-    from ..schema import sandbox
-
     if (name is None) == (document is None):
         raise _invalid("name", "give either the name of a shipped profile or a document")
     if name is not None:

@@ -29,11 +29,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .. import errors, holds, idempotency
+from .. import idempotency
 from ..audit import checkpoints
 from ..audit import log as audit_log
-from ..db import Database, Tx, loggable
-from ..principal import Principal
+from ..core import errors
+from ..core.db import Database, Tx, loggable
+from ..core.principal import Principal
+from ..retail import holds
 
 log = logging.getLogger(__name__)
 

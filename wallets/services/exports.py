@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 
 from ..audit import export as ex
-from ..db import Database, Tx
-from ..principal import Principal
+from ..core.db import Database, Tx
+from ..core.principal import Principal
 
 
 def queue(tx: Tx, filters: ex.Filters, actor: Principal) -> ex.Job:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .. import clock, holds, settlement
-from ..db import Tx
+from ..core import clock
+from ..core.db import Tx
+from ..retail import holds
+from ..tier1 import settlement
 
 
 def set_clock(tx: Tx, now: datetime, fixed: bool) -> clock.ClockState:

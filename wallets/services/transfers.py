@@ -3,11 +3,11 @@ those that touch it (a transfer outside its scope does not exist for it)."""
 
 from __future__ import annotations
 
-from .. import errors
-from .. import ledger as ld
-from .. import wallet as wl
-from ..db import Tx
-from ..principal import OPERATOR, Principal
+from ..core import errors
+from ..core.db import Tx
+from ..core.principal import OPERATOR, Principal
+from ..ledger import posting as ld
+from ..retail import wallet as wl
 
 
 def visible(actor: Principal, pt: ld.PostedTransfer) -> bool:

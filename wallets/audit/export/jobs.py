@@ -1,0 +1,215 @@
+"""Export jobs (the API's): queued, run in the background, their files served
+one by one or as one tar.gz archive."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ...core import errors
+from ...core.db import Database, Tx
+from ...core.principal import Principal
+from ...core.schema import (
+    MAX_ID32,
+    export_jobs,
+)
+from .. import digest as dg
+from .bundle import export
+from .common import Filters, file_digest, resolve
+
+# ---- export jobs (the API's) ---------------------------------------------------------
+
+QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    status: str
+    filters: dict
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    head_seq: int | None
+    head_hash: str | None
+    files: list[dict]
+    error: str | None
+    error_code: str | None = None
+
+
+def _job(row: sa.Row) -> Job:
+    return Job(
+        id=row.id,
+        status=row.status,
+        filters=json.loads(row.filters),
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        head_seq=row.head_seq,
+        head_hash=row.head_hash,
+        files=json.loads(row.files) if row.files else [],
+        error=row.error,
+        error_code=row.error_code,
+    )
+
+
+def create_job(tx: Tx, filters: Filters, actor: Principal) -> Job:
+    """Record a queued export; its operator and wallet must exist."""
+    resolve(tx, filters)
+    job_id = tx.conn.execute(
+        export_jobs.insert().values(
+            status=QUEUED,
+            api_key_id=actor.key_id,
+            filters=json.dumps(filters.as_dict()),
+            created_at=tx.now(),
+        )
+    ).inserted_primary_key[0]
+    return get_job(tx, job_id)
+
+
+def get_job(tx: Tx, job_id: int) -> Job:
+    if not 0 < job_id <= MAX_ID32:  # the column's range: beyond it there is no such job
+        raise errors.DomainError(errors.EXPORT_NOT_FOUND, f"no export job {job_id}")
+    row = tx.conn.execute(sa.select(export_jobs).where(export_jobs.c.id == job_id)).first()
+    if row is None:
+        raise errors.DomainError(errors.EXPORT_NOT_FOUND, f"no export job {job_id}")
+    return _job(row)
+
+
+def list_jobs(tx: Tx, *, after: int | None, limit: int) -> list[Job]:
+    """Export jobs, newest first (``after``: show those older than this id)."""
+    stmt = sa.select(export_jobs).order_by(export_jobs.c.id.desc()).limit(limit)
+    if after is not None:
+        stmt = stmt.where(export_jobs.c.id < after)
+    return [_job(r) for r in tx.conn.execute(stmt)]
+
+
+def job_directory(export_dir: Path, job_id: int) -> Path:
+    return Path(export_dir) / f"job-{job_id}"
+
+
+def job_file(tx: Tx, export_dir: Path, job_id: int, name: str) -> Path:
+    """The path of one listed file of a succeeded job."""
+    job = get_job(tx, job_id)
+    if job.status != SUCCEEDED:
+        raise errors.DomainError(
+            errors.EXPORT_NOT_READY, f"export job {job_id} is {job.status}", job_status=job.status
+        )
+    if name != "manifest.json" and name not in {f["name"] for f in job.files}:
+        raise errors.DomainError(
+            errors.EXPORT_FILE_NOT_FOUND, f"export job {job_id} has no file {name!r}"
+        )
+    path = job_directory(export_dir, job_id) / name
+    if not path.is_file():
+        raise errors.DomainError(
+            errors.EXPORT_FILE_NOT_FOUND, f"the file {name!r} of export job {job_id} is gone"
+        )
+    return path
+
+
+def _set(tx: Tx, job_id: int, **values) -> None:
+    tx.conn.execute(export_jobs.update().where(export_jobs.c.id == job_id).values(**values))
+
+
+def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path) -> Job:
+    """Run a queued job to its end; a failure is recorded on the job, not raised."""
+    db.write(lambda tx: _set(tx, job_id, status=RUNNING, started_at=datetime.now(UTC)))
+    try:
+        filters = Filters.from_dict(db.read(get_job, job_id).filters)
+        key = dg.load_or_create_key(signing_key_path)
+        directory = job_directory(export_dir, job_id)
+        # A job id is used once per database: files already there are a previous
+        # database's (the sandbox was rebuilt), not this job's.
+        shutil.rmtree(directory, ignore_errors=True)
+        result = export(db, directory, filters, key, export_id=f"JOB-{job_id}")
+    except Exception as exc:  # noqa: BLE001 - the job records why it failed
+        known = isinstance(exc, errors.DomainError)
+        detail = exc.detail if known else f"{type(exc).__name__}: {exc}"
+        code = exc.code if known else "internal_error"
+        db.write(
+            lambda tx: _set(
+                tx,
+                job_id,
+                status=FAILED,
+                finished_at=datetime.now(UTC),
+                error=detail[:500],
+                error_code=code,
+            )
+        )
+    else:
+        size, sha = file_digest(result.directory / "manifest.json")
+        listing = [{"name": "manifest.json", "rows": None, "bytes": size, "sha256": sha}]
+        listing += [f.as_dict() for f in result.files]
+        db.write(
+            lambda tx: _set(
+                tx,
+                job_id,
+                status=SUCCEEDED,
+                finished_at=datetime.now(UTC),
+                head_seq=result.manifest["head"]["sequence"],
+                head_hash=result.manifest["head"]["hash"],
+                files=json.dumps(listing),
+            )
+        )
+    return db.read(get_job, job_id)
+
+
+# ---- the whole export as one archive -----------------------------------------------
+
+ARCHIVE_CHUNK = 1 << 16
+
+
+def job_archive_files(tx: Tx, export_dir: Path, job_id: int) -> tuple[Path, list[str]]:
+    """The directory and the file names (manifest first) of a succeeded job."""
+    job = get_job(tx, job_id)
+    if job.status != SUCCEEDED:
+        raise errors.DomainError(
+            errors.EXPORT_NOT_READY, f"export job {job_id} is {job.status}", job_status=job.status
+        )
+    names = ["manifest.json"] + [f["name"] for f in job.files if f["name"] != "manifest.json"]
+    directory = job_directory(export_dir, job_id)
+    for name in names:
+        if not (directory / name).is_file():
+            raise errors.DomainError(
+                errors.EXPORT_FILE_NOT_FOUND, f"the file {name!r} of export job {job_id} is gone"
+            )
+    return directory, names
+
+
+def archive_name(job_id: int) -> str:
+    return f"export-job-{job_id}"
+
+
+def tar_gz_chunks(directory: Path, names: list[str], prefix: str) -> Iterator[bytes]:
+    """A gzip-compressed POSIX tar of ``names`` under ``directory``, each as
+    ``prefix/name``, produced piece by piece: memory stays flat however large
+    the files (a file is read ARCHIVE_CHUNK bytes at a time)."""
+    import tarfile
+    import zlib
+
+    gz = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: gzip wrapper
+    for name in names:
+        path = directory / name
+        info = tarfile.TarInfo(f"{prefix}/{name}")
+        stat = path.stat()
+        info.size, info.mtime, info.mode = stat.st_size, int(stat.st_mtime), 0o644
+        out = gz.compress(info.tobuf(format=tarfile.PAX_FORMAT))
+        if out:
+            yield out
+        with open(path, "rb") as f:
+            while chunk := f.read(ARCHIVE_CHUNK):
+                out = gz.compress(chunk)
+                if out:
+                    yield out
+        pad = -stat.st_size % tarfile.BLOCKSIZE
+        if pad:
+            out = gz.compress(b"\0" * pad)
+            if out:
+                yield out
+    yield gz.compress(b"\0" * (2 * tarfile.BLOCKSIZE)) + gz.flush()

@@ -1,0 +1,1 @@
+"""Macau casino supervision: the casino registry, the cage and its rules, exclusions, gaming days."""

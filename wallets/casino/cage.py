@@ -1,0 +1,465 @@
+"""The casino's cage (SPEC.md §7): buy-ins, plays and cash-outs (registration is registry.py).
+
+A casino has a merchant wallet at an operator, a government treasury wallet
+its gaming taxes go to, a float its wallet keeps after each day's sweep, and
+its own chip asset ``CHIP:<ref>``: the casino's chip issuance account
+``CASINO:<ref>:CHIPS`` (may go negative: its balance is minus the chips out
+with players) and one chip account per player, ``W:<id>:CHIP:<ref>`` (never
+negative). A chip is worth one fen of CNY.
+
+Each cage operation is one linked chain of transfers, standing or falling as one:
+
+    buy-in    player wallet -> casino wallet (an e-CNY payment); chip_issue to the player
+    play      wager: player chips -> casino; payout (when the player wins something back)
+    cash-out  chip_return: player chips -> casino; casino wallet -> player wallet (a payment)
+
+A player is never a merchant's, a casino's or a treasury's wallet
+(``not_a_player``). A buy-in, the one operation that debits the player's
+e-CNY, needs the holder's consent: a payment code of the player's wallet
+(wallets/retail/payment_codes.py), consumed in the buy-in's transaction, when the profile
+requires it.
+
+The e-CNY legs are built by payments.payment_draft, so they follow the
+sandbox's settlement model, and the wallet-class limits apply (LimitBook).
+Blocking rules run first (rules.py); then the operation is posted,
+recorded per player and gaming day, and the detection rules run — all in the
+caller's one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from ..core import errors
+from ..core.clock import gaming_day_of
+from ..core.db import Tx
+from ..core.principal import ADMIN, MERCHANT, Principal
+from ..core.schema import (
+    accounts,
+    casino_player_days,
+    casino_transactions,
+    casinos,
+    gaming_days,
+)
+from ..core.schema import wallets as wallets_table
+from ..ledger.posting import Leg, PostedTransfer, Posting, Refusal, TransferDraft
+from ..retail import payment_codes, payments
+from ..retail import wallet as wl
+from ..retail.limits import class_limits
+from ..rules import casino_rules
+from ..rules.profile import CasinoRules
+from . import rules as cage_rules
+from .model import BUY_IN, CASH_OUT, PLAY, CageOperation, Casino, operation_transfer_ids
+from .registry import get
+
+# ---- the cage ----------------------------------------------------------------------
+
+
+def _for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
+    if actor.role not in (MERCHANT, ADMIN):
+        raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not run a cage")
+    c, rules = get(tx, ref, actor), casino_rules(tx)
+    # Only a clock set back can reach a closed day; its report must stay true.
+    day = gaming_day_of(tx.now(), rules.gaming_day_cutoff)
+    closed = tx.driver_rows(
+        "SELECT 1 FROM gaming_days WHERE casino_id = ? AND gaming_day = ?",
+        c.id,
+        tx.driver_value(gaming_days.c.gaming_day, day),
+    )
+    if closed:
+        raise errors.DomainError(
+            errors.GAMING_DAY_ALREADY_CLOSED,
+            f"gaming day {day.isoformat()} of {ref} is closed: its cage takes no more operations",
+        )
+    return c, rules
+
+
+def _player(tx: Tx, wallet_id: int) -> wl.Wallet:
+    """The player's wallet: never a merchant's, a casino's or a treasury's (nor
+    one of their sub-wallets), whatever the profile: their money is not a
+    player's to stake, and a cage must not move it."""
+    w = wl.find(tx, wallet_id)
+    if w is None:
+        raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field="player")
+    family = [w.id] if w.parent_id is None else [w.id, w.parent_id]
+    if tx.conn.execute(_NOT_A_PLAYER, {"ids": family}).first() is not None:
+        raise errors.DomainError(
+            errors.NOT_A_PLAYER,
+            f"wallet {w.id} is a merchant's, a casino's or a treasury's wallet: it does not play",
+            field="player",
+            wallet_id=w.id,
+        )
+    return w
+
+
+# The wallet or its parent is merchant-kind, or some casino's own or treasury wallet.
+_NOT_A_PLAYER = (
+    sa.select(wallets_table.c.id)
+    .where(
+        wallets_table.c.id.in_(sa.bindparam("ids", expanding=True)),
+        sa.or_(
+            wallets_table.c.kind == "merchant",
+            sa.exists().where(
+                sa.or_(
+                    casinos.c.merchant_wallet_id == wallets_table.c.id,
+                    casinos.c.treasury_wallet_id == wallets_table.c.id,
+                )
+            ),
+        ),
+    )
+    .limit(1)
+)
+
+
+def player_chip_account(tx: Tx, c: Casino, player: wl.Wallet) -> int:
+    """The player's chip account at this casino, opened at first use."""
+    found = tx.driver_rows(_CHIP_ACCOUNT, player.id, c.chip_asset)
+    if found:
+        return found[0][0]
+    tx.driver_execute(
+        _OPEN_CHIP_ACCOUNT,
+        wl.wallet_account_code(player.id, c.chip_asset),
+        c.chip_asset,
+        player.id,
+        False,
+        tx.driver_value(accounts.c.created_at, tx.now()),
+    )
+    return tx.driver_rows(_CHIP_ACCOUNT, player.id, c.chip_asset)[0][0]
+
+
+_CHIP_ACCOUNT = "SELECT id FROM accounts WHERE wallet_id = ? AND asset = ?"
+# Two cage operations of one new player may race to open it: the second does nothing.
+_OPEN_CHIP_ACCOUNT = (
+    "INSERT INTO accounts (code, asset, kind, wallet_id, may_go_negative, created_at)"
+    " VALUES (?, ?, 'chips', ?, ?, ?) ON CONFLICT (wallet_id, asset) DO NOTHING"
+)
+
+
+def _chip_draft(
+    c: Casino, kind: str, amount: int, debit: int, credit: int, player: wl.Wallet, ref: str | None
+) -> TransferDraft:
+    to_player = debit == c.chip_account_id
+    return TransferDraft(
+        kind=kind,
+        asset=c.chip_asset,
+        amount=amount,
+        legs=[Leg(debit, credit, amount, c.chip_asset)],
+        from_wallet_id=None if to_player else player.id,
+        to_wallet_id=player.id if to_player else None,
+        reference=ref,
+    )
+
+
+def post_linked(
+    tx: Tx,
+    drafts: list[TransferDraft],
+    *,
+    lock: list[int],
+    parties: list[tuple[wl.Wallet, str]],
+    limits: bool,
+) -> list[PostedTransfer]:
+    """Post ``drafts`` as one linked chain, after locking their accounts (and
+    ``lock``) and checking that every party's wallet is active; raise the
+    refusal of the member that failed."""
+    account_ids = [a for d in drafts for leg in d.legs for a in (leg.debit, leg.credit)]
+    wallets = [w for w, _ in parties]
+    posting = Posting(tx, [*account_ids, *lock], limits=class_limits(wallets) if limits else None)
+    statuses = wl.current_statuses(tx, [w.id for w in wallets])
+    refusal = next(
+        filter(None, (payments.status_refusal(w.id, statuses[w.id], role) for w, role in parties)),
+        None,
+    )
+    for i, draft in enumerate(drafts):
+        draft.linked = i < len(drafts) - 1
+        posting.add(draft, refusal if i == 0 else None)
+    results = posting.commit()
+    for r in results:
+        if isinstance(r, Refusal) and r.code != errors.LINKED_TRANSFER_FAILED:
+            raise r.error()
+    return results  # type: ignore[return-value]
+
+
+def ecny_payment(
+    tx: Tx, payer: wl.Wallet, payee: wl.Wallet, amount: int, reference: str | None
+) -> TransferDraft:
+    op_accounts = payments.operator_accounts(tx, {payer.operator_id, payee.operator_id})
+    req = payments.PaymentRequest(payer.id, payee.id, amount, reference)
+    return payments.payment_draft(payer, payee, req, op_accounts)
+
+
+def buy_in(
+    tx: Tx,
+    ref: str,
+    actor: Principal,
+    *,
+    wallet_id: int,
+    amount: int,
+    reference: str | None,
+    payment_code: str | None = None,
+) -> CageOperation:
+    """The player pays e-CNY into the casino's wallet and gets as many chips.
+    The debit needs the player's consent: a payment code of the player's wallet
+    (consumed here) when the profile requires one, and any code presented is
+    checked. The code comes first: without consent the cage learns nothing of
+    the wallet named (whether it exists, whose it is, age, exclusions)."""
+    c, rules = _for_cage(tx, ref, actor)
+    if payment_code is not None or rules.payment_code_required:
+        payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
+    player = _player(tx, wallet_id)
+    cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
+    merchant = wl.find(tx, c.merchant_wallet_id)
+    chips = player_chip_account(tx, c, player)
+    reference = reference or f"buy-in at {c.ref}"
+    pay, issue = post_linked(
+        tx,
+        [
+            ecny_payment(tx, player, merchant, amount, reference),
+            _chip_draft(c, "chip_issue", amount, c.chip_account_id, chips, player, reference),
+        ],
+        lock=[],
+        parties=[(player, "paying"), (merchant, "receiving")],
+        limits=True,
+    )
+    return _record(tx, c, rules, player, BUY_IN, amount, 0, [pay, issue], ecny=pay, chips=issue)
+
+
+def play(
+    tx: Tx,
+    ref: str,
+    actor: Principal,
+    *,
+    wallet_id: int,
+    wager: int,
+    payout: int,
+    reference: str | None,
+) -> CageOperation:
+    """A round: the player's wager goes to the casino, and the payout (stake
+    included, 0 when the round is lost) comes back. The wager is turnover."""
+    c, rules = _for_cage(tx, ref, actor)
+    player = _player(tx, wallet_id)
+    cage_rules.check_player(
+        tx, rules, c, player, amount=max(wager, payout), gaming=True, paying=False
+    )
+    chips = player_chip_account(tx, c, player)
+    reference = reference or f"play at {c.ref}"
+    drafts = [_chip_draft(c, "wager", wager, chips, c.chip_account_id, player, reference)]
+    if payout:
+        drafts.append(_chip_draft(c, "payout", payout, c.chip_account_id, chips, player, reference))
+    # The player's e-CNY account is locked too: a freeze takes that lock.
+    posted = post_linked(
+        tx, drafts, lock=[player.account_id], parties=[(player, "playing")], limits=False
+    )
+    return _record(
+        tx,
+        c,
+        rules,
+        player,
+        PLAY,
+        wager,
+        payout,
+        posted,
+        chips=posted[0],
+        payout_transfer=posted[1] if payout else None,
+    )
+
+
+def cash_out(
+    tx: Tx, ref: str, actor: Principal, *, wallet_id: int, amount: int, reference: str | None
+) -> CageOperation:
+    """The player returns chips and the casino's wallet pays as much e-CNY back."""
+    c, rules = _for_cage(tx, ref, actor)
+    player = _player(tx, wallet_id)
+    cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
+    merchant = wl.find(tx, c.merchant_wallet_id)
+    chips = player_chip_account(tx, c, player)
+    reference = reference or f"cash-out at {c.ref}"
+    back, pay = post_linked(
+        tx,
+        [
+            _chip_draft(c, "chip_return", amount, chips, c.chip_account_id, player, reference),
+            ecny_payment(tx, merchant, player, amount, reference),
+        ],
+        lock=[],
+        parties=[(player, "receiving"), (merchant, "paying")],
+        limits=True,
+    )
+    return _record(tx, c, rules, player, CASH_OUT, amount, 0, [back, pay], ecny=pay, chips=back)
+
+
+def _record(
+    tx: Tx,
+    c: Casino,
+    rules: CasinoRules,
+    player: wl.Wallet,
+    kind: str,
+    amount: int,
+    payout: int,
+    posted: list[PostedTransfer],
+    *,
+    chips: PostedTransfer,
+    ecny: PostedTransfer | None = None,
+    payout_transfer: PostedTransfer | None = None,
+) -> CageOperation:
+    """Keep the operation and its day's totals, then run the detection rules."""
+    now = tx.now()
+    day = gaming_day_of(now, rules.gaming_day_cutoff)
+    stored_day = tx.driver_value(casino_transactions.c.gaming_day, day)
+    ((op_id,),) = tx.driver_rows(
+        _INSERT_OPERATION,
+        c.id,
+        kind,
+        player.id,
+        player.holder_id,
+        stored_day,
+        tx.driver_value(casino_transactions.c.at, now),
+        amount,
+        payout,
+        ecny.id if ecny else None,
+        chips.id,
+        payout_transfer.id if payout_transfer else None,
+    )
+    tx.driver_execute(
+        _ADD_TO_PLAYER_DAY,
+        c.id,
+        stored_day,
+        player.id,
+        player.holder_id,
+        amount if kind == BUY_IN else 0,
+        amount if kind == CASH_OUT else 0,
+        amount if kind == PLAY else 0,
+        payout,
+    )
+    op = CageOperation(
+        id=op_id,
+        casino_ref=c.ref,
+        kind=kind,
+        wallet_id=player.id,
+        gaming_day=day,
+        at=now,
+        amount=amount,
+        payout=payout,
+        transfers=posted,
+        alerts=[],
+    )
+    raised = cage_rules.detect(tx, rules, c, player, op)
+    return CageOperation(**{**op.__dict__, "alerts": raised})
+
+
+_INSERT_OPERATION = (
+    "INSERT INTO casino_transactions (casino_id, kind, wallet_id, holder_id, gaming_day, at,"
+    " amount, payout, ecny_transfer_id, chip_transfer_id, payout_transfer_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+)
+# The player's totals of the gaming day, kept as the operations come.
+_ADD_TO_PLAYER_DAY = (
+    "INSERT INTO casino_player_days (casino_id, gaming_day, wallet_id, holder_id,"
+    " buy_ins, cash_outs, wagered, paid_out, transactions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
+    " ON CONFLICT (casino_id, gaming_day, wallet_id) DO UPDATE SET"
+    " buy_ins = casino_player_days.buy_ins + excluded.buy_ins,"
+    " cash_outs = casino_player_days.cash_outs + excluded.cash_outs,"
+    " wagered = casino_player_days.wagered + excluded.wagered,"
+    " paid_out = casino_player_days.paid_out + excluded.paid_out,"
+    " transactions = casino_player_days.transactions + 1"
+)
+
+
+# ---- what supervisors read ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedOperation:
+    id: int
+    casino_ref: str
+    kind: str
+    wallet_id: int
+    holder_id: str
+    gaming_day: date
+    at: datetime
+    amount: int
+    payout: int
+    transfer_ids: list[int]
+
+
+def list_operations(
+    tx: Tx,
+    c: Casino,
+    *,
+    wallet_id: int | None = None,
+    gaming_day: date | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> list[RecordedOperation]:
+    ct = casino_transactions
+    stmt = sa.select(ct).where(ct.c.casino_id == c.id).order_by(ct.c.id).limit(limit)
+    if wallet_id is not None:
+        stmt = stmt.where(ct.c.wallet_id == wallet_id)
+    if gaming_day is not None:
+        stmt = stmt.where(ct.c.gaming_day == gaming_day)
+    if after is not None:
+        stmt = stmt.where(ct.c.id > after)
+    return [
+        RecordedOperation(
+            id=r.id,
+            casino_ref=c.ref,
+            kind=r.kind,
+            wallet_id=r.wallet_id,
+            holder_id=r.holder_id,
+            gaming_day=r.gaming_day,
+            at=r.at,
+            amount=r.amount,
+            payout=r.payout,
+            transfer_ids=operation_transfer_ids(r),
+        )
+        for r in tx.conn.execute(stmt)
+    ]
+
+
+def list_player_days(
+    tx: Tx,
+    c: Casino,
+    *,
+    gaming_day: date | None = None,
+    wallet_id: int | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> list[sa.Row]:
+    """Per player per gaming day: buy-ins, cash-outs, turnover, payouts, net result."""
+    cpd = casino_player_days
+    stmt = (
+        sa.select(cpd)
+        .where(cpd.c.casino_id == c.id)
+        .order_by(cpd.c.gaming_day, cpd.c.wallet_id)
+        .limit(limit)
+    )
+    if gaming_day is not None:
+        stmt = stmt.where(cpd.c.gaming_day == gaming_day)
+    if wallet_id is not None:
+        stmt = stmt.where(cpd.c.wallet_id == wallet_id)
+    if after is not None:
+        day, wallet = _player_day_cursor(after)
+        stmt = stmt.where(
+            sa.or_(
+                cpd.c.gaming_day > day,
+                sa.and_(cpd.c.gaming_day == day, cpd.c.wallet_id > wallet),
+            )
+        )
+    return tx.conn.execute(stmt).all()
+
+
+def player_day_cursor(row) -> str:
+    return f"{row.gaming_day.isoformat()}:{row.wallet_id}"
+
+
+def _player_day_cursor(after: str) -> tuple[date, int]:
+    day, _, wallet = after.partition(":")
+    try:
+        return date.fromisoformat(day), int(wallet)
+    except ValueError:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "after: not a cursor of this list",
+            errors={"after": ["not a valid cursor"]},
+        ) from None

@@ -1,0 +1,378 @@
+"""The gaming-day close (SPEC.md §7).
+
+Closing a casino's gaming day (once it is over, and only once):
+  1. sums the day's cage records: buy-ins, cash-outs, turnover (wagers),
+     payouts, and GGR = wagers - payouts (the players' net losses);
+  2. pays the special gaming tax and the contributions (the profile's shares
+     of a positive GGR, rounded half up to the fen) from the casino's wallet to
+     its treasury wallet, as linked e-CNY payments;
+  3. sweeps the casino wallet's e-CNY above its float to its bank (a defunding);
+  4. checks the settlement rules against the ledger itself, each with its figures:
+     - ``ecny_receipts_match``: the casino wallet's net e-CNY receipts over the
+       day equal GGR plus the change in chips held by players (SPEC.md §7);
+     - ``chips_match_cage``: the chips players hold per the ledger equal what
+       the cage's own records give (nothing moved chips outside the cage);
+     - ``taxes_paid``: the tax and contributions reached the treasury wallet;
+     - ``ltr_filed``: every casino transaction of the day at or above the LTR
+       threshold has its report — a cage operation's LTR alert, and no e-CNY
+       payment to or from the casino wallet above it outside the cage.
+It stores and returns the report; a failed check is in it, it does not stop
+the close. Everything runs in the caller's one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..core import errors
+from ..core.clock import gaming_day_bounds
+from ..core.db import Tx
+from ..core.principal import ADMIN, MERCHANT, SUPERVISOR, SYSTEM, Principal
+from ..core.schema import (
+    accounts,
+    alerts,
+    casino_player_days,
+    casino_transactions,
+    casinos,
+    gaming_days,
+    journal_entries,
+    transfers,
+)
+from ..ledger.money import apply_rate, format_amount, format_rate
+from ..ledger.posting import PostedTransfer, chip_asset
+from ..retail import payments
+from ..retail import wallet as wl
+from ..rules import casino_rules
+from . import cage, model, registry
+
+# The checks of a close, in the order of its report.
+CHECKS = ("ecny_receipts_match", "chips_match_cage", "taxes_paid", "ltr_filed")
+
+# Transfers on the casino wallet that are not receipts from or payments to players.
+NOT_RECEIPTS = ("funding", "defunding", "sweep")
+
+
+def _close_transfer_ids(tx: Tx, casino_id: int):
+    """The tax, contribution and sweep transfers of every close of this casino."""
+    gd = gaming_days
+    return sa.union_all(
+        *(
+            sa.select(col).where(gd.c.casino_id == casino_id, col.is_not(None))
+            for col in (gd.c.tax_transfer_id, gd.c.contribution_transfer_id, gd.c.sweep_transfer_id)
+        )
+    )
+
+
+def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
+    if actor.role not in (MERCHANT, SUPERVISOR, ADMIN):
+        raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not close a day")
+    c = registry.get(tx, ref, actor)
+    rules = casino_rules(tx)
+    # One close at a time per casino (SQLite writers queue anyway).
+    tx.conn.execute(sa.select(casinos.c.id).where(casinos.c.id == c.id).with_for_update())
+    if _stored(tx, c.id, day) is not None:
+        raise errors.DomainError(
+            errors.GAMING_DAY_ALREADY_CLOSED, f"gaming day {day.isoformat()} of {ref} is closed"
+        )
+    start, end = gaming_day_bounds(day, rules.gaming_day_cutoff)
+    now = tx.now()
+    if now < end:
+        raise errors.DomainError(
+            errors.GAMING_DAY_NOT_OVER,
+            f"gaming day {day.isoformat()} ends at {end.isoformat()}; it is {now.isoformat()}",
+            ends_at=end.isoformat(),
+        )
+    cpd = casino_player_days
+    t = tx.conn.execute(
+        sa.select(
+            sa.func.count(),
+            *(
+                sa.func.coalesce(sa.func.sum(col), 0)
+                for col in (cpd.c.buy_ins, cpd.c.cash_outs, cpd.c.wagered, cpd.c.paid_out)
+            ),
+        ).where(cpd.c.casino_id == c.id, cpd.c.gaming_day == day)
+    ).one()
+    players, buy_ins, cash_outs, wagered, paid_out = (int(v) for v in t)
+    ggr = wagered - paid_out
+    tax = apply_rate(ggr, rules.special_gaming_tax) if ggr > 0 else 0
+    contribution = apply_rate(ggr, rules.contributions) if ggr > 0 else 0
+
+    treasury = wl.find(tx, c.treasury_wallet_id)
+    label = f"{ref} {day.isoformat()}"
+    tax_t, contribution_t = _pay_taxes(tx, c, treasury, tax, contribution, label)
+    paid = [t for t in (tax_t, contribution_t) if t is not None]
+    merchant = wl.find(tx, c.merchant_wallet_id)
+    sweep = merchant.available - c.float_amount
+    sweep_t = (
+        payments.defund(tx, merchant.id, sweep, SYSTEM, f"sweep above float, {label}")
+        if sweep > 0
+        else None
+    )
+
+    asset = chip_asset(ref)
+    chips_start = _chips_with_players(tx, asset, before=start)
+    chips_end = _chips_with_players(tx, asset, before=end)
+    receipts = _net_receipts(tx, c, start, end)
+    checks = [
+        _check(
+            "ecny_receipts_match",
+            receipts == ggr + chips_end - chips_start,
+            {
+                "ecny_net_receipts": format_amount(receipts),
+                "ggr": format_amount(ggr),
+                "chips_with_players_change": format_amount(chips_end - chips_start),
+                "difference": format_amount(receipts - ggr - (chips_end - chips_start)),
+            },
+            "e-CNY net receipts differ from GGR + the change in chips held by players",
+        ),
+        _chips_match_cage(tx, c, chips_end, end),
+        _check(
+            "taxes_paid",
+            (tax_t.amount if tax_t else 0) == tax
+            and (contribution_t.amount if contribution_t else 0) == contribution
+            and all(p.to_wallet_id == treasury.id for p in paid),
+            {
+                "special_gaming_tax": format_amount(tax),
+                "contributions": format_amount(contribution),
+                "paid": format_amount(sum(p.amount for p in paid)),
+                "transfer_ids": [p.id for p in paid],
+                "treasury_wallet": treasury.id,
+            },
+            "the taxes due were not paid to the treasury",
+        ),
+        _ltr_filed(tx, c, rules.ltr_threshold, day, start, end),
+    ]
+    report = {
+        "casino": ref,
+        "gaming_day": day.isoformat(),
+        "starts_at": start.isoformat(),
+        "ends_at": end.isoformat(),
+        "closed_at": now.isoformat(),
+        "players": players,
+        "buy_ins": format_amount(buy_ins),
+        "cash_outs": format_amount(cash_outs),
+        "turnover": format_amount(wagered),
+        "payouts": format_amount(paid_out),
+        "ggr": format_amount(ggr),
+        "special_gaming_tax": {
+            "rate": format_rate(rules.special_gaming_tax),
+            "amount": format_amount(tax),
+            "transfer_id": tax_t.id if tax_t else None,
+        },
+        "contributions": {
+            "rate": format_rate(rules.contributions),
+            "amount": format_amount(contribution),
+            "transfer_id": contribution_t.id if contribution_t else None,
+        },
+        "sweep": {
+            "float": format_amount(c.float_amount),
+            "balance_before": format_amount(merchant.available),
+            "amount": format_amount(max(sweep, 0)),
+            "transfer_id": sweep_t.id if sweep_t else None,
+        },
+        "chips_with_players": {
+            "at_start": format_amount(chips_start),
+            "at_end": format_amount(chips_end),
+        },
+        "checks": checks,
+        "ok": all(ch["ok"] for ch in checks),
+    }
+    tx.conn.execute(
+        gaming_days.insert().values(
+            casino_id=c.id,
+            gaming_day=day,
+            closed_at=now,
+            ok=report["ok"],
+            tax_transfer_id=report["special_gaming_tax"]["transfer_id"],
+            contribution_transfer_id=report["contributions"]["transfer_id"],
+            sweep_transfer_id=report["sweep"]["transfer_id"],
+            report=json.dumps(report, separators=(",", ":")),
+        )
+    )
+    return report
+
+
+def _pay_taxes(
+    tx: Tx, c: model.Casino, treasury: wl.Wallet, tax: int, contribution: int, label: str
+) -> tuple[PostedTransfer | None, PostedTransfer | None]:
+    """The special gaming tax and the contributions, casino wallet -> treasury, linked."""
+    merchant = wl.find(tx, c.merchant_wallet_id)
+    due = [(tax, "special gaming tax"), (contribution, "contributions")]
+    drafts = [
+        cage.ecny_payment(tx, merchant, treasury, amount, f"{what}, {label}")
+        for amount, what in due
+        if amount
+    ]
+    if not drafts:
+        return None, None
+    posted = iter(
+        cage.post_linked(
+            tx,
+            drafts,
+            lock=[],
+            parties=[(merchant, "paying"), (treasury, "receiving")],
+            limits=True,
+        )
+    )
+    return (next(posted) if tax else None), (next(posted) if contribution else None)
+
+
+def _check(name: str, ok: bool, figures: dict, problem: str) -> dict:
+    return {"name": name, "ok": ok, "figures": figures, "problems": [] if ok else [problem]}
+
+
+def _chips_with_players(tx: Tx, asset: str, *, before: datetime) -> int:
+    """Chips held by players just before ``before``, from the journal."""
+    je = journal_entries
+    held = sa.select(accounts.c.id).where(accounts.c.asset == asset, accounts.c.kind == "chips")
+    credited, debited = (
+        int(
+            tx.conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(je.c.amount), 0)).where(
+                    side.in_(held), je.c.posted_at < before
+                )
+            ).scalar_one()
+        )
+        for side in (je.c.credit_account_id, je.c.debit_account_id)
+    )
+    return credited - debited
+
+
+def _net_receipts(tx: Tx, c: model.Casino, start: datetime, end: datetime) -> int:
+    """The casino wallet's e-CNY received minus paid over [start, end), from the
+    journal, without fundings, defundings, sweeps and the closes' own transfers."""
+    account_id = wl.find(tx, c.merchant_wallet_id).account_id
+    je, t = journal_entries, transfers
+    signed = sa.case((je.c.credit_account_id == account_id, je.c.amount), else_=-je.c.amount)
+    return int(
+        tx.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(signed), 0))
+            .select_from(je.join(t, t.c.id == je.c.transfer_id))
+            .where(
+                sa.or_(je.c.debit_account_id == account_id, je.c.credit_account_id == account_id),
+                je.c.posted_at >= start,
+                je.c.posted_at < end,
+                t.c.kind.not_in(NOT_RECEIPTS),
+                t.c.id.not_in(_close_transfer_ids(tx, c.id)),
+            )
+        ).scalar_one()
+    )
+
+
+def _chips_match_cage(tx: Tx, c: model.Casino, chips_end: int, end: datetime) -> dict:
+    ct = casino_transactions
+    change = sa.case(
+        (ct.c.kind == model.BUY_IN, ct.c.amount),
+        (ct.c.kind == model.CASH_OUT, -ct.c.amount),
+        else_=ct.c.payout - ct.c.amount,
+    )
+    per_cage = int(
+        tx.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(change), 0)).where(
+                ct.c.casino_id == c.id, ct.c.at < end
+            )
+        ).scalar_one()
+    )
+    return _check(
+        "chips_match_cage",
+        per_cage == chips_end,
+        {
+            "chips_with_players_per_ledger": format_amount(chips_end),
+            "chips_with_players_per_cage": format_amount(per_cage),
+            "difference": format_amount(chips_end - per_cage),
+        },
+        "chips moved outside the cage",
+    )
+
+
+def _ltr_filed(
+    tx: Tx, c: model.Casino, threshold: int, day: date, start: datetime, end: datetime
+) -> dict:
+    ct = casino_transactions
+    large = tx.conn.execute(
+        sa.select(ct.c.id, ct.c.amount, ct.c.payout)
+        .where(
+            ct.c.casino_id == c.id,
+            ct.c.gaming_day == day,
+            sa.or_(ct.c.amount >= threshold, ct.c.payout >= threshold),
+        )
+        .order_by(ct.c.id)
+    ).all()
+    filed = set(
+        tx.conn.execute(
+            sa.select(alerts.c.dedupe_key).where(
+                alerts.c.dedupe_key.in_([f"ltr:{r.id}" for r in large])
+            )
+        ).scalars()
+    )
+    unfiled_ops = [r.id for r in large if f"ltr:{r.id}" not in filed]
+    # Large e-CNY payments on the casino wallet that the cage did not make.
+    t = transfers
+    merchant = c.merchant_wallet_id
+    cage_ids = sa.select(ct.c.ecny_transfer_id).where(
+        ct.c.casino_id == c.id, ct.c.ecny_transfer_id.is_not(None)
+    )
+    outside = (
+        tx.conn.execute(
+            sa.select(t.c.id)
+            .where(
+                sa.or_(t.c.from_wallet_id == merchant, t.c.to_wallet_id == merchant),
+                t.c.posted_at >= start,
+                t.c.posted_at < end,
+                t.c.amount >= threshold,
+                t.c.kind.not_in(NOT_RECEIPTS),
+                t.c.id.not_in(cage_ids),
+                t.c.id.not_in(_close_transfer_ids(tx, c.id)),
+            )
+            .order_by(t.c.id)
+        )
+        .scalars()
+        .all()
+    )
+    return _check(
+        "ltr_filed",
+        not unfiled_ops and not outside,
+        {
+            "threshold": format_amount(threshold),
+            "large_transactions": len(large) + len(outside),
+            "filed": len(large) - len(unfiled_ops),
+            "unfiled_casino_transactions": unfiled_ops,
+            "unreported_transfers": outside,
+        },
+        "large transactions without their LTR",
+    )
+
+
+# ---- reading ----------------------------------------------------------------------
+
+
+def _stored(tx: Tx, casino_id: int, day: date) -> sa.Row | None:
+    gd = gaming_days
+    return tx.conn.execute(
+        sa.select(gd).where(gd.c.casino_id == casino_id, gd.c.gaming_day == day)
+    ).first()
+
+
+def get(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
+    c = registry.get(tx, ref, actor)
+    row = _stored(tx, c.id, day)
+    if row is None:
+        raise errors.DomainError(
+            errors.GAMING_DAY_NOT_FOUND, f"gaming day {day.isoformat()} of {ref} is not closed"
+        )
+    return json.loads(row.report)
+
+
+def list_(
+    tx: Tx, ref: str, actor: Principal, *, after: date | None, limit: int
+) -> list[dict[str, Any]]:
+    c = registry.get(tx, ref, actor)
+    gd = gaming_days
+    stmt = sa.select(gd.c.report).where(gd.c.casino_id == c.id).order_by(gd.c.gaming_day)
+    if after is not None:
+        stmt = stmt.where(gd.c.gaming_day > after)
+    return [json.loads(r) for r in tx.conn.execute(stmt.limit(limit)).scalars()]

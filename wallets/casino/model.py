@@ -1,0 +1,54 @@
+"""The casino's value types: a registered casino, a cage operation and its kinds,
+shared by the registry, the cage and the cage's rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ..ledger.posting import PostedTransfer, chip_asset
+from ..supervision.alerts import Alert
+
+BUY_IN, PLAY, CASH_OUT = "buy_in", "play", "cash_out"
+
+
+@dataclass(frozen=True)
+class Casino:
+    id: int
+    ref: str
+    name: str
+    operator_id: int
+    operator_code: str
+    merchant_wallet_id: int
+    treasury_wallet_id: int
+    chip_account_id: int
+    float_amount: int
+    created_at: datetime
+
+    @property
+    def chip_asset(self) -> str:
+        return chip_asset(self.ref)
+
+
+@dataclass(frozen=True)
+class CageOperation:
+    id: int
+    casino_ref: str
+    kind: str
+    wallet_id: int
+    gaming_day: date
+    at: datetime
+    amount: int
+    payout: int
+    transfers: list[PostedTransfer]
+    alerts: list[Alert]
+
+
+def operation_transfer_ids(row) -> list[int]:
+    """The transfers of a recorded operation, in posting order."""
+    ids = (
+        [row.ecny_transfer_id, row.chip_transfer_id]
+        if row.kind == BUY_IN
+        else [row.chip_transfer_id, row.ecny_transfer_id, row.payout_transfer_id]
+    )
+    return [i for i in ids if i is not None]

@@ -1,0 +1,221 @@
+"""The casino registry (SPEC.md §7): registering a casino with its merchant
+wallet, chip issuance account, treasury wallet and supervisors; finding and
+listing casinos in a caller's scope; the figures a casino's page shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import sqlalchemy as sa
+
+from ..core import errors
+from ..core.db import Tx
+from ..core.principal import CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
+from ..core.schema import (
+    accounts,
+    api_keys,
+    casinos,
+    operators,
+)
+from ..core.schema import wallets as wallets_table
+from ..ledger.posting import chip_asset
+from ..retail import payments
+from ..retail import wallet as wl
+from .model import Casino
+
+
+def chip_issuance_code(ref: str) -> str:
+    return f"CASINO:{ref}:CHIPS"
+
+
+# ---- casinos ---------------------------------------------------------------------
+
+
+@cache
+def _select():
+    return (
+        sa.select(
+            casinos,
+            wallets_table.c.operator_id,
+            operators.c.code.label("operator_code"),
+        )
+        .join(wallets_table, wallets_table.c.id == casinos.c.merchant_wallet_id)
+        .join(operators, operators.c.id == wallets_table.c.operator_id)
+    )
+
+
+def _from_row(r: sa.Row) -> Casino:
+    return Casino(
+        id=r.id,
+        ref=r.ref,
+        name=r.name,
+        operator_id=r.operator_id,
+        operator_code=r.operator_code,
+        merchant_wallet_id=r.merchant_wallet_id,
+        treasury_wallet_id=r.treasury_wallet_id,
+        chip_account_id=r.chip_account_id,
+        float_amount=r.float_amount,
+        created_at=r.created_at,
+    )
+
+
+def find(tx: Tx, ref: str) -> Casino | None:
+    row = tx.conn.execute(_FIND, {"ref": ref}).first()
+    return _from_row(row) if row else None
+
+
+_FIND = _select().where(casinos.c.ref == sa.bindparam("ref"))
+
+
+def get(tx: Tx, ref: str, actor: Principal) -> Casino:
+    """A casino in the caller's scope: its merchant's, its supervisors', admin's, auditor's."""
+    c = find(tx, ref) if actor.sees_casino(ref) else None
+    if c is None:
+        raise errors.DomainError(errors.CASINO_NOT_FOUND, f"no casino {ref}")
+    return c
+
+
+def list_(tx: Tx, actor: Principal, after: str | None, limit: int) -> list[Casino]:
+    stmt = _select().order_by(casinos.c.ref).limit(limit)
+    if actor.role in (MERCHANT, SUPERVISOR):
+        stmt = stmt.where(casinos.c.ref.in_(sorted(actor.casino_refs)))
+    if after is not None:
+        stmt = stmt.where(casinos.c.ref > after)
+    return [_from_row(r) for r in tx.conn.execute(stmt)]
+
+
+def _invalid(field: str, message: str) -> errors.DomainError:
+    return errors.DomainError(
+        errors.VALIDATION_FAILED, f"{field}: {message}", errors={field: [message]}
+    )
+
+
+def register(
+    tx: Tx,
+    *,
+    ref: str,
+    name: str,
+    treasury_wallet_id: int,
+    float_amount: int,
+    operator_code: str | None = None,
+    merchant_wallet_id: int | None = None,
+    supervisor_key_ids: tuple[int, ...] = (),
+    phone_secret: str,
+) -> Casino:
+    """Register a casino: its merchant wallet (given, or opened at ``operator_code``),
+    its chip issuance account, its treasury wallet and supervisors. The merchant
+    wallet is funded up to the float from its operator's vault."""
+    if not CASINO_REF_RE.fullmatch(ref):
+        raise _invalid("ref", "must be 2-16 capitals, digits or _, starting with a capital")
+    if find(tx, ref) is not None:
+        raise errors.DomainError(errors.CASINO_EXISTS, f"casino {ref} is registered already")
+    if merchant_wallet_id is not None:
+        merchant = _existing_wallet(tx, merchant_wallet_id, "merchant_wallet")
+        if merchant.kind != "merchant":
+            raise _invalid("merchant_wallet", "must be a merchant wallet")
+        if operator_code is not None and operator_code != merchant.operator_code:
+            raise _invalid("operator", f"the merchant wallet is at {merchant.operator_code}")
+        taken = tx.conn.execute(
+            sa.select(casinos.c.ref).where(casinos.c.merchant_wallet_id == merchant.id)
+        ).scalar()
+        if taken:
+            raise _invalid("merchant_wallet", f"is casino {taken}'s already")
+    elif operator_code is None:
+        raise _invalid("operator", "is required unless merchant_wallet names an existing wallet")
+    else:
+        merchant = wl.open_wallet(
+            tx,
+            SYSTEM,
+            operator_code=operator_code,
+            wallet_class=1,
+            kind="merchant",
+            region="MO",
+            label=f"{name} (casino)"[:200],
+            phone_secret=phone_secret,
+        )
+    treasury = _existing_wallet(tx, treasury_wallet_id, "treasury_wallet")
+    if treasury.id == merchant.id:
+        raise _invalid("treasury_wallet", "must not be the casino's own wallet")
+    now = tx.now()
+    chip_account_id = tx.conn.execute(
+        accounts.insert().values(
+            code=chip_issuance_code(ref),
+            asset=chip_asset(ref),
+            kind="chip_issuance",
+            may_go_negative=True,
+            created_at=now,
+        )
+    ).inserted_primary_key[0]
+    tx.conn.execute(
+        casinos.insert().values(
+            ref=ref,
+            name=name,
+            merchant_wallet_id=merchant.id,
+            treasury_wallet_id=treasury.id,
+            chip_account_id=chip_account_id,
+            float_amount=float_amount,
+            created_at=now,
+        )
+    )
+    for key_id in supervisor_key_ids:
+        _add_supervisor(tx, key_id, ref)
+    if merchant.balance < float_amount:
+        payments.fund(tx, merchant.id, float_amount - merchant.balance, SYSTEM, f"float of {ref}")
+    return find(tx, ref)
+
+
+def _existing_wallet(tx: Tx, wallet_id: int, field: str) -> wl.Wallet:
+    w = wl.find(tx, wallet_id)
+    if w is None:
+        raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field=field)
+    if w.status == wl.CLOSED:
+        raise _invalid(field, f"wallet {wallet_id} is closed")
+    return w
+
+
+def _add_supervisor(tx: Tx, key_id: int, ref: str) -> None:
+    """A supervisor key's scope is the comma-separated list in its casino_ref."""
+    row = tx.conn.execute(
+        sa.select(api_keys.c.role, api_keys.c.casino_ref, api_keys.c.revoked_at).where(
+            api_keys.c.id == key_id
+        )
+    ).first()
+    if row is None or row.role != SUPERVISOR or row.revoked_at is not None:
+        raise _invalid("supervisors", f"key {key_id} is not a live supervisor key")
+    refs = [r for r in (row.casino_ref or "").split(",") if r]
+    if ref in refs:
+        return
+    scope = ",".join([*refs, ref])
+    if len(scope) > api_keys.c.casino_ref.type.length:
+        raise _invalid("supervisors", f"key {key_id} supervises too many casinos to add {ref}")
+    tx.conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(casino_ref=scope))
+
+
+@dataclass(frozen=True)
+class CasinoFigures:
+    merchant_balance: int
+    chips_with_players: int
+    supervisors: list[dict]
+
+
+def figures(tx: Tx, c: Casino) -> CasinoFigures:
+    merchant = wl.find(tx, c.merchant_wallet_id)
+    issuance = tx.conn.execute(
+        sa.select(accounts.c.debits_posted - accounts.c.credits_posted).where(
+            accounts.c.id == c.chip_account_id
+        )
+    ).scalar_one()
+    keys = tx.conn.execute(
+        sa.select(api_keys.c.id, api_keys.c.label, api_keys.c.casino_ref)
+        .where(
+            api_keys.c.role == SUPERVISOR,
+            api_keys.c.revoked_at.is_(None),
+            api_keys.c.casino_ref.contains(c.ref),
+        )
+        .order_by(api_keys.c.id)
+    ).all()
+    supervisors = [
+        {"key_id": k.id, "label": k.label} for k in keys if c.ref in k.casino_ref.split(",")
+    ]
+    return CasinoFigures(merchant.balance, issuance, supervisors)

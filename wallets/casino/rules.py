@@ -1,0 +1,320 @@
+"""The casino rules of SPEC.md §6, as the cage applies them (figures: the profile's).
+
+Blocking rules refuse an operation before anything is posted:
+  - under the minimum age at the sandbox time (wallets with a birth date);
+  - on the exclusion list (self- or family-requested, not yet revoked);
+  - an anonymous wallet (a class outside ``identified_classes``) for a
+    transaction at or above the LTR threshold;
+  - a mainland wallet paying a casino, when the profile says ``refuse``.
+(Frozen wallets and the wallet-class limits are refused by the posting itself.)
+
+Detection rules raise alerts (wallets/supervision/alerts.py) after the operation is recorded:
+  - ``ltr``: every cage operation at or above the threshold (a buy-in, a
+    cash-out, a wager or a payout) gets its large transaction report;
+  - ``structuring``: the holder's buy-ins (or cash-outs) at the casino within
+    the rolling window, each below the threshold, reach it together;
+  - ``minimal_play``: at a cash-out, the day's cash-outs reach the ratio of its
+    buy-ins while its bets stay below theirs;
+  - ``mainland_wallet``: a mainland wallet buys in (once per player, casino and day);
+  - ``mainland_yearly_cap``: a mainland holder's buy-ins of the year pass the cap.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from ..core import errors
+from ..core.clock import local_date
+from ..core.schema import casino_player_days, casino_transactions
+from ..ledger.money import apply_rate, format_amount, format_rate
+from ..rules.profile import active_profile
+from ..supervision.alerts import Alert, raise_alert
+from . import exclusions
+from .model import operation_transfer_ids
+
+if TYPE_CHECKING:
+    from ..core.db import Tx
+    from ..retail.wallet import Wallet
+    from ..rules.profile import CasinoRules
+    from .model import CageOperation, Casino
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def check_player(
+    tx: Tx,
+    rules: CasinoRules,
+    casino: Casino,
+    player: Wallet,
+    *,
+    amount: int,
+    gaming: bool,
+    paying: bool,
+) -> None:
+    """Raise the first blocking rule the operation breaks. ``gaming``: the
+    player is buying chips or playing (age and exclusions apply; returning
+    chips is always allowed). ``paying``: e-CNY goes from the player to the casino."""
+    now = tx.now()
+    if gaming:
+        if player.birth_date is not None:
+            age = age_on(player.birth_date, local_date(now))
+            if age < rules.minimum_age:
+                raise errors.DomainError(
+                    errors.UNDER_MINIMUM_AGE,
+                    f"the holder of wallet {player.id} is {age}; the minimum age is {rules.minimum_age}",
+                    wallet_id=player.id,
+                    minimum_age=rules.minimum_age,
+                )
+        barred = exclusions.barring(tx, player.holder_id, casino.id, now)
+        if barred is not None:
+            raise errors.DomainError(
+                errors.EXCLUDED_PERSON,
+                f"the holder of wallet {player.id} is excluded ({barred.kind}-requested, "
+                f"exclusion {barred.id}, until {barred.ends_on.isoformat()})",
+                wallet_id=player.id,
+                exclusion_id=barred.id,
+            )
+    if amount >= rules.ltr_threshold and player.wallet_class not in rules.identified_classes:
+        raise errors.DomainError(
+            errors.IDENTIFIED_WALLET_REQUIRED,
+            f"a casino transaction of {format_amount(amount)} (at or above the reporting threshold "
+            f"of {format_amount(rules.ltr_threshold)}) needs a wallet of class "
+            f"{' or '.join(map(str, rules.identified_classes))}; wallet {player.id} is class "
+            f"{player.wallet_class}",
+            wallet_id=player.id,
+            threshold=format_amount(rules.ltr_threshold),
+        )
+    if paying and player.region in rules.mainland_regions and rules.mainland_action == "refuse":
+        raise errors.DomainError(
+            errors.MAINLAND_WALLET_REFUSED,
+            f"wallet {player.id} is registered in {player.region}: the profile refuses "
+            "mainland wallets paying casinos",
+            wallet_id=player.id,
+        )
+
+
+def detect(
+    tx: Tx, rules: CasinoRules, casino: Casino, player: Wallet, op: CageOperation
+) -> list[Alert]:
+    """Run the detection rules on a recorded operation; the alerts it raised."""
+    found = [
+        _large_transaction(tx, rules, casino, player, op),
+        _structuring(tx, rules, casino, player, op),
+        _minimal_play(tx, rules, casino, player, op),
+        *_mainland(tx, rules, casino, player, op),
+    ]
+    return [a for a in found if a is not None]
+
+
+def _op_evidence(op: CageOperation) -> dict:
+    return {
+        "casino_transaction": op.id,
+        "kind": op.kind,
+        "at": op.at.isoformat(),
+        "amount": format_amount(op.amount),
+        **({"payout": format_amount(op.payout)} if op.kind == "play" else {}),
+        "transfer_ids": [t.id for t in op.transfers],
+    }
+
+
+def _large_transaction(tx, rules, casino, player, op) -> Alert | None:
+    largest = max(op.amount, op.payout)
+    if largest < rules.ltr_threshold:
+        return None
+    mop = apply_rate(largest, active_profile(tx).fx.mop_per_cny)
+    return raise_alert(
+        tx,
+        "ltr",
+        casino_id=casino.id,
+        wallet_id=player.id,
+        evidence={
+            **_op_evidence(op),
+            "amount_mop": format_amount(mop),
+            "threshold_mop": format_amount(rules.ltr_threshold_mop),
+            "threshold": format_amount(rules.ltr_threshold),
+            "wallet_class": player.wallet_class,
+            "holder_id": player.holder_id,
+        },
+        summary=f"large transaction: {op.kind.replace('_', '-')} of {format_amount(largest)} "
+        f"(MOP {format_amount(mop)}) by wallet {player.id} at {casino.ref}",
+        dedupe_key=f"ltr:{op.id}",
+        # A record to file, not a suspicion: no STR due time.
+        due=False,
+    )
+
+
+def _structuring(tx, rules, casino, player, op) -> Alert | None:
+    """Raised when the window's transactions first qualify together: the
+    current one tips them over (they did not qualify without it)."""
+    if op.kind == "play" or op.amount >= rules.ltr_threshold:
+        return None
+    ct = casino_transactions
+    rows = tx.conn.execute(
+        sa.select(ct.c.id, ct.c.wallet_id, ct.c.at, ct.c.amount, ct.c.ecny_transfer_id)
+        .where(
+            ct.c.casino_id == casino.id,
+            ct.c.holder_id == player.holder_id,
+            ct.c.kind == op.kind,
+            ct.c.at >= op.at - timedelta(hours=rules.structuring_window_hours),
+            ct.c.at <= op.at,
+            ct.c.amount < rules.ltr_threshold,
+        )
+        .order_by(ct.c.id)
+    ).all()
+
+    def qualifies(rs) -> bool:
+        return (
+            len(rs) >= rules.structuring_min_transactions
+            and sum(r.amount for r in rs) >= rules.ltr_threshold
+        )
+
+    if not qualifies(rows) or qualifies([r for r in rows if r.id != op.id]):
+        return None
+    total = sum(r.amount for r in rows)
+    return raise_alert(
+        tx,
+        "structuring",
+        casino_id=casino.id,
+        wallet_id=player.id,
+        evidence={
+            "holder_id": player.holder_id,
+            "kind": op.kind,
+            "window_hours": rules.structuring_window_hours,
+            "threshold": format_amount(rules.ltr_threshold),
+            "total": format_amount(total),
+            "transactions": [
+                {
+                    "casino_transaction": r.id,
+                    "wallet_id": r.wallet_id,
+                    "at": r.at.isoformat(),
+                    "amount": format_amount(r.amount),
+                    "transfer_id": r.ecny_transfer_id,
+                }
+                for r in rows
+            ],
+        },
+        summary=f"structuring: {len(rows)} {op.kind.replace('_', '-')}s of holder "
+        f"{player.holder_id} at {casino.ref} within {rules.structuring_window_hours} h total "
+        f"{format_amount(total)}, each below {format_amount(rules.ltr_threshold)}",
+        dedupe_key=f"structuring:{op.id}",
+    )
+
+
+def _day(tx, casino, player, op) -> sa.Row:
+    cpd = casino_player_days
+    return tx.conn.execute(
+        sa.select(cpd).where(
+            cpd.c.casino_id == casino.id,
+            cpd.c.gaming_day == op.gaming_day,
+            cpd.c.wallet_id == player.id,
+        )
+    ).one()
+
+
+def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
+    if op.kind != "cash_out":
+        return None
+    day = _day(tx, casino, player, op)
+    buy_ins = Decimal(day.buy_ins)
+    if not (
+        day.buy_ins > 0
+        and day.cash_outs >= buy_ins * rules.minimal_play_cash_out_ratio
+        and day.wagered < buy_ins * rules.minimal_play_bet_ratio
+    ):
+        return None
+    ct = casino_transactions
+    ops = tx.conn.execute(
+        sa.select(ct)
+        .where(
+            ct.c.casino_id == casino.id,
+            ct.c.gaming_day == op.gaming_day,
+            ct.c.wallet_id == player.id,
+        )
+        .order_by(ct.c.id)
+    ).all()
+    return raise_alert(
+        tx,
+        "minimal_play",
+        casino_id=casino.id,
+        wallet_id=player.id,
+        evidence={
+            "gaming_day": op.gaming_day.isoformat(),
+            "buy_ins": format_amount(day.buy_ins),
+            "cash_outs": format_amount(day.cash_outs),
+            "wagered": format_amount(day.wagered),
+            "cash_out_ratio": format_rate(rules.minimal_play_cash_out_ratio),
+            "bet_ratio": format_rate(rules.minimal_play_bet_ratio),
+            "transactions": [
+                {
+                    "casino_transaction": r.id,
+                    "kind": r.kind,
+                    "at": r.at.isoformat(),
+                    "amount": format_amount(r.amount),
+                    "transfer_ids": operation_transfer_ids(r),
+                }
+                for r in ops
+            ],
+        },
+        summary=f"minimal play: wallet {player.id} cashed out {format_amount(day.cash_outs)} "
+        f"of {format_amount(day.buy_ins)} bought in at {casino.ref} on gaming day "
+        f"{op.gaming_day.isoformat()}, wagering {format_amount(day.wagered)}",
+        dedupe_key=f"minimal_play:{casino.id}:{player.id}:{op.gaming_day.isoformat()}",
+    )
+
+
+def _mainland(tx, rules, casino, player, op) -> list[Alert | None]:
+    if op.kind != "buy_in" or player.region not in rules.mainland_regions:
+        return []
+    presence = raise_alert(
+        tx,
+        "mainland_wallet",
+        casino_id=casino.id,
+        wallet_id=player.id,
+        evidence={
+            **_op_evidence(op),
+            "region": player.region,
+            "gaming_day": op.gaming_day.isoformat(),
+        },
+        summary=f"mainland wallet {player.id} ({player.region}) bought in at {casino.ref} "
+        f"on gaming day {op.gaming_day.isoformat()}",
+        dedupe_key=f"mainland_wallet:{casino.id}:{player.id}:{op.gaming_day.isoformat()}",
+    )
+    year = op.gaming_day.year
+    cpd = casino_player_days
+    total = int(
+        tx.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(cpd.c.buy_ins), 0)).where(
+                cpd.c.holder_id == player.holder_id,
+                cpd.c.gaming_day >= date(year, 1, 1),
+                cpd.c.gaming_day <= date(year, 12, 31),
+            )
+        ).scalar_one()
+    )
+    cap = rules.mainland_yearly_cap
+    passed = None
+    if total - op.amount <= cap < total:
+        passed = raise_alert(
+            tx,
+            "mainland_yearly_cap",
+            casino_id=casino.id,
+            wallet_id=player.id,
+            evidence={
+                **_op_evidence(op),
+                "holder_id": player.holder_id,
+                "year": year,
+                "buy_ins_this_year": format_amount(total),
+                "cap": format_amount(cap),
+                "cap_usd": format_amount(rules.mainland_yearly_cap_usd),
+            },
+            summary=f"mainland holder {player.holder_id} passed the yearly cap of "
+            f"{format_amount(cap)} (USD {format_amount(rules.mainland_yearly_cap_usd)}) "
+            f"with {format_amount(total)} of buy-ins in {year}",
+            dedupe_key=f"mainland_yearly_cap:{player.holder_id}:{year}",
+        )
+    return [presence, passed]

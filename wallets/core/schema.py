@@ -1,0 +1,528 @@
+"""The database schema, as SQLAlchemy Core tables.
+
+Alembic migrations are the only way it reaches a database; a test checks that
+these tables and the migrations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+# 64-bit on PostgreSQL, the rowid alias on SQLite.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# The largest id the API takes, by column: a 32-bit column (sa.Integer) holds
+# 2**31 - 1; a 64-bit one (Id) more than a JSON number holds exactly, so the
+# API stops at 2**53. A larger id names nothing (404 in a path, 422 elsewhere).
+MAX_ID32 = 2**31 - 1
+MAX_ID = 2**53
+Fen = sa.BigInteger
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _created_at() -> sa.Column:
+    return sa.Column("created_at", UTCDateTime(), nullable=False)
+
+
+sandbox = sa.Table(
+    "sandbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("settlement_model", sa.String(16), nullable=False, server_default="gross"),
+    sa.Column("reserve_ratio", sa.String(12), nullable=False, server_default="1.00"),
+    # The sandbox clock: fixed at clock_fixed when set, else wall time + offset.
+    sa.Column("clock_fixed", UTCDateTime(), nullable=True),
+    sa.Column("clock_offset_us", sa.BigInteger, nullable=False, server_default="0"),
+    # The active rule profile (wallets/rules/profiles/<name>.yaml).
+    sa.Column("profile", sa.String(32), nullable=False, server_default="default"),
+    # Deferred net settlement: an operator's default net debit cap is its free
+    # reserve times this; an alert when its net debit passes this share of its
+    # cap; the window closes by itself at this local time (UTC+8) every day.
+    sa.Column("ndc_reserve_ratio", sa.String(12), nullable=False, server_default="1.00"),
+    sa.Column("ndc_alert_percent", sa.String(8), nullable=False, server_default="80"),
+    sa.Column("settlement_cutoff", sa.String(5), nullable=True),
+    # A profile document of the sandbox's own (JSON), when one was given instead of a shipped name.
+    sa.Column("profile_document", sa.Text, nullable=True),
+    sa.CheckConstraint("id = 1", name="singleton"),
+    sa.CheckConstraint("settlement_model IN ('gross', 'deferred_net')", name="settlement_model"),
+)
+
+# The head of the journal: the last sequence number and hash, and the last
+# transfer id. Every posting locks this row last, which gives a gap-free
+# sequence in commit order.
+ledger_head = sa.Table(
+    "ledger_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+    sa.Column("last_transfer_id", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("id = 1", name="singleton"),
+)
+
+operators = sa.Table(
+    "operators",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(32), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    # Set by the central bank; None: derived from the free reserve (deferred net settlement).
+    sa.Column("net_debit_cap", Fen, nullable=True),
+    _created_at(),
+)
+
+wallets = sa.Table(
+    "wallets",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=False, index=True),
+    sa.Column("wallet_class", sa.SmallInteger, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("holder_id", sa.String(64), nullable=False),
+    sa.Column("region", sa.String(2), nullable=False),
+    sa.Column("birth_date", sa.Date, nullable=True),
+    sa.Column("phone_hash", sa.String(64), nullable=True),
+    sa.Column("parent_id", Id, sa.ForeignKey("wallets.id"), nullable=True, index=True),
+    sa.Column("label", sa.String(200), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    _created_at(),
+    sa.CheckConstraint("wallet_class BETWEEN 1 AND 4", name="wallet_class"),
+    sa.CheckConstraint("kind IN ('personal', 'merchant')", name="kind"),
+    sa.CheckConstraint("status IN ('active', 'frozen', 'closed')", name="status"),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # Readable and stable: CB:ISSUANCE, OP:ICBC:VAULT, W:42:ECNY ...
+    sa.Column("code", sa.String(80), nullable=False, unique=True),
+    sa.Column("asset", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True, index=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=True),
+    # Contra and source accounts may go below zero; everything a holder owns may not.
+    sa.Column("may_go_negative", sa.Boolean, nullable=False),
+    sa.Column("debits_posted", Fen, nullable=False, server_default="0"),
+    sa.Column("credits_posted", Fen, nullable=False, server_default="0"),
+    _created_at(),
+    sa.UniqueConstraint("wallet_id", "asset"),
+    sa.CheckConstraint(
+        "may_go_negative OR credits_posted - debits_posted >= 0",
+        name="not_negative",
+    ),
+)
+
+transfers = sa.Table(
+    "transfers",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("asset", sa.String(40), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("from_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=True, index=True),
+    sa.Column("to_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=True, index=True),
+    sa.Column(
+        "from_operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True, index=True
+    ),
+    sa.Column(
+        "to_operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True, index=True
+    ),
+    sa.Column("reference", sa.String(140), nullable=True),
+    sa.Column("posted_at", UTCDateTime(), nullable=False),
+    # The client's own id for the transfer (batch items): the idempotency key
+    # of one item, unique per API key (client_scope).
+    sa.Column("client_scope", sa.Integer, nullable=True),
+    sa.Column("client_id", sa.String(64), nullable=True),
+    # A refund names the payment it refunds; a capture, void or expiry its hold.
+    # (Indexes, not constraints: adding them never rebuilds this append-only table.)
+    sa.Column("refund_of", Id, nullable=True, index=True),
+    sa.Column("hold_id", Id, nullable=True, index=True),
+    # Deferred net settlement: the window a cross-operator transfer counts in.
+    sa.Column("window_id", Id, nullable=True, index=True),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.Index("ux_transfers_client", "client_scope", "client_id", unique=True),
+)
+
+# The journal: one row per movement between two accounts, hash-chained.
+journal_entries = sa.Table(
+    "journal_entries",
+    metadata,
+    sa.Column("seq", Id, primary_key=True, autoincrement=False),
+    sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False, index=True),
+    sa.Column(
+        "debit_account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column(
+        "credit_account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("asset", sa.String(40), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("posted_at", UTCDateTime(), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True),
+    sa.Column("casino_ref", sa.String(64), nullable=True),
+    sa.Column("label", sa.String(200), nullable=True),
+    _created_at(),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.CheckConstraint(
+        "role IN ('admin', 'central_bank', 'operator', 'merchant', 'supervisor', 'auditor')",
+        name="role",
+    ),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+    # Wall-clock times: staleness of an in-flight claim is real time, not sandbox time.
+    sa.Column("claimed_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("api_key_id", "key"),
+    sa.CheckConstraint("state IN ('in_flight', 'completed')", name="state"),
+)
+
+# Two-phase payments. The held funds move at once from the payer's wallet to
+# its operator's HOLDS escrow account (a posted, hash-chained entry); a capture
+# moves them on to the payee, a void or an expiry back to the payer.
+holds = sa.Table(
+    "holds",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    sa.Column("payee_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("captured", Fen, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("reference", sa.String(140), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("resolved_at", UTCDateTime(), nullable=True),
+    # The sandbox day (UTC+8) whose outgoing usage the hold counted against.
+    sa.Column("usage_day", sa.Date, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.CheckConstraint("captured >= 0 AND captured <= amount", name="captured_range"),
+    sa.CheckConstraint("status IN ('pending', 'captured', 'voided', 'expired')", name="status"),
+    sa.Index("ix_holds_status_expires_at", "status", "expires_at"),
+)
+
+# Outgoing amounts per wallet per sandbox day and year (UTC+8), for the
+# daily and annual caps of the wallet classes.
+wallet_usage = sa.Table(
+    "wallet_usage",
+    metadata,
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), primary_key=True),
+    sa.Column("period", sa.String(4), primary_key=True),
+    sa.Column("period_start", sa.Date, primary_key=True),
+    sa.Column("amount_out", Fen, nullable=False),
+    sa.CheckConstraint("period IN ('day', 'year')", name="period"),
+    sa.CheckConstraint("amount_out >= 0", name="amount_out_not_negative"),
+)
+
+# Lower limits an operator sets for its wallets of one class (None: the profile's).
+operator_limits = sa.Table(
+    "operator_limits",
+    metadata,
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), primary_key=True),
+    sa.Column("wallet_class", sa.SmallInteger, primary_key=True),
+    sa.Column("balance_cap", Fen, nullable=True),
+    sa.Column("single_payment", Fen, nullable=True),
+    sa.Column("daily_out", Fen, nullable=True),
+    sa.Column("annual_out", Fen, nullable=True),
+)
+
+# ---- audit -----------------------------------------------------------
+
+# The audit log: one row per state-changing API call, accepted or refused.
+# Append-only like the journal. No secrets and no request bodies: a summary of
+# the request's plain fields at most, without personal data.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("at", UTCDateTime(), nullable=False),  # sandbox time
+    sa.Column("wall_at", UTCDateTime(), nullable=False),  # real time
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=True, index=True),
+    sa.Column("role", sa.String(16), nullable=True),
+    sa.Column("operator_code", sa.String(32), nullable=True),
+    sa.Column("casino_ref", sa.String(64), nullable=True),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("path", sa.String(255), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("replayed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("outcome", sa.String(12), nullable=False),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("resource", sa.String(64), nullable=True),
+    sa.Column("summary", sa.String(1000), nullable=True),
+    sa.CheckConstraint("outcome IN ('succeeded', 'refused', 'failed')", name="outcome"),
+)
+
+# Export jobs of the API: the files themselves live on disk (Settings.export_dir).
+export_jobs = sa.Table(
+    "export_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=True),
+    sa.Column("filters", sa.Text, nullable=False),  # JSON
+    sa.Column("created_at", UTCDateTime(), nullable=False),  # sandbox time
+    sa.Column("started_at", UTCDateTime(), nullable=True),  # wall time from here on
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
+    sa.Column("head_seq", sa.BigInteger, nullable=True),
+    sa.Column("head_hash", sa.String(64), nullable=True),
+    sa.Column("files", sa.Text, nullable=True),  # JSON: name, rows, bytes, sha256
+    sa.Column("error", sa.String(500), nullable=True),
+    # The error's code when the job failed with a refusal (e.g. ledger_chain_broken).
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+)
+
+# Signed checkpoints of the journal head (wallets/audit/checkpoints.py): taken on
+# a schedule of the sandbox clock (``period`` set, one per period) and on every
+# export (``period`` None). Their signature is a digest's.
+checkpoints = sa.Table(
+    "checkpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sequence", sa.BigInteger, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("time", sa.String(40), nullable=False),  # sandbox time, as signed
+    sa.Column("signature", sa.String(100), nullable=False),
+    sa.Column("public_key_sha256", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(12), nullable=False),
+    sa.Column("period", sa.BigInteger, nullable=True, unique=True),
+    sa.Column("export_id", sa.String(40), nullable=True),
+    sa.CheckConstraint("reason IN ('schedule', 'export')", name="reason"),
+)
+
+# The last camt.053 electronic sequence number (ElctrncSeqNb) given per account.
+statement_numbers = sa.Table(
+    "statement_numbers",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("last_number", sa.BigInteger, nullable=False),
+    # The export that gave it (a concurrent export is detected by it).
+    sa.Column("export_id", sa.String(40), nullable=False),
+)
+
+
+# ---- settlement between operators ------------------------------------------------
+
+# Deferred net settlement windows: exactly one OPEN at a time; closing one
+# computes the operators' multilateral net positions and settles them in tier 1.
+settlement_windows = sa.Table(
+    "settlement_windows",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("opened_at", UTCDateTime(), nullable=False),
+    sa.Column("closed_at", UTCDateTime(), nullable=True),
+    sa.Column("settled_at", UTCDateTime(), nullable=True),
+    sa.Column("settlement_transfer_id", Id, nullable=True),
+    sa.Column("report", sa.Text, nullable=True),  # JSON, stored at settlement
+    sa.CheckConstraint("status IN ('OPEN', 'CLOSED', 'SETTLED')", name="status"),
+)
+
+# Each operator's running figures in a window.
+window_positions = sa.Table(
+    "window_positions",
+    metadata,
+    sa.Column("window_id", Id, sa.ForeignKey("settlement_windows.id"), primary_key=True),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), primary_key=True),
+    sa.Column("sent", Fen, nullable=False, server_default="0"),
+    sa.Column("received", Fen, nullable=False, server_default="0"),
+    # The most it owed at any moment of the window (sent - received at its peak).
+    sa.Column("peak_debit", Fen, nullable=False, server_default="0"),
+    sa.Column("net_debit_cap", Fen, nullable=True),  # recorded at close
+)
+
+# ---- casinos, supervision ------------------------------------
+
+# A casino: its merchant wallet (at an operator), the government treasury
+# wallet its gaming taxes go to, its chip asset CHIP:<ref> with the casino's
+# chip issuance account, and the float its wallet keeps after a day's sweep.
+casinos = sa.Table(
+    "casinos",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ref", sa.String(16), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("merchant_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, unique=True),
+    sa.Column("treasury_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("chip_account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("float_amount", Fen, nullable=False),
+    _created_at(),
+    sa.CheckConstraint("float_amount >= 0", name="float_not_negative"),
+)
+
+# Every cage operation, with the transfers it posted: the casino's own record,
+# which the detection rules and the gaming-day close read.
+casino_transactions = sa.Table(
+    "casino_transactions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=False),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    sa.Column("holder_id", sa.String(64), nullable=False),
+    sa.Column("gaming_day", sa.Date, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    # The buy-in or cash-out amount, or the amount wagered.
+    sa.Column("amount", Fen, nullable=False),
+    # Plays only: the chips paid back to the player (stake included; 0 when lost).
+    sa.Column("payout", Fen, nullable=False, server_default="0"),
+    sa.Column("ecny_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    sa.Column("chip_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False),
+    sa.Column("payout_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    sa.CheckConstraint("kind IN ('buy_in', 'play', 'cash_out')", name="kind"),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.CheckConstraint("payout >= 0", name="payout_not_negative"),
+    sa.Index("ix_casino_transactions_casino_id_gaming_day", "casino_id", "gaming_day"),
+    sa.Index("ix_casino_transactions_casino_id_holder_id_at", "casino_id", "holder_id", "at"),
+)
+
+# Payment codes (wallets/retail/payment_codes.py): a holder's consent to one cage
+# debit. Only the code's SHA-256 hash is kept, as for API keys.
+payment_codes = sa.Table(
+    "payment_codes",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    sa.Column("max_amount", Fen, nullable=True),
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=True),
+    sa.Column("issued_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("used_at", UTCDateTime(), nullable=True),
+    sa.Column("used_by_casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=True),
+    sa.CheckConstraint("max_amount IS NULL OR max_amount > 0", name="max_amount_positive"),
+)
+
+# Per player per gaming day: what the rules and the close read without rescanning.
+casino_player_days = sa.Table(
+    "casino_player_days",
+    metadata,
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), primary_key=True),
+    sa.Column("gaming_day", sa.Date, primary_key=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), primary_key=True),
+    sa.Column("holder_id", sa.String(64), nullable=False),
+    sa.Column("buy_ins", Fen, nullable=False, server_default="0"),
+    sa.Column("cash_outs", Fen, nullable=False, server_default="0"),
+    sa.Column("wagered", Fen, nullable=False, server_default="0"),
+    sa.Column("paid_out", Fen, nullable=False, server_default="0"),
+    sa.Column("transactions", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_casino_player_days_holder_id_gaming_day", "holder_id", "gaming_day"),
+)
+
+# Closed gaming days and their reports.
+gaming_days = sa.Table(
+    "gaming_days",
+    metadata,
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), primary_key=True),
+    sa.Column("gaming_day", sa.Date, primary_key=True),
+    sa.Column("closed_at", UTCDateTime(), nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("tax_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    sa.Column("contribution_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    sa.Column("sweep_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    sa.Column("report", sa.Text, nullable=False),  # JSON
+)
+
+# Persons barred from gaming (Law 10/2012): by pseudonymous holder id, at one
+# casino or (casino_id NULL) at all.
+exclusions = sa.Table(
+    "exclusions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("holder_id", sa.String(64), nullable=False, index=True),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("requested_at", UTCDateTime(), nullable=False),
+    sa.Column("revocation_requested_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_from", UTCDateTime(), nullable=True),
+    sa.CheckConstraint("kind IN ('self', 'family')", name="kind"),
+    sa.CheckConstraint("ends_on >= starts_on", name="dates"),
+)
+
+# Alerts of the detection rules (and of any other code that raises them):
+# open -> acknowledged -> escalated (to an STR) | dismissed.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=True, index=True),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True),
+    sa.Column("raised_at", UTCDateTime(), nullable=False),
+    sa.Column("due_at", UTCDateTime(), nullable=True),
+    sa.Column("summary", sa.String(500), nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),  # JSON
+    # One alert per fact: raising again with the same key returns the first.
+    sa.Column("dedupe_key", sa.String(200), nullable=True, unique=True),
+    sa.Column("acknowledged_at", UTCDateTime(), nullable=True),
+    sa.Column("resolved_at", UTCDateTime(), nullable=True),
+    sa.Column("str_reference", sa.String(40), nullable=True),
+    # The escalation's note or the dismissal's reason.
+    sa.Column("note", sa.String(1000), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.CheckConstraint(
+        "status IN ('open', 'acknowledged', 'escalated', 'dismissed')", name="status"
+    ),
+    sa.Index("ix_alerts_casino_id_status", "casino_id", "status"),
+    sa.Index("ix_alerts_status_due_at", "status", "due_at"),
+)

@@ -1,0 +1,668 @@
+"""The double-entry ledger: accounts, transfers, and the journal.
+
+A *transfer* is one business movement (an issuance, a funding, a payment). It
+is posted as one or more *journal entries*, each a movement of a positive
+integer amount of one asset from a debit account to a credit account. Postings
+are immutable; corrections are new transfers.
+
+Balances are ``credits - debits`` for every account: what a holder owns is
+positive; contra and source accounts (the central bank's issuance account, an
+operator's settlement account) may go below zero.
+
+Posting is a batch operation. A :class:`Posting` locks every account it will
+touch (in id order, so concurrent postings never deadlock on accounts), checks
+each transfer against the running balances in memory, and writes everything in
+one go: transfers, journal entries with their hash chain, and the new account
+totals. A transfer that fails its checks is refused with a precise code and
+leaves no trace; with ``linked=True`` a run of transfers succeeds or fails as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from hashlib import sha256
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from ..core import errors
+from ..core.db import Tx
+from ..core.schema import accounts, journal_entries, transfers
+from .money import format_amount
+
+ECNY = "ECNY"
+RESERVE = "RESERVE"
+CHIP_PREFIX = "CHIP:"
+
+
+class LimitCheck(Protocol):
+    """What a posting asks of the wallet-class limits (a LimitBook of
+    wallets/retail/limits.py): the first limit a transfer would break, as
+    (code, detail, extra), else None; then its usage applied and written."""
+
+    def check(
+        self, draft: TransferDraft, net: dict[int, int], balance_of: Callable[[int], int]
+    ): ...
+
+    def apply(self, draft: TransferDraft, undo: list[Callable[[], None]] | None) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class DeferredBook(Protocol):
+    """What a posting asks of the open settlement window under deferred net
+    settlement (tier 1's SettlementBook): the operators' position moves
+    ``(payer, payee, amount)`` are checked against the net debit caps, applied
+    and written there instead of posted."""
+
+    window_id: int
+
+    def check(self, moves: list[tuple[int, int, int]]): ...
+
+    def apply(
+        self, moves: list[tuple[int, int, int]], undo: list[Callable[[], None]] | None
+    ) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+# Tier 1 registers its settlement window's book (wallets/tier1/settlement.py):
+# the ledger below it holds deferred legs without knowing how windows work.
+_deferred_book: Callable[[Tx], DeferredBook] | None = None
+
+
+def register_deferred_book(factory: Callable[[Tx], DeferredBook]) -> None:
+    global _deferred_book
+    _deferred_book = factory
+
+
+def chip_asset(casino_ref: str) -> str:
+    """Each casino's chips are an asset of their own (SPEC.md §3)."""
+    return f"{CHIP_PREFIX}{casino_ref}"
+
+
+GENESIS_HASH = "0" * 64
+# How posted_at enters an entry's hash (UTC, microseconds); exports print it so.
+HASH_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+# Which refusal a failed debit gives, by the kind of account that would go negative.
+_SHORTFALL_CODE = {
+    "wallet": errors.INSUFFICIENT_FUNDS,
+    "vault": errors.INSUFFICIENT_VAULT,
+    "reserve": errors.INSUFFICIENT_RESERVE,
+    "position": errors.INSUFFICIENT_POSITION,
+    "chips": errors.INSUFFICIENT_CHIPS,
+}
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One journal entry to be: ``amount`` of ``asset`` from ``debit`` to ``credit``."""
+
+    debit: int
+    credit: int
+    amount: int
+    asset: str
+    # A tier-1 position move between operators: posted at once under gross
+    # settlement, netted in the open settlement window under deferred net.
+    deferrable: bool = False
+
+
+@dataclass
+class TransferDraft:
+    kind: str
+    asset: str
+    amount: int
+    legs: list[Leg]
+    from_wallet_id: int | None = None
+    to_wallet_id: int | None = None
+    from_operator_id: int | None = None
+    to_operator_id: int | None = None
+    reference: str | None = None
+    # True: this transfer and the next one stand or fall together (TigerBeetle's "linked").
+    linked: bool = False
+    # For the wallet-class limits (wallets/retail/limits.py): what counts against the paying
+    # wallet's outgoing caps (negative: given back), on which day (None: today),
+    # and how its open holds change.
+    outgoing: int = 0
+    usage_day: date | None = None
+    held_delta: int = 0
+    hold_id: int | None = None
+    refund_of: int | None = None
+    client_scope: int | None = None
+    client_id: str | None = None
+    # Deferred net settlement: the position moves taken out of the legs
+    # (payer operator id, payee operator id, amount), and their window.
+    interbank: list[tuple[int, int, int]] = field(default_factory=list)
+    window_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    debit_account_id: int
+    credit_account_id: int
+    debit_account: str
+    credit_account: str
+    asset: str
+    amount: int
+    hash: str
+
+
+@dataclass
+class PostedTransfer:
+    id: int
+    kind: str
+    asset: str
+    amount: int
+    from_wallet_id: int | None
+    to_wallet_id: int | None
+    from_operator_id: int | None
+    to_operator_id: int | None
+    reference: str | None
+    posted_at: datetime
+    entries: list[Entry] = field(default_factory=list)
+    hold_id: int | None = None
+    refund_of: int | None = None
+    client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    detail: str
+    extra: dict = field(default_factory=dict)
+
+    def error(self) -> errors.DomainError:
+        return errors.DomainError(self.code, self.detail, **self.extra)
+
+
+@dataclass
+class _Account:
+    id: int
+    code: str
+    kind: str
+    asset: str
+    operator_id: int | None
+    may_go_negative: bool
+    debits_posted: int
+    credits_posted: int
+    dirty: bool = False
+
+    @property
+    def available(self) -> int:
+        return self.credits_posted - self.debits_posted
+
+
+def _unpost(debit: _Account, credit: _Account, amount: int) -> None:
+    debit.debits_posted -= amount
+    credit.credits_posted -= amount
+
+
+def entry_hash(
+    seq: int,
+    transfer_id: int,
+    debit_code: str,
+    credit_code: str,
+    asset: str,
+    amount: int,
+    posted_at: datetime,
+    prev_hash: str,
+) -> str:
+    """SHA-256 of an entry's canonical encoding, chained to the entry before it.
+
+    The encoding is documented in docs/audit.md so that auditors can recompute it.
+    """
+    return entry_hash_text(
+        seq,
+        transfer_id,
+        debit_code,
+        credit_code,
+        asset,
+        amount,
+        posted_at.strftime(HASH_TIME_FORMAT),
+        prev_hash,
+    )
+
+
+def entry_hash_text(
+    seq: int,
+    transfer_id: int,
+    debit_code: str,
+    credit_code: str,
+    asset: str,
+    amount: int,
+    posted_at: str,
+    prev_hash: str,
+) -> str:
+    """:func:`entry_hash` with ``posted_at`` already as ``HASH_TIME_FORMAT`` text:
+    a batch (or an export's row) formats its one instant once, not per entry."""
+    return sha256(
+        f"{seq}|{transfer_id}|{debit_code}|{credit_code}|{asset}|{amount}|{posted_at}|{prev_hash}".encode()
+    ).hexdigest()
+
+
+# Run at the driver: a batch locks thousands of accounts (the FOR UPDATE is
+# PostgreSQL's; SQLite's writers hold the database from BEGIN IMMEDIATE).
+_LOCK_ACCOUNTS = (
+    "SELECT id, code, kind, asset, operator_id, may_go_negative, debits_posted, credits_posted"
+    " FROM accounts WHERE id IN (?) ORDER BY id"
+)
+_LOCK_HEAD = "SELECT last_seq, last_hash, last_transfer_id FROM ledger_head WHERE id = 1"
+_UPDATE_HEAD = (
+    "UPDATE ledger_head SET last_seq = ?, last_hash = ?, last_transfer_id = ? WHERE id = 1"
+)
+TRANSFER_COLUMNS = (
+    "id",
+    "kind",
+    "asset",
+    "amount",
+    "from_wallet_id",
+    "to_wallet_id",
+    "from_operator_id",
+    "to_operator_id",
+    "reference",
+    "posted_at",
+    "client_scope",
+    "client_id",
+    "refund_of",
+    "hold_id",
+    "window_id",
+)
+ENTRY_COLUMNS = (
+    "seq",
+    "transfer_id",
+    "debit_account_id",
+    "credit_account_id",
+    "asset",
+    "amount",
+    "posted_at",
+    "prev_hash",
+    "hash",
+)
+
+
+def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
+    """Load and lock accounts in id order (the one lock order everybody uses)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    sql = _LOCK_ACCOUNTS if tx.dialect == "sqlite" else _LOCK_ACCOUNTS + " FOR UPDATE"
+    return {
+        acc_id: _Account(acc_id, code, kind, asset, operator_id, bool(negative), debits, credits)
+        for acc_id, code, kind, asset, operator_id, negative, debits, credits in tx.driver_rows(
+            sql, wanted
+        )
+    }
+
+
+class Posting:
+    """A batch of transfers checked in memory and written at :meth:`commit`.
+
+    ``limits``: builds the class limits of the wallets the posting touches
+    (wallets/retail/limits.py, ``class_limits``). It is called, and their usage
+    and open holds are read, once their accounts are locked: every posting that changes
+    a wallet's usage locks its account, so what is read then is current (read
+    before the lock, a concurrent posting's usage would be missed on PostgreSQL
+    and a cap passed). A capture lowers the payer's holds without its lock: a
+    figure read too high, never too low."""
+
+    def __init__(
+        self,
+        tx: Tx,
+        account_ids: Iterable[int],
+        limits: Callable[[Tx], LimitCheck] | None = None,
+    ) -> None:
+        self.tx = tx
+        self.accounts = lock_accounts(tx, account_ids)
+        self.limits = limits(tx) if limits is not None else None
+        self.deferred = tx.sandbox.settlement_model == "deferred_net"
+        self.settlement: DeferredBook | None = None
+        self._accepted: list[TransferDraft] = []
+        # Chain bookkeeping: what to undo if a linked chain fails.
+        self._chain: list[TransferDraft] = []
+        self._chain_undo: list[Callable[[], None]] = []
+        self._chain_results: list[int] = []
+        self.results: list[TransferDraft | Refusal] = []
+
+    def account(self, account_id: int) -> _Account:
+        return self.accounts[account_id]
+
+    def balance(self, account_id: int) -> int:
+        acc = self.accounts[account_id]
+        return acc.credits_posted - acc.debits_posted
+
+    def _check(self, draft: TransferDraft) -> Refusal | None:
+        # Net effect per account, so a transfer whose legs pass through an
+        # account is judged on where it ends up.
+        net: dict[int, int] = {}
+        for leg in draft.legs:
+            for acc_id in (leg.debit, leg.credit):
+                if acc_id not in self.accounts:
+                    raise KeyError(f"account {acc_id} was not locked for this posting")
+            if leg.amount <= 0:
+                return Refusal(errors.VALIDATION_FAILED, "amount must be positive")
+            net[leg.debit] = net.get(leg.debit, 0) - leg.amount
+            net[leg.credit] = net.get(leg.credit, 0) + leg.amount
+        for acc_id, delta in net.items():
+            acc = self.accounts[acc_id]
+            if delta < 0 and not acc.may_go_negative and acc.available + delta < 0:
+                code = _SHORTFALL_CODE.get(acc.kind, errors.INSUFFICIENT_FUNDS)
+                return Refusal(
+                    code,
+                    f"{acc.code} has {format_amount(acc.available)} available, {format_amount(-delta)} needed",
+                    {
+                        "account": acc.code,
+                        "available": format_amount(acc.available),
+                        "required": format_amount(-delta),
+                    },
+                )
+        if self.limits is not None:
+            exceeded = self.limits.check(draft, net, self.balance)
+            if exceeded:
+                return Refusal(*exceeded)
+        if draft.interbank:
+            capped = self.settlement.check(draft.interbank)
+            if capped:
+                return Refusal(*capped)
+        return None
+
+    def _apply(self, draft: TransferDraft, undo: list[Callable[[], None]] | None) -> None:
+        accs = self.accounts
+        for leg in draft.legs:
+            d = accs[leg.debit]
+            c = accs[leg.credit]
+            d.debits_posted += leg.amount
+            c.credits_posted += leg.amount
+            d.dirty = c.dirty = True
+            if undo is not None:
+                undo.append(lambda d=d, c=c, amount=leg.amount: _unpost(d, c, amount))
+        if self.limits is not None:
+            self.limits.apply(draft, undo)
+        if draft.interbank:
+            self.settlement.apply(draft.interbank, undo)
+
+    def add(self, draft: TransferDraft, refusal: Refusal | None = None) -> None:
+        """Check and apply one transfer in memory; ``refusal`` records a failure
+        found earlier by the caller (a frozen wallet, say) in the same place."""
+        if self.deferred and any(leg.deferrable for leg in draft.legs):
+            self._defer(draft)
+        in_chain = bool(self._chain) or draft.linked
+        refusal = refusal or self._check(draft)
+        if not in_chain:
+            if refusal is None:
+                self._apply(draft, None)
+                self._accepted.append(draft)
+                self.results.append(draft)
+            else:
+                self.results.append(refusal)
+            return
+        # Part of a linked chain.
+        self._chain.append(draft)
+        self._chain_results.append(len(self.results))
+        if refusal is None:
+            self._apply(draft, self._chain_undo)
+            self.results.append(draft)
+        else:
+            self.results.append(refusal)
+        if not draft.linked:
+            self._close_chain()
+
+    def _defer(self, draft: TransferDraft) -> None:
+        """Under deferred net settlement, the tier-1 position moves wait for the
+        window's close: they leave the legs and count in the window instead."""
+        if self.settlement is None:
+            self.settlement = _deferred_book(self.tx)
+        for leg in draft.legs:
+            if leg.deferrable:
+                payer, payee = self.accounts[leg.debit], self.accounts[leg.credit]
+                draft.interbank.append((payer.operator_id, payee.operator_id, leg.amount))
+        draft.legs = [leg for leg in draft.legs if not leg.deferrable]
+        draft.window_id = self.settlement.window_id
+
+    def end_open_chain(self) -> None:
+        """A chain whose last member still says ``linked`` is an error of the caller's."""
+        if self._chain:
+            last = self._chain_results[-1]
+            if not isinstance(self.results[last], Refusal):
+                self.results[last] = Refusal(
+                    errors.VALIDATION_FAILED, "the last transfer of a batch cannot be linked"
+                )
+            self._close_chain()
+
+    def _close_chain(self) -> None:
+        failed = [i for i in self._chain_results if isinstance(self.results[i], Refusal)]
+        if failed:
+            for undo in reversed(self._chain_undo):
+                undo()
+            first = failed[0]
+            for i in self._chain_results:
+                if i not in failed:
+                    self.results[i] = Refusal(
+                        errors.LINKED_TRANSFER_FAILED,
+                        f"linked transfer at index {first} failed",
+                        {"failed_index": first},
+                    )
+        else:
+            self._accepted.extend(self._chain)
+        self._chain, self._chain_undo, self._chain_results = [], [], []
+
+    def post(self, draft: TransferDraft) -> PostedTransfer:
+        """Add one transfer and commit: the posted transfer, or its refusal raised."""
+        self.add(draft)
+        (result,) = self.commit()
+        if isinstance(result, Refusal):
+            raise result.error()
+        return result
+
+    def commit(self) -> list[PostedTransfer | Refusal]:
+        """Write every accepted transfer; return one result per :meth:`add`."""
+        self.end_open_chain()
+        posted: dict[int, PostedTransfer] = {}
+        if self._accepted:
+            posted = self._write()
+        return [posted[id(r)] if not isinstance(r, Refusal) else r for r in self.results]
+
+    def _write(self) -> dict[int, PostedTransfer]:
+        tx = self.tx
+        now = tx.now()
+        # The journal head is locked last: all account locks are already held.
+        lock = _LOCK_HEAD if tx.dialect == "sqlite" else _LOCK_HEAD + " FOR UPDATE"
+        ((seq, prev_hash, transfer_id),) = tx.driver_rows(lock)
+        # Every row of the batch carries the same instant: converted once.
+        hash_time = now.strftime(HASH_TIME_FORMAT)
+        stored_at = tx.driver_value(transfers.c.posted_at, now)
+        codes = {acc_id: acc.code for acc_id, acc in self.accounts.items()}
+        transfer_rows: list[tuple] = []
+        entry_rows: list[tuple] = []
+        out: dict[int, PostedTransfer] = {}
+        for draft in self._accepted:
+            transfer_id += 1
+            entries: list[Entry] = []
+            transfer_rows.append(
+                (
+                    transfer_id,
+                    draft.kind,
+                    draft.asset,
+                    draft.amount,
+                    draft.from_wallet_id,
+                    draft.to_wallet_id,
+                    draft.from_operator_id,
+                    draft.to_operator_id,
+                    draft.reference,
+                    stored_at,
+                    draft.client_scope,
+                    draft.client_id,
+                    draft.refund_of,
+                    draft.hold_id,
+                    draft.window_id,
+                )
+            )
+            for leg in draft.legs:
+                seq += 1
+                debit_code = codes[leg.debit]
+                credit_code = codes[leg.credit]
+                h = sha256(
+                    f"{seq}|{transfer_id}|{debit_code}|{credit_code}|{leg.asset}|"
+                    f"{leg.amount}|{hash_time}|{prev_hash}".encode()
+                ).hexdigest()
+                entry_rows.append(
+                    (
+                        seq,
+                        transfer_id,
+                        leg.debit,
+                        leg.credit,
+                        leg.asset,
+                        leg.amount,
+                        stored_at,
+                        prev_hash,
+                        h,
+                    )
+                )
+                entries.append(
+                    Entry(
+                        seq,
+                        leg.debit,
+                        leg.credit,
+                        debit_code,
+                        credit_code,
+                        leg.asset,
+                        leg.amount,
+                        h,
+                    )
+                )
+                prev_hash = h
+            out[id(draft)] = PostedTransfer(
+                id=transfer_id,
+                kind=draft.kind,
+                asset=draft.asset,
+                amount=draft.amount,
+                from_wallet_id=draft.from_wallet_id,
+                to_wallet_id=draft.to_wallet_id,
+                from_operator_id=draft.from_operator_id,
+                to_operator_id=draft.to_operator_id,
+                reference=draft.reference,
+                posted_at=now,
+                entries=entries,
+                hold_id=draft.hold_id,
+                refund_of=draft.refund_of,
+                client_id=draft.client_id,
+            )
+        tx.insert_rows(transfers, TRANSFER_COLUMNS, transfer_rows)
+        tx.insert_rows(journal_entries, ENTRY_COLUMNS, entry_rows)
+        tx.update_rows(
+            accounts,
+            ("debits_posted", "credits_posted"),
+            "id",
+            [(a.debits_posted, a.credits_posted, a.id) for a in self.accounts.values() if a.dirty],
+        )
+        tx.driver_execute(_UPDATE_HEAD, seq, prev_hash, transfer_id)
+        if self.limits is not None:
+            self.limits.flush()
+        if self.settlement is not None:
+            self.settlement.flush()
+        return out
+
+
+def post_one(tx: Tx, draft: TransferDraft) -> PostedTransfer:
+    """Post a single transfer, locking just the accounts it touches."""
+    return Posting(tx, [a for leg in draft.legs for a in (leg.debit, leg.credit)]).post(draft)
+
+
+def account_id_by_code(tx: Tx, code: str) -> int:
+    return tx.conn.execute(sa.select(accounts.c.id).where(accounts.c.code == code)).scalar_one()
+
+
+def load_transfer(tx: Tx, transfer_id: int) -> PostedTransfer | None:
+    row = tx.conn.execute(sa.select(transfers).where(transfers.c.id == transfer_id)).first()
+    if row is None:
+        return None
+    return _with_entries(tx, [row])[0]
+
+
+def _with_entries(tx: Tx, rows: Sequence[sa.Row]) -> list[PostedTransfer]:
+    if not rows:
+        return []
+    debit = accounts.alias("debit")
+    credit = accounts.alias("credit")
+    je = journal_entries
+    entry_rows = tx.conn.execute(
+        sa.select(
+            je.c.seq,
+            je.c.transfer_id,
+            je.c.debit_account_id,
+            je.c.credit_account_id,
+            debit.c.code.label("debit_code"),
+            credit.c.code.label("credit_code"),
+            je.c.asset,
+            je.c.amount,
+            je.c.hash,
+        )
+        .join(debit, debit.c.id == je.c.debit_account_id)
+        .join(credit, credit.c.id == je.c.credit_account_id)
+        .where(je.c.transfer_id.in_([r.id for r in rows]))
+        .order_by(je.c.seq)
+    ).all()
+    by_transfer: dict[int, list[Entry]] = {}
+    for e in entry_rows:
+        by_transfer.setdefault(e.transfer_id, []).append(
+            Entry(
+                e.seq,
+                e.debit_account_id,
+                e.credit_account_id,
+                e.debit_code,
+                e.credit_code,
+                e.asset,
+                e.amount,
+                e.hash,
+            )
+        )
+    return [
+        PostedTransfer(
+            id=r.id,
+            kind=r.kind,
+            asset=r.asset,
+            amount=r.amount,
+            from_wallet_id=r.from_wallet_id,
+            to_wallet_id=r.to_wallet_id,
+            from_operator_id=r.from_operator_id,
+            to_operator_id=r.to_operator_id,
+            reference=r.reference,
+            posted_at=r.posted_at,
+            entries=by_transfer.get(r.id, []),
+            hold_id=r.hold_id,
+            refund_of=r.refund_of,
+            client_id=r.client_id,
+        )
+        for r in rows
+    ]
+
+
+def list_transfers_of_hold(tx: Tx, hold_id: int) -> list[PostedTransfer]:
+    rows = tx.conn.execute(
+        sa.select(transfers).where(transfers.c.hold_id == hold_id).order_by(transfers.c.id)
+    ).all()
+    return _with_entries(tx, rows)
+
+
+def list_transfers(
+    tx: Tx,
+    *,
+    wallet_id: int | None = None,
+    operator_id: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> list[PostedTransfer]:
+    t = transfers
+    stmt = sa.select(t).order_by(t.c.id).limit(limit)
+    if wallet_id is not None:
+        stmt = stmt.where(sa.or_(t.c.from_wallet_id == wallet_id, t.c.to_wallet_id == wallet_id))
+    if operator_id is not None:
+        stmt = stmt.where(
+            sa.or_(t.c.from_operator_id == operator_id, t.c.to_operator_id == operator_id)
+        )
+    if after is not None:
+        stmt = stmt.where(t.c.id > after)
+    return _with_entries(tx, tx.conn.execute(stmt).all())

@@ -1,0 +1,319 @@
+"""Two-phase payments: holds, captures, voids and expiry.
+
+A hold moves the funds at once from the payer's wallet into its operator's
+HOLDS escrow account (a posted, hash-chained entry), so they count against
+the wallet's balance and outgoing limits from that moment. It then resolves
+exactly once:
+  capture (full or partial) -> escrow to the payee (across operators with the
+                               tier-1 move); any rest back to the payer
+  void                      -> escrow back to the payer
+  expiry                    -> the same as a void, when the sandbox clock
+                               passes the deadline
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..core import errors
+from ..core.clock import local_date
+from ..core.db import Database, Tx
+from ..core.principal import Principal
+from ..core.schema import holds
+from ..ledger.posting import (
+    ECNY,
+    Leg,
+    PostedTransfer,
+    Posting,
+    TransferDraft,
+    list_transfers_of_hold,
+)
+from . import wallet as wl
+from .limits import class_limits
+from .payments import check_statuses, operator_accounts, require_mover, wallet_to_wallet_legs
+
+PENDING, CAPTURED, VOIDED, EXPIRED = "pending", "captured", "voided", "expired"
+DEFAULT_TIMEOUT = 3600
+MAX_TIMEOUT = 30 * 86400
+
+
+@dataclass(frozen=True)
+class Hold:
+    id: int
+    from_wallet_id: int
+    to_wallet_id: int
+    amount: int
+    captured: int
+    status: str
+    reference: str | None
+    created_at: datetime
+    expires_at: datetime
+    resolved_at: datetime | None
+    version: int
+    transfers: list[PostedTransfer]
+
+
+def _row(tx: Tx, hold_id: int, lock: bool = False) -> sa.Row | None:
+    stmt = sa.select(holds).where(holds.c.id == hold_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return tx.conn.execute(stmt).first()
+
+
+def _to_hold(tx: Tx, row: sa.Row, posted: list[PostedTransfer] | None = None) -> Hold:
+    return Hold(
+        id=row.id,
+        from_wallet_id=row.wallet_id,
+        to_wallet_id=row.payee_wallet_id,
+        amount=row.amount,
+        captured=row.captured,
+        status=row.status,
+        reference=row.reference,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        resolved_at=row.resolved_at,
+        version=row.version,
+        transfers=posted if posted is not None else list_transfers_of_hold(tx, row.id),
+    )
+
+
+def _visible_row(tx: Tx, hold_id: int, actor: Principal, lock: bool = False) -> sa.Row:
+    """A hold is the business of the payer's and the payee's operators."""
+    row = _row(tx, hold_id, lock)
+    if row is not None:
+        found = wl.find_many(tx, {row.wallet_id, row.payee_wallet_id})
+        if any(actor.sees_wallets_of(w.operator_id) for w in found.values()):
+            return row
+    raise errors.DomainError(errors.HOLD_NOT_FOUND, f"no hold {hold_id}")
+
+
+def get(tx: Tx, hold_id: int, actor: Principal) -> Hold:
+    return _to_hold(tx, _visible_row(tx, hold_id, actor))
+
+
+def list_for_wallet(
+    tx: Tx, wallet_id: int, actor: Principal, status: str | None, after: int | None, limit: int
+):
+    wl.get(tx, wallet_id, actor)
+    stmt = (
+        sa.select(holds)
+        .where(sa.or_(holds.c.wallet_id == wallet_id, holds.c.payee_wallet_id == wallet_id))
+        .order_by(holds.c.id)
+        .limit(limit)
+    )
+    if status:
+        stmt = stmt.where(holds.c.status == status)
+    if after is not None:
+        stmt = stmt.where(holds.c.id > after)
+    return [_to_hold(tx, r) for r in tx.conn.execute(stmt)]
+
+
+def create(
+    tx: Tx,
+    actor: Principal,
+    *,
+    from_wallet_id: int,
+    to_wallet_id: int,
+    amount: int,
+    timeout_seconds: int = DEFAULT_TIMEOUT,
+    reference: str | None = None,
+) -> Hold:
+    require_mover(actor)
+    if not 1 <= timeout_seconds <= MAX_TIMEOUT:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "timeout_seconds out of range",
+            errors={"timeout_seconds": [f"must be between 1 and {MAX_TIMEOUT}"]},
+        )
+    payer = wl.get(tx, from_wallet_id, actor)
+    payee = wl.find(tx, to_wallet_id)
+    if payee is None:
+        raise errors.DomainError(
+            errors.WALLET_NOT_FOUND, f"no wallet {to_wallet_id}", field="to_wallet"
+        )
+    if payee.id == payer.id:
+        raise errors.DomainError(errors.SAME_WALLET, "a wallet cannot pay itself")
+    escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
+    posting = Posting(tx, [payer.account_id, escrow], limits=class_limits([payer]))
+    check_statuses(tx, (payer.id, "paying"), (payee.id, "receiving"))
+    now = tx.now()
+    hold_id = tx.conn.execute(
+        holds.insert().values(
+            wallet_id=payer.id,
+            payee_wallet_id=payee.id,
+            amount=amount,
+            status=PENDING,
+            reference=reference,
+            created_at=now,
+            expires_at=now + timedelta(seconds=timeout_seconds),
+            usage_day=local_date(now),
+        )
+    ).inserted_primary_key[0]
+    posting.post(
+        TransferDraft(
+            kind="hold",
+            asset=ECNY,
+            amount=amount,
+            legs=[Leg(payer.account_id, escrow, amount, ECNY)],
+            from_wallet_id=payer.id,
+            to_wallet_id=payee.id,
+            from_operator_id=payer.operator_id,
+            to_operator_id=payee.operator_id,
+            reference=reference,
+            outgoing=amount,
+            held_delta=amount,
+            hold_id=hold_id,
+        )
+    )
+    return _to_hold(tx, _row(tx, hold_id))
+
+
+def _release_draft(
+    row: sa.Row, payer: wl.Wallet, escrow: int, amount: int, kind: str
+) -> TransferDraft:
+    """Escrow back to the payer; the amount no longer counts against its day."""
+    return TransferDraft(
+        kind=kind,
+        asset=ECNY,
+        amount=amount,
+        legs=[Leg(escrow, payer.account_id, amount, ECNY)],
+        from_wallet_id=payer.id,
+        to_wallet_id=payer.id,
+        from_operator_id=payer.operator_id,
+        to_operator_id=payer.operator_id,
+        outgoing=-amount,
+        usage_day=row.usage_day,
+        held_delta=-amount,
+        hold_id=row.id,
+    )
+
+
+def _resolve(tx: Tx, row: sa.Row, status: str, captured: int = 0) -> None:
+    done = tx.conn.execute(
+        holds.update()
+        .where(holds.c.id == row.id, holds.c.status == PENDING)
+        .values(status=status, captured=captured, resolved_at=tx.now(), version=holds.c.version + 1)
+    )
+    if done.rowcount != 1:  # pragma: no cover - the row lock makes this unreachable
+        raise errors.DomainError(errors.HOLD_ALREADY_RESOLVED, f"hold {row.id} is resolved already")
+
+
+def _require_pending(tx: Tx, row: sa.Row) -> None:
+    if row.status == EXPIRED or (row.status == PENDING and row.expires_at <= tx.now()):
+        raise errors.DomainError(
+            errors.HOLD_EXPIRED,
+            f"hold {row.id} expired at {row.expires_at.isoformat()}",
+            hold_id=row.id,
+        )
+    if row.status != PENDING:
+        raise errors.DomainError(
+            errors.HOLD_ALREADY_RESOLVED,
+            f"hold {row.id} is {row.status} already",
+            hold_id=row.id,
+            current_status=row.status,
+        )
+
+
+def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -> Hold:
+    require_mover(actor)
+    row = _visible_row(tx, hold_id, actor, lock=True)
+    _require_pending(tx, row)
+    amount = row.amount if amount is None else amount
+    if amount > row.amount:
+        raise errors.DomainError(
+            errors.CAPTURE_EXCEEDS_HOLD,
+            f"hold {row.id} is for {row.amount} fen only",
+            hold_id=row.id,
+        )
+    found = wl.find_many(tx, {row.wallet_id, row.payee_wallet_id})
+    payer, payee = found[row.wallet_id], found[row.payee_wallet_id]
+    op_accounts = operator_accounts(tx, {payer.operator_id, payee.operator_id})
+    escrow = op_accounts[payer.operator_id]["holds"]
+    capture_draft = TransferDraft(
+        kind="capture",
+        asset=ECNY,
+        amount=amount,
+        legs=wallet_to_wallet_legs(
+            escrow, payer.operator_id, payee.account_id, payee.operator_id, amount, op_accounts
+        ),
+        from_wallet_id=payer.id,
+        to_wallet_id=payee.id,
+        from_operator_id=payer.operator_id,
+        to_operator_id=payee.operator_id,
+        reference=row.reference,
+        held_delta=-amount,
+        hold_id=row.id,
+        linked=amount < row.amount,
+    )
+    drafts = [capture_draft]
+    if amount < row.amount:
+        drafts.append(_release_draft(row, payer, escrow, row.amount - amount, "hold_release"))
+    ids = [a for d in drafts for leg in d.legs for a in (leg.debit, leg.credit)]
+    posting = Posting(tx, ids, limits=class_limits([payer, payee]))
+    check_statuses(tx, (payer.id, "paying"), (payee.id, "receiving"))
+    for d in drafts:
+        posting.add(d)
+    results = posting.commit()
+    for r in results:
+        if not isinstance(r, PostedTransfer):
+            if r.code == errors.LINKED_TRANSFER_FAILED:
+                continue
+            raise r.error()
+    _resolve(tx, row, CAPTURED, amount)
+    return _to_hold(tx, _row(tx, row.id))
+
+
+def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
+    """Release the funds to the payer (even a frozen one: they are its own)."""
+    require_mover(actor)
+    row = _visible_row(tx, hold_id, actor, lock=True)
+    _require_pending(tx, row)
+    return _release(tx, row, VOIDED, "void")
+
+
+def _release(tx: Tx, row: sa.Row, status: str, kind: str) -> Hold:
+    payer = wl.find(tx, row.wallet_id)
+    escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
+    posting = Posting(tx, [escrow, payer.account_id], limits=class_limits([payer]))
+    posting.post(_release_draft(row, payer, escrow, row.amount, kind))
+    _resolve(tx, row, status)
+    return _to_hold(tx, _row(tx, row.id))
+
+
+def release_expired(tx: Tx) -> int:
+    """Expire every pending hold whose deadline the sandbox clock has passed."""
+    due = tx.conn.execute(
+        sa.select(holds)
+        .where(holds.c.status == PENDING, holds.c.expires_at <= tx.now())
+        .order_by(holds.c.id)
+        .with_for_update()
+    ).all()
+    for row in due:
+        _release(tx, row, EXPIRED, "hold_expiry")
+    return len(due)
+
+
+def any_due(tx: Tx) -> bool:
+    """Whether a pending hold's deadline has passed (an index probe)."""
+    return bool(
+        tx.driver_rows(
+            "SELECT id FROM holds WHERE status = ? AND expires_at <= ? LIMIT 1",
+            PENDING,
+            tx.driver_value(holds.c.expires_at, tx.now()),
+        )
+    )
+
+
+def release_expired_if_due_in(tx: Tx) -> int:
+    """Expire the due holds in this (write) transaction, after a cheap check."""
+    return release_expired(tx) if any_due(tx) else 0
+
+
+def release_expired_if_due(db: Database) -> int:
+    """Cheap check first, then a write transaction of its own only when needed."""
+    if not db.read(any_due):
+        return 0
+    return db.write(release_expired)

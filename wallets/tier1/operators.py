@@ -1,0 +1,188 @@
+"""Authorized operators and their accounts in both tiers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ..core import errors
+from ..core.db import Tx
+from ..core.principal import Principal
+from ..core.schema import accounts, journal_entries, operators, wallets
+from ..ledger.posting import ECNY, RESERVE
+from . import settlement
+
+CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
+
+# An operator's accounts: (kind, asset, may go negative).
+#   reserve    tier 1: its reserve at the central bank
+#   position   tier 1: e-CNY the central bank records as held at the operator
+#   vault      tier 2: e-CNY it holds but has not handed out
+#   holds      tier 2: escrow of its wallets' open holds (two-phase payments)
+#   settlement tier 2: contra of its position; minus (vault + wallets + holds)
+OPERATOR_ACCOUNTS = (
+    ("reserve", RESERVE, False),
+    ("position", ECNY, False),
+    ("vault", ECNY, False),
+    ("holds", ECNY, False),
+    ("settlement", ECNY, True),
+)
+
+
+@dataclass(frozen=True)
+class Operator:
+    id: int
+    code: str
+    name: str
+    accounts: dict[str, int]  # kind -> account id
+
+
+@dataclass(frozen=True)
+class OperatorFigures:
+    operator: Operator
+    reserve: int
+    position: int
+    vault: int
+    holds: int  # its wallets' open holds, in escrow
+    wallets_total: int  # its wallets' available balances
+    wallet_count: int
+    reserve_consumed: int  # reserve its issuance consumed, net of what redemptions released
+    open_window_net: int  # deferred net settlement: received - sent in the open window
+    net_debit_cap: int
+
+    @property
+    def reconciled(self) -> bool:
+        """Tier 1 agrees with tier 2, allowing for the open window's pending moves."""
+        return self.position + self.open_window_net == self.vault + self.wallets_total + self.holds
+
+    @property
+    def utilisation_percent(self) -> str | None:
+        debit = max(-self.open_window_net, 0)
+        if not self.net_debit_cap:
+            return None
+        return f"{Decimal(debit) * 100 / Decimal(self.net_debit_cap):.2f}"
+
+
+def account_code(op_code: str, kind: str) -> str:
+    return f"OP:{op_code}:{kind.upper()}"
+
+
+def create(tx: Tx, code: str, name: str) -> Operator:
+    if not CODE_RE.fullmatch(code):
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "code must be 2-32 upper-case letters, digits or '_', starting with a letter",
+            errors={"code": ["must match [A-Z][A-Z0-9_]{1,31}"]},
+        )
+    exists = tx.conn.execute(sa.select(operators.c.id).where(operators.c.code == code)).first()
+    if exists:
+        raise errors.DomainError(errors.OPERATOR_EXISTS, f"operator {code} exists")
+    now = tx.now()
+    op_id = tx.conn.execute(
+        operators.insert().values(code=code, name=name, created_at=now)
+    ).inserted_primary_key[0]
+    ids = {}
+    for kind, asset, may_go_negative in OPERATOR_ACCOUNTS:
+        ids[kind] = tx.conn.execute(
+            accounts.insert().values(
+                code=account_code(code, kind),
+                asset=asset,
+                kind=kind,
+                operator_id=op_id,
+                may_go_negative=may_go_negative,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+    return Operator(op_id, code, name, ids)
+
+
+def _from_row(tx: Tx, row: sa.Row) -> Operator:
+    acc = tx.conn.execute(
+        sa.select(accounts.c.kind, accounts.c.id).where(
+            accounts.c.operator_id == row.id, accounts.c.wallet_id.is_(None)
+        )
+    ).all()
+    return Operator(row.id, row.code, row.name, {k: i for k, i in acc})
+
+
+def get(tx: Tx, code: str, actor: Principal) -> Operator:
+    row = tx.conn.execute(sa.select(operators).where(operators.c.code == code)).first()
+    if row is None or not actor.sees_operator(row.id):
+        raise errors.DomainError(errors.OPERATOR_NOT_FOUND, f"no operator {code}")
+    return _from_row(tx, row)
+
+
+def get_by_id(tx: Tx, operator_id: int) -> Operator:
+    row = tx.conn.execute(sa.select(operators).where(operators.c.id == operator_id)).one()
+    return _from_row(tx, row)
+
+
+def codes_by_id(tx: Tx) -> dict[int, str]:
+    return dict(tx.conn.execute(sa.select(operators.c.id, operators.c.code)).all())
+
+
+def codes_of(tx: Tx, operator_ids: Iterable[int]) -> dict[int, str]:
+    """The codes of some operators (a code never changes: cached)."""
+    return tx.cached("operator_codes", sorted(set(operator_ids)), _load_codes)
+
+
+def _load_codes(tx: Tx, operator_ids: list[int]) -> dict[int, str]:
+    return dict(tx.driver_rows("SELECT id, code FROM operators WHERE id IN (?)", operator_ids))
+
+
+def list_(tx: Tx, actor: Principal, after: str | None, limit: int) -> list[Operator]:
+    stmt = sa.select(operators).order_by(operators.c.code).limit(limit)
+    if after:
+        stmt = stmt.where(operators.c.code > after)
+    if actor.role == "operator":
+        stmt = stmt.where(operators.c.id == actor.operator_id)
+    return [_from_row(tx, r) for r in tx.conn.execute(stmt)]
+
+
+def figures(tx: Tx, op: Operator) -> OperatorFigures:
+    bal = accounts.c.credits_posted - accounts.c.debits_posted
+    by_kind = dict(
+        tx.conn.execute(
+            sa.select(accounts.c.kind, bal).where(
+                accounts.c.operator_id == op.id, accounts.c.wallet_id.is_(None)
+            )
+        ).all()
+    )
+    w_total, w_count = tx.conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(bal), 0), sa.func.count())
+        .select_from(accounts.join(wallets, wallets.c.id == accounts.c.wallet_id))
+        .where(wallets.c.operator_id == op.id, accounts.c.asset == ECNY)
+    ).one()
+    je = journal_entries
+    held = tx.conn.execute(
+        sa.select(accounts.c.id).where(accounts.c.code == "CB:RESERVE:HELD")
+    ).scalar_one()
+    reserve_acc = op.accounts["reserve"]
+    moved = dict(
+        tx.conn.execute(
+            sa.select(je.c.credit_account_id, sa.func.coalesce(sa.func.sum(je.c.amount), 0))
+            .where(
+                sa.or_(
+                    sa.and_(je.c.debit_account_id == reserve_acc, je.c.credit_account_id == held),
+                    sa.and_(je.c.debit_account_id == held, je.c.credit_account_id == reserve_acc),
+                )
+            )
+            .group_by(je.c.credit_account_id)
+        ).all()
+    )
+    return OperatorFigures(
+        operator=op,
+        reserve=by_kind.get("reserve", 0),
+        position=by_kind.get("position", 0),
+        vault=by_kind.get("vault", 0),
+        holds=by_kind.get("holds", 0),
+        wallets_total=int(w_total),
+        wallet_count=int(w_count),
+        reserve_consumed=int(moved.get(held, 0)) - int(moved.get(reserve_acc, 0)),
+        open_window_net=settlement.open_window_nets(tx).get(op.id, 0),
+        net_debit_cap=settlement.net_debit_caps(tx, [op.id])[op.id],
+    )
