@@ -24,7 +24,7 @@ IF_MATCH = "IfMatch"
 IF_MATCH_OPTIONAL = "IfMatchOptional"
 PROBLEM_RESPONSE = "Problem"
 
-# The header's syntax: what wallets/idempotency.py accepts (KEY_RE).
+# The header's syntax: what wallets/services/idempotency.py accepts (KEY_RE).
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
 # "*", or a list of entity tags (RFC 9110 section 13.1.1) as the ETag header gives them.
 IF_MATCH_PATTERN = r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$'

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from wallets import idempotency
 from wallets.access import keys
 from wallets.core.schema import idempotency_keys
+from wallets.services import idempotency
 
 
 def _pay(demo, idem, amount="10.00", key="ICBC"):

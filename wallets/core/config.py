@@ -33,7 +33,7 @@ class Settings:
     # Where audit export jobs of the API write their files.
     export_dir: Path = field(default_factory=lambda: default_var_dir() / "exports")
     # After how long a retry may take over an idempotency claim left in flight by an
-    # older version, which committed claims before the work (wallets/idempotency.py).
+    # older version, which committed claims before the work (wallets/services/idempotency.py).
     idempotency_stale_seconds: int = 60
     # The web console's session signing secret; unset: a random one kept in a
     # file next to the signing key (made on first use).

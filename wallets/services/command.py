@@ -9,7 +9,7 @@ transaction:
 1. release the holds whose deadline the sandbox clock has passed, so the work
    sees their funds back;
 2. claim the Idempotency-Key (a concurrent request with the same key waits
-   here for this transaction, then replays its answer: wallets/idempotency.py);
+   here for this transaction, then replays its answer: wallets/services/idempotency.py);
 3. do the work (the use case), render its answer;
 4. store the answer with the key, write the audit record;
 5. commit.
@@ -29,13 +29,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .. import idempotency
 from ..audit import checkpoints
 from ..audit import log as audit_log
 from ..core import errors
 from ..core.db import Database, Tx, loggable
 from ..core.principal import Principal
 from ..retail import holds
+from . import idempotency
 
 log = logging.getLogger(__name__)
 

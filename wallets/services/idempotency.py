@@ -27,9 +27,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from .core import errors
-from .core.db import Tx
-from .core.schema import idempotency_keys
+from ..core import errors
+from ..core.db import Tx
+from ..core.schema import idempotency_keys
 
 STALE_AFTER = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
