@@ -24,7 +24,7 @@ from .db import Tx
 from .ledger import ECNY, Leg, PostedTransfer, Posting, Refusal, TransferDraft
 from .money import format_amount
 from .principal import ADMIN, OPERATOR, Principal
-from .schema import transfers
+from .schema import accounts, transfers
 
 # One batch at most: TigerBeetle's batch size, which clients of such ledgers know.
 MAX_BATCH = 8190
@@ -54,13 +54,13 @@ def operator_accounts(tx: Tx, operator_ids: set[int]) -> dict[int, dict[str, int
 
 def _load_operator_accounts(tx: Tx, operator_ids: list[int]) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
-    for op_id, kind, acc_id in tx.driver_rows(_OPERATOR_ACCOUNTS, operator_ids):
+    for op_id, kind, acc_id in tx.rows(_OPERATOR_ACCOUNTS, ids=operator_ids):
         out.setdefault(op_id, {})[kind] = acc_id
     return out
 
 
-_OPERATOR_ACCOUNTS = (
-    "SELECT operator_id, kind, id FROM accounts WHERE operator_id IN (?) AND wallet_id IS NULL"
+_OPERATOR_ACCOUNTS = sa.select(accounts.c.operator_id, accounts.c.kind, accounts.c.id).where(
+    Tx.any_of(accounts.c.operator_id, "ids"), accounts.c.wallet_id.is_(None)
 )
 
 
