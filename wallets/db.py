@@ -193,9 +193,12 @@ class _Values(TypeDecorator):
         return dialect.type_descriptor(sa.String())
 
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        values = list(value)
         if dialect.name == "postgresql":
-            return list(value)
-        return json.dumps(list(value))
+            return values
+        if len(values) < 16 and all(type(v) is int for v in values):
+            return f"[{','.join(map(str, values))}]"  # a payment's few ids: json's overhead
+        return json.dumps(values)
 
 
 class _AnyOf(FunctionElement[bool]):
@@ -256,7 +259,17 @@ class Compiled:
     in the driver's order with their bind processors, and its result
     columns' processors."""
 
-    __slots__ = ("sql", "names", "order", "defaults", "binds", "results", "row", "_plans")
+    __slots__ = (
+        "sql",
+        "names",
+        "order",
+        "binds",
+        "row",
+        "_given",
+        "_convert",
+        "_results",
+        "_plans",
+    )
 
     def __init__(self, stmt: Any, dialect: sa.Dialect) -> None:
         compiled = stmt.compile(dialect=_positional(dialect))
@@ -269,32 +282,36 @@ class Compiled:
         index = {n: i for i, n in enumerate(self.names)}
         order = tuple(index[n] for n in positions)
         self.order = None if order == tuple(range(len(self.names))) else order
-        self.defaults = {
-            name: bind.effective_value
-            for name, bind in ((n, compiled.binds[n]) for n in self.names)
-            if not bind.required
-        }
+        # Each parameter's name and the statement's own value (or _REQUIRED).
+        self._given = tuple(
+            (n, _REQUIRED if compiled.binds[n].required else compiled.binds[n].effective_value)
+            for n in self.names
+        )
         processors = compiled._bind_processors
         self.binds = tuple(processors.get(n) for n in self.names)
+        self._convert = tuple((i, p) for i, p in enumerate(self.binds) if p is not None)
         columns = compiled._result_columns
-        results = tuple(c.type._cached_result_processor(dialect, None) for c in columns)
-        self.results = results if any(results) else ()
+        self._results = tuple(
+            (i, p)
+            for i, p in enumerate(c.type._cached_result_processor(dialect, None) for c in columns)
+            if p is not None
+        )
         self.row = namedtuple("row", [c.keyname for c in columns], rename=True) if columns else None
         self._plans: dict[tuple[str, ...], tuple] = {}
 
-    def params(self, given: dict[str, Any]) -> tuple:
+    def params(self, given: dict[str, Any]) -> list:
         """The driver's parameters of one execution, by name (the statement's
         own values where not given), converted."""
-        try:
-            values = [given[n] if n in given else self.defaults[n] for n in self.names]
-        except KeyError as exc:
-            raise TypeError(f"missing parameter {exc.args[0]!r}") from None
-        values = [
-            v if p is None or v is None else p(v) for p, v in zip(self.binds, values, strict=True)
-        ]
+        values = [given.get(n, own) for n, own in self._given]
+        if _REQUIRED in values:
+            missing = [n for n, v in zip(self.names, values, strict=True) if v is _REQUIRED]
+            raise TypeError(f"missing parameter(s) {missing}")
+        for i, process in self._convert:
+            if values[i] is not None:
+                values[i] = process(values[i])
         if self.order is not None:
-            return tuple(values[i] for i in self.order)
-        return tuple(values)
+            return [values[i] for i in self.order]
+        return values
 
     def many(self, names: Sequence[str], rows: list[tuple]) -> list[tuple]:
         """The driver's parameters of an executemany: ``rows`` hold the values
@@ -307,7 +324,7 @@ class Compiled:
                 raise ValueError(f"rows of {names} for the parameters {self.names}")
             at = {n: i for i, n in enumerate(names)}
             order = tuple(at[self.names[i]] for i in (self.order or range(len(self.names))))
-            convert = tuple((at[n], p) for n, p in zip(self.names, self.binds, strict=True) if p)
+            convert = tuple((at[self.names[i]], p) for i, p in self._convert)
             plan = self._plans[names] = (
                 None if order == tuple(range(len(names))) else order,
                 convert,
@@ -317,29 +334,28 @@ class Compiled:
             return rows
         columns = list(zip(*rows, strict=True))
         for i, process in convert:
-            done: dict[Any, Any] = {}
-            columns[i] = tuple(
-                None if v is None else done[v] if v in done else done.setdefault(v, process(v))
-                for v in columns[i]
-            )
+            done: dict[Any, Any] = {None: None}
+            for v in columns[i]:
+                if v not in done:
+                    done[v] = process(v)
+            columns[i] = tuple(map(done.__getitem__, columns[i]))
         if order is not None:
             columns = [columns[i] for i in order]
         return list(zip(*columns, strict=True))
 
     def fetch(self, cursor: Any) -> list:
-        rows = cursor.fetchall()
+        """The cursor's rows as named tuples, values converted (by column)."""
         make = self.row._make  # type: ignore[union-attr]
-        processors = self.results
-        if not processors:
-            return [make(r) for r in rows]
-        return [
-            make(
-                [v if p is None or v is None else p(v) for p, v in zip(processors, r, strict=True)]
-            )
-            for r in rows
-        ]
+        rows = cursor.fetchall()
+        if not self._results or not rows:
+            return list(map(make, rows))
+        columns = list(zip(*rows, strict=True))
+        for i, process in self._results:
+            columns[i] = [None if v is None else process(v) for v in columns[i]]
+        return list(map(make, zip(*columns, strict=True)))
 
 
+_REQUIRED = object()
 _COMPILED: dict[tuple[Any, str], Compiled] = {}
 _POSITIONAL: dict[int, sa.Dialect] = {}
 

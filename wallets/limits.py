@@ -62,20 +62,25 @@ _OVERRIDES = sa.select(
     operator_limits.c.daily_out,
     operator_limits.c.annual_out,
 ).where(Tx.any_of(operator_limits.c.operator_id, "ids"))
+# Each condition one index term: SQLite's planner searches the primary key with
+# a list's wallets only outside an OR (the CASE tells the periods apart), and
+# only when no other index matches (the holds' status is summed, not filtered on).
+_DAY = sa.bindparam("day", type_=wallet_usage.c.period_start.type)
+_YEAR = sa.bindparam("year", type_=wallet_usage.c.period_start.type)
 _USAGE = sa.select(
     wallet_usage.c.wallet_id, wallet_usage.c.period, wallet_usage.c.amount_out
 ).where(
     Tx.any_of(wallet_usage.c.wallet_id, "ids"),
-    sa.or_(
-        sa.and_(wallet_usage.c.period == "day", wallet_usage.c.period_start == sa.bindparam("day")),
-        sa.and_(
-            wallet_usage.c.period == "year", wallet_usage.c.period_start == sa.bindparam("year")
-        ),
-    ),
+    wallet_usage.c.period.in_([sa.literal("day"), sa.literal("year")]),
+    wallet_usage.c.period_start.in_([_DAY, _YEAR]),
+    wallet_usage.c.period_start == sa.case((wallet_usage.c.period == "day", _DAY), else_=_YEAR),
 )
 _OPEN_HOLDS = (
-    sa.select(holds.c.wallet_id, sa.func.sum(holds.c.amount))
-    .where(Tx.any_of(holds.c.wallet_id, "ids"), holds.c.status == "pending")
+    sa.select(
+        holds.c.wallet_id,
+        sa.func.sum(sa.case((holds.c.status == "pending", holds.c.amount), else_=0)),
+    )
+    .where(Tx.any_of(holds.c.wallet_id, "ids"))
     .group_by(holds.c.wallet_id)
 )
 USAGE_COLUMNS = ("wallet_id", "period", "period_start", "amount_out")
