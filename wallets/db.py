@@ -231,9 +231,10 @@ def any_of(column: sa.ColumnElement, name: str) -> sa.ColumnElement[bool]:
     return _AnyOf(column, sa.bindparam(name, type_=_Values(column.type)))
 
 
-class ForDialect:
-    """A statement whose construct depends on the dialect: ON CONFLICT
-    clauses (``build(insert)`` gets the dialect's own ``insert``)."""
+class Upsert:
+    """An INSERT ... ON CONFLICT, whose construct is the dialect's own:
+    ``build(insert)`` gets sqlalchemy.dialects.sqlite's or .postgresql's
+    ``insert`` and calls its ``on_conflict_do_*``; built once per dialect."""
 
     def __init__(self, build: Callable[[Callable[..., Any]], Any]) -> None:
         self._build = build
@@ -245,13 +246,6 @@ class ForDialect:
             insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
             stmt = self._built[dialect_name] = self._build(insert)
         return stmt
-
-
-def upsert(build: Callable[[Callable[..., Any]], Any]) -> ForDialect:
-    """An INSERT ... ON CONFLICT: ``build`` receives the dialect's ``insert``
-    (sqlalchemy.dialects.sqlite or .postgresql), whose ``on_conflict_do_*``
-    it calls."""
-    return ForDialect(build)
 
 
 class Compiled:
@@ -357,7 +351,7 @@ class Compiled:
 
 _REQUIRED = object()
 _COMPILED: dict[tuple[Any, str], Compiled] = {}
-_POSITIONAL: dict[int, sa.Dialect] = {}
+_POSITIONAL: dict[tuple, sa.Dialect] = {}
 
 
 def compiled(stmt: Any, dialect: sa.Dialect) -> Compiled:
@@ -365,7 +359,7 @@ def compiled(stmt: Any, dialect: sa.Dialect) -> Compiled:
     key = (stmt, dialect.name)
     found = _COMPILED.get(key)
     if found is None:
-        core = stmt.of(dialect.name) if isinstance(stmt, ForDialect) else stmt
+        core = stmt.of(dialect.name) if isinstance(stmt, Upsert) else stmt
         found = _COMPILED[key] = Compiled(core, dialect)
     return found
 
@@ -375,12 +369,13 @@ def _positional(dialect: sa.Dialect) -> sa.Dialect:
     ``%(name)s``): parameters go to the driver as tuples, executemany too."""
     if dialect.positional:
         return dialect
-    found = _POSITIONAL.get(id(dialect))
+    key = (type(dialect), dialect.server_version_info)
+    found = _POSITIONAL.get(key)
     if found is None:
         found = copy.copy(dialect)
         found.paramstyle = "format"
         found.positional = True
-        _POSITIONAL[id(dialect)] = found
+        _POSITIONAL[key] = found
     return found
 
 
@@ -408,8 +403,9 @@ class Tx:
     """One unit of work: a connection inside a transaction, and the sandbox time
     read once at its start so that every row it writes carries the same instant."""
 
+    # Reachable from the Tx the domain's modules import already.
     any_of = staticmethod(any_of)
-    upsert = staticmethod(upsert)
+    upsert = Upsert
 
     def __init__(self, conn: Connection, db: Database) -> None:
         self.conn = conn
@@ -462,7 +458,7 @@ class Tx:
     # -- Core statements on hot paths (compiled once, run at the driver) ----------
 
     def rows(self, stmt: Any, **params: Any) -> list:
-        """The rows of ``stmt`` (a Core statement, or :func:`upsert`'s) as named
+        """The rows of ``stmt`` (a Core statement, or an :class:`Upsert`) as named
         tuples, values converted as its columns' types convert them."""
         c = compiled(stmt, self.conn.dialect)
         return c.fetch(self._driver(c.sql, c.params(params)))
