@@ -95,13 +95,13 @@ def authenticate(tx: Tx, secret: str) -> Principal | None:
 def authenticate_hash(tx: Tx, key_hash: str) -> Principal | None:
     """The principal of a key known by its hash (the console keeps only the hash
     in its session cookie, never the key); None once the key is revoked."""
-    return _principal(tx.driver_rows(_AUTHENTICATE, key_hash), key_hash)
+    return _principal(tx.rows(_AUTHENTICATE, key_hash=key_hash), key_hash)
 
 
 def authenticate_in(db: Database, secret: str) -> Principal | None:
     """:func:`authenticate` as one statement of its own (every API request's first read)."""
     key_hash = hash_key(secret)
-    return _principal(db.peek(_AUTHENTICATE, key_hash), key_hash)
+    return _principal(db.peek(_AUTHENTICATE, key_hash=key_hash), key_hash)
 
 
 def _principal(rows: list, key_hash: str) -> Principal | None:
@@ -119,10 +119,18 @@ def _principal(rows: list, key_hash: str) -> Principal | None:
     )
 
 
+# Compiled once, run at the driver (Database.peek): every request's first read.
 _AUTHENTICATE = (
-    "SELECT k.id, k.key_hash, k.role, k.operator_id, o.code, k.casino_ref"
-    " FROM api_keys k LEFT JOIN operators o ON o.id = k.operator_id"
-    " WHERE k.key_hash = ? AND k.revoked_at IS NULL"
+    sa.select(
+        api_keys.c.id,
+        api_keys.c.key_hash,
+        api_keys.c.role,
+        api_keys.c.operator_id,
+        operators.c.code,
+        api_keys.c.casino_ref,
+    )
+    .select_from(api_keys.outerjoin(operators, operators.c.id == api_keys.c.operator_id))
+    .where(api_keys.c.key_hash == sa.bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
 )
 
 

@@ -84,10 +84,9 @@ def record(
     resource: str | None = None,
 ) -> None:
     p = call.principal
-    at = audit_events.c.at
     row = (
-        tx.driver_value(at, tx.now()),
-        tx.driver_value(at, datetime.now(UTC)),
+        tx.now(),
+        datetime.now(UTC),
         p.key_id if p else None,
         p.role if p else None,
         p.operator_code if p else None,
@@ -103,11 +102,12 @@ def record(
         storable(resource)[:64] if resource else None,
         summary(call.body),
     )
-    tx.insert_rows(audit_events, _COLUMNS, [row])
+    tx.run_many(_INSERT, _COLUMNS, [row])
 
 
 # The columns :func:`record` writes, in the order of its row: the table's own.
 _COLUMNS = tuple(c.name for c in audit_events.columns if c.name != "id")
+_INSERT = sa.insert(audit_events).values({c: sa.bindparam(c) for c in _COLUMNS})
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import gaming_day_of
-from ..core.db import Tx
+from ..core.db import Tx, Upsert
 from ..core.principal import ADMIN, MERCHANT, Principal
 from ..core.schema import (
     accounts,
@@ -64,17 +64,19 @@ def _for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
     c, rules = get(tx, ref, actor), casino_rules(tx)
     # Only a clock set back can reach a closed day; its report must stay true.
     day = gaming_day_of(tx.now(), rules.gaming_day_cutoff)
-    closed = tx.driver_rows(
-        "SELECT 1 FROM gaming_days WHERE casino_id = ? AND gaming_day = ?",
-        c.id,
-        tx.driver_value(gaming_days.c.gaming_day, day),
-    )
+    closed = tx.rows(_CLOSED_DAY, casino_id=c.id, day=day)
     if closed:
         raise errors.DomainError(
             errors.GAMING_DAY_ALREADY_CLOSED,
             f"gaming day {day.isoformat()} of {ref} is closed: its cage takes no more operations",
         )
     return c, rules
+
+
+_CLOSED_DAY = sa.select(sa.literal(1)).where(
+    gaming_days.c.casino_id == sa.bindparam("casino_id"),
+    gaming_days.c.gaming_day == sa.bindparam("day"),
+)
 
 
 def _player(tx: Tx, wallet_id: int) -> wl.Wallet:
@@ -116,25 +118,36 @@ _NOT_A_PLAYER = (
 
 def player_chip_account(tx: Tx, c: Casino, player: wl.Wallet) -> int:
     """The player's chip account at this casino, opened at first use."""
-    found = tx.driver_rows(_CHIP_ACCOUNT, player.id, c.chip_asset)
+    found = tx.rows(_CHIP_ACCOUNT, wallet_id=player.id, asset=c.chip_asset)
     if found:
         return found[0][0]
-    tx.driver_execute(
+    tx.run(
         _OPEN_CHIP_ACCOUNT,
-        wl.wallet_account_code(player.id, c.chip_asset),
-        c.chip_asset,
-        player.id,
-        False,
-        tx.driver_value(accounts.c.created_at, tx.now()),
+        code=wl.wallet_account_code(player.id, c.chip_asset),
+        asset=c.chip_asset,
+        wallet_id=player.id,
+        created_at=tx.now(),
     )
-    return tx.driver_rows(_CHIP_ACCOUNT, player.id, c.chip_asset)[0][0]
+    return tx.rows(_CHIP_ACCOUNT, wallet_id=player.id, asset=c.chip_asset)[0][0]
 
 
-_CHIP_ACCOUNT = "SELECT id FROM accounts WHERE wallet_id = ? AND asset = ?"
+_CHIP_ACCOUNT = sa.select(accounts.c.id).where(
+    accounts.c.wallet_id == sa.bindparam("wallet_id"), accounts.c.asset == sa.bindparam("asset")
+)
 # Two cage operations of one new player may race to open it: the second does nothing.
-_OPEN_CHIP_ACCOUNT = (
-    "INSERT INTO accounts (code, asset, kind, wallet_id, may_go_negative, created_at)"
-    " VALUES (?, ?, 'chips', ?, ?, ?) ON CONFLICT (wallet_id, asset) DO NOTHING"
+_OPEN_CHIP_ACCOUNT = Upsert(
+    lambda insert: (
+        insert(accounts)
+        .values(
+            code=sa.bindparam("code"),
+            asset=sa.bindparam("asset"),
+            kind="chips",
+            wallet_id=sa.bindparam("wallet_id"),
+            may_go_negative=False,
+            created_at=sa.bindparam("created_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["wallet_id", "asset"])
+    )
 )
 
 
@@ -306,31 +319,30 @@ def _record(
     """Keep the operation and its day's totals, then run the detection rules."""
     now = tx.now()
     day = gaming_day_of(now, rules.gaming_day_cutoff)
-    stored_day = tx.driver_value(casino_transactions.c.gaming_day, day)
-    ((op_id,),) = tx.driver_rows(
+    ((op_id,),) = tx.rows(
         _INSERT_OPERATION,
-        c.id,
-        kind,
-        player.id,
-        player.holder_id,
-        stored_day,
-        tx.driver_value(casino_transactions.c.at, now),
-        amount,
-        payout,
-        ecny.id if ecny else None,
-        chips.id,
-        payout_transfer.id if payout_transfer else None,
+        casino_id=c.id,
+        kind=kind,
+        wallet_id=player.id,
+        holder_id=player.holder_id,
+        gaming_day=day,
+        at=now,
+        amount=amount,
+        payout=payout,
+        ecny_transfer_id=ecny.id if ecny else None,
+        chip_transfer_id=chips.id,
+        payout_transfer_id=payout_transfer.id if payout_transfer else None,
     )
-    tx.driver_execute(
+    tx.run(
         _ADD_TO_PLAYER_DAY,
-        c.id,
-        stored_day,
-        player.id,
-        player.holder_id,
-        amount if kind == BUY_IN else 0,
-        amount if kind == CASH_OUT else 0,
-        amount if kind == PLAY else 0,
-        payout,
+        casino_id=c.id,
+        gaming_day=day,
+        wallet_id=player.id,
+        holder_id=player.holder_id,
+        buy_ins=amount if kind == BUY_IN else 0,
+        cash_outs=amount if kind == CASH_OUT else 0,
+        wagered=amount if kind == PLAY else 0,
+        paid_out=payout,
     )
     op = CageOperation(
         id=op_id,
@@ -348,21 +360,49 @@ def _record(
     return CageOperation(**{**op.__dict__, "alerts": raised})
 
 
+_OPERATION_COLUMNS = (
+    "casino_id",
+    "kind",
+    "wallet_id",
+    "holder_id",
+    "gaming_day",
+    "at",
+    "amount",
+    "payout",
+    "ecny_transfer_id",
+    "chip_transfer_id",
+    "payout_transfer_id",
+)
 _INSERT_OPERATION = (
-    "INSERT INTO casino_transactions (casino_id, kind, wallet_id, holder_id, gaming_day, at,"
-    " amount, payout, ecny_transfer_id, chip_transfer_id, payout_transfer_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    sa.insert(casino_transactions)
+    .values({c: sa.bindparam(c) for c in _OPERATION_COLUMNS})
+    .returning(casino_transactions.c.id)
 )
 # The player's totals of the gaming day, kept as the operations come.
-_ADD_TO_PLAYER_DAY = (
-    "INSERT INTO casino_player_days (casino_id, gaming_day, wallet_id, holder_id,"
-    " buy_ins, cash_outs, wagered, paid_out, transactions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
-    " ON CONFLICT (casino_id, gaming_day, wallet_id) DO UPDATE SET"
-    " buy_ins = casino_player_days.buy_ins + excluded.buy_ins,"
-    " cash_outs = casino_player_days.cash_outs + excluded.cash_outs,"
-    " wagered = casino_player_days.wagered + excluded.wagered,"
-    " paid_out = casino_player_days.paid_out + excluded.paid_out,"
-    " transactions = casino_player_days.transactions + 1"
+_DAY_TOTALS = ("buy_ins", "cash_outs", "wagered", "paid_out")
+_ADD_TO_PLAYER_DAY = Upsert(
+    lambda insert: (
+        insert(casino_player_days)
+        .values(
+            {
+                **{
+                    c: sa.bindparam(c)
+                    for c in ("casino_id", "gaming_day", "wallet_id", "holder_id", *_DAY_TOTALS)
+                },
+                "transactions": 1,
+            }
+        )
+        .on_conflict_do_update(
+            index_elements=["casino_id", "gaming_day", "wallet_id"],
+            set_={
+                **{
+                    c: casino_player_days.c[c] + sa.literal_column(f"excluded.{c}")
+                    for c in _DAY_TOTALS
+                },
+                "transactions": casino_player_days.c.transactions + 1,
+            },
+        )
+    )
 )
 
 

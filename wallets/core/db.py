@@ -21,7 +21,9 @@ may quote (PostgreSQL's ``DETAIL: Key (...)=(...)``).
 
 from __future__ import annotations
 
+import copy
 import importlib.resources
+import json
 import logging
 import random
 import time
@@ -34,7 +36,11 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator
 
 from . import errors, schema
 
@@ -163,31 +169,234 @@ def _is_driver_error(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] in ("psycopg", "psycopg2", "sqlite3")
 
 
-class RowShape:
-    """The columns of a hand-written SELECT: named tuples out, each value
-    converted as its column's type converts it (dates of SQLite's text, UTC
-    datetimes), for :meth:`Tx.typed_rows`."""
+# ---- Core statements compiled once, run at the driver ---------------------------
+# On hot paths (a payment, a batch, the API-key lookup) SQLAlchemy's execution
+# (events, parameter processing, result objects) costs several times the
+# statement. There a Core statement is compiled once per dialect and its text
+# run on the DBAPI cursor, values converted by the columns' own types.
 
-    def __init__(self, name: str, columns: Sequence[tuple[str, sa.types.TypeEngine]]) -> None:
-        self.row = namedtuple(name, [n for n, _ in columns])  # type: ignore[misc]
-        self.columns = tuple(columns)
-        self._processors: dict[str, tuple] = {}
 
-    @classmethod
-    def of(cls, table: sa.Table, *extra: tuple[str, sa.types.TypeEngine]) -> RowShape:
-        return cls(f"{table.name}_row", [(c.name, c.type) for c in table.columns] + list(extra))
+class _Values(TypeDecorator):
+    """A list of values as one parameter: an array on PostgreSQL, JSON text
+    for SQLite's ``json_each``."""
 
-    def processors(self, dialect: sa.Dialect) -> tuple:
-        found = self._processors.get(dialect.name)
-        if found is None:
-            found = self._processors[dialect.name] = tuple(
-                t.dialect_impl(dialect).result_processor(dialect, None) for _, t in self.columns
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, item_type: sa.types.TypeEngine) -> None:
+        super().__init__()
+        self.item_type = item_type
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(self.item_type))
+        return dialect.type_descriptor(sa.String())
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        values = list(value)
+        if dialect.name == "postgresql":
+            return values
+        if len(values) < 16 and all(type(v) is int for v in values):
+            return f"[{','.join(map(str, values))}]"  # a payment's few ids: json's overhead
+        return json.dumps(values)
+
+
+class _AnyOf(FunctionElement[bool]):
+    """``column`` equals one of a list parameter's values (:func:`any_of`)."""
+
+    name = "any_of"
+    type = sa.Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a condition as it is (no ``= 1`` on SQLite)
+
+
+@compiles(_AnyOf, "postgresql")
+def _any_of_postgresql(element: _AnyOf, compiler: Any, **kw: Any) -> str:
+    column, values = element.clauses
+    return compiler.process(column == sa.any_(values), **kw)
+
+
+@compiles(_AnyOf)
+def _any_of_sqlite(element: _AnyOf, compiler: Any, **kw: Any) -> str:
+    column, values = element.clauses
+    listed = sa.select(sa.literal_column("value")).select_from(sa.func.json_each(values))
+    return compiler.process(column.in_(listed), **kw)
+
+
+def any_of(column: sa.ColumnElement, name: str) -> sa.ColumnElement[bool]:
+    """``column`` is one of the values of the list parameter ``name``: one
+    statement text whatever the list's length (``= ANY(array)`` on PostgreSQL,
+    ``IN (SELECT value FROM json_each(...))`` on SQLite), where an IN list
+    would be a new statement for every length."""
+    return _AnyOf(column, sa.bindparam(name, type_=_Values(column.type)))
+
+
+class Upsert:
+    """An INSERT ... ON CONFLICT, whose construct is the dialect's own:
+    ``build(insert)`` gets sqlalchemy.dialects.sqlite's or .postgresql's
+    ``insert`` and calls its ``on_conflict_do_*``; built once per dialect."""
+
+    def __init__(self, build: Callable[[Callable[..., Any]], Any]) -> None:
+        self._build = build
+        self._built: dict[str, Any] = {}
+
+    def of(self, dialect_name: str) -> Any:
+        stmt = self._built.get(dialect_name)
+        if stmt is None:
+            insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+            stmt = self._built[dialect_name] = self._build(insert)
+        return stmt
+
+
+class Compiled:
+    """One Core statement compiled for one dialect: its text, its parameters
+    in the driver's order with their bind processors, and its result
+    columns' processors."""
+
+    __slots__ = (
+        "sql",
+        "names",
+        "order",
+        "binds",
+        "row",
+        "_given",
+        "_convert",
+        "_results",
+        "_plans",
+    )
+
+    def __init__(self, stmt: Any, dialect: sa.Dialect) -> None:
+        compiled = stmt.compile(dialect=_positional(dialect))
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a statement run at the driver must keep one text (use any_of)")
+        self.sql: str = compiled.string
+        positions = list(compiled.positiontup or ())
+        # Each parameter once, in the order of its first mark.
+        self.names: tuple[str, ...] = tuple(dict.fromkeys(positions))
+        index = {n: i for i, n in enumerate(self.names)}
+        order = tuple(index[n] for n in positions)
+        self.order = None if order == tuple(range(len(self.names))) else order
+        # Each parameter's name and the statement's own value (or _REQUIRED).
+        self._given = tuple(
+            (n, _REQUIRED if compiled.binds[n].required else compiled.binds[n].effective_value)
+            for n in self.names
+        )
+        processors = compiled._bind_processors
+        self.binds = tuple(processors.get(n) for n in self.names)
+        self._convert = tuple((i, p) for i, p in enumerate(self.binds) if p is not None)
+        columns = compiled._result_columns
+        self._results = tuple(
+            (i, p)
+            for i, p in enumerate(c.type._cached_result_processor(dialect, None) for c in columns)
+            if p is not None
+        )
+        self.row = namedtuple("row", [c.keyname for c in columns], rename=True) if columns else None
+        self._plans: dict[tuple[str, ...], tuple] = {}
+
+    def params(self, given: dict[str, Any]) -> list:
+        """The driver's parameters of one execution, by name (the statement's
+        own values where not given), converted."""
+        values = [given.get(n, own) for n, own in self._given]
+        if _REQUIRED in values:
+            missing = [n for n, v in zip(self.names, values, strict=True) if v is _REQUIRED]
+            raise TypeError(f"missing parameter(s) {missing}")
+        for i, process in self._convert:
+            if values[i] is not None:
+                values[i] = process(values[i])
+        if self.order is not None:
+            return [values[i] for i in self.order]
+        return values
+
+    def many(self, names: Sequence[str], rows: list[tuple]) -> list[tuple]:
+        """The driver's parameters of an executemany: ``rows`` hold the values
+        of ``names`` in that order. Converted by column, with each distinct
+        value converted once (a batch's rows share their instants)."""
+        names = tuple(names)
+        plan = self._plans.get(names)
+        if plan is None:
+            if sorted(names) != sorted(self.names):
+                raise ValueError(f"rows of {names} for the parameters {self.names}")
+            at = {n: i for i, n in enumerate(names)}
+            order = tuple(at[self.names[i]] for i in (self.order or range(len(self.names))))
+            convert = tuple((at[self.names[i]], p) for i, p in self._convert)
+            plan = self._plans[names] = (
+                None if order == tuple(range(len(names))) else order,
+                convert,
             )
-        return found
+        order, convert = plan
+        if order is None and not convert:
+            return rows
+        columns = list(zip(*rows, strict=True))
+        for i, process in convert:
+            done: dict[Any, Any] = {None: None}
+            for v in columns[i]:
+                if v not in done:
+                    done[v] = process(v)
+            columns[i] = tuple(map(done.__getitem__, columns[i]))
+        if order is not None:
+            columns = [columns[i] for i in order]
+        return list(zip(*columns, strict=True))
+
+    def fetch(self, cursor: Any) -> list:
+        """The cursor's rows as named tuples, values converted (by column)."""
+        make = self.row._make  # type: ignore[union-attr]
+        rows = cursor.fetchall()
+        if not self._results or not rows:
+            return list(map(make, rows))
+        columns = list(zip(*rows, strict=True))
+        for i, process in self._results:
+            columns[i] = [None if v is None else process(v) for v in columns[i]]
+        return list(map(make, zip(*columns, strict=True)))
 
 
-SANDBOX_ROW = RowShape.of(schema.sandbox)
-_SANDBOX = f"SELECT {', '.join(c.name for c in schema.sandbox.columns)} FROM sandbox WHERE id = 1"
+_REQUIRED = object()
+_COMPILED: dict[tuple[Any, str], Compiled] = {}
+_POSITIONAL: dict[tuple, sa.Dialect] = {}
+
+
+def compiled(stmt: Any, dialect: sa.Dialect) -> Compiled:
+    """``stmt`` compiled for ``dialect``, once."""
+    key = (stmt, dialect.name)
+    found = _COMPILED.get(key)
+    if found is None:
+        core = stmt.of(dialect.name) if isinstance(stmt, Upsert) else stmt
+        found = _COMPILED[key] = Compiled(core, dialect)
+    return found
+
+
+def _positional(dialect: sa.Dialect) -> sa.Dialect:
+    """``dialect`` with positional marks (psycopg takes ``%s`` as well as
+    ``%(name)s``): parameters go to the driver as tuples, executemany too."""
+    if dialect.positional:
+        return dialect
+    key = (type(dialect), dialect.server_version_info)
+    found = _POSITIONAL.get(key)
+    if found is None:
+        found = copy.copy(dialect)
+        found.paramstyle = "format"
+        found.positional = True
+        _POSITIONAL[key] = found
+    return found
+
+
+def _wrap(
+    exc: Exception, sql: str, params: Any, dialect: sa.Dialect, dbapi_conn: Any, cursor: Any
+) -> sa.exc.DBAPIError:
+    """The driver's error as SQLAlchemy wraps its own (retries and integrity
+    checks see the same exceptions), parameters hidden; whether the
+    connection died under it."""
+    return sa.exc.DBAPIError.instance(
+        sql,
+        params,
+        exc,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        dialect=dialect,
+        connection_invalidated=dialect.is_disconnect(exc, dbapi_conn, cursor),
+    )
+
+
+_SANDBOX = sa.select(schema.sandbox).where(schema.sandbox.c.id == 1)
 
 
 class Tx:
@@ -214,7 +423,7 @@ class Tx:
     @property
     def sandbox(self) -> Any:
         if self._sandbox is None:
-            (self._sandbox,) = self.typed_rows(SANDBOX_ROW, _SANDBOX)
+            (self._sandbox,) = self.rows(_SANDBOX)
         return self._sandbox
 
     def now(self) -> datetime:
@@ -242,153 +451,49 @@ class Tx:
         self._now = None
         self._sandbox = None
 
-    # -- bulk writes on hot paths ------------------------------------------------
-    # SQLAlchemy processes every parameter of every row of an executemany; for
-    # the thousands of rows of a posting that is most of its time. These write
-    # rows whose values are already what the driver takes (``driver_value``
-    # converts the few that are not, once per batch) with the driver's own
-    # executemany.
+    # -- Core statements on hot paths (compiled once, run at the driver) ----------
 
-    def driver_value(self, column: sa.Column, value: Any) -> Any:
-        """``value`` as the column's type hands it to the driver (a datetime of a
-        UTCDateTime column becomes SQLite's text or a naive UTC datetime)."""
-        dialect = self.conn.dialect
-        key = (column, dialect.name)
-        try:
-            process = _BIND_PROCESSORS[key]
-        except KeyError:
-            process = _BIND_PROCESSORS[key] = column.type.dialect_impl(dialect).bind_processor(
-                dialect
-            )
-        return process(value) if process is not None else value
+    def rows(self, stmt: Any, **params: Any) -> list:
+        """The rows of ``stmt`` (a Core statement, or an :class:`Upsert`) as named
+        tuples, values converted as its columns' types convert them."""
+        c = compiled(stmt, self.conn.dialect)
+        return c.fetch(self._driver(c.sql, c.params(params)))
+
+    def run(self, stmt: Any, **params: Any) -> int:
+        """Run ``stmt``, which returns no rows; the number of rows it changed."""
+        c = compiled(stmt, self.conn.dialect)
+        return self._driver(c.sql, c.params(params)).rowcount
+
+    def run_many(self, stmt: Any, names: Sequence[str], rows: list[tuple]) -> None:
+        """executemany of ``stmt``: each row holds the values of its parameters
+        ``names``, in that order."""
+        if rows:
+            c = compiled(stmt, self.conn.dialect)
+            self._driver(c.sql, c.many(names, rows), many=True)
 
     def _driver(self, sql: str, params: Any, many: bool = False) -> Any:
-        """Run ``sql`` on this transaction's DBAPI cursor: SQLAlchemy's own
-        execution (events, result objects) costs several times the statement on
-        hot paths. The driver's errors are wrapped as SQLAlchemy wraps them, so
-        retries and integrity checks see the same exceptions."""
+        """Run ``sql`` on this transaction's DBAPI cursor, the driver's errors
+        wrapped as SQLAlchemy wraps them; a dead connection is invalidated, as
+        SQLAlchemy does for its own statements."""
         cursor = self._cursor
         if cursor is None:
             cursor = self._cursor = self.conn.connection.dbapi_connection.cursor()
         dialect = self.conn.dialect
-        dbapi_error = dialect.loaded_dbapi.Error
         try:
             if many:
                 cursor.executemany(sql, params)
             else:
                 cursor.execute(sql, params)
-        except dbapi_error as exc:
-            gone = dialect.is_disconnect(exc, self.conn.connection.dbapi_connection, cursor)
-            wrapped = sa.exc.DBAPIError.instance(
-                sql,
-                params,
-                exc,
-                dbapi_error,
-                hide_parameters=True,
-                dialect=dialect,
-                connection_invalidated=gone,
+        except dialect.loaded_dbapi.Error as exc:
+            wrapped = _wrap(
+                exc, sql, params, dialect, self.conn.connection.dbapi_connection, cursor
             )
-            if gone:
-                # As SQLAlchemy does for its own statements: the pool must not
-                # hand this connection out again.
+            if wrapped.connection_invalidated:
+                # The pool must not hand this connection out again.
                 self._cursor = None
                 self.conn.invalidate(wrapped)
             raise wrapped from exc
         return cursor
-
-    def insert_rows(self, table: sa.Table, columns: Sequence[str], rows: list[tuple]) -> None:
-        """INSERT ``rows`` (tuples in the order of ``columns``, driver values)."""
-        if rows:
-            self._driver(_insert_sql(self.conn.dialect, table, tuple(columns)), rows, many=True)
-
-    def driver_rows(self, sql: str, *params: Any) -> list:
-        """Rows of ``sql`` run at the driver, for reads on hot paths. Write ``?``
-        for each parameter (the driver's own mark replaces it); a list parameter
-        expands to one mark per value, as in ``WHERE id IN (?)``. Values in and
-        out are the driver's (ints and strings: convert others with driver_value)."""
-        return self._driver(*_expand(self.conn.dialect, sql, params)).fetchall()
-
-    def typed_rows(self, shape: RowShape, sql: str, *params: Any) -> list:
-        """Rows of :meth:`driver_rows` as ``shape``'s named tuples, values converted."""
-        make = shape.row._make
-        processors = shape.processors(self.conn.dialect)
-        return [
-            make([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
-            for row in self.driver_rows(sql, *params)
-        ]
-
-    def driver_execute(self, sql: str, *params: Any) -> int:
-        """Run a statement that returns no rows at the driver (``?`` marks, one
-        per parameter); the number of rows it changed."""
-        p = _placeholder(self.conn.dialect)
-        return self._driver(sql if p == "?" else sql.replace("?", p), params).rowcount
-
-    def driver_execute_many(self, sql: str, rows: list[tuple]) -> None:
-        """executemany of ``sql`` (``?`` marks) at the driver, with driver values."""
-        if rows:
-            p = _placeholder(self.conn.dialect)
-            self._driver(sql if p == "?" else sql.replace("?", p), rows, many=True)
-
-    def update_rows(
-        self, table: sa.Table, columns: Sequence[str], key: str, rows: list[tuple]
-    ) -> None:
-        """UPDATE ``table`` SET ``columns`` WHERE ``key``: each row is the new
-        values in the order of ``columns``, then the key (driver values)."""
-        if rows:
-            self._driver(_update_sql(self.conn.dialect, table, tuple(columns), key), rows, True)
-
-
-def _placeholder(dialect: sa.Dialect) -> str:
-    return "?" if dialect.paramstyle == "qmark" else "%s"
-
-
-def _expand(dialect: sa.Dialect, sql: str, params: Sequence[Any]) -> tuple[str, tuple]:
-    """``sql`` with the driver's parameter marks, a list parameter expanded."""
-    p = _placeholder(dialect)
-    parts = sql.split("?")
-    if len(parts) != len(params) + 1:
-        raise ValueError(f"{len(parts) - 1} parameter marks for {len(params)} parameters")
-    text, flat = [parts[0]], []
-    for param, part in zip(params, parts[1:], strict=True):
-        if isinstance(param, list | tuple):
-            text.append(", ".join(p for _ in param) or "NULL")
-            flat.extend(param)
-        else:
-            text.append(p)
-            flat.append(param)
-        text.append(part)
-    return "".join(text), tuple(flat)
-
-
-_SQL_CACHE: dict[tuple, str] = {}
-_BIND_PROCESSORS: dict[tuple, Any] = {}
-
-
-def _insert_sql(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> str:
-    key = ("insert", dialect.name, table.name, columns)
-    sql = _SQL_CACHE.get(key)
-    if sql is None:
-        for c in columns:
-            table.c[c]  # noqa: B018 - a KeyError names a column that does not exist
-        p = _placeholder(dialect)
-        sql = _SQL_CACHE[key] = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(p for _ in columns)})"
-        )
-    return sql
-
-
-def _update_sql(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...], key: str) -> str:
-    cache_key = ("update", dialect.name, table.name, columns, key)
-    sql = _SQL_CACHE.get(cache_key)
-    if sql is None:
-        for c in (*columns, key):
-            table.c[c]  # noqa: B018
-        p = _placeholder(dialect)
-        sql = _SQL_CACHE[cache_key] = (
-            f"UPDATE {table.name} SET {', '.join(f'{c} = {p}' for c in columns)} WHERE {key} = {p}"
-        )
-    return sql
 
 
 class Database:
@@ -471,14 +576,14 @@ class Database:
             if rows:
                 self.cache.setdefault(kind, {}).update(rows)
 
-    def peek(self, sql: str, *params: Any) -> list:
-        """The rows of one read-only statement (``?`` marks, as
-        :meth:`Tx.driver_rows`), run on a pooled driver connection without a
-        transaction of its own: one statement reads one consistent state anyway.
-        For the reads every request makes first (its API key)."""
-        return self._read_retrying(lambda: self._peek(sql, params))
+    def peek(self, stmt: Any, **params: Any) -> list:
+        """The rows of one read-only Core statement (as :meth:`Tx.rows`), run on
+        a pooled driver connection without a transaction of its own: one
+        statement reads one consistent state anyway. For the reads every
+        request makes first (its API key)."""
+        return self._read_retrying(lambda: self._peek(stmt, params))
 
-    def _peek(self, sql: str, params: Sequence[Any]) -> list:
+    def _peek(self, stmt: Any, params: dict[str, Any]) -> list:
         dialect = self.engine.dialect
         dbapi_error = dialect.loaded_dbapi.Error
         try:
@@ -488,23 +593,15 @@ class Database:
                 None, None, exc, dbapi_error, hide_parameters=True, dialect=dialect
             ) from exc
         try:
+            c = compiled(stmt, dialect)
+            values = c.params(params)
             cursor = conn.cursor()
-            text, flat = _expand(dialect, sql, params)
             try:
-                cursor.execute(text, flat)
-                return cursor.fetchall()
+                cursor.execute(c.sql, values)
+                return c.fetch(cursor)
             except dbapi_error as exc:
-                gone = dialect.is_disconnect(exc, conn.dbapi_connection, cursor)
-                wrapped = sa.exc.DBAPIError.instance(
-                    text,
-                    flat,
-                    exc,
-                    dbapi_error,
-                    hide_parameters=True,
-                    dialect=dialect,
-                    connection_invalidated=gone,
-                )
-                if gone:
+                wrapped = _wrap(exc, c.sql, values, dialect, conn.dbapi_connection, cursor)
+                if wrapped.connection_invalidated:
                     conn.invalidate(wrapped)
                 raise wrapped from exc
         finally:

@@ -28,8 +28,8 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx
-from ..core.schema import accounts, journal_entries, transfers
+from ..core.db import Tx, any_of
+from ..core.schema import accounts, journal_entries, ledger_head, transfers
 from .money import format_amount
 
 ECNY = "ECNY"
@@ -244,15 +244,37 @@ def entry_hash_text(
     ).hexdigest()
 
 
-# Run at the driver: a batch locks thousands of accounts (the FOR UPDATE is
-# PostgreSQL's; SQLite's writers hold the database from BEGIN IMMEDIATE).
+# Compiled once, run at the driver (Tx.rows, Tx.run_many): a batch locks
+# thousands of accounts. SQLite compiles FOR UPDATE away (its writers hold the
+# database from BEGIN IMMEDIATE).
 _LOCK_ACCOUNTS = (
-    "SELECT id, code, kind, asset, operator_id, may_go_negative, debits_posted, credits_posted"
-    " FROM accounts WHERE id IN (?) ORDER BY id"
+    sa.select(
+        accounts.c.id,
+        accounts.c.code,
+        accounts.c.kind,
+        accounts.c.asset,
+        accounts.c.operator_id,
+        accounts.c.may_go_negative,
+        accounts.c.debits_posted,
+        accounts.c.credits_posted,
+    )
+    .where(any_of(accounts.c.id, "ids"))
+    .order_by(accounts.c.id)
+    .with_for_update()
 )
-_LOCK_HEAD = "SELECT last_seq, last_hash, last_transfer_id FROM ledger_head WHERE id = 1"
+_LOCK_HEAD = (
+    sa.select(ledger_head.c.last_seq, ledger_head.c.last_hash, ledger_head.c.last_transfer_id)
+    .where(ledger_head.c.id == 1)
+    .with_for_update()
+)
 _UPDATE_HEAD = (
-    "UPDATE ledger_head SET last_seq = ?, last_hash = ?, last_transfer_id = ? WHERE id = 1"
+    sa.update(ledger_head)
+    .where(ledger_head.c.id == 1)
+    .values(
+        last_seq=sa.bindparam("last_seq"),
+        last_hash=sa.bindparam("last_hash"),
+        last_transfer_id=sa.bindparam("last_transfer_id"),
+    )
 )
 TRANSFER_COLUMNS = (
     "id",
@@ -284,16 +306,28 @@ ENTRY_COLUMNS = (
 )
 
 
+_INSERT_TRANSFERS = sa.insert(transfers).values({c: sa.bindparam(c) for c in TRANSFER_COLUMNS})
+_INSERT_ENTRIES = sa.insert(journal_entries).values({c: sa.bindparam(c) for c in ENTRY_COLUMNS})
+_BALANCE_COLUMNS = ("debits_posted", "credits_posted", "account_id")
+_UPDATE_BALANCES = (
+    sa.update(accounts)
+    .where(accounts.c.id == sa.bindparam("account_id"))
+    .values(
+        debits_posted=sa.bindparam("debits_posted"),
+        credits_posted=sa.bindparam("credits_posted"),
+    )
+)
+
+
 def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
     """Load and lock accounts in id order (the one lock order everybody uses)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    sql = _LOCK_ACCOUNTS if tx.dialect == "sqlite" else _LOCK_ACCOUNTS + " FOR UPDATE"
     return {
         acc_id: _Account(acc_id, code, kind, asset, operator_id, bool(negative), debits, credits)
-        for acc_id, code, kind, asset, operator_id, negative, debits, credits in tx.driver_rows(
-            sql, wanted
+        for acc_id, code, kind, asset, operator_id, negative, debits, credits in tx.rows(
+            _LOCK_ACCOUNTS, ids=wanted
         )
     }
 
@@ -469,11 +503,8 @@ class Posting:
         tx = self.tx
         now = tx.now()
         # The journal head is locked last: all account locks are already held.
-        lock = _LOCK_HEAD if tx.dialect == "sqlite" else _LOCK_HEAD + " FOR UPDATE"
-        ((seq, prev_hash, transfer_id),) = tx.driver_rows(lock)
-        # Every row of the batch carries the same instant: converted once.
+        ((seq, prev_hash, transfer_id),) = tx.rows(_LOCK_HEAD)
         hash_time = now.strftime(HASH_TIME_FORMAT)
-        stored_at = tx.driver_value(transfers.c.posted_at, now)
         codes = {acc_id: acc.code for acc_id, acc in self.accounts.items()}
         transfer_rows: list[tuple] = []
         entry_rows: list[tuple] = []
@@ -492,7 +523,7 @@ class Posting:
                     draft.from_operator_id,
                     draft.to_operator_id,
                     draft.reference,
-                    stored_at,
+                    now,
                     draft.client_scope,
                     draft.client_id,
                     draft.refund_of,
@@ -516,7 +547,7 @@ class Posting:
                         leg.credit,
                         leg.asset,
                         leg.amount,
-                        stored_at,
+                        now,
                         prev_hash,
                         h,
                     )
@@ -550,15 +581,14 @@ class Posting:
                 refund_of=draft.refund_of,
                 client_id=draft.client_id,
             )
-        tx.insert_rows(transfers, TRANSFER_COLUMNS, transfer_rows)
-        tx.insert_rows(journal_entries, ENTRY_COLUMNS, entry_rows)
-        tx.update_rows(
-            accounts,
-            ("debits_posted", "credits_posted"),
-            "id",
+        tx.run_many(_INSERT_TRANSFERS, TRANSFER_COLUMNS, transfer_rows)
+        tx.run_many(_INSERT_ENTRIES, ENTRY_COLUMNS, entry_rows)
+        tx.run_many(
+            _UPDATE_BALANCES,
+            _BALANCE_COLUMNS,
             [(a.debits_posted, a.credits_posted, a.id) for a in self.accounts.values() if a.dirty],
         )
-        tx.driver_execute(_UPDATE_HEAD, seq, prev_hash, transfer_id)
+        tx.run(_UPDATE_HEAD, last_seq=seq, last_hash=prev_hash, last_transfer_id=transfer_id)
         if self.limits is not None:
             self.limits.flush()
         if self.settlement is not None:

@@ -298,13 +298,14 @@ def release_expired(tx: Tx) -> int:
 
 def any_due(tx: Tx) -> bool:
     """Whether a pending hold's deadline has passed (an index probe)."""
-    return bool(
-        tx.driver_rows(
-            "SELECT id FROM holds WHERE status = ? AND expires_at <= ? LIMIT 1",
-            PENDING,
-            tx.driver_value(holds.c.expires_at, tx.now()),
-        )
-    )
+    return bool(tx.rows(_ANY_DUE, now=tx.now()))
+
+
+_ANY_DUE = (
+    sa.select(holds.c.id)
+    .where(holds.c.status == PENDING, holds.c.expires_at <= sa.bindparam("now"))
+    .limit(1)
+)
 
 
 def release_expired_if_due_in(tx: Tx) -> int:

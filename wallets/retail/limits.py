@@ -22,31 +22,56 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import local_date
-from ..core.db import Tx
-from ..core.schema import operator_limits, wallet_usage
+from ..core.db import Tx, Upsert, any_of
+from ..core.schema import holds, operator_limits, wallet_usage
 from ..ledger.money import format_amount
 from ..rules import active_profile
 from ..rules.profile import LIMIT_NAMES, Limits
 
-# Run at the driver: building and running a statement through SQLAlchemy
-# dominates a small posting.
-_OVERRIDES = (
-    "SELECT operator_id, wallet_class, balance_cap, single_payment, daily_out, annual_out"
-    " FROM operator_limits WHERE operator_id IN (?)"
-)
-# Run at the driver: a batch reads and writes the usage of thousands of wallets.
-_USAGE = (
-    "SELECT wallet_id, period, amount_out FROM wallet_usage WHERE wallet_id IN (?)"
-    " AND ((period = 'day' AND period_start = ?) OR (period = 'year' AND period_start = ?))"
+# Compiled once, run at the driver (Tx.rows): building and running a statement
+# through SQLAlchemy dominates a small posting, and a batch reads and writes the
+# usage of thousands of wallets.
+_OVERRIDES = sa.select(
+    operator_limits.c.operator_id,
+    operator_limits.c.wallet_class,
+    operator_limits.c.balance_cap,
+    operator_limits.c.single_payment,
+    operator_limits.c.daily_out,
+    operator_limits.c.annual_out,
+).where(any_of(operator_limits.c.operator_id, "ids"))
+# Each condition one index term: SQLite's planner searches the primary key with
+# a list's wallets only outside an OR (the CASE tells the periods apart), and
+# only when no other index matches (the holds' status is summed, not filtered on).
+_DAY = sa.bindparam("day", type_=wallet_usage.c.period_start.type)
+_YEAR = sa.bindparam("year", type_=wallet_usage.c.period_start.type)
+_USAGE = sa.select(
+    wallet_usage.c.wallet_id, wallet_usage.c.period, wallet_usage.c.amount_out
+).where(
+    any_of(wallet_usage.c.wallet_id, "ids"),
+    wallet_usage.c.period.in_([sa.literal("day"), sa.literal("year")]),
+    wallet_usage.c.period_start.in_([_DAY, _YEAR]),
+    wallet_usage.c.period_start == sa.case((wallet_usage.c.period == "day", _DAY), else_=_YEAR),
 )
 _OPEN_HOLDS = (
-    "SELECT wallet_id, SUM(amount) FROM holds WHERE wallet_id IN (?) AND status = 'pending'"
-    " GROUP BY wallet_id"
+    sa.select(
+        holds.c.wallet_id,
+        sa.func.sum(sa.case((holds.c.status == "pending", holds.c.amount), else_=0)),
+    )
+    .where(any_of(holds.c.wallet_id, "ids"))
+    .group_by(holds.c.wallet_id)
 )
-_USAGE_UPSERT = (
-    "INSERT INTO wallet_usage (wallet_id, period, period_start, amount_out) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (wallet_id, period, period_start)"
-    " DO UPDATE SET amount_out = wallet_usage.amount_out + excluded.amount_out"
+USAGE_COLUMNS = ("wallet_id", "period", "period_start", "amount_out")
+_USAGE_UPSERT = Upsert(
+    lambda insert: (
+        insert(wallet_usage)
+        .values({c: sa.bindparam(c) for c in USAGE_COLUMNS})
+        .on_conflict_do_update(
+            index_elements=["wallet_id", "period", "period_start"],
+            set_={
+                "amount_out": wallet_usage.c.amount_out + sa.literal_column("excluded.amount_out")
+            },
+        )
+    )
 )
 _USAGE_GIVE_BACK = (
     wallet_usage.update()
@@ -65,7 +90,7 @@ def operator_overrides(tx: Tx, operator_ids: Iterable[int]) -> dict[tuple[int, i
         return {}
     return {
         (op, cls): Limits(balance_cap, single, daily, annual)
-        for op, cls, balance_cap, single, daily, annual in tx.driver_rows(_OVERRIDES, sorted(ids))
+        for op, cls, balance_cap, single, daily, annual in tx.rows(_OVERRIDES, ids=sorted(ids))
     }
 
 
@@ -104,13 +129,7 @@ def usage(tx: Tx, wallet_ids: Iterable[int], day: date) -> dict[tuple[int, str],
     ids = set(wallet_ids)
     if not ids:
         return {}
-    start = wallet_usage.c.period_start
-    rows = tx.driver_rows(
-        _USAGE,
-        sorted(ids),
-        tx.driver_value(start, day),
-        tx.driver_value(start, date(day.year, 1, 1)),
-    )
+    rows = tx.rows(_USAGE, ids=sorted(ids), day=day, year=date(day.year, 1, 1))
     return {(w, p): amount for w, p, amount in rows}
 
 
@@ -118,7 +137,7 @@ def open_holds(tx: Tx, wallet_ids: Iterable[int]) -> dict[int, int]:
     ids = set(wallet_ids)
     if not ids:
         return {}
-    rows = tx.driver_rows(_OPEN_HOLDS, sorted(ids))
+    rows = tx.rows(_OPEN_HOLDS, ids=sorted(ids))
     return {w: int(total) for w, total in rows}
 
 
@@ -230,15 +249,12 @@ class LimitBook:
         (always to a period that counted them) update in place, since the
         row's CHECK (amount_out >= 0) is tested before an upsert's conflict."""
         added, given_back = [], []
-        driver_date = {}
         for (w, p, s), d in self._deltas.items():
             if d > 0:
-                if s not in driver_date:
-                    driver_date[s] = self.tx.driver_value(wallet_usage.c.period_start, s)
-                added.append((w, p, driver_date[s], d))
+                added.append((w, p, s, d))
             elif d < 0:
                 given_back.append({"_w": w, "_p": p, "_s": s, "_d": d})
-        self.tx.driver_execute_many(_USAGE_UPSERT, added)
+        self.tx.run_many(_USAGE_UPSERT, USAGE_COLUMNS, added)
         if given_back:
             self.tx.conn.execute(_USAGE_GIVE_BACK, given_back)
         self._deltas.clear()

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx
+from ..core.db import Tx, any_of
 from ..core.principal import ADMIN, OPERATOR, Principal
-from ..core.schema import transfers
+from ..core.schema import accounts, transfers
 from ..ledger.money import format_amount
 from ..ledger.posting import (
     ECNY,
@@ -63,13 +63,13 @@ def operator_accounts(tx: Tx, operator_ids: set[int]) -> dict[int, dict[str, int
 
 def _load_operator_accounts(tx: Tx, operator_ids: list[int]) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
-    for op_id, kind, acc_id in tx.driver_rows(_OPERATOR_ACCOUNTS, operator_ids):
+    for op_id, kind, acc_id in tx.rows(_OPERATOR_ACCOUNTS, ids=operator_ids):
         out.setdefault(op_id, {})[kind] = acc_id
     return out
 
 
-_OPERATOR_ACCOUNTS = (
-    "SELECT operator_id, kind, id FROM accounts WHERE operator_id IN (?) AND wallet_id IS NULL"
+_OPERATOR_ACCOUNTS = sa.select(accounts.c.operator_id, accounts.c.kind, accounts.c.id).where(
+    any_of(accounts.c.operator_id, "ids"), accounts.c.wallet_id.is_(None)
 )
 
 

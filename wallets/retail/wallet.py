@@ -13,7 +13,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import RowShape, Tx
+from ..core.db import Tx, any_of
 from ..core.principal import OPERATOR, SUPERVISOR, Principal
 from ..core.schema import accounts, holds, operators, wallets
 from ..ledger.posting import ECNY, chip_asset, lock_accounts
@@ -219,23 +219,9 @@ def find(tx: Tx, wallet_id: int) -> Wallet | None:
     return _from_row(row) if row else None
 
 
-# find_many at the driver: every payment, hold and cage operation reads its wallets.
-_WALLET_ROW = RowShape.of(
-    wallets,
-    ("operator_code", sa.String()),
-    ("account_id", sa.Integer()),
-    ("available", sa.BigInteger()),
-    ("held", sa.BigInteger()),
-)
-_FIND_MANY = (
-    f"SELECT {', '.join(f'w.{c.name}' for c in wallets.columns)},"
-    " o.code, a.id, a.credits_posted - a.debits_posted,"
-    " (SELECT COALESCE(SUM(h.amount), 0) FROM holds h"
-    "  WHERE h.wallet_id = w.id AND h.status = 'pending')"
-    " FROM wallets w JOIN operators o ON o.id = w.operator_id"
-    " JOIN accounts a ON a.wallet_id = w.id AND a.asset = ?"
-    " WHERE w.id IN (?)"
-)
+# find_many compiled once, run at the driver (Tx.rows): every payment, hold and
+# cage operation reads its wallets.
+_FIND_MANY = _select().where(any_of(wallets.c.id, "ids"))
 
 
 @dataclass(frozen=True)
@@ -249,8 +235,9 @@ class PostingParty:
 
 
 _PARTIES = (
-    "SELECT w.id, w.operator_id, w.wallet_class, a.id FROM wallets w"
-    " JOIN accounts a ON a.wallet_id = w.id AND a.asset = ? WHERE w.id IN (?)"
+    sa.select(wallets.c.id, wallets.c.operator_id, wallets.c.wallet_class, accounts.c.id)
+    .join(accounts, sa.and_(accounts.c.wallet_id == wallets.c.id, accounts.c.asset == ECNY))
+    .where(any_of(wallets.c.id, "ids"))
 )
 
 
@@ -258,14 +245,14 @@ def posting_parties(tx: Tx, wallet_ids: set[int]) -> dict[int, PostingParty]:
     """find_many's lean sibling for batches of payments (no balances, no holds)."""
     if not wallet_ids:
         return {}
-    rows = tx.driver_rows(_PARTIES, ECNY, list(wallet_ids))
+    rows = tx.rows(_PARTIES, ids=list(wallet_ids))
     return {r[0]: PostingParty(*r) for r in rows}
 
 
 def find_many(tx: Tx, wallet_ids: set[int]) -> dict[int, Wallet]:
     if not wallet_ids:
         return {}
-    rows = tx.typed_rows(_WALLET_ROW, _FIND_MANY, ECNY, list(wallet_ids))
+    rows = tx.rows(_FIND_MANY, ids=list(wallet_ids))
     return {r.id: _from_row(r) for r in rows}
 
 
@@ -435,4 +422,7 @@ def list_(
 
 
 def current_statuses(tx: Tx, wallet_ids: list[int]) -> dict[int, str]:
-    return dict(tx.driver_rows("SELECT id, status FROM wallets WHERE id IN (?)", list(wallet_ids)))
+    return dict(tx.rows(_STATUSES, ids=list(wallet_ids)))
+
+
+_STATUSES = sa.select(wallets.c.id, wallets.c.status).where(any_of(wallets.c.id, "ids"))

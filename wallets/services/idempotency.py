@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx
+from ..core.db import Tx, Upsert
 from ..core.schema import idempotency_keys
 
 STALE_AFTER = timedelta(seconds=60)
@@ -62,6 +62,46 @@ def check_key(key: str) -> None:
         )
 
 
+# A new key is claimed by one statement; a key seen before inserts nothing
+# (and a key claimed by a transaction still open waits for it here).
+_CLAIM = Upsert(
+    lambda insert: (
+        insert(idempotency_keys)
+        .values(
+            api_key_id=sa.bindparam("api_key_id"),
+            key=sa.bindparam("key"),
+            fingerprint=sa.bindparam("fingerprint"),
+            state="in_flight",
+            claimed_at=sa.bindparam("claimed_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["api_key_id", "key"])
+        .returning(idempotency_keys.c.id)
+    )
+)
+_FIND = (
+    sa.select(idempotency_keys)
+    .where(
+        idempotency_keys.c.api_key_id == sa.bindparam("api_key_id"),
+        idempotency_keys.c.key == sa.bindparam("key"),
+    )
+    .with_for_update()
+)
+_TAKE_OVER = (
+    idempotency_keys.update()
+    .where(idempotency_keys.c.id == sa.bindparam("claim_id"))
+    .values(claimed_at=sa.bindparam("now"))
+)
+_COMPLETE = (
+    idempotency_keys.update()
+    .where(idempotency_keys.c.id == sa.bindparam("claim_id"))
+    .values(
+        state="completed",
+        response_status=sa.bindparam("status"),
+        response_body=sa.bindparam("body"),
+    )
+)
+
+
 def claim_in(
     tx: Tx,
     api_key_id: int,
@@ -75,22 +115,12 @@ def claim_in(
     A concurrent claim of the same key waits here until the transaction that
     holds it ends. Re-running a transaction whose COMMIT was cut off is safe:
     if that COMMIT was applied, the re-run finds the stored answer."""
-    ik = idempotency_keys
     tx.exactly_once = True
     now = datetime.now(UTC)
-    inserted = tx.conn.execute(
-        _insert(tx)
-        .values(
-            api_key_id=api_key_id, key=key, fingerprint=print_, state="in_flight", claimed_at=now
-        )
-        .on_conflict_do_nothing(index_elements=[ik.c.api_key_id, ik.c.key])
-        .returning(ik.c.id)
-    ).scalar_one_or_none()
-    if inserted is not None:
-        return Claim(inserted)
-    row = tx.conn.execute(
-        sa.select(ik).where(ik.c.api_key_id == api_key_id, ik.c.key == key).with_for_update()
-    ).one()
+    inserted = tx.rows(_CLAIM, api_key_id=api_key_id, key=key, fingerprint=print_, claimed_at=now)
+    if inserted:
+        return Claim(inserted[0].id)
+    (row,) = tx.rows(_FIND, api_key_id=api_key_id, key=key)
     if row.fingerprint != print_:
         raise errors.DomainError(
             errors.IDEMPOTENCY_KEY_REUSED,
@@ -103,23 +133,10 @@ def claim_in(
         raise errors.DomainError(
             errors.IDEMPOTENCY_IN_FLIGHT, "retry once the first request has finished"
         )
-    tx.conn.execute(ik.update().where(ik.c.id == row.id).values(claimed_at=now))
+    tx.run(_TAKE_OVER, claim_id=row.id, now=now)
     return Claim(row.id)
-
-
-def _insert(tx: Tx):
-    if tx.dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(idempotency_keys)
 
 
 def complete(tx: Tx, claim_: Claim, status: int, body: str) -> None:
     """Store the response in the transaction of the work it describes."""
-    ik = idempotency_keys
-    tx.conn.execute(
-        ik.update()
-        .where(ik.c.id == claim_.id)
-        .values(state="completed", response_status=status, response_body=body)
-    )
+    tx.run(_COMPLETE, claim_id=claim_.id, status=status, body=body)

@@ -10,7 +10,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx
+from ..core.db import Tx, any_of
 from ..core.principal import Principal
 from ..core.schema import accounts, journal_entries, operators, wallets
 from ..ledger.posting import ECNY, RESERVE
@@ -131,7 +131,10 @@ def codes_of(tx: Tx, operator_ids: Iterable[int]) -> dict[int, str]:
 
 
 def _load_codes(tx: Tx, operator_ids: list[int]) -> dict[int, str]:
-    return dict(tx.driver_rows("SELECT id, code FROM operators WHERE id IN (?)", operator_ids))
+    return dict(tx.rows(_CODES, ids=operator_ids))
+
+
+_CODES = sa.select(operators.c.id, operators.c.code).where(any_of(operators.c.id, "ids"))
 
 
 def list_(tx: Tx, actor: Principal, after: str | None, limit: int) -> list[Operator]:
