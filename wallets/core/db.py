@@ -1,7 +1,9 @@
 """Engines, transactions and retries.
 
 SQLite runs in WAL mode and every writer starts with ``BEGIN IMMEDIATE`` so
-that writers queue instead of failing half-way. PostgreSQL runs at READ
+that writers queue instead of failing half-way; the writers of one database
+file queue in front of SQLite's lock (:class:`WriterQueue`), so that each
+starts as soon as the one before it ends. PostgreSQL runs at READ
 COMMITTED with row locks taken in a fixed order (see wallets/ledger/posting.py); every write
 transaction is retried on serialization failures and deadlocks, so the same
 code can run on a distributed PostgreSQL-compatible engine.
@@ -21,18 +23,26 @@ may quote (PostgreSQL's ``DETAIL: Key (...)=(...)``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.resources
 import json
 import logging
+import os
 import random
+import threading
 import time
 import traceback
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -496,10 +506,53 @@ class Tx:
         return cursor
 
 
+class WriterQueue:
+    """The writers of one SQLite database file, in line.
+
+    SQLite has one writer at a time. A writer whose ``BEGIN IMMEDIATE`` finds
+    the lock taken sleeps in SQLite's busy handler — 1, 2, 5, 10 ms and on —
+    and tries again, long after the lock was freed: with two server processes
+    the writers spend more time asleep than writing. Here they queue instead:
+    on a thread lock within the process and an ``flock`` on a file beside the
+    database across processes (gunicorn's workers), and each wakes as soon as
+    the one before it is done. SQLite's own lock still guarantees one writer
+    (a writer that does not queue here, such as a migration, only waits as before)."""
+
+    def __init__(self, database_path: str) -> None:
+        self.path = f"{database_path}-writers.lock"
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._lock:
+            fd = self._file()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _file(self) -> int:
+        # Opened once per process: a descriptor inherited through fork shares
+        # its lock with the parent's, so a forked worker opens its own.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
 class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
+        database = self.engine.url.database
+        self._writers: WriterQueue | None = (
+            WriterQueue(database)
+            if self.is_sqlite and database and database != ":memory:" and fcntl is not None
+            else None
+        )
         # Rows that never change once written (operators' codes and accounts),
         # by kind then key, as committed transactions read them (Tx.cached).
         self.cache: dict[str, dict[Any, Any]] = {}
@@ -517,7 +570,7 @@ class Database:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             tx: Tx | None = None
             try:
-                with self.engine.connect() as conn:
+                with self._turn(), self.engine.connect() as conn:
                     conn = conn.execution_options(sqlite_begin="IMMEDIATE")
                     tx = Tx(conn, self)
                     with conn.begin():
@@ -541,6 +594,9 @@ class Database:
                     raise
                 time.sleep(min(0.5, 0.002 * 2**attempt) * random.random())
         raise _unavailable()
+
+    def _turn(self) -> contextlib.AbstractContextManager[None]:
+        return self._writers.turn() if self._writers is not None else contextlib.nullcontext()
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(tx, ...)`` in a read-only transaction (a consistent snapshot on
