@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Database, Tx
+from ..core.db import Database, Tx, inserted_id
 from ..core.principal import CASINO_REF_RE, MERCHANT, OPERATOR, ROLES, SUPERVISOR, SYSTEM, Principal
 from ..core.schema import api_keys, operators
 from ..tier1 import operators as ops
@@ -74,7 +74,7 @@ def create(
     elif casino_ref:
         raise invalid("casino", f"a {role} key is not scoped to a casino")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    key_id = tx.conn.execute(
+    inserted = tx.conn.execute(
         api_keys.insert().values(
             key_hash=hash_key(secret),
             prefix=secret[:12],
@@ -84,7 +84,8 @@ def create(
             label=label,
             created_at=tx.now(),
         )
-    ).inserted_primary_key[0]
+    )
+    key_id = inserted_id(inserted)
     return NewKey(key_id, secret, role, operator_code, casino_ref, label)
 
 

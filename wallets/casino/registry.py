@@ -10,7 +10,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx
+from ..core.db import Tx, inserted_id
 from ..core.principal import CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
 from ..core.schema import (
     accounts,
@@ -138,7 +138,7 @@ def register(
     if treasury.id == merchant.id:
         raise _invalid("treasury_wallet", "must not be the casino's own wallet")
     now = tx.now()
-    chip_account_id = tx.conn.execute(
+    inserted = tx.conn.execute(
         accounts.insert().values(
             code=chip_issuance_code(ref),
             asset=chip_asset(ref),
@@ -146,7 +146,8 @@ def register(
             may_go_negative=True,
             created_at=now,
         )
-    ).inserted_primary_key[0]
+    )
+    chip_account_id = inserted_id(inserted)
     tx.conn.execute(
         casinos.insert().values(
             ref=ref,

@@ -584,3 +584,12 @@ def head_revision(url: str) -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key of the one row an INSERT of one row made. SQLAlchemy
+    types ``inserted_primary_key`` as optional: it is None only for an INSERT
+    that made no row, which a single-row ``insert().values(...)`` never is."""
+    key = result.inserted_primary_key
+    assert key is not None, "a single-row INSERT has a primary key"
+    return int(key[0])

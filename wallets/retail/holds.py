@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import local_date
-from ..core.db import Database, Tx
+from ..core.db import Database, Tx, inserted_id
 from ..core.principal import Principal
 from ..core.schema import holds
 from ..ledger.posting import (
@@ -140,7 +140,7 @@ def create(
     posting = Posting(tx, [payer.account_id, escrow], limits=class_limits([payer]))
     check_statuses(tx, (payer.id, "paying"), (payee.id, "receiving"))
     now = tx.now()
-    hold_id = tx.conn.execute(
+    inserted = tx.conn.execute(
         holds.insert().values(
             wallet_id=payer.id,
             payee_wallet_id=payee.id,
@@ -151,7 +151,8 @@ def create(
             expires_at=now + timedelta(seconds=timeout_seconds),
             usage_day=local_date(now),
         )
-    ).inserted_primary_key[0]
+    )
+    hold_id = inserted_id(inserted)
     posting.post(
         TransferDraft(
             kind="hold",

@@ -13,7 +13,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import RowShape, Tx
+from ..core.db import RowShape, Tx, inserted_id
 from ..core.principal import OPERATOR, SUPERVISOR, Principal
 from ..core.schema import accounts, holds, operators, wallets
 from ..ledger.posting import ECNY, chip_asset, lock_accounts
@@ -137,7 +137,7 @@ def open_wallet(
         if parent.status == CLOSED:
             raise _invalid("parent_id", "the parent wallet is closed")
     now = tx.now()
-    wallet_id = tx.conn.execute(
+    inserted = tx.conn.execute(
         wallets.insert().values(
             operator_id=op.id,
             wallet_class=wallet_class,
@@ -151,7 +151,8 @@ def open_wallet(
             label=label,
             created_at=now,
         )
-    ).inserted_primary_key[0]
+    )
+    wallet_id = inserted_id(inserted)
     tx.conn.execute(
         accounts.insert().values(
             code=wallet_account_code(wallet_id),

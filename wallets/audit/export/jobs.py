@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ...core import errors
-from ...core.db import Database, Tx
+from ...core.db import Database, Tx, inserted_id
 from ...core.principal import Principal
 from ...core.schema import (
     MAX_ID32,
@@ -62,14 +62,16 @@ def _job(row: sa.Row) -> Job:
 def create_job(tx: Tx, filters: Filters, actor: Principal) -> Job:
     """Record a queued export; its operator and wallet must exist."""
     resolve(tx, filters)
-    job_id = tx.conn.execute(
-        export_jobs.insert().values(
-            status=QUEUED,
-            api_key_id=actor.key_id,
-            filters=json.dumps(filters.as_dict()),
-            created_at=tx.now(),
+    job_id = inserted_id(
+        tx.conn.execute(
+            export_jobs.insert().values(
+                status=QUEUED,
+                api_key_id=actor.key_id,
+                filters=json.dumps(filters.as_dict()),
+                created_at=tx.now(),
+            )
         )
-    ).inserted_primary_key[0]
+    )
     return get_job(tx, job_id)
 
 
