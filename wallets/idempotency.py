@@ -26,6 +26,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .core import errors
 from .core.db import Tx
@@ -107,12 +111,10 @@ def claim_in(
     return Claim(row.id)
 
 
-def _insert(tx: Tx):
+def _insert(tx: Tx) -> PgInsert | SqliteInsert:
     if tx.dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(idempotency_keys)
+        return pg_insert(idempotency_keys)
+    return sqlite_insert(idempotency_keys)
 
 
 def complete(tx: Tx, claim_: Claim, status: int, body: str) -> None:

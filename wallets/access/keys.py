@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -105,7 +107,7 @@ def authenticate_in(db: Database, secret: str) -> Principal | None:
     return _principal(db.peek(_AUTHENTICATE, key_hash), key_hash)
 
 
-def _principal(rows: list, key_hash: str) -> Principal | None:
+def _principal(rows: Sequence[Any], key_hash: str) -> Principal | None:
     # The lookup is by hash (an index probe leaks nothing about the secret);
     # the constant-time comparison guards against a collation or a prefix match.
     if not rows or not hmac.compare_digest(rows[0][1], key_hash):
@@ -162,7 +164,7 @@ def revoke(tx: Tx, key_id: int) -> RevokedKey:
     return RevokedKey(row.id, row.role, row.operator_code, row.casino_ref, row.label, now)
 
 
-def list_keys(tx: Tx, *, after: int | None, limit: int) -> list[sa.Row]:
+def list_keys(tx: Tx, *, after: int | None, limit: int) -> Sequence[sa.Row]:
     """The keys by id: what each may do, never the secret nor its hash."""
     k = api_keys
     stmt = (

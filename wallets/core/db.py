@@ -169,7 +169,7 @@ class RowShape:
     datetimes), for :meth:`Tx.typed_rows`."""
 
     def __init__(self, name: str, columns: Sequence[tuple[str, sa.types.TypeEngine]]) -> None:
-        self.row = namedtuple(name, [n for n, _ in columns])  # type: ignore[misc]
+        self.row: Any = namedtuple(name, [n for n, _ in columns])  # type: ignore[misc]
         self.columns = tuple(columns)
         self._processors: dict[str, tuple] = {}
 
@@ -269,7 +269,9 @@ class Tx:
         retries and integrity checks see the same exceptions."""
         cursor = self._cursor
         if cursor is None:
-            cursor = self._cursor = self.conn.connection.dbapi_connection.cursor()
+            dbapi = self.conn.connection.dbapi_connection
+            assert dbapi is not None, "a connection inside a transaction is checked out"
+            cursor = self._cursor = dbapi.cursor()
         dialect = self.conn.dialect
         dbapi_error = dialect.loaded_dbapi.Error
         try:
@@ -348,7 +350,8 @@ def _expand(dialect: sa.Dialect, sql: str, params: Sequence[Any]) -> tuple[str, 
     parts = sql.split("?")
     if len(parts) != len(params) + 1:
         raise ValueError(f"{len(parts) - 1} parameter marks for {len(params)} parameters")
-    text, flat = [parts[0]], []
+    text: list[str] = [parts[0]]
+    flat: list[Any] = []
     for param, part in zip(params, parts[1:], strict=True):
         if isinstance(param, list | tuple):
             text.append(", ".join(p for _ in param) or "NULL")
@@ -471,14 +474,14 @@ class Database:
             if rows:
                 self.cache.setdefault(kind, {}).update(rows)
 
-    def peek(self, sql: str, *params: Any) -> list:
+    def peek(self, sql: str, *params: Any) -> Sequence[Any]:
         """The rows of one read-only statement (``?`` marks, as
         :meth:`Tx.driver_rows`), run on a pooled driver connection without a
         transaction of its own: one statement reads one consistent state anyway.
         For the reads every request makes first (its API key)."""
         return self._read_retrying(lambda: self._peek(sql, params))
 
-    def _peek(self, sql: str, params: Sequence[Any]) -> list:
+    def _peek(self, sql: str, params: Sequence[Any]) -> Sequence[Any]:
         dialect = self.engine.dialect
         dbapi_error = dialect.loaded_dbapi.Error
         try:

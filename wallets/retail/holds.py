@@ -63,6 +63,13 @@ def _row(tx: Tx, hold_id: int, lock: bool = False) -> sa.Row | None:
     return tx.conn.execute(stmt).first()
 
 
+def _reread(tx: Tx, hold_id: int) -> sa.Row:
+    """A hold written in this transaction, read again."""
+    row = _row(tx, hold_id)
+    assert row is not None, f"hold {hold_id} was written in this transaction"
+    return row
+
+
 def _to_hold(tx: Tx, row: sa.Row, posted: list[PostedTransfer] | None = None) -> Hold:
     return Hold(
         id=row.id,
@@ -169,7 +176,7 @@ def create(
             hold_id=hold_id,
         )
     )
-    return _to_hold(tx, _row(tx, hold_id))
+    return _to_hold(tx, _reread(tx, hold_id))
 
 
 def _release_draft(
@@ -264,7 +271,7 @@ def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -
                 continue
             raise r.error()
     _resolve(tx, row, CAPTURED, amount)
-    return _to_hold(tx, _row(tx, row.id))
+    return _to_hold(tx, _reread(tx, row.id))
 
 
 def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
@@ -276,12 +283,12 @@ def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
 
 
 def _release(tx: Tx, row: sa.Row, status: str, kind: str) -> Hold:
-    payer = wl.find(tx, row.wallet_id)
+    payer = wl.existing(tx, row.wallet_id)
     escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
     posting = Posting(tx, [escrow, payer.account_id], limits=class_limits([payer]))
     posting.post(_release_draft(row, payer, escrow, row.amount, kind))
     _resolve(tx, row, status)
-    return _to_hold(tx, _row(tx, row.id))
+    return _to_hold(tx, _reread(tx, row.id))
 
 
 def release_expired(tx: Tx) -> int:

@@ -109,6 +109,7 @@ def open_wallet(
         if actor.role != OPERATOR:
             raise _invalid("operator", "is required")
         operator_code = actor.operator_code
+        assert operator_code is not None, "an operator's key names its operator (access.keys)"
     op = ops.get(tx, operator_code, actor)
     if wallet_class not in CLASSES:
         raise _invalid("wallet_class", "must be 1, 2, 3 or 4")
@@ -323,7 +324,7 @@ def _lock(tx: Tx, wallet_id: int, actor: Principal) -> Wallet:
     """The wallet, re-read after locking its account: the lock every posting takes."""
     w = get(tx, wallet_id, actor)
     lock_accounts(tx, [w.account_id])
-    return find(tx, wallet_id)
+    return existing(tx, wallet_id)
 
 
 def change_status(
@@ -369,7 +370,7 @@ def change_status(
                 f"open sub-wallets {open_subs} and chips at {chips} casinos",
             )
     _bump(tx, w, status=to)
-    return find(tx, wallet_id)
+    return existing(tx, wallet_id)
 
 
 def update(
@@ -411,7 +412,7 @@ def update(
     if phone is not None:
         values["phone_hash"] = phone_hash(phone_secret, phone)
     _bump(tx, w, **values)
-    return find(tx, wallet_id)
+    return existing(tx, wallet_id)
 
 
 def _bump(tx: Tx, w: Wallet, **values) -> None:
@@ -437,3 +438,12 @@ def list_(
 
 def current_statuses(tx: Tx, wallet_ids: list[int]) -> dict[int, str]:
     return dict(tx.driver_rows("SELECT id, status FROM wallets WHERE id IN (?)", list(wallet_ids)))
+
+
+def existing(tx: Tx, wallet_id: int) -> Wallet:
+    """A wallet known to exist: its id read from a row that references it (a
+    casino's, a hold's) or a wallet just read and locked. Wallets are never
+    deleted (closing one keeps its row), so :func:`find` finds it."""
+    w = find(tx, wallet_id)
+    assert w is not None, f"wallet {wallet_id} is referenced, and wallets are never deleted"
+    return w

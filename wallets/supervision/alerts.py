@@ -124,6 +124,7 @@ def raise_alert(
         "evidence": json.dumps(evidence, sort_keys=True, separators=(",", ":")),
         "dedupe_key": dedupe_key,
     }
+    alert_id: int | None
     if dedupe_key is None:
         alert_id = inserted_id(tx.conn.execute(alerts.insert().values(**values)))
     else:

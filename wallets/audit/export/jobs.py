@@ -131,9 +131,10 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
         shutil.rmtree(directory, ignore_errors=True)
         result = export(db, directory, filters, key, export_id=f"JOB-{job_id}")
     except Exception as exc:  # noqa: BLE001 - the job records why it failed
-        known = isinstance(exc, errors.DomainError)
-        detail = exc.detail if known else f"{type(exc).__name__}: {exc}"
-        code = exc.code if known else "internal_error"
+        if isinstance(exc, errors.DomainError):
+            detail, code = exc.detail, exc.code
+        else:
+            detail, code = f"{type(exc).__name__}: {exc}", "internal_error"
         db.write(
             lambda tx: _set(
                 tx,
