@@ -52,11 +52,13 @@ soak: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x $(PYTEST_ARGS)
 
-# ruff, then the import contracts of setup.cfg (docs/architecture.md).
+# ruff, then the import contracts of setup.cfg (docs/architecture.md), then
+# mypy (the [mypy] section of setup.cfg).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info test-artifacts

@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from flask import Flask, g, jsonify, redirect, request, send_from_directory, url_for
+from flask.json.provider import DefaultJSONProvider
 from swagger_ui_bundle import swagger_ui_path
 
 from wallets.core import errors as domain_errors
@@ -54,6 +55,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})
+    assert isinstance(app.json, DefaultJSONProvider), (
+        "Flask's own provider (no json_provider_class)"
+    )
     app.json.sort_keys = False
     db = (config or {}).get("DATABASE") or Database(settings.database_url)
     app.extensions["ecny"] = {"db": db, "settings": settings}

@@ -246,12 +246,11 @@ def alerts():
 def decide_alert(alert_id: int, action: str):
     note = request.form.get("note", "").strip() or None
     done = {"acknowledge": "acknowledged", "escalate": "escalated", "dismiss": "dismissed"}
+    back = request.form.get("back") or ""
     return _act(
         lambda tx: al.change_status(tx, alert_id, g.principal, action, note),
         f"Alert {alert_id} {done[action]}.",
-        request.form.get("back")
-        if (request.form.get("back") or "").startswith("/console/")
-        else url_for("console.alerts"),
+        back if back.startswith("/console/") else url_for("console.alerts"),
     )
 
 

@@ -62,7 +62,7 @@ class _Day:
     def __init__(self) -> None:
         # (time, order, the step as JSON): kept serialised, a day holds many
         self.events: list[tuple[int, int, str]] = []
-        self.figures = defaultdict(int)
+        self.figures: defaultdict[str, int] = defaultdict(int)
         self.players: set[str] = set()
 
     def add(self, t: int, step: dict) -> None:
@@ -113,7 +113,7 @@ def generate(w: Workload, out: Path) -> dict:
 
     counts = {"events": 0, "players": len(wallets), "labels": len(planted)}
     gaming_days = []
-    issue = defaultdict(int)
+    issue: defaultdict[str, int] = defaultdict(int)
     for wal in wallets:
         issue[wal["operator"]] += balance[wal["ref"]]
     start = _epoch_day(w.start)

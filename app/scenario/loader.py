@@ -4,7 +4,7 @@ anything runs: a bad file is refused with the line and the key that is wrong."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -133,7 +133,11 @@ def _describe(err: jsonschema.ValidationError, root: yaml.Node | None, where: st
     path = list(err.absolute_path)
     line = None
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        allowed = set(err.schema.get("properties", {}))
+        schema = err.schema
+        assert isinstance(schema, Mapping), (
+            "the schema of an additionalProperties error is an object"
+        )
+        allowed = set(schema.get("properties", {}))
         extra = sorted(k for k in err.instance if k not in allowed)
         if extra:
             path = [*path, extra[0]]
@@ -163,6 +167,7 @@ def load(path: str | Path) -> Scenario:
     if not problems and isinstance(doc, dict) and doc.get("steps_file"):
         problems = list(_check_steps_file(path.parent / doc["steps_file"]))
     if not problems:
+        assert root is not None, "a valid scenario is a document, not an empty file"
         problems = list(_check_references(Scenario(path, doc), root))
     if problems:
         raise ScenarioError("\n".join(problems))

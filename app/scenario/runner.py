@@ -380,7 +380,7 @@ class Runner:
             actual = state["balances"].get(ref)
             self.check(w, f"balance {ref}", amount_of(amount), amount_of(actual))
         for sel in expect.get("alerts") or []:
-            got = sum(
+            count = sum(
                 1
                 for t, casino, wallet, operator, status, due_at in self.alerts_due
                 if t == sel["type"]
@@ -391,7 +391,7 @@ class Runner:
                 and ("due_at" not in sel or same_instant(sel["due_at"], due_at))
             )
             what = "alerts " + " ".join(f"{k}={v}" for k, v in sel.items() if k != "count")
-            self.check(w, what, sel.get("count", 1), got)
+            self.check(w, what, sel.get("count", 1), count)
         if "alert_count" in expect:
             self.check(w, "alerts in all", expect["alert_count"], len(state["alerts"]))
         for code, figures in (expect.get("operators") or {}).items():
@@ -447,7 +447,7 @@ def same_instant(expected: str | None, actual: str | None) -> bool:
     return datetime.fromisoformat(expected) == datetime.fromisoformat(actual)
 
 
-def _dig(d: dict, path: tuple[str, ...]) -> Any:
+def _dig(d: Any, path: tuple[str, ...]) -> Any:
     for p in path:
         d = (d or {}).get(p)
     return d

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Database, Tx
+from ..core.db import Database, Tx, inserted_id
 from ..core.principal import CASINO_REF_RE, MERCHANT, OPERATOR, ROLES, SUPERVISOR, SYSTEM, Principal
 from ..core.schema import api_keys, operators
 from ..tier1 import operators as ops
@@ -74,7 +76,7 @@ def create(
     elif casino_ref:
         raise invalid("casino", f"a {role} key is not scoped to a casino")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    key_id = tx.conn.execute(
+    inserted = tx.conn.execute(
         api_keys.insert().values(
             key_hash=hash_key(secret),
             prefix=secret[:12],
@@ -84,7 +86,8 @@ def create(
             label=label,
             created_at=tx.now(),
         )
-    ).inserted_primary_key[0]
+    )
+    key_id = inserted_id(inserted)
     return NewKey(key_id, secret, role, operator_code, casino_ref, label)
 
 
@@ -104,7 +107,7 @@ def authenticate_in(db: Database, secret: str) -> Principal | None:
     return _principal(db.peek(_AUTHENTICATE, key_hash=key_hash), key_hash)
 
 
-def _principal(rows: list, key_hash: str) -> Principal | None:
+def _principal(rows: Sequence[Any], key_hash: str) -> Principal | None:
     # The lookup is by hash (an index probe leaks nothing about the secret);
     # the constant-time comparison guards against a collation or a prefix match.
     if not rows or not hmac.compare_digest(rows[0][1], key_hash):
@@ -169,7 +172,7 @@ def revoke(tx: Tx, key_id: int) -> RevokedKey:
     return RevokedKey(row.id, row.role, row.operator_code, row.casino_ref, row.label, now)
 
 
-def list_keys(tx: Tx, *, after: int | None, limit: int) -> list[sa.Row]:
+def list_keys(tx: Tx, *, after: int | None, limit: int) -> Sequence[sa.Row]:
     """The keys by id: what each may do, never the secret nor its hash."""
     k = api_keys
     stmt = (

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ..core import errors
 from ..core.clock import SANDBOX_TZ
-from ..core.db import Database, Tx
+from ..core.db import Database, Tx, inserted_id
 from ..core.schema import accounts, checkpoints, journal_entries, ledger_head
 from ..ledger.posting import GENESIS_HASH, entry_hash
 from . import digest as dg
@@ -190,18 +190,20 @@ def record(
     period: int | None = None,
     export_id: str | None = None,
 ) -> dict:
-    new_id = tx.conn.execute(
-        checkpoints.insert().values(
-            sequence=signed.sequence,
-            head_hash=signed.head_hash,
-            time=signed.time,
-            signature=signed.signature,
-            public_key_sha256=signed.public_key_sha256,
-            reason=reason,
-            period=period,
-            export_id=export_id,
+    new_id = inserted_id(
+        tx.conn.execute(
+            checkpoints.insert().values(
+                sequence=signed.sequence,
+                head_hash=signed.head_hash,
+                time=signed.time,
+                signature=signed.signature,
+                public_key_sha256=signed.public_key_sha256,
+                reason=reason,
+                period=period,
+                export_id=export_id,
+            )
         )
-    ).inserted_primary_key[0]
+    )
     return as_dict(tx.conn.execute(sa.select(checkpoints).where(checkpoints.c.id == new_id)).one())
 
 

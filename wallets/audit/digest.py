@@ -69,8 +69,8 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
+        new_key = Ed25519PrivateKey.generate()
+        pem = new_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),

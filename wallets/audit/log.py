@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -121,7 +122,9 @@ class EventFilters:
     end: datetime | None = None  # before
 
 
-def list_events(tx: Tx, filters: EventFilters, *, after: int | None, limit: int) -> list[sa.Row]:
+def list_events(
+    tx: Tx, filters: EventFilters, *, after: int | None, limit: int
+) -> Sequence[sa.Row]:
     ae = audit_events
     stmt = sa.select(ae).order_by(ae.c.id).limit(limit)
     if after is not None:

@@ -6,6 +6,7 @@ from its postings is found, not trusted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -47,7 +48,7 @@ def reconcile(tx: Tx) -> Report:
     return Report(ok=all(c.ok for c in checks), checked_at=tx.now().isoformat(), checks=checks)
 
 
-def _balances(tx: Tx) -> list[sa.Row]:
+def _balances(tx: Tx) -> Sequence[sa.Row]:
     return tx.conn.execute(
         sa.select(
             accounts.c.id,
@@ -62,7 +63,7 @@ def _balances(tx: Tx) -> list[sa.Row]:
     ).all()
 
 
-def _double_entry(tx: Tx, balances: list[sa.Row]) -> Check:
+def _double_entry(tx: Tx, balances: Sequence[sa.Row]) -> Check:
     check = Check(
         1,
         "per asset (e-CNY, reserves, each casino's chips), debits equal credits; "
@@ -124,7 +125,7 @@ def _chip_figures(check: Check, asset: str, chip_accounts: list[sa.Row]) -> None
         )
 
 
-def _no_negative(balances: list[sa.Row]) -> Check:
+def _no_negative(balances: Sequence[sa.Row]) -> Check:
     check = Check(
         2, "no wallet, vault, hold escrow, reserve, position or player's chips below zero", True
     )
@@ -137,7 +138,7 @@ def _no_negative(balances: list[sa.Row]) -> Check:
     return check
 
 
-def _outstanding(tx: Tx, balances: list[sa.Row]) -> Check:
+def _outstanding(tx: Tx, balances: Sequence[sa.Row]) -> Check:
     t = transfers
     issued, redeemed = (
         int(
@@ -178,7 +179,7 @@ def _outstanding(tx: Tx, balances: list[sa.Row]) -> Check:
     return check
 
 
-def _positions(tx: Tx, balances: list[sa.Row]) -> Check:
+def _positions(tx: Tx, balances: Sequence[sa.Row]) -> Check:
     check = Check(
         4,
         "per operator: tier-1 position = vault + wallets + holds - net position in the open settlement window",
@@ -217,7 +218,7 @@ def _positions(tx: Tx, balances: list[sa.Row]) -> Check:
     return check
 
 
-def _reserves(tx: Tx, balances: list[sa.Row]) -> Check:
+def _reserves(tx: Tx, balances: Sequence[sa.Row]) -> Check:
     by_code = {a.code: a for a in balances}
     cb = by_code[issuance.CB_ISSUANCE]
     outstanding = cb.debits_posted - cb.credits_posted

@@ -28,6 +28,7 @@ caller's one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -223,7 +224,7 @@ def buy_in(
         payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
     player = _player(tx, wallet_id)
     cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
-    merchant = wl.find(tx, c.merchant_wallet_id)
+    merchant = wl.existing(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"buy-in at {c.ref}"
     pay, issue = post_linked(
@@ -286,7 +287,7 @@ def cash_out(
     c, rules = _for_cage(tx, ref, actor)
     player = _player(tx, wallet_id)
     cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
-    merchant = wl.find(tx, c.merchant_wallet_id)
+    merchant = wl.existing(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"cash-out at {c.ref}"
     back, pay = post_linked(
@@ -465,7 +466,7 @@ def list_player_days(
     wallet_id: int | None = None,
     after: str | None = None,
     limit: int = 50,
-) -> list[sa.Row]:
+) -> Sequence[sa.Row]:
     """Per player per gaming day: buy-ins, cash-outs, turnover, payouts, net result."""
     cpd = casino_player_days
     stmt = (

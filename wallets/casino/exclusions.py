@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import local_date
-from ..core.db import Tx
+from ..core.db import Tx, inserted_id
 from ..core.principal import ADMIN, AUDITOR, SUPERVISOR, Principal
 from ..core.schema import casinos, exclusions
 from ..rules import casino_rules
@@ -113,7 +113,7 @@ def add(
             f"an exclusion lasts at most {rules.exclusion_max_duration_years} years "
             f"(until {longest.isoformat()})",
         )
-    new_id = tx.conn.execute(
+    inserted = tx.conn.execute(
         exclusions.insert().values(
             holder_id=holder_id,
             casino_id=casino_id,
@@ -122,7 +122,8 @@ def add(
             ends_on=ends_on,
             requested_at=tx.now(),
         )
-    ).inserted_primary_key[0]
+    )
+    new_id = inserted_id(inserted)
     return _get(tx, new_id)
 
 

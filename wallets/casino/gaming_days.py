@@ -101,11 +101,11 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     tax = apply_rate(ggr, rules.special_gaming_tax) if ggr > 0 else 0
     contribution = apply_rate(ggr, rules.contributions) if ggr > 0 else 0
 
-    treasury = wl.find(tx, c.treasury_wallet_id)
+    treasury = wl.existing(tx, c.treasury_wallet_id)
     label = f"{ref} {day.isoformat()}"
     tax_t, contribution_t = _pay_taxes(tx, c, treasury, tax, contribution, label)
     paid = [t for t in (tax_t, contribution_t) if t is not None]
-    merchant = wl.find(tx, c.merchant_wallet_id)
+    merchant = wl.existing(tx, c.merchant_wallet_id)
     sweep = merchant.available - c.float_amount
     sweep_t = (
         payments.defund(tx, merchant.id, sweep, SYSTEM, f"sweep above float, {label}")
@@ -146,7 +146,7 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
         ),
         _ltr_filed(tx, c, rules.ltr_threshold, day, start, end),
     ]
-    report = {
+    report: dict[str, Any] = {
         "casino": ref,
         "gaming_day": day.isoformat(),
         "starts_at": start.isoformat(),
@@ -200,7 +200,7 @@ def _pay_taxes(
     tx: Tx, c: model.Casino, treasury: wl.Wallet, tax: int, contribution: int, label: str
 ) -> tuple[PostedTransfer | None, PostedTransfer | None]:
     """The special gaming tax and the contributions, casino wallet -> treasury, linked."""
-    merchant = wl.find(tx, c.merchant_wallet_id)
+    merchant = wl.existing(tx, c.merchant_wallet_id)
     due = [(tax, "special gaming tax"), (contribution, "contributions")]
     drafts = [
         cage.ecny_payment(tx, merchant, treasury, amount, f"{what}, {label}")
@@ -245,7 +245,7 @@ def _chips_with_players(tx: Tx, asset: str, *, before: datetime) -> int:
 def _net_receipts(tx: Tx, c: model.Casino, start: datetime, end: datetime) -> int:
     """The casino wallet's e-CNY received minus paid over [start, end), from the
     journal, without fundings, defundings, sweeps and the closes' own transfers."""
-    account_id = wl.find(tx, c.merchant_wallet_id).account_id
+    account_id = wl.existing(tx, c.merchant_wallet_id).account_id
     je, t = journal_entries, transfers
     signed = sa.case((je.c.credit_account_id == account_id, je.c.amount), else_=-je.c.amount)
     return int(

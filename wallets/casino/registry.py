@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import cast
 
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx
+from ..core.db import Tx, inserted_id
 from ..core.principal import CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
 from ..core.schema import (
     accounts,
@@ -138,7 +139,7 @@ def register(
     if treasury.id == merchant.id:
         raise _invalid("treasury_wallet", "must not be the casino's own wallet")
     now = tx.now()
-    chip_account_id = tx.conn.execute(
+    inserted = tx.conn.execute(
         accounts.insert().values(
             code=chip_issuance_code(ref),
             asset=chip_asset(ref),
@@ -146,7 +147,8 @@ def register(
             may_go_negative=True,
             created_at=now,
         )
-    ).inserted_primary_key[0]
+    )
+    chip_account_id = inserted_id(inserted)
     tx.conn.execute(
         casinos.insert().values(
             ref=ref,
@@ -162,7 +164,9 @@ def register(
         _add_supervisor(tx, key_id, ref)
     if merchant.balance < float_amount:
         payments.fund(tx, merchant.id, float_amount - merchant.balance, SYSTEM, f"float of {ref}")
-    return find(tx, ref)
+    registered = find(tx, ref)
+    assert registered is not None, f"casino {ref} is registered in this transaction"
+    return registered
 
 
 def _existing_wallet(tx: Tx, wallet_id: int, field: str) -> wl.Wallet:
@@ -187,7 +191,10 @@ def _add_supervisor(tx: Tx, key_id: int, ref: str) -> None:
     if ref in refs:
         return
     scope = ",".join([*refs, ref])
-    if len(scope) > api_keys.c.casino_ref.type.length:
+    # The column is a sa.String(n) (core.schema); SQLAlchemy types it as any type.
+    length = cast(sa.String, api_keys.c.casino_ref.type).length
+    assert length is not None, "api_keys.casino_ref has a length"
+    if len(scope) > length:
         raise _invalid("supervisors", f"key {key_id} supervises too many casinos to add {ref}")
     tx.conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(casino_ref=scope))
 
@@ -200,7 +207,7 @@ class CasinoFigures:
 
 
 def figures(tx: Tx, c: Casino) -> CasinoFigures:
-    merchant = wl.find(tx, c.merchant_wallet_id)
+    merchant = wl.existing(tx, c.merchant_wallet_id)
     issuance = tx.conn.execute(
         sa.select(accounts.c.debits_posted - accounts.c.credits_posted).where(
             accounts.c.id == c.chip_account_id

@@ -127,7 +127,9 @@ def _large_transaction(tx, rules, casino, player, op) -> Alert | None:
     largest = max(op.amount, op.payout)
     if largest < rules.ltr_threshold:
         return None
-    mop = apply_rate(largest, active_profile(tx).fx.mop_per_cny)
+    fx = active_profile(tx).fx
+    assert fx is not None, "a profile with casino rules has fx (rules.profile requires it)"
+    mop = apply_rate(largest, fx.mop_per_cny)
     return raise_alert(
         tx,
         "ltr",

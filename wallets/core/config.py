@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def default_var_dir() -> Path:
@@ -47,7 +48,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
         if env.get("DATABASE_URL"):
             kwargs["database_url"] = env["DATABASE_URL"]
         if env.get("ECNY_PHONE_HASH_SECRET"):

@@ -229,7 +229,9 @@ def _any_of_postgresql(element: _AnyOf, compiler: Any, **kw: Any) -> str:
 @compiles(_AnyOf)
 def _any_of_sqlite(element: _AnyOf, compiler: Any, **kw: Any) -> str:
     column, values = element.clauses
-    listed = sa.select(sa.literal_column("value")).select_from(sa.func.json_each(values))
+    listed: sa.Select[Any] = sa.select(sa.literal_column("value")).select_from(
+        sa.func.json_each(values)
+    )
     return compiler.process(column.in_(listed), **kw)
 
 
@@ -353,7 +355,7 @@ class Compiled:
         rows = cursor.fetchall()
         if not self._results or not rows:
             return list(map(make, rows))
-        columns = list(zip(*rows, strict=True))
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
         for i, process in self._results:
             columns[i] = [None if v is None else process(v) for v in columns[i]]
         return list(map(make, zip(*columns, strict=True)))
@@ -395,15 +397,19 @@ def _wrap(
     """The driver's error as SQLAlchemy wraps its own (retries and integrity
     checks see the same exceptions), parameters hidden; whether the
     connection died under it."""
-    return sa.exc.DBAPIError.instance(
+    wrapped = sa.exc.DBAPIError.instance(
         sql,
         params,
         exc,
         dialect.loaded_dbapi.Error,
         hide_parameters=True,
         dialect=dialect,
-        connection_invalidated=dialect.is_disconnect(exc, dbapi_conn, cursor),
+        connection_invalidated=dialect.is_disconnect(exc, dbapi_conn, cursor),  # type: ignore[arg-type]  # the driver's error, of its DBAPI's Error
     )
+    # ``exc`` is always a DBAPI error here (the callers catch only those), so
+    # SQLAlchemy wraps it as a DBAPIError, never as a bare StatementError.
+    assert isinstance(wrapped, sa.exc.DBAPIError)
+    return wrapped
 
 
 _SANDBOX = sa.select(schema.sandbox).where(schema.sandbox.c.id == 1)
@@ -487,7 +493,9 @@ class Tx:
         SQLAlchemy does for its own statements."""
         cursor = self._cursor
         if cursor is None:
-            cursor = self._cursor = self.conn.connection.dbapi_connection.cursor()
+            dbapi = self.conn.connection.dbapi_connection
+            assert dbapi is not None, "a connection inside a transaction is checked out"
+            cursor = self._cursor = dbapi.cursor()
         dialect = self.conn.dialect
         try:
             if many:
@@ -737,3 +745,12 @@ def head_revision(url: str) -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key of the one row an INSERT of one row made. SQLAlchemy
+    types ``inserted_primary_key`` as optional: it is None only for an INSERT
+    that made no row, which a single-row ``insert().values(...)`` never is."""
+    key = result.inserted_primary_key
+    assert key is not None, "a single-row INSERT has a primary key"
+    return int(key[0])

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from hashlib import sha256
 from typing import Protocol
 
@@ -398,6 +399,7 @@ class Posting:
             if exceeded:
                 return Refusal(*exceeded)
         if draft.interbank:
+            assert self.settlement is not None, "_defer set it when it filled interbank"
             capped = self.settlement.check(draft.interbank)
             if capped:
                 return Refusal(*capped)
@@ -412,10 +414,11 @@ class Posting:
             c.credits_posted += leg.amount
             d.dirty = c.dirty = True
             if undo is not None:
-                undo.append(lambda d=d, c=c, amount=leg.amount: _unpost(d, c, amount))
+                undo.append(partial(_unpost, d, c, leg.amount))
         if self.limits is not None:
             self.limits.apply(draft, undo)
         if draft.interbank:
+            assert self.settlement is not None, "_defer set it when it filled interbank"
             self.settlement.apply(draft.interbank, undo)
 
     def add(self, draft: TransferDraft, refusal: Refusal | None = None) -> None:
@@ -448,10 +451,13 @@ class Posting:
         """Under deferred net settlement, the tier-1 position moves wait for the
         window's close: they leave the legs and count in the window instead."""
         if self.settlement is None:
+            assert _deferred_book is not None, "tier1.settlement registers it on import"
             self.settlement = _deferred_book(self.tx)
         for leg in draft.legs:
             if leg.deferrable:
                 payer, payee = self.accounts[leg.debit], self.accounts[leg.credit]
+                # Deferrable legs move between operators' position accounts.
+                assert payer.operator_id is not None and payee.operator_id is not None
                 draft.interbank.append((payer.operator_id, payee.operator_id, leg.amount))
         draft.legs = [leg for leg in draft.legs if not leg.deferrable]
         draft.window_id = self.settlement.window_id

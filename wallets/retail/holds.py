@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import local_date
-from ..core.db import Database, Tx
+from ..core.db import Database, Tx, inserted_id
 from ..core.principal import Principal
 from ..core.schema import holds
 from ..ledger.posting import (
@@ -61,6 +61,13 @@ def _row(tx: Tx, hold_id: int, lock: bool = False) -> sa.Row | None:
     if lock:
         stmt = stmt.with_for_update()
     return tx.conn.execute(stmt).first()
+
+
+def _reread(tx: Tx, hold_id: int) -> sa.Row:
+    """A hold written in this transaction, read again."""
+    row = _row(tx, hold_id)
+    assert row is not None, f"hold {hold_id} was written in this transaction"
+    return row
 
 
 def _to_hold(tx: Tx, row: sa.Row, posted: list[PostedTransfer] | None = None) -> Hold:
@@ -140,7 +147,7 @@ def create(
     posting = Posting(tx, [payer.account_id, escrow], limits=class_limits([payer]))
     check_statuses(tx, (payer.id, "paying"), (payee.id, "receiving"))
     now = tx.now()
-    hold_id = tx.conn.execute(
+    inserted = tx.conn.execute(
         holds.insert().values(
             wallet_id=payer.id,
             payee_wallet_id=payee.id,
@@ -151,7 +158,8 @@ def create(
             expires_at=now + timedelta(seconds=timeout_seconds),
             usage_day=local_date(now),
         )
-    ).inserted_primary_key[0]
+    )
+    hold_id = inserted_id(inserted)
     posting.post(
         TransferDraft(
             kind="hold",
@@ -168,7 +176,7 @@ def create(
             hold_id=hold_id,
         )
     )
-    return _to_hold(tx, _row(tx, hold_id))
+    return _to_hold(tx, _reread(tx, hold_id))
 
 
 def _release_draft(
@@ -263,7 +271,7 @@ def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -
                 continue
             raise r.error()
     _resolve(tx, row, CAPTURED, amount)
-    return _to_hold(tx, _row(tx, row.id))
+    return _to_hold(tx, _reread(tx, row.id))
 
 
 def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
@@ -275,12 +283,12 @@ def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
 
 
 def _release(tx: Tx, row: sa.Row, status: str, kind: str) -> Hold:
-    payer = wl.find(tx, row.wallet_id)
+    payer = wl.existing(tx, row.wallet_id)
     escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
     posting = Posting(tx, [escrow, payer.account_id], limits=class_limits([payer]))
     posting.post(_release_draft(row, payer, escrow, row.amount, kind))
     _resolve(tx, row, status)
-    return _to_hold(tx, _row(tx, row.id))
+    return _to_hold(tx, _reread(tx, row.id))
 
 
 def release_expired(tx: Tx) -> int:

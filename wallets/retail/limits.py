@@ -188,6 +188,7 @@ class LimitBook:
 
     def check(self, draft, net: dict[int, int], balance_of: Callable[[int], int]):
         """The first limit the transfer would break, as (code, detail, extra), or None."""
+        w: _WalletState | None
         if draft.outgoing > 0 and draft.from_wallet_id in self.by_wallet:
             w = self.by_wallet[draft.from_wallet_id]
             amount = draft.outgoing

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx
+from ..core.db import Tx, inserted_id
 from ..core.principal import Principal
 from ..core.schema import payment_codes
 from ..ledger.money import format_amount
@@ -61,16 +61,18 @@ def issue(
     code = CODE_PREFIX + secrets.token_urlsafe(24)
     now = tx.now()
     expires_at = now + timedelta(seconds=rules.payment_code_lifetime_seconds)
-    code_id = tx.conn.execute(
-        payment_codes.insert().values(
-            code_hash=hash_code(code),
-            wallet_id=w.id,
-            max_amount=max_amount,
-            api_key_id=actor.key_id,
-            issued_at=now,
-            expires_at=expires_at,
+    code_id = inserted_id(
+        tx.conn.execute(
+            payment_codes.insert().values(
+                code_hash=hash_code(code),
+                wallet_id=w.id,
+                max_amount=max_amount,
+                api_key_id=actor.key_id,
+                issued_at=now,
+                expires_at=expires_at,
+            )
         )
-    ).inserted_primary_key[0]
+    )
     return NewPaymentCode(code_id, code, w.id, max_amount, now, expires_at)
 
 

@@ -262,15 +262,17 @@ def post_payments(
         if refusal is not None:
             plan.append((i, placeholder, refusal))
         else:
+            assert payer is not None and payee is not None, "no refusal: both were found"
             plan.append((i, payment_draft(payer, payee, req, op_accounts, scope), None))
 
     account_ids = [a for _, d, _ in plan for leg in d.legs for a in (leg.debit, leg.credit)]
-    involved = {d.from_wallet_id for _, d, _ in plan} | {d.to_wallet_id for _, d, _ in plan}
-    involved.discard(None)
+    involved = {w for _, d, _ in plan for w in (d.from_wallet_id, d.to_wallet_id) if w is not None}
     posting = Posting(tx, account_ids, limits=class_limits([found[w] for w in involved]))
     statuses = wl.current_statuses(tx, list(involved))
     for _, draft, refusal in plan:
         if refusal is None:
+            # Not refused yet: a payment's draft, both its wallets known.
+            assert draft.from_wallet_id is not None and draft.to_wallet_id is not None
             refusal = status_refusal(
                 draft.from_wallet_id, statuses[draft.from_wallet_id], "paying"
             ) or status_refusal(draft.to_wallet_id, statuses[draft.to_wallet_id], "receiving")
@@ -305,17 +307,20 @@ def refund(
     require_mover(actor)
     original = load_transfer(tx, transfer_id)
     found = (
-        wl.find_many(tx, {original.from_wallet_id, original.to_wallet_id})
+        wl.find_many(
+            tx, {w for w in (original.from_wallet_id, original.to_wallet_id) if w is not None}
+        )
         if original and original.to_wallet_id
         else {}
     )
-    payee = found.get(original.to_wallet_id) if original else None
+    payee = found.get(original.to_wallet_id) if original and original.to_wallet_id else None
     if original is None or payee is None or not actor.sees_wallets_of(payee.operator_id):
         raise errors.DomainError(errors.TRANSFER_NOT_FOUND, f"no transfer {transfer_id}")
     if original.kind not in ("payment", "capture"):
         raise errors.DomainError(
             errors.NOT_REFUNDABLE, f"transfer {transfer_id} is a {original.kind}"
         )
+    assert original.from_wallet_id is not None, "a payment or a capture has a payer"
     payer = found[original.from_wallet_id]
     op_accounts = operator_accounts(tx, {payer.operator_id, payee.operator_id})
     draft = TransferDraft(
@@ -401,4 +406,4 @@ def sweep(
     for r in results:
         if isinstance(r, Refusal):
             raise r.error()
-    return results
+    return [r for r in results if isinstance(r, PostedTransfer)]  # all are: refusals raised

@@ -13,7 +13,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx, any_of
+from ..core.db import Tx, any_of, inserted_id
 from ..core.principal import OPERATOR, SUPERVISOR, Principal
 from ..core.schema import accounts, holds, operators, wallets
 from ..ledger.posting import ECNY, chip_asset, lock_accounts
@@ -109,6 +109,7 @@ def open_wallet(
         if actor.role != OPERATOR:
             raise _invalid("operator", "is required")
         operator_code = actor.operator_code
+        assert operator_code is not None, "an operator's key names its operator (access.keys)"
     op = ops.get(tx, operator_code, actor)
     if wallet_class not in CLASSES:
         raise _invalid("wallet_class", "must be 1, 2, 3 or 4")
@@ -137,7 +138,7 @@ def open_wallet(
         if parent.status == CLOSED:
             raise _invalid("parent_id", "the parent wallet is closed")
     now = tx.now()
-    wallet_id = tx.conn.execute(
+    inserted = tx.conn.execute(
         wallets.insert().values(
             operator_id=op.id,
             wallet_class=wallet_class,
@@ -151,7 +152,8 @@ def open_wallet(
             label=label,
             created_at=now,
         )
-    ).inserted_primary_key[0]
+    )
+    wallet_id = inserted_id(inserted)
     tx.conn.execute(
         accounts.insert().values(
             code=wallet_account_code(wallet_id),
@@ -309,7 +311,7 @@ def _lock(tx: Tx, wallet_id: int, actor: Principal) -> Wallet:
     """The wallet, re-read after locking its account: the lock every posting takes."""
     w = get(tx, wallet_id, actor)
     lock_accounts(tx, [w.account_id])
-    return find(tx, wallet_id)
+    return existing(tx, wallet_id)
 
 
 def change_status(
@@ -355,7 +357,7 @@ def change_status(
                 f"open sub-wallets {open_subs} and chips at {chips} casinos",
             )
     _bump(tx, w, status=to)
-    return find(tx, wallet_id)
+    return existing(tx, wallet_id)
 
 
 def update(
@@ -397,7 +399,7 @@ def update(
     if phone is not None:
         values["phone_hash"] = phone_hash(phone_secret, phone)
     _bump(tx, w, **values)
-    return find(tx, wallet_id)
+    return existing(tx, wallet_id)
 
 
 def _bump(tx: Tx, w: Wallet, **values) -> None:
@@ -426,3 +428,12 @@ def current_statuses(tx: Tx, wallet_ids: list[int]) -> dict[int, str]:
 
 
 _STATUSES = sa.select(wallets.c.id, wallets.c.status).where(any_of(wallets.c.id, "ids"))
+
+
+def existing(tx: Tx, wallet_id: int) -> Wallet:
+    """A wallet known to exist: its id read from a row that references it (a
+    casino's, a hold's) or a wallet just read and locked. Wallets are never
+    deleted (closing one keeps its row), so :func:`find` finds it."""
+    w = find(tx, wallet_id)
+    assert w is not None, f"wallet {wallet_id} is referenced, and wallets are never deleted"
+    return w

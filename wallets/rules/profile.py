@@ -332,6 +332,10 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
         raise ProfileError(f"{source}: {key}: {message}") from exc
     limits = loaded["wallet_limits"]
     fx = FxRates(**loaded["fx"]) if "fx" in loaded else None
+    casino = None
+    if "casino" in loaded:
+        assert fx is not None, "_ProfileSchema requires fx with casino rules"
+        casino = _casino_rules(loaded["casino"], fx)
     return Profile(
         name=loaded["name"],
         version=loaded["version"],
@@ -339,7 +343,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
         wallet_limits={cls: Limits(**limits[f"class_{cls}"]) for cls in (1, 2, 3, 4)},
         fx=fx,
         alerts=AlertRules(**loaded["alerts"]) if "alerts" in loaded else None,
-        casino=_casino_rules(loaded["casino"], fx) if "casino" in loaded else None,
+        casino=casino,
         raw=data,
     )
 

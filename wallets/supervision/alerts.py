@@ -33,7 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core import errors
 from ..core.clock import working_days_deadline
-from ..core.db import Tx
+from ..core.db import Tx, inserted_id
 from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, SUPERVISOR, Principal
 from ..core.schema import alerts, casinos, operators
 from ..rules import active_profile
@@ -124,8 +124,9 @@ def raise_alert(
         "evidence": json.dumps(evidence, sort_keys=True, separators=(",", ":")),
         "dedupe_key": dedupe_key,
     }
+    alert_id: int | None
     if dedupe_key is None:
-        alert_id = tx.conn.execute(alerts.insert().values(**values)).inserted_primary_key[0]
+        alert_id = inserted_id(tx.conn.execute(alerts.insert().values(**values)))
     else:
         insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
         stmt = (

@@ -10,7 +10,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx, any_of
+from ..core.db import Tx, any_of, inserted_id
 from ..core.principal import Principal
 from ..core.schema import accounts, journal_entries, operators, wallets
 from ..ledger.posting import ECNY, RESERVE
@@ -82,12 +82,11 @@ def create(tx: Tx, code: str, name: str) -> Operator:
     if exists:
         raise errors.DomainError(errors.OPERATOR_EXISTS, f"operator {code} exists")
     now = tx.now()
-    op_id = tx.conn.execute(
-        operators.insert().values(code=code, name=name, created_at=now)
-    ).inserted_primary_key[0]
+    inserted = tx.conn.execute(operators.insert().values(code=code, name=name, created_at=now))
+    op_id = inserted_id(inserted)
     ids = {}
     for kind, asset, may_go_negative in OPERATOR_ACCOUNTS:
-        ids[kind] = tx.conn.execute(
+        inserted = tx.conn.execute(
             accounts.insert().values(
                 code=account_code(code, kind),
                 asset=asset,
@@ -96,7 +95,8 @@ def create(tx: Tx, code: str, name: str) -> Operator:
                 may_go_negative=may_go_negative,
                 created_at=now,
             )
-        ).inserted_primary_key[0]
+        )
+        ids[kind] = inserted_id(inserted)
     return Operator(op_id, code, name, ids)
 
 

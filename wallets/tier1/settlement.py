@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from types import EllipsisType
 
 import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import SANDBOX_TZ
-from ..core.db import Tx
+from ..core.db import Tx, inserted_id
 from ..core.schema import (
     accounts,
     journal_entries,
@@ -93,7 +94,7 @@ def update_settings(
     model: str | None = None,
     ndc_reserve_ratio: str | None = None,
     ndc_alert_percent: str | None = None,
-    cutoff: str | None | type[...] = ...,
+    cutoff: str | None | EllipsisType = ...,
 ) -> Settings:
     values: dict = {}
     if ndc_reserve_ratio is not None:
@@ -163,9 +164,9 @@ def _open_window(tx: Tx, lock: bool = False) -> sa.Row | None:
 
 
 def _open_new_window(tx: Tx, at: datetime) -> int:
-    return tx.conn.execute(
-        settlement_windows.insert().values(status=OPEN, opened_at=at)
-    ).inserted_primary_key[0]
+    return inserted_id(
+        tx.conn.execute(settlement_windows.insert().values(status=OPEN, opened_at=at))
+    )
 
 
 def free_reserve(tx: Tx, operator_ids: list[int]) -> dict[int, int]:
@@ -361,7 +362,7 @@ def _window(tx: Tx, row: sa.Row) -> Window:
     }
     caps = net_debit_caps(tx, ops) if row.status == OPEN else {}
     positions = []
-    for op in sorted(ops, key=codes.get):
+    for op in sorted(ops, key=codes.__getitem__):
         r = rows.get(op)
         sent, received, peak = (r.sent, r.received, r.peak_debit) if r else (0, 0, 0)
         cap = caps.get(op) if row.status == OPEN else (r.net_debit_cap if r else None)
@@ -504,7 +505,7 @@ def close_due(tx: Tx, before: datetime, after: datetime) -> list[Window]:
         return []
     local_cut = time.fromisoformat(cutoff)
     day = before.astimezone(SANDBOX_TZ).date()
-    closed = []
+    closed: list[Window] = []
     while True:
         instant = datetime.combine(day, local_cut, tzinfo=SANDBOX_TZ)
         if instant > after:
@@ -565,7 +566,7 @@ def build_report(tx: Tx, window_id: int) -> dict:
             )
         ).all()
     )
-    ops = sorted(set(sent) | set(received), key=codes.get)
+    ops = sorted(set(sent) | set(received), key=codes.__getitem__)
     moves = []
     if w.settlement_transfer_id is not None:
         debit, credit = acc.alias("debit"), acc.alias("credit")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
@@ -91,7 +92,8 @@ def reserve_statement_numbers(tx: Tx, filters: Filters, export_id: str) -> int:
 
 def _el(name: str, text: str | None = None, **attrs: str) -> etree._Element:
     """A new element in the camt namespace."""
-    el = etree.Element(f"{{{CAMT_NS}}}{name}", nsmap={None: CAMT_NS}, **attrs)
+    # lxml takes None as the prefix of the default namespace; lxml-stubs allow str only.
+    el = etree.Element(f"{{{CAMT_NS}}}{name}", attrs, nsmap={None: CAMT_NS})  # type: ignore[dict-item]
     if text is not None:
         el.text = text
     return el
@@ -99,7 +101,7 @@ def _el(name: str, text: str | None = None, **attrs: str) -> etree._Element:
 
 def _sub(parent: etree._Element, name: str, text: str | None = None, **attrs: str):
     """A child element in the camt namespace."""
-    el = etree.SubElement(parent, f"{{{CAMT_NS}}}{name}", **attrs)
+    el = etree.SubElement(parent, f"{{{CAMT_NS}}}{name}", attrs)
     if text is not None:
         el.text = text
     return el
@@ -287,7 +289,7 @@ def _statement_figures(tx: Tx, scope: _Scope, account_id: int) -> dict[str, tupl
     return {f"{p}{s}": (int(n), int(total)) for p, s, n, total in tx.conn.execute(stmt)}
 
 
-def _statement_rows(tx: Tx, scope: _Scope, export_id: str) -> list[sa.Row]:
+def _statement_rows(tx: Tx, scope: _Scope, export_id: str) -> Sequence[sa.Row]:
     """Every wallet in scope, with the number this export gave its statement;
     :class:`_Unnumbered` (before anything is written) if any has none: no
     wallet in scope is left without its statement."""
@@ -319,7 +321,7 @@ def _write_statements(
     out_dir: Path,
     export_id: str,
     progress: ProgressFactory,
-    wallet_rows: list[sa.Row],
+    wallet_rows: Sequence[sa.Row],
 ) -> list[ExportedFile]:
     (out_dir / "camt053").mkdir(exist_ok=True)
     bar = progress("statements", len(wallet_rows))

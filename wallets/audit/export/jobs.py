@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ...core import errors
-from ...core.db import Database, Tx
+from ...core.db import Database, Tx, inserted_id
 from ...core.principal import Principal
 from ...core.schema import (
     MAX_ID32,
@@ -62,14 +62,16 @@ def _job(row: sa.Row) -> Job:
 def create_job(tx: Tx, filters: Filters, actor: Principal) -> Job:
     """Record a queued export; its operator and wallet must exist."""
     resolve(tx, filters)
-    job_id = tx.conn.execute(
-        export_jobs.insert().values(
-            status=QUEUED,
-            api_key_id=actor.key_id,
-            filters=json.dumps(filters.as_dict()),
-            created_at=tx.now(),
+    job_id = inserted_id(
+        tx.conn.execute(
+            export_jobs.insert().values(
+                status=QUEUED,
+                api_key_id=actor.key_id,
+                filters=json.dumps(filters.as_dict()),
+                created_at=tx.now(),
+            )
         )
-    ).inserted_primary_key[0]
+    )
     return get_job(tx, job_id)
 
 
@@ -129,9 +131,10 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
         shutil.rmtree(directory, ignore_errors=True)
         result = export(db, directory, filters, key, export_id=f"JOB-{job_id}")
     except Exception as exc:  # noqa: BLE001 - the job records why it failed
-        known = isinstance(exc, errors.DomainError)
-        detail = exc.detail if known else f"{type(exc).__name__}: {exc}"
-        code = exc.code if known else "internal_error"
+        if isinstance(exc, errors.DomainError):
+            detail, code = exc.detail, exc.code
+        else:
+            detail, code = f"{type(exc).__name__}: {exc}", "internal_error"
         db.write(
             lambda tx: _set(
                 tx,

@@ -25,7 +25,8 @@ Every problem is named with its file and line; the first one with a line is
 the *first bad row*. Memory stays flat: files are read as streams.
 
 One module per file format (manifest.py, journal.py, balances.py,
-camt053.py, audit_events.py); verifier.py runs them in the order above.
+camt053.py, audit_events.py), each a mix-in over checks.py (the shared state and
+bookkeeping); verifier.py runs them in the order above.
 """
 
 from .report import Check, Problem, Report

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 
+from .checks import _Checks
 
-class _AuditEventChecks:
+
+class _AuditEventChecks(_Checks):
     """audit_events.csv: the rows the manifest says."""
 
     def _audit_events(self) -> None:

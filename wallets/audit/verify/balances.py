@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 
 from ...ledger.money import format_amount
+from .checks import _Checks
 from .report import _Journal
 
 
-class _BalanceChecks:
+class _BalanceChecks(_Checks):
     """balances.csv: each account's totals against the journal's."""
 
     def _balances(self, j: _Journal) -> dict[str, int]:

@@ -11,10 +11,11 @@ from ..export import (
     CAMT_NS,
     XSD_PATH,
 )
+from .journal import _JournalChecks
 from .report import Check, _Journal
 
 
-class _Camt053Checks:
+class _Camt053Checks(_JournalChecks):
     """camt053/*.xml: valid against the XSD, balances that add up, exactly the
     journal's entries on the wallet's account."""
 

@@ -15,10 +15,11 @@ from ..export import (
     JOURNAL_FIELDS,
     csv_text_value,
 )
+from .checks import _Checks
 from .report import INT_FIELDS, OPTIONAL_FIELDS, TRANSFER_FIELDS, Check, _Journal, _Row
 
 
-class _JournalChecks:
+class _JournalChecks(_Checks):
     """journal.csv and journal.jsonl: every row's hash, the chain, the
     transfers' rows, the two files' agreement, the control totals."""
 

@@ -13,10 +13,11 @@ from ..export import (
     file_digest,
     manifest_message,
 )
+from .journal import _JournalChecks
 from .report import _Journal
 
 
-class _ManifestChecks:
+class _ManifestChecks(_JournalChecks):
     """manifest.json: its format, the signatures of the digest and of the
     manifest, the files it lists; the heads of earlier digests in the chain."""
 
