@@ -20,7 +20,7 @@ from . import auth, console, converters, writes
 from . import errors as http_errors
 from .blueprints import BLUEPRINTS
 from .openapi import SandboxApi
-from .schemas import Amount, SignedAmount, amount_properties
+from .schemas.common import Amount, SignedAmount, amount_properties
 
 API_DESCRIPTION = """\
 A two-tier e-CNY ledger: the central bank issues e-CNY to operators against

@@ -17,7 +17,7 @@ from werkzeug.routing import BaseConverter, IntegerConverter, PathConverter, Uni
 
 from wallets.core.schema import MAX_ID, MAX_ID32
 
-from .schemas import GAMING_DAY_PATTERN
+from .schemas.common import GAMING_DAY_PATTERN
 
 FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9999, 12, 30)
 _TEXT = r"[^/\x00-\x1f\x7f]"

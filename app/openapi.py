@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_smorest import Api
 
-from .schemas import ProblemSchema
+from .schemas.common import ProblemSchema
 
 PROBLEM = "application/problem+json"
 STATE_CHANGING = ("post", "put", "patch", "delete")

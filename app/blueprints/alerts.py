@@ -4,7 +4,8 @@ from wallets.supervision import alerts as al
 
 from .. import present
 from ..auth import current_principal, roles
-from ..schemas import AlertListArgs, AlertOut, DismissBody, EscalateBody, page_of
+from ..schemas.alerts import AlertListArgs, AlertOut, DismissBody, EscalateBody
+from ..schemas.common import page_of
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 

@@ -13,17 +13,16 @@ from wallets.services import exports
 
 from .. import present
 from ..auth import current_principal, roles
-from ..schemas import (
+from ..schemas.audit import (
     AuditEventArgs,
     AuditEventOut,
     CheckpointOut,
     DigestOut,
     ExportCreate,
     ExportJobOut,
-    Id32PageArgs,
     ReconciliationOut,
-    page_of,
 )
+from ..schemas.common import Id32PageArgs, page_of
 from ..state import database, settings
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems

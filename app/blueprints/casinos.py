@@ -7,7 +7,7 @@ from wallets.core import errors
 
 from .. import converters, present
 from ..auth import current_principal, roles
-from ..schemas import (
+from ..schemas.casinos import (
     BuyInBody,
     CageOperationOut,
     CashOutBody,
@@ -17,11 +17,10 @@ from ..schemas import (
     GamingDayReportOut,
     OperationListArgs,
     OperationOut,
-    PageArgs,
     PlayBody,
     PlayerDayOut,
-    page_of,
 )
+from ..schemas.common import PageArgs, page_of
 from ..state import settings
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems

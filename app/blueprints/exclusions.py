@@ -4,7 +4,8 @@ from wallets.casino import exclusions as ex
 
 from .. import present
 from ..auth import current_principal, roles
-from ..schemas import ExclusionCreate, ExclusionListArgs, ExclusionOut, page_of
+from ..schemas.common import page_of
+from ..schemas.exclusions import ExclusionCreate, ExclusionListArgs, ExclusionOut
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 

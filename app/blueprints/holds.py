@@ -4,7 +4,8 @@ from wallets.retail import holds
 
 from .. import present
 from ..auth import current_principal, roles
-from ..schemas import CaptureBody, HoldCreate, HoldListArgs, HoldOut, page_of
+from ..schemas.common import page_of
+from ..schemas.holds import CaptureBody, HoldCreate, HoldListArgs, HoldOut
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
 

@@ -8,17 +8,15 @@ from wallets.tier1 import operators as ops
 
 from .. import present
 from ..auth import current_principal, roles
-from ..schemas import (
-    AmountBody,
+from ..schemas.common import AmountBody, PageArgs, page_of
+from ..schemas.operators import (
     ClassLimitsOut,
     LimitsBody,
     OperatorCreate,
     OperatorLimitsOut,
     OperatorOut,
-    PageArgs,
-    TransferOut,
-    page_of,
 )
+from ..schemas.transfers import TransferOut
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, problems
 

@@ -4,7 +4,7 @@ from wallets.rules import active_profile
 from wallets.rules.profile import Profile, available_profiles, select_profile
 
 from ..auth import roles
-from ..schemas import ProfileSelect, RulesOut
+from ..schemas.rules import ProfileSelect, RulesOut
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, problems
 from .sandbox import ALL_ROLES

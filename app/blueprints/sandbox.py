@@ -6,7 +6,8 @@ from wallets.services import sandbox
 
 from .. import present
 from ..auth import roles
-from ..schemas import (
+from ..schemas.common import page_of
+from ..schemas.sandbox import (
     ClockAdvance,
     ClockOut,
     ClockSet,
@@ -15,7 +16,6 @@ from ..schemas import (
     KeyListOut,
     KeyOut,
     KeyRevokedOut,
-    page_of,
 )
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems

@@ -10,16 +10,15 @@ from wallets.tier1 import settlement
 
 from .. import present
 from ..auth import current_principal, roles
-from ..schemas import (
-    IdPageArgs,
+from ..schemas.common import IdPageArgs, page_of
+from ..schemas.operators import OperatorOut
+from ..schemas.settlement import (
     NetDebitCapBody,
-    OperatorOut,
     ReportArgs,
     SettlementReportOut,
     SettlementSettingsBody,
     SettlementSettingsOut,
     WindowOut,
-    page_of,
 )
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems

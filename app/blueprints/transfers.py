@@ -8,14 +8,14 @@ from wallets.tier1 import operators as ops
 
 from .. import present
 from ..auth import current_principal, roles
-from ..schemas import (
+from ..schemas.common import page_of
+from ..schemas.transfers import (
     BatchBody,
     BatchOut,
     RefundBody,
     TransferCreate,
     TransferListArgs,
     TransferOut,
-    page_of,
 )
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems

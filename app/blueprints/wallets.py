@@ -8,20 +8,19 @@ from wallets.retail.statement import statement
 from .. import present
 from ..auth import current_principal, roles
 from ..openapi import takes_if_match
-from ..schemas import (
-    AmountBody,
+from ..schemas.common import AmountBody, page_of
+from ..schemas.transfers import TransferOut
+from ..schemas.wallets import (
     BalanceOut,
     PaymentCodeCreate,
     PaymentCodeOut,
     StatementArgs,
     StatementOut,
-    TransferOut,
     WalletCreate,
     WalletLimitsOut,
     WalletListArgs,
     WalletOut,
     WalletUpdate,
-    page_of,
 )
 from ..state import settings
 from ..writes import read, write

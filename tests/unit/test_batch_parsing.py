@@ -7,7 +7,7 @@ import hypothesis.strategies as st
 from hypothesis import given, settings
 from marshmallow import Schema, ValidationError
 
-from app.schemas import BatchBody, _fast_batch
+from app.schemas.transfers import BatchBody, _fast_batch
 
 SCHEMA = BatchBody()
 

@@ -1,0 +1,46 @@
+"""Schemas of /v1/holds: two-phase payments."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from wallets.core.schema import MAX_ID
+
+from .common import Amount, IdPageArgs, Integer, StrictSchema, reference_field, wallet_id
+from .transfers import TransferOut
+
+
+class HoldCreate(StrictSchema):
+    from_wallet = wallet_id(required=True)
+    to_wallet = wallet_id(required=True)
+    amount = Amount(required=True)
+    timeout_seconds = Integer(
+        strict=True,
+        load_default=3600,
+        validate=validate.Range(min=1, max=30 * 86400),
+        metadata={"description": "Seconds of sandbox time until the hold expires (default 3600)"},
+    )
+    reference = reference_field()
+
+
+class CaptureBody(StrictSchema):
+    amount = Amount(metadata={"description": "Default: the whole hold; the rest is released"})
+
+
+class HoldOut(Schema):
+    id = Integer()
+    from_wallet = Integer(attribute="from_wallet_id")
+    to_wallet = Integer(attribute="to_wallet_id")
+    amount = Amount()
+    captured = Amount()
+    status = fields.String(metadata={"description": "pending, captured, voided or expired"})
+    reference = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+    transfers = fields.List(fields.Nested(TransferOut))
+
+
+class HoldListArgs(IdPageArgs):
+    wallet = Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
+    status = fields.String(validate=validate.OneOf(["pending", "captured", "voided", "expired"]))

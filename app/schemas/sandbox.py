@@ -1,0 +1,87 @@
+"""Schemas of the sandbox itself: its clock, API keys, health."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from wallets.core.clock import CLOCK_MAX, CLOCK_MIN
+from wallets.core.principal import ROLES
+
+from .common import Id32PageArgs, Instant, Integer, StrictSchema, no_controls
+
+
+class ClockOut(Schema):
+    now = fields.DateTime(metadata={"description": "Sandbox time (UTC)"})
+    local_now = fields.DateTime(
+        metadata={"description": "Sandbox time in UTC+8 (Asia/Shanghai, Asia/Macau)"}
+    )
+    fixed = fields.Boolean(
+        metadata={"description": "true: time stands still until set or advanced"}
+    )
+
+
+class ClockSet(StrictSchema):
+    now = Instant(
+        required=True,
+        minimum=CLOCK_MIN,
+        maximum=CLOCK_MAX,
+        metadata={"example": "2026-01-01T09:00:00+08:00", "description": "The new sandbox time"},
+    )
+    fixed = fields.Boolean(load_default=True)
+
+
+class ClockAdvance(StrictSchema):
+    seconds = Integer(
+        strict=True, required=True, validate=validate.Range(min=0, max=10 * 366 * 86400)
+    )
+
+
+class KeyCreate(StrictSchema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    operator = fields.String(validate=validate.Length(max=32))
+    casino = fields.String(
+        validate=validate.Length(max=64),
+        metadata={
+            "description": "merchant: its casino's ref; supervisor: its casinos' refs, comma-separated",
+            "example": "COTAI",
+        },
+    )
+    label = fields.String(validate=[validate.Length(max=200), no_controls])
+
+
+class KeyOut(Schema):
+    id = Integer()
+    key = fields.String(metadata={"description": "The secret. Shown once; only its hash is stored"})
+    role = fields.String()
+    operator = fields.String(attribute="operator_code", allow_none=True)
+    casino = fields.String(attribute="casino_ref", allow_none=True)
+    label = fields.String(allow_none=True)
+
+
+class KeyRevokedOut(Schema):
+    id = Integer()
+    role = fields.String()
+    operator = fields.String(attribute="operator_code", allow_none=True)
+    casino = fields.String(attribute="casino_ref", allow_none=True)
+    label = fields.String(allow_none=True)
+    revoked_at = fields.AwareDateTime()
+
+
+class KeyListOut(Schema):
+    id = Integer()
+    role = fields.String()
+    operator = fields.String(attribute="operator_code", allow_none=True)
+    casino = fields.String(attribute="casino_ref", allow_none=True)
+    label = fields.String(allow_none=True)
+    created_at = fields.DateTime(metadata={"description": "Sandbox time"})
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class KeyListArgs(Id32PageArgs):
+    pass
+
+
+class HealthOut(Schema):
+    status = fields.String()
+    database = fields.String()
+    migration = fields.String(allow_none=True)

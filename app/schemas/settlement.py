@@ -1,0 +1,85 @@
+"""Schemas of /v1/settlement: the settlement model, windows, reports."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from wallets.tier1.settlement import NDC_ALERT_PERCENT, NDC_RESERVE_RATIO
+
+from .common import Amount, Input, Integer, Pattern, Setting, SignedAmount, StrictSchema
+
+
+class SettlementSettingsOut(Schema):
+    model = fields.String(metadata={"description": "gross or deferred_net"})
+    ndc_reserve_ratio = fields.String(metadata={"description": "Default NDC = free reserve x this"})
+    ndc_alert_percent = fields.String(
+        metadata={"description": "Alert when a net debit passes this % of its NDC"}
+    )
+    cutoff = fields.String(
+        allow_none=True, metadata={"description": "Daily window close, local time HH:MM (UTC+8)"}
+    )
+
+
+class SettlementSettingsBody(StrictSchema):
+    model = fields.String(validate=validate.OneOf(["gross", "deferred_net"]))
+    ndc_reserve_ratio = Setting(NDC_RESERVE_RATIO)
+    ndc_alert_percent = Setting(NDC_ALERT_PERCENT)
+    cutoff = fields.String(allow_none=True, validate=Pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
+
+
+class NetDebitCapBody(StrictSchema):
+    net_debit_cap = Amount(
+        required=True,
+        allow_none=True,
+        allow_zero=True,
+        metadata={
+            "description": "null: derived from the free reserve; 0.00: it may not owe at all"
+        },
+    )
+
+
+class WindowPositionOut(Schema):
+    operator = fields.String()
+    sent = Amount()
+    received = Amount()
+    net = SignedAmount()
+    net_debit_cap = Amount(allow_none=True)
+    utilisation_percent = fields.String(allow_none=True)
+    peak_debit = Amount()
+
+
+class WindowOut(Schema):
+    id = Integer()
+    status = fields.String(metadata={"description": "OPEN, CLOSED or SETTLED"})
+    opened_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    settled_at = fields.DateTime(allow_none=True)
+    settlement_transfer_id = Integer(allow_none=True)
+    positions = fields.List(fields.Nested(WindowPositionOut))
+
+
+class ReportOperatorOut(Schema):
+    operator = fields.String()
+    sent = fields.String()
+    received = fields.String()
+    net = fields.String()
+    net_debit_cap = fields.String(allow_none=True)
+    peak_debit = fields.String()
+    peak_utilisation_percent = fields.String(allow_none=True)
+
+
+class Tier1MoveOut(Schema):
+    debit_account = fields.String()
+    credit_account = fields.String()
+    amount = fields.String()
+
+
+class SettlementReportOut(Schema):
+    window_id = Integer()
+    settlement_transfer_id = Integer(allow_none=True)
+    operators = fields.List(fields.Nested(ReportOperatorOut))
+    tier1_moves = fields.List(fields.Nested(Tier1MoveOut))
+
+
+class ReportArgs(Input):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
