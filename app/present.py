@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wallets.core.db import Tx
-from wallets.ledger.posting import PostedTransfer
+from wallets.ledger.journal import PostedTransfer
 from wallets.tier1 import operators as ops
 
 

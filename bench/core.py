@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from wallets.core.db import SQLITE_PRAGMAS, Database
 from wallets.core.principal import SYSTEM
 from wallets.core.schema import ledger_head
-from wallets.ledger.posting import ECNY, PostedTransfer, entry_hash
+from wallets.ledger.accounts import ECNY
+from wallets.ledger.journal import PostedTransfer, entry_hash
 from wallets.retail import payments
 
 from .common import Result, Timer, log, ratio_target, scaled

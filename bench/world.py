@@ -18,7 +18,8 @@ from wallets.access import keys
 from wallets.core import clock
 from wallets.core.db import Database, upgrade
 from wallets.core.principal import SYSTEM
-from wallets.ledger.posting import ECNY, Leg, Posting, TransferDraft
+from wallets.ledger.accounts import ECNY
+from wallets.ledger.posting import Leg, Posting, TransferDraft
 from wallets.retail import wallet as wl
 from wallets.retail.limits import class_limits
 from wallets.retail.payments import PaymentRequest, operator_accounts

@@ -24,7 +24,8 @@ from wallets.audit.reconcile import reconcile
 from wallets.core import clock, errors
 from wallets.core.db import Database
 from wallets.core.principal import SYSTEM
-from wallets.ledger.posting import PostedTransfer, Refusal
+from wallets.ledger.journal import PostedTransfer
+from wallets.ledger.posting import Refusal
 from wallets.retail import holds, payments
 from wallets.retail import wallet as wl
 from wallets.retail.limits import Limits

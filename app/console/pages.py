@@ -17,7 +17,7 @@ from wallets.casino import cage, registry
 from wallets.casino import exclusions as excl
 from wallets.casino import gaming_days as gd
 from wallets.core import clock, errors
-from wallets.ledger import posting as ledger
+from wallets.ledger import journal as ledger_journal
 from wallets.retail import limits
 from wallets.retail import wallet as wl
 from wallets.services import exports, sandbox
@@ -327,7 +327,7 @@ def journal():
 
     def run(tx):
         operator_id = ops.get(tx, operator, g.principal).id if operator else None
-        found = ledger.list_transfers(
+        found = ledger_journal.list_transfers(
             tx, wallet_id=wallet_id, operator_id=operator_id, after=after, limit=limit + 1
         )
         return found, ops.codes_by_id(tx)

@@ -16,7 +16,7 @@ from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.core.errors import DomainError
 from wallets.core.schema import accounts, journal_entries, ledger_head
-from wallets.ledger.posting import entry_hash
+from wallets.ledger.journal import entry_hash
 
 
 def _triggers(tx, enable: bool) -> None:

@@ -13,7 +13,7 @@ from lxml import etree
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.audit.verify import verify_export
-from wallets.ledger.posting import GENESIS_HASH, entry_hash
+from wallets.ledger.journal import GENESIS_HASH, entry_hash
 
 NS = {"c": ex.CAMT_NS}
 

@@ -12,7 +12,8 @@ from wallets.audit.export import bundle, common, journal
 from wallets.audit.verify import verify_export
 from wallets.core import db as dbmod
 from wallets.core.principal import SYSTEM
-from wallets.ledger.posting import ECNY, Leg, Posting, TransferDraft
+from wallets.ledger.accounts import ECNY
+from wallets.ledger.posting import Leg, Posting, TransferDraft
 from wallets.retail import payments
 from wallets.retail import wallet as wl
 from wallets.tier1 import issuance

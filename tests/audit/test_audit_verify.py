@@ -16,7 +16,7 @@ from wallets.audit import export as ex
 from wallets.core import db as dbmod
 from wallets.core.config import Settings
 from wallets.core.principal import SYSTEM
-from wallets.ledger.posting import HASH_TIME_FORMAT, entry_hash
+from wallets.ledger.journal import HASH_TIME_FORMAT, entry_hash
 from wallets.retail import payments
 from wallets.seed import seed_demo
 

@@ -34,7 +34,7 @@ from ..core import errors
 from ..core.clock import SANDBOX_TZ
 from ..core.db import Database, Tx, inserted_id
 from ..core.schema import accounts, checkpoints, journal_entries, ledger_head
-from ..ledger.posting import GENESIS_HASH, entry_hash
+from ..ledger.journal import GENESIS_HASH, entry_hash
 from . import digest as dg
 
 log = logging.getLogger(__name__)

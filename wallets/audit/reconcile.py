@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from ..core.db import Tx
 from ..core.schema import accounts, journal_entries, ledger_head, operators, transfers
+from ..ledger.accounts import CHIP_PREFIX, ECNY
 from ..ledger.money import format_amount as fmt
-from ..ledger.posting import CHIP_PREFIX, ECNY
 from ..tier1 import issuance, settlement
 from .checkpoints import walk
 

@@ -46,7 +46,8 @@ from ..core.schema import (
     gaming_days,
 )
 from ..core.schema import wallets as wallets_table
-from ..ledger.posting import Leg, PostedTransfer, Posting, Refusal, TransferDraft
+from ..ledger.journal import PostedTransfer
+from ..ledger.posting import Leg, Posting, Refusal, TransferDraft
 from ..retail import payment_codes, payments
 from ..retail import wallet as wl
 from ..retail.limits import class_limits

@@ -42,8 +42,9 @@ from ..core.schema import (
     journal_entries,
     transfers,
 )
+from ..ledger.accounts import chip_asset
+from ..ledger.journal import PostedTransfer
 from ..ledger.money import apply_rate, format_amount, format_rate
-from ..ledger.posting import PostedTransfer, chip_asset
 from ..retail import payments
 from ..retail import wallet as wl
 from ..rules import casino_rules

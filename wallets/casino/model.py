@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ..ledger.posting import PostedTransfer, chip_asset
+from ..ledger.accounts import chip_asset
+from ..ledger.journal import PostedTransfer
 from ..supervision.alerts import Alert
 
 BUY_IN, PLAY, CASH_OUT = "buy_in", "play", "cash_out"

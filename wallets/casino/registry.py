@@ -20,7 +20,7 @@ from ..core.schema import (
     operators,
 )
 from ..core.schema import wallets as wallets_table
-from ..ledger.posting import chip_asset
+from ..ledger.accounts import chip_asset
 from ..retail import payments
 from ..retail import wallet as wl
 from .model import Casino

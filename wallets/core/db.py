@@ -4,7 +4,7 @@ SQLite runs in WAL mode and every writer starts with ``BEGIN IMMEDIATE`` so
 that writers queue instead of failing half-way; the writers of one database
 file queue in front of SQLite's lock (:class:`WriterQueue`), so that each
 starts as soon as the one before it ends. PostgreSQL runs at READ
-COMMITTED with row locks taken in a fixed order (see wallets/ledger/posting.py); every write
+COMMITTED with row locks taken in a fixed order (see wallets/ledger/accounts.py); every write
 transaction is retried on serialization failures and deadlocks, so the same
 code can run on a distributed PostgreSQL-compatible engine.
 

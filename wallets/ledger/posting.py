@@ -1,4 +1,5 @@
-"""The double-entry ledger: accounts, transfers, and the journal.
+"""Posting: the double-entry ledger's one way in (accounts.py has the
+accounts, journal.py the journal it writes).
 
 A *transfer* is one business movement (an issuance, a funding, a payment). It
 is posted as one or more *journal entries*, each a movement of a positive
@@ -19,9 +20,9 @@ leaves no trace; with ``linked=True`` a run of transfers succeeds or fails as on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import partial
 from hashlib import sha256
 from typing import Protocol
@@ -29,13 +30,11 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx, any_of
+from ..core.db import Tx
 from ..core.schema import accounts, journal_entries, ledger_head, transfers
+from .accounts import Account, lock_accounts
+from .journal import HASH_TIME_FORMAT, Entry, PostedTransfer
 from .money import format_amount
-
-ECNY = "ECNY"
-RESERVE = "RESERVE"
-CHIP_PREFIX = "CHIP:"
 
 
 class LimitCheck(Protocol):
@@ -78,15 +77,6 @@ def register_deferred_book(factory: Callable[[Tx], DeferredBook]) -> None:
     global _deferred_book
     _deferred_book = factory
 
-
-def chip_asset(casino_ref: str) -> str:
-    """Each casino's chips are an asset of their own (SPEC.md §3)."""
-    return f"{CHIP_PREFIX}{casino_ref}"
-
-
-GENESIS_HASH = "0" * 64
-# How posted_at enters an entry's hash (UTC, microseconds); exports print it so.
-HASH_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 # Which refusal a failed debit gives, by the kind of account that would go negative.
 _SHORTFALL_CODE = {
@@ -141,36 +131,6 @@ class TransferDraft:
 
 
 @dataclass(frozen=True)
-class Entry:
-    seq: int
-    debit_account_id: int
-    credit_account_id: int
-    debit_account: str
-    credit_account: str
-    asset: str
-    amount: int
-    hash: str
-
-
-@dataclass
-class PostedTransfer:
-    id: int
-    kind: str
-    asset: str
-    amount: int
-    from_wallet_id: int | None
-    to_wallet_id: int | None
-    from_operator_id: int | None
-    to_operator_id: int | None
-    reference: str | None
-    posted_at: datetime
-    entries: list[Entry] = field(default_factory=list)
-    hold_id: int | None = None
-    refund_of: int | None = None
-    client_id: str | None = None
-
-
-@dataclass(frozen=True)
 class Refusal:
     code: str
     detail: str
@@ -180,89 +140,11 @@ class Refusal:
         return errors.DomainError(self.code, self.detail, **self.extra)
 
 
-@dataclass
-class _Account:
-    id: int
-    code: str
-    kind: str
-    asset: str
-    operator_id: int | None
-    may_go_negative: bool
-    debits_posted: int
-    credits_posted: int
-    dirty: bool = False
-
-    @property
-    def available(self) -> int:
-        return self.credits_posted - self.debits_posted
-
-
-def _unpost(debit: _Account, credit: _Account, amount: int) -> None:
+def _unpost(debit: Account, credit: Account, amount: int) -> None:
     debit.debits_posted -= amount
     credit.credits_posted -= amount
 
 
-def entry_hash(
-    seq: int,
-    transfer_id: int,
-    debit_code: str,
-    credit_code: str,
-    asset: str,
-    amount: int,
-    posted_at: datetime,
-    prev_hash: str,
-) -> str:
-    """SHA-256 of an entry's canonical encoding, chained to the entry before it.
-
-    The encoding is documented in docs/audit.md so that auditors can recompute it.
-    """
-    return entry_hash_text(
-        seq,
-        transfer_id,
-        debit_code,
-        credit_code,
-        asset,
-        amount,
-        posted_at.strftime(HASH_TIME_FORMAT),
-        prev_hash,
-    )
-
-
-def entry_hash_text(
-    seq: int,
-    transfer_id: int,
-    debit_code: str,
-    credit_code: str,
-    asset: str,
-    amount: int,
-    posted_at: str,
-    prev_hash: str,
-) -> str:
-    """:func:`entry_hash` with ``posted_at`` already as ``HASH_TIME_FORMAT`` text:
-    a batch (or an export's row) formats its one instant once, not per entry."""
-    return sha256(
-        f"{seq}|{transfer_id}|{debit_code}|{credit_code}|{asset}|{amount}|{posted_at}|{prev_hash}".encode()
-    ).hexdigest()
-
-
-# Compiled once, run at the driver (Tx.rows, Tx.run_many): a batch locks
-# thousands of accounts. SQLite compiles FOR UPDATE away (its writers hold the
-# database from BEGIN IMMEDIATE).
-_LOCK_ACCOUNTS = (
-    sa.select(
-        accounts.c.id,
-        accounts.c.code,
-        accounts.c.kind,
-        accounts.c.asset,
-        accounts.c.operator_id,
-        accounts.c.may_go_negative,
-        accounts.c.debits_posted,
-        accounts.c.credits_posted,
-    )
-    .where(any_of(accounts.c.id, "ids"))
-    .order_by(accounts.c.id)
-    .with_for_update()
-)
 _LOCK_HEAD = (
     sa.select(ledger_head.c.last_seq, ledger_head.c.last_hash, ledger_head.c.last_transfer_id)
     .where(ledger_head.c.id == 1)
@@ -320,19 +202,6 @@ _UPDATE_BALANCES = (
 )
 
 
-def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, _Account]:
-    """Load and lock accounts in id order (the one lock order everybody uses)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    return {
-        acc_id: _Account(acc_id, code, kind, asset, operator_id, bool(negative), debits, credits)
-        for acc_id, code, kind, asset, operator_id, negative, debits, credits in tx.rows(
-            _LOCK_ACCOUNTS, ids=wanted
-        )
-    }
-
-
 class Posting:
     """A batch of transfers checked in memory and written at :meth:`commit`.
 
@@ -362,7 +231,7 @@ class Posting:
         self._chain_results: list[int] = []
         self.results: list[TransferDraft | Refusal] = []
 
-    def account(self, account_id: int) -> _Account:
+    def account(self, account_id: int) -> Account:
         return self.accounts[account_id]
 
     def balance(self, account_id: int) -> int:
@@ -605,100 +474,3 @@ class Posting:
 def post_one(tx: Tx, draft: TransferDraft) -> PostedTransfer:
     """Post a single transfer, locking just the accounts it touches."""
     return Posting(tx, [a for leg in draft.legs for a in (leg.debit, leg.credit)]).post(draft)
-
-
-def account_id_by_code(tx: Tx, code: str) -> int:
-    return tx.conn.execute(sa.select(accounts.c.id).where(accounts.c.code == code)).scalar_one()
-
-
-def load_transfer(tx: Tx, transfer_id: int) -> PostedTransfer | None:
-    row = tx.conn.execute(sa.select(transfers).where(transfers.c.id == transfer_id)).first()
-    if row is None:
-        return None
-    return _with_entries(tx, [row])[0]
-
-
-def _with_entries(tx: Tx, rows: Sequence[sa.Row]) -> list[PostedTransfer]:
-    if not rows:
-        return []
-    debit = accounts.alias("debit")
-    credit = accounts.alias("credit")
-    je = journal_entries
-    entry_rows = tx.conn.execute(
-        sa.select(
-            je.c.seq,
-            je.c.transfer_id,
-            je.c.debit_account_id,
-            je.c.credit_account_id,
-            debit.c.code.label("debit_code"),
-            credit.c.code.label("credit_code"),
-            je.c.asset,
-            je.c.amount,
-            je.c.hash,
-        )
-        .join(debit, debit.c.id == je.c.debit_account_id)
-        .join(credit, credit.c.id == je.c.credit_account_id)
-        .where(je.c.transfer_id.in_([r.id for r in rows]))
-        .order_by(je.c.seq)
-    ).all()
-    by_transfer: dict[int, list[Entry]] = {}
-    for e in entry_rows:
-        by_transfer.setdefault(e.transfer_id, []).append(
-            Entry(
-                e.seq,
-                e.debit_account_id,
-                e.credit_account_id,
-                e.debit_code,
-                e.credit_code,
-                e.asset,
-                e.amount,
-                e.hash,
-            )
-        )
-    return [
-        PostedTransfer(
-            id=r.id,
-            kind=r.kind,
-            asset=r.asset,
-            amount=r.amount,
-            from_wallet_id=r.from_wallet_id,
-            to_wallet_id=r.to_wallet_id,
-            from_operator_id=r.from_operator_id,
-            to_operator_id=r.to_operator_id,
-            reference=r.reference,
-            posted_at=r.posted_at,
-            entries=by_transfer.get(r.id, []),
-            hold_id=r.hold_id,
-            refund_of=r.refund_of,
-            client_id=r.client_id,
-        )
-        for r in rows
-    ]
-
-
-def list_transfers_of_hold(tx: Tx, hold_id: int) -> list[PostedTransfer]:
-    rows = tx.conn.execute(
-        sa.select(transfers).where(transfers.c.hold_id == hold_id).order_by(transfers.c.id)
-    ).all()
-    return _with_entries(tx, rows)
-
-
-def list_transfers(
-    tx: Tx,
-    *,
-    wallet_id: int | None = None,
-    operator_id: int | None = None,
-    after: int | None = None,
-    limit: int = 50,
-) -> list[PostedTransfer]:
-    t = transfers
-    stmt = sa.select(t).order_by(t.c.id).limit(limit)
-    if wallet_id is not None:
-        stmt = stmt.where(sa.or_(t.c.from_wallet_id == wallet_id, t.c.to_wallet_id == wallet_id))
-    if operator_id is not None:
-        stmt = stmt.where(
-            sa.or_(t.c.from_operator_id == operator_id, t.c.to_operator_id == operator_id)
-        )
-    if after is not None:
-        stmt = stmt.where(t.c.id > after)
-    return _with_entries(tx, tx.conn.execute(stmt).all())

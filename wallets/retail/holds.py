@@ -23,14 +23,9 @@ from ..core.clock import local_date
 from ..core.db import Database, Tx, inserted_id
 from ..core.principal import Principal
 from ..core.schema import holds
-from ..ledger.posting import (
-    ECNY,
-    Leg,
-    PostedTransfer,
-    Posting,
-    TransferDraft,
-    list_transfers_of_hold,
-)
+from ..ledger.accounts import ECNY
+from ..ledger.journal import PostedTransfer, list_transfers_of_hold
+from ..ledger.posting import Leg, Posting, TransferDraft
 from . import wallet as wl
 from .limits import class_limits
 from .payments import check_statuses, operator_accounts, require_mover, wallet_to_wallet_legs

@@ -22,16 +22,10 @@ from ..core import errors
 from ..core.db import Tx, any_of
 from ..core.principal import ADMIN, OPERATOR, Principal
 from ..core.schema import accounts, transfers
+from ..ledger.accounts import ECNY
+from ..ledger.journal import PostedTransfer, load_transfer
 from ..ledger.money import format_amount
-from ..ledger.posting import (
-    ECNY,
-    Leg,
-    PostedTransfer,
-    Posting,
-    Refusal,
-    TransferDraft,
-    load_transfer,
-)
+from ..ledger.posting import Leg, Posting, Refusal, TransferDraft
 from . import wallet as wl
 from .limits import class_limits
 

@@ -16,7 +16,7 @@ from ..core import errors
 from ..core.db import Tx, any_of, inserted_id
 from ..core.principal import OPERATOR, SUPERVISOR, Principal
 from ..core.schema import accounts, holds, operators, wallets
-from ..ledger.posting import ECNY, chip_asset, lock_accounts
+from ..ledger.accounts import ECNY, chip_asset, lock_accounts
 from ..tier1 import operators as ops
 
 CLASSES = (1, 2, 3, 4)

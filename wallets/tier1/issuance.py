@@ -21,17 +21,10 @@ from ..core import errors
 from ..core.db import Tx
 from ..core.principal import Principal
 from ..core.schema import sandbox
+from ..ledger.accounts import ECNY, RESERVE, account_id_by_code
+from ..ledger.journal import PostedTransfer
 from ..ledger.money import AmountError, DecimalSetting
-from ..ledger.posting import (
-    ECNY,
-    RESERVE,
-    Leg,
-    PostedTransfer,
-    Posting,
-    TransferDraft,
-    account_id_by_code,
-    post_one,
-)
+from ..ledger.posting import Leg, Posting, TransferDraft, post_one
 from . import operators as ops
 
 CB_ISSUANCE = "CB:ISSUANCE"

@@ -13,7 +13,7 @@ from ..core import errors
 from ..core.db import Tx, any_of, inserted_id
 from ..core.principal import Principal
 from ..core.schema import accounts, journal_entries, operators, wallets
-from ..ledger.posting import ECNY, RESERVE
+from ..ledger.accounts import ECNY, RESERVE
 from . import settlement
 
 CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")

@@ -42,9 +42,10 @@ from ..core.schema import (
     transfers,
     window_positions,
 )
+from ..ledger.accounts import ECNY
 from ..ledger.money import AmountError, DecimalSetting
 from ..ledger.money import format_amount as fmt
-from ..ledger.posting import ECNY, Leg, Posting, TransferDraft, register_deferred_book
+from ..ledger.posting import Leg, Posting, TransferDraft, register_deferred_book
 from ..supervision.alerts import raise_alert
 
 GROSS, DEFERRED_NET = "gross", "deferred_net"

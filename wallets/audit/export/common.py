@@ -23,7 +23,7 @@ from ...core.schema import (
     transfers,
     wallets,
 )
-from ...ledger.posting import HASH_TIME_FORMAT
+from ...ledger.journal import HASH_TIME_FORMAT
 
 FORMATS = ("csv", "jsonl", "camt053")
 YIELD_PER = 2000

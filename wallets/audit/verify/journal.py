@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from ...ledger.journal import GENESIS_HASH, HASH_TIME_FORMAT, entry_hash_text
 from ...ledger.money import format_amount
-from ...ledger.posting import GENESIS_HASH, HASH_TIME_FORMAT, entry_hash_text
 from ..export import (
     JOURNAL_FIELDS,
     csv_text_value,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ...ledger.posting import GENESIS_HASH
+from ...ledger.journal import GENESIS_HASH
 from .. import digest as dg
 from ..export import (
     MANIFEST_FORMAT,
