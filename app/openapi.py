@@ -36,9 +36,10 @@ _IDEMPOTENCY_KEY_PARAMETER = {
     "description": (
         "Makes the write safe to retry: the first response is stored and a retry "
         "with the same key and request gets it again (`Idempotent-Replayed: true`); "
-        "the same key with a different request is `422 idempotency_key_reused`, "
-        "while the first still runs `409 idempotency_request_in_flight`. Keys are "
-        "per API key. 1-255 printable ASCII characters."
+        "the same key with a different request is `422 idempotency_key_reused`; "
+        "a retry sent while the first still runs waits for it, then gets its response "
+        "(or, if the first was refused, runs afresh). Keys are per API key. "
+        "1-255 printable ASCII characters."
     ),
     "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "maxLength": 255},
     "example": "2f1c6a50-order-7",

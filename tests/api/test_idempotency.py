@@ -228,9 +228,9 @@ def test_a_retry_past_the_stale_window_never_pays_twice_on_postgres(demo):
 
 def test_a_retry_past_the_stale_window_never_pays_twice(demo, monkeypatch):
     """The same with the first request's work itself slow (it sleeps inside its
-    transaction), on either database: on SQLite the retry waits for the
-    writer's lock and replays; on PostgreSQL it may take the claim over, and
-    then the first cannot commit."""
+    transaction), on either database: the retry waits for the first's
+    transaction (SQLite: the writer's lock; PostgreSQL: the key's unique
+    index) and replays its answer."""
     from wallets.ledger import posting as ledger
 
     _stale_after_one_second(demo)

@@ -221,9 +221,9 @@ def _due(tx: Tx, hours: int) -> int | None:
     one takes it (the ``period`` column is unique: one per period)."""
     period = period_of(tx.now(), hours)
     # A period's checkpoint, once written, never changes: the periods known to
-    # have one cost no query (Tx.cached), so that asking costs nothing on
-    # every write but the first of a period.
-    taken = tx.cached("checkpoint_period", [period], _taken_periods)
+    # have one cost no query (Tx.cached, by the length of a period), so that
+    # asking costs nothing on every write after the period's checkpoint.
+    taken = tx.cached(f"checkpoint_period_{hours}h", [period], _taken_periods)
     return period if period not in taken else None
 
 

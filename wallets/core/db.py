@@ -275,6 +275,7 @@ class Compiled:
         "_convert",
         "_results",
         "_plans",
+        "_known",
     )
 
     def __init__(self, stmt: Any, dialect: sa.Dialect) -> None:
@@ -304,10 +305,15 @@ class Compiled:
         )
         self.row = namedtuple("row", [c.keyname for c in columns], rename=True) if columns else None
         self._plans: dict[tuple[str, ...], tuple] = {}
+        self._known = frozenset(self.names)
 
     def params(self, given: dict[str, Any]) -> list:
         """The driver's parameters of one execution, by name (the statement's
         own values where not given), converted."""
+        if not given.keys() <= self._known:
+            raise TypeError(
+                f"no parameter(s) {sorted(given.keys() - self._known)} in the statement"
+            )
         values = [given.get(n, own) for n, own in self._given]
         if _REQUIRED in values:
             missing = [n for n, v in zip(self.names, values, strict=True) if v is _REQUIRED]
@@ -521,34 +527,101 @@ class WriterQueue:
     the lock taken sleeps in SQLite's busy handler — 1, 2, 5, 10 ms and on —
     and tries again, long after the lock was freed: with two server processes
     the writers spend more time asleep than writing. Here they queue instead:
-    on a thread lock within the process and an ``flock`` on a file beside the
-    database across processes (gunicorn's workers), and each wakes as soon as
-    the one before it is done. SQLite's own lock still guarantees one writer
-    (a writer that does not queue here, such as a migration, only waits as before)."""
+    on a thread lock within the process (each waiter wakes as soon as the one
+    before it is done) and an ``flock`` on a file beside the database across
+    processes (gunicorn's workers; a waiter looks again every millisecond at
+    most). One queue per file and process (:func:`writer_queue`). A write
+    inside a write of the same thread passes through (SQLite's lock then
+    decides, as before). Nobody waits past SQLite's own busy timeout: then
+    ``busy``. SQLite's lock still guarantees one writer; a writer that does
+    not queue here (a migration) only waits as before."""
 
     def __init__(self, database_path: str) -> None:
         self.path = f"{database_path}-writers.lock"
+        self._reset()
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
+        self._mine = threading.local()
         self._fd: int | None = None
-        self._pid = 0
 
     @contextlib.contextmanager
     def turn(self) -> Iterator[None]:
-        with self._lock:
-            fd = self._file()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        if getattr(self._mine, "depth", 0):
+            self._mine.depth += 1
             try:
                 yield
             finally:
+                self._mine.depth -= 1
+            return
+        if not self._lock.acquire(timeout=WRITER_WAIT_SECONDS):
+            raise errors.DomainError(errors.BUSY)
+        try:
+            fd = self._file()
+            _flock_within(fd, WRITER_WAIT_SECONDS)
+            self._mine.depth = 1
+            try:
+                yield
+            finally:
+                self._mine.depth = 0
                 fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
 
     def _file(self) -> int:
-        # Opened once per process: a descriptor inherited through fork shares
-        # its lock with the parent's, so a forked worker opens its own.
-        if self._fd is None or self._pid != os.getpid():
+        if self._fd is None:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
         return self._fd
+
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock (the parent's may have been held by
+        another thread at the fork) and a descriptor of its own (an inherited
+        one shares its flock with the parent's)."""
+        if self._fd is not None:
+            os.close(self._fd)
+        self._reset()
+
+
+# How long a writer waits for its turn: SQLite's own busy timeout (SQLITE_PRAGMAS).
+WRITER_WAIT_SECONDS = 60
+_QUEUES: dict[str, WriterQueue] = {}
+_QUEUES_LOCK = threading.Lock()
+
+
+def writer_queue(database_path: str) -> WriterQueue:
+    """The one queue of a database file in this process."""
+    path = os.path.realpath(database_path)
+    with _QUEUES_LOCK:
+        found = _QUEUES.get(path)
+        if found is None:
+            found = _QUEUES[path] = WriterQueue(path)
+        return found
+
+
+def _after_fork_in_child() -> None:
+    global _QUEUES_LOCK
+    _QUEUES_LOCK = threading.Lock()
+    for queue in _QUEUES.values():
+        queue.after_fork()
+
+
+if fcntl is not None:
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _flock_within(fd: int, seconds: float) -> None:
+    """``flock(LOCK_EX)``, or ``busy`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    delay = 0.0001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise errors.DomainError(errors.BUSY) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.001)
 
 
 class Database:
@@ -557,7 +630,7 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         database = self.engine.url.database
         self._writers: WriterQueue | None = (
-            WriterQueue(database)
+            writer_queue(database)
             if self.is_sqlite and database and database != ":memory:" and fcntl is not None
             else None
         )

@@ -123,9 +123,10 @@ def execute(
         checkpoint_due: list[bool] = [False]
 
         def work(tx: Tx) -> Outcome:
-            holds.release_expired_if_due_in(tx)
             claim = None
             if key is not None and key_id is not None:
+                # The key first: a retry waiting here for the first request's
+                # transaction holds no other lock that request may need.
                 found = idempotency.claim_in(tx, key_id, key, print_, policy.stale_after)
                 if isinstance(found, idempotency.Replay):
                     body = found.body
@@ -134,6 +135,7 @@ def execute(
                     )
                     return Outcome(found.status, body, replayed=True)
                 claim = found
+            holds.release_expired_if_due_in(tx)
             result = use_case(tx)
             document = render(tx, result) if render is not None else result
             # A newline ends it, as Flask's own JSON answers; a replay sends it as stored.
@@ -142,8 +144,10 @@ def execute(
                 idempotency.complete(tx, claim, status, body)
             named = resource(result) if resource is not None else _resource_of(document)
             audit_log.record(tx, call, status, resource=named)
-            checkpoint_due[0] = bool(policy.checkpoint_hours) and checkpoints.is_due(
-                tx, policy.checkpoint_hours
+            checkpoint_due[0] = (
+                policy.signing_key_path is not None
+                and bool(policy.checkpoint_hours)
+                and checkpoints.is_due(tx, policy.checkpoint_hours)
             )
             return Outcome(status, body, result)
 
