@@ -69,9 +69,13 @@ def write(
         response = Response(outcome.body, outcome.status, mimetype="application/json")
         response.headers["Idempotent-Replayed"] = "true"
         return response
-    if after is not None:
+    # ``result`` is None when a first attempt's COMMIT was applied though its
+    # connection died: the stored answer is sent, without what needs the result
+    # (an export job so committed stays queued; the ETag is left out).
+    done = outcome.result is not None
+    if after is not None and done:
         after(outcome.result)
-    extra = headers(outcome.result) if headers is not None else {}
+    extra = headers(outcome.result) if headers is not None and done else {}
     return Response(outcome.body, outcome.status, mimetype="application/json", headers=extra)
 
 

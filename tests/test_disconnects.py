@@ -68,10 +68,19 @@ def test_a_keyed_write_whose_commit_is_cut_off_pays_once(demo, monkeypatch):
     r = _pay(demo, idem="cut-1")
     assert armed, "the payment never reached its commit"
     assert r.status_code == 201, r.get_json()
+    # The answer is the request's own, not a replay of another's: no
+    # Idempotent-Replayed header, and one audit event for it.
+    assert r.headers.get("Idempotent-Replayed") is None
     again = _pay(demo, idem="cut-1")
     assert again.status_code == 201 and again.get_json() == r.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
     assert demo.balance(demo.demo_wallets["a"]) == "990.00"
     assert demo.journal_count() == entries + 1
+    events = demo.ok("GET", "/v1/audit/events?path_prefix=/v1/transfers", key="auditor")["items"]
+    assert [(e["status"], e["replayed"]) for e in events if e["idempotency_key"] == "cut-1"] == [
+        (201, False),
+        (201, True),
+    ]
 
 
 def test_a_keyed_write_whose_commit_is_cut_off_answers_its_success_not_a_refusal(demo, monkeypatch):

@@ -25,7 +25,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,7 +72,9 @@ class Command:
 @dataclass(frozen=True)
 class Outcome:
     """A write's answer: its status and JSON document (as stored for replays),
-    and, unless it is a replay, what the use case returned."""
+    and what the use case returned — None for a replay, and for a request
+    whose first attempt's COMMIT was applied though its connection died (it
+    is answered from what that attempt stored)."""
 
     status: int
     body: str
@@ -111,6 +113,7 @@ def execute(
     call = command.call
     key = command.idempotency_key
     key_id = command.actor.key_id if command.actor is not None else None
+    claimed_at = datetime.now(UTC)  # one instant for every attempt of this request
     try:
         if key is not None:
             idempotency.check_key(key)
@@ -127,8 +130,15 @@ def execute(
             if key is not None and key_id is not None:
                 # The key first: a retry waiting here for the first request's
                 # transaction holds no other lock that request may need.
-                found = idempotency.claim_in(tx, key_id, key, print_, policy.stale_after)
+                found = idempotency.claim_in(
+                    tx, key_id, key, print_, policy.stale_after, claimed_at
+                )
                 if isinstance(found, idempotency.Replay):
+                    if found.own:
+                        # This request's own first attempt committed (its
+                        # connection died before the COMMIT's answer came):
+                        # its answer, recorded then; not a replay.
+                        return Outcome(found.status, found.body)
                     body = found.body
                     audit_log.record(
                         tx, call, found.status, replayed=True, resource=_resource_in(body)

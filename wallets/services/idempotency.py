@@ -46,6 +46,9 @@ class Claim:
 class Replay:
     status: int
     body: str
+    # The stored answer is this very request's: an earlier attempt of it
+    # committed, though its connection died before saying so (see claim_in).
+    own: bool = False
 
 
 def fingerprint(method: str, path: str, body: object) -> str:
@@ -108,6 +111,7 @@ def claim_in(
     key: str,
     print_: str,
     stale_after: timedelta = STALE_AFTER,
+    now: datetime | None = None,
 ) -> Claim | Replay:
     """Claim ``key`` in the work's own transaction: a :class:`Claim` to
     :func:`complete` before it commits, or the stored answer to replay.
@@ -116,7 +120,11 @@ def claim_in(
     holds it ends. Re-running a transaction whose COMMIT was cut off is safe:
     if that COMMIT was applied, the re-run finds the stored answer."""
     tx.exactly_once = True
-    now = datetime.now(UTC)
+    # The claim's instant is its owner's token: give every attempt of one
+    # request the same ``now``, and an attempt that finds the key completed
+    # with it knows the answer is its own, not a retry's (Replay.own).
+    if now is None:
+        now = datetime.now(UTC)
     inserted = tx.rows(_CLAIM, api_key_id=api_key_id, key=key, fingerprint=print_, claimed_at=now)
     if inserted:
         return Claim(inserted[0].id)
@@ -127,7 +135,7 @@ def claim_in(
             "this Idempotency-Key was first used with a different request",
         )
     if row.state == "completed":
-        return Replay(row.response_status, row.response_body)
+        return Replay(row.response_status, row.response_body, own=row.claimed_at == now)
     # A claim committed in flight by an older version (module docstring).
     if now - row.claimed_at < stale_after:
         raise errors.DomainError(
