@@ -36,13 +36,16 @@ def write(
     present: Callable[[Tx, Any], Any] | None = None,
     after: Callable[[Any], None] | None = None,
     headers: Callable[[Any], dict[str, str]] | None = None,
+    stored: Callable[[Any], Any] | None = None,
 ) -> Response:
     """Run ``use_case`` as the request's one write transaction and answer with
     ``schema`` dumped from its (presented) result (``schema`` None: ``present``
     builds the response document itself). ``after`` runs with the result
     once it is committed (not on a replay): for work that must not hold the
     transaction open, such as an export job. ``headers`` gives response headers
-    from the result (a wallet's ETag)."""
+    from the result (a wallet's ETag). ``stored`` gives what a replay with the
+    same Idempotency-Key answers instead of the whole document (a new key's
+    secret is left out)."""
     out = _instance(schema) if isinstance(schema, type) else schema
     cfg = settings()
     g.audit_recorded = True
@@ -59,6 +62,7 @@ def write(
         use_case,
         status=status,
         render=render,
+        stored=stored,
         policy=services.Policy(
             checkpoint_hours=cfg.checkpoint_hours,
             signing_key_path=cfg.signing_key_path,

@@ -81,7 +81,9 @@ def advance_clock(body):
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin")
 def create_key(body):
-    """Create an API key. The secret is in this response only; only its hash is stored."""
+    """Create an API key. The secret is in this response only; only its hash is
+    stored. A retry with the same Idempotency-Key answers the key without its
+    secret (`key` null)."""
     return write(
         lambda tx: keys.create(
             tx,
@@ -91,6 +93,9 @@ def create_key(body):
             label=body.get("label"),
         ),
         KeyOut,
+        # A replay with the same Idempotency-Key answers the key without its
+        # secret: the secret is never stored, only its hash.
+        stored=lambda document: {**document, "key": None},
     )
 
 

@@ -51,7 +51,13 @@ class KeyCreate(StrictSchema):
 
 class KeyOut(Schema):
     id = Integer()
-    key = fields.String(metadata={"description": "The secret. Shown once; only its hash is stored"})
+    key = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The secret. Shown once; only its hash is stored (null in a"
+            " replay of the request with the same Idempotency-Key)"
+        },
+    )
     role = fields.String()
     operator = fields.String(attribute="operator_code", allow_none=True)
     casino = fields.String(attribute="casino_ref", allow_none=True)

@@ -160,7 +160,11 @@ def test_every_write_endpoint_honours_the_key(demo):
         after_first = demo.journal_count()
         second = demo.call(method, path, role, json=body, idem=f"k{i}")
         assert first.status_code in (200, 201), (path, first.get_json())
-        assert second.get_json() == first.get_json(), path
+        if path == "/v1/keys":  # a new key's secret is never stored, nor replayed
+            assert first.get_json()["key"] and second.get_json()["key"] is None
+            assert second.get_json() == {**first.get_json(), "key": None}
+        else:
+            assert second.get_json() == first.get_json(), path
         assert demo.journal_count() == after_first >= before
     with demo.db.engine.connect() as conn:
         assert (
@@ -253,3 +257,21 @@ def test_a_retry_past_the_stale_window_never_pays_twice(demo, monkeypatch):
     first.join(30)
     retry.join(30)
     _paid_exactly_once(demo, answers, "slow-2", entries_before)
+
+
+def test_a_replayed_key_creation_never_stores_nor_answers_the_secret(demo):
+    keys_before = len(demo.get("/v1/keys?limit=100").get_json()["items"])
+    first = demo.call("POST", "/v1/keys", "admin", json={"role": "auditor"}, idem="new-key")
+    secret = first.get_json()["key"]
+    assert first.status_code == 201 and secret.startswith("ecny_")
+    with demo.db.engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(idempotency_keys.c.response_body).where(idempotency_keys.c.key == "new-key")
+        ).scalar_one()
+    assert secret not in stored
+    again = demo.call("POST", "/v1/keys", "admin", json={"role": "auditor"}, idem="new-key")
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json() == {**first.get_json(), "key": None}
+    # The key works, and only one was made.
+    assert demo.get("/v1/audit/events", key=secret).status_code == 200
+    assert len(demo.get("/v1/keys?limit=100").get_json()["items"]) == keys_before + 1

@@ -102,6 +102,7 @@ def execute(
     status: int = 201,
     render: Callable[[Tx, T], Any] | None = None,
     resource: Callable[[T], str | None] | None = None,
+    stored: Callable[[Any], Any] | None = None,
     policy: Policy = Policy(),
 ) -> Outcome:
     """Run ``use_case`` for ``command`` in one transaction (module docstring).
@@ -109,7 +110,9 @@ def execute(
     ``render(tx, result)`` gives the answer's JSON document (default: the
     result itself), stored for replays; ``resource(result)`` names what the
     write created or changed for the audit log (default: the document's
-    ``id`` or ``code``). A refusal is raised as its :class:`DomainError`."""
+    ``id`` or ``code``); ``stored(document)`` is what a replay answers, when
+    that must not be the whole answer (a new API key's secret is never
+    stored). A refusal is raised as its :class:`DomainError`."""
     call = command.call
     key = command.idempotency_key
     key_id = command.actor.key_id if command.actor is not None else None
@@ -151,7 +154,12 @@ def execute(
             # A newline ends it, as Flask's own JSON answers; a replay sends it as stored.
             body = json.dumps(document, separators=(",", ":")) + "\n"
             if claim is not None:
-                idempotency.complete(tx, claim, status, body)
+                kept = (
+                    body
+                    if stored is None
+                    else json.dumps(stored(document), separators=(",", ":")) + "\n"
+                )
+                idempotency.complete(tx, claim, status, kept)
             named = resource(result) if resource is not None else _resource_of(document)
             audit_log.record(tx, call, status, resource=named)
             checkpoint_due[0] = (
