@@ -3,8 +3,12 @@ command of the services (wallets/services) with its audit event."""
 
 from __future__ import annotations
 
+from wallets import services
+from wallets.audit import log as audit_log
 from wallets.core.config import Settings
 from wallets.core.db import Database
+from wallets.core.errors import VALIDATION_FAILED, DomainError, status_of
+from wallets.core.principal import CLI
 
 
 def cli_settings() -> Settings:
@@ -16,8 +20,6 @@ def audited(database: Database, command: str, use_case, *, body: dict | None = N
     (wallets/services): one transaction with its audit event — method ``CLI``,
     path ``ecny <command>``, role ``cli`` and no key id (docs/security.md). A
     refusal is recorded too, in a transaction of its own."""
-    from wallets import services
-
     outcome = services.execute(
         database,
         cli_command(command, body),
@@ -34,10 +36,6 @@ def audited_run(database: Database, command: str, run, *, body: dict | None = No
     numbering, snapshot and checkpoint), and record one audit event for the
     command once it has finished (200) or was refused or failed, as
     :func:`audited` records them."""
-    from wallets import services
-    from wallets.audit import log as audit_log
-    from wallets.core.errors import VALIDATION_FAILED, DomainError, status_of
-
     call = cli_command(command, body).call
     try:
         result = run()
@@ -55,9 +53,6 @@ def audited_run(database: Database, command: str, run, *, body: dict | None = No
 
 
 def cli_command(command: str, body: dict | None):
-    from wallets import services
-    from wallets.core.principal import CLI
-
     return services.Command(
         actor=CLI,
         method="CLI",
