@@ -73,15 +73,25 @@ def create_export(body):
     )
     db, cfg = database(), settings()
 
+    started: list[int] = []
+
+    def start(job: ex.Job) -> None:
+        exports.start(db, job, cfg.export_dir, cfg.signing_key_path)
+        started.append(job.id)
+
     response = write(
         lambda tx: exports.queue(tx, filters, current_principal()),
         ExportJobOut,
         status=202,
-        after=lambda job: exports.start(db, job, cfg.export_dir, cfg.signing_key_path),
+        after=start,
     )
     job_id = (response.get_json(silent=True) or {}).get("id")
     if job_id is not None:
         response.headers["Location"] = f"/v1/audit/exports/{job_id}"
+        if not started:
+            # A replay (or the answer of a first attempt whose COMMIT was
+            # applied unseen): its job may never have been started.
+            exports.resume(db, job_id, cfg.export_dir, cfg.signing_key_path)
     return response
 
 

@@ -349,6 +349,32 @@ def test_export_job_through_the_api(demo, tmp_path):
     assert again.status_code == 202 and again.get_json()["id"] == job["id"]
 
 
+def test_a_retry_starts_an_export_job_its_first_request_left_queued(demo, monkeypatch):
+    """The job's row committed but the process never started it (it stopped, or
+    the COMMIT's answer was lost): a retry with the same Idempotency-Key
+    answers the same job and starts it; a job runs once however often it is
+    started."""
+    from wallets.audit.export import jobs
+    from wallets.services import exports
+
+    real_start = exports.start
+    monkeypatch.setattr(exports, "start", lambda *args: None)
+    first = demo.post("/v1/audit/exports", {"formats": ["csv"]}, key="auditor", idem="exp-lost")
+    job_id = first.get_json()["id"]
+    assert demo.ok("GET", f"/v1/audit/exports/{job_id}", key="auditor")["status"] == "queued"
+    monkeypatch.setattr(exports, "start", real_start)
+    again = demo.post("/v1/audit/exports", {"formats": ["csv"]}, key="auditor", idem="exp-lost")
+    assert again.status_code == 202 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json()["id"] == job_id
+    assert _wait(demo, job_id)["status"] == "succeeded"
+    # Started again, a finished job is left as it is.
+    cfg = demo.app.extensions["ecny"]["settings"]
+    before = demo.ok("GET", f"/v1/audit/exports/{job_id}", key="auditor")
+    ran = jobs.run_job(demo.db, job_id, cfg.export_dir, cfg.signing_key_path)
+    assert ran.status == "succeeded"
+    assert demo.ok("GET", f"/v1/audit/exports/{job_id}", key="auditor") == before
+
+
 def test_export_job_errors_and_roles(demo):
     assert demo.get("/v1/audit/exports/999", key="auditor").get_json()["code"] == "export_not_found"
     r = demo.post("/v1/audit/exports", {"wallet": 999}, key="admin")

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from ..audit import export as ex
+from ..audit.export.jobs import QUEUED
 from ..core.db import Database, Tx
 from ..core.principal import Principal
 
@@ -25,3 +26,16 @@ def start(db: Database, job: ex.Job, export_dir: Path, signing_key_path: Path) -
         name=f"export-job-{job.id}",
         daemon=True,
     ).start()
+
+
+def resume(db: Database, job_id: int, export_dir: Path, signing_key_path: Path) -> bool:
+    """Start a job still queued though its request has been answered (the
+    request's COMMIT was applied but its connection died before it could start
+    the job, or the process stopped in between): a retry with the same
+    Idempotency-Key calls this. Whether it was queued; starting it twice is
+    harmless (a job runs once: :func:`wallets.audit.export.run_job`)."""
+    job = db.read(ex.get_job, job_id)
+    if job.status != QUEUED:
+        return False
+    start(db, job, export_dir, signing_key_path)
+    return True

@@ -120,8 +120,22 @@ def _set(tx: Tx, job_id: int, **values) -> None:
 
 
 def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path) -> Job:
-    """Run a queued job to its end; a failure is recorded on the job, not raised."""
-    db.write(lambda tx: _set(tx, job_id, status=RUNNING, started_at=datetime.now(UTC)))
+    """Run a queued job to its end; a failure is recorded on the job, not raised.
+    A job that is no longer queued (another thread or process started it) is
+    left to whoever did, and returned as it stands."""
+
+    def take(tx: Tx) -> bool:
+        return (
+            tx.conn.execute(
+                export_jobs.update()
+                .where(export_jobs.c.id == job_id, export_jobs.c.status == QUEUED)
+                .values(status=RUNNING, started_at=datetime.now(UTC))
+            ).rowcount
+            == 1
+        )
+
+    if not db.write(take):
+        return db.read(get_job, job_id)
     try:
         filters = Filters.from_dict(db.read(get_job, job_id).filters)
         key = dg.load_or_create_key(signing_key_path)
