@@ -72,26 +72,15 @@ def create_export(body):
         body["from_"], body["to"], body["operator"], body["wallet"], body["formats"]
     )
     db, cfg = database(), settings()
-
-    started: list[int] = []
-
-    def start(job: ex.Job) -> None:
-        exports.start(db, job, cfg.export_dir, cfg.signing_key_path)
-        started.append(job.id)
-
     response = write(
-        lambda tx: exports.queue(tx, filters, current_principal()),
-        ExportJobOut,
-        status=202,
-        after=start,
+        lambda tx: ex.create_job(tx, filters, current_principal()), ExportJobOut, status=202
     )
     job_id = (response.get_json(silent=True) or {}).get("id")
     if job_id is not None:
         response.headers["Location"] = f"/v1/audit/exports/{job_id}"
-        if not started:
-            # A replay (or the answer of a first attempt whose COMMIT was
-            # applied unseen): its job may never have been started.
-            exports.resume(db, job_id, cfg.export_dir, cfg.signing_key_path)
+        # Started once committed; a replay's job too, if its first request
+        # never started it (a job runs once, however often it is started).
+        exports.start_if_queued(db, job_id, cfg.export_dir, cfg.signing_key_path)
     return response
 
 

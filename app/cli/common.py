@@ -7,7 +7,7 @@ from wallets import services
 from wallets.audit import log as audit_log
 from wallets.core.config import Settings
 from wallets.core.db import Database
-from wallets.core.errors import VALIDATION_FAILED, DomainError, status_of
+from wallets.core.errors import VALIDATION_FAILED
 from wallets.core.principal import CLI
 
 
@@ -39,14 +39,11 @@ def audited_run(database: Database, command: str, run, *, body: dict | None = No
     call = cli_command(command, body).call
     try:
         result = run()
-    except DomainError as exc:
-        services.record_refusal(database, call, status_of(exc.code), exc.code)
-        raise
-    except ValueError:
+    except ValueError:  # a value of the command line the command could not take
         services.record_refusal(database, call, 422, VALIDATION_FAILED)
         raise
-    except Exception:
-        services.record_refusal(database, call, 500, "internal_error")
+    except Exception as exc:
+        services.record_failure(database, call, exc)
         raise
     database.write(audit_log.record, call, 200, resource=resource(result) if resource else None)
     return result

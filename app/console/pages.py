@@ -375,7 +375,7 @@ def create_export():
         return redirect(url_for("console.audit"))
     db, cfg = database(), settings()
     return _act(
-        lambda tx: exports.queue(tx, filters, g.principal),
+        lambda tx: ex.create_job(tx, filters, g.principal),
         "Export job queued.",
         url_for("console.audit") + "#exports",
         after=lambda job: exports.start(db, job, cfg.export_dir, cfg.signing_key_path),

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import local_date
-from ..core.db import Database, Tx, inserted_id
+from ..core.db import Tx, inserted_id
 from ..core.principal import Principal
 from ..core.schema import holds
 from ..ledger.accounts import ECNY
@@ -314,10 +314,3 @@ _ANY_DUE = (
 def release_expired_if_due_in(tx: Tx) -> int:
     """Expire the due holds in this (write) transaction, after a cheap check."""
     return release_expired(tx) if any_due(tx) else 0
-
-
-def release_expired_if_due(db: Database) -> int:
-    """Cheap check first, then a write transaction of its own only when needed."""
-    if not db.read(any_due):
-        return 0
-    return db.write(release_expired)

@@ -170,17 +170,23 @@ def execute(
             return Outcome(status, body, result)
 
         outcome = db.write(work)
-    except errors.DomainError as exc:
-        record_refusal(db, call, errors.status_of(exc.code), exc.code)
-        raise
-    except Exception:
-        record_refusal(db, call, 500, "internal_error")
+    except Exception as exc:
+        record_failure(db, call, exc)
         raise
     # The scheduled checkpoint of the journal head, if this write is the first
     # of its period of sandbox time; it never fails the write.
     if checkpoint_due[0] and policy.signing_key_path is not None:
         checkpoints.take_if_due(db, policy.signing_key_path, policy.checkpoint_hours)
     return outcome
+
+
+def record_failure(db: Database, call: audit_log.Call, exc: Exception) -> None:
+    """Record a write refused (a :class:`DomainError`: its code and status) or
+    failed (``internal_error``, 500)."""
+    if isinstance(exc, errors.DomainError):
+        record_refusal(db, call, errors.status_of(exc.code), exc.code)
+    else:
+        record_refusal(db, call, 500, "internal_error")
 
 
 def record_refusal(db: Database, call: audit_log.Call, status: int, error_code: str | None) -> None:

@@ -32,7 +32,6 @@ from ..core.db import Tx, Upsert
 from ..core.schema import idempotency_keys
 
 STALE_AFTER = timedelta(seconds=60)
-MAX_KEY_LENGTH = 255
 # What an Idempotency-Key may be: 1-255 printable ASCII characters.
 KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")
 
