@@ -3,6 +3,13 @@ through the API: the day a rule reads is the sandbox day in UTC+8."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+
 
 def test_a_birth_date_is_a_day_in_utc8_on_opening_and_on_patch(sandbox):
     sb = sandbox
@@ -35,3 +42,18 @@ def test_a_birth_date_is_a_day_in_utc8_on_opening_and_on_patch(sandbox):
         headers={"If-Match": etag},
     )
     assert r.status_code == 200 and r.get_json()["birth_date"] == "2000-01-01", r.get_json()
+
+
+@pytest.mark.parametrize("cutoff", ["17", "1700", "17:00:30", "17:00+01:00", "24:00", "7:00"])
+def test_the_settlement_cutoff_is_hh_mm_from_the_command_line_too(
+    cutoff, database_url, monkeypatch
+):
+    """docs/settlement.md: a daily cutoff is a local time HH:MM (UTC+8); the
+    CLI checks the domain's definition, which took anything time.fromisoformat takes."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    bad = CliRunner().invoke(main, ["sandbox", "settlement", "--cutoff", cutoff])
+    assert bad.exit_code == 1 and "cutoff: must be a local time HH:MM" in bad.output, bad.output
+    shown = CliRunner().invoke(main, ["sandbox", "settlement"])
+    assert json.loads(shown.output)["cutoff"] is None, shown.output
+    ok = CliRunner().invoke(main, ["sandbox", "settlement", "--cutoff", "07:00"])
+    assert ok.exit_code == 0 and json.loads(ok.output)["cutoff"] == "07:00", ok.output
