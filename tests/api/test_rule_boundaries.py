@@ -89,6 +89,44 @@ def test_minimal_play_at_its_edges(sandbox):
     assert sb.balance(under) == "190000.00"
 
 
+def test_minimal_play_counts_the_holders_wallets_together(sandbox):
+    """SPEC.md §6: the *holder's* bets total < 10% of buy-ins. One holder buys
+    in with one wallet and plays big, cashes out little; buys in with a second
+    wallet, plays nothing and cashes out all: per wallet the second would be
+    minimal play, for the holder it is not (bets 20% of buy-ins). Then a
+    holder who wagers 5% at one wallet and cashes out 95% at another is."""
+    sb = sandbox
+    macau_world(sb)
+    a = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-two")
+    b = sb.wallet("ICBC", 1, fund="100000.00", region="MO", holder_id="h-two")
+    cage(sb, "buy-ins", a, amount="50000.00")
+    cage(sb, "plays", a, wager="20000.00")
+    cage(sb, "buy-ins", b, amount="50000.00")
+    assert cage(sb, "cash-outs", b, amount="50000.00")["alerts"] == []
+    assert cage(sb, "cash-outs", a, amount="30000.00")["alerts"] == []  # 80,000 of 100,000
+    assert sb.ok("GET", "/v1/alerts?type=minimal_play", key="supervisor")["items"] == []
+
+    c = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-split")
+    d = sb.wallet("ICBC", 1, fund="100000.00", region="HK", holder_id="h-split")
+    cage(sb, "buy-ins", c, amount="10000.00")
+    cage(sb, "plays", c, wager="5000.00")  # c alone: 50% wagered
+    cage(sb, "buy-ins", d, amount="90000.00")
+    cage(sb, "plays", d, wager="0.01", payout="0.01")
+    op = cage(sb, "cash-outs", d, amount="85000.00")  # 85% of the holder's 100,000
+    assert op["alerts"] == []
+    op = cage(sb, "cash-outs", c, amount="5000.00")  # 90%, wagers 5,000.01 < 10%
+    assert alert_types(op) == ["minimal_play"]
+    ev = evidence(sb, op)
+    assert (ev["holder_id"], ev["buy_ins"], ev["cash_outs"], ev["wagered"]) == (
+        "h-split",
+        "100000.00",
+        "90000.00",
+        "5000.01",
+    )
+    assert {t["wallet_id"] for t in ev["transactions"]} == {c, d}
+    assert cage(sb, "cash-outs", d, amount="5000.00")["alerts"] == []  # once per holder and day
+
+
 def test_structuring_reaches_the_threshold_exactly(sandbox):
     """SPEC.md §6: two or more transactions within 24 h, each below the LTR
     threshold (MOP 500,000 = CNY 454,545.46 at 1.10), summing to >= it."""
@@ -157,3 +195,24 @@ def test_a_revocation_takes_effect_30_days_after_it_is_requested(sandbox):
     assert cage(sb, "buy-ins", w, amount="100.00")["alerts"] == []
     (listed,) = sb.ok("GET", "/v1/exclusions?holder_id=h-self", key="supervisor")["items"]
     assert (listed["id"], listed["status"]) == (e["id"], "revoked")
+
+
+def test_a_rolling_24_h_includes_a_transaction_exactly_24_h_before(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    smurf = sb.wallet("BOCMO", 1, fund="1000000.00", region="MO", holder_id="h-24")
+    assert cage(sb, "buy-ins", smurf, amount="300000.00")["alerts"] == []
+    advance(sb, 24 * 3600)
+    assert alert_types(cage(sb, "buy-ins", smurf, amount="200000.00")) == ["structuring"]
+
+
+def test_an_exclusion_lasts_at_most_2_years_its_last_day_included(sandbox):
+    """Law 10/2012: up to 2 years; docs/macau.md: ends_on, inclusive, at most
+    2 years after starts_on (the profile's casino.exclusion.max_duration_years)."""
+    sb = sandbox
+    macau_world(sb)
+    body = {"holder_id": "h-long", "kind": "family", "starts_on": "2026-03-02"}
+    r = sb.post("/v1/exclusions", {**body, "ends_on": "2028-03-03"}, key="supervisor")
+    assert r.status_code == 422 and "ends_on" in r.get_json()["errors"], r.get_json()
+    e = sb.ok("POST", "/v1/exclusions", key="supervisor", json={**body, "ends_on": "2028-03-02"})
+    assert (e["ends_on"], e["status"]) == ("2028-03-02", "active")
