@@ -201,3 +201,31 @@ def test_macau_md_alert_types_are_the_sandboxs():
     assert set(documented) == set(TYPES) - {"ndc_threshold"}, documented
     example = text.split("from wallets.supervision.alerts import raise_alert", 1)[1]
     assert re.search(r'^\s+"([a-z_]+)",', example, re.M).group(1) in TYPES
+
+
+# ---- docs/wallets.md's classes ---------------------------------------------------------
+
+
+def test_wallets_md_class_table_is_the_shipped_profiles():
+    text = _text(ROOT / "docs/wallets.md")
+    rows = re.findall(
+        r"^\| ([1-4]) \| [^|]+ \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|", text, re.M
+    )
+    assert [r[0] for r in rows] == ["1", "2", "3", "4"]
+
+    def amount(cell: str) -> str | None:
+        cell = cell.strip()
+        return None if cell == "none" else f"{cell.replace(',', '')}.00"
+
+    for name in ("default", "macau"):
+        shipped = yaml.safe_load((ROOT / f"wallets/rules/profiles/{name}.yaml").read_text())
+        for cls, *cells in rows:
+            limits = shipped["wallet_limits"][f"class_{cls}"]
+            documented = dict(
+                zip(
+                    ("balance_cap", "single_payment", "daily_out", "annual_out"),
+                    map(amount, cells),
+                    strict=True,
+                )
+            )
+            assert documented == limits, (name, cls, documented, limits)
