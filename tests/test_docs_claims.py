@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from app.cli import main
+from app.errors import status_for
 from wallets.core.config import Settings
+from wallets.core.errors import CODES
 from wallets.supervision.alerts import TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,3 +231,22 @@ def test_wallets_md_class_table_is_the_shipped_profiles():
                 )
             )
             assert documented == limits, (name, cls, documented, limits)
+
+
+# ---- error codes quoted with their status ----------------------------------------------
+
+
+def test_every_status_and_code_the_docs_quote_together_agree():
+    """ "`409 gaming_day_not_over`" anywhere in the docs: the code exists and
+    answers that status (docs/errors.md's table is checked by test_docs.py)."""
+    quoted = 0
+    for doc in DOCS:
+        text = re.sub(r"\s+", " ", _text(doc))
+        for m in re.finditer(r"`(\d{3}) ([a-z][a-z_]+)`", text):
+            status, code = int(m.group(1)), m.group(2)
+            if (status, code) == (500, "internal_error"):
+                continue  # a bug's answer, not a domain code
+            assert code in CODES, f"{doc.name}: {code} is no error code"
+            assert status_for(code) == status, f"{doc.name}: {code} is {status_for(code)}"
+            quoted += 1
+    assert quoted > 30
