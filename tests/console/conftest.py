@@ -30,8 +30,11 @@ def world(sandbox):
         json={"from_wallet": payer, "to_wallet": payee, "amount": "1234.56"},
     )
     player = sb.wallet("BOCMO", 1, fund="200000.00", region="MO", holder_id="h-player")
+    # An hour apart, so that the player's chart spreads over the morning.
     cage(sb, "buy-ins", player, amount="100000.00")
+    advance(sb, 3600)
     cage(sb, "plays", player, wager="1.00")
+    advance(sb, 3600)
     (alert,) = cage(sb, "cash-outs", player, amount="99999.00")["alerts"]
     sb.ok(
         "POST",
@@ -39,7 +42,7 @@ def world(sandbox):
         key="supervisor",
         json={"holder_id": "h-excluded", "kind": "self", "ends_on": "2026-12-31"},
     )
-    advance(sb, 21 * 3600)  # Tuesday 07:00: the Monday gaming day is over
+    advance(sb, 19 * 3600)  # Tuesday 07:00: the Monday gaming day is over
     sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="merchant")
     sb.world = {**w, "player": player, "alert": alert["id"], "payer": payer, "payee": payee}
     return sb

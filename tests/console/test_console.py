@@ -129,15 +129,15 @@ def test_each_role_sees_its_pages_and_no_other(world, browser):
 def test_the_central_bank_sees_figures_and_closes_the_window(world, browser):
     b = browser(world, "central_bank")
     page = b.text("/console/operators")
-    assert "BOCMO" in page and "ICBC" in page and "<svg" in page and "1234.56" in page
+    assert "BOCMO" in page and "ICBC" in page and "<svg" in page and "CNY 1,234.56" in page
     page = b.text("/console/settlement")
-    assert "Open window 1" in page and "-1234.56" in page
+    assert "Open window 1" in page and "CNY -1,234.56" in page
     r = b.post("/console/settlement/close")
     assert r.status_code == 302
     page = b.text("/console/settlement")
     assert "The window is closed and settled." in page and "Open window 2" in page
     report = b.text("/console/settlement/windows/1")
-    assert "1234.56" in report and "ICBC" in report
+    assert "CNY 1,234.56" in report and "ICBC" in report
     # The central bank sees positions, not holders, and no casino alert.
     assert "minimal_play" not in b.text("/console/alerts")
     # The action is in the audit log, like an API call.
@@ -152,7 +152,7 @@ def test_a_supervisor_works_its_alerts(world, browser):
     b = browser(world, "supervisor")
     page = b.text("/console/alerts")
     assert f'id="alert-{alert}"' in page and "minimal_play" in page and "OVERDUE" not in page
-    assert "1234.56" not in b.text("/console/gaming-days")  # no interbank figures
+    assert "1,234.56" not in b.text("/console/gaming-days")  # no interbank figures
     b.post(f"/console/alerts/{alert}/dismiss", {"note": ""})
     assert "invalid_alert_transition" in b.text("/console/alerts")
     b.post(f"/console/alerts/{alert}/acknowledge")
@@ -179,7 +179,7 @@ def test_overdue_alerts_are_marked(world, browser):
 def test_an_auditor_browses_the_journal_and_exports(world, browser):
     b = browser(world, "auditor")
     page = b.text(f"/console/journal?wallet={world.world['payer']}")
-    assert "1234.56" in page and "Next transfers" not in page
+    assert "CNY 1,234.56" in page and "Next transfers" not in page
     first = b.text("/console/journal?limit=3")
     assert "Next transfers" in first and first.count('<th scope="row">') == 3
     assert "/console/journal?after=3&wallet=&operator=&limit=3" in first.replace("&amp;", "&")
@@ -207,7 +207,7 @@ def test_an_auditor_browses_the_journal_and_exports(world, browser):
 def test_the_admin_moves_the_clock_and_sees_wallet_limits(world, browser):
     b = browser(world, "admin")
     page = b.text("/console/wallets")
-    assert "Used today" in page and "200000.00" not in page  # the player paid the cage
+    assert "Used today" in page and "200,000.00" not in page  # the player paid the cage
     b.post("/console/clock/set", {"now": "2026-03-05T09:00:00", "fixed": "on"})
     assert "2026-03-05 09:00:00" in b.text("/console/clock")
     b.post("/console/clock/advance", {"seconds": "3600"})
