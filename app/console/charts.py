@@ -178,7 +178,8 @@ def line_chart(
     ``marks``: instants drawn as labelled vertical lines (alerts raised);
     ``step``: a value holds until the next point (a balance), not a slope."""
     height = 300
-    left, right, top, bottom = 110, WIDTH - 270, 20, 230
+    # Room above the plot for the marks' labels.
+    left, right, top, bottom = 110, WIDTH - 270, 36 if marks else 20, 230
     every = [v for s in series for v in s.values if v is not None]
     low, high, y = _scale(every, top, bottom)
     n = len(xs)
@@ -253,7 +254,7 @@ def line_chart(
             f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{bottom}"/>'
             f'<polygon points="{mx:.1f},{top - 6} {mx + 6:.1f},{top} {mx:.1f},{top + 6} '
             f'{mx - 6:.1f},{top}"/>'
-            f'<text class="mark-label" x="{mx - 8:.1f}" y="{top + 4}" text-anchor="end">'
+            f'<text class="mark-label" x="{mx:.1f}" y="{top - 10}" text-anchor="middle">'
             f"{escape(m.value)}</text>"
             f"<title>{escape(m.label)}</title></g>"
         )

@@ -21,10 +21,13 @@ def cny(amount: int | str | None) -> str:
     return format_cny(parse_signed_amount(amount) if isinstance(amount, str) else amount)
 
 
-def local_time(when: datetime | None, fmt: str = LOCAL) -> Markup:
-    """A ``<time>`` in UTC+8, its UTC instant in ``datetime`` and on hover."""
+def local_time(when: datetime | str | None, fmt: str = LOCAL) -> Markup:
+    """A ``<time>`` in UTC+8, its UTC instant in ``datetime`` and on hover (an
+    ISO 8601 text, such as a checkpoint's signed time, too)."""
     if when is None:
         return Markup("—")
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
     utc = when.astimezone(UTC)
     return Markup('<time datetime="{}" title="{} UTC">{}</time>').format(
         utc.isoformat(),

@@ -7,12 +7,25 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from flask import flash, g, redirect, render_template, request, send_file, session, url_for
+from flask import (
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    stream_with_context,
+    url_for,
+)
 from marshmallow import Schema, fields
 
 from wallets.access import keys
+from wallets.audit import checkpoints as cp
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
+from wallets.audit.export.jobs import SUCCEEDED
 from wallets.audit.reconcile import reconcile
 from wallets.casino import cage, model, registry
 from wallets.casino import exclusions as excl
@@ -151,7 +164,7 @@ def operators():
         series=[
             charts.Series("e-CNY outstanding", past.outstanding),
             charts.Series(
-                "Reserves, all operators",
+                "Free reserves, all operators",
                 [sum(v) for v in zip(*past.reserves.values(), strict=True)],
             ),
         ],
@@ -169,7 +182,19 @@ def operators():
     return render_template(
         "console/operators.html",
         figures=figures,
-        chart=_utilisation_chart(figures),
+        utilisation=[
+            (
+                f,
+                charts.gauge(
+                    id=f"gauge-ndc-{f.operator.code}",
+                    label=f"{f.operator.code}: net debit in the open window against its cap",
+                    used=max(-f.open_window_net, 0),
+                    cap=f.net_debit_cap,
+                    **money,
+                ),
+            )
+            for f in figures
+        ],
         totals=totals,
         positions=positions,
     )
@@ -184,20 +209,6 @@ def _spread(first: datetime | None, last: datetime, n: int) -> list[datetime]:
         return [last]
     step = (last - first) / (n - 1)
     return [first + step * i for i in range(n - 1)] + [last]
-
-
-def _utilisation_chart(figures) -> dict:
-    """Bars of each operator's net debit cap utilisation, for an SVG drawn server-side."""
-    bars = []
-    for f in figures:
-        percent = f.utilisation_percent
-        value = Decimal(percent) if percent is not None else Decimal(0)
-        # A debit too small to draw still shows as a sliver (SVG widths in %, as text).
-        width = (
-            min(value, Decimal(100)) if value == 0 or value >= Decimal("0.4") else Decimal("0.4")
-        )
-        bars.append({"code": f.operator.code, "percent": percent, "width": width})
-    return {"bars": bars, "height": 30 * len(bars) + 30}
 
 
 @bp.get("/settlement")
@@ -538,12 +549,57 @@ def journal():
 def audit():
     key = dg.load_or_create_key(settings().signing_key_path)
 
-    def run(tx):
-        jobs = ex.list_jobs(tx, after=None, limit=20) if g.principal.role in AUDITORS else None
-        return reconcile(tx), dg.take(tx, key), jobs
+    export_dir = settings().export_dir
 
-    report, digest, jobs = read(run)
-    return render_template("console/audit.html", report=report, digest=digest, jobs=jobs)
+    def run(tx):
+        jobs = None
+        if g.principal.role in AUDITORS:
+            jobs = [
+                ex.job_progress(tx, export_dir, j.id)
+                for j in ex.list_jobs(tx, after=None, limit=20)
+            ]
+        instants = _spread(ledger_journal.first_posted_at(tx), tx.now(), HISTORY_POINTS)
+        chain = ledger_journal.chain_length_at(tx, instants)
+        marks = cp.list_checkpoints(tx, after=None, limit=MAX_CHECKPOINT_MARKS)
+        return reconcile(tx), dg.take(tx, key), jobs, instants, chain, marks
+
+    report, digest, jobs, instants, chain, marks = read(run)
+    return render_template(
+        "console/audit.html",
+        report=report,
+        digest=digest,
+        jobs=jobs,
+        chain=_chain_chart(instants, chain, marks),
+        checkpoints=marks,
+    )
+
+
+MAX_CHECKPOINT_MARKS = 200
+
+
+def _chain_chart(instants, chain: list[int], marks: list[dict]):
+    """The hash chain's length over the sandbox clock, each signed checkpoint marked."""
+    return charts.line_chart(
+        id="chart-chain",
+        title="Journal entries in the hash chain over the sandbox clock, with signed checkpoints",
+        xs=instants,
+        series=[charts.Series("Entries in the chain", chain)],
+        value_text=str,
+        value_label=lambda n: f"{n:,}",
+        x_label=formats.chart_time,
+        marks=[
+            charts.Mark(
+                datetime.fromisoformat(c["time"]),
+                f"checkpoint {c['id']} ({c['reason']}) at entry {c['sequence']:,}, "
+                f"{formats.chart_time(datetime.fromisoformat(c['time']))}",
+                value=str(c["sequence"]),
+                kind="checkpoint",
+            )
+            for c in marks
+            if instants and instants[0] <= datetime.fromisoformat(c["time"]) <= instants[-1]
+        ],
+        step=True,
+    )
 
 
 @bp.post("/audit/exports")
@@ -572,6 +628,45 @@ def create_export():
 def _form_int(name: str) -> int | None:
     value = request.form.get(name, "").strip()
     return int(value) if value.isdigit() else None
+
+
+@bp.get("/audit/exports/<int:job_id>/progress")
+@page(*AUDITORS)
+def export_progress(job_id: int):
+    """How far an export job is, as JSON: what the audit page's script polls."""
+    p = read(lambda tx: ex.job_progress(tx, settings().export_dir, job_id))
+    done = p.job.status == SUCCEEDED
+    return {
+        "id": p.job.id,
+        "status": p.job.status,
+        "percent": p.percent,
+        "stage": p.stage,
+        "done": p.done,
+        "total": p.total,
+        "error": p.job.error,
+        "archive": url_for("console.export_archive", job_id=job_id) if done else None,
+        "files": [
+            {
+                "name": f["name"],
+                "url": url_for("console.export_file", job_id=job_id, name=f["name"]),
+            }
+            for f in p.job.files
+        ],
+    }
+
+
+@bp.get("/audit/exports/<int:job_id>/archive")
+@page(*AUDITORS)
+def export_archive(job_id: int):
+    """The whole export as one .tar.gz, streamed (the API's archive, one click away)."""
+    directory, names = read(lambda tx: ex.job_archive_files(tx, settings().export_dir, job_id))
+    name = ex.archive_name(job_id)
+    return Response(
+        stream_with_context(ex.tar_gz_chunks(directory, names, name)),
+        200,
+        mimetype="application/gzip",
+        headers={"Content-Disposition": f'attachment; filename="{name}.tar.gz"'},
+    )
 
 
 @bp.get("/audit/exports/<int:job_id>/files/<path:name>")
