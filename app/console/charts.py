@@ -73,7 +73,7 @@ class _Svg:
 
     def markup(self) -> Markup:
         head = (
-            f'<svg class="chart" id="{escape(self.id)}" role="img" '
+            f'<svg class="chart" id="{escape(self.id)}" role="img" tabindex="0" '
             f'aria-labelledby="{escape(self.id)}-t {escape(self.id)}-d" '
             f'viewBox="0 0 {WIDTH} {self.height}" width="{WIDTH}" height="{self.height}" '
             f'xmlns="http://www.w3.org/2000/svg">'
@@ -115,7 +115,7 @@ def _marker(i: int, x: float, y: float, title: str, value: str, at: str = "") ->
     shape = MARKERS[i % len(MARKERS)]
     tip = f"<title>{escape(title)}</title>"
     data = f'data-value="{_attr(value)}"' + (f' data-at="{_attr(at)}"' if at else "")
-    cls = f'class="point s{i % 6}" tabindex="0"'
+    cls = f'class="point s{i % 6}"'
     if shape == "square":
         return f'<rect {cls} {data} x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7">{tip}</rect>'
     if shape == "triangle":
@@ -158,7 +158,7 @@ def _legend(svg: _Svg, names: Sequence[str], y: float, bars: bool) -> None:
         svg.add(
             f'<g class="legend">{swatch}<text x="{x + 26:.0f}" y="{y:.0f}">{escape(name)}</text></g>'
         )
-        x += 34 + 7.2 * len(name)
+        x += 44 + 7.4 * len(name)
 
 
 def line_chart(
@@ -196,9 +196,12 @@ def line_chart(
         return x_at(xs[i])
 
     desc = "; ".join(
-        f"{s.name}: from {value_label(s.values[0] or 0)} to {value_label(s.values[-1] or 0)}"
-        for s in series
-        if s.values
+        [
+            f"{s.name}: from {value_label(s.values[0] or 0)} to {value_label(s.values[-1] or 0)}"
+            for s in series
+            if s.values
+        ]
+        + [f"{m.value} at {x_label(m.at)}" for m in marks]
     )
     svg = _Svg(id, title, desc or "no data", height)
     for tick in _ticks(low, high):
@@ -250,7 +253,7 @@ def line_chart(
         mx = x_at(m.at)
         svg.add(
             f'<g class="mark {escape(m.kind)}" data-value="{_attr(m.value)}" '
-            f'data-at="{_attr(m.at.isoformat())}" tabindex="0">'
+            f'data-at="{_attr(m.at.isoformat())}">'
             f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{bottom}"/>'
             f'<polygon points="{mx:.1f},{top - 6} {mx + 6:.1f},{top} {mx:.1f},{top + 6} '
             f'{mx - 6:.1f},{top}"/>'
@@ -280,7 +283,7 @@ def bar_chart(
     n, m = max(len(groups), 1), max(len(series), 1)
     slot = (right - left) / n
     bar = max(min((slot - 12) / m, 60), 3)
-    write_values = bar >= 34
+    write_values = bar >= 50  # room for "100000.00" at 10 px
     desc = "; ".join(
         f"{g}: " + ", ".join(f"{s.name} {value_label(s.values[k] or 0)}" for s in series)
         for k, g in enumerate(groups)
@@ -304,7 +307,7 @@ def bar_chart(
             bx = x0 + i * bar
             svg.add(
                 f'<rect {_fill(i)} data-series="{_attr(s.name)}" data-value="{_attr(value_text(v))}" '
-                f'tabindex="0" x="{bx:.1f}" y="{top_y:.1f}" width="{bar - 2:.1f}" height="{h:.1f}">'
+                f'x="{bx:.1f}" y="{top_y:.1f}" width="{bar - 2:.1f}" height="{h:.1f}">'
                 f"<title>{escape(f'{s.name}, {g}: {value_label(v)}')}</title></rect>"
             )
             if write_values:
@@ -346,9 +349,9 @@ def timeline(
         for r in rows
     )
     svg = _Svg(id, title, desc or "nothing yet", height)
-    for at in (start, end):
+    for at, anchor in ((start, "start"), (end, "end")):
         svg.add(
-            f'<text class="tick" x="{x(at):.1f}" y="14" text-anchor="middle">'
+            f'<text class="tick" x="{x(at):.1f}" y="14" text-anchor="{anchor}">'
             f"{escape(x_label(at))}</text>"
         )
     svg.add(f'<line class="grid" x1="{left}" x2="{left}" y1="20" y2="{height - 10}"/>')
@@ -362,7 +365,7 @@ def timeline(
         for s in r.spans:
             x1, x2 = x(s.start), x(s.end or end)
             svg.add(
-                f'<rect class="span {escape(s.kind)}" tabindex="0" x="{x1:.1f}" y="{top + 4}" '
+                f'<rect class="span {escape(s.kind)}" x="{x1:.1f}" y="{top + 4}" '
                 f'width="{max(x2 - x1, 3):.1f}" height="{row_h - 12}">'
                 f"<title>{escape(s.label)}</title></rect>"
                 f'<text class="in-span" x="{x1 + 4:.1f}" y="{top + 19}">{escape(s.label)}</text>'
@@ -371,7 +374,7 @@ def timeline(
             mx = x(m.at)
             svg.add(
                 f'<g class="mark {escape(m.kind)}" data-value="{_attr(m.value)}" '
-                f'data-at="{_attr(m.at.isoformat())}" tabindex="0">'
+                f'data-at="{_attr(m.at.isoformat())}">'
                 f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{top + 2}" y2="{top + row_h - 6}"/>'
                 f'<polygon points="{mx:.1f},{top + 2} {mx + 5:.1f},{top + 8} {mx:.1f},{top + 14} '
                 f'{mx - 5:.1f},{top + 8}"/>'

@@ -100,9 +100,13 @@ def open_as(live, chromium):
         context.close()
 
 
-def shoot(page, name: str) -> None:
-    """The page from its top, at most 1000 px of it (long tables stay small files)."""
+def shoot(page, name: str, part: str | None = None) -> None:
+    """The page from its top, at most 1000 px of it (long tables stay small
+    files); or only the element ``part`` selects (a chart further down)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if part is not None:
+        page.locator(part).screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        return
     height = min(page.evaluate("document.documentElement.scrollHeight"), 1000)
     page.screenshot(
         path=str(ARTIFACTS / f"{name}.png"),
@@ -279,6 +283,7 @@ def central_bank_sees_the_apis_figures_over_time(open_as, live):
     )
     check_a11y(cb)
     shoot(cb, "central_bank-operators")
+    shoot(cb, "central_bank-history", part="#history-charts")
 
     cb.goto(f"{live.base}/console/settlement")
     window = live.ok("GET", "/v1/settlement/windows/1")
@@ -299,6 +304,7 @@ def central_bank_sees_the_apis_figures_over_time(open_as, live):
     assert opened.get_attribute("title") == "2026-03-02 02:00:00 UTC"
     check_a11y(cb)
     shoot(cb, "central_bank-settlement")
+    shoot(cb, "central_bank-windows", part="#windows-charts")
 
 
 def supervisor_sees_days_alerts_and_a_players_day(open_as, live):
@@ -392,6 +398,7 @@ def auditor_watches_the_chain_and_an_export_to_its_end(open_as, live, monkeypatc
     assert row.locator(".status").inner_text() == "succeeded, 100 %"
     assert live.ok("GET", "/v1/audit/exports/1")["status"] == "succeeded"
     shoot(aud, "auditor-audit")
+    shoot(aud, "auditor-exports", part="#export-jobs")
     with aud.expect_download() as download:
         row.get_by_role("link", name="Download job 1 as .tar.gz").click()
     with tarfile.open(fileobj=io.BytesIO(Path(download.value.path()).read_bytes())) as tar:
