@@ -138,6 +138,20 @@ def test_the_central_bank_sees_figures_and_closes_the_window(world, browser):
     assert "The window is closed and settled." in page and "Open window 2" in page
     report = b.text("/console/settlement/windows/1")
     assert "CNY 1,234.56" in report and "ICBC" in report
+    # The positions over time, summed from the journal: the close moved them at
+    # the last instant, the one of the API's figures now.
+    page = b.text("/console/operators")
+    for code in ("ICBC", "BOCMO"):
+        position = world.ok("GET", f"/v1/operators/{code}")["position"]
+        series = re.search(rf'data-series="{code} position">(.*?)</g>', page, re.S).group(1)
+        points = re.findall(r'data-value="([^"]+)"', series)
+        assert len(points) == 25 and points[-1] == position, code
+        assert points[-2] == {"ICBC": "3000000.00", "BOCMO": "6000000.00"}[code]
+    assert position == "6001234.56"
+    # The windows on the timeline: the first settled, the second open.
+    page = b.text("/console/settlement")
+    assert re.search(r'data-row="Window 1">.*?class="span settled"', page, re.S)
+    assert re.search(r'data-row="Window 2">.*?class="span open"', page, re.S)
     # The central bank sees positions, not holders, and no casino alert.
     assert "minimal_play" not in b.text("/console/alerts")
     # The action is in the audit log, like an API call.
@@ -195,6 +209,25 @@ def test_an_auditor_browses_the_journal_and_exports(world, browser):
     assert "/console/audit/exports/1/files/manifest.json" in page
     r = b.get("/console/audit/exports/1/files/manifest.json")
     assert r.status_code == 200 and "files" in r.get_json()
+    # What the page's script polls, and the one-click archive.
+    progress = b.get("/console/audit/exports/1/progress").get_json()
+    assert (progress["status"], progress["percent"]) == ("succeeded", 100)
+    assert progress["archive"] == "/console/audit/exports/1/archive"
+    r = b.get(progress["archive"])
+    assert r.status_code == 200 and r.mimetype == "application/gzip"
+    assert r.headers["Content-Disposition"] == 'attachment; filename="export-job-1.tar.gz"'
+    # A running job's progress is its stages' share done (journal, then statements).
+    with world.db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE export_jobs SET status = 'running' WHERE id = 1")
+    state = world.app.extensions["ecny"]["settings"].export_dir / "job-1.progress.json"
+    for stage, done, total, percent in (("journal", 5, 10, 25), ("statements", 1, 4, 62)):
+        state.write_text(f'{{"stage": "{stage}", "done": {done}, "total": {total}}}')
+        progress = b.get("/console/audit/exports/1/progress").get_json()
+        assert (progress["percent"], progress["stage"], progress["archive"]) == (
+            percent,
+            stage,
+            None,
+        )
     assert b.post("/console/alerts/1/acknowledge").status_code == 403
     refused = world.db.read(
         list_events, EventFilters(path_prefix="/console/alerts"), after=None, limit=10
@@ -214,6 +247,20 @@ def test_the_admin_moves_the_clock_and_sees_wallet_limits(world, browser):
     assert "2026-03-05 10:00:00" in b.text("/console/clock")
     b.post("/console/clock/advance", {"seconds": "-5"})
     assert "positive number of seconds" in b.text("/console/clock")
+    # Quick moves go through the API's clock use case.
+    b.post("/console/clock/move", {"move": "hour"})
+    assert world.ok("GET", "/v1/sandbox/clock")["local_now"].startswith("2026-03-05T11:00:00")
+    b.post("/console/clock/move", {"move": "gaming_day"})  # the macau profile's 06:00
+    assert world.ok("GET", "/v1/sandbox/clock")["local_now"].startswith("2026-03-06T06:00:00")
+    b.post("/console/clock/move", {"move": "cutoff"})  # deferred net, but no daily cut-off
+    page = b.text("/console/clock")
+    assert "validation_failed: no &#39;cutoff&#39; move in this sandbox" in page
+    assert '<button type="submit" disabled>Next cut-off</button>' in page
+    # A wallet's page: its limits as gauges; another operator's wallet is not found.
+    page = b.text(f"/console/wallets/{world.world['payer']}")
+    assert 'id="limit-today"' in page and 'data-used="0.00"' in page
+    icbc = browser(world, "ICBC")
+    icbc.text(f"/console/wallets/{world.world['payee']}", status=404)
 
 
 def wait_for_export(sb, job_id: int) -> dict:
