@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-WIDTH = 900
+WIDTH = 960
 # Dash patterns, markers and fills per series, in this order: a series is told
 # apart by its shape and pattern, not only by its colour.
 DASHES = ("", "8 4", "2 3", "10 3 2 3", "4 4", "1 5")
@@ -179,7 +179,7 @@ def line_chart(
     ``step``: a value holds until the next point (a balance), not a slope."""
     height = 300
     # Room above the plot for the marks' labels.
-    left, right, top, bottom = 110, WIDTH - 270, 36 if marks else 20, 230
+    left, right, top, bottom = 130, WIDTH - 320, 36 if marks else 20, 230
     every = [v for s in series for v in s.values if v is not None]
     low, high, y = _scale(every, top, bottom)
     n = len(xs)
@@ -277,7 +277,7 @@ def bar_chart(
     """Grouped bars: per group (a day), one bar per series, each with its own
     fill pattern and a title; values written on the bars when there is room."""
     height = 300
-    left, right, top, bottom = 110, WIDTH - 20, 20, 220
+    left, right, top, bottom = 130, WIDTH - 20, 20, 220
     every = [v for s in series for v in s.values if v is not None]
     low, high, y = _scale(every, top, bottom)
     n, m = max(len(groups), 1), max(len(series), 1)

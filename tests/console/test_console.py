@@ -146,8 +146,9 @@ def test_the_central_bank_sees_figures_and_closes_the_window(world, browser):
         series = re.search(rf'data-series="{code} position">(.*?)</g>', page, re.S).group(1)
         points = re.findall(r'data-value="([^"]+)"', series)
         assert len(points) == 25 and points[-1] == position, code
-        assert points[-2] == {"ICBC": "3000000.00", "BOCMO": "6000000.00"}[code]
-    assert position == "6001234.56"
+        assert points[-2] == {"ICBC": "4000000.00", "BOCMO": "6000000.00"}[code]
+        assert points[0] == {"ICBC": "3000000.00", "BOCMO": "6000000.00"}[code]
+    assert position == "6001234.56"  # BOCMO received the window's net
     # The windows on the timeline: the first settled, the second open.
     page = b.text("/console/settlement")
     assert re.search(r'data-row="Window 1">.*?class="span settled"', page, re.S)
