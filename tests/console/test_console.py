@@ -281,3 +281,11 @@ def test_pages_load_nothing_from_elsewhere(world, browser):
         assets = re.findall(r'<(?:link|script|img)[^>]+(?:src|href)="([^"]+)"', page)
         assert assets and all(a.startswith("/console/static/") for a in assets), (path, assets)
     assert b.get("/console/static/console.css").status_code == 200
+
+
+def test_every_page_draws_on_an_empty_sandbox(sandbox, browser):
+    """No journal, no operator, no casino: the charts say so instead of failing."""
+    b = browser(sandbox, "admin")
+    for path in PAGES.values():
+        b.text(path)
+    assert "no data" in b.text("/console/operators")
