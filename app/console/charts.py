@@ -408,7 +408,7 @@ def gauge(
     svg = _Svg(id, label, f"{label}: {words}", height)
     # Anything used shows, if only as a sliver.
     width = (right - left) * float(min(percent, Decimal(100))) / 100
-    width = max(width, 2.0) if used > 0 else width
+    width = max(width, 2.0) if used > 0 and cap else width
     fill = ' fill="url(#fill-hatch)"' if high else ""
     svg.add(
         f'<g class="gauge{" high" if high else ""}" data-used="{_attr(value_text(used))}" '
