@@ -502,19 +502,23 @@ def close(tx: Tx, at: datetime | None = None) -> Window:
 
 def close_due(tx: Tx, before: datetime, after: datetime) -> list[Window]:
     """Close the open window at each daily cut-off the clock passed, in order."""
-    cutoff = tx.sandbox.settlement_cutoff
-    if cutoff is None or tx.sandbox.settlement_model != DEFERRED_NET or after <= before:
-        return []
-    local_cut = time.fromisoformat(cutoff)
-    day = before.astimezone(SANDBOX_TZ).date()
     closed: list[Window] = []
-    while True:
-        instant = datetime.combine(day, local_cut, tzinfo=SANDBOX_TZ)
-        if instant > after:
-            return closed
-        if instant > before:
-            closed.append(close(tx, at=instant))
-        day += timedelta(days=1)
+    at = next_cutoff(tx, before)
+    while at is not None and at <= after:
+        closed.append(close(tx, at=at))
+        at = next_cutoff(tx, at)
+    return closed
+
+
+def next_cutoff(tx: Tx, now: datetime) -> datetime | None:
+    """The first daily cut-off (UTC+8) after ``now``; None unless the sandbox
+    settles deferred net with a cut-off."""
+    cutoff = tx.sandbox.settlement_cutoff
+    if cutoff is None or tx.sandbox.settlement_model != DEFERRED_NET:
+        return None
+    local = now.astimezone(SANDBOX_TZ)
+    instant = datetime.combine(local.date(), time.fromisoformat(cutoff), tzinfo=SANDBOX_TZ)
+    return instant if instant > now else instant + timedelta(days=1)
 
 
 # ---- reports ---------------------------------------------------------------------
