@@ -70,7 +70,9 @@ def _plant(text: str | None) -> dict[str, int]:
 
 
 @scenario.command("generate")
-@click.option("--players", type=click.IntRange(1), help="Players (default 200; not with --calibrate).")
+@click.option(
+    "--players", type=click.IntRange(1), help="Players (default 200; not with --calibrate)."
+)
 @click.option("--days", type=click.IntRange(1), help="Days (default 1; not with --calibrate).")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--plant", help="Planted patterns, e.g. structuring=3,minimal_play=3 (the default).")

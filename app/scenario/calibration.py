@@ -42,7 +42,7 @@ from typing import Any
 
 import yaml
 
-from app.scenario.generate import _Day, _date, _epoch_day, _files
+from app.scenario.generate import _date, _Day, _epoch_day, _files
 from wallets.ledger.money import divide_by_rate, format_amount, parse_amount, parse_signed_amount
 from wallets.rules.profile import Limits, Profile, load_profile
 
@@ -134,7 +134,7 @@ def _parse(doc: dict) -> Preset:
     for group, item in pub["segment_shares"].items():
         shares[group] = Decimal(str(item["value"]))
         sources[f"share:{group}"] = item["source"]
-    rest = 1 - sum(shares.values())
+    rest = Decimal(1) - sum(shares.values(), Decimal(0))
     if rest < 0:
         raise ValueError("the published shares add up to more than 1")
     shares[REMAINDER] = rest
@@ -161,7 +161,10 @@ def _parse(doc: dict) -> Preset:
                 bet=(float(s["bet"][0]), float(s["bet"][1])),
                 plays=(int(s["plays"][0]), int(s["plays"][1])),
                 hands_per_play=int(s["hands_per_play"]),
-                minutes_between_plays=tuple(s["minutes_between_plays"]),  # type: ignore[arg-type]
+                minutes_between_plays=(
+                    int(s["minutes_between_plays"][0]),
+                    int(s["minutes_between_plays"][1]),
+                ),
                 short_session_share=float(s.get("short_session_share", 0)),
             )
         )
@@ -234,8 +237,9 @@ def targets(preset: Preset, scale: float, profile: Profile) -> Targets:
     )
     segment_ggr = {
         s.name: int(
-            (Decimal(ggr) * preset.shares[s.counts_toward] * Decimal(str(s.ggr_split)))
-            .to_integral_value(ROUND_HALF_UP)
+            (
+                Decimal(ggr) * preset.shares[s.counts_toward] * Decimal(str(s.ggr_split))
+            ).to_integral_value(ROUND_HALF_UP)
         )
         for s in preset.segments
     }
@@ -515,7 +519,7 @@ def _plays_of(rng: random.Random, s: Session, edge: float, hand_sd: float, hands
     final = s.buy_in - s.result
     chips = s.buy_ins[0]
     second = s.second_at
-    out = []
+    out: list[tuple[int, int] | None] = []
     for j, (plan, x) in enumerate(zip(s.wagers, raw, strict=True)):
         if j == second:
             chips += s.buy_ins[1]
@@ -571,10 +575,10 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
     by_segment: dict[str, list[Session]] = {}
     planted: dict[str, str] = {}
     kinds: dict[str, list[str]] = defaultdict(list)
-    for t, spec in preset.typologies.items():
+    for typology, spec in preset.typologies.items():
         rate = float(spec["rate"])
         count = max(1, round(target.players * rate)) if rate > 0 else 0
-        kinds[spec["segment"]] += [t] * count
+        kinds[spec["segment"]] += [typology] * count
     for seg in preset.segments:
         n = target.segment_players[seg.name]
         special = kinds.get(seg.name, [])[:n]
@@ -583,9 +587,7 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
         made = []
         for i in range(n):
             ref = f"{seg.name}-{i + 1:06d}"
-            kind = kind_of.get(i) or (
-                "short" if rng.random() < seg.short_session_share else "play"
-            )
+            kind = kind_of.get(i) or ("short" if rng.random() < seg.short_session_share else "play")
             if kind in TYPOLOGIES:
                 planted[ref] = kind
             made.append(planner.session(seg, ref, kind))
@@ -875,7 +877,8 @@ def report(calibration: dict, after_replay: dict | None = None) -> dict:
         }
     )
     mop = int((Decimal(ggr) * rate).to_integral_value(ROUND_HALF_UP))
-    target_mop = int((Decimal(target_ggr) * rate).to_integral_value(ROUND_HALF_UP))
+    whole_day_mop = Decimal(parse_amount(t["daily_ggr_mop_whole_market"]))
+    target_mop = int((whole_day_mop * Decimal(str(calibration["scale"]))).to_integral_value())
     rows.append(
         {
             "figure": f"GGR (MOP at {rate})",
@@ -888,8 +891,8 @@ def report(calibration: dict, after_replay: dict | None = None) -> dict:
     )
     total = sum(seg_ggr.values()) or 1
     for group, share in t["shares"].items():
-        actual = 100 * sum(g for k, g in seg_ggr.items() if segs[k]["counts_toward"] == group)
-        actual /= total
+        part = sum(g for k, g in seg_ggr.items() if segs[k]["counts_toward"] == group)
+        actual = 100 * part / total
         points = actual - 100 * float(share)
         rows.append(
             {
