@@ -599,10 +599,8 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
     for seg in preset.segments:
         group = by_segment[seg.name]
         edges[seg.name] = derive_edge(group, target.segment_ggr[seg.name])
-        _draw_luck(rng, [s for s in group if s.kind == "play"])
+        _draw_luck(rng, [s for s in group if s.kind in ("play", "structuring")])
         for s in group:
-            if s.kind == "structuring":
-                s.z = rng.gauss(0.0, 1.0)
             _settle(rng, s, edges[seg.name])
 
     # 4. the steps, in time order
