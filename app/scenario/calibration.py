@@ -263,7 +263,7 @@ def _apportion(total: int, weights: dict[str, float]) -> dict[str, int]:
     exact = {k: total * w for k, w in weights.items()}
     out = {k: max(1 if weights[k] > 0 else 0, int(v)) for k, v in exact.items()}
     left = total - sum(out.values())
-    for k in sorted(exact, key=lambda k: (-(exact[k] - int(exact[k])), k)):
+    for k in sorted(exact, key=lambda k: (out[k] - exact[k], k)):  # largest remainder first
         if left <= 0:
             break
         out[k] += 1
@@ -484,13 +484,23 @@ def _draw_luck(rng: random.Random, sessions: list[Session]) -> None:
     LUCK_BLOCK; each block's draws come one from each of its equal-probability
     strata of the normal distribution, in random order."""
     ordered = sorted(sessions, key=lambda s: (s.sd, s.ref))
-    for i in range(0, len(ordered), LUCK_BLOCK):
-        block = ordered[i : i + LUCK_BLOCK]
+    starts = list(range(0, len(ordered), LUCK_BLOCK))
+    if len(starts) > 1 and len(ordered) - starts[-1] < LUCK_BLOCK // 2:
+        starts.pop()  # a short last block joins the one before
+    for i, j in zip(starts, [*starts[1:], len(ordered)], strict=True):
+        block = ordered[i:j]
         strata = list(range(len(block)))
         rng.shuffle(strata)
         for s, k in zip(block, strata, strict=True):
             u = (k + rng.random()) / len(block)
             s.z = _NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
+        # ... given that the block's luck in fen adds up to nothing: what its
+        # winners won by chance its losers lost (a normal's conditional)
+        weight = sum(s.sd * s.sd for s in block)
+        if weight > 0:
+            net = sum(s.sd * s.z for s in block)
+            for s in block:
+                s.z -= s.sd * net / weight
 
 
 def _settle(rng: random.Random, s: Session, edge: float) -> None:
@@ -671,7 +681,10 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
             "players": target.players,
             "segment_ggr": {k: format_amount(v) for k, v in target.segment_ggr.items()},
             "segment_players": target.segment_players,
-            "tolerance": {"ggr_percent": target.tolerance[0], "share_points": target.tolerance[1]},
+            "tolerance": {
+                "ggr_percent": target.tolerance[0],
+                "share_points": target.tolerance[1],
+            },
         },
         "sources": preset.sources,
         "segments": {
@@ -851,7 +864,7 @@ def report(calibration: dict, after_replay: dict | None = None) -> dict:
     segs = calibration["segments"]
     if after_replay is None:
         seg_ggr = {k: parse_signed_amount(v["ggr"]) for k, v in segs.items()}
-        ggr = parse_amount(calibration["generated"]["ggr"], allow_zero=True)
+        ggr = parse_signed_amount(calibration["generated"]["ggr"])
         players = calibration["generated"]["players"]
         transactions = calibration["generated"]["transactions"]
     else:
@@ -887,19 +900,20 @@ def report(calibration: dict, after_replay: dict | None = None) -> dict:
             "ok": None,
         }
     )
-    total = sum(seg_ggr.values()) or 1
     for group, share in t["shares"].items():
-        part = sum(g for k, g in seg_ggr.items() if segs[k]["counts_toward"] == group)
-        actual = 100 * part / total
+        members = [k for k in segs if segs[k]["counts_toward"] == group]
+        part = sum(seg_ggr[k] for k in members)
+        total = sum(seg_ggr.values())
+        actual = 100 * part / total if total > 0 else math.nan  # no share of a loss
         points = actual - 100 * float(share)
         rows.append(
             {
                 "figure": f"share {group}" + (" (derived)" if group == REMAINDER else ""),
                 "target": f"{100 * float(share):.2f}%",
-                "actual": f"{actual:.2f}%",
-                "difference": f"{points:+.2f} pt",
+                "actual": f"{actual:.2f}%" if total > 0 else "-",
+                "difference": f"{points:+.2f} pt" if total > 0 else "-",
                 "tolerance": f"±{tol_pts:.2f} pt",
-                "ok": abs(points) <= tol_pts,
+                "ok": total > 0 and abs(points) <= tol_pts,
             }
         )
     rows.append(
@@ -953,7 +967,8 @@ def report(calibration: dict, after_replay: dict | None = None) -> dict:
 def report_text(rep: dict) -> str:
     lines = [
         f"calibration {rep['preset']} at scale {rep['scale']:g}, seed {rep['seed']} "
-        f"({rep['stage']}): {'within tolerance' if rep['ok'] else 'OUT OF TOLERANCE'}",
+        f"({rep['stage']}): {'within tolerance' if rep['ok'] else 'OUT OF TOLERANCE'} "
+        f"({sum(r['ok'] is not None for r in rep['rows'])} figures checked)",
         f"  {'figure':34} {'target':>18} {'actual':>18} {'difference':>11} {'tolerance':>10}",
     ]
     for r in rep["rows"]:
