@@ -34,6 +34,7 @@ import json
 import math
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -406,7 +407,9 @@ class _Planner:
             for j in range(preset.casinos_per_concessionaire)
         ]
 
-    def wallet(self, seg: Segment, ref: str, kind: str, buy_ins_of) -> Session:
+    def wallet(
+        self, seg: Segment, ref: str, kind: str, buy_ins_of: Callable[[Limits], list[int]]
+    ) -> Session:
         rng, p = self.rng, self.preset
         cls = 1 if kind in TYPOLOGIES else _choice(rng, seg.wallet_classes)
         limits = self.profile.wallet_limits[cls]
@@ -516,7 +519,9 @@ def _settle(rng: random.Random, s: Session, edge: float) -> None:
     s.result = round(value / YUAN) * YUAN
 
 
-def _plays_of(rng: random.Random, s: Session, edge: float, hand_sd: float, hands: int):
+def _plays_of(
+    rng: random.Random, s: Session, edge: float, hand_sd: float, hands: int
+) -> list[tuple[int, int] | None]:
     """(wager, payout) of each play, ending with the chips of the session's
     result: each play's result is drawn given the session's (a normal's
     conditional), then kept within the chips in hand and the stake."""
@@ -720,7 +725,19 @@ def calibration_path(out: Path) -> Path:
     return out.with_name(f"{stem}.calibration.json")
 
 
-def _write(preset, target, seed, out, sessions, planted, day, casinos, floats) -> dict:
+def _write(
+    preset: Preset,
+    target: Targets,
+    seed: int,
+    out: Path,
+    sessions: list[Session],
+    planted: dict[str, str],
+    day: _Day,
+    casinos: dict[str, _Tally],
+    floats: dict[str, int],
+) -> dict:
+    """The steps (wallets, then the cage's operations in time order, then each
+    casino's close), the labels and the scenario with its expectations."""
     steps_path, labels_path = _files(out)
     first = preset.arrivals[0]
     start = _epoch_day(START)
