@@ -156,7 +156,7 @@ def test_a_replayed_day_reconciles_agrees_with_the_generator_and_is_scored(
     tmp_path, sqlite_template
 ):
     out = tmp_path / "day.yaml"
-    generated = generate_calibrated("macau-2024", 0.001, 3, out)
+    generated = generate_calibrated("macau-2024", 0.0005, 3, out)  # 48 players, 450 steps
     db = tmp_path / "db.sqlite3"
     shutil.copy(sqlite_template, db)
     results = tmp_path / "results.json"
