@@ -702,8 +702,13 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
             for seg in preset.segments
         },
         "concessionaires": {
-            f"C{c}": sorted(x for x in planner.casinos if x[1:-1] == str(c))
+            f"C{c}": {
+                "casinos": mine,
+                "players": sum(len(casinos[x].players) for x in mine),
+                "ggr": format_amount(sum(casinos[x].ggr for x in mine)),
+            }
             for c in range(1, preset.concessionaires + 1)
+            for mine in [[x for x in planner.casinos if x[1:-1] == str(c)]]
         },
         "generated": {
             "ggr": format_amount(sum(t.ggr for t in casinos.values())),
@@ -868,6 +873,7 @@ def replayed(scenario_path: Path, results: dict) -> dict:
         "players": sum(d["players"] for d in days),
         "transactions": operations,
         "segment_ggr": dict(by_segment),
+        "casino_ggr": {d["casino"]: parse_signed_amount(d["figures"]["ggr"]) for d in days},
         "ok": run["ok"],
         "closes_agree": bool(closes) and all(c["ok"] for c in closes),
         "reconciled": final.get("invariants"),
@@ -966,6 +972,14 @@ def report(calibration: dict, after_replay: dict | None = None) -> dict:
         }
         for k, v in segs.items()
     ]
+    concessionaires = [
+        {"concessionaire": k, **v} for k, v in calibration.get("concessionaires", {}).items()
+    ]
+    if after_replay is not None:  # their GGR as their casinos' closes found it
+        for c in concessionaires:
+            c["ggr"] = format_amount(
+                sum(after_replay["casino_ggr"].get(x, 0) for x in c["casinos"])
+            )
     out = {
         "preset": calibration["preset"],
         "scale": calibration["scale"],
@@ -973,6 +987,7 @@ def report(calibration: dict, after_replay: dict | None = None) -> dict:
         "stage": "replayed" if after_replay else "generated",
         "rows": rows,
         "segments": segments,
+        "concessionaires": concessionaires,
         "ok": all(r["ok"] is not False for r in rows),
     }
     if after_replay is not None:
@@ -1002,6 +1017,11 @@ def report_text(rep: dict) -> str:
         lines.append(
             f"  {s['segment']:14} {s['counts_toward']:14} {s['players']:>8} {s['target_ggr']:>15} "
             f"{s['ggr']:>15} {100 * s['house_edge']:>9.2f}% {s['turnover']:>16}"
+        )
+    for c in rep["concessionaires"]:
+        lines.append(
+            f"  concessionaire {c['concessionaire']} ({', '.join(c['casinos'])}): "
+            f"{c['players']} players, GGR {c['ggr']} (no published split)"
         )
     if "replay" in rep:
         r = rep["replay"]

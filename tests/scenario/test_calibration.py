@@ -105,6 +105,10 @@ def test_a_generated_day_meets_the_preset_within_the_tolerances(tmp_path, scale)
         ggr += got["turnover"] - got["payouts"]
         assert got["turnover"] - got["payouts"] == got["buy_ins"] - got["cash_outs"]
     assert format_amount(ggr) == calibration["generated"]["ggr"]
+    # Six concessionaires (DOMAIN.md §3), two casinos each, their GGR the day's.
+    groups = calibration["concessionaires"]
+    assert [len(g["casinos"]) for g in groups.values()] == [2] * 6
+    assert sum(parse_signed_amount(g["ggr"]) for g in groups.values()) == ggr
     target = parse_amount(t["ggr"])
     assert abs(ggr - target) <= target * tol_pct / 100
     seg_ggr = {k: parse_signed_amount(v["ggr"]) for k, v in calibration["segments"].items()}
@@ -177,6 +181,8 @@ def test_a_replayed_day_reconciles_agrees_with_the_generator_and_is_scored(
     assert printed.exit_code == 0, printed.output
     assert "(replayed): within tolerance" in printed.output
     assert "gaming-day closes agree with the generator: yes" in printed.output
+    as_replayed = report(generated, after)["concessionaires"]
+    assert as_replayed == report(generated)["concessionaires"]  # the closes' GGR, per group
     scores = score(out.with_name("day.labels.jsonl"), outcome)
     assert scores["structuring"]["recall"] == 1.0 and scores["minimal_play"]["recall"] == 1.0
     assert scores["structuring"]["precision"] == 1.0
