@@ -456,6 +456,8 @@ class _Planner:
                 seg, ref, kind, lambda _: [rng.randint(lo, hi) * YUAN, rng.randint(lo, hi) * YUAN]
             )
             self.plays(seg, s)
+            while len(s.wagers) < 2:  # the second buy-in comes between two plays
+                s.wagers.append(s.wagers[-1])
             s.second_at = max(1, len(s.wagers) // 2)
             return s
         if kind == "minimal_play":
