@@ -439,9 +439,9 @@ class _Planner:
         s.low = low
         return s
 
-    def plays(self, seg: Segment, s: Session) -> None:
+    def plays(self, seg: Segment, s: Session, at_least: int = 1) -> None:
         rng = self.rng
-        for _ in range(rng.randint(*seg.plays)):
+        for _ in range(max(at_least, rng.randint(*seg.plays))):
             stake = s.buy_in * rng.uniform(*seg.bet)
             wager = max(10 * YUAN, int(stake) // (10 * YUAN) * 10 * YUAN)
             # no single play is an LTR: a play records many hands, each far below it
@@ -455,10 +455,8 @@ class _Planner:
             s = self.wallet(
                 seg, ref, kind, lambda _: [rng.randint(lo, hi) * YUAN, rng.randint(lo, hi) * YUAN]
             )
-            self.plays(seg, s)
-            while len(s.wagers) < 2:  # the second buy-in comes between two plays
-                s.wagers.append(s.wagers[-1])
-            s.second_at = max(1, len(s.wagers) // 2)
+            self.plays(seg, s, at_least=2)  # the second buy-in comes between two plays
+            s.second_at = len(s.wagers) // 2
             return s
         if kind == "minimal_play":
             t = self.preset.typologies["minimal_play"]
