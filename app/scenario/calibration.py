@@ -14,10 +14,10 @@ day at a ``scale`` of the whole market:
    GGR is the segment's published share of the day's GGR (a session's result
    is the edge times its turnover plus its luck, bounded by a loss of the
    buy-in and by the win the wallet can hold);
-3. the players' **luck** is drawn stratified: sessions of similar stakes are
-   taken in blocks, and each block gets one draw from every stratum of the
-   normal distribution, so the day's GGR lands near its expected value while
-   every player still wins or loses by chance;
+3. the players' **luck** is drawn in blocks of sessions of similar stakes:
+   one draw from every stratum of the normal distribution, then taken given
+   that the block's luck adds up to nothing, so the day's GGR lands on its
+   expected value while every player still wins or loses by chance;
 4. the sessions are written as cage steps in time order, each casino's
    gaming day is closed, and the day's figures (computed here) become the
    scenario's expectations.
@@ -483,9 +483,9 @@ class _Planner:
 
 
 def _draw_luck(rng: random.Random, sessions: list[Session]) -> None:
-    """Stratified luck: sessions sorted by the size of their luck, in blocks of
+    """Balanced luck: sessions sorted by the size of their luck, in blocks of
     LUCK_BLOCK; each block's draws come one from each of its equal-probability
-    strata of the normal distribution, in random order."""
+    strata of the normal distribution, in random order, ..."""
     ordered = sorted(sessions, key=lambda s: (s.sd, s.ref))
     starts = list(range(0, len(ordered), LUCK_BLOCK))
     if len(starts) > 1 and len(ordered) - starts[-1] < LUCK_BLOCK // 2:
