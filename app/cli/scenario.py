@@ -70,26 +70,86 @@ def _plant(text: str | None) -> dict[str, int]:
 
 
 @scenario.command("generate")
-@click.option("--players", type=click.IntRange(1), default=200, show_default=True)
-@click.option("--days", type=click.IntRange(1), default=1, show_default=True)
+@click.option(
+    "--players", type=click.IntRange(1), help="Players (default 200; not with --calibrate)."
+)
+@click.option("--days", type=click.IntRange(1), help="Days (default 1; not with --calibrate).")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--plant", help="Planted patterns, e.g. structuring=3,minimal_play=3 (the default).")
+@click.option(
+    "--calibrate",
+    "preset",
+    metavar="PRESET",
+    help="A day calibrated to a preset's published figures, e.g. macau-2024 (docs/scenarios.md).",
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="With --calibrate: the share of a whole day of the market (0.01 for CI).",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The scenario (YAML).")
-def scenario_generate(players, days, seed, plant, out) -> None:
-    """Write a synthetic casino workload: OUT, OUT's .steps.jsonl and .labels.jsonl."""
+def scenario_generate(players, days, seed, plant, preset, scale, out) -> None:
+    """Write a synthetic casino workload: OUT, OUT's .steps.jsonl and .labels.jsonl
+    (and, calibrated, .calibration.json with its report)."""
     import time
 
+    from app.scenario.calibration import PresetError, generate_calibrated, report, report_text
     from app.scenario.generate import Workload, generate
 
     started = time.perf_counter()
-    counts = generate(
-        Workload(players=players, days=days, seed=seed, plant=_plant(plant)), Path(out)
-    )
+    if preset:
+        if players or days or plant:
+            raise click.UsageError("--calibrate sets the players, days and planted patterns")
+        try:
+            calibration = generate_calibrated(preset, scale, seed, Path(out))
+        except PresetError as e:
+            raise click.UsageError(str(e)) from None
+        counts = {
+            "players": calibration["generated"]["players"],
+            "events": calibration["generated"]["steps"],
+            "labels": sum(calibration["generated"]["planted"].values()),
+        }
+    else:
+        workload = Workload(players=players or 200, days=days or 1, seed=seed, plant=_plant(plant))
+        counts = generate(workload, Path(out))
     took = time.perf_counter() - started
     click.echo(
         f"{out}: {counts['players']} players, {counts['events']} steps, {counts['labels']} planted "
         f"({took:.1f} s, {counts['events'] / max(took, 1e-9):,.0f} steps/s)"
     )
+    if preset:
+        click.echo(report_text(report(calibration)))
+
+
+@scenario.command("calibration")
+@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--results",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The replay's results (`run --json`): report the replayed day.",
+)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write it as JSON.")
+def scenario_calibration(scenario_file, results, json_path) -> None:
+    """The calibration report of a calibrated day: its GGR, shares, players and
+    transactions beside the preset's targets, as generated or as replayed.
+    Exit status 1 when a figure is out of tolerance (or the replay failed)."""
+    from app.scenario.calibration import calibration_path, replayed, report, report_text
+
+    path = Path(scenario_file)
+    calibration_file = calibration_path(path)
+    if not calibration_file.is_file():
+        raise click.UsageError(f"{calibration_file} not found: not a calibrated day")
+    calibration = json.loads(calibration_file.read_text(encoding="utf-8"))
+    after = None
+    if results:
+        after = replayed(path, json.loads(Path(results).read_text(encoding="utf-8")))
+    rep = report(calibration, after)
+    click.echo(report_text(rep))
+    if json_path:
+        Path(json_path).write_text(json.dumps(rep, indent=1) + "\n", encoding="utf-8")
+    sys.exit(0 if rep["ok"] else 1)
 
 
 @scenario.command("score")
