@@ -43,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from app.scenario.generate import _date, _Day, _epoch_day, _files
+from app.scenario.generate import DayBuilder, epoch_day, iso_date, output_files
 from wallets.ledger.money import divide_by_rate, format_amount, parse_amount, parse_signed_amount
 from wallets.rules.profile import Limits, Profile, load_profile
 
@@ -620,7 +620,7 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
 
     # 4. the steps, in time order
     first, peak, last = preset.arrivals
-    day = _Day()
+    day = DayBuilder()
     seg_of = {s.name: s for s in preset.segments}
     casinos: dict[str, _Tally] = {c: _Tally() for c in planner.casinos}
     segments: dict[str, _Tally] = {seg.name: _Tally() for seg in preset.segments}
@@ -737,16 +737,16 @@ def _write(
     out: Path,
     sessions: list[Session],
     planted: dict[str, str],
-    day: _Day,
+    day: DayBuilder,
     casinos: dict[str, _Tally],
     floats: dict[str, int],
 ) -> dict:
     """The steps (wallets, then the cage's operations in time order, then each
     casino's close), the labels and the scenario with its expectations."""
-    steps_path, labels_path = _files(out)
+    steps_path, labels_path = output_files(out)
     first = preset.arrivals[0]
-    start = _epoch_day(START)
-    date = _date(start)
+    start = epoch_day(START)
+    date = iso_date(start)
     issue: defaultdict[str, int] = defaultdict(int)
     events = 0
     with steps_path.open("w", encoding="utf-8") as f:

@@ -13,6 +13,7 @@ recall per planted rule.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import random
@@ -51,12 +52,12 @@ class Workload:
     minimal_play_buy_in: tuple[int, int] = (50000, 150000)
 
 
-def _files(out: Path) -> tuple[Path, Path]:
+def output_files(out: Path) -> tuple[Path, Path]:
     stem = out.name.removesuffix(".yaml").removesuffix(".yml")
     return out.with_name(f"{stem}.steps.jsonl"), out.with_name(f"{stem}.labels.jsonl")
 
 
-class _Day:
+class DayBuilder:
     """One gaming day's events, sorted by time when written."""
 
     def __init__(self) -> None:
@@ -75,7 +76,7 @@ class _Day:
 def generate(w: Workload, out: Path) -> dict:
     """Write the scenario, its steps and labels; return counts."""
     rng = random.Random(w.seed)
-    steps_path, labels_path = _files(out)
+    steps_path, labels_path = output_files(out)
     planted: dict[str, str] = {}
     kinds = ["structuring"] * w.plant.get("structuring", 0) + ["minimal_play"] * w.plant.get(
         "minimal_play", 0
@@ -116,14 +117,14 @@ def generate(w: Workload, out: Path) -> dict:
     issue: defaultdict[str, int] = defaultdict(int)
     for wal in wallets:
         issue[wal["operator"]] += balance[wal["ref"]]
-    start = _epoch_day(w.start)
+    start = epoch_day(w.start)
     with steps_path.open("w", encoding="utf-8") as f:
         for wal in wallets:
             f.write(json.dumps(wal, separators=(",", ":")) + "\n")
             counts["events"] += 1
         clock = 10 * 3600  # seconds since the start day's 00:00 (UTC+8)
         for d in range(w.days):
-            day = _Day()
+            day = DayBuilder()
             base = d * 86400
             for wal in wallets:
                 ref = wal["ref"]
@@ -139,7 +140,7 @@ def generate(w: Workload, out: Path) -> dict:
                     clock = t
                 f.write(line + "\n")
             close_at = base + 86400 + 7 * 3600  # 07:00 the next morning
-            date = _date(start + d)
+            date = iso_date(start + d)
             f.write(
                 json.dumps(
                     {
@@ -222,7 +223,7 @@ def _arrival(rng: random.Random, base: int) -> int:
     return base + int(rng.triangular(10 * 3600, 28 * 3600, 22 * 3600))
 
 
-def _cage(day: _Day, t: int, action: str, ref: str, **amounts: int) -> None:
+def _cage(day: DayBuilder, t: int, action: str, ref: str, **amounts: int) -> None:
     step = {"action": action, "casino": "COTAI", "player": ref}
     step |= {k: format_amount(v) for k, v in amounts.items()}
     day.add(t, step)
@@ -289,15 +290,11 @@ def _planted(rng, w, day, base, ref, pattern, balance) -> None:
     balance[ref] += chips - total
 
 
-def _epoch_day(date: str) -> int:
-    import datetime as dt
-
+def epoch_day(date: str) -> int:
     return dt.date.fromisoformat(date).toordinal()
 
 
-def _date(ordinal: int) -> str:
-    import datetime as dt
-
+def iso_date(ordinal: int) -> str:
     return dt.date.fromordinal(ordinal).isoformat()
 
 
