@@ -45,7 +45,7 @@ def _without_secret(document: dict) -> dict:
 @blp.response(200, EventPage)
 @problems(blp, 422)
 @roles(*ALL)
-def list_events(args):
+def list_event_feed(args):
     """Events in commit order (oldest first), those the caller's scope may see
     (docs/events.md): pass `after` (the last `id` seen, or `next_after`) to
     read on; `type` narrows to some types."""
