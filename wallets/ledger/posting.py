@@ -481,6 +481,8 @@ def _emit_posted(tx: Tx, drafts: list[TransferDraft], posted: dict[int, PostedTr
     codes = operator_codes(
         tx, {i for d in drafts for i in (d.from_operator_id, d.to_operator_id) if i}
     )
+    # One instant for the batch, formatted once (json then has no datetime to convert).
+    posted_at = tx.now().isoformat()
     for draft in drafts:
         pt = posted[id(draft)]
         casino_ref = draft.casino_ref
@@ -490,7 +492,7 @@ def _emit_posted(tx: Tx, drafts: list[TransferDraft], posted: dict[int, PostedTr
             tx,
             outbox.Event(
                 "transfer.posted",
-                transfer_document(pt, codes),
+                transfer_document(pt, codes, posted_at),
                 operator_id=pt.from_operator_id,
                 counter_operator_id=pt.to_operator_id,
                 casino_ref=casino_ref,
@@ -499,8 +501,11 @@ def _emit_posted(tx: Tx, drafts: list[TransferDraft], posted: dict[int, PostedTr
         )
 
 
-def transfer_document(pt: PostedTransfer, codes: dict[int, str]) -> dict:
-    """A posted transfer as the API's ``TransferOut`` renders it."""
+def transfer_document(
+    pt: PostedTransfer, codes: dict[int, str], posted_at: str | None = None
+) -> dict:
+    """A posted transfer as the API's ``TransferOut`` renders it (``posted_at``:
+    its instant, formatted already)."""
     return {
         "id": pt.id,
         "kind": pt.kind,
@@ -512,7 +517,7 @@ def transfer_document(pt: PostedTransfer, codes: dict[int, str]) -> dict:
         "from_operator": codes.get(pt.from_operator_id) if pt.from_operator_id else None,
         "to_operator": codes.get(pt.to_operator_id) if pt.to_operator_id else None,
         "reference": pt.reference,
-        "posted_at": pt.posted_at,
+        "posted_at": posted_at or pt.posted_at.isoformat(),
         "hold_id": pt.hold_id,
         "refund_of": pt.refund_of,
         "entries": [
