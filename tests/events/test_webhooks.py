@@ -298,3 +298,31 @@ def test_several_workers_deliver_each_event_once_in_order(sandbox, world, receiv
             assert {d["status"] for d in _deliveries(sb, ep["id"])} == {"succeeded"}
     finally:
         other.stop()
+
+
+@SQLITE_ONLY
+def test_make_runs_server_delivers_from_a_thread(sandbox, world, receiver, monkeypatch):
+    """`ecny serve --dispatch` (make run): gunicorn's when_ready starts the
+    dispatcher in the server's process, on_exit stops it."""
+    from types import SimpleNamespace
+
+    from app.cli import gunicorn_hooks
+
+    sb = sandbox
+    monkeypatch.setenv("DATABASE_URL", sb.db.url)
+    server = SimpleNamespace(log=SimpleNamespace(info=lambda *a: None))
+    monkeypatch.setenv(gunicorn_hooks.DISPATCH_ENV, "0")
+    gunicorn_hooks.when_ready(server)  # `make serve`: no thread
+    assert gunicorn_hooks._running == []
+    monkeypatch.setenv(gunicorn_hooks.DISPATCH_ENV, "1")
+    gunicorn_hooks.when_ready(server)
+    try:
+        ((dispatcher, _db),) = gunicorn_hooks._running
+        assert all(t.is_alive() for t in dispatcher.threads)
+        _endpoint(sb, receiver.url, event_types=["transfer.posted"])
+        (paid,) = _pay(sb, world, 1)
+        receiver.wait_for(1)
+        assert receiver.received[0].event["data"]["id"] == paid
+    finally:
+        gunicorn_hooks.on_exit(server)
+    assert gunicorn_hooks._running == [] and not any(t.is_alive() for t in dispatcher.threads)
