@@ -152,6 +152,7 @@ def test_retries_follow_the_schedule_on_the_sandbox_clock(sandbox, world, receiv
         due = datetime.fromisoformat(head["next_attempt_at"])
         _set_clock(sb, due - timedelta(milliseconds=1))
         assert dispatch.run_once(sb.db, POLICY) == 0  # not yet due
+        assert not sb.db.read(dispatch.has_work, datetime.now(UTC))  # nor a write to find so
         _set_clock(sb, due)
     assert dispatch.run_once(sb.db, POLICY) == 3  # recovered: the head, then the rest
     data = [r.event["data"]["id"] for r in receiver.received]
@@ -174,6 +175,7 @@ def test_disabled_after_n_failures_then_enabled_gets_everything(sandbox, world, 
     got = sb.ok("GET", f"/v1/webhook-endpoints/{ep['id']}", key="BOCMO")
     assert got["status"] == "disabled" and got["disabled_reason"] == "3 failed attempts in a row"
     assert dispatch.run_once(sb.db, policy) == 0  # a disabled endpoint is sent nothing
+    assert not sb.db.read(dispatch.has_work, datetime.now(UTC))
     more = _pay(sb, world, 1)  # events still queue for it
     healthy[0] = True
     r = sb.call("POST", f"/v1/webhook-endpoints/{ep['id']}/enable", key="BOCMO")
@@ -326,3 +328,27 @@ def test_make_runs_server_delivers_from_a_thread(sandbox, world, receiver, monke
     finally:
         gunicorn_hooks.on_exit(server)
     assert gunicorn_hooks._running == [] and not any(t.is_alive() for t in dispatcher.threads)
+
+
+def test_the_webhook_settings_from_the_environment():
+    s = Settings.from_env(
+        {
+            "ECNY_WEBHOOK_ALLOWED_HOSTS": " Hooks.Example ,127.0.0.1,,",
+            "ECNY_WEBHOOK_TIMEOUT_SECONDS": "120",
+            "ECNY_WEBHOOK_MAX_FAILURES": "3",
+        }
+    )
+    assert s.webhook_allowed_hosts == ("hooks.example", "127.0.0.1")
+    assert s.webhook_timeout_seconds == 30.0  # bounded
+    policy = dispatch.Policy.from_settings(s)
+    assert (policy.max_failures, policy.timeout_seconds) == (3, 30.0)
+    assert Settings.from_env({}).webhook_allowed_hosts == ("127.0.0.1", "localhost", "::1")
+    # The schedule: 10 s doubling up to an hour, times 0.5 to 1.
+    assert [dispatch.backoff(POLICY, n, lambda: 1.0).total_seconds() for n in (1, 2, 3, 9, 20)] == [
+        10,
+        20,
+        40,
+        2560,
+        3600,
+    ]
+    assert dispatch.backoff(POLICY, 3, lambda: 0.0).total_seconds() == 20

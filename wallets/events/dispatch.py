@@ -382,20 +382,28 @@ def deliver(db: Database, session: requests.Session, target: Target, policy: Pol
 # ---- rounds ----------------------------------------------------------------------
 
 
-_HAS_WORK = sa.select(
-    sa.select(webhook_endpoints.c.id)
-    .where(
-        webhook_endpoints.c.cursor
-        < sa.select(event_head.c.last_id).where(event_head.c.id == 1).scalar_subquery()
+def has_work(tx: Tx, wall_now: datetime) -> bool:
+    """Events to fan out, or an endpoint to claim (enabled, not leased, a
+    delivery due): an idle dispatcher's one read."""
+    w = webhook_endpoints.c
+    head = sa.select(event_head.c.last_id).where(event_head.c.id == 1).scalar_subquery()
+    now = sa.literal(tx.now(), type_=webhook_deliveries.c.next_attempt_at.type)
+    to_fan_out = sa.select(w.id).where(w.cursor < head).exists()
+    to_claim = (
+        sa.select(w.id)
+        .where(
+            w.status == ENABLED,
+            sa.or_(w.lease_until.is_(None), w.lease_until < wall_now),
+            _due(now),
+        )
+        .exists()
     )
-    .exists()
-    | sa.select(webhook_deliveries.c.id).where(webhook_deliveries.c.status == PENDING).exists()
-)
+    return bool(tx.conn.execute(sa.select(to_fan_out | to_claim)).scalar())
 
 
 def run_once(db: Database, policy: Policy, session: requests.Session | None = None) -> int:
     """One round: fan out, claim, send. The attempts made."""
-    if not db.read(lambda tx: tx.conn.execute(_HAS_WORK).scalar()):
+    if not db.read(has_work, _wall_now()):
         return 0  # one read: an idle dispatcher does not queue for the writer's lock
     targets = db.write(lambda tx: (fan_out(tx, policy), claim(tx, policy, _wall_now()))[1])
     own = session is None
