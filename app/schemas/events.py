@@ -9,7 +9,19 @@ from wallets.events.endpoints import MAX_URL_LENGTH
 
 from .common import Id32PageArgs, IdPageArgs, Integer, Pattern, StrictSchema, no_controls
 
-TYPE_LIST_PATTERN = r"^[a-z_]+\.[a-z_]+(,[a-z_]+\.[a-z_]+)*$"
+_TYPE = "(?:" + "|".join(t.replace(".", "\\.") for t in TYPES) + ")"
+# One event type or several, comma-separated (what the schema states is what
+# the feed takes: an unknown type does not match).
+TYPE_LIST_PATTERN = f"^{_TYPE}(?:,{_TYPE})*$"
+_PORT = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# An http(s) URL: an IPv6 literal or an ASCII host name (RFC 3986's reg-name
+# characters), an optional port, then a path, query or fragment without
+# spaces or control characters. No credentials (no @ before the path).
+URL_PATTERN = (
+    r"^https?://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)"
+    f"(?::{_PORT})?"
+    r"(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
+)
 
 
 class EventListArgs(IdPageArgs):
@@ -32,10 +44,10 @@ class EventOut(Schema):
 class WebhookEndpointCreate(StrictSchema):
     url = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=MAX_URL_LENGTH), no_controls],
+        validate=[validate.Length(min=1, max=MAX_URL_LENGTH), Pattern(URL_PATTERN)],
         metadata={
             "description": "http(s) URL on a host of ECNY_WEBHOOK_ALLOWED_HOSTS "
-            "(default: loopback only)",
+            "(default: loopback only), without credentials",
             "example": "http://127.0.0.1:8000/webhooks",
         },
     )

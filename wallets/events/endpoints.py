@@ -60,24 +60,33 @@ class Delivery:
 
 
 def check_url(url: str, allowed_hosts: tuple[str, ...]) -> None:
-    """An http(s) URL whose host is in the allow-list, else a refusal."""
+    """An http(s) URL without credentials whose host is in the allow-list,
+    else a refusal. A host that does not parse (an IPv6 literal that is not
+    one) is no host of the list either."""
     try:
         parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 - a bad port raises ValueError
-    except ValueError:
-        raise _invalid_url("is not a URL") from None
-    if parts.scheme not in ("http", "https") or not host:
+    except ValueError:  # an IPv6 literal that is not one
+        raise _not_allowed(url, allowed_hosts) from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         raise _invalid_url("must be an http:// or https:// URL with a host")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:
         raise _invalid_url("must not hold credentials")
-    if host not in allowed_hosts:
-        raise errors.DomainError(
-            errors.WEBHOOK_URL_NOT_ALLOWED,
-            f"{host} is not one of the hosts webhooks may reach: {', '.join(allowed_hosts)}",
-            host=host,
-            allowed_hosts=list(allowed_hosts),
-        )
+    try:
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - a port out of range raises ValueError
+    except ValueError:
+        host = ""
+    if not host or host not in allowed_hosts:
+        raise _not_allowed(host or parts.netloc, allowed_hosts)
+
+
+def _not_allowed(host: str, allowed_hosts: tuple[str, ...]) -> errors.DomainError:
+    return errors.DomainError(
+        errors.WEBHOOK_URL_NOT_ALLOWED,
+        f"{host} is not one of the hosts webhooks may reach: {', '.join(allowed_hosts)}",
+        host=host,
+        allowed_hosts=list(allowed_hosts),
+    )
 
 
 def _invalid_url(message: str) -> errors.DomainError:
