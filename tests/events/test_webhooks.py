@@ -352,3 +352,31 @@ def test_the_webhook_settings_from_the_environment():
         3600,
     ]
     assert dispatch.backoff(POLICY, 3, lambda: 0.0).total_seconds() == 20
+
+
+@SQLITE_ONLY
+def test_the_client_reads_the_feed_and_manages_endpoints(sandbox, world, receiver):
+    from app.client import ApiError, Client
+
+    sb = sandbox
+    client = Client.in_process(sb.app, sb.keys["BOCMO"])
+    _pay(sb, world, 3)
+    events = client.all_events()  # `every` over the feed, 500 at a time
+    assert events == sb.ok("GET", "/v1/events?limit=500", key="BOCMO")["items"]
+    assert [e["id"] for e in Client.every(client.events, type=["transfer.posted"])] == [
+        e["id"] for e in events if e["type"] == "transfer.posted"
+    ]
+    ep = client.create_webhook_endpoint(receiver.url, event_types=["transfer.posted"])
+    assert client.webhook_endpoints()["items"] == [{**ep, "secret": None}]
+    (paid,) = _pay(sb, world, 1)
+    dispatch.run_once(sb.db, POLICY)
+    got = receiver.received[-1]
+    assert verify_webhook(ep["secret"], got.body, got.headers)["data"]["id"] == paid
+    (delivery,) = client.webhook_deliveries(ep["id"], status="succeeded")["items"]
+    assert client.redeliver_webhook(ep["id"], delivery["id"])["manual"] is True
+    assert client.rotate_webhook_secret(ep["id"])["secret"] != ep["secret"]
+    assert client.disable_webhook_endpoint(ep["id"])["status"] == "disabled"
+    assert client.enable_webhook_endpoint(ep["id"])["status"] == "enabled"
+    with pytest.raises(ApiError) as refused:
+        Client.in_process(sb.app, sb.keys["ICBC"]).webhook_endpoint(ep["id"])
+    assert refused.value.code == "webhook_endpoint_not_found"
