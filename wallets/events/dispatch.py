@@ -43,11 +43,9 @@ from ..core.config import Settings
 from ..core.db import Database, Tx
 from ..core.schema import event_head, events, webhook_deliveries, webhook_endpoints
 from . import feed, signing
-from .endpoints import DISABLED, ENABLED, check_url, scope_of
+from .endpoints import DISABLED, ENABLED, FAILED, PENDING, SUCCEEDED, check_url, scope_of
 
 log = logging.getLogger(__name__)
-
-PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ Deliveries start with the events written after it was made.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -23,6 +23,8 @@ from ..core.schema import event_head, events, webhook_deliveries, webhook_endpoi
 from . import feed, signing
 
 ENABLED, DISABLED = "enabled", "disabled"
+# A delivery's statuses.
+PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 # A rotated secret keeps signing beside the new one this long (sandbox time).
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_URL_LENGTH = 2000
@@ -137,7 +139,7 @@ def _require_writer(actor: Principal) -> None:
 
 
 def _with_secret(e: Endpoint, secret: str) -> Endpoint:
-    return Endpoint(**{**e.__dict__, "secret": secret})
+    return replace(e, secret=secret)
 
 
 def _scope(actor: Principal) -> sa.ColumnElement[bool]:
@@ -226,7 +228,7 @@ def enable(tx: Tx, actor: Principal, endpoint_id: int) -> Endpoint:
         webhook_deliveries.update()
         .where(
             webhook_deliveries.c.endpoint_id == row.id,
-            webhook_deliveries.c.status == "pending",
+            webhook_deliveries.c.status == PENDING,
             webhook_deliveries.c.next_attempt_at > tx.now(),
         )
         .values(next_attempt_at=tx.now())
@@ -272,7 +274,7 @@ def _delivery(r: sa.Row) -> Delivery:
         event_type=r.event_type,
         status=r.status,
         attempts=r.attempts,
-        next_attempt_at=r.next_attempt_at if r.status == "pending" else None,
+        next_attempt_at=r.next_attempt_at if r.status == PENDING else None,
         last_attempt_at=r.last_attempt_at,
         response_status=r.response_status,
         latency_ms=r.latency_ms,
@@ -328,7 +330,7 @@ def redeliver(tx: Tx, actor: Principal, endpoint_id: int, delivery_id: int) -> D
             webhook_deliveries.insert().values(
                 endpoint_id=endpoint_id,
                 event_id=original.event_id,
-                status="pending",
+                status=PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 manual=True,
