@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from macau_world import DAY, START, advance, cage, macau_world
 
+# On SQLite only but for the concurrent reader, where PostgreSQL's concurrency
+# is the point (every PostgreSQL test of the suite writes events besides).
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 
 
@@ -22,6 +24,7 @@ def feed(sb, key="admin", **params) -> list[dict]:
             return events
 
 
+@SQLITE_ONLY
 def test_events_are_written_with_their_change_and_only_with_it(sandbox):
     sb = sandbox
     sb.ok("PUT", "/v1/sandbox/clock", json={"now": START, "fixed": True}, status=200)
@@ -94,6 +97,7 @@ def test_the_feed_refuses_what_it_does_not_take(sandbox):
     assert sandbox.call("GET", "/v1/events", key=None).status_code == 401
 
 
+@SQLITE_ONLY
 def test_each_role_sees_the_events_of_its_scope(sandbox):
     sb = sandbox
     w = macau_world(sb)
@@ -146,6 +150,7 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     )
 
 
+@SQLITE_ONLY
 def test_a_closed_settlement_window_is_the_central_banks_event(sandbox):
     sb = sandbox
     sb.ok(

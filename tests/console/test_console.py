@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from wallets.audit.log import EventFilters, list_events
 
 PAGES = {
@@ -237,6 +239,7 @@ def test_pages_load_nothing_from_elsewhere(world, browser):
     assert b.get("/console/static/console.css").status_code == 200
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_an_endpoints_deliveries_and_their_redelivery(world, browser):
     from wallets.events import dispatch
 

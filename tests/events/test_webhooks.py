@@ -22,8 +22,7 @@ from receiver import Receiver  # noqa: E402
 
 START = "2026-03-02T10:00:00+08:00"
 # Most of these tests run on SQLite only: what PostgreSQL changes (the
-# set-based fan-out, SKIP LOCKED between workers, a killed dispatcher) is
-# tested on both.
+# set-based fan-out, SKIP LOCKED between workers) is tested on both.
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 POLICY = dispatch.Policy(timeout_seconds=2.0, retry_base_seconds=10, max_failures=8)
 
@@ -128,6 +127,7 @@ def test_delivered_signed_in_order_and_logged(sandbox, world, receiver):
     assert other and dispatch.run_once(sb.db, POLICY) == 0
 
 
+@SQLITE_ONLY
 def test_retries_follow_the_schedule_on_the_sandbox_clock(sandbox, world, receiver):
     """A receiver that fails three times then recovers gets every event, at
     least once and never out of order; each retry waits between half and all
