@@ -60,6 +60,15 @@ def test_events_are_written_with_their_change_and_only_with_it(sandbox):
         json={"from_wallet": payer, "to_wallet": payee, "amount": "5.00", "timeout_seconds": 60},
     )
     advance(sb, 61)  # the hold expires: no request of anyone's, an event all the same
+    etag = sb.get(f"/v1/wallets/{payee}", key="BOCMO").headers["ETag"]
+    sb.ok(
+        "PATCH",
+        f"/v1/wallets/{payee}",
+        key="BOCMO",
+        json={"label": "savings"},
+        headers={"If-Match": etag},
+        status=200,
+    )
     sb.ok("POST", f"/v1/wallets/{payee}/freeze", key="BOCMO", status=200)
     new = feed(sb)[len(before) :]
     assert [e["type"] for e in new] == [
@@ -68,6 +77,7 @@ def test_events_are_written_with_their_change_and_only_with_it(sandbox):
         "hold.created",
         "transfer.posted",  # back to the payer
         "hold.expired",
+        "wallet.updated",
         "wallet.frozen",
     ]
     # Each event's data is the object as the API renders it then.
@@ -75,7 +85,8 @@ def test_events_are_written_with_their_change_and_only_with_it(sandbox):
     assert new[0]["data"] == sb.ok("GET", f"/v1/transfers/{transfer_id}")
     expired = sb.ok("GET", f"/v1/holds/{hold['id']}")
     assert new[4]["data"] == {k: v for k, v in expired.items() if k != "transfers"}
-    assert new[5]["data"] == sb.ok("GET", f"/v1/wallets/{payee}")
+    assert new[5]["data"]["label"] == "savings" and new[5]["data"]["status"] == "active"
+    assert new[6]["data"] == sb.ok("GET", f"/v1/wallets/{payee}")
     assert all(e["timestamp"] == new[-1]["timestamp"] for e in new[3:])  # the sandbox clock's
     assert [e["id"] for e in feed(sb, type="hold.created,hold.expired")] == [
         new[2]["id"],

@@ -33,6 +33,7 @@ TYPES = (
     "hold.voided",
     "hold.expired",
     "wallet.opened",
+    "wallet.updated",
     "wallet.frozen",
     "wallet.unfrozen",
     "wallet.closed",

@@ -400,7 +400,7 @@ def update(
     if phone is not None:
         values["phone_hash"] = phone_hash(phone_secret, phone)
     _bump(tx, w, **values)
-    return existing(tx, wallet_id)
+    return _emitted(tx, "wallet.updated", existing(tx, wallet_id))
 
 
 EVENT_OF_ACTION = {
