@@ -24,10 +24,11 @@ $(STAMP): setup.cfg pyproject.toml
 run: $(STAMP)
 	$(BIN)/ecny db upgrade
 	$(BIN)/ecny seed demo --keys-file var/demo-keys.json
-	$(BIN)/ecny serve --host $(HOST) --port $(PORT)
+	$(BIN)/ecny serve --host $(HOST) --port $(PORT) --dispatch
 
 # The production server (gunicorn) on the configured database, migrated first;
-# WORKERS defaults to 2 per core.
+# WORKERS defaults to 2 per core. Webhooks need `ecny events dispatch` beside it
+# (docs/events.md); `make run` delivers them from a thread of its server.
 serve: $(STAMP)
 	$(BIN)/ecny db upgrade
 	$(BIN)/ecny serve --host $(HOST) --port $(PORT) --workers $(WORKERS)

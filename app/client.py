@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from wallets.events import signing
+
 JSON = Any
 
 
@@ -529,3 +531,81 @@ class Client:
 
     def revoke_exclusion(self, exclusion_id: int, **kw) -> JSON:
         return self._json("POST", f"/v1/exclusions/{exclusion_id}/revoke", **kw)
+
+    # ---- events and webhooks (docs/events.md) -----------------------------------
+
+    def events(
+        self,
+        type: str | list[str] | None = None,
+        limit: int | None = None,
+        after: str | int | None = None,
+    ) -> JSON:
+        """A page of the event feed, oldest first; ``type``: one type or several."""
+        types = ",".join(type) if isinstance(type, list) else type
+        return self._json(
+            "GET", "/v1/events", params={"type": types, "limit": limit, "after": after}
+        )
+
+    def all_events(self, **filters: Any) -> list[JSON]:
+        """Every event the key sees (``every`` over the feed)."""
+        return self.every(self.events, **filters)
+
+    def create_webhook_endpoint(
+        self,
+        url: str,
+        event_types: list[str] | None = None,
+        description: str | None = None,
+        **kw,
+    ) -> JSON:
+        """A new endpoint; its ``secret`` is in this answer only."""
+        body = self._drop_none(url=url, event_types=event_types, description=description)
+        return self._json("POST", "/v1/webhook-endpoints", body, **kw)
+
+    def webhook_endpoints(self, limit: int | None = None, after: str | None = None) -> JSON:
+        return self._json("GET", "/v1/webhook-endpoints", params={"limit": limit, "after": after})
+
+    def webhook_endpoint(self, endpoint_id: int) -> JSON:
+        return self._json("GET", f"/v1/webhook-endpoints/{endpoint_id}")
+
+    def disable_webhook_endpoint(self, endpoint_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/webhook-endpoints/{endpoint_id}/disable", **kw)
+
+    def enable_webhook_endpoint(self, endpoint_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/webhook-endpoints/{endpoint_id}/enable", **kw)
+
+    def rotate_webhook_secret(self, endpoint_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret", **kw)
+
+    def webhook_deliveries(
+        self,
+        endpoint_id: int,
+        status: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> JSON:
+        return self._json(
+            "GET",
+            f"/v1/webhook-endpoints/{endpoint_id}/deliveries",
+            params={"status": status, "limit": limit, "after": after},
+        )
+
+    def redeliver_webhook(self, endpoint_id: int, delivery_id: int, **kw) -> JSON:
+        return self._json(
+            "POST",
+            f"/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver",
+            **kw,
+        )
+
+
+def verify_webhook(
+    secret: str, body: bytes | str, headers: Mapping[str, str], now: Any = None
+) -> JSON:
+    """Check a webhook the sandbox sent to your receiver, and return its event.
+
+    ``body``: the request's raw bytes, as received (not parsed and dumped
+    again); ``headers``: its headers (any case); ``secret``: the endpoint's
+    ``whsec_...``. Raises ``standardwebhooks.webhooks.WebhookVerificationError``
+    when the signature does not match or the ``webhook-timestamp`` is more
+    than five minutes from ``now`` (a datetime; default: the wall clock)."""
+    signing.verify(secret, body, headers, now)
+    return json.loads(body)

@@ -4,6 +4,7 @@ from . import (
     alerts,
     audit,
     casinos,
+    events,
     exclusions,
     holds,
     operators,
@@ -26,4 +27,5 @@ BLUEPRINTS = (
     casinos.blp,
     alerts.blp,
     exclusions.blp,
+    events.blp,
 )

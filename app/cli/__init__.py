@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from . import audit, db, keys, sandbox, scenario, seed, serve
+from . import audit, db, events, keys, sandbox, scenario, seed, serve
 
 
 @click.group()
@@ -24,3 +24,4 @@ main.add_command(serve.serve)
 main.add_command(sandbox.sandbox_group)
 main.add_command(audit.audit)
 main.add_command(scenario.scenario)
+main.add_command(events.events_group)

@@ -31,6 +31,7 @@ from wallets.casino import cage, model, registry
 from wallets.casino import exclusions as excl
 from wallets.casino import gaming_days as gd
 from wallets.core import clock, errors
+from wallets.events import endpoints as hooks
 from wallets.ledger import journal as ledger_journal
 from wallets.ledger.money import format_amount, format_cny, parse_signed_amount
 from wallets.retail import limits
@@ -55,6 +56,9 @@ ALERT_READERS = ("admin", "auditor", "central_bank", "merchant", "supervisor")
 ALERT_DECIDERS = ("admin", "central_bank", "supervisor")
 AUDITORS = ("admin", "auditor")
 WALLET_READERS = ("admin", "auditor", "operator")
+EVERY_ROLE = ("admin", "central_bank", "operator", "merchant", "supervisor", "auditor")
+# The auditor reads the deliveries of no endpoint of its own (it makes none).
+WEBHOOK_WRITERS = ("admin", "central_bank", "operator", "merchant", "supervisor")
 
 # The menu: (endpoint, label, roles that see it).
 MENU = (
@@ -66,6 +70,7 @@ MENU = (
     ("console.journal", "Journal", AUDITORS),
     ("console.audit", "Audit", CENTRAL),
     ("console.wallets", "Wallets", WALLET_READERS),
+    ("console.webhooks", "Webhooks", EVERY_ROLE),
     ("console.clock_page", "Clock", ("admin",)),
 )
 
@@ -754,6 +759,61 @@ def wallet_page(wallet_id: int):
         for name, label, value, cap in measures
     ]
     return render_template("console/wallet.html", w=w, caps=caps, gauges=gauges, day=day)
+
+
+@bp.get("/webhooks")
+@page(*EVERY_ROLE)
+def webhooks():
+    """The webhook endpoints of the key's scope (docs/events.md)."""
+    after = _int_arg("after")
+    found = read(lambda tx: hooks.list_(tx, g.principal, after=after, limit=PAGE_SIZE + 1))
+    more = len(found) > PAGE_SIZE
+    found = found[:PAGE_SIZE]
+    return render_template(
+        "console/webhooks.html", endpoints=found, next_after=found[-1].id if more else None
+    )
+
+
+@bp.get("/webhooks/<id32:endpoint_id>")
+@page(*EVERY_ROLE)
+def webhook_deliveries(endpoint_id: int):
+    """An endpoint's deliveries, newest page last, with their redelivery."""
+    after = _int_arg("after")
+    limit = _limit()
+
+    def run(tx):
+        endpoint = hooks.get(tx, g.principal, endpoint_id)
+        found = hooks.deliveries(
+            tx, g.principal, endpoint_id, status=None, after=after, limit=limit + 1
+        )
+        return endpoint, found
+
+    try:
+        endpoint, found = read(run)
+    except errors.DomainError as exc:
+        return render_template("console/error.html", title="Not found", message=exc.detail), 404
+    more = len(found) > limit
+    found = found[:limit]
+    return render_template(
+        "console/webhook_deliveries.html",
+        endpoint=endpoint,
+        deliveries=found,
+        next_after=found[-1].id if more else None,
+        may_redeliver=g.principal.role in WEBHOOK_WRITERS,
+    )
+
+
+@bp.post("/webhooks/<id32:endpoint_id>/deliveries/<int:delivery_id>/redeliver")
+@page(*WEBHOOK_WRITERS)
+def redeliver_webhook(endpoint_id: int, delivery_id: int):
+    back = request.form.get("back") or ""
+    return _act(
+        lambda tx: hooks.redeliver(tx, g.principal, endpoint_id, delivery_id),
+        f"Event of delivery {delivery_id} queued again (sent at the next dispatch).",
+        back
+        if back.startswith("/console/")
+        else url_for("console.webhook_deliveries", endpoint_id=endpoint_id),
+    )
 
 
 @bp.get("/clock")

@@ -52,6 +52,7 @@ def domain_enums() -> dict[str, list]:
     """The vocabularies of the scenario schema (its ``$defs`` of these names),
     from the domain modules that define them: the one source of truth."""
     from wallets.casino import exclusions, gaming_days
+    from wallets.core import outbox
     from wallets.retail import wallet
     from wallets.supervision import alerts
     from wallets.tier1 import settlement
@@ -65,6 +66,7 @@ def domain_enums() -> dict[str, list]:
         "alert_type": list(alerts.TYPES),
         "alert_status": list(alerts.STATUSES),
         "gaming_day_check": list(gaming_days.CHECKS),
+        "event_type": list(outbox.TYPES),
     }
 
 

@@ -371,6 +371,18 @@ class Runner:
             "steps": self.outcomes,
         }
 
+    def expect_events(self, expected: list[dict]) -> None:
+        """The events stated, found in this order in the feed (others may come
+        between), one check each."""
+        found = 0
+        for event in self.api.all_events():
+            if found < len(expected) and event_matches(expected[found], event):
+                found += 1
+        for i, sel in enumerate(expected):
+            fields = " ".join(f"{k}={v}" for k, v in (sel.get("data") or {}).items())
+            what = f"event {i + 1}: {sel['type']} {fields}".rstrip()
+            self.check("expect", what, True, i < found)
+
     def final_expect(self) -> None:
         state = self.final_state()
         self.result.final = state
@@ -428,10 +440,32 @@ class Runner:
                     self.check(
                         w, f"settlement window {i} {code} {k}", amount_of(v), amount_of(actual)
                     )
+        if expect.get("events"):
+            self.expect_events(expect["events"])
         if "invariants" in expect:
             rec = self.api.reconciliation()
             state["invariants"] = rec["ok"]
             self.check(w, "invariants (reconciliation ok)", expect["invariants"], rec["ok"])
+
+
+def event_matches(sel: dict, event: dict) -> bool:
+    """An event is the one ``sel`` describes: its type, and each field of
+    ``sel["data"]`` equal to its data's (amounts as amounts)."""
+    if event["type"] != sel["type"]:
+        return False
+    data = event["data"]
+    return all(k in data and _same(v, data[k]) for k, v in (sel.get("data") or {}).items())
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if expected == actual:
+        return True
+    if isinstance(expected, str) and isinstance(actual, str):
+        try:
+            return amount_of(expected) == amount_of(actual)
+        except ValueError:
+            return False
+    return False
 
 
 def amount_of(text: str | None) -> str | None:

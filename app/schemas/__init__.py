@@ -65,6 +65,15 @@ from .common import (
     uint_pattern,
     wallet_id,
 )
+from .events import (
+    DeliveryListArgs,
+    DeliveryOut,
+    EventListArgs,
+    EventOut,
+    WebhookEndpointCreate,
+    WebhookEndpointListArgs,
+    WebhookEndpointOut,
+)
 from .exclusions import ExclusionCreate, ExclusionListArgs, ExclusionOut
 from .holds import CaptureBody, HoldCreate, HoldListArgs, HoldOut
 from .operators import (
@@ -125,6 +134,13 @@ from .wallets import (
 )
 
 __all__ = [
+    "DeliveryListArgs",
+    "DeliveryOut",
+    "EventListArgs",
+    "EventOut",
+    "WebhookEndpointCreate",
+    "WebhookEndpointListArgs",
+    "WebhookEndpointOut",
     "AMOUNT_OR_ZERO_PATTERN",
     "AMOUNT_PATTERN",
     "AlertBriefOut",

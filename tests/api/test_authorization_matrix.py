@@ -31,6 +31,7 @@ from macau_world import DAY, advance, cage, macau_world, payment_code
 
 from app.errors import status_for
 from wallets.core import errors
+from wallets.events import dispatch
 
 COLUMNS = ("admin", "cb", "auditor", "op", "op_other", "mer", "mer_other", "sup", "sup_other")
 
@@ -114,6 +115,23 @@ MATRIX = {
     "POST /v1/exclusions": "ok 403 403 403 403 403 403 ok 404",
     "GET /v1/exclusions": "ok 403 ok 403 403 403 403 ok ok",
     "POST /v1/exclusions/<id32:exclusion_id>/revoke": "ok 403 403 403 403 403 403 ok 404",
+    # Events: every role reads the feed (each its own scope's events); an
+    # endpoint is its maker's scope's (BOCMO's here), the auditor makes none.
+    "GET /v1/events": "ok ok ok ok ok ok ok ok ok",
+    "POST /v1/webhook-endpoints": "ok ok 403 ok ok ok ok ok ok",
+    "GET /v1/webhook-endpoints": "ok ok ok ok ok ok ok ok ok",
+    "GET /v1/webhook-endpoints/<id32:endpoint_id>": "ok 404 404 ok 404 404 404 404 404",
+    "POST /v1/webhook-endpoints/<id32:endpoint_id>/disable": "ok 404 403 ok 404 404 404 404 404",
+    "POST /v1/webhook-endpoints/<id32:endpoint_id>/enable": "ok 404 403 ok 404 404 404 404 404",
+    "POST /v1/webhook-endpoints/<id32:endpoint_id>/rotate-secret": (
+        "ok 404 403 ok 404 404 404 404 404"
+    ),
+    "GET /v1/webhook-endpoints/<id32:endpoint_id>/deliveries": (
+        "ok 404 404 ok 404 404 404 404 404"
+    ),
+    "POST /v1/webhook-endpoints/<id32:endpoint_id>/deliveries/<int:delivery_id>/redeliver": (
+        "ok 404 403 ok 404 404 404 404 404"
+    ),
 }
 
 
@@ -127,6 +145,7 @@ NOT_FOUND_BY_PARAM = {
     "<int:alert_id>": errors.ALERT_NOT_FOUND,
     "<id32:exclusion_id>": errors.EXCLUSION_NOT_FOUND,
     "<ref>": errors.CASINO_NOT_FOUND,
+    "<id32:endpoint_id>": errors.WEBHOOK_ENDPOINT_NOT_FOUND,
 }
 NAMED_IN = {
     "POST /v1/wallets": errors.OPERATOR_NOT_FOUND,  # "operator"
@@ -210,6 +229,7 @@ BODIES = {
     "POST /v1/casinos/<ref>/cash-outs": lambda w, c: {"player": w["player"], "amount": "1.00"},
     "POST /v1/alerts/<int:alert_id>/escalate": lambda w, c: {"note": "STR filed"},
     "POST /v1/alerts/<int:alert_id>/dismiss": lambda w, c: {"reason": "no case"},
+    "POST /v1/webhook-endpoints": lambda w, c: {"url": f"http://127.0.0.1:9/{c}"},
     "POST /v1/exclusions": lambda w, c: {
         "holder_id": "P-2",
         "kind": "family",
@@ -285,6 +305,16 @@ def world(sandbox):
         json={"holder_id": "P-1", "kind": "self", "ends_on": "2026-12-31", "casino": "COTAI"},
     )
     spare_key = sb.ok("POST", "/v1/keys", json={"role": "auditor"})["id"]
+    # BOCMO's webhook endpoints (nothing listens there: no delivery is sent),
+    # one disabled, and a delivery queued for the other.
+    hooks = [
+        sb.ok("POST", "/v1/webhook-endpoints", key="op", json={"url": "http://127.0.0.1:9/"})["id"]
+        for _ in range(2)
+    ]
+    sb.ok("POST", f"/v1/webhook-endpoints/{hooks[1]}/disable", key="op", status=200)
+    sb.wallet("BOCMO", 1, region="MO")  # an event of BOCMO's
+    sb.db.write(dispatch.fan_out, dispatch.Policy())
+    (delivery,) = sb.ok("GET", f"/v1/webhook-endpoints/{hooks[0]}/deliveries", key="op")["items"]
     advance(sb, 21 * 3600)  # 07:00 on Tuesday: the gaming day of DAY is over
     w.update(
         suspect=suspect,
@@ -297,6 +327,9 @@ def world(sandbox):
         hold_to_void=hold_to_void,
         exclusion=exclusion["id"],
         key=spare_key,
+        webhook=hooks[0],
+        webhook_disabled=hooks[1],
+        delivery=delivery["id"],
         now=sb.ok("GET", "/v1/sandbox/clock")["now"],
         # A buy-in's consent, one per caller (a code is used once).
         payment_codes={c: payment_code(sb, player) for c in COLUMNS},
@@ -321,6 +354,8 @@ PARAMS = {
     "<path:name>": "report.json",
     "<ref>": "COTAI",
     "<gaming_day:date>": DAY,
+    "<id32:endpoint_id>": "webhook",
+    "<int:delivery_id>": "delivery",
 }
 OWN_RESOURCE = {
     "POST /v1/wallets/<int:wallet_id>/close": {"<int:wallet_id>": "empty"},
@@ -329,6 +364,9 @@ OWN_RESOURCE = {
     "POST /v1/holds/<int:hold_id>/void": {"<int:hold_id>": "hold_to_void"},
     "POST /v1/alerts/<int:alert_id>/escalate": {"<int:alert_id>": "acked_alert"},
     "POST /v1/alerts/<int:alert_id>/dismiss": {"<int:alert_id>": "acked_alert2"},
+    "POST /v1/webhook-endpoints/<id32:endpoint_id>/enable": {
+        "<id32:endpoint_id>": "webhook_disabled"
+    },
 }
 
 

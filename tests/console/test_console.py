@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from wallets.audit.log import EventFilters, list_events
 
 PAGES = {
@@ -18,12 +20,13 @@ PAGES = {
     "audit": "/console/audit",
     "wallets": "/console/wallets",
     "clock": "/console/clock",
+    "webhooks": "/console/webhooks",
 }
 # Which pages each role opens (the others answer 403).
 SEES = {
     "admin": set(PAGES),
-    "central_bank": {"operators", "settlement", "alerts", "audit"},
-    "supervisor": {"alerts", "exclusions", "gaming_days"},
+    "central_bank": {"operators", "settlement", "alerts", "audit", "webhooks"},
+    "supervisor": {"alerts", "exclusions", "gaming_days", "webhooks"},
     "auditor": {
         "operators",
         "settlement",
@@ -33,9 +36,10 @@ SEES = {
         "journal",
         "audit",
         "wallets",
+        "webhooks",
     },
-    "ICBC": {"wallets"},
-    "merchant": {"alerts", "gaming_days"},
+    "ICBC": {"wallets", "webhooks"},
+    "merchant": {"alerts", "gaming_days", "webhooks"},
 }
 
 
@@ -289,3 +293,40 @@ def test_every_page_draws_on_an_empty_sandbox(sandbox, browser):
     for path in PAGES.values():
         b.text(path)
     assert "no data" in b.text("/console/operators")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_an_endpoints_deliveries_and_their_redelivery(world, browser):
+    from wallets.events import dispatch
+
+    ep = world.ok(
+        "POST",
+        "/v1/webhook-endpoints",
+        key="supervisor",
+        json={"url": "http://127.0.0.1:9/case-tool", "description": "case tool"},
+    )
+    world.ok("POST", f"/v1/alerts/{world.world['alert']}/acknowledge", key="supervisor", status=200)
+    # One round: nothing listens on port 9, so the attempt fails and is logged.
+    assert dispatch.run_once(world.db, dispatch.Policy(timeout_seconds=1.0)) == 1
+    b = browser(world, "supervisor")
+    listed = b.text("/console/webhooks")
+    assert f'id="endpoint-{ep["id"]}"' in listed and "http://127.0.0.1:9/case-tool" in listed
+    page = b.text(f"/console/webhooks/{ep['id']}")
+    (delivery,) = world.ok("GET", f"/v1/webhook-endpoints/{ep['id']}/deliveries", key="supervisor")[
+        "items"
+    ]
+    assert f'id="delivery-{delivery["id"]}"' in page and "alert.acknowledged" in page
+    assert "ConnectionError" in page and "pending" in page
+    b.post(f"/console/webhooks/{ep['id']}/deliveries/{delivery['id']}/redeliver")
+    assert "queued again" in b.text(f"/console/webhooks/{ep['id']}")
+    log = world.ok("GET", f"/v1/webhook-endpoints/{ep['id']}/deliveries", key="supervisor")["items"]
+    assert [d["manual"] for d in log] == [False, True]
+    # Another scope's key finds no such endpoint; the auditor cannot redeliver.
+    browser(world, "merchant").text(f"/console/webhooks/{ep['id']}", status=404)
+    auditor = browser(world, "auditor")
+    assert (
+        auditor.post(
+            f"/console/webhooks/{ep['id']}/deliveries/{delivery['id']}/redeliver"
+        ).status_code
+        == 403
+    )

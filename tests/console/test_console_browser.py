@@ -125,10 +125,11 @@ NAV = (
     "Audit",
     "Wallets",
     "Clock",
+    "Webhooks",
 )
 SEES = {
-    "central_bank": {"Operators", "Settlement", "Alerts", "Audit"},
-    "supervisor": {"Alerts", "Exclusions", "Gaming days"},
+    "central_bank": {"Operators", "Settlement", "Alerts", "Audit", "Webhooks"},
+    "supervisor": {"Alerts", "Exclusions", "Gaming days", "Webhooks"},
     "auditor": {
         "Operators",
         "Settlement",
@@ -138,6 +139,7 @@ SEES = {
         "Journal",
         "Audit",
         "Wallets",
+        "Webhooks",
     },
     "admin": set(NAV),
 }
@@ -182,6 +184,7 @@ def test_each_role_sees_its_pages(open_as, live):
                 "Gaming days": "gaming-days",
                 "Audit": "audit",
                 "Alerts": "alerts",
+                "Webhooks": "webhooks",
             }[hidden[0]]
             response = page.goto(f"{live.base}/console/{path}")
             assert response.status == 403

@@ -514,3 +514,33 @@ def test_a_due_time_that_is_no_time_is_exit_2(tmp_path):
     assert str(refused.value).startswith(
         f"{path}:33: steps[4].alert.due_at: '2026-02-30T00:00:00+08:00' is not a time"
     )
+
+
+# ---- events (docs/events.md) -----------------------------------------------------
+
+
+def test_expected_events_must_come_in_their_order(sqlite_template, tmp_path):
+    """normal_day.yaml's events hold (tests/scenario/test_scenarios.py); here
+    the close comes before the buy-in's chips and a payment of an amount never
+    paid: the two events out of order and the one never written fail, by name."""
+    text = (SCENARIOS / "normal_day.yaml").read_text()
+    listed = """\
+    - {type: transfer.posted, data: {kind: payment, amount: "20000.00"}}
+    - {type: transfer.posted, data: {kind: chip_issue, asset: "CHIP:COTAI", amount: "20000.00"}}
+    - {type: gaming_day.closed, data: {casino: COTAI, ggr: "11000.00", ok: true}}
+"""
+    assert listed in text
+    text = text.replace(
+        listed,
+        """\
+    - {type: transfer.posted, data: {kind: payment, amount: "20000"}}
+    - {type: gaming_day.closed, data: {casino: COTAI}}
+    - {type: transfer.posted, data: {kind: chip_issue, amount: "20000.00"}}
+    - {type: transfer.posted, data: {kind: payment, amount: "12345.67"}}
+""",
+    )
+    result = replay_file(write(tmp_path, text), sqlite_template, tmp_path)
+    assert [(c.what, c.actual) for c in result.failed] == [
+        ("event 3: transfer.posted kind=chip_issue amount=20000.00", False),
+        ("event 4: transfer.posted kind=payment amount=12345.67", False),
+    ]

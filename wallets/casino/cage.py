@@ -46,6 +46,7 @@ from ..core.schema import (
     gaming_days,
 )
 from ..core.schema import wallets as wallets_table
+from ..ledger.accounts import CHIP_PREFIX
 from ..ledger.journal import PostedTransfer
 from ..ledger.posting import Leg, Posting, Refusal, TransferDraft
 from ..retail import payment_codes, payments
@@ -193,8 +194,13 @@ def post_linked(
         filter(None, (payments.status_refusal(w.id, statuses[w.id], role) for w, role in parties)),
         None,
     )
+    # The chain is the casino's business (its chips): who sees its events.
+    casino_ref = next(
+        (d.asset[len(CHIP_PREFIX) :] for d in drafts if d.asset.startswith(CHIP_PREFIX)), None
+    )
     for i, draft in enumerate(drafts):
         draft.linked = i < len(drafts) - 1
+        draft.casino_ref = draft.casino_ref or casino_ref
         posting.add(draft, refusal if i == 0 else None)
     results = posting.commit()
     for r in results:

@@ -28,7 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.clock import gaming_day_bounds
 from ..core.db import Tx
 from ..core.principal import ADMIN, MERCHANT, SUPERVISOR, SYSTEM, Principal
@@ -194,6 +194,7 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             report=json.dumps(report, separators=(",", ":")),
         )
     )
+    outbox.emit(tx, outbox.Event("gaming_day.closed", report, casino_ref=ref))
     return report
 
 
@@ -208,6 +209,8 @@ def _pay_taxes(
         for amount, what in due
         if amount
     ]
+    for draft in drafts:
+        draft.casino_ref = c.ref
     if not drafts:
         return None, None
     posted = iter(

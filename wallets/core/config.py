@@ -44,6 +44,16 @@ class Settings:
     # Signed checkpoints of the journal head: one per this many hours of
     # sandbox time (0: only on exports). docs/audit.md.
     checkpoint_hours: int = 6
+    # Webhooks (docs/events.md): the hosts a webhook URL may name (loopback
+    # only by default: a sandbox must not be a way to reach other machines),
+    # the timeout of one delivery (connect and read, each; at most 30 s),
+    # the retry schedule on the sandbox clock, and the failed attempts in a
+    # row after which an endpoint is disabled.
+    webhook_allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+    webhook_timeout_seconds: float = 5.0
+    webhook_retry_base_seconds: int = 10
+    webhook_retry_max_seconds: int = 3600
+    webhook_max_failures: int = 8
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -65,4 +75,14 @@ class Settings:
             kwargs["checkpoint_hours"] = int(env["ECNY_CHECKPOINT_HOURS"])
         if env.get("ECNY_SECURE_COOKIE"):
             kwargs["secure_cookie"] = env["ECNY_SECURE_COOKIE"].lower() in ("1", "true", "yes")
+        if env.get("ECNY_WEBHOOK_ALLOWED_HOSTS"):
+            kwargs["webhook_allowed_hosts"] = tuple(
+                h.strip().lower() for h in env["ECNY_WEBHOOK_ALLOWED_HOSTS"].split(",") if h.strip()
+            )
+        if env.get("ECNY_WEBHOOK_TIMEOUT_SECONDS"):
+            kwargs["webhook_timeout_seconds"] = min(
+                30.0, max(0.1, float(env["ECNY_WEBHOOK_TIMEOUT_SECONDS"]))
+            )
+        if env.get("ECNY_WEBHOOK_MAX_FAILURES"):
+            kwargs["webhook_max_failures"] = max(1, int(env["ECNY_WEBHOOK_MAX_FAILURES"]))
         return cls(**kwargs)

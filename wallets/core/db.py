@@ -52,7 +52,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
-from . import errors, schema
+from . import errors, outbox, schema
 
 T = TypeVar("T")
 
@@ -445,6 +445,8 @@ class Tx:
         # retried, whatever became of it.
         self.exactly_once = False
         self.committing = False
+        # The events of the transaction, written just before its COMMIT (outbox.py).
+        self.events: list[outbox.Event] = []
 
     @property
     def dialect(self) -> str:
@@ -664,6 +666,7 @@ class Database:
                     tx = Tx(conn, self)
                     with conn.begin():
                         result = fn(tx, *args, **kwargs)
+                        outbox.flush(tx)
                         tx.committing = True
                     self._remember(tx)
                     return result

@@ -213,6 +213,25 @@ LEDGER_CHAIN_BROKEN = _code(
     "The journal's hash chain does not recompute: nothing is signed over it",
 )
 
+# Events and webhooks
+WEBHOOK_ENDPOINT_NOT_FOUND = _code(
+    "webhook_endpoint_not_found", NOT_FOUND, "No such webhook endpoint"
+)
+WEBHOOK_DELIVERY_NOT_FOUND = _code(
+    "webhook_delivery_not_found", NOT_FOUND, "The webhook endpoint has no such delivery"
+)
+WEBHOOK_URL_NOT_ALLOWED = _code(
+    "webhook_url_not_allowed",
+    REFUSED,
+    "The webhook URL's host is not in the sandbox's allow-list (ECNY_WEBHOOK_ALLOWED_HOSTS)",
+)
+WEBHOOK_ENDPOINT_ALREADY_DISABLED = _code(
+    "webhook_endpoint_already_disabled", CONFLICT, "The webhook endpoint is disabled already"
+)
+WEBHOOK_ENDPOINT_ALREADY_ENABLED = _code(
+    "webhook_endpoint_already_enabled", CONFLICT, "The webhook endpoint is enabled already"
+)
+
 
 STATUS_BY_CATEGORY = {
     INVALID: 400,

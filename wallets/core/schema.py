@@ -526,3 +526,81 @@ alerts = sa.Table(
     sa.Index("ix_alerts_casino_id_status", "casino_id", "status"),
     sa.Index("ix_alerts_status_due_at", "status", "due_at"),
 )
+
+# ---- events and webhooks (wallets/events/, docs/events.md) ------------------
+
+# The outbox: one row per observable change, written in the change's own
+# transaction. Ids are given in commit order (event_head is locked last, just
+# before COMMIT), so a reader paging by id never skips one committed later.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),  # sandbox time
+    # Who may see it (wallets/events/feed.py): the operators it touches, the
+    # casino it belongs to, and whether the central bank sees it.
+    sa.Column("operator_id", sa.Integer, nullable=True),
+    sa.Column("counter_operator_id", sa.Integer, nullable=True),
+    sa.Column("casino_ref", sa.String(16), nullable=True),
+    sa.Column("central_bank", sa.Boolean, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),  # JSON: the object
+    sa.Index("ix_events_type_id", "type", "id"),
+)
+
+event_head = sa.Table(
+    "event_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_id", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("id = 1", name="singleton"),
+)
+
+# Testers' webhook endpoints. Each belongs to the scope of the key that made
+# it (role, operator, casinos) and is sent the events that scope may see.
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("description", sa.String(500), nullable=True),
+    sa.Column("event_types", sa.Text, nullable=True),  # JSON list; NULL: every type
+    sa.Column("secret", sa.String(100), nullable=False),
+    # The secret before the last rotation, still signing beside the new one until then.
+    sa.Column("previous_secret", sa.String(100), nullable=True),
+    sa.Column("previous_until", UTCDateTime(), nullable=True),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("disabled_reason", sa.String(200), nullable=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=True),
+    sa.Column("casino_ref", sa.String(200), nullable=True),
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=True),
+    # The last event considered for this endpoint (its deliveries are queued up to it).
+    sa.Column("cursor", sa.BigInteger, nullable=False),
+    # Failed attempts in a row; the endpoint is disabled at the setting's limit.
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    # A dispatcher's claim on the endpoint (wall time): one sender at a time, in order.
+    sa.Column("lease_until", UTCDateTime(), nullable=True),
+    _created_at(),
+    sa.CheckConstraint("status IN ('enabled', 'disabled')", name="status"),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("endpoint_id", sa.Integer, sa.ForeignKey("webhook_endpoints.id"), nullable=False),
+    sa.Column("event_id", Id, sa.ForeignKey("events.id"), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=False),  # sandbox time
+    sa.Column("last_attempt_at", UTCDateTime(), nullable=True),  # sandbox time
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("latency_ms", sa.Integer, nullable=True),
+    sa.Column("error", sa.String(300), nullable=True),
+    # A manual redelivery: sent once, at the next dispatch, outside the order.
+    sa.Column("manual", sa.Boolean, nullable=False, server_default=sa.false()),
+    _created_at(),
+    sa.CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status"),
+    sa.Index("ix_webhook_deliveries_endpoint_id_status_id", "endpoint_id", "status", "id"),
+)

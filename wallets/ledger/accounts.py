@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ..core.db import Tx, any_of
-from ..core.schema import accounts
+from ..core.schema import accounts, operators
 
 ECNY = "ECNY"
 RESERVE = "RESERVE"
@@ -75,3 +75,15 @@ def lock_accounts(tx: Tx, ids: Iterable[int]) -> dict[int, Account]:
 
 def account_id_by_code(tx: Tx, code: str) -> int:
     return tx.conn.execute(sa.select(accounts.c.id).where(accounts.c.code == code)).scalar_one()
+
+
+def operator_codes(tx: Tx, operator_ids: Iterable[int]) -> dict[int, str]:
+    """The codes of some operators (a code never changes: cached)."""
+    return tx.cached("operator_codes", sorted(set(operator_ids)), _load_codes)
+
+
+def _load_codes(tx: Tx, operator_ids: list[int]) -> dict[int, str]:
+    return dict(tx.rows(_CODES, ids=operator_ids))
+
+
+_CODES = sa.select(operators.c.id, operators.c.code).where(any_of(operators.c.id, "ids"))

@@ -29,10 +29,10 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.db import Tx
 from ..core.schema import accounts, journal_entries, ledger_head, transfers
-from .accounts import Account, lock_accounts
+from .accounts import CHIP_PREFIX, Account, lock_accounts, operator_codes
 from .journal import HASH_TIME_FORMAT, Entry, PostedTransfer
 from .money import format_amount
 
@@ -124,6 +124,9 @@ class TransferDraft:
     refund_of: int | None = None
     client_scope: int | None = None
     client_id: str | None = None
+    # The casino whose business the transfer is (a cage operation's): who sees
+    # its event (docs/events.md).
+    casino_ref: str | None = None
     # Deferred net settlement: the position moves taken out of the legs
     # (payer operator id, payee operator id, amount), and their window.
     interbank: list[tuple[int, int, int]] = field(default_factory=list)
@@ -464,11 +467,71 @@ class Posting:
             [(a.debits_posted, a.credits_posted, a.id) for a in self.accounts.values() if a.dirty],
         )
         tx.run(_UPDATE_HEAD, last_seq=seq, last_hash=prev_hash, last_transfer_id=transfer_id)
+        _emit_posted(tx, self._accepted, out)
         if self.limits is not None:
             self.limits.flush()
         if self.settlement is not None:
             self.settlement.flush()
         return out
+
+
+def _emit_posted(tx: Tx, drafts: list[TransferDraft], posted: dict[int, PostedTransfer]) -> None:
+    """A ``transfer.posted`` event per posted transfer, its data as the API
+    renders a transfer (docs/events.md)."""
+    codes = operator_codes(
+        tx, {i for d in drafts for i in (d.from_operator_id, d.to_operator_id) if i}
+    )
+    # One instant for the batch, formatted once (json then has no datetime to convert).
+    posted_at = tx.now().isoformat()
+    for draft in drafts:
+        pt = posted[id(draft)]
+        casino_ref = draft.casino_ref
+        if casino_ref is None and pt.asset.startswith(CHIP_PREFIX):
+            casino_ref = pt.asset[len(CHIP_PREFIX) :]
+        outbox.emit(
+            tx,
+            outbox.Event(
+                "transfer.posted",
+                transfer_document(pt, codes, posted_at),
+                operator_id=pt.from_operator_id,
+                counter_operator_id=pt.to_operator_id,
+                casino_ref=casino_ref,
+                central_bank=True,
+            ),
+        )
+
+
+def transfer_document(
+    pt: PostedTransfer, codes: dict[int, str], posted_at: str | None = None
+) -> dict:
+    """A posted transfer as the API's ``TransferOut`` renders it (``posted_at``:
+    its instant, formatted already)."""
+    return {
+        "id": pt.id,
+        "kind": pt.kind,
+        "status": "posted",
+        "asset": pt.asset,
+        "amount": format_amount(pt.amount),
+        "from_wallet": pt.from_wallet_id,
+        "to_wallet": pt.to_wallet_id,
+        "from_operator": codes.get(pt.from_operator_id) if pt.from_operator_id else None,
+        "to_operator": codes.get(pt.to_operator_id) if pt.to_operator_id else None,
+        "reference": pt.reference,
+        "posted_at": posted_at or pt.posted_at.isoformat(),
+        "hold_id": pt.hold_id,
+        "refund_of": pt.refund_of,
+        "entries": [
+            {
+                "seq": e.seq,
+                "debit_account": e.debit_account,
+                "credit_account": e.credit_account,
+                "asset": e.asset,
+                "amount": format_amount(e.amount),
+                "hash": e.hash,
+            }
+            for e in pt.entries
+        ],
+    }
 
 
 def post_one(tx: Tx, draft: TransferDraft) -> PostedTransfer:

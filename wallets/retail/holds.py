@@ -18,13 +18,14 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.clock import local_date
 from ..core.db import Tx, inserted_id
 from ..core.principal import Principal
 from ..core.schema import holds
 from ..ledger.accounts import ECNY
 from ..ledger.journal import PostedTransfer, list_transfers_of_hold
+from ..ledger.money import format_amount
 from ..ledger.posting import Leg, Posting, TransferDraft
 from . import wallet as wl
 from .limits import class_limits
@@ -171,7 +172,7 @@ def create(
             hold_id=hold_id,
         )
     )
-    return _to_hold(tx, _reread(tx, hold_id))
+    return _emitted(tx, "hold.created", _to_hold(tx, _reread(tx, hold_id)), payer, payee)
 
 
 def _release_draft(
@@ -266,7 +267,7 @@ def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -
                 continue
             raise r.error()
     _resolve(tx, row, CAPTURED, amount)
-    return _to_hold(tx, _reread(tx, row.id))
+    return _emitted(tx, "hold.captured", _to_hold(tx, _reread(tx, row.id)), payer, payee)
 
 
 def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
@@ -278,12 +279,40 @@ def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
 
 
 def _release(tx: Tx, row: sa.Row, status: str, kind: str) -> Hold:
-    payer = wl.existing(tx, row.wallet_id)
+    found = wl.find_many(tx, {row.wallet_id, row.payee_wallet_id})
+    payer, payee = found[row.wallet_id], found[row.payee_wallet_id]
     escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
     posting = Posting(tx, [escrow, payer.account_id], limits=class_limits([payer]))
     posting.post(_release_draft(row, payer, escrow, row.amount, kind))
     _resolve(tx, row, status)
-    return _to_hold(tx, _reread(tx, row.id))
+    return _emitted(tx, f"hold.{status}", _to_hold(tx, _reread(tx, row.id)), payer, payee)
+
+
+def _emitted(tx: Tx, type_: str, h: Hold, payer: wl.Wallet, payee: wl.Wallet) -> Hold:
+    """Emit the hold's event (the hold as the API renders it, without its
+    transfers: each has its own ``transfer.posted``), the business of the
+    payer's and the payee's operators."""
+    outbox.emit(
+        tx,
+        outbox.Event(
+            type_,
+            {
+                "id": h.id,
+                "from_wallet": h.from_wallet_id,
+                "to_wallet": h.to_wallet_id,
+                "amount": format_amount(h.amount),
+                "captured": format_amount(h.captured),
+                "status": h.status,
+                "reference": h.reference,
+                "created_at": h.created_at,
+                "expires_at": h.expires_at,
+                "resolved_at": h.resolved_at,
+            },
+            operator_id=payer.operator_id,
+            counter_operator_id=payee.operator_id,
+        ),
+    )
+    return h
 
 
 def release_expired(tx: Tx) -> int:

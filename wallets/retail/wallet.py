@@ -12,12 +12,13 @@ from functools import cache
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.clock import local_date
 from ..core.db import Tx, any_of, inserted_id
 from ..core.principal import OPERATOR, SUPERVISOR, Principal
 from ..core.schema import accounts, holds, operators, wallets
 from ..ledger.accounts import ECNY, chip_asset, lock_accounts
+from ..ledger.money import format_amount
 from ..tier1 import operators as ops
 
 CLASSES = (1, 2, 3, 4)
@@ -172,7 +173,7 @@ def open_wallet(
             created_at=now,
         )
     )
-    return get(tx, wallet_id, actor)
+    return _emitted(tx, "wallet.opened", get(tx, wallet_id, actor))
 
 
 @cache
@@ -364,7 +365,7 @@ def change_status(
                 f"open sub-wallets {open_subs} and chips at {chips} casinos",
             )
     _bump(tx, w, status=to)
-    return existing(tx, wallet_id)
+    return _emitted(tx, EVENT_OF_ACTION[action], existing(tx, wallet_id))
 
 
 def update(
@@ -407,7 +408,45 @@ def update(
     if phone is not None:
         values["phone_hash"] = phone_hash(phone_secret, phone)
     _bump(tx, w, **values)
-    return existing(tx, wallet_id)
+    return _emitted(tx, "wallet.updated", existing(tx, wallet_id))
+
+
+EVENT_OF_ACTION = {
+    "freeze": "wallet.frozen",
+    "unfreeze": "wallet.unfrozen",
+    "close": "wallet.closed",
+}
+
+
+def _emitted(tx: Tx, type_: str, w: Wallet) -> Wallet:
+    """Emit the wallet's event (its operator's business)."""
+    outbox.emit(tx, outbox.Event(type_, document(w), operator_id=w.operator_id))
+    return w
+
+
+def document(w: Wallet) -> dict:
+    """The wallet as the API's ``WalletOut`` renders it."""
+    return {
+        "id": w.id,
+        "operator": w.operator_code,
+        "wallet_class": w.wallet_class,
+        "kind": w.kind,
+        "status": w.status,
+        "holder_id": w.holder_id,
+        "region": w.region,
+        "birth_date": w.birth_date,
+        "has_phone": w.has_phone,
+        "parent_id": w.parent_id,
+        "label": w.label,
+        "balance": format_amount(w.balance),
+        "available": format_amount(w.available),
+        "held": format_amount(w.held),
+        "subwallets_balance": None
+        if w.subwallets_balance is None
+        else format_amount(w.subwallets_balance),
+        "version": w.version,
+        "created_at": w.created_at,
+    }
 
 
 def _bump(tx: Tx, w: Wallet, **values) -> None:

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.clock import working_days_deadline
 from ..core.db import Tx, inserted_id, period_index
 from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, SUPERVISOR, Principal
@@ -139,7 +139,7 @@ def raise_alert(
         alert_id = tx.conn.execute(stmt).scalar()
         if alert_id is None:
             return None
-    return _get(tx, alert_id)
+    return _emitted(tx, "alert.raised", _get(tx, alert_id))
 
 
 # ---- reading ---------------------------------------------------------------------
@@ -300,4 +300,48 @@ def change_status(
     if action == "escalate":
         values["str_reference"] = f"STR-{alert.id:06d}"
     tx.conn.execute(alerts.update().where(alerts.c.id == alert.id).values(**values))
-    return _get(tx, alert.id)
+    return _emitted(tx, EVENT_OF_ACTION[action], _get(tx, alert.id))
+
+
+EVENT_OF_ACTION = {
+    "acknowledge": "alert.acknowledged",
+    "escalate": "alert.escalated",
+    "dismiss": "alert.dismissed",
+}
+
+
+def _emitted(tx: Tx, type_: str, alert: Alert) -> Alert:
+    """Emit the alert's event: seen as the alert is (``Principal.sees_alerts_of``),
+    by its casino's keys, or by the central bank when it has no casino."""
+    outbox.emit(
+        tx,
+        outbox.Event(
+            type_,
+            document(alert, tx.now()),
+            casino_ref=alert.casino_ref,
+            central_bank=alert.casino_ref is None,
+        ),
+    )
+    return alert
+
+
+def document(alert: Alert, now: datetime) -> dict[str, Any]:
+    """The alert as the API's ``AlertOut`` renders it at ``now``."""
+    return {
+        "id": alert.id,
+        "type": alert.type,
+        "status": alert.status,
+        "casino": alert.casino_ref,
+        "wallet": alert.wallet_id,
+        "operator": alert.operator_code,
+        "raised_at": alert.raised_at,
+        "due_at": alert.due_at,
+        "overdue": alert.overdue(now),
+        "summary": alert.summary,
+        "evidence": alert.evidence,
+        "acknowledged_at": alert.acknowledged_at,
+        "resolved_at": alert.resolved_at,
+        "str_reference": alert.str_reference,
+        "filed_late": alert.filed_late,
+        "note": alert.note,
+    }

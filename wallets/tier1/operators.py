@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx, any_of, inserted_id
+from ..core.db import Tx, inserted_id
 from ..core.principal import Principal
 from ..core.schema import accounts, journal_entries, operators, wallets
-from ..ledger.accounts import ECNY, RESERVE
+from ..ledger.accounts import ECNY, RESERVE, operator_codes
 from . import settlement
 
 CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
@@ -125,16 +124,8 @@ def codes_by_id(tx: Tx) -> dict[int, str]:
     return dict(tx.conn.execute(sa.select(operators.c.id, operators.c.code)).all())
 
 
-def codes_of(tx: Tx, operator_ids: Iterable[int]) -> dict[int, str]:
-    """The codes of some operators (a code never changes: cached)."""
-    return tx.cached("operator_codes", sorted(set(operator_ids)), _load_codes)
-
-
-def _load_codes(tx: Tx, operator_ids: list[int]) -> dict[int, str]:
-    return dict(tx.rows(_CODES, ids=operator_ids))
-
-
-_CODES = sa.select(operators.c.id, operators.c.code).where(any_of(operators.c.id, "ids"))
+# The codes of some operators, cached (the posting engine names them in its events too).
+codes_of = operator_codes
 
 
 def list_(tx: Tx, actor: Principal, after: str | None, limit: int) -> list[Operator]:

@@ -31,7 +31,7 @@ from types import EllipsisType
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.clock import SANDBOX_TZ
 from ..core.db import Tx, inserted_id
 from ..core.schema import (
@@ -497,7 +497,34 @@ def close(tx: Tx, at: datetime | None = None) -> Window:
         .values(report=json.dumps(report))
     )
     _open_new_window(tx, at)
-    return get(tx, window.id)
+    closed = get(tx, window.id)
+    # The central bank's and every operator's business (each sees its own position).
+    outbox.emit(
+        tx, outbox.Event("settlement.window_closed", window_document(closed), central_bank=True)
+    )
+    return closed
+
+
+def window_document(w: Window) -> dict:
+    """The window as the API's ``WindowOut`` renders it."""
+    return {
+        "id": w.id,
+        "status": w.status,
+        "opened_at": w.opened_at,
+        "closed_at": w.closed_at,
+        "settled_at": w.settled_at,
+        "settlement_transfer_id": w.settlement_transfer_id,
+        "positions": [
+            {
+                **p,
+                **{
+                    k: None if p[k] is None else fmt(p[k])
+                    for k in ("sent", "received", "net", "net_debit_cap", "peak_debit")
+                },
+            }
+            for p in w.positions
+        ],
+    }
 
 
 def close_due(tx: Tx, before: datetime, after: datetime) -> list[Window]:

@@ -1,0 +1,122 @@
+"""The outbox: observable changes as events, written in the change's own
+transaction (docs/events.md).
+
+A use case calls :func:`emit` as it changes something a user can observe;
+the events wait on the transaction (:attr:`Tx.events`) and
+:func:`flush` writes them all with one executemany just before COMMIT
+(``Database.write`` calls it), after taking their ids from ``event_head``.
+That row is locked last, when every other lock of the transaction is held,
+so event ids follow the order of the commits: a reader paging by id never
+passes an event that commits later with a smaller id. A rolled-back write
+leaves no event; a retried one writes its events once, from its last run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from . import schema
+
+if TYPE_CHECKING:
+    from .db import Tx
+
+# Every event type, in the order docs/events.md lists them.
+TYPES = (
+    "transfer.posted",
+    "hold.created",
+    "hold.captured",
+    "hold.voided",
+    "hold.expired",
+    "wallet.opened",
+    "wallet.updated",
+    "wallet.frozen",
+    "wallet.unfrozen",
+    "wallet.closed",
+    "alert.raised",
+    "alert.acknowledged",
+    "alert.escalated",
+    "alert.dismissed",
+    "settlement.window_closed",
+    "gaming_day.closed",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change, and who may see it: the operators it touches, the casino
+    whose business it is, and whether the central bank sees it."""
+
+    type: str
+    data: dict[str, Any]
+    operator_id: int | None = None
+    counter_operator_id: int | None = None
+    casino_ref: str | None = None
+    central_bank: bool = False
+
+
+def emit(tx: Tx, event: Event) -> None:
+    """Write ``event`` with ``tx`` (at its COMMIT)."""
+    assert event.type in TYPES, f"undocumented event type {event.type!r}"
+    tx.events.append(event)
+
+
+_ADVANCE_HEAD = (
+    sa.update(schema.event_head)
+    .where(schema.event_head.c.id == 1)
+    .values(last_id=schema.event_head.c.last_id + sa.bindparam("count", type_=sa.BigInteger))
+    .returning(schema.event_head.c.last_id)
+)
+COLUMNS = (
+    "id",
+    "type",
+    "at",
+    "operator_id",
+    "counter_operator_id",
+    "casino_ref",
+    "central_bank",
+    "data",
+)
+_INSERT = sa.insert(schema.events).values({c: sa.bindparam(c) for c in COLUMNS})
+
+
+def flush(tx: Tx) -> None:
+    """Write the transaction's events: one UPDATE of the head, one executemany."""
+    pending = tx.events
+    if not pending:
+        return
+    ((last,),) = tx.rows(_ADVANCE_HEAD, count=len(pending))
+    first = last - len(pending) + 1
+    at = tx.now()
+    tx.run_many(
+        _INSERT,
+        COLUMNS,
+        [
+            (
+                first + i,
+                e.type,
+                at,
+                e.operator_id,
+                e.counter_operator_id,
+                e.casino_ref,
+                e.central_bank,
+                dumps(e.data),
+            )
+            for i, e in enumerate(pending)
+        ],
+    )
+    pending.clear()
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), default=_default)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
