@@ -380,6 +380,8 @@ class Client:
         operator: str | None = None,
         merchant_wallet: int | None = None,
         supervisors: list[int] | None = None,
+        beneficiaries: dict[str, int] | None = None,
+        chips_approved: str | None = None,
         **kw,
     ) -> JSON:
         body = self._drop_none(
@@ -389,6 +391,8 @@ class Client:
             merchant_wallet=merchant_wallet,
             treasury_wallet=treasury_wallet,
             supervisors=supervisors,
+            beneficiaries=beneficiaries or None,
+            chips_approved=chips_approved,
         )
         body["float"] = float_amount
         return self._json("POST", "/v1/casinos", body, **kw)

@@ -96,6 +96,8 @@ def register_casino(body):
             treasury_wallet_id=body["treasury_wallet"],
             float_amount=body["float_amount"],
             supervisor_key_ids=tuple(body["supervisors"]),
+            beneficiaries=body["beneficiaries"],
+            chips_approved=body.get("chips_approved"),
             phone_secret=secret,
         ),
         CasinoOut,

@@ -250,6 +250,9 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
     for i, c in enumerate(setup.get("casinos", [])):
         for p, msg in arguments(c, ["setup", "casinos", i]):
             yield f"{line_of(p)}: {msg}"
+        for name, ref in (c.get("beneficiaries") or {}).items():
+            for p, msg in unknown("wallet", ref, ["setup", "casinos", i, "beneficiaries", name]):
+                yield f"{line_of(p)}: {msg}"
         known["casino"].add(c["ref"])
         known["wallet"].add(f"{c['ref']}:wallet")
     for i, x in enumerate(setup.get("exclusions", [])):

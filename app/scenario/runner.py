@@ -147,6 +147,8 @@ class Runner:
                 self.wallets[c["treasury"]],
                 c["float"],
                 operator=c["operator"],
+                beneficiaries={k: self.wallets[v] for k, v in c.get("beneficiaries", {}).items()},
+                chips_approved=c.get("chips_approved"),
             )
             self.casinos.append(c["ref"])
             self.wallets[f"{c['ref']}:wallet"] = casino["merchant_wallet"]

@@ -47,6 +47,24 @@ class CasinoCreate(StrictSchema):
         load_default=list,
         metadata={"description": "Ids of supervisor keys to add this casino to"},
     )
+    beneficiaries = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$")),
+        values=wallet_id(),
+        load_default=dict,
+        validate=validate.Length(max=8),
+        metadata={
+            "description": "The wallet each contribution of the rule profile is paid to "
+            "(by the contribution's name); a contribution not named here goes to the "
+            "treasury wallet",
+            "example": {"macao_foundation": 15},
+        },
+    )
+    chips_approved = Amount(
+        metadata={
+            "description": "The chips in circulation DICJ approved (Law 7/2022): a buy-in "
+            "that would put more chips with players is refused. Absent: none recorded"
+        }
+    )
 
 
 class SupervisorOut(Schema):
@@ -65,6 +83,8 @@ class CasinoOut(Schema):
     merchant_balance = Amount(metadata={"description": "e-CNY in its merchant wallet"})
     chips_with_players = Amount(metadata={"description": "Chips out with players, now"})
     supervisors = fields.List(fields.Nested(SupervisorOut))
+    beneficiaries = fields.Dict(keys=fields.String(), values=Integer())
+    chips_approved = Amount(allow_none=True, allow_zero=True)
     created_at = fields.DateTime()
 
 
@@ -172,6 +192,20 @@ class TaxOut(Schema):
     transfer_id = Integer(allow_none=True)
 
 
+class ContributionPaymentOut(Schema):
+    name = fields.String(metadata={"example": "macao_foundation"})
+    rate = fields.String(metadata={"example": "0.02"})
+    amount = fields.String(metadata={"example": "460.00"})
+    wallet = Integer(metadata={"description": "The beneficiary's wallet"})
+    transfer_id = Integer(allow_none=True)
+
+
+class ContributionsOut(Schema):
+    rate = fields.String(metadata={"description": "The shares together", "example": "0.05"})
+    amount = fields.String(metadata={"description": "The payments together"})
+    payments = fields.List(fields.Nested(ContributionPaymentOut))
+
+
 class SweepOut(Schema):
     float_amount = fields.String(attribute="float", data_key="float")
     balance_before = fields.String()
@@ -197,7 +231,7 @@ class GamingDayReportOut(Schema):
     payouts = fields.String()
     ggr = fields.String(metadata={"description": "Gross gaming revenue: turnover - payouts"})
     special_gaming_tax = fields.Nested(TaxOut)
-    contributions = fields.Nested(TaxOut)
+    contributions = fields.Nested(ContributionsOut)
     sweep = fields.Nested(SweepOut)
     chips_with_players = fields.Nested(ChipsOut)
     checks = fields.List(fields.Nested(CheckResultOut))

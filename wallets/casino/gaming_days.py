@@ -3,16 +3,17 @@
 Closing a casino's gaming day (once it is over, and only once):
   1. sums the day's cage records: buy-ins, cash-outs, turnover (wagers),
      payouts, and GGR = wagers - payouts (the players' net losses);
-  2. pays the special gaming tax and the contributions (the profile's shares
-     of a positive GGR, rounded half up to the fen) from the casino's wallet to
-     its treasury wallet, as linked e-CNY payments;
+  2. pays the special gaming tax to its treasury wallet and each contribution
+     of the profile to its beneficiary wallet (the profile's shares of a
+     positive GGR, each rounded half up to the fen) from the casino's wallet,
+     as linked e-CNY payments;
   3. sweeps the casino wallet's e-CNY above its float to its bank (a defunding);
   4. checks the settlement rules against the ledger itself, each with its figures:
      - ``ecny_receipts_match``: the casino wallet's net e-CNY receipts over the
        day equal GGR plus the change in chips held by players (SPEC.md §7);
      - ``chips_match_cage``: the chips players hold per the ledger equal what
        the cage's own records give (nothing moved chips outside the cage);
-     - ``taxes_paid``: the tax and contributions reached the treasury wallet;
+     - ``taxes_paid``: the tax and each contribution reached its beneficiary;
      - ``ltr_filed``: every casino transaction of the day at or above the LTR
        threshold has its report — a cage operation's LTR alert, and no e-CNY
        payment to or from the casino wallet above it outside the cage.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +40,7 @@ from ..core.schema import (
     casino_player_days,
     casino_transactions,
     casinos,
+    gaming_day_transfers,
     gaming_days,
     journal_entries,
     transfers,
@@ -48,6 +51,7 @@ from ..ledger.money import apply_rate, format_amount, format_rate
 from ..retail import payments
 from ..retail import wallet as wl
 from ..rules import casino_rules
+from ..rules.profile import Contribution
 from . import cage, model, registry
 
 # The checks of a close, in the order of its report.
@@ -59,12 +63,13 @@ NOT_RECEIPTS = ("funding", "defunding", "sweep")
 
 def _close_transfer_ids(tx: Tx, casino_id: int):
     """The tax, contribution and sweep transfers of every close of this casino."""
-    gd = gaming_days
+    gd, gdt = gaming_days, gaming_day_transfers
     return sa.union_all(
         *(
             sa.select(col).where(gd.c.casino_id == casino_id, col.is_not(None))
             for col in (gd.c.tax_transfer_id, gd.c.contribution_transfer_id, gd.c.sweep_transfer_id)
-        )
+        ),
+        sa.select(gdt.c.transfer_id).where(gdt.c.casino_id == casino_id),
     )
 
 
@@ -100,12 +105,28 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     players, buy_ins, cash_outs, wagered, paid_out = (int(v) for v in t)
     ggr = wagered - paid_out
     tax = apply_rate(ggr, rules.special_gaming_tax) if ggr > 0 else 0
-    contribution = apply_rate(ggr, rules.contributions) if ggr > 0 else 0
+    # Each contribution is its own share of GGR, rounded on its own: two
+    # payments to two beneficiaries (Law 16/2001 art. 27-29).
+    due = [
+        (k, apply_rate(ggr, k.share) if ggr > 0 else 0, c.beneficiaries.get(k.name))
+        for k in rules.contributions
+    ]
 
     treasury = wl.existing(tx, c.treasury_wallet_id)
     label = f"{ref} {day.isoformat()}"
-    tax_t, contribution_t = _pay_taxes(tx, c, treasury, tax, contribution, label)
-    paid = [t for t in (tax_t, contribution_t) if t is not None]
+    tax_t, contribution_ts = _pay_taxes(tx, c, treasury, tax, due, label)
+    contributions_out = [
+        {
+            "name": k.name,
+            "rate": format_rate(k.share),
+            "amount": format_amount(amount),
+            "wallet": (t.to_wallet_id if t else wallet_id or treasury.id),
+            "transfer_id": t.id if t else None,
+        }
+        for (k, amount, wallet_id), t in zip(due, contribution_ts, strict=True)
+    ]
+    contribution = sum(amount for _, amount, _ in due)
+    paid = [t for t in (tax_t, *contribution_ts) if t is not None]
     merchant = wl.existing(tx, c.merchant_wallet_id)
     sweep = merchant.available - c.float_amount
     sweep_t = (
@@ -134,8 +155,12 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
         _check(
             "taxes_paid",
             (tax_t.amount if tax_t else 0) == tax
-            and (contribution_t.amount if contribution_t else 0) == contribution
-            and all(p.to_wallet_id == treasury.id for p in paid),
+            and (tax_t is None or tax_t.to_wallet_id == treasury.id)
+            and all(
+                (t.amount if t else 0) == amount
+                and (t is None or t.to_wallet_id == (wallet_id or treasury.id))
+                for (_, amount, wallet_id), t in zip(due, contribution_ts, strict=True)
+            ),
             {
                 "special_gaming_tax": format_amount(tax),
                 "contributions": format_amount(contribution),
@@ -143,7 +168,7 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
                 "transfer_ids": [p.id for p in paid],
                 "treasury_wallet": treasury.id,
             },
-            "the taxes due were not paid to the treasury",
+            "the taxes due were not paid to their beneficiaries",
         ),
         _ltr_filed(tx, c, rules.ltr_threshold, day, start, end),
     ]
@@ -165,9 +190,9 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             "transfer_id": tax_t.id if tax_t else None,
         },
         "contributions": {
-            "rate": format_rate(rules.contributions),
+            "rate": format_rate(sum((k.share for k in rules.contributions), Decimal(0))),
             "amount": format_amount(contribution),
-            "transfer_id": contribution_t.id if contribution_t else None,
+            "payments": contributions_out,
         },
         "sweep": {
             "float": format_amount(c.float_amount),
@@ -189,37 +214,58 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             closed_at=now,
             ok=report["ok"],
             tax_transfer_id=report["special_gaming_tax"]["transfer_id"],
-            contribution_transfer_id=report["contributions"]["transfer_id"],
             sweep_transfer_id=report["sweep"]["transfer_id"],
             report=json.dumps(report, separators=(",", ":")),
         )
     )
+    for (k, _, _), posted in zip(due, contribution_ts, strict=True):
+        if posted is not None:
+            tx.conn.execute(
+                gaming_day_transfers.insert().values(
+                    casino_id=c.id, gaming_day=day, transfer_id=posted.id, purpose=k.name
+                )
+            )
     return report
 
 
 def _pay_taxes(
-    tx: Tx, c: model.Casino, treasury: wl.Wallet, tax: int, contribution: int, label: str
-) -> tuple[PostedTransfer | None, PostedTransfer | None]:
-    """The special gaming tax and the contributions, casino wallet -> treasury, linked."""
+    tx: Tx,
+    c: model.Casino,
+    treasury: wl.Wallet,
+    tax: int,
+    contributions: list[tuple[Contribution, int, int | None]],
+    label: str,
+) -> tuple[PostedTransfer | None, list[PostedTransfer | None]]:
+    """The special gaming tax to the treasury and each contribution to its
+    beneficiary (the treasury when the casino names none), from the casino's
+    wallet, as one linked chain."""
     merchant = wl.existing(tx, c.merchant_wallet_id)
-    due = [(tax, "special gaming tax"), (contribution, "contributions")]
+    payees = {treasury.id: treasury}
+    for _, _, wallet_id in contributions:
+        if wallet_id is not None and wallet_id not in payees:
+            payees[wallet_id] = wl.existing(tx, wallet_id)
+    due = [(tax, treasury.id, "special gaming tax")] + [
+        (amount, wallet_id or treasury.id, f"contribution {k.name}")
+        for k, amount, wallet_id in contributions
+    ]
     drafts = [
-        cage.ecny_payment(tx, merchant, treasury, amount, f"{what}, {label}")
-        for amount, what in due
+        cage.ecny_payment(tx, merchant, payees[payee], amount, f"{what}, {label}")
+        for amount, payee, what in due
         if amount
     ]
     if not drafts:
-        return None, None
+        return None, [None] * len(contributions)
     posted = iter(
         cage.post_linked(
             tx,
             drafts,
             lock=[],
-            parties=[(merchant, "paying"), (treasury, "receiving")],
+            parties=[(merchant, "paying"), *((w, "receiving") for w in payees.values())],
             limits=True,
         )
     )
-    return (next(posted) if tax else None), (next(posted) if contribution else None)
+    results = [next(posted) if amount else None for amount, _, _ in due]
+    return results[0], results[1:]
 
 
 def _check(name: str, ok: bool, figures: dict, problem: str) -> dict:

@@ -4,6 +4,7 @@ listing casinos in a caller's scope; the figures a casino's page shows."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from typing import cast
@@ -23,6 +24,7 @@ from ..core.schema import wallets as wallets_table
 from ..ledger.accounts import chip_asset
 from ..retail import payments
 from ..retail import wallet as wl
+from ..rules import active_profile
 from .model import Casino
 
 
@@ -58,6 +60,8 @@ def _from_row(r: sa.Row) -> Casino:
         chip_account_id=r.chip_account_id,
         float_amount=r.float_amount,
         created_at=r.created_at,
+        beneficiaries={k: int(v) for k, v in json.loads(r.beneficiaries or "{}").items()},
+        chips_approved=r.chips_approved,
     )
 
 
@@ -102,6 +106,8 @@ def register(
     operator_code: str | None = None,
     merchant_wallet_id: int | None = None,
     supervisor_key_ids: tuple[int, ...] = (),
+    beneficiaries: dict[str, int] | None = None,
+    chips_approved: int | None = None,
     phone_secret: str,
 ) -> Casino:
     """Register a casino: its merchant wallet (given, or opened at ``operator_code``),
@@ -138,6 +144,17 @@ def register(
     treasury = _existing_wallet(tx, treasury_wallet_id, "treasury_wallet")
     if treasury.id == merchant.id:
         raise _invalid("treasury_wallet", "must not be the casino's own wallet")
+    profile = active_profile(tx)
+    known = {k.name for k in profile.casino.contributions} if profile.casino else None
+    for name, wallet_id in (beneficiaries or {}).items():
+        if known is not None and name not in known:
+            raise _invalid(
+                "beneficiaries",
+                f"{name}: not a contribution of the rule profile {profile.name!r} "
+                f"(have: {', '.join(sorted(known)) or 'none'})",
+            )
+        if _existing_wallet(tx, wallet_id, "beneficiaries").id == merchant.id:
+            raise _invalid("beneficiaries", f"{name}: must not be the casino's own wallet")
     now = tx.now()
     inserted = tx.conn.execute(
         accounts.insert().values(
@@ -158,6 +175,8 @@ def register(
             chip_account_id=chip_account_id,
             float_amount=float_amount,
             created_at=now,
+            beneficiaries=json.dumps(beneficiaries, sort_keys=True) if beneficiaries else None,
+            chips_approved=chips_approved,
         )
     )
     for key_id in supervisor_key_ids:

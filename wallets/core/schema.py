@@ -403,6 +403,10 @@ casinos = sa.Table(
     sa.Column("chip_account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("float_amount", Fen, nullable=False),
     _created_at(),
+    # JSON: contribution name (of the rule profile) -> the wallet it is paid to.
+    sa.Column("beneficiaries", sa.Text, nullable=True),
+    # The chips in circulation DICJ approved (Law 7/2022), fen; NULL: none recorded.
+    sa.Column("chips_approved", Fen, nullable=True),
     sa.CheckConstraint("float_amount >= 0", name="float_not_negative"),
 )
 
@@ -477,6 +481,17 @@ gaming_days = sa.Table(
     sa.Column("contribution_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
     sa.Column("sweep_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
     sa.Column("report", sa.Text, nullable=False),  # JSON
+)
+
+# The other transfers a close posted (one per contribution), with their purpose.
+gaming_day_transfers = sa.Table(
+    "gaming_day_transfers",
+    metadata,
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=False),
+    sa.Column("gaming_day", sa.Date, nullable=False),
+    sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), primary_key=True),
+    sa.Column("purpose", sa.String(64), nullable=False),
+    sa.Index("ix_gaming_day_transfers_casino_id_gaming_day", "casino_id", "gaming_day"),
 )
 
 # Persons barred from gaming (Law 10/2012): by pseudonymous holder id, at one

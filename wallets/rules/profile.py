@@ -80,6 +80,15 @@ class FxRates:
 
 
 @dataclass(frozen=True)
+class Contribution:
+    """One contribution of the gaming-day close: its name (the key a casino's
+    beneficiary wallet is registered under) and its share of a positive GGR."""
+
+    name: str
+    share: Decimal
+
+
+@dataclass(frozen=True)
 class AlertRules:
     # Suspicious transaction reports reach the GIF within this many working days.
     str_due_working_days: int
@@ -106,7 +115,8 @@ class CasinoRules:
     mainland_yearly_cap_usd: int
     mainland_yearly_cap: int  # CNY fen at cny_per_usd
     special_gaming_tax: Decimal
-    contributions: Decimal
+    # Paid separately, each to its beneficiary (Law 16/2001 art. 27-29).
+    contributions: tuple[Contribution, ...]
     # A buy-in debits the player's e-CNY only with a payment code the player's
     # wallet issued (wallets/retail/payment_codes.py), valid this many seconds.
     payment_code_required: bool
@@ -263,9 +273,29 @@ class _MainlandSchema(ma.Schema):
     yearly_cap_usd = _ProfileAmount(required=True)
 
 
+class _ContributionSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$"))
+    share = _Rate(share=True, required=True)
+
+
 class _TaxSchema(ma.Schema):
     special_gaming_tax = _Rate(share=True, required=True)
-    contributions = _Rate(share=True, required=True)
+    contributions = ma.fields.List(
+        ma.fields.Nested(_ContributionSchema), required=True, validate=ma.validate.Length(0, 8)
+    )
+
+    @ma.validates_schema
+    def _shares(self, data, **kwargs):
+        contributions = data.get("contributions", [])
+        names = [c["name"] for c in contributions]
+        if len(set(names)) != len(names):
+            raise ma.ValidationError("names must differ", field_name="contributions")
+        total = data.get("special_gaming_tax", 0) + sum(c["share"] for c in contributions)
+        if total > 1:
+            raise ma.ValidationError(
+                "the tax and the contributions together must not exceed 1",
+                field_name="contributions",
+            )
 
 
 class _PaymentCodesSchema(ma.Schema):
@@ -367,7 +397,9 @@ def _casino_rules(c: dict, fx: FxRates) -> CasinoRules:
         mainland_yearly_cap_usd=mainland["yearly_cap_usd"],
         mainland_yearly_cap=apply_rate(mainland["yearly_cap_usd"], fx.cny_per_usd),
         special_gaming_tax=c["tax"]["special_gaming_tax"],
-        contributions=c["tax"]["contributions"],
+        contributions=tuple(
+            Contribution(name=k["name"], share=k["share"]) for k in c["tax"]["contributions"]
+        ),
         payment_code_required=c["payment_codes"]["required"],
         payment_code_lifetime_seconds=c["payment_codes"]["lifetime_seconds"],
     )

@@ -1,0 +1,98 @@
+"""macau in depth: contributions split by beneficiary, approved chips in circulation
+
+Revision ID: 0008_macau_depth
+Revises: 0007
+Create Date: 2026-12-01
+
+- ``casinos.beneficiaries``: the wallets (JSON, contribution name -> wallet id)
+  the casino pays each contribution of the profile to (the treasury wallet
+  when a contribution has none);
+- ``casinos.chips_approved``: the chips in circulation DICJ approved for the
+  casino (Law 7/2022), in fen; NULL: no approved figure recorded;
+- ``gaming_day_transfers``: every transfer a close posted besides the tax and
+  the sweep (one per contribution), with its purpose;
+- the rule profile's ``casino.tax.contributions`` becomes a list of named
+  shares: a sandbox's own document with the old single share gets it as one
+  entry named ``contributions`` (what it meant: one payment to the treasury);
+  the downgrade sums them back.
+
+(Another branch may add a revision after 0007; at merge the merger re-chains
+this one's down_revision.)
+"""
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008_macau_depth"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("casinos") as batch:
+        batch.add_column(sa.Column("beneficiaries", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("chips_approved", sa.BigInteger(), nullable=True))
+    op.create_table(
+        "gaming_day_transfers",
+        sa.Column("casino_id", sa.Integer(), nullable=False),
+        sa.Column("gaming_day", sa.Date(), nullable=False),
+        sa.Column("transfer_id", BIG_ID, nullable=False),
+        sa.Column("purpose", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["casino_id"], ["casinos.id"], name=op.f("fk_gaming_day_transfers_casino_id_casinos")
+        ),
+        sa.ForeignKeyConstraint(
+            ["transfer_id"],
+            ["transfers.id"],
+            name=op.f("fk_gaming_day_transfers_transfer_id_transfers"),
+        ),
+        sa.PrimaryKeyConstraint("transfer_id", name=op.f("pk_gaming_day_transfers")),
+    )
+    op.create_index(
+        "ix_gaming_day_transfers_casino_id_gaming_day",
+        "gaming_day_transfers",
+        ["casino_id", "gaming_day"],
+    )
+    _rewrite_contributions(_to_list)
+
+
+def downgrade() -> None:
+    _rewrite_contributions(_to_share)
+    op.drop_index("ix_gaming_day_transfers_casino_id_gaming_day", table_name="gaming_day_transfers")
+    op.drop_table("gaming_day_transfers")
+    with op.batch_alter_table("casinos") as batch:
+        batch.drop_column("chips_approved")
+        batch.drop_column("beneficiaries")
+
+
+def _to_list(value):
+    return [{"name": "contributions", "share": value}] if isinstance(value, str) else value
+
+
+def _to_share(value):
+    if not isinstance(value, list):
+        return value
+    return str(sum((Decimal(c["share"]) for c in value), Decimal(0)))
+
+
+def _rewrite_contributions(change) -> None:
+    bind = op.get_bind()
+    text = bind.execute(sa.text("SELECT profile_document FROM sandbox WHERE id = 1")).scalar()
+    if not text:
+        return
+    document = json.loads(text)
+    tax = document.get("casino", {}).get("tax") if isinstance(document, dict) else None
+    if not isinstance(tax, dict) or "contributions" not in tax:
+        return
+    tax["contributions"] = change(tax["contributions"])
+    bind.execute(
+        sa.text("UPDATE sandbox SET profile_document = :doc WHERE id = 1"),
+        {"doc": json.dumps(document, sort_keys=True, separators=(",", ":"))},
+    )
