@@ -63,3 +63,47 @@ def test_a_beneficiary_must_be_a_contribution_of_the_profile(sandbox):
     r = sb.post("/v1/casinos", json={**body, "beneficiaries": {"Bad-Name": treasury}})
     assert r.status_code == 422 and "beneficiaries.Bad-Name.key" in r.get_json()["errors"]
     assert sb.ok("GET", "/v1/casinos")["items"] == []  # nothing half-written
+
+
+def _mainland_alert_due(sb, player: int, now: str) -> str:
+    sb.ok("PUT", "/v1/sandbox/clock", json={"now": now})
+    op = cage(sb, "buy-ins", player, amount="100.00")
+    (alert,) = [a for a in op["alerts"] if a["type"] == "mainland_wallet"]
+    return sb.ok("GET", f"/v1/alerts/{alert['id']}", key="supervisor")["due_at"]
+
+
+def test_str_due_dates_skip_macaus_public_holidays(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    players = [sb.wallet("ICBC", 1, fund="1000.00", region="CN") for _ in range(4)]
+    # Thursday 2 April 2026: Friday is Good Friday (a dated holiday of 2026),
+    # so the 2 working days are Monday 6 and Tuesday 7 April.
+    assert _mainland_alert_due(sb, players[0], "2026-04-02T12:00:00+08:00") == (
+        "2026-04-07T16:00:00+00:00"
+    )
+    # Wednesday 30 September: 1 and 2 October are fixed-date holidays.
+    assert _mainland_alert_due(sb, players[1], "2026-09-30T12:00:00+08:00") == (
+        "2026-10-06T16:00:00+00:00"
+    )
+    # A profile of one's own may list more (here: Monday 5 October as well).
+    doc = sb.ok("GET", "/v1/rules")["document"]
+    doc["name"] = "macau-more-holidays"
+    doc["alerts"]["holidays"]["dated"]["2026"].append("2026-10-05")
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    assert _mainland_alert_due(sb, players[2], "2026-09-30T13:00:00+08:00") == (
+        "2026-10-07T16:00:00+00:00"
+    )
+    # A date outside its year is refused, naming the key; nothing changes.
+    doc["alerts"]["holidays"]["dated"]["2026"].append("2027-01-04")
+    doc["name"] = "macau-bad-holidays"
+    r = sb.call("PUT", "/v1/sandbox/profile", "admin", json={"document": doc})
+    assert r.status_code == 422 and r.get_json()["code"] == "validation_failed"
+    assert "alerts.holidays.dated: 2027-01-04 is not in 2026" in r.get_json()["detail"]
+    assert sb.ok("GET", "/v1/rules")["name"] == "macau-more-holidays"
+    # Without holidays (a profile that lists none) it is weekends only.
+    del doc["alerts"]["holidays"]
+    doc["name"] = "macau-weekends-only"
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    assert _mainland_alert_due(sb, players[3], "2026-04-02T12:00:00+08:00") == (
+        "2026-04-06T16:00:00+00:00"
+    )

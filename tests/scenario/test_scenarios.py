@@ -47,6 +47,7 @@ def test_the_shipped_scenarios_are_the_ones_the_spec_asks_for():
 # The digests of the shipped scenarios: a change to the checker, the runner or
 # the schema must not change what a shipped file replays to.
 DIGESTS = {
+    "contributions_and_holidays": "3233511a9bea43566dc9c3e68e9f8398a367a2d1613730f08907797ecab518a3",
     "deferred_net_cap": "ff6357e054101ac1405f58b9306bbd9eee021141c24a81856d397819651e2927",
     "minimal_play": "3bb527c13f869ef4f971f4251b63a0d9ad2f8cd7ceea4459880906fec16845d7",
     "normal_day": "23a20be1b0f97b4cc5e05a670117c313a5e37ec84c9852d16a96344f4e013b96",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -92,6 +92,14 @@ class Contribution:
 class AlertRules:
     # Suspicious transaction reports reach the GIF within this many working days.
     str_due_working_days: int
+    # Days that are not working days besides Saturdays and Sundays: the public
+    # holidays of a fixed date (month, day) every year, and dated ones (the
+    # lunar and Easter holidays, compensatory rest days) listed per year.
+    fixed_holidays: frozenset[tuple[int, int]] = frozenset()
+    holiday_dates: frozenset[date] = frozenset()
+
+    def is_holiday(self, day: date) -> bool:
+        return (day.month, day.day) in self.fixed_holidays or day in self.holiday_dates
 
 
 @dataclass(frozen=True)
@@ -237,8 +245,52 @@ class _FxSchema(ma.Schema):
     cny_per_usd = _Rate(required=True)
 
 
+class _MonthDay(ma.fields.Field):
+    """A day of every year as "MM-DD" (29 February is refused: not every year has it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            if not isinstance(value, str) or len(value) != 5 or value[2] != "-":
+                raise ValueError
+            day = date(2001, int(value[:2]), int(value[3:]))
+        except ValueError:
+            raise ma.ValidationError('must be a day of every year such as "12-25"') from None
+        return day.month, day.day
+
+
+class _IsoDate(ma.fields.Field):
+    """A date as "YYYY-MM-DD"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            if not isinstance(value, str) or len(value) != 10:
+                raise ValueError
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ma.ValidationError('must be a date such as "2026-02-17"') from None
+
+
+class _HolidaysSchema(ma.Schema):
+    fixed = ma.fields.List(_MonthDay(), required=True, validate=ma.validate.Length(max=366))
+    dated = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{4}$")),
+        values=ma.fields.List(_IsoDate(), validate=ma.validate.Length(max=366)),
+        required=True,
+    )
+
+    @ma.validates_schema
+    def _in_their_year(self, data, **kwargs):
+        for year, days in data.get("dated", {}).items():
+            for day in days:
+                if str(day.year) != year:
+                    raise ma.ValidationError(
+                        f"{day.isoformat()} is not in {year}", field_name="dated"
+                    )
+
+
 class _AlertsSchema(ma.Schema):
     str_due_working_days = _count(1, 30, required=True)
+    holidays = ma.fields.Nested(_HolidaysSchema)
 
 
 class _ExclusionSchema(ma.Schema):
@@ -372,9 +424,18 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
         description=loaded["description"],
         wallet_limits={cls: Limits(**limits[f"class_{cls}"]) for cls in (1, 2, 3, 4)},
         fx=fx,
-        alerts=AlertRules(**loaded["alerts"]) if "alerts" in loaded else None,
+        alerts=_alert_rules(loaded["alerts"]) if "alerts" in loaded else None,
         casino=casino,
         raw=data,
+    )
+
+
+def _alert_rules(a: dict) -> AlertRules:
+    holidays = a.get("holidays") or {"fixed": [], "dated": {}}
+    return AlertRules(
+        str_due_working_days=a["str_due_working_days"],
+        fixed_holidays=frozenset(holidays["fixed"]),
+        holiday_dates=frozenset(d for days in holidays["dated"].values() for d in days),
     )
 
 

@@ -4,7 +4,8 @@ An alert has a type (``ltr``, ``structuring``, ``minimal_play``,
 ``mainland_wallet``, ``mainland_yearly_cap``, ``ndc_threshold``: ``TYPES``),
 a subject (a wallet, a casino, an operator: each optional), the evidence as
 JSON (transfer ids, amounts, times) and, for suspicions, a due time: the end
-of the profile's ``alerts.str_due_working_days``-th working day after it was
+of the profile's ``alerts.str_due_working_days``-th working day (not a weekend
+nor a public holiday of ``alerts.holidays``) after it was
 raised (the GIF's deadline for a suspicious transaction report). Its lifecycle:
 
     open --acknowledge--> acknowledged --escalate--> escalated   (an STR is filed)
@@ -118,7 +119,9 @@ def raise_alert(
         "operator_id": operator_id,
         "raised_at": now,
         "due_at": (
-            working_days_deadline(now, rules.str_due_working_days) if due and rules else None
+            working_days_deadline(now, rules.str_due_working_days, rules.is_holiday)
+            if due and rules
+            else None
         ),
         "summary": summary[:500],
         "evidence": json.dumps(evidence, sort_keys=True, separators=(",", ":")),
