@@ -449,6 +449,14 @@ class Client:
             "GET", f"/v1/casinos/{casino}/players", params={"gaming_day": gaming_day, **page}
         )
 
+    def set_chips_approval(self, casino: str, chips_approved: str | None, **kw) -> JSON:
+        return self._json(
+            "PUT",
+            f"/v1/casinos/{casino}/chips-approval",
+            {"chips_approved": chips_approved},
+            **kw,
+        )
+
     def close_gaming_day(self, casino: str, date: str, **kw) -> JSON:
         return self._json("POST", f"/v1/casinos/{casino}/gaming-days/{date}/close", **kw)
 

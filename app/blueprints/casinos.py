@@ -13,6 +13,7 @@ from ..schemas.casinos import (
     CashOutBody,
     CasinoCreate,
     CasinoOut,
+    ChipsApprovalBody,
     GamingDayArgs,
     GamingDayReportOut,
     OperationListArgs,
@@ -127,6 +128,26 @@ def list_casinos(args):
 def get_casino(ref):
     """One casino: its wallets, float, chips out with players and supervisors."""
     return read(lambda tx: _casino(tx, registry.get(tx, ref, current_principal())))
+
+
+@blp.route("/<ref>/chips-approval", methods=["PUT"])
+@blp.arguments(ChipsApprovalBody())
+@blp.response(200, CasinoOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "supervisor")
+def set_chips_approval(body, ref):
+    """Record the chips in circulation DICJ approved for the casino (Law 7/2022;
+    null: none). From then on a buy-in that would put more chips with players is
+    refused `chips_in_circulation_exceeded`; the close checks the day's end
+    against it and reports the coverage of the chips in circulation."""
+    return write(
+        lambda tx: registry.set_chips_approved(
+            tx, ref, current_principal(), body["chips_approved"]
+        ),
+        CasinoOut,
+        present=_casino,
+        status=200,
+    )
 
 
 def _cage_view(name: str, schema, run, doc: str):

@@ -264,6 +264,8 @@ class Runner:
             return api.revoke_exclusion(n[s["exclusion"]])
         if a in ("freeze", "unfreeze"):
             return getattr(api, a)(w[s["wallet"]])
+        if a == "set_chips_approval":
+            return api.set_chips_approval(s["casino"], s.get("chips_approved"))
         if a == "set_net_debit_cap":
             return api.set_net_debit_cap(s["operator"], s.get("net_debit_cap"))
         if a == "select_profile":

@@ -88,6 +88,27 @@ class CasinoOut(Schema):
     created_at = fields.DateTime()
 
 
+class ChipsApprovalBody(StrictSchema):
+    chips_approved = Amount(
+        required=True,
+        allow_none=True,
+        allow_zero=True,
+        metadata={
+            "description": "The chips in circulation DICJ approved for the casino "
+            "(Law 7/2022); null: no approved figure"
+        },
+    )
+
+
+class CirculationOut(Schema):
+    approved = fields.String(allow_none=True)
+    now = fields.String(metadata={"description": "Chips with players at the close"})
+    ecny_cash = fields.String(metadata={"description": "The casino wallet's e-CNY after the sweep"})
+    coverage = fields.String(
+        allow_none=True, metadata={"description": "ecny_cash / now (null: no chips out)"}
+    )
+
+
 class CashOutBody(StrictSchema):
     player = wallet_id(required=True, metadata={"description": "The player's wallet"})
     amount = Amount(required=True)
@@ -234,5 +255,6 @@ class GamingDayReportOut(Schema):
     contributions = fields.Nested(ContributionsOut)
     sweep = fields.Nested(SweepOut)
     chips_with_players = fields.Nested(ChipsOut)
+    chips_in_circulation = fields.Nested(CirculationOut)
     checks = fields.List(fields.Nested(CheckResultOut))
     ok = fields.Boolean(metadata={"description": "Every check passed"})

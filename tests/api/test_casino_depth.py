@@ -107,3 +107,68 @@ def test_str_due_dates_skip_macaus_public_holidays(sandbox):
     assert _mainland_alert_due(sb, players[3], "2026-04-02T12:00:00+08:00") == (
         "2026-04-06T16:00:00+00:00"
     )
+
+
+def test_chips_in_circulation_stay_within_dicjs_approval(sandbox):
+    sb = sandbox
+    world = macau_world(sb, float_="100000.00", chips_approved="30000.00")
+    assert world["casino"]["chips_approved"] == "30000.00"
+    alice = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-alice")
+    bob = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-bob")
+    cage(sb, "buy-ins", alice, amount="20000.00")
+    journal = sb.journal_count()
+    r = cage(sb, "buy-ins", bob, 422, amount="10000.01")
+    assert r["code"] == "chips_in_circulation_exceeded"
+    assert (r["approved"], r["in_circulation"], r["requested"]) == (
+        "30000.00",
+        "20000.00",
+        "10000.01",
+    )
+    assert sb.journal_count() == journal and sb.balance(bob) == "100000.00"
+    cage(sb, "buy-ins", bob, amount="10000.00")  # exactly up to the approval
+    # A winning round puts chips in circulation too: not refused (the win is
+    # the player's), but the close reports the day's end above the approval.
+    cage(sb, "plays", bob, wager="1000.00", payout="3000.00")
+    # Only DICJ (the casino's supervisor) and the admin record the approval.
+    for key in ("merchant", "auditor"):
+        r = sb.call("PUT", "/v1/casinos/COTAI/chips-approval", key, json={"chips_approved": "1.00"})
+        assert r.status_code == 403
+    r = sb.call("PUT", "/v1/casinos/COTAI/chips-approval", "supervisor", json={"chips_approved": 5})
+    assert r.status_code == 422 and "chips_approved" in r.get_json()["errors"]
+    advance(sb, 21 * 3600)
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    checks = {c["name"]: c for c in report["checks"]}
+    assert not checks["chips_within_approval"]["ok"] and not report["ok"]
+    assert checks["chips_within_approval"]["figures"] == {
+        "approved": "30000.00",
+        "chips_with_players_at_end": "32000.00",
+    }
+    # Coverage: the casino wallet keeps its float (100,000) after the sweep.
+    assert report["chips_in_circulation"] == {
+        "approved": "30000.00",
+        "now": "32000.00",
+        "ecny_cash": "100000.00",
+        "coverage": "3.1250",
+    }
+    # The supervisor lifts the approval; then a buy-in passes again.
+    got = sb.ok(
+        "PUT",
+        "/v1/casinos/COTAI/chips-approval",
+        key="supervisor",
+        json={"chips_approved": "50000.00"},
+        status=200,
+    )
+    assert (got["chips_approved"], got["chips_with_players"]) == ("50000.00", "32000.00")
+    cage(sb, "buy-ins", alice, amount="18000.00")
+    assert cage(sb, "buy-ins", alice, 422, amount="0.01")["code"] == (
+        "chips_in_circulation_exceeded"
+    )
+    none = sb.ok(
+        "PUT",
+        "/v1/casinos/COTAI/chips-approval",
+        key="admin",
+        json={"chips_approved": None},
+        status=200,
+    )
+    assert none["chips_approved"] is None
+    cage(sb, "buy-ins", alice, amount="0.01")

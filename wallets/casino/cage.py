@@ -47,6 +47,7 @@ from ..core.schema import (
 )
 from ..core.schema import wallets as wallets_table
 from ..ledger.journal import PostedTransfer
+from ..ledger.money import format_amount
 from ..ledger.posting import Leg, Posting, Refusal, TransferDraft
 from ..retail import payment_codes, payments
 from ..retail import wallet as wl
@@ -55,7 +56,7 @@ from ..rules import casino_rules
 from ..rules.profile import CasinoRules
 from . import rules as cage_rules
 from .model import BUY_IN, CASH_OUT, PLAY, CageOperation, Casino, operation_transfer_ids
-from .registry import get
+from .registry import chips_in_circulation, get
 
 # ---- the cage ----------------------------------------------------------------------
 
@@ -225,6 +226,8 @@ def buy_in(
         payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
     player = _player(tx, wallet_id)
     cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
+    if c.chips_approved is not None:
+        _check_chips_approved(tx, c, amount)
     merchant = wl.existing(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"buy-in at {c.ref}"
@@ -239,6 +242,26 @@ def buy_in(
         limits=True,
     )
     return _record(tx, c, rules, player, BUY_IN, amount, 0, [pay, issue], ecny=pay, chips=issue)
+
+
+def _check_chips_approved(tx: Tx, c: Casino, amount: int) -> None:
+    """Law 7/2022: the chips a concessionaire puts in circulation are subject to
+    DICJ's approval: a buy-in that would take them past the approved figure is
+    refused. The casino's row is locked first, so that two buy-ins cannot both
+    pass on the same reading (a close locks it too)."""
+    tx.conn.execute(sa.select(casinos.c.id).where(casinos.c.id == c.id).with_for_update())
+    in_circulation = chips_in_circulation(tx, c)
+    assert c.chips_approved is not None
+    if in_circulation + amount > c.chips_approved:
+        raise errors.DomainError(
+            errors.CHIPS_IN_CIRCULATION_EXCEEDED,
+            f"{c.ref} has {format_amount(in_circulation)} chips in circulation of "
+            f"{format_amount(c.chips_approved)} approved: a buy-in of {format_amount(amount)} "
+            "would pass the approved figure",
+            approved=format_amount(c.chips_approved),
+            in_circulation=format_amount(in_circulation),
+            requested=format_amount(amount),
+        )
 
 
 def play(

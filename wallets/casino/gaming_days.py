@@ -16,7 +16,10 @@ Closing a casino's gaming day (once it is over, and only once):
      - ``taxes_paid``: the tax and each contribution reached its beneficiary;
      - ``ltr_filed``: every casino transaction of the day at or above the LTR
        threshold has its report — a cage operation's LTR alert, and no e-CNY
-       payment to or from the casino wallet above it outside the cage.
+       payment to or from the casino wallet above it outside the cage;
+     - ``chips_within_approval``: the chips with players at the day's end do
+       not pass the figure DICJ approved (Law 7/2022), when one is recorded;
+  and reports the coverage of the chips in circulation by the casino's e-CNY.
 It stores and returns the report; a failed check is in it, it does not stop
 the close. Everything runs in the caller's one transaction.
 """
@@ -55,7 +58,13 @@ from ..rules.profile import Contribution
 from . import cage, model, registry
 
 # The checks of a close, in the order of its report.
-CHECKS = ("ecny_receipts_match", "chips_match_cage", "taxes_paid", "ltr_filed")
+CHECKS = (
+    "ecny_receipts_match",
+    "chips_match_cage",
+    "taxes_paid",
+    "ltr_filed",
+    "chips_within_approval",
+)
 
 # Transfers on the casino wallet that are not receipts from or payments to players.
 NOT_RECEIPTS = ("funding", "defunding", "sweep")
@@ -171,7 +180,32 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             "the taxes due were not paid to their beneficiaries",
         ),
         _ltr_filed(tx, c, rules.ltr_threshold, day, start, end),
+        _check(
+            "chips_within_approval",
+            c.chips_approved is None or chips_end <= c.chips_approved,
+            {
+                "approved": None if c.chips_approved is None else format_amount(c.chips_approved),
+                "chips_with_players_at_end": format_amount(chips_end),
+            },
+            "more chips in circulation than DICJ approved",
+        ),
     ]
+    # Coverage (Law 7/2022: the chips in circulation are covered by cash or
+    # credit): the e-CNY the casino's wallet holds after the sweep against the
+    # chips its players hold now. Reported, not checked: the casino's bank
+    # deposits (where the sweep went) and its credit lines are outside the ledger.
+    in_circulation = registry.chips_in_circulation(tx, c)
+    cash = wl.existing(tx, c.merchant_wallet_id).balance
+    circulation = {
+        "approved": None if c.chips_approved is None else format_amount(c.chips_approved),
+        "now": format_amount(in_circulation),
+        "ecny_cash": format_amount(cash),
+        "coverage": (
+            str((Decimal(cash) / Decimal(in_circulation)).quantize(Decimal("0.0001")))
+            if in_circulation > 0
+            else None
+        ),
+    }
     report: dict[str, Any] = {
         "casino": ref,
         "gaming_day": day.isoformat(),
@@ -204,6 +238,7 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             "at_start": format_amount(chips_start),
             "at_end": format_amount(chips_end),
         },
+        "chips_in_circulation": circulation,
         "checks": checks,
         "ok": all(ch["ok"] for ch in checks),
     }

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.db import Tx, inserted_id
-from ..core.principal import CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
+from ..core.principal import ADMIN, CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
 from ..core.schema import (
     accounts,
     api_keys,
@@ -218,6 +218,32 @@ def _add_supervisor(tx: Tx, key_id: int, ref: str) -> None:
     tx.conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(casino_ref=scope))
 
 
+def set_chips_approved(tx: Tx, ref: str, actor: Principal, approved: int | None) -> Casino:
+    """Record the chips in circulation DICJ approved for the casino (Law 7/2022);
+    None: no approved figure. Only the admin and the casino's supervisors (DICJ)."""
+    if actor.role not in (ADMIN, SUPERVISOR):
+        raise errors.DomainError(
+            errors.FORBIDDEN_ROLE, f"a {actor.role} does not approve chips in circulation"
+        )
+    c = get(tx, ref, actor)
+    tx.conn.execute(casinos.update().where(casinos.c.id == c.id).values(chips_approved=approved))
+    changed = find(tx, ref)
+    assert changed is not None, f"casino {ref} exists"
+    return changed
+
+
+def chips_in_circulation(tx: Tx, c: Casino) -> int:
+    """The chips the casino has put in circulation: what its players hold now
+    (minus the balance of its chip issuance account)."""
+    return int(
+        tx.conn.execute(
+            sa.select(accounts.c.debits_posted - accounts.c.credits_posted).where(
+                accounts.c.id == c.chip_account_id
+            )
+        ).scalar_one()
+    )
+
+
 @dataclass(frozen=True)
 class CasinoFigures:
     merchant_balance: int
@@ -227,11 +253,7 @@ class CasinoFigures:
 
 def figures(tx: Tx, c: Casino) -> CasinoFigures:
     merchant = wl.existing(tx, c.merchant_wallet_id)
-    issuance = tx.conn.execute(
-        sa.select(accounts.c.debits_posted - accounts.c.credits_posted).where(
-            accounts.c.id == c.chip_account_id
-        )
-    ).scalar_one()
+    issuance = chips_in_circulation(tx, c)
     keys = tx.conn.execute(
         sa.select(api_keys.c.id, api_keys.c.label, api_keys.c.casino_ref)
         .where(

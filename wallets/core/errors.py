@@ -165,6 +165,12 @@ NOT_A_PLAYER = _code(
     REFUSED,
     "A merchant, casino, treasury or government wallet never plays at a cage",
 )
+# Macau in depth (issue 20)
+CHIPS_IN_CIRCULATION_EXCEEDED = _code(
+    "chips_in_circulation_exceeded",
+    REFUSED,
+    "The buy-in would put more chips in circulation than DICJ approved for the casino",
+)
 # Payment codes: a wallet holder's consent to a cage debit
 PAYMENT_CODE_REQUIRED = _code(
     "payment_code_required", REFUSED, "The rule profile makes a buy-in need a payment code"
