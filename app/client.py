@@ -449,6 +449,27 @@ class Client:
             "GET", f"/v1/casinos/{casino}/players", params={"gaming_day": gaming_day, **page}
         )
 
+    def register_promoter(
+        self,
+        casino: str,
+        licence: str,
+        wallet: int,
+        commission_rate: str,
+        name: str | None = None,
+        **kw,
+    ) -> JSON:
+        body = {
+            "licence": licence,
+            "name": name or licence,
+            "wallet": wallet,
+            "commission_rate": commission_rate,
+        }
+        return self._json("POST", f"/v1/casinos/{casino}/promoters", body, **kw)
+
+    def attach_promoter_player(self, casino: str, licence: str, player: int, **kw) -> JSON:
+        path = f"/v1/casinos/{casino}/promoters/{licence}/players"
+        return self._json("POST", path, {"player": player}, **kw)
+
     def set_chips_approval(self, casino: str, chips_approved: str | None, **kw) -> JSON:
         return self._json(
             "PUT",

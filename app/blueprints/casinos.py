@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wallets.casino import cage, gaming_days, model, registry
+from wallets.casino import cage, gaming_days, model, promoters, registry
 from wallets.core import errors
 
 from .. import converters, present
@@ -20,6 +20,9 @@ from ..schemas.casinos import (
     OperationOut,
     PlayBody,
     PlayerDayOut,
+    PromoterCreate,
+    PromoterOut,
+    PromoterPlayerBody,
 )
 from ..schemas.common import PageArgs, page_of
 from ..state import settings
@@ -128,6 +131,53 @@ def list_casinos(args):
 def get_casino(ref):
     """One casino: its wallets, float, chips out with players and supervisors."""
     return read(lambda tx: _casino(tx, registry.get(tx, ref, current_principal())))
+
+
+@blp.route("/<ref>/promoters", methods=["POST"])
+@blp.arguments(PromoterCreate())
+@blp.response(201, PromoterOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "supervisor")
+def register_promoter(body, ref):
+    """Register a gaming promoter licensed by DICJ at this casino (its
+    concessionaire): its wallet and commission rate (at most the profile's cap
+    on net rolling). A licence that works for another casino is refused
+    `promoter_other_concessionaire`."""
+    return write(
+        lambda tx: promoters.register(
+            tx,
+            ref,
+            current_principal(),
+            licence=body["licence"],
+            name=body["name"],
+            wallet_id=body["wallet"],
+            commission_rate=body["commission_rate"],
+        ),
+        PromoterOut,
+    )
+
+
+@blp.route("/<ref>/promoters", methods=["GET"])
+@blp.response(200, PromoterOut(many=True))
+@problems(blp, 404)
+@roles(*READERS)
+def list_promoters(ref):
+    """The casino's gaming promoters and the players they bring."""
+    return read(lambda tx: promoters.list_(tx, ref, current_principal()))
+
+
+@blp.route("/<ref>/promoters/<licence>/players", methods=["POST"])
+@blp.arguments(PromoterPlayerBody())
+@blp.response(201, PromoterOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant", "supervisor")
+def attach_promoter_player(body, ref, licence):
+    """Attach a player to the promoter: its wagers at this casino count in the
+    promoter's rolling from the next close on. One promoter per player and casino."""
+    return write(
+        lambda tx: promoters.attach(tx, ref, current_principal(), licence, body["player"]),
+        PromoterOut,
+    )
 
 
 @blp.route("/<ref>/chips-approval", methods=["PUT"])

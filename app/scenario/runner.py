@@ -264,6 +264,12 @@ class Runner:
             return api.revoke_exclusion(n[s["exclusion"]])
         if a in ("freeze", "unfreeze"):
             return getattr(api, a)(w[s["wallet"]])
+        if a == "register_promoter":
+            return api.register_promoter(
+                s["casino"], s["licence"], w[s["wallet"]], s["commission_rate"]
+            )
+        if a == "attach_promoter_player":
+            return api.attach_promoter_player(s["casino"], s["licence"], w[s["player"]])
         if a == "set_chips_approval":
             return api.set_chips_approval(s["casino"], s.get("chips_approved"))
         if a == "set_net_debit_cap":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from wallets.core.schema import MAX_ID, MAX_ID32
+from wallets.ledger.money import AmountError, parse_rate
 
 from .common import (
     GAMING_DAY_PATTERN,
@@ -107,6 +108,71 @@ class CirculationOut(Schema):
     coverage = fields.String(
         allow_none=True, metadata={"description": "ecny_cash / now (null: no chips out)"}
     )
+
+
+class _Share(fields.String):
+    """A share as a decimal string (at most 6 decimals), above 0 and at most 1."""
+
+    def __init__(self, **kwargs):
+        metadata = kwargs.pop("metadata", {})
+        metadata.setdefault("pattern", r"^[0-9]+(\.[0-9]{1,6})?$")
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            rate = parse_rate(value)
+        except AmountError as exc:
+            raise ValidationError(str(exc)) from exc
+        if not 0 < rate <= 1:
+            raise ValidationError("must be above 0 and at most 1")
+        return rate
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+class PromoterCreate(StrictSchema):
+    licence = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,31}$"),
+        metadata={"description": "The promoter's DICJ licence", "example": "GP-0042"},
+    )
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_controls])
+    wallet = wallet_id(required=True, metadata={"description": "Where its commission is paid"})
+    commission_rate = _Share(
+        required=True,
+        metadata={
+            "description": "Its commission, a share of its players' net rolling; at most "
+            "the profile's casino.promoters.commission_cap (macau: 0.0125)",
+            "example": "0.0125",
+        },
+    )
+
+
+class PromoterPlayerBody(StrictSchema):
+    player = wallet_id(required=True, metadata={"description": "The player's wallet"})
+
+
+class PromoterOut(Schema):
+    licence = fields.String()
+    name = fields.String()
+    casino = fields.String(attribute="casino_ref")
+    wallet = Integer(attribute="wallet_id")
+    commission_rate = _Share()
+    players = fields.List(Integer())
+    created_at = fields.DateTime()
+
+
+class PromoterCommissionOut(Schema):
+    promoter = fields.String(metadata={"description": "Its licence"})
+    wallet = Integer()
+    players = Integer()
+    net_rolling = fields.String(metadata={"description": "Its players' wagers of the day"})
+    rate = fields.String()
+    commission = fields.String()
+    withholding = fields.String(metadata={"description": "Tax withheld at source"})
+    paid = fields.String(metadata={"description": "commission - withholding, to its wallet"})
+    transfer_ids = fields.List(Integer())
 
 
 class CashOutBody(StrictSchema):
@@ -256,5 +322,6 @@ class GamingDayReportOut(Schema):
     sweep = fields.Nested(SweepOut)
     chips_with_players = fields.Nested(ChipsOut)
     chips_in_circulation = fields.Nested(CirculationOut)
+    promoters = fields.List(fields.Nested(PromoterCommissionOut))
     checks = fields.List(fields.Nested(CheckResultOut))
     ok = fields.Boolean(metadata={"description": "Every check passed"})

@@ -97,6 +97,9 @@ MATRIX = {
     "GET /v1/casinos": "ok 403 ok 403 403 ok ok ok ok",
     "GET /v1/casinos/<ref>": "ok 403 ok 403 403 ok 404 ok 404",
     "PUT /v1/casinos/<ref>/chips-approval": "ok 403 403 403 403 403 403 ok 404",
+    "POST /v1/casinos/<ref>/promoters": "ok 403 403 403 403 403 403 ok 404",
+    "GET /v1/casinos/<ref>/promoters": "ok 403 ok 403 403 ok 404 ok 404",
+    "POST /v1/casinos/<ref>/promoters/<licence>/players": "ok 403 403 403 403 ok 404 ok 404",
     "POST /v1/casinos/<ref>/buy-ins": "ok 403 403 403 403 ok 404 403 403",
     "POST /v1/casinos/<ref>/plays": "ok 403 403 403 403 ok 404 403 403",
     "POST /v1/casinos/<ref>/cash-outs": "ok 403 403 403 403 ok 404 403 403",
@@ -209,6 +212,13 @@ BODIES = {
     "POST /v1/wallets/<int:wallet_id>/payment-codes": lambda w, c: {"max_amount": "1.00"},
     "POST /v1/casinos/<ref>/plays": lambda w, c: {"player": w["player"], "wager": "1.00"},
     "PUT /v1/casinos/<ref>/chips-approval": lambda w, c: {"chips_approved": "5000000.00"},
+    "POST /v1/casinos/<ref>/promoters": lambda w, c: {
+        "licence": f"GP-{c}",
+        "name": "A promoter",
+        "wallet": w["payee"],
+        "commission_rate": "0.01",
+    },
+    "POST /v1/casinos/<ref>/promoters/<licence>/players": lambda w, c: {"player": w["player"]},
     "POST /v1/casinos/<ref>/cash-outs": lambda w, c: {"player": w["player"], "amount": "1.00"},
     "POST /v1/alerts/<int:alert_id>/escalate": lambda w, c: {"note": "STR filed"},
     "POST /v1/alerts/<int:alert_id>/dismiss": lambda w, c: {"reason": "no case"},
@@ -287,6 +297,12 @@ def world(sandbox):
         json={"holder_id": "P-1", "kind": "self", "ends_on": "2026-12-31", "casino": "COTAI"},
     )
     spare_key = sb.ok("POST", "/v1/keys", json={"role": "auditor"})["id"]
+    sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/promoters",
+        key="sup",
+        json={"licence": "GP-1", "name": "Promoter", "wallet": payee, "commission_rate": "0.01"},
+    )
     advance(sb, 21 * 3600)  # 07:00 on Tuesday: the gaming day of DAY is over
     w.update(
         suspect=suspect,
@@ -322,6 +338,7 @@ PARAMS = {
     "<id32:job_id>": "1",
     "<path:name>": "report.json",
     "<ref>": "COTAI",
+    "<licence>": "GP-1",
     "<gaming_day:date>": DAY,
 }
 OWN_RESOURCE = {

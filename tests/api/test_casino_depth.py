@@ -172,3 +172,88 @@ def test_chips_in_circulation_stay_within_dicjs_approval(sandbox):
     )
     assert none["chips_approved"] is None
     cage(sb, "buy-ins", alice, amount="0.01")
+
+
+def test_gaming_promoters_are_paid_commission_net_of_withholding_at_the_close(sandbox):
+    sb = sandbox
+    world = macau_world(sb)
+    treasury = world["treasury"]
+    sb.ok(
+        "POST",
+        "/v1/casinos",
+        json={
+            "ref": "LISBOA",
+            "name": "Lisboa",
+            "operator": "BOCMO",
+            "treasury_wallet": treasury,
+            "float": "0.00",
+        },
+    )
+    junket = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label="GP-7 Ltd")
+    body = {"licence": "GP-7", "name": "GP-7 Ltd", "wallet": junket}
+    # Commission above the cap (1.25% of net rolling): refused.
+    r = sb.call(
+        "POST",
+        "/v1/casinos/COTAI/promoters",
+        "supervisor",
+        json={**body, "commission_rate": "0.0126"},
+    )
+    assert r.status_code == 422 and r.get_json()["code"] == "promoter_commission_above_cap"
+    assert r.get_json()["cap"] == "0.0125"
+    got = sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/promoters",
+        key="supervisor",
+        json={**body, "commission_rate": "0.0125"},
+    )
+    assert (got["casino"], got["commission_rate"], got["players"]) == ("COTAI", "0.0125", [])
+    # One concessionaire only: the same licence at another casino is refused.
+    r = sb.call(
+        "POST", "/v1/casinos/LISBOA/promoters", "admin", json={**body, "commission_rate": "0.01"}
+    )
+    assert r.status_code == 409 and r.get_json()["code"] == "promoter_other_concessionaire"
+    assert r.get_json()["concessionaire"] == "COTAI"
+
+    alice, bob, carol = (
+        sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id=f"h-{n}")
+        for n in ("alice", "bob", "carol")
+    )
+    for p in (alice, bob):
+        sb.ok(
+            "POST", "/v1/casinos/COTAI/promoters/GP-7/players", key="merchant", json={"player": p}
+        )
+    for p in (alice, bob, carol):
+        cage(sb, "buy-ins", p, amount="50000.00")
+    cage(sb, "plays", alice, wager="10000.00")
+    cage(sb, "plays", alice, wager="30000.00")
+    cage(sb, "plays", bob, wager="20000.00", payout="40000.00")
+    cage(sb, "plays", carol, wager="5000.00")  # no promoter's: not rolling of GP-7
+    listed = sb.ok("GET", "/v1/casinos/COTAI/promoters", key="auditor")
+    assert [(p["licence"], p["players"]) for p in listed] == [("GP-7", [alice, bob])]
+    r = sb.call(
+        "POST", "/v1/casinos/COTAI/promoters/GP-8/players", "merchant", json={"player": carol}
+    )
+    assert r.status_code == 404 and r.get_json()["code"] == "promoter_not_found"
+
+    advance(sb, 21 * 3600)
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    # Net rolling 60,000: commission 1.25% = 750.00, 5% withheld = 37.50, 712.50 paid.
+    (commission,) = report["promoters"]
+    assert {k: v for k, v in commission.items() if k != "transfer_ids"} == {
+        "promoter": "GP-7",
+        "wallet": junket,
+        "players": 2,
+        "net_rolling": "60000.00",
+        "rate": "0.0125",
+        "commission": "750.00",
+        "withholding": "37.50",
+        "paid": "712.50",
+    }
+    paid, withheld = (sb.ok("GET", f"/v1/transfers/{i}") for i in commission["transfer_ids"])
+    assert (paid["to_wallet"], paid["amount"]) == (junket, "712.50")
+    assert (withheld["to_wallet"], withheld["amount"]) == (treasury, "37.50")
+    assert sb.balance(junket) == "712.50"
+    # GGR 25,000: tax 8,750 + contributions 500 + 750, and the 37.50 withheld.
+    assert report["ggr"] == "25000.00"
+    assert sb.balance(treasury) == "10037.50"
+    assert report["ok"], report["checks"]  # the commissions are not receipts from players

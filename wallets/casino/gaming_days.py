@@ -54,8 +54,7 @@ from ..ledger.money import apply_rate, format_amount, format_rate
 from ..retail import payments
 from ..retail import wallet as wl
 from ..rules import casino_rules
-from ..rules.profile import Contribution
-from . import cage, model, registry
+from . import cage, model, promoters, registry
 
 # The checks of a close, in the order of its report.
 CHECKS = (
@@ -123,7 +122,39 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
 
     treasury = wl.existing(tx, c.treasury_wallet_id)
     label = f"{ref} {day.isoformat()}"
-    tax_t, contribution_ts = _pay_taxes(tx, c, treasury, tax, due, label)
+    # The promoters' commissions: net of the tax withheld at source, which the
+    # casino pays to the treasury (DOMAIN.md §3, art. 29).
+    owed = promoters.commissions(tx, c, day)
+    posted = _pay(
+        tx,
+        c,
+        [
+            (tax, treasury.id, f"special gaming tax, {label}"),
+            *(
+                (amount, wallet_id or treasury.id, f"contribution {k.name}, {label}")
+                for k, amount, wallet_id in due
+            ),
+            *(
+                payment
+                for o in owed
+                for payment in (
+                    (o.paid, o.promoter.wallet_id, f"commission of {o.promoter.licence}, {label}"),
+                    (
+                        o.withholding,
+                        treasury.id,
+                        f"tax withheld on the commission of {o.promoter.licence}, {label}",
+                    ),
+                )
+            ),
+        ],
+    )
+    tax_t = posted[0]
+    contribution_ts = posted[1 : 1 + len(due)]
+    commission_ts = posted[1 + len(due) :]
+    promoters_out = [
+        o.report([t.id for t in commission_ts[2 * i : 2 * i + 2] if t is not None])
+        for i, o in enumerate(owed)
+    ]
     contributions_out = [
         {
             "name": k.name,
@@ -239,6 +270,7 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             "at_end": format_amount(chips_end),
         },
         "chips_in_circulation": circulation,
+        "promoters": promoters_out,
         "checks": checks,
         "ok": all(ch["ok"] for ch in checks),
     }
@@ -253,43 +285,42 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             report=json.dumps(report, separators=(",", ":")),
         )
     )
-    for (k, _, _), posted in zip(due, contribution_ts, strict=True):
-        if posted is not None:
+    purposes = [
+        *(k.name for k, _, _ in due),
+        *(
+            purpose
+            for o in owed
+            for purpose in (
+                f"commission:{o.promoter.licence}",
+                f"commission_withholding:{o.promoter.licence}",
+            )
+        ),
+    ]
+    for purpose, made in zip(purposes, [*contribution_ts, *commission_ts], strict=True):
+        if made is not None:
             tx.conn.execute(
                 gaming_day_transfers.insert().values(
-                    casino_id=c.id, gaming_day=day, transfer_id=posted.id, purpose=k.name
+                    casino_id=c.id, gaming_day=day, transfer_id=made.id, purpose=purpose
                 )
             )
     return report
 
 
-def _pay_taxes(
-    tx: Tx,
-    c: model.Casino,
-    treasury: wl.Wallet,
-    tax: int,
-    contributions: list[tuple[Contribution, int, int | None]],
-    label: str,
-) -> tuple[PostedTransfer | None, list[PostedTransfer | None]]:
-    """The special gaming tax to the treasury and each contribution to its
-    beneficiary (the treasury when the casino names none), from the casino's
-    wallet, as one linked chain."""
+def _pay(tx: Tx, c: model.Casino, due: list[tuple[int, int, str]]) -> list[PostedTransfer | None]:
+    """Pay each (amount, payee wallet, what) of ``due`` from the casino's wallet,
+    as one linked chain; None for an amount of 0."""
     merchant = wl.existing(tx, c.merchant_wallet_id)
-    payees = {treasury.id: treasury}
-    for _, _, wallet_id in contributions:
-        if wallet_id is not None and wallet_id not in payees:
-            payees[wallet_id] = wl.existing(tx, wallet_id)
-    due = [(tax, treasury.id, "special gaming tax")] + [
-        (amount, wallet_id or treasury.id, f"contribution {k.name}")
-        for k, amount, wallet_id in contributions
-    ]
+    payees: dict[int, wl.Wallet] = {}
+    for amount, payee, _ in due:
+        if amount and payee not in payees:
+            payees[payee] = wl.existing(tx, payee)
     drafts = [
-        cage.ecny_payment(tx, merchant, payees[payee], amount, f"{what}, {label}")
+        cage.ecny_payment(tx, merchant, payees[payee], amount, what)
         for amount, payee, what in due
         if amount
     ]
     if not drafts:
-        return None, [None] * len(contributions)
+        return [None] * len(due)
     posted = iter(
         cage.post_linked(
             tx,
@@ -299,8 +330,7 @@ def _pay_taxes(
             limits=True,
         )
     )
-    results = [next(posted) if amount else None for amount, _, _ in due]
-    return results[0], results[1:]
+    return [next(posted) if amount else None for amount, _, _ in due]
 
 
 def _check(name: str, ok: bool, figures: dict, problem: str) -> dict:

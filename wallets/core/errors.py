@@ -171,6 +171,20 @@ CHIPS_IN_CIRCULATION_EXCEEDED = _code(
     REFUSED,
     "The buy-in would put more chips in circulation than DICJ approved for the casino",
 )
+PROMOTER_NOT_FOUND = _code("promoter_not_found", NOT_FOUND, "No such gaming promoter")
+PROMOTER_COMMISSION_ABOVE_CAP = _code(
+    "promoter_commission_above_cap",
+    REFUSED,
+    "A promoter's commission rate may not pass the cap on net rolling",
+)
+PROMOTER_OTHER_CONCESSIONAIRE = _code(
+    "promoter_other_concessionaire",
+    CONFLICT,
+    "A gaming promoter works for one concessionaire only",
+)
+PLAYER_HAS_PROMOTER = _code(
+    "player_has_promoter", CONFLICT, "The player is attached to another promoter at this casino"
+)
 # Payment codes: a wallet holder's consent to a cage debit
 PAYMENT_CODE_REQUIRED = _code(
     "payment_code_required", REFUSED, "The rule profile makes a buy-in need a payment code"

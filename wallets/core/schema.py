@@ -483,7 +483,32 @@ gaming_days = sa.Table(
     sa.Column("report", sa.Text, nullable=False),  # JSON
 )
 
-# The other transfers a close posted (one per contribution), with their purpose.
+# Gaming promoters (junkets): licensed by DICJ, each tied to one casino
+# (concessionaire); paid a commission on their players' rolling at each close.
+promoters = sa.Table(
+    "promoters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("licence", sa.String(32), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=False),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("commission_rate", sa.String(12), nullable=False),  # a decimal string
+    _created_at(),
+)
+
+# The players a promoter brings to a casino: one promoter per player and casino.
+promoter_players = sa.Table(
+    "promoter_players",
+    metadata,
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), primary_key=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), primary_key=True),
+    sa.Column("promoter_id", sa.Integer, sa.ForeignKey("promoters.id"), nullable=False, index=True),
+    sa.Column("attached_at", UTCDateTime(), nullable=False),
+)
+
+# The other transfers a close posted (one per contribution, a promoter's
+# commission and its withholding), with their purpose.
 gaming_day_transfers = sa.Table(
     "gaming_day_transfers",
     metadata,

@@ -129,6 +129,9 @@ class CasinoRules:
     # wallet issued (wallets/retail/payment_codes.py), valid this many seconds.
     payment_code_required: bool
     payment_code_lifetime_seconds: int
+    # Gaming promoters (optional section; None: the profile has no promoter rules).
+    promoter_commission_cap: Decimal | None = None  # share of net rolling
+    promoter_withholding_tax: Decimal | None = None  # share of the commission
 
 
 @dataclass(frozen=True)
@@ -355,6 +358,11 @@ class _PaymentCodesSchema(ma.Schema):
     lifetime_seconds = _count(1, 86_400, required=True)
 
 
+class _PromotersSchema(ma.Schema):
+    commission_cap = _Rate(share=True, required=True)
+    withholding_tax = _Rate(share=True, required=True)
+
+
 class _CasinoSchema(ma.Schema):
     gaming_day_cutoff = _ClockTime(required=True)
     minimum_age = _count(0, 150, required=True)
@@ -365,6 +373,7 @@ class _CasinoSchema(ma.Schema):
     mainland = ma.fields.Nested(_MainlandSchema, required=True)
     tax = ma.fields.Nested(_TaxSchema, required=True)
     payment_codes = ma.fields.Nested(_PaymentCodesSchema, required=True)
+    promoters = ma.fields.Nested(_PromotersSchema)
 
 
 class _ProfileSchema(ma.Schema):
@@ -463,6 +472,8 @@ def _casino_rules(c: dict, fx: FxRates) -> CasinoRules:
         ),
         payment_code_required=c["payment_codes"]["required"],
         payment_code_lifetime_seconds=c["payment_codes"]["lifetime_seconds"],
+        promoter_commission_cap=c["promoters"]["commission_cap"] if "promoters" in c else None,
+        promoter_withholding_tax=c["promoters"]["withholding_tax"] if "promoters" in c else None,
     )
 
 

@@ -1,4 +1,5 @@
-"""macau in depth: contributions split by beneficiary, approved chips in circulation
+"""macau in depth: contributions split by beneficiary, approved chips in
+circulation, gaming promoters
 
 Revision ID: 0008_macau_depth
 Revises: 0007
@@ -10,7 +11,11 @@ Create Date: 2026-12-01
 - ``casinos.chips_approved``: the chips in circulation DICJ approved for the
   casino (Law 7/2022), in fen; NULL: no approved figure recorded;
 - ``gaming_day_transfers``: every transfer a close posted besides the tax and
-  the sweep (one per contribution), with its purpose;
+  the sweep (one per contribution, a promoter's commission and its
+  withholding), with its purpose;
+- ``promoters``: gaming promoters (junkets) licensed by DICJ, each tied to one
+  casino (concessionaire), with its wallet and commission rate;
+  ``promoter_players``: the players a promoter brings to a casino;
 - the rule profile's ``casino.tax.contributions`` becomes a list of named
   shares: a sandbox's own document with the old single share gets it as one
   entry named ``contributions`` (what it meant: one payment to the treasury);
@@ -60,11 +65,52 @@ def upgrade() -> None:
         "gaming_day_transfers",
         ["casino_id", "gaming_day"],
     )
+    op.create_table(
+        "promoters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("licence", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("casino_id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", BIG_ID, nullable=False),
+        sa.Column("commission_rate", sa.String(length=12), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["casino_id"], ["casinos.id"], name=op.f("fk_promoters_casino_id_casinos")
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"], ["wallets.id"], name=op.f("fk_promoters_wallet_id_wallets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_promoters")),
+        sa.UniqueConstraint("licence", name=op.f("uq_promoters_licence")),
+    )
+    op.create_table(
+        "promoter_players",
+        sa.Column("casino_id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", BIG_ID, nullable=False),
+        sa.Column("promoter_id", sa.Integer(), nullable=False),
+        sa.Column("attached_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["casino_id"], ["casinos.id"], name=op.f("fk_promoter_players_casino_id_casinos")
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"], ["wallets.id"], name=op.f("fk_promoter_players_wallet_id_wallets")
+        ),
+        sa.ForeignKeyConstraint(
+            ["promoter_id"],
+            ["promoters.id"],
+            name=op.f("fk_promoter_players_promoter_id_promoters"),
+        ),
+        sa.PrimaryKeyConstraint("casino_id", "wallet_id", name=op.f("pk_promoter_players")),
+    )
+    op.create_index("ix_promoter_players_promoter_id", "promoter_players", ["promoter_id"])
     _rewrite_contributions(_to_list)
 
 
 def downgrade() -> None:
     _rewrite_contributions(_to_share)
+    op.drop_index("ix_promoter_players_promoter_id", table_name="promoter_players")
+    op.drop_table("promoter_players")
+    op.drop_table("promoters")
     op.drop_index("ix_gaming_day_transfers_casino_id_gaming_day", table_name="gaming_day_transfers")
     op.drop_table("gaming_day_transfers")
     with op.batch_alter_table("casinos") as batch:
