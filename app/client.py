@@ -436,9 +436,15 @@ class Client:
         return self._json("POST", f"/v1/casinos/{casino}/plays", body, **kw)
 
     def cash_out(
-        self, casino: str, player: int, amount: str, reference: str | None = None, **kw
+        self,
+        casino: str,
+        player: int,
+        amount: str,
+        reference: str | None = None,
+        pay_to: int | None = None,
+        **kw,
     ) -> JSON:
-        body = self._drop_none(player=player, amount=amount, reference=reference)
+        body = self._drop_none(player=player, amount=amount, reference=reference, pay_to=pay_to)
         return self._json("POST", f"/v1/casinos/{casino}/cash-outs", body, **kw)
 
     def casino_transactions(self, casino: str, **args: Any) -> JSON:

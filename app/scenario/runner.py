@@ -238,7 +238,10 @@ class Runner:
             code = self.payment_code(player)
             return api.buy_in(s["casino"], player, s["amount"], s.get("reference"), code)
         if a == "cash_out":
-            return api.cash_out(s["casino"], w[s["player"]], s["amount"], s.get("reference"))
+            pay_to = w[s["pay_to"]] if "pay_to" in s else None
+            return api.cash_out(
+                s["casino"], w[s["player"]], s["amount"], s.get("reference"), pay_to
+            )
         if a == "play":
             return api.play(s["casino"], w[s["player"]], s["wager"], s.get("payout", "0.00"))
         if a == "advance":

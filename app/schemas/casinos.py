@@ -49,7 +49,7 @@ class CasinoCreate(StrictSchema):
         metadata={"description": "Ids of supervisor keys to add this casino to"},
     )
     beneficiaries = fields.Dict(
-        keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$")),
+        keys=fields.String(),
         values=wallet_id(),
         load_default=dict,
         validate=validate.Length(max=8),
@@ -110,12 +110,19 @@ class CirculationOut(Schema):
     )
 
 
+SHARE_PATTERN = (
+    r"^(1(\.0{1,6})?|0\.([1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}"
+    r"|000[1-9][0-9]{0,2}|0000[1-9][0-9]?|00000[1-9]))$"
+)
+
+
 class _Share(fields.String):
     """A share as a decimal string (at most 6 decimals), above 0 and at most 1."""
 
     def __init__(self, **kwargs):
         metadata = kwargs.pop("metadata", {})
-        metadata.setdefault("pattern", r"^[0-9]+(\.[0-9]{1,6})?$")
+        # Above 0, at most 1, at most 6 decimals: exactly what _deserialize takes.
+        metadata.setdefault("pattern", SHARE_PATTERN)
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -175,13 +182,35 @@ class PromoterCommissionOut(Schema):
     transfer_ids = fields.List(Integer())
 
 
-class CashOutBody(StrictSchema):
+class _CageBody(StrictSchema):
     player = wallet_id(required=True, metadata={"description": "The player's wallet"})
     amount = Amount(required=True)
     reference = reference_field()
 
 
-class BuyInBody(CashOutBody):
+class WalkingPlayerOut(Schema):
+    player = Integer()
+    chips = fields.String()
+    last_gaming_day = fields.String()
+    alert_id = Integer(allow_none=True)
+
+
+class ChipWalkingOut(Schema):
+    gaming_days = Integer(metadata={"description": "The profile's casino.chip_walking.gaming_days"})
+    players = fields.List(fields.Nested(WalkingPlayerOut))
+
+
+class CashOutBody(_CageBody):
+    pay_to = wallet_id(
+        metadata={
+            "description": "The wallet the e-CNY is paid to (default: the player's). One "
+            "that did not buy in at the casino that gaming day is a third party: "
+            "alerted or refused per the profile (casino.third_party_payout)"
+        }
+    )
+
+
+class BuyInBody(_CageBody):
     payment_code = fields.String(
         validate=validate.Length(min=1, max=PAYMENT_CODE_MAX_LENGTH),
         metadata={
@@ -323,5 +352,6 @@ class GamingDayReportOut(Schema):
     chips_with_players = fields.Nested(ChipsOut)
     chips_in_circulation = fields.Nested(CirculationOut)
     promoters = fields.List(fields.Nested(PromoterCommissionOut))
+    chip_walking = fields.Nested(ChipWalkingOut, allow_none=True)
     checks = fields.List(fields.Nested(CheckResultOut))
     ok = fields.Boolean(metadata={"description": "Every check passed"})

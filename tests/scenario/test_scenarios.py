@@ -57,6 +57,9 @@ DIGESTS = {
     "normal_day": "e203a73a615d1821656f9e42f075d0dee38e6259aaeca4f3420f385fdbde5e95",
     "refused_players": "4597324441f86a1e41b0376ba67b83cfa95ebc946b266b583efacecebfe58e88",
     "structuring": "f4c6357074f83cf5b7cfd49cfdbff3a4a91b92222d0f76ae8fdcf614274df85c",
+    "third_party_and_chip_walking": (
+        "25f8d5edcac32ec90c704767e31e6f85124be7a0edb29e3412fd26d7b35e3b32"
+    ),
     "supervision_checks": "2170825629607fe6c4a53c4ace422ec394dd33b193e24538466b4c5b31cece76",
 }
 

@@ -82,19 +82,19 @@ _CLOSED_DAY = sa.select(sa.literal(1)).where(
 )
 
 
-def _player(tx: Tx, wallet_id: int) -> wl.Wallet:
+def _player(tx: Tx, wallet_id: int, field: str = "player") -> wl.Wallet:
     """The player's wallet: never a merchant's, a casino's or a treasury's (nor
     one of their sub-wallets), whatever the profile: their money is not a
     player's to stake, and a cage must not move it."""
     w = wl.find(tx, wallet_id)
     if w is None:
-        raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field="player")
+        raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field=field)
     family = [w.id] if w.parent_id is None else [w.id, w.parent_id]
     if tx.conn.execute(_NOT_A_PLAYER, {"ids": family}).first() is not None:
         raise errors.DomainError(
             errors.NOT_A_PLAYER,
             f"wallet {w.id} is a merchant's, a casino's or a treasury's wallet: it does not play",
-            field="player",
+            field=field,
             wallet_id=w.id,
         )
     return w
@@ -305,26 +305,49 @@ def play(
 
 
 def cash_out(
-    tx: Tx, ref: str, actor: Principal, *, wallet_id: int, amount: int, reference: str | None
+    tx: Tx,
+    ref: str,
+    actor: Principal,
+    *,
+    wallet_id: int,
+    amount: int,
+    reference: str | None,
+    pay_to: int | None = None,
 ) -> CageOperation:
-    """The player returns chips and the casino's wallet pays as much e-CNY back."""
+    """The player returns chips and the casino's wallet pays as much e-CNY back:
+    to the player's wallet, or to ``pay_to``. A wallet that did not buy in at
+    the casino that gaming day is a third party (FATF/APG 2009: winnings paid to
+    third parties): the profile alerts or refuses it."""
     c, rules = _for_cage(tx, ref, actor)
     player = _player(tx, wallet_id)
     cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
+    payee = player if pay_to is None or pay_to == player.id else _player(tx, pay_to, "pay_to")
+    third_party = payee.id != player.id and cage_rules.third_party_payout(
+        tx, rules, c, player, payee
+    )
     merchant = wl.existing(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"cash-out at {c.ref}"
+    parties = [(player, "receiving"), (merchant, "paying")]
+    lock = []
+    if payee.id != player.id:  # the player's e-CNY account is locked too: a freeze takes it
+        parties = [(player, "playing"), (payee, "receiving"), (merchant, "paying")]
+        lock = [player.account_id]
     back, pay = post_linked(
         tx,
         [
             _chip_draft(c, "chip_return", amount, chips, c.chip_account_id, player, reference),
-            ecny_payment(tx, merchant, player, amount, reference),
+            ecny_payment(tx, merchant, payee, amount, reference),
         ],
-        lock=[],
-        parties=[(player, "receiving"), (merchant, "paying")],
+        lock=lock,
+        parties=parties,
         limits=True,
     )
-    return _record(tx, c, rules, player, CASH_OUT, amount, 0, [back, pay], ecny=pay, chips=back)
+    op = _record(tx, c, rules, player, CASH_OUT, amount, 0, [back, pay], ecny=pay, chips=back)
+    if not third_party:
+        return op
+    alert = cage_rules.raise_third_party_payout(tx, c, player, payee, op)
+    return CageOperation(**{**op.__dict__, "alerts": [*op.alerts, alert]})
 
 
 def _record(

@@ -54,6 +54,7 @@ from ..ledger.money import apply_rate, format_amount, format_rate
 from ..retail import payments
 from ..retail import wallet as wl
 from ..rules import casino_rules
+from ..supervision.alerts import raise_alert
 from . import cage, model, promoters, registry
 
 # The checks of a close, in the order of its report.
@@ -271,6 +272,7 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
         },
         "chips_in_circulation": circulation,
         "promoters": promoters_out,
+        "chip_walking": _chip_walking(tx, c, rules.chip_walking_gaming_days, day),
         "checks": checks,
         "ok": all(ch["ok"] for ch in checks),
     }
@@ -331,6 +333,62 @@ def _pay(tx: Tx, c: model.Casino, due: list[tuple[int, int, str]]) -> list[Poste
         )
     )
     return [next(posted) if amount else None for amount, _, _ in due]
+
+
+def _chip_walking(tx: Tx, c: model.Casino, gaming_days_: int | None, day: date) -> dict | None:
+    """FATF/APG 2009, "chip walking": chips that leave the casino without being
+    cashed out. The players who still hold chips ``gaming_days_`` gaming days or
+    more after their last cage operation at the casino, each with an alert
+    (once per player and last operation). None when the profile has no rule."""
+    if gaming_days_ is None:
+        return None
+    ct, a = casino_transactions, accounts
+    last = (
+        sa.select(ct.c.wallet_id, sa.func.max(ct.c.gaming_day).label("last_day"))
+        .where(ct.c.casino_id == c.id)
+        .group_by(ct.c.wallet_id)
+        .subquery()
+    )
+    held = tx.conn.execute(
+        sa.select(
+            a.c.wallet_id, (a.c.credits_posted - a.c.debits_posted).label("chips"), last.c.last_day
+        )
+        .join(last, last.c.wallet_id == a.c.wallet_id)
+        .where(
+            a.c.asset == chip_asset(c.ref),
+            a.c.kind == "chips",
+            a.c.credits_posted - a.c.debits_posted > 0,
+        )
+        .order_by(a.c.wallet_id)
+    ).all()
+    players = []
+    for r in held:
+        if (day - r.last_day).days < gaming_days_:
+            continue
+        alert = raise_alert(
+            tx,
+            "chip_walking",
+            casino_id=c.id,
+            wallet_id=r.wallet_id,
+            evidence={
+                "chips": format_amount(r.chips),
+                "last_gaming_day": r.last_day.isoformat(),
+                "gaming_day": day.isoformat(),
+                "gaming_days_without_operation": (day - r.last_day).days,
+            },
+            summary=f"wallet {r.wallet_id} holds {format_amount(r.chips)} chips of {c.ref} "
+            f"since gaming day {r.last_day.isoformat()}: chip walking?",
+            dedupe_key=f"chip_walking:{c.id}:{r.wallet_id}:{r.last_day.isoformat()}",
+        )
+        players.append(
+            {
+                "player": r.wallet_id,
+                "chips": format_amount(r.chips),
+                "last_gaming_day": r.last_day.isoformat(),
+                "alert_id": alert.id if alert else None,
+            }
+        )
+    return {"gaming_days": gaming_days_, "players": players}
 
 
 def _check(name: str, ok: bool, figures: dict, problem: str) -> dict:

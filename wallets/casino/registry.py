@@ -145,13 +145,15 @@ def register(
     if treasury.id == merchant.id:
         raise _invalid("treasury_wallet", "must not be the casino's own wallet")
     profile = active_profile(tx)
-    known = {k.name for k in profile.casino.contributions} if profile.casino else None
+    known = {k.name for k in profile.casino.contributions} if profile.casino else set()
     for name, wallet_id in (beneficiaries or {}).items():
-        if known is not None and name not in known:
-            raise _invalid(
-                "beneficiaries",
-                f"{name}: not a contribution of the rule profile {profile.name!r} "
+        if name not in known:
+            raise errors.DomainError(
+                errors.UNKNOWN_CONTRIBUTION,
+                f"{name[:64]!r} is not a contribution of the rule profile {profile.name!r} "
                 f"(have: {', '.join(sorted(known)) or 'none'})",
+                field="beneficiaries",
+                contributions=sorted(known),
             )
         if _existing_wallet(tx, wallet_id, "beneficiaries").id == merchant.id:
             raise _invalid("beneficiaries", f"{name}: must not be the casino's own wallet")

@@ -16,7 +16,9 @@ Detection rules raise alerts (wallets/supervision/alerts.py) after the operation
   - ``minimal_play``: at a cash-out, the day's cash-outs reach the ratio of its
     buy-ins while its bets stay below theirs;
   - ``mainland_wallet``: a mainland wallet buys in (once per player, casino and day);
-  - ``mainland_yearly_cap``: a mainland holder's buy-ins of the year pass the cap.
+  - ``mainland_yearly_cap``: a mainland holder's buy-ins of the year pass the cap;
+  - ``third_party_payout``: a cash-out paid to a wallet that did not buy in
+    (refused instead when the profile says so).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.clock import local_date
+from ..core.clock import gaming_day_of, local_date
 from ..core.schema import casino_player_days, casino_transactions
 from ..ledger.money import apply_rate, format_amount, format_rate
 from ..rules.profile import active_profile
@@ -97,6 +99,58 @@ def check_player(
             "mainland wallets paying casinos",
             wallet_id=player.id,
         )
+
+
+def third_party_payout(
+    tx: Tx, rules: CasinoRules, casino: Casino, player: Wallet, payee: Wallet
+) -> bool:
+    """Is a cash-out of ``player``'s chips paid to ``payee`` a third-party payout
+    (FATF/APG 2009: winnings paid to third parties)? It is when ``payee`` did
+    not buy in at the casino in the gaming day; the profile's
+    ``casino.third_party_payout.action`` refuses it, or it is alerted (True).
+    Without that section the rule is off."""
+    if rules.third_party_payout_action is None:
+        return False
+    day = gaming_day_of(tx.now(), rules.gaming_day_cutoff)
+    cpd = casino_player_days
+    bought = tx.conn.execute(
+        sa.select(cpd.c.buy_ins).where(
+            cpd.c.casino_id == casino.id, cpd.c.gaming_day == day, cpd.c.wallet_id == payee.id
+        )
+    ).scalar()
+    if bought:
+        return False
+    if rules.third_party_payout_action == "refuse":
+        raise errors.DomainError(
+            errors.THIRD_PARTY_PAYOUT_REFUSED,
+            f"wallet {payee.id} did not buy in at {casino.ref} on gaming day {day.isoformat()}: "
+            f"the profile refuses paying it wallet {player.id}'s chips",
+            field="pay_to",
+            wallet_id=payee.id,
+        )
+    return True
+
+
+def raise_third_party_payout(
+    tx: Tx, casino: Casino, player: Wallet, payee: Wallet, op: CageOperation
+) -> Alert:
+    alert = raise_alert(
+        tx,
+        "third_party_payout",
+        casino_id=casino.id,
+        wallet_id=player.id,
+        evidence={
+            **_op_evidence(op),
+            "holder_id": player.holder_id,
+            "paid_to_wallet": payee.id,
+            "paid_to_holder_id": payee.holder_id,
+        },
+        summary=f"wallet {player.id}'s chips ({format_amount(op.amount)}) cashed out to "
+        f"wallet {payee.id}, which did not buy in",
+        dedupe_key=f"third_party:{op.id}",
+    )
+    assert alert is not None, "a cash-out is recorded once"
+    return alert
 
 
 def detect(

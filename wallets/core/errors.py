@@ -171,6 +171,16 @@ CHIPS_IN_CIRCULATION_EXCEEDED = _code(
     REFUSED,
     "The buy-in would put more chips in circulation than DICJ approved for the casino",
 )
+UNKNOWN_CONTRIBUTION = _code(
+    "unknown_contribution",
+    REFUSED,
+    "A casino's beneficiary names no contribution of the active rule profile",
+)
+THIRD_PARTY_PAYOUT_REFUSED = _code(
+    "third_party_payout_refused",
+    REFUSED,
+    "The rule profile refuses cash-outs paid to a wallet that did not buy in",
+)
 PROMOTER_NOT_FOUND = _code("promoter_not_found", NOT_FOUND, "No such gaming promoter")
 PROMOTER_COMMISSION_ABOVE_CAP = _code(
     "promoter_commission_above_cap",

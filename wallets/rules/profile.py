@@ -132,6 +132,9 @@ class CasinoRules:
     # Gaming promoters (optional section; None: the profile has no promoter rules).
     promoter_commission_cap: Decimal | None = None  # share of net rolling
     promoter_withholding_tax: Decimal | None = None  # share of the commission
+    # FATF/APG 2009 red flags (optional sections; None: the rule is off).
+    third_party_payout_action: str | None = None  # "alert" or "refuse"
+    chip_walking_gaming_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -363,6 +366,14 @@ class _PromotersSchema(ma.Schema):
     withholding_tax = _Rate(share=True, required=True)
 
 
+class _ThirdPartyPayoutSchema(ma.Schema):
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(MAINLAND_ACTIONS))
+
+
+class _ChipWalkingSchema(ma.Schema):
+    gaming_days = _count(1, 3660, required=True)
+
+
 class _CasinoSchema(ma.Schema):
     gaming_day_cutoff = _ClockTime(required=True)
     minimum_age = _count(0, 150, required=True)
@@ -374,6 +385,8 @@ class _CasinoSchema(ma.Schema):
     tax = ma.fields.Nested(_TaxSchema, required=True)
     payment_codes = ma.fields.Nested(_PaymentCodesSchema, required=True)
     promoters = ma.fields.Nested(_PromotersSchema)
+    third_party_payout = ma.fields.Nested(_ThirdPartyPayoutSchema)
+    chip_walking = ma.fields.Nested(_ChipWalkingSchema)
 
 
 class _ProfileSchema(ma.Schema):
@@ -474,6 +487,10 @@ def _casino_rules(c: dict, fx: FxRates) -> CasinoRules:
         payment_code_lifetime_seconds=c["payment_codes"]["lifetime_seconds"],
         promoter_commission_cap=c["promoters"]["commission_cap"] if "promoters" in c else None,
         promoter_withholding_tax=c["promoters"]["withholding_tax"] if "promoters" in c else None,
+        third_party_payout_action=(
+            c["third_party_payout"]["action"] if "third_party_payout" in c else None
+        ),
+        chip_walking_gaming_days=c["chip_walking"]["gaming_days"] if "chip_walking" in c else None,
     )
 
 

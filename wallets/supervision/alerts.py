@@ -1,7 +1,8 @@
 """Alerts: what the detection rules (and any other code) raise for a human to judge.
 
 An alert has a type (``ltr``, ``structuring``, ``minimal_play``,
-``mainland_wallet``, ``mainland_yearly_cap``, ``ndc_threshold``: ``TYPES``),
+``mainland_wallet``, ``mainland_yearly_cap``, ``ndc_threshold``,
+``third_party_payout``, ``chip_walking``: ``TYPES``),
 a subject (a wallet, a casino, an operator: each optional), the evidence as
 JSON (transfer ids, amounts, times) and, for suspicions, a due time: the end
 of the profile's ``alerts.str_due_working_days``-th working day (not a weekend
@@ -48,6 +49,8 @@ TYPES = (
     "mainland_wallet",
     "mainland_yearly_cap",
     "ndc_threshold",
+    "third_party_payout",
+    "chip_walking",
 )
 OPEN, ACKNOWLEDGED, ESCALATED, DISMISSED = "open", "acknowledged", "escalated", "dismissed"
 STATUSES = (OPEN, ACKNOWLEDGED, ESCALATED, DISMISSED)
