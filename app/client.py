@@ -476,6 +476,20 @@ class Client:
         path = f"/v1/casinos/{casino}/promoters/{licence}/players"
         return self._json("POST", path, {"player": player}, **kw)
 
+    def set_credit_line(self, casino: str, player: int, limit: str, **kw) -> JSON:
+        path = f"/v1/casinos/{casino}/credit-lines/{player}"
+        return self._json("PUT", path, {"limit": limit}, **kw)
+
+    def draw_credit(self, casino: str, player: int, amount: str, **kw) -> JSON:
+        body = {"player": player, "amount": amount}
+        return self._json("POST", f"/v1/casinos/{casino}/credit-draws", body, **kw)
+
+    def repay_credit(
+        self, casino: str, player: int, amount: str, payment_code: str | None = None, **kw
+    ) -> JSON:
+        body = self._drop_none(player=player, amount=amount, payment_code=payment_code)
+        return self._json("POST", f"/v1/casinos/{casino}/credit-repayments", body, **kw)
+
     def set_chips_approval(self, casino: str, chips_approved: str | None, **kw) -> JSON:
         return self._json(
             "PUT",

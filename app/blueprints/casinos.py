@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wallets.casino import cage, gaming_days, model, promoters, registry
+from wallets.casino import cage, credit, gaming_days, model, promoters, registry
 from wallets.core import errors
 
 from .. import converters, present
@@ -14,6 +14,11 @@ from ..schemas.casinos import (
     CasinoCreate,
     CasinoOut,
     ChipsApprovalBody,
+    CreditDrawBody,
+    CreditLineBody,
+    CreditLineOut,
+    CreditMovementOut,
+    CreditRepaymentBody,
     GamingDayArgs,
     GamingDayReportOut,
     OperationListArgs,
@@ -177,6 +182,78 @@ def attach_promoter_player(body, ref, licence):
     return write(
         lambda tx: promoters.attach(tx, ref, current_principal(), licence, body["player"]),
         PromoterOut,
+    )
+
+
+def _movement(tx, m: credit.CreditMovement) -> dict:
+    return {
+        **m.__dict__,
+        "transfers": [present.transfer(tx, t) for t in m.transfers],
+        "alerts": [a.__dict__ for a in m.alerts],
+    }
+
+
+@blp.route("/<ref>/credit-lines/<int:wallet_id>", methods=["PUT"])
+@blp.arguments(CreditLineBody())
+@blp.response(200, CreditLineOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant")
+def set_credit_line(body, ref, wallet_id):
+    """Grant a player gaming credit at this casino (Law 7/2024: only a
+    concessionaire grants it), or change its limit."""
+    return write(
+        lambda tx: credit.set_line(tx, ref, current_principal(), wallet_id, body["limit"]),
+        CreditLineOut,
+        status=200,
+    )
+
+
+@blp.route("/<ref>/credit-lines", methods=["GET"])
+@blp.response(200, CreditLineOut(many=True))
+@problems(blp, 404)
+@roles(*READERS)
+def list_credit_lines(ref):
+    """The casino's credit lines: limit, outstanding, available, per player."""
+    return read(lambda tx: credit.lines(tx, ref, current_principal()))
+
+
+@blp.route("/<ref>/credit-draws", methods=["POST"])
+@blp.arguments(CreditDrawBody())
+@blp.response(201, CreditMovementOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant")
+def draw_credit(body, ref):
+    """Chips to the player on credit (no e-CNY moves), within its limit
+    (`credit_limit_exceeded`), under the cage's rules (age, exclusions, LTR)."""
+    return write(
+        lambda tx: credit.draw(
+            tx, ref, current_principal(), wallet_id=body["player"], amount=body["amount"]
+        ),
+        CreditMovementOut,
+        present=_movement,
+    )
+
+
+@blp.route("/<ref>/credit-repayments", methods=["POST"])
+@blp.arguments(CreditRepaymentBody())
+@blp.response(201, CreditMovementOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant")
+def repay_credit(body, ref):
+    """e-CNY from the player's wallet to the casino's against its credit, with
+    the holder's payment code; at most what it owes
+    (`credit_repayment_exceeds_outstanding`)."""
+    return write(
+        lambda tx: credit.repay(
+            tx,
+            ref,
+            current_principal(),
+            wallet_id=body["player"],
+            amount=body["amount"],
+            payment_code=body.get("payment_code"),
+        ),
+        CreditMovementOut,
+        present=_movement,
     )
 
 

@@ -267,6 +267,14 @@ class Runner:
             return api.revoke_exclusion(n[s["exclusion"]])
         if a in ("freeze", "unfreeze"):
             return getattr(api, a)(w[s["wallet"]])
+        if a == "grant_credit":
+            return api.set_credit_line(s["casino"], w[s["player"]], s["limit"])
+        if a == "draw_credit":
+            return api.draw_credit(s["casino"], w[s["player"]], s["amount"])
+        if a == "repay_credit":
+            player = w[s["player"]]
+            code = self.payment_code(player)
+            return api.repay_credit(s["casino"], player, s["amount"], code)
         if a == "register_promoter":
             return api.register_promoter(
                 s["casino"], s["licence"], w[s["wallet"]], s["commission_rate"]

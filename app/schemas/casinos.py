@@ -200,6 +200,54 @@ class ChipWalkingOut(Schema):
     players = fields.List(fields.Nested(WalkingPlayerOut))
 
 
+class CreditLineBody(StrictSchema):
+    limit = Amount(
+        required=True,
+        allow_zero=True,
+        metadata={"description": "The most credit the player may owe (0.00: no new draws)"},
+    )
+
+
+class CreditLineOut(Schema):
+    casino = fields.String(attribute="casino_ref")
+    player = Integer(attribute="wallet_id")
+    limit = Amount(allow_zero=True)
+    outstanding = Amount(allow_zero=True)
+    available = Amount(allow_zero=True)
+
+
+class CreditDrawBody(StrictSchema):
+    player = wallet_id(required=True, metadata={"description": "The player's wallet"})
+    amount = Amount(required=True, metadata={"description": "Chips drawn on credit"})
+
+
+class CreditRepaymentBody(CreditDrawBody):
+    amount = Amount(required=True, metadata={"description": "e-CNY repaid"})
+    payment_code = fields.String(
+        validate=validate.Length(min=1, max=PAYMENT_CODE_MAX_LENGTH),
+        metadata={"description": "A payment code of the player's wallet, as for a buy-in"},
+    )
+
+
+class CreditMovementOut(Schema):
+    id = Integer()
+    casino = fields.String(attribute="casino_ref")
+    kind = fields.String(metadata={"description": "draw or repayment"})
+    player = Integer(attribute="wallet_id")
+    gaming_day = fields.Date()
+    at = fields.DateTime()
+    amount = Amount()
+    outstanding = Amount(allow_zero=True, metadata={"description": "Owed after it"})
+    transfers = fields.List(fields.Nested(TransferOut))
+    alerts = fields.List(fields.Nested(lambda: AlertBriefOut()))
+
+
+class GamingCreditOut(Schema):
+    drawn = fields.String()
+    repaid = fields.String()
+    outstanding = fields.String(metadata={"description": "Owed to the casino at the close"})
+
+
 class CashOutBody(_CageBody):
     pay_to = wallet_id(
         metadata={
@@ -353,5 +401,6 @@ class GamingDayReportOut(Schema):
     chips_in_circulation = fields.Nested(CirculationOut)
     promoters = fields.List(fields.Nested(PromoterCommissionOut))
     chip_walking = fields.Nested(ChipWalkingOut, allow_none=True)
+    gaming_credit = fields.Nested(GamingCreditOut)
     checks = fields.List(fields.Nested(CheckResultOut))
     ok = fields.Boolean(metadata={"description": "Every check passed"})

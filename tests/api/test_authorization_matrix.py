@@ -97,6 +97,10 @@ MATRIX = {
     "GET /v1/casinos": "ok 403 ok 403 403 ok ok ok ok",
     "GET /v1/casinos/<ref>": "ok 403 ok 403 403 ok 404 ok 404",
     "PUT /v1/casinos/<ref>/chips-approval": "ok 403 403 403 403 403 403 ok 404",
+    "PUT /v1/casinos/<ref>/credit-lines/<int:wallet_id>": "ok 403 403 403 403 ok 404 403 403",
+    "GET /v1/casinos/<ref>/credit-lines": "ok 403 ok 403 403 ok 404 ok 404",
+    "POST /v1/casinos/<ref>/credit-draws": "ok 403 403 403 403 ok 404 403 403",
+    "POST /v1/casinos/<ref>/credit-repayments": "ok 403 403 403 403 ok 404 403 403",
     "POST /v1/casinos/<ref>/promoters": "ok 403 403 403 403 403 403 ok 404",
     "GET /v1/casinos/<ref>/promoters": "ok 403 ok 403 403 ok 404 ok 404",
     "POST /v1/casinos/<ref>/promoters/<licence>/players": "ok 403 403 403 403 ok 404 ok 404",
@@ -212,6 +216,13 @@ BODIES = {
     "POST /v1/wallets/<int:wallet_id>/payment-codes": lambda w, c: {"max_amount": "1.00"},
     "POST /v1/casinos/<ref>/plays": lambda w, c: {"player": w["player"], "wager": "1.00"},
     "PUT /v1/casinos/<ref>/chips-approval": lambda w, c: {"chips_approved": "5000000.00"},
+    "PUT /v1/casinos/<ref>/credit-lines/<int:wallet_id>": lambda w, c: {"limit": "100.00"},
+    "POST /v1/casinos/<ref>/credit-draws": lambda w, c: {"player": w["player"], "amount": "1.00"},
+    "POST /v1/casinos/<ref>/credit-repayments": lambda w, c: {
+        "player": w["player"],
+        "amount": "1.00",
+        "payment_code": w["repayment_codes"][c],
+    },
     "POST /v1/casinos/<ref>/promoters": lambda w, c: {
         "licence": f"GP-{c}",
         "name": "A promoter",
@@ -297,6 +308,20 @@ def world(sandbox):
         json={"holder_id": "P-1", "kind": "self", "ends_on": "2026-12-31", "casino": "COTAI"},
     )
     spare_key = sb.ok("POST", "/v1/keys", json={"role": "auditor"})["id"]
+    # Gaming credit owed, for the repayments.
+    sb.ok(
+        "PUT",
+        f"/v1/casinos/COTAI/credit-lines/{player}",
+        key="mer",
+        json={"limit": "100.00"},
+        status=200,
+    )
+    sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/credit-draws",
+        key="mer",
+        json={"player": player, "amount": "50.00"},
+    )
     sb.ok(
         "POST",
         "/v1/casinos/COTAI/promoters",
@@ -318,6 +343,7 @@ def world(sandbox):
         now=sb.ok("GET", "/v1/sandbox/clock")["now"],
         # A buy-in's consent, one per caller (a code is used once).
         payment_codes={c: payment_code(sb, player) for c in COLUMNS},
+        repayment_codes={c: payment_code(sb, player) for c in COLUMNS},
     )
     return w
 

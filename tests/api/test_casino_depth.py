@@ -3,7 +3,7 @@ splits them, STR due dates over Macau's public holidays, chips in circulation.""
 
 from __future__ import annotations
 
-from macau_world import DAY, advance, cage, macau_world
+from macau_world import DAY, advance, cage, macau_world, payment_code
 
 
 def test_contributions_are_two_payments_to_their_beneficiaries(sandbox):
@@ -318,3 +318,73 @@ def test_chips_held_past_n_gaming_days_are_chip_walking_at_the_close(sandbox):
     alert = sb.ok("GET", f"/v1/alerts/{walking['alert_id']}", key="supervisor")
     assert (alert["type"], alert["wallet"]) == ("chip_walking", walker)
     assert alert["evidence"]["gaming_days_without_operation"] == 3
+
+
+def test_gaming_credit_is_drawn_as_chips_repaid_in_e_cny_and_in_the_close(sandbox):
+    sb = sandbox
+    world = macau_world(sb)
+    casino_wallet = world["casino"]["merchant_wallet"]
+    vip = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-vip")
+    stranger = sb.wallet("BOCMO", 1, fund="100.00", region="MO", holder_id="h-stranger")
+    r = sb.call(
+        "POST",
+        "/v1/casinos/COTAI/credit-draws",
+        "merchant",
+        json={"player": stranger, "amount": "1.00"},
+    )
+    assert r.status_code == 404 and r.get_json()["code"] == "credit_line_not_found"
+    line = sb.ok(
+        "PUT",
+        f"/v1/casinos/COTAI/credit-lines/{vip}",
+        key="merchant",
+        json={"limit": "50000.00"},
+        status=200,
+    )
+    assert (line["limit"], line["outstanding"], line["available"]) == (
+        "50000.00",
+        "0.00",
+        "50000.00",
+    )
+    drawn = sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/credit-draws",
+        key="merchant",
+        json={"player": vip, "amount": "30000.00"},
+    )
+    assert (drawn["kind"], drawn["outstanding"]) == ("draw", "30000.00")
+    assert [(t["kind"], t["asset"]) for t in drawn["transfers"]] == [("chip_issue", "CHIP:COTAI")]
+    assert sb.balance(vip) == "100000.00"  # no e-CNY moved
+    r = sb.call(
+        "POST",
+        "/v1/casinos/COTAI/credit-draws",
+        "merchant",
+        json={"player": vip, "amount": "20000.01"},
+    )
+    assert r.status_code == 422 and r.get_json()["code"] == "credit_limit_exceeded"
+    cage(sb, "plays", vip, wager="10000.00")
+    cage(sb, "cash-outs", vip, amount="5000.00")
+    # Repaid in e-CNY, with the holder's payment code as for a buy-in.
+    over = {"player": vip, "amount": "30000.01", "payment_code": payment_code(sb, vip)}
+    r = sb.call("POST", "/v1/casinos/COTAI/credit-repayments", "merchant", json=over)
+    assert r.status_code == 422 and r.get_json()["code"] == "credit_repayment_exceeds_outstanding"
+    body = {"player": vip, "amount": "12000.00", "payment_code": payment_code(sb, vip)}
+    repaid = sb.ok("POST", "/v1/casinos/COTAI/credit-repayments", key="merchant", json=body)
+    assert (repaid["kind"], repaid["outstanding"]) == ("repayment", "18000.00")
+    assert repaid["transfers"][0]["to_wallet"] == casino_wallet
+    assert sb.balance(vip) == "93000.00"  # +5,000 cashed out, -12,000 repaid
+    (listed,) = sb.ok("GET", "/v1/casinos/COTAI/credit-lines", key="supervisor")
+    assert (listed["player"], listed["outstanding"]) == (vip, "18000.00")
+
+    advance(sb, 21 * 3600)
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    assert report["gaming_credit"] == {
+        "drawn": "30000.00",
+        "repaid": "12000.00",
+        "outstanding": "18000.00",
+    }
+    checks = {c["name"]: c for c in report["checks"]}
+    assert report["ok"], report["checks"]
+    # Receipts 7,000 = GGR 10,000 + chips change 15,000 - credit change 18,000.
+    assert checks["ecny_receipts_match"]["figures"]["ecny_net_receipts"] == "7000.00"
+    assert checks["ecny_receipts_match"]["figures"]["credit_outstanding_change"] == "18000.00"
+    assert checks["chips_match_cage"]["figures"]["chips_with_players_per_cage"] == "15000.00"

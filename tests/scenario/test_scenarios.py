@@ -51,6 +51,7 @@ def test_the_shipped_scenarios_are_the_ones_the_spec_asks_for():
 DIGESTS = {
     "chips_in_circulation": "9f5ba6ddfeb58a935eb2d6765c100bf53f5acdd61ad2fa933ddb44af518518ec",
     "contributions_and_holidays": "6ab6b8e29d1a119cd2383fa972110088c07b30ed0d9f66777ae364917338606d",
+    "gaming_credit": "a57c80d2bf776ba1c0698480758053660a9d5c77c603f204bf698fda316479aa",
     "gaming_promoters": "8dc1a8738da217f2bb957d814ff37a06a26ff465c317dc554213b1728d22e9cf",
     "deferred_net_cap": "cca674e4c09ff22d10e92d551daa8109044e0e6b8955537b7ddd1e1b38adabad",
     "minimal_play": "d2c05900d4d1e618e0edf72804b5ccf4b34685c5a1e5122be3f25205e3502846",

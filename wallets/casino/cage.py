@@ -61,7 +61,7 @@ from .registry import chips_in_circulation, get
 # ---- the cage ----------------------------------------------------------------------
 
 
-def _for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
+def for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
     if actor.role not in (MERCHANT, ADMIN):
         raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not run a cage")
     c, rules = get(tx, ref, actor), casino_rules(tx)
@@ -82,7 +82,7 @@ _CLOSED_DAY = sa.select(sa.literal(1)).where(
 )
 
 
-def _player(tx: Tx, wallet_id: int, field: str = "player") -> wl.Wallet:
+def player_wallet(tx: Tx, wallet_id: int, field: str = "player") -> wl.Wallet:
     """The player's wallet: never a merchant's, a casino's or a treasury's (nor
     one of their sub-wallets), whatever the profile: their money is not a
     player's to stake, and a cage must not move it."""
@@ -154,7 +154,7 @@ _OPEN_CHIP_ACCOUNT = Upsert(
 )
 
 
-def _chip_draft(
+def chip_draft(
     c: Casino, kind: str, amount: int, debit: int, credit: int, player: wl.Wallet, ref: str | None
 ) -> TransferDraft:
     to_player = debit == c.chip_account_id
@@ -221,13 +221,13 @@ def buy_in(
     (consumed here) when the profile requires one, and any code presented is
     checked. The code comes first: without consent the cage learns nothing of
     the wallet named (whether it exists, whose it is, age, exclusions)."""
-    c, rules = _for_cage(tx, ref, actor)
+    c, rules = for_cage(tx, ref, actor)
     if payment_code is not None or rules.payment_code_required:
         payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
-    player = _player(tx, wallet_id)
+    player = player_wallet(tx, wallet_id)
     cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
     if c.chips_approved is not None:
-        _check_chips_approved(tx, c, amount)
+        check_chips_approved(tx, c, amount)
     merchant = wl.existing(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"buy-in at {c.ref}"
@@ -235,7 +235,7 @@ def buy_in(
         tx,
         [
             ecny_payment(tx, player, merchant, amount, reference),
-            _chip_draft(c, "chip_issue", amount, c.chip_account_id, chips, player, reference),
+            chip_draft(c, "chip_issue", amount, c.chip_account_id, chips, player, reference),
         ],
         lock=[],
         parties=[(player, "paying"), (merchant, "receiving")],
@@ -244,7 +244,7 @@ def buy_in(
     return _record(tx, c, rules, player, BUY_IN, amount, 0, [pay, issue], ecny=pay, chips=issue)
 
 
-def _check_chips_approved(tx: Tx, c: Casino, amount: int) -> None:
+def check_chips_approved(tx: Tx, c: Casino, amount: int) -> None:
     """Law 7/2022: the chips a concessionaire puts in circulation are subject to
     DICJ's approval: a buy-in that would take them past the approved figure is
     refused. The casino's row is locked first, so that two buy-ins cannot both
@@ -276,16 +276,16 @@ def play(
 ) -> CageOperation:
     """A round: the player's wager goes to the casino, and the payout (stake
     included, 0 when the round is lost) comes back. The wager is turnover."""
-    c, rules = _for_cage(tx, ref, actor)
-    player = _player(tx, wallet_id)
+    c, rules = for_cage(tx, ref, actor)
+    player = player_wallet(tx, wallet_id)
     cage_rules.check_player(
         tx, rules, c, player, amount=max(wager, payout), gaming=True, paying=False
     )
     chips = player_chip_account(tx, c, player)
     reference = reference or f"play at {c.ref}"
-    drafts = [_chip_draft(c, "wager", wager, chips, c.chip_account_id, player, reference)]
+    drafts = [chip_draft(c, "wager", wager, chips, c.chip_account_id, player, reference)]
     if payout:
-        drafts.append(_chip_draft(c, "payout", payout, c.chip_account_id, chips, player, reference))
+        drafts.append(chip_draft(c, "payout", payout, c.chip_account_id, chips, player, reference))
     # The player's e-CNY account is locked too: a freeze takes that lock.
     posted = post_linked(
         tx, drafts, lock=[player.account_id], parties=[(player, "playing")], limits=False
@@ -318,10 +318,10 @@ def cash_out(
     to the player's wallet, or to ``pay_to``. A wallet that did not buy in at
     the casino that gaming day is a third party (FATF/APG 2009: winnings paid to
     third parties): the profile alerts or refuses it."""
-    c, rules = _for_cage(tx, ref, actor)
-    player = _player(tx, wallet_id)
+    c, rules = for_cage(tx, ref, actor)
+    player = player_wallet(tx, wallet_id)
     cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
-    payee = player if pay_to is None or pay_to == player.id else _player(tx, pay_to, "pay_to")
+    payee = player if pay_to is None or pay_to == player.id else player_wallet(tx, pay_to, "pay_to")
     third_party = payee.id != player.id and cage_rules.third_party_payout(
         tx, rules, c, player, payee
     )
@@ -336,7 +336,7 @@ def cash_out(
     back, pay = post_linked(
         tx,
         [
-            _chip_draft(c, "chip_return", amount, chips, c.chip_account_id, player, reference),
+            chip_draft(c, "chip_return", amount, chips, c.chip_account_id, player, reference),
             ecny_payment(tx, merchant, payee, amount, reference),
         ],
         lock=lock,

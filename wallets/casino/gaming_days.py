@@ -43,6 +43,7 @@ from ..core.schema import (
     casino_player_days,
     casino_transactions,
     casinos,
+    credit_movements,
     gaming_day_transfers,
     gaming_days,
     journal_entries,
@@ -55,7 +56,7 @@ from ..retail import payments
 from ..retail import wallet as wl
 from ..rules import casino_rules
 from ..supervision.alerts import raise_alert
-from . import cage, model, promoters, registry
+from . import cage, credit, model, promoters, registry
 
 # The checks of a close, in the order of its report.
 CHECKS = (
@@ -180,17 +181,22 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     chips_start = _chips_with_players(tx, asset, before=start)
     chips_end = _chips_with_players(tx, asset, before=end)
     receipts = _net_receipts(tx, c, start, end)
+    # Chips drawn on credit came without e-CNY; repayments are e-CNY without chips.
+    drawn, repaid = credit.day_totals(tx, c, start, end)
+    expected = ggr + chips_end - chips_start - (drawn - repaid)
     checks = [
         _check(
             "ecny_receipts_match",
-            receipts == ggr + chips_end - chips_start,
+            receipts == expected,
             {
                 "ecny_net_receipts": format_amount(receipts),
                 "ggr": format_amount(ggr),
                 "chips_with_players_change": format_amount(chips_end - chips_start),
-                "difference": format_amount(receipts - ggr - (chips_end - chips_start)),
+                "credit_outstanding_change": format_amount(drawn - repaid),
+                "difference": format_amount(receipts - expected),
             },
-            "e-CNY net receipts differ from GGR + the change in chips held by players",
+            "e-CNY net receipts differ from GGR + the change in chips held by players "
+            "- the change in credit outstanding",
         ),
         _chips_match_cage(tx, c, chips_end, end),
         _check(
@@ -271,6 +277,11 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             "at_end": format_amount(chips_end),
         },
         "chips_in_circulation": circulation,
+        "gaming_credit": {
+            "drawn": format_amount(drawn),
+            "repaid": format_amount(repaid),
+            "outstanding": format_amount(credit.outstanding(tx, c)),
+        },
         "promoters": promoters_out,
         "chip_walking": _chip_walking(tx, c, rules.chip_walking_gaming_days, day),
         "checks": checks,
@@ -446,7 +457,7 @@ def _chips_match_cage(tx: Tx, c: model.Casino, chips_end: int, end: datetime) ->
                 ct.c.casino_id == c.id, ct.c.at < end
             )
         ).scalar_one()
-    )
+    ) + credit.draws_before(tx, c, end)
     return _check(
         "chips_match_cage",
         per_cage == chips_end,
@@ -480,11 +491,24 @@ def _ltr_filed(
         ).scalars()
     )
     unfiled_ops = [r.id for r in large if f"ltr:{r.id}" not in filed]
+    # Gaming credit is a casino transaction too (DICJ Instruction 1/2016).
+    large_credit = credit.large_movements(tx, c, day, threshold)
+    filed_credit = set(
+        tx.conn.execute(
+            sa.select(alerts.c.dedupe_key).where(
+                alerts.c.dedupe_key.in_([f"ltr:credit:{i}" for i, _ in large_credit])
+            )
+        ).scalars()
+    )
+    unfiled_credit = [i for i, _ in large_credit if f"ltr:credit:{i}" not in filed_credit]
     # Large e-CNY payments on the casino wallet that the cage did not make.
     t = transfers
     merchant = c.merchant_wallet_id
-    cage_ids = sa.select(ct.c.ecny_transfer_id).where(
-        ct.c.casino_id == c.id, ct.c.ecny_transfer_id.is_not(None)
+    cage_ids = sa.union_all(
+        sa.select(ct.c.ecny_transfer_id).where(
+            ct.c.casino_id == c.id, ct.c.ecny_transfer_id.is_not(None)
+        ),
+        sa.select(credit_movements.c.transfer_id).where(credit_movements.c.casino_id == c.id),
     )
     outside = (
         tx.conn.execute(
@@ -505,12 +529,13 @@ def _ltr_filed(
     )
     return _check(
         "ltr_filed",
-        not unfiled_ops and not outside,
+        not unfiled_ops and not outside and not unfiled_credit,
         {
             "threshold": format_amount(threshold),
-            "large_transactions": len(large) + len(outside),
-            "filed": len(large) - len(unfiled_ops),
+            "large_transactions": len(large) + len(large_credit) + len(outside),
+            "filed": len(large) - len(unfiled_ops) + len(large_credit) - len(unfiled_credit),
             "unfiled_casino_transactions": unfiled_ops,
+            "unfiled_credit_movements": unfiled_credit,
             "unreported_transfers": outside,
         },
         "large transactions without their LTR",

@@ -181,6 +181,17 @@ THIRD_PARTY_PAYOUT_REFUSED = _code(
     REFUSED,
     "The rule profile refuses cash-outs paid to a wallet that did not buy in",
 )
+CREDIT_LINE_NOT_FOUND = _code(
+    "credit_line_not_found", NOT_FOUND, "The player has no credit line at this casino"
+)
+CREDIT_LIMIT_EXCEEDED = _code(
+    "credit_limit_exceeded", REFUSED, "The draw would pass the player's credit limit"
+)
+CREDIT_REPAYMENT_EXCEEDS_OUTSTANDING = _code(
+    "credit_repayment_exceeds_outstanding",
+    REFUSED,
+    "The repayment is more than the credit outstanding",
+)
 PROMOTER_NOT_FOUND = _code("promoter_not_found", NOT_FOUND, "No such gaming promoter")
 PROMOTER_COMMISSION_ABOVE_CAP = _code(
     "promoter_commission_above_cap",

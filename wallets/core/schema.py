@@ -507,6 +507,35 @@ promoter_players = sa.Table(
     sa.Column("attached_at", UTCDateTime(), nullable=False),
 )
 
+# Gaming credit (Law 7/2024: only concessionaires grant it): a player's line at
+# a casino, drawn as chips, repaid in e-CNY; and each draw and repayment.
+credit_lines = sa.Table(
+    "credit_lines",
+    metadata,
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), primary_key=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), primary_key=True),
+    sa.Column("credit_limit", Fen, nullable=False),
+    sa.Column("outstanding", Fen, nullable=False, server_default="0"),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("credit_limit >= 0", name="limit_not_negative"),
+    sa.CheckConstraint("outstanding >= 0", name="outstanding_not_negative"),
+)
+credit_movements = sa.Table(
+    "credit_movements",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=False),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("gaming_day", sa.Date, nullable=False),
+    sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False),
+    sa.CheckConstraint("kind IN ('draw', 'repayment')", name="kind"),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.Index("ix_credit_movements_casino_id_gaming_day", "casino_id", "gaming_day"),
+)
+
 # The other transfers a close posted (one per contribution, a promoter's
 # commission and its withholding), with their purpose.
 gaming_day_transfers = sa.Table(

@@ -1,5 +1,5 @@
 """macau in depth: contributions split by beneficiary, approved chips in
-circulation, gaming promoters
+circulation, gaming promoters, gaming credit
 
 Revision ID: 0008_macau_depth
 Revises: 0007
@@ -16,6 +16,8 @@ Create Date: 2026-12-01
 - ``promoters``: gaming promoters (junkets) licensed by DICJ, each tied to one
   casino (concessionaire), with its wallet and commission rate;
   ``promoter_players``: the players a promoter brings to a casino;
+- ``credit_lines`` and ``credit_movements``: gaming credit a casino grants a
+  player (Law 7/2024), drawn as chips and repaid in e-CNY;
 - the rule profile's ``casino.tax.contributions`` becomes a list of named
   shares: a sandbox's own document with the old single share gets it as one
   entry named ``contributions`` (what it meant: one payment to the treasury);
@@ -103,11 +105,61 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("casino_id", "wallet_id", name=op.f("pk_promoter_players")),
     )
     op.create_index("ix_promoter_players_promoter_id", "promoter_players", ["promoter_id"])
+    op.create_table(
+        "credit_lines",
+        sa.Column("casino_id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", BIG_ID, nullable=False),
+        sa.Column("credit_limit", sa.BigInteger(), nullable=False),
+        sa.Column("outstanding", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint("credit_limit >= 0", name=op.f("ck_credit_lines_limit_not_negative")),
+        sa.CheckConstraint(
+            "outstanding >= 0", name=op.f("ck_credit_lines_outstanding_not_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["casino_id"], ["casinos.id"], name=op.f("fk_credit_lines_casino_id_casinos")
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"], ["wallets.id"], name=op.f("fk_credit_lines_wallet_id_wallets")
+        ),
+        sa.PrimaryKeyConstraint("casino_id", "wallet_id", name=op.f("pk_credit_lines")),
+    )
+    op.create_table(
+        "credit_movements",
+        sa.Column("id", BIG_ID, nullable=False),
+        sa.Column("casino_id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", BIG_ID, nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("gaming_day", sa.Date(), nullable=False),
+        sa.Column("transfer_id", BIG_ID, nullable=False),
+        sa.CheckConstraint("kind IN ('draw', 'repayment')", name=op.f("ck_credit_movements_kind")),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_credit_movements_amount_positive")),
+        sa.ForeignKeyConstraint(
+            ["casino_id"], ["casinos.id"], name=op.f("fk_credit_movements_casino_id_casinos")
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"], ["wallets.id"], name=op.f("fk_credit_movements_wallet_id_wallets")
+        ),
+        sa.ForeignKeyConstraint(
+            ["transfer_id"],
+            ["transfers.id"],
+            name=op.f("fk_credit_movements_transfer_id_transfers"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_movements")),
+    )
+    op.create_index(
+        "ix_credit_movements_casino_id_gaming_day", "credit_movements", ["casino_id", "gaming_day"]
+    )
     _rewrite_contributions(_to_list)
 
 
 def downgrade() -> None:
     _rewrite_contributions(_to_share)
+    op.drop_index("ix_credit_movements_casino_id_gaming_day", table_name="credit_movements")
+    op.drop_table("credit_movements")
+    op.drop_table("credit_lines")
     op.drop_index("ix_promoter_players_promoter_id", table_name="promoter_players")
     op.drop_table("promoter_players")
     op.drop_table("promoters")
