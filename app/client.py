@@ -476,6 +476,12 @@ class Client:
         path = f"/v1/casinos/{casino}/promoters/{licence}/players"
         return self._json("POST", path, {"player": player}, **kw)
 
+    def hand_over_chips(
+        self, casino: str, from_player: int, to_player: int, amount: str, **kw
+    ) -> JSON:
+        body = {"from_player": from_player, "to_player": to_player, "amount": amount}
+        return self._json("POST", f"/v1/casinos/{casino}/chip-handovers", body, **kw)
+
     def set_credit_line(self, casino: str, player: int, limit: str, **kw) -> JSON:
         path = f"/v1/casinos/{casino}/credit-lines/{player}"
         return self._json("PUT", path, {"limit": limit}, **kw)

@@ -13,6 +13,8 @@ from ..schemas.casinos import (
     CashOutBody,
     CasinoCreate,
     CasinoOut,
+    ChipHandoverBody,
+    ChipHandoverOut,
     ChipsApprovalBody,
     CreditDrawBody,
     CreditLineBody,
@@ -254,6 +256,32 @@ def repay_credit(body, ref):
         ),
         CreditMovementOut,
         present=_movement,
+    )
+
+
+@blp.route("/<ref>/chip-handovers", methods=["POST"])
+@blp.arguments(ChipHandoverBody())
+@blp.response(201, ChipHandoverOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant")
+def hand_over_chips(body, ref):
+    """Chips one player hands another, as the cage records it (no e-CNY moves).
+    A cash-out of chips handed over by several other holders that gaming day
+    raises `chip_pooling` (FATF/APG 2009)."""
+    return write(
+        lambda tx: cage.hand_over(
+            tx,
+            ref,
+            current_principal(),
+            from_wallet=body["from_player"],
+            to_wallet=body["to_player"],
+            amount=body["amount"],
+        ),
+        ChipHandoverOut,
+        present=lambda tx, h: {
+            **h.__dict__,
+            "transfers": [present.transfer(tx, t) for t in h.transfers],
+        },
     )
 
 

@@ -177,7 +177,7 @@ def load(path: str | Path) -> Scenario:
 # Which kind of reference each argument of a step (or key of a setup entry) names.
 # Only arguments are references: the keys and values under a step's `expect`
 # are read by what they are (a balance's key is a wallet, its value an amount).
-WALLET_KEYS = ("wallet", "from", "to", "player", "treasury", "pay_to")
+WALLET_KEYS = ("wallet", "from", "to", "player", "treasury", "pay_to", "from_player", "to_player")
 NAME_KEYS = ("hold", "transfer", "exclusion")
 SELECTOR_KEYS = {"wallet": "wallet", "casino": "casino", "operator": "operator"}
 

@@ -267,6 +267,10 @@ class Runner:
             return api.revoke_exclusion(n[s["exclusion"]])
         if a in ("freeze", "unfreeze"):
             return getattr(api, a)(w[s["wallet"]])
+        if a == "hand_over_chips":
+            return api.hand_over_chips(
+                s["casino"], w[s["from_player"]], w[s["to_player"]], s["amount"]
+            )
         if a == "grant_credit":
             return api.set_credit_line(s["casino"], w[s["player"]], s["limit"])
         if a == "draw_credit":

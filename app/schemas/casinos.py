@@ -248,6 +248,23 @@ class GamingCreditOut(Schema):
     outstanding = fields.String(metadata={"description": "Owed to the casino at the close"})
 
 
+class ChipHandoverBody(StrictSchema):
+    from_player = wallet_id(required=True, metadata={"description": "Who hands the chips"})
+    to_player = wallet_id(required=True, metadata={"description": "Who receives them"})
+    amount = Amount(required=True)
+
+
+class ChipHandoverOut(Schema):
+    id = Integer()
+    casino = fields.String(attribute="casino_ref")
+    from_player = Integer(attribute="from_wallet_id")
+    to_player = Integer(attribute="to_wallet_id")
+    gaming_day = fields.Date()
+    at = fields.DateTime()
+    amount = Amount()
+    transfers = fields.List(fields.Nested(TransferOut))
+
+
 class CashOutBody(_CageBody):
     pay_to = wallet_id(
         metadata={

@@ -97,6 +97,7 @@ MATRIX = {
     "GET /v1/casinos": "ok 403 ok 403 403 ok ok ok ok",
     "GET /v1/casinos/<ref>": "ok 403 ok 403 403 ok 404 ok 404",
     "PUT /v1/casinos/<ref>/chips-approval": "ok 403 403 403 403 403 403 ok 404",
+    "POST /v1/casinos/<ref>/chip-handovers": "ok 403 403 403 403 ok 404 403 403",
     "PUT /v1/casinos/<ref>/credit-lines/<int:wallet_id>": "ok 403 403 403 403 ok 404 403 403",
     "GET /v1/casinos/<ref>/credit-lines": "ok 403 ok 403 403 ok 404 ok 404",
     "POST /v1/casinos/<ref>/credit-draws": "ok 403 403 403 403 ok 404 403 403",
@@ -216,6 +217,11 @@ BODIES = {
     "POST /v1/wallets/<int:wallet_id>/payment-codes": lambda w, c: {"max_amount": "1.00"},
     "POST /v1/casinos/<ref>/plays": lambda w, c: {"player": w["player"], "wager": "1.00"},
     "PUT /v1/casinos/<ref>/chips-approval": lambda w, c: {"chips_approved": "5000000.00"},
+    "POST /v1/casinos/<ref>/chip-handovers": lambda w, c: {
+        "from_player": w["player"],
+        "to_player": w["payee"],
+        "amount": "1.00",
+    },
     "PUT /v1/casinos/<ref>/credit-lines/<int:wallet_id>": lambda w, c: {"limit": "100.00"},
     "POST /v1/casinos/<ref>/credit-draws": lambda w, c: {"player": w["player"], "amount": "1.00"},
     "POST /v1/casinos/<ref>/credit-repayments": lambda w, c: {

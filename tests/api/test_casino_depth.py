@@ -388,3 +388,43 @@ def test_gaming_credit_is_drawn_as_chips_repaid_in_e_cny_and_in_the_close(sandbo
     assert checks["ecny_receipts_match"]["figures"]["ecny_net_receipts"] == "7000.00"
     assert checks["ecny_receipts_match"]["figures"]["credit_outstanding_change"] == "18000.00"
     assert checks["chips_match_cage"]["figures"]["chips_with_players_per_cage"] == "15000.00"
+
+
+def test_chips_pooled_from_several_players_into_one_cash_out_raise_an_alert(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    a, b, collector = (
+        sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id=f"h-{n}")
+        for n in ("a", "b", "collector")
+    )
+    young = sb.wallet("BOCMO", 2, fund="100.00", region="MO", birth_date="2006-01-01")
+    for p in (a, b, collector):
+        cage(sb, "buy-ins", p, amount="5000.00")
+
+    def hand(giver, to, amount, status=201):
+        body = {"from_player": giver, "to_player": to, "amount": amount}
+        r = sb.call("POST", "/v1/casinos/COTAI/chip-handovers", "merchant", json=body)
+        assert r.status_code == status, r.get_json()
+        return r.get_json()
+
+    moved = hand(a, collector, "4000.00")
+    assert [(t["kind"], t["from_wallet"], t["to_wallet"]) for t in moved["transfers"]] == [
+        ("chip_handover", a, collector)
+    ]
+    assert hand(a, young, "1.00", 422)["code"] == "under_minimum_age"
+    assert hand(a, collector, "1000.01", 422)["code"] == "insufficient_chips"
+    # One other holder's chips: not yet "several people".
+    assert cage(sb, "cash-outs", collector, amount="1000.00")["alerts"] == []
+    hand(b, collector, "5000.00")
+    op = cage(sb, "cash-outs", collector, amount="13000.00")
+    # 14,000 cashed out of a 5,000 buy-in, nothing wagered: minimal play as well.
+    assert sorted(x["type"] for x in op["alerts"]) == ["chip_pooling", "minimal_play"]
+    (pooled,) = [x for x in op["alerts"] if x["type"] == "chip_pooling"]
+    alert = sb.ok("GET", f"/v1/alerts/{pooled['id']}", key="supervisor")
+    assert alert["wallet"] == collector and alert["evidence"]["contributors"] == ["h-a", "h-b"]
+    assert [h["amount"] for h in alert["evidence"]["handovers"]] == ["4000.00", "5000.00"]
+    assert sb.balance(collector) == "19000.00"
+    # The chips never left the cage's books: the close's checks hold.
+    advance(sb, 21 * 3600)
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    assert report["ok"], report["checks"]

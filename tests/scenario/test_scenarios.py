@@ -49,6 +49,7 @@ def test_the_shipped_scenarios_are_the_ones_the_spec_asks_for():
 # gained the check chips_within_approval, Law 7/2022: every digest of a file
 # that closes a day changed with it.)
 DIGESTS = {
+    "chip_pooling": "024d0a4b70b3f4e2b0a45e0e6f58a1d11d163c040c8cfa5273ad9b0f3a92b5f2",
     "chips_in_circulation": "9f5ba6ddfeb58a935eb2d6765c100bf53f5acdd61ad2fa933ddb44af518518ec",
     "contributions_and_holidays": "6ab6b8e29d1a119cd2383fa972110088c07b30ed0d9f66777ae364917338606d",
     "gaming_credit": "a57c80d2bf776ba1c0698480758053660a9d5c77c603f204bf698fda316479aa",

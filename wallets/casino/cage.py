@@ -36,13 +36,14 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import gaming_day_of
-from ..core.db import Tx, Upsert
+from ..core.db import Tx, Upsert, inserted_id
 from ..core.principal import ADMIN, MERCHANT, Principal
 from ..core.schema import (
     accounts,
     casino_player_days,
     casino_transactions,
     casinos,
+    chip_handovers,
     gaming_days,
 )
 from ..core.schema import wallets as wallets_table
@@ -344,10 +345,78 @@ def cash_out(
         limits=True,
     )
     op = _record(tx, c, rules, player, CASH_OUT, amount, 0, [back, pay], ecny=pay, chips=back)
-    if not third_party:
-        return op
-    alert = cage_rules.raise_third_party_payout(tx, c, player, payee, op)
-    return CageOperation(**{**op.__dict__, "alerts": [*op.alerts, alert]})
+    more = [
+        cage_rules.raise_third_party_payout(tx, c, player, payee, op) if third_party else None,
+        cage_rules.pooling(tx, rules, c, player, op),
+    ]
+    raised = [a for a in more if a is not None]
+    return CageOperation(**{**op.__dict__, "alerts": [*op.alerts, *raised]}) if raised else op
+
+
+@dataclass(frozen=True)
+class ChipHandover:
+    id: int
+    casino_ref: str
+    from_wallet_id: int
+    to_wallet_id: int
+    gaming_day: date
+    at: datetime
+    amount: int
+    transfers: list[PostedTransfer]
+
+
+def hand_over(
+    tx: Tx, ref: str, actor: Principal, *, from_wallet: int, to_wallet: int, amount: int
+) -> ChipHandover:
+    """Chips one player hands another, as the cage sees it (a chip transfer
+    between their chip accounts; no e-CNY moves). The receiver must be allowed
+    to gamble (age, exclusions). FATF/APG 2009 reads these: several people
+    pooling chips into one cash-out (rules.pooling)."""
+    c, rules = for_cage(tx, ref, actor)
+    giver = player_wallet(tx, from_wallet, "from_player")
+    receiver = player_wallet(tx, to_wallet, "to_player")
+    if giver.id == receiver.id:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "to_player: must be another wallet than from_player",
+            errors={"to_player": ["must be another wallet than from_player"]},
+        )
+    cage_rules.check_player(tx, rules, c, receiver, amount=amount, gaming=True, paying=False)
+    source = player_chip_account(tx, c, giver)
+    target = player_chip_account(tx, c, receiver)
+    draft = TransferDraft(
+        kind="chip_handover",
+        asset=c.chip_asset,
+        amount=amount,
+        legs=[Leg(source, target, amount, c.chip_asset)],
+        from_wallet_id=giver.id,
+        to_wallet_id=receiver.id,
+        reference=f"chips handed over at {c.ref}",
+    )
+    (moved,) = post_linked(
+        tx,
+        [draft],
+        lock=[giver.account_id, receiver.account_id],
+        parties=[(giver, "playing"), (receiver, "playing")],
+        limits=False,
+    )
+    now = tx.now()
+    day = gaming_day_of(now, rules.gaming_day_cutoff)
+    handover_id = inserted_id(
+        tx.conn.execute(
+            chip_handovers.insert().values(
+                casino_id=c.id,
+                from_wallet_id=giver.id,
+                to_wallet_id=receiver.id,
+                from_holder_id=giver.holder_id,
+                amount=amount,
+                at=now,
+                gaming_day=day,
+                transfer_id=moved.id,
+            )
+        )
+    )
+    return ChipHandover(handover_id, c.ref, giver.id, receiver.id, day, now, amount, [moved])
 
 
 def _record(

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import gaming_day_of, local_date
-from ..core.schema import casino_player_days, casino_transactions
+from ..core.schema import casino_player_days, casino_transactions, chip_handovers
 from ..ledger.money import apply_rate, format_amount, format_rate
 from ..rules.profile import active_profile
 from ..supervision.alerts import Alert, raise_alert
@@ -151,6 +151,52 @@ def raise_third_party_payout(
     )
     assert alert is not None, "a cash-out is recorded once"
     return alert
+
+
+def pooling(
+    tx: Tx, rules: CasinoRules, casino: Casino, player: Wallet, op: CageOperation
+) -> Alert | None:
+    """FATF/APG 2009, several people pooling chips: at a cash-out, the player
+    was handed chips that gaming day by at least ``casino.pooling.min_contributors``
+    other holders (once per player and day). Off without the profile's section."""
+    if rules.pooling_min_contributors is None:
+        return None
+    ch = chip_handovers
+    handed = tx.conn.execute(
+        sa.select(ch.c.id, ch.c.from_wallet_id, ch.c.from_holder_id, ch.c.amount, ch.c.transfer_id)
+        .where(
+            ch.c.casino_id == casino.id,
+            ch.c.gaming_day == op.gaming_day,
+            ch.c.to_wallet_id == player.id,
+            ch.c.from_holder_id != player.holder_id,
+        )
+        .order_by(ch.c.id)
+    ).all()
+    holders = sorted({h.from_holder_id for h in handed})
+    if len(holders) < rules.pooling_min_contributors:
+        return None
+    return raise_alert(
+        tx,
+        "chip_pooling",
+        casino_id=casino.id,
+        wallet_id=player.id,
+        evidence={
+            **_op_evidence(op),
+            "holder_id": player.holder_id,
+            "contributors": holders,
+            "handovers": [
+                {
+                    "chip_handover": h.id,
+                    "from_wallet": h.from_wallet_id,
+                    "amount": format_amount(h.amount),
+                    "transfer_id": h.transfer_id,
+                }
+                for h in handed
+            ],
+        },
+        summary=f"wallet {player.id} cashed out chips pooled from {len(holders)} other holders",
+        dedupe_key=f"pooling:{casino.id}:{player.id}:{op.gaming_day.isoformat()}",
+    )
 
 
 def detect(

@@ -536,6 +536,28 @@ credit_movements = sa.Table(
     sa.Index("ix_credit_movements_casino_id_gaming_day", "casino_id", "gaming_day"),
 )
 
+# Chips one player hands another at the cage (FATF/APG 2009: pooling).
+chip_handovers = sa.Table(
+    "chip_handovers",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=False),
+    sa.Column("from_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("to_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("from_holder_id", sa.String(64), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("gaming_day", sa.Date, nullable=False),
+    sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.Index(
+        "ix_chip_handovers_casino_id_gaming_day_to_wallet_id",
+        "casino_id",
+        "gaming_day",
+        "to_wallet_id",
+    ),
+)
+
 # The other transfers a close posted (one per contribution, a promoter's
 # commission and its withholding), with their purpose.
 gaming_day_transfers = sa.Table(

@@ -135,6 +135,7 @@ class CasinoRules:
     # FATF/APG 2009 red flags (optional sections; None: the rule is off).
     third_party_payout_action: str | None = None  # "alert" or "refuse"
     chip_walking_gaming_days: int | None = None
+    pooling_min_contributors: int | None = None
 
 
 @dataclass(frozen=True)
@@ -374,6 +375,10 @@ class _ChipWalkingSchema(ma.Schema):
     gaming_days = _count(1, 3660, required=True)
 
 
+class _PoolingSchema(ma.Schema):
+    min_contributors = _count(1, 1000, required=True)
+
+
 class _CasinoSchema(ma.Schema):
     gaming_day_cutoff = _ClockTime(required=True)
     minimum_age = _count(0, 150, required=True)
@@ -387,6 +392,7 @@ class _CasinoSchema(ma.Schema):
     promoters = ma.fields.Nested(_PromotersSchema)
     third_party_payout = ma.fields.Nested(_ThirdPartyPayoutSchema)
     chip_walking = ma.fields.Nested(_ChipWalkingSchema)
+    pooling = ma.fields.Nested(_PoolingSchema)
 
 
 class _ProfileSchema(ma.Schema):
@@ -491,6 +497,7 @@ def _casino_rules(c: dict, fx: FxRates) -> CasinoRules:
             c["third_party_payout"]["action"] if "third_party_payout" in c else None
         ),
         chip_walking_gaming_days=c["chip_walking"]["gaming_days"] if "chip_walking" in c else None,
+        pooling_min_contributors=c["pooling"]["min_contributors"] if "pooling" in c else None,
     )
 
 

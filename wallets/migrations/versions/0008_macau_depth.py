@@ -1,5 +1,5 @@
 """macau in depth: contributions split by beneficiary, approved chips in
-circulation, gaming promoters, gaming credit
+circulation, gaming promoters, gaming credit, chip handovers
 
 Revision ID: 0008_macau_depth
 Revises: 0007
@@ -18,6 +18,8 @@ Create Date: 2026-12-01
   ``promoter_players``: the players a promoter brings to a casino;
 - ``credit_lines`` and ``credit_movements``: gaming credit a casino grants a
   player (Law 7/2024), drawn as chips and repaid in e-CNY;
+- ``chip_handovers``: chips one player hands another at the cage (the
+  pooling red flag of FATF/APG 2009 reads them);
 - the rule profile's ``casino.tax.contributions`` becomes a list of named
   shares: a sandbox's own document with the old single share gets it as one
   entry named ``contributions`` (what it meant: one payment to the treasury);
@@ -152,11 +154,50 @@ def upgrade() -> None:
     op.create_index(
         "ix_credit_movements_casino_id_gaming_day", "credit_movements", ["casino_id", "gaming_day"]
     )
+    op.create_table(
+        "chip_handovers",
+        sa.Column("id", BIG_ID, nullable=False),
+        sa.Column("casino_id", sa.Integer(), nullable=False),
+        sa.Column("from_wallet_id", BIG_ID, nullable=False),
+        sa.Column("to_wallet_id", BIG_ID, nullable=False),
+        sa.Column("from_holder_id", sa.String(length=64), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("gaming_day", sa.Date(), nullable=False),
+        sa.Column("transfer_id", BIG_ID, nullable=False),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_chip_handovers_amount_positive")),
+        sa.ForeignKeyConstraint(
+            ["casino_id"], ["casinos.id"], name=op.f("fk_chip_handovers_casino_id_casinos")
+        ),
+        sa.ForeignKeyConstraint(
+            ["from_wallet_id"],
+            ["wallets.id"],
+            name=op.f("fk_chip_handovers_from_wallet_id_wallets"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_wallet_id"], ["wallets.id"], name=op.f("fk_chip_handovers_to_wallet_id_wallets")
+        ),
+        sa.ForeignKeyConstraint(
+            ["transfer_id"],
+            ["transfers.id"],
+            name=op.f("fk_chip_handovers_transfer_id_transfers"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chip_handovers")),
+    )
+    op.create_index(
+        "ix_chip_handovers_casino_id_gaming_day_to_wallet_id",
+        "chip_handovers",
+        ["casino_id", "gaming_day", "to_wallet_id"],
+    )
     _rewrite_contributions(_to_list)
 
 
 def downgrade() -> None:
     _rewrite_contributions(_to_share)
+    op.drop_index(
+        "ix_chip_handovers_casino_id_gaming_day_to_wallet_id", table_name="chip_handovers"
+    )
+    op.drop_table("chip_handovers")
     op.drop_index("ix_credit_movements_casino_id_gaming_day", table_name="credit_movements")
     op.drop_table("credit_movements")
     op.drop_table("credit_lines")
