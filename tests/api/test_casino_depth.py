@@ -42,14 +42,9 @@ def test_contributions_are_two_payments_to_their_beneficiaries(sandbox):
     # The close's own payments are not receipts from players.
     assert checks["ecny_receipts_match"]["figures"]["ecny_net_receipts"] == "10000.00"
 
-
-def test_a_beneficiary_must_be_a_contribution_of_the_profile(sandbox):
-    sb = sandbox
-    sb.ok("PUT", "/v1/sandbox/profile", json={"name": "macau"})
-    sb.operator("BOCMO", reserve="10000000.00", issue="6000000.00")
-    treasury = sb.wallet("BOCMO", 1, kind="merchant", region="MO")
+    # A beneficiary names a contribution of the profile, and a wallet.
     body = {
-        "ref": "COTAI",
+        "ref": "LISBOA",
         "name": "Cotai Grand",
         "operator": "BOCMO",
         "treasury_wallet": treasury,
@@ -65,7 +60,9 @@ def test_a_beneficiary_must_be_a_contribution_of_the_profile(sandbox):
     assert r.status_code == 404 and r.get_json()["code"] == "wallet_not_found"
     r = sb.post("/v1/casinos", json={**body, "beneficiaries": {"macao_foundation": "15"}})
     assert r.status_code == 422 and "beneficiaries" in str(r.get_json()["errors"])
-    assert sb.ok("GET", "/v1/casinos")["items"] == []  # nothing half-written
+    assert [c["ref"] for c in sb.ok("GET", "/v1/casinos")["items"]] == [
+        "COTAI"
+    ]  # nothing half-written
 
 
 def _mainland_alert_due(sb, player: int, now: str) -> str:
@@ -73,43 +70,6 @@ def _mainland_alert_due(sb, player: int, now: str) -> str:
     op = cage(sb, "buy-ins", player, amount="100.00")
     (alert,) = [a for a in op["alerts"] if a["type"] == "mainland_wallet"]
     return sb.ok("GET", f"/v1/alerts/{alert['id']}", key="supervisor")["due_at"]
-
-
-def test_str_due_dates_skip_macaus_public_holidays(sandbox):
-    sb = sandbox
-    macau_world(sb)
-    players = [sb.wallet("ICBC", 1, fund="1000.00", region="CN") for _ in range(4)]
-    # Thursday 2 April 2026: Friday is Good Friday (a dated holiday of 2026),
-    # so the 2 working days are Monday 6 and Tuesday 7 April.
-    assert _mainland_alert_due(sb, players[0], "2026-04-02T12:00:00+08:00") == (
-        "2026-04-07T16:00:00+00:00"
-    )
-    # Wednesday 30 September: 1 and 2 October are fixed-date holidays.
-    assert _mainland_alert_due(sb, players[1], "2026-09-30T12:00:00+08:00") == (
-        "2026-10-06T16:00:00+00:00"
-    )
-    # A profile of one's own may list more (here: Monday 5 October as well).
-    doc = sb.ok("GET", "/v1/rules")["document"]
-    doc["name"] = "macau-more-holidays"
-    doc["alerts"]["holidays"]["dated"]["2026"].append("2026-10-05")
-    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
-    assert _mainland_alert_due(sb, players[2], "2026-09-30T13:00:00+08:00") == (
-        "2026-10-07T16:00:00+00:00"
-    )
-    # A date outside its year is refused, naming the key; nothing changes.
-    doc["alerts"]["holidays"]["dated"]["2026"].append("2027-01-04")
-    doc["name"] = "macau-bad-holidays"
-    r = sb.call("PUT", "/v1/sandbox/profile", "admin", json={"document": doc})
-    assert r.status_code == 422 and r.get_json()["code"] == "validation_failed"
-    assert "alerts.holidays.dated: 2027-01-04 is not in 2026" in r.get_json()["detail"]
-    assert sb.ok("GET", "/v1/rules")["name"] == "macau-more-holidays"
-    # Without holidays (a profile that lists none) it is weekends only.
-    del doc["alerts"]["holidays"]
-    doc["name"] = "macau-weekends-only"
-    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
-    assert _mainland_alert_due(sb, players[3], "2026-04-02T12:00:00+08:00") == (
-        "2026-04-06T16:00:00+00:00"
-    )
 
 
 def test_chips_in_circulation_stay_within_dicjs_approval(sandbox):
@@ -262,64 +222,6 @@ def test_gaming_promoters_are_paid_commission_net_of_withholding_at_the_close(sa
     assert report["ok"], report["checks"]  # the commissions are not receipts from players
 
 
-def test_third_party_payouts_are_alerted_or_refused_per_profile(sandbox):
-    sb = sandbox
-    macau_world(sb)
-    alice = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-alice")
-    friend = sb.wallet("BOCMO", 1, region="MO", holder_id="h-friend")
-    partner = sb.wallet("BOCMO", 1, fund="1000.00", region="MO", holder_id="h-partner")
-    cage(sb, "buy-ins", alice, amount="10000.00")
-    cage(sb, "buy-ins", partner, amount="100.00")
-    op = cage(sb, "cash-outs", alice, amount="3000.00", pay_to=friend)
-    assert [a["type"] for a in op["alerts"]] == ["third_party_payout"]
-    assert op["transfers"][1]["to_wallet"] == friend and sb.balance(friend) == "3000.00"
-    alert = sb.ok("GET", f"/v1/alerts/{op['alerts'][0]['id']}", key="supervisor")
-    assert (alert["wallet"], alert["evidence"]["paid_to_wallet"]) == (alice, friend)
-    assert alert["evidence"]["transfer_ids"] == [t["id"] for t in op["transfers"]]
-    assert alert["due_at"] is not None  # a suspicion: an STR is due
-    # Paid to a wallet that bought in that gaming day: not a third party.
-    assert cage(sb, "cash-outs", alice, amount="1000.00", pay_to=partner)["alerts"] == []
-    # A casino's own wallet is never paid as a player.
-    casino_wallet = sb.ok("GET", "/v1/casinos/COTAI")["merchant_wallet"]
-    r = cage(sb, "cash-outs", alice, 422, amount="1.00", pay_to=casino_wallet)
-    assert r["code"] == "not_a_player" and r["field"] == "pay_to"
-
-    doc = sb.ok("GET", "/v1/rules")["document"]
-    doc["name"] = "macau-no-third-party"
-    doc["casino"]["third_party_payout"]["action"] = "refuse"
-    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
-    journal = sb.journal_count()
-    r = cage(sb, "cash-outs", alice, 422, amount="1000.00", pay_to=friend)
-    assert (r["code"], r["wallet_id"]) == ("third_party_payout_refused", friend)
-    assert sb.journal_count() == journal and sb.balance(friend) == "3000.00"
-
-
-def test_chips_held_past_n_gaming_days_are_chip_walking_at_the_close(sandbox):
-    sb = sandbox
-    macau_world(sb)
-    walker = sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id="h-walker")
-    regular = sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id="h-regular")
-    cage(sb, "buy-ins", walker, amount="5000.00")  # Monday 2 March, then gone
-    cage(sb, "buy-ins", regular, amount="5000.00")
-    reports = {}
-    for n, day in enumerate(("2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05")):
-        advance(sb, 24 * 3600 if n else 21 * 3600)  # 07:00 the day after `day`
-        if day != "2026-03-05":
-            cage(sb, "plays", regular, wager="10.00")  # the regular plays each day
-        reports[day] = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{day}/close", key="supervisor")
-    # macau: 3 gaming days. Monday's chips are walking at Thursday's close.
-    assert [reports[d]["chip_walking"]["players"] for d in list(reports)[:3]] == [[], [], []]
-    (walking,) = reports["2026-03-05"]["chip_walking"]["players"]
-    assert {k: walking[k] for k in ("player", "chips", "last_gaming_day")} == {
-        "player": walker,
-        "chips": "5000.00",
-        "last_gaming_day": "2026-03-02",
-    }
-    alert = sb.ok("GET", f"/v1/alerts/{walking['alert_id']}", key="supervisor")
-    assert (alert["type"], alert["wallet"]) == ("chip_walking", walker)
-    assert alert["evidence"]["gaming_days_without_operation"] == 3
-
-
 def test_gaming_credit_is_drawn_as_chips_repaid_in_e_cny_and_in_the_close(sandbox):
     sb = sandbox
     world = macau_world(sb)
@@ -390,9 +292,23 @@ def test_gaming_credit_is_drawn_as_chips_repaid_in_e_cny_and_in_the_close(sandbo
     assert checks["chips_match_cage"]["figures"]["chips_with_players_per_cage"] == "15000.00"
 
 
-def test_chips_pooled_from_several_players_into_one_cash_out_raise_an_alert(sandbox):
+def test_fatf_red_flags_and_str_due_dates_over_public_holidays(sandbox):
+    """Third-party payouts, pooling and chip walking (FATF/APG 2009), then STR
+    due dates over Macao's public holidays, in one Macau world."""
     sb = sandbox
     macau_world(sb)
+    walker = sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id="h-walker")
+    regular = sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id="h-regular")
+    cage(sb, "buy-ins", walker, amount="5000.00")  # Monday 2 March, then gone
+    cage(sb, "buy-ins", regular, amount="5000.00")
+    _chips_pooled_into_one_cash_out_raise_an_alert(sb)
+    alice, friend = _third_party_payouts_are_alerted(sb)
+    _chip_walking_after_n_gaming_days(sb, walker, regular)
+    _third_party_payouts_are_refused_under_a_stricter_profile(sb, alice, friend)
+    _str_due_dates_skip_macaus_public_holidays(sb)
+
+
+def _chips_pooled_into_one_cash_out_raise_an_alert(sb) -> None:
     a, b, collector = (
         sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id=f"h-{n}")
         for n in ("a", "b", "collector")
@@ -424,7 +340,96 @@ def test_chips_pooled_from_several_players_into_one_cash_out_raise_an_alert(sand
     assert alert["wallet"] == collector and alert["evidence"]["contributors"] == ["h-a", "h-b"]
     assert [h["amount"] for h in alert["evidence"]["handovers"]] == ["4000.00", "5000.00"]
     assert sb.balance(collector) == "19000.00"
-    # The chips never left the cage's books: the close's checks hold.
-    advance(sb, 21 * 3600)
-    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
-    assert report["ok"], report["checks"]
+
+
+def _third_party_payouts_are_alerted(sb) -> tuple[int, int]:
+    alice = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-alice")
+    friend = sb.wallet("BOCMO", 1, region="MO", holder_id="h-friend")
+    partner = sb.wallet("BOCMO", 1, fund="1000.00", region="MO", holder_id="h-partner")
+    cage(sb, "buy-ins", alice, amount="10000.00")
+    cage(sb, "buy-ins", partner, amount="100.00")
+    op = cage(sb, "cash-outs", alice, amount="3000.00", pay_to=friend)
+    assert [a["type"] for a in op["alerts"]] == ["third_party_payout"]
+    assert op["transfers"][1]["to_wallet"] == friend and sb.balance(friend) == "3000.00"
+    alert = sb.ok("GET", f"/v1/alerts/{op['alerts'][0]['id']}", key="supervisor")
+    assert (alert["wallet"], alert["evidence"]["paid_to_wallet"]) == (alice, friend)
+    assert alert["evidence"]["transfer_ids"] == [t["id"] for t in op["transfers"]]
+    assert alert["due_at"] is not None  # a suspicion: an STR is due
+    # Paid to a wallet that bought in that gaming day: not a third party.
+    assert cage(sb, "cash-outs", alice, amount="1000.00", pay_to=partner)["alerts"] == []
+    # A casino's own wallet is never paid as a player.
+    casino_wallet = sb.ok("GET", "/v1/casinos/COTAI")["merchant_wallet"]
+    r = cage(sb, "cash-outs", alice, 422, amount="1.00", pay_to=casino_wallet)
+    assert r["code"] == "not_a_player" and r["field"] == "pay_to"
+    return alice, friend
+
+
+def _chip_walking_after_n_gaming_days(sb, walker, regular) -> None:
+    reports = {}
+    for n, day in enumerate(("2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05")):
+        advance(sb, 24 * 3600 if n else 21 * 3600)  # 07:00 the day after `day`
+        if day != "2026-03-05":
+            cage(sb, "plays", regular, wager="10.00")  # the regular plays each day
+        reports[day] = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{day}/close", key="supervisor")
+    # Monday's pooled and third-party flows leave no failed check.
+    assert reports["2026-03-02"]["ok"], reports["2026-03-02"]["checks"]
+    # macau: 3 gaming days. Monday's chips are walking at Thursday's close
+    # (the walker's, and those Monday's other players kept); not the regular's.
+    assert [reports[d]["chip_walking"]["players"] for d in list(reports)[:3]] == [[], [], []]
+    found = reports["2026-03-05"]["chip_walking"]["players"]
+    assert regular not in [w["player"] for w in found]
+    (walking,) = [w for w in found if w["player"] == walker]
+    assert {k: walking[k] for k in ("player", "chips", "last_gaming_day")} == {
+        "player": walker,
+        "chips": "5000.00",
+        "last_gaming_day": "2026-03-02",
+    }
+    alert = sb.ok("GET", f"/v1/alerts/{walking['alert_id']}", key="supervisor")
+    assert (alert["type"], alert["wallet"]) == ("chip_walking", walker)
+    assert alert["evidence"]["gaming_days_without_operation"] == 3
+
+
+def _third_party_payouts_are_refused_under_a_stricter_profile(sb, alice, friend) -> None:
+    doc = sb.ok("GET", "/v1/rules")["document"]
+    doc["name"] = "macau-no-third-party"
+    doc["casino"]["third_party_payout"]["action"] = "refuse"
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    journal = sb.journal_count()
+    r = cage(sb, "cash-outs", alice, 422, amount="1000.00", pay_to=friend)
+    assert (r["code"], r["wallet_id"]) == ("third_party_payout_refused", friend)
+    assert sb.journal_count() == journal and sb.balance(friend) == "3000.00"
+
+
+def _str_due_dates_skip_macaus_public_holidays(sb) -> None:
+    players = [sb.wallet("ICBC", 1, fund="1000.00", region="CN") for _ in range(4)]
+    # Thursday 2 April 2026: Friday is Good Friday (a dated holiday of 2026),
+    # so the 2 working days are Monday 6 and Tuesday 7 April.
+    assert _mainland_alert_due(sb, players[0], "2026-04-02T12:00:00+08:00") == (
+        "2026-04-07T16:00:00+00:00"
+    )
+    # Wednesday 30 September: 1 and 2 October are fixed-date holidays.
+    assert _mainland_alert_due(sb, players[1], "2026-09-30T12:00:00+08:00") == (
+        "2026-10-06T16:00:00+00:00"
+    )
+    # A profile of one's own may list more (here: Monday 5 October as well).
+    doc = sb.ok("GET", "/v1/rules")["document"]
+    doc["name"] = "macau-more-holidays"
+    doc["alerts"]["holidays"]["dated"]["2026"].append("2026-10-05")
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    assert _mainland_alert_due(sb, players[2], "2026-09-30T13:00:00+08:00") == (
+        "2026-10-07T16:00:00+00:00"
+    )
+    # A date outside its year is refused, naming the key; nothing changes.
+    doc["alerts"]["holidays"]["dated"]["2026"].append("2027-01-04")
+    doc["name"] = "macau-bad-holidays"
+    r = sb.call("PUT", "/v1/sandbox/profile", "admin", json={"document": doc})
+    assert r.status_code == 422 and r.get_json()["code"] == "validation_failed"
+    assert "alerts.holidays.dated: 2027-01-04 is not in 2026" in r.get_json()["detail"]
+    assert sb.ok("GET", "/v1/rules")["name"] == "macau-more-holidays"
+    # Without holidays (a profile that lists none) it is weekends only.
+    del doc["alerts"]["holidays"]
+    doc["name"] = "macau-weekends-only"
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    assert _mainland_alert_due(sb, players[3], "2026-04-02T12:00:00+08:00") == (
+        "2026-04-06T16:00:00+00:00"
+    )

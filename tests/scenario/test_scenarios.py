@@ -49,19 +49,16 @@ def test_the_shipped_scenarios_are_the_ones_the_spec_asks_for():
 # gained the check chips_within_approval, Law 7/2022: every digest of a file
 # that closes a day changed with it.)
 DIGESTS = {
-    "chip_pooling": "024d0a4b70b3f4e2b0a45e0e6f58a1d11d163c040c8cfa5273ad9b0f3a92b5f2",
     "chips_in_circulation": "9f5ba6ddfeb58a935eb2d6765c100bf53f5acdd61ad2fa933ddb44af518518ec",
     "contributions_and_holidays": "6ab6b8e29d1a119cd2383fa972110088c07b30ed0d9f66777ae364917338606d",
+    "deferred_net_cap": "cca674e4c09ff22d10e92d551daa8109044e0e6b8955537b7ddd1e1b38adabad",
+    "fatf_red_flags": "8f52030b2e72f7415611fe000543a4c6aa14c7a2f7ae07c8cabd19825a4273e8",
     "gaming_credit": "a57c80d2bf776ba1c0698480758053660a9d5c77c603f204bf698fda316479aa",
     "gaming_promoters": "8dc1a8738da217f2bb957d814ff37a06a26ff465c317dc554213b1728d22e9cf",
-    "deferred_net_cap": "cca674e4c09ff22d10e92d551daa8109044e0e6b8955537b7ddd1e1b38adabad",
     "minimal_play": "d2c05900d4d1e618e0edf72804b5ccf4b34685c5a1e5122be3f25205e3502846",
     "normal_day": "e203a73a615d1821656f9e42f075d0dee38e6259aaeca4f3420f385fdbde5e95",
     "refused_players": "4597324441f86a1e41b0376ba67b83cfa95ebc946b266b583efacecebfe58e88",
     "structuring": "f4c6357074f83cf5b7cfd49cfdbff3a4a91b92222d0f76ae8fdcf614274df85c",
-    "third_party_and_chip_walking": (
-        "25f8d5edcac32ec90c704767e31e6f85124be7a0edb29e3412fd26d7b35e3b32"
-    ),
     "supervision_checks": "2170825629607fe6c4a53c4ace422ec394dd33b193e24538466b4c5b31cece76",
 }
 
