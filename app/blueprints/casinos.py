@@ -437,9 +437,11 @@ def list_player_days(args, ref):
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "merchant", "supervisor")
 def close_gaming_day(ref, date):
-    """Close a gaming day once it is over: its figures, GGR, the gaming tax and
-    contributions paid to the treasury wallet, the sweep above the float, and the
-    settlement checks (each with pass/fail and figures). A day closes once."""
+    """Close a gaming day once it is over: its figures, GGR, the gaming tax paid
+    to the treasury wallet and each contribution to its beneficiary, the
+    promoters' commissions less the tax withheld, the sweep above the float, the
+    settlement checks (each with pass/fail and figures), the chips in circulation,
+    gaming credit and chip walking. A day closes once."""
     gaming_day = _gaming_day(date)
     return write(
         lambda tx: gaming_days.close(tx, ref, current_principal(), gaming_day),
