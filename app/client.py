@@ -382,6 +382,8 @@ class Client:
         operator: str | None = None,
         merchant_wallet: int | None = None,
         supervisors: list[int] | None = None,
+        beneficiaries: dict[str, int] | None = None,
+        chips_approved: str | None = None,
         **kw,
     ) -> JSON:
         body = self._drop_none(
@@ -391,6 +393,8 @@ class Client:
             merchant_wallet=merchant_wallet,
             treasury_wallet=treasury_wallet,
             supervisors=supervisors,
+            beneficiaries=beneficiaries or None,
+            chips_approved=chips_approved,
         )
         body["float"] = float_amount
         return self._json("POST", "/v1/casinos", body, **kw)
@@ -434,9 +438,15 @@ class Client:
         return self._json("POST", f"/v1/casinos/{casino}/plays", body, **kw)
 
     def cash_out(
-        self, casino: str, player: int, amount: str, reference: str | None = None, **kw
+        self,
+        casino: str,
+        player: int,
+        amount: str,
+        reference: str | None = None,
+        pay_to: int | None = None,
+        **kw,
     ) -> JSON:
-        body = self._drop_none(player=player, amount=amount, reference=reference)
+        body = self._drop_none(player=player, amount=amount, reference=reference, pay_to=pay_to)
         return self._json("POST", f"/v1/casinos/{casino}/cash-outs", body, **kw)
 
     def casino_transactions(self, casino: str, **args: Any) -> JSON:
@@ -445,6 +455,55 @@ class Client:
     def player_days(self, casino: str, gaming_day: str | None = None, **page: Any) -> JSON:
         return self._json(
             "GET", f"/v1/casinos/{casino}/players", params={"gaming_day": gaming_day, **page}
+        )
+
+    def register_promoter(
+        self,
+        casino: str,
+        licence: str,
+        wallet: int,
+        commission_rate: str,
+        name: str | None = None,
+        **kw,
+    ) -> JSON:
+        body = {
+            "licence": licence,
+            "name": name or licence,
+            "wallet": wallet,
+            "commission_rate": commission_rate,
+        }
+        return self._json("POST", f"/v1/casinos/{casino}/promoters", body, **kw)
+
+    def attach_promoter_player(self, casino: str, licence: str, player: int, **kw) -> JSON:
+        path = f"/v1/casinos/{casino}/promoters/{licence}/players"
+        return self._json("POST", path, {"player": player}, **kw)
+
+    def hand_over_chips(
+        self, casino: str, from_player: int, to_player: int, amount: str, **kw
+    ) -> JSON:
+        body = {"from_player": from_player, "to_player": to_player, "amount": amount}
+        return self._json("POST", f"/v1/casinos/{casino}/chip-handovers", body, **kw)
+
+    def set_credit_line(self, casino: str, player: int, limit: str, **kw) -> JSON:
+        path = f"/v1/casinos/{casino}/credit-lines/{player}"
+        return self._json("PUT", path, {"limit": limit}, **kw)
+
+    def draw_credit(self, casino: str, player: int, amount: str, **kw) -> JSON:
+        body = {"player": player, "amount": amount}
+        return self._json("POST", f"/v1/casinos/{casino}/credit-draws", body, **kw)
+
+    def repay_credit(
+        self, casino: str, player: int, amount: str, payment_code: str | None = None, **kw
+    ) -> JSON:
+        body = self._drop_none(player=player, amount=amount, payment_code=payment_code)
+        return self._json("POST", f"/v1/casinos/{casino}/credit-repayments", body, **kw)
+
+    def set_chips_approval(self, casino: str, chips_approved: str | None, **kw) -> JSON:
+        return self._json(
+            "PUT",
+            f"/v1/casinos/{casino}/chips-approval",
+            {"chips_approved": chips_approved},
+            **kw,
         )
 
     def close_gaming_day(self, casino: str, date: str, **kw) -> JSON:

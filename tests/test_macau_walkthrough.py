@@ -45,6 +45,11 @@ def test_macau_walkthrough(live_demo, run_walkthrough):
     assert (report["ggr"], report["ok"]) == ("23000.00", True)
     assert report["special_gaming_tax"]["amount"] == "8050.00"
     assert report["contributions"]["amount"] == "1150.00"
+    # Two payments, two beneficiaries (both the treasury: the demo names no other).
+    assert [(p["name"], p["amount"]) for p in report["contributions"]["payments"]] == [
+        ("macao_foundation", "460.00"),
+        ("urban_development_tourism_social_security", "690.00"),
+    ]
     assert report["sweep"]["amount"] == "13800.00"
     assert {p["player"]: p["net_result"] for p in players["items"]} == {
         1: "-20000.00",

@@ -86,7 +86,9 @@ def test_migrations_keep_existing_data(empty_url):
 
 def test_a_profile_document_of_the_sandboxs_own_gets_payment_codes(empty_url):
     """0006 adds the new required key casino.payment_codes to a stored document
-    (with the macau figures), so that it still loads; its downgrade takes it out."""
+    (with the macau figures), so that it still loads; its downgrade takes it out.
+    0008 makes the single contributions share a list of one named share, and
+    back."""
     import json
 
     import yaml
@@ -96,6 +98,7 @@ def test_a_profile_document_of_the_sandboxs_own_gets_payment_codes(empty_url):
     doc = yaml.safe_load((PROFILE_DIR / "macau.yaml").read_text())
     doc["name"] = "macau-own"
     del doc["casino"]["payment_codes"]
+    doc["casino"]["tax"]["contributions"] = "0.05"  # the format before 0008
     dbmod.upgrade(empty_url, "0005")
     engine = dbmod.make_engine(empty_url)
     with engine.begin() as conn:
@@ -108,6 +111,9 @@ def test_a_profile_document_of_the_sandboxs_own_gets_payment_codes(empty_url):
     profile = database.read(active_profile)
     assert profile.name == "macau-own" and profile.casino.payment_code_required is True
     assert profile.casino.payment_code_lifetime_seconds == 60
+    assert [(k.name, str(k.share)) for k in profile.casino.contributions] == [
+        ("contributions", "0.05")
+    ]
     database.dispose()
     dbmod.downgrade(empty_url, "0005")
     with engine.connect() as conn:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wallets.casino import cage, gaming_days, model, registry
+from wallets.casino import cage, credit, gaming_days, model, promoters, registry
 from wallets.core import errors
 
 from .. import converters, present
@@ -13,12 +13,23 @@ from ..schemas.casinos import (
     CashOutBody,
     CasinoCreate,
     CasinoOut,
+    ChipHandoverBody,
+    ChipHandoverOut,
+    ChipsApprovalBody,
+    CreditDrawBody,
+    CreditLineBody,
+    CreditLineOut,
+    CreditMovementOut,
+    CreditRepaymentBody,
     GamingDayArgs,
     GamingDayReportOut,
     OperationListArgs,
     OperationOut,
     PlayBody,
     PlayerDayOut,
+    PromoterCreate,
+    PromoterOut,
+    PromoterPlayerBody,
 )
 from ..schemas.common import PageArgs, page_of
 from ..state import settings
@@ -96,6 +107,8 @@ def register_casino(body):
             treasury_wallet_id=body["treasury_wallet"],
             float_amount=body["float_amount"],
             supervisor_key_ids=tuple(body["supervisors"]),
+            beneficiaries=body["beneficiaries"],
+            chips_approved=body.get("chips_approved"),
             phone_secret=secret,
         ),
         CasinoOut,
@@ -125,6 +138,171 @@ def list_casinos(args):
 def get_casino(ref):
     """One casino: its wallets, float, chips out with players and supervisors."""
     return read(lambda tx: _casino(tx, registry.get(tx, ref, current_principal())))
+
+
+@blp.route("/<ref>/promoters", methods=["POST"])
+@blp.arguments(PromoterCreate())
+@blp.response(201, PromoterOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "supervisor")
+def register_promoter(body, ref):
+    """Register a gaming promoter licensed by DICJ at this casino (its
+    concessionaire): its wallet and commission rate (at most the profile's cap
+    on net rolling). A licence that works for another casino is refused
+    `promoter_other_concessionaire`."""
+    return write(
+        lambda tx: promoters.register(
+            tx,
+            ref,
+            current_principal(),
+            licence=body["licence"],
+            name=body["name"],
+            wallet_id=body["wallet"],
+            commission_rate=body["commission_rate"],
+        ),
+        PromoterOut,
+    )
+
+
+@blp.route("/<ref>/promoters", methods=["GET"])
+@blp.response(200, PromoterOut(many=True))
+@problems(blp, 404)
+@roles(*READERS)
+def list_promoters(ref):
+    """The casino's gaming promoters and the players they bring."""
+    return read(lambda tx: promoters.list_(tx, ref, current_principal()))
+
+
+@blp.route("/<ref>/promoters/<licence>/players", methods=["POST"])
+@blp.arguments(PromoterPlayerBody())
+@blp.response(201, PromoterOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant", "supervisor")
+def attach_promoter_player(body, ref, licence):
+    """Attach a player to the promoter: its wagers at this casino count in the
+    promoter's rolling from the next close on. One promoter per player and casino."""
+    return write(
+        lambda tx: promoters.attach(tx, ref, current_principal(), licence, body["player"]),
+        PromoterOut,
+    )
+
+
+def _movement(tx, m: credit.CreditMovement) -> dict:
+    return {
+        **m.__dict__,
+        "transfers": [present.transfer(tx, t) for t in m.transfers],
+        "alerts": [a.__dict__ for a in m.alerts],
+    }
+
+
+@blp.route("/<ref>/credit-lines/<int:wallet_id>", methods=["PUT"])
+@blp.arguments(CreditLineBody())
+@blp.response(200, CreditLineOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant")
+def set_credit_line(body, ref, wallet_id):
+    """Grant a player gaming credit at this casino (Law 7/2024: only a
+    concessionaire grants it), or change its limit."""
+    return write(
+        lambda tx: credit.set_line(tx, ref, current_principal(), wallet_id, body["limit"]),
+        CreditLineOut,
+        status=200,
+    )
+
+
+@blp.route("/<ref>/credit-lines", methods=["GET"])
+@blp.response(200, CreditLineOut(many=True))
+@problems(blp, 404)
+@roles(*READERS)
+def list_credit_lines(ref):
+    """The casino's credit lines: limit, outstanding, available, per player."""
+    return read(lambda tx: credit.lines(tx, ref, current_principal()))
+
+
+@blp.route("/<ref>/credit-draws", methods=["POST"])
+@blp.arguments(CreditDrawBody())
+@blp.response(201, CreditMovementOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant")
+def draw_credit(body, ref):
+    """Chips to the player on credit (no e-CNY moves), within its limit
+    (`credit_limit_exceeded`), under the cage's rules (age, exclusions, LTR)."""
+    return write(
+        lambda tx: credit.draw(
+            tx, ref, current_principal(), wallet_id=body["player"], amount=body["amount"]
+        ),
+        CreditMovementOut,
+        present=_movement,
+    )
+
+
+@blp.route("/<ref>/credit-repayments", methods=["POST"])
+@blp.arguments(CreditRepaymentBody())
+@blp.response(201, CreditMovementOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant")
+def repay_credit(body, ref):
+    """e-CNY from the player's wallet to the casino's against its credit, with
+    the holder's payment code; at most what it owes
+    (`credit_repayment_exceeds_outstanding`)."""
+    return write(
+        lambda tx: credit.repay(
+            tx,
+            ref,
+            current_principal(),
+            wallet_id=body["player"],
+            amount=body["amount"],
+            payment_code=body.get("payment_code"),
+        ),
+        CreditMovementOut,
+        present=_movement,
+    )
+
+
+@blp.route("/<ref>/chip-handovers", methods=["POST"])
+@blp.arguments(ChipHandoverBody())
+@blp.response(201, ChipHandoverOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "merchant")
+def hand_over_chips(body, ref):
+    """Chips one player hands another, as the cage records it (no e-CNY moves).
+    A cash-out of chips handed over by several other holders that gaming day
+    raises `chip_pooling` (FATF/APG 2009)."""
+    return write(
+        lambda tx: cage.hand_over(
+            tx,
+            ref,
+            current_principal(),
+            from_wallet=body["from_player"],
+            to_wallet=body["to_player"],
+            amount=body["amount"],
+        ),
+        ChipHandoverOut,
+        present=lambda tx, h: {
+            **h.__dict__,
+            "transfers": [present.transfer(tx, t) for t in h.transfers],
+        },
+    )
+
+
+@blp.route("/<ref>/chips-approval", methods=["PUT"])
+@blp.arguments(ChipsApprovalBody())
+@blp.response(200, CasinoOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "supervisor")
+def set_chips_approval(body, ref):
+    """Record the chips in circulation DICJ approved for the casino (Law 7/2022;
+    null: none). From then on a buy-in that would put more chips with players is
+    refused `chips_in_circulation_exceeded`; the close checks the day's end
+    against it and reports the coverage of the chips in circulation."""
+    return write(
+        lambda tx: registry.set_chips_approved(
+            tx, ref, current_principal(), body["chips_approved"]
+        ),
+        CasinoOut,
+        present=_casino,
+        status=200,
+    )
 
 
 def _cage_view(name: str, schema, run, doc: str):
@@ -191,10 +369,12 @@ blp.route("/<ref>/cash-outs", methods=["POST"])(
             wallet_id=b["player"],
             amount=b["amount"],
             reference=b.get("reference"),
+            pay_to=b.get("pay_to"),
         ),
         "A cash-out: the player returns chips and the casino's wallet pays as much "
-        "e-CNY to the player's wallet, as one linked step. Beyond the player's chips: "
-        "`insufficient_chips`.",
+        "e-CNY to the player's wallet (or `pay_to`'s), as one linked step. Beyond the "
+        "player's chips: `insufficient_chips`. Paid to a wallet that did not buy in "
+        "that gaming day: a `third_party_payout` alert, or `third_party_payout_refused`.",
     )
 )
 
@@ -257,9 +437,11 @@ def list_player_days(args, ref):
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "merchant", "supervisor")
 def close_gaming_day(ref, date):
-    """Close a gaming day once it is over: its figures, GGR, the gaming tax and
-    contributions paid to the treasury wallet, the sweep above the float, and the
-    settlement checks (each with pass/fail and figures). A day closes once."""
+    """Close a gaming day once it is over: its figures, GGR, the gaming tax paid
+    to the treasury wallet and each contribution to its beneficiary, the
+    promoters' commissions less the tax withheld, the sweep above the float, the
+    settlement checks (each with pass/fail and figures), the chips in circulation,
+    gaming credit and chip walking. A day closes once."""
     gaming_day = _gaming_day(date)
     return write(
         lambda tx: gaming_days.close(tx, ref, current_principal(), gaming_day),

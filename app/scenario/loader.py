@@ -179,7 +179,7 @@ def load(path: str | Path) -> Scenario:
 # Which kind of reference each argument of a step (or key of a setup entry) names.
 # Only arguments are references: the keys and values under a step's `expect`
 # are read by what they are (a balance's key is a wallet, its value an amount).
-WALLET_KEYS = ("wallet", "from", "to", "player", "treasury")
+WALLET_KEYS = ("wallet", "from", "to", "player", "treasury", "pay_to", "from_player", "to_player")
 NAME_KEYS = ("hold", "transfer", "exclusion")
 SELECTOR_KEYS = {"wallet": "wallet", "casino": "casino", "operator": "operator"}
 
@@ -252,6 +252,9 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
     for i, c in enumerate(setup.get("casinos", [])):
         for p, msg in arguments(c, ["setup", "casinos", i]):
             yield f"{line_of(p)}: {msg}"
+        for name, ref in (c.get("beneficiaries") or {}).items():
+            for p, msg in unknown("wallet", ref, ["setup", "casinos", i, "beneficiaries", name]):
+                yield f"{line_of(p)}: {msg}"
         known["casino"].add(c["ref"])
         known["wallet"].add(f"{c['ref']}:wallet")
     for i, x in enumerate(setup.get("exclusions", [])):

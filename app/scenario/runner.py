@@ -147,6 +147,8 @@ class Runner:
                 self.wallets[c["treasury"]],
                 c["float"],
                 operator=c["operator"],
+                beneficiaries={k: self.wallets[v] for k, v in c.get("beneficiaries", {}).items()},
+                chips_approved=c.get("chips_approved"),
             )
             self.casinos.append(c["ref"])
             self.wallets[f"{c['ref']}:wallet"] = casino["merchant_wallet"]
@@ -236,7 +238,10 @@ class Runner:
             code = self.payment_code(player)
             return api.buy_in(s["casino"], player, s["amount"], s.get("reference"), code)
         if a == "cash_out":
-            return api.cash_out(s["casino"], w[s["player"]], s["amount"], s.get("reference"))
+            pay_to = w[s["pay_to"]] if "pay_to" in s else None
+            return api.cash_out(
+                s["casino"], w[s["player"]], s["amount"], s.get("reference"), pay_to
+            )
         if a == "play":
             return api.play(s["casino"], w[s["player"]], s["wager"], s.get("payout", "0.00"))
         if a == "advance":
@@ -262,6 +267,26 @@ class Runner:
             return api.revoke_exclusion(n[s["exclusion"]])
         if a in ("freeze", "unfreeze"):
             return getattr(api, a)(w[s["wallet"]])
+        if a == "hand_over_chips":
+            return api.hand_over_chips(
+                s["casino"], w[s["from_player"]], w[s["to_player"]], s["amount"]
+            )
+        if a == "grant_credit":
+            return api.set_credit_line(s["casino"], w[s["player"]], s["limit"])
+        if a == "draw_credit":
+            return api.draw_credit(s["casino"], w[s["player"]], s["amount"])
+        if a == "repay_credit":
+            player = w[s["player"]]
+            code = self.payment_code(player)
+            return api.repay_credit(s["casino"], player, s["amount"], code)
+        if a == "register_promoter":
+            return api.register_promoter(
+                s["casino"], s["licence"], w[s["wallet"]], s["commission_rate"]
+            )
+        if a == "attach_promoter_player":
+            return api.attach_promoter_player(s["casino"], s["licence"], w[s["player"]])
+        if a == "set_chips_approval":
+            return api.set_chips_approval(s["casino"], s.get("chips_approved"))
         if a == "set_net_debit_cap":
             return api.set_net_debit_cap(s["operator"], s.get("net_debit_cap"))
         if a == "select_profile":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from wallets.core.schema import MAX_ID, MAX_ID32
+from wallets.ledger.money import AmountError, parse_rate
 
 from .common import (
     GAMING_DAY_PATTERN,
@@ -47,6 +48,24 @@ class CasinoCreate(StrictSchema):
         load_default=list,
         metadata={"description": "Ids of supervisor keys to add this casino to"},
     )
+    beneficiaries = fields.Dict(
+        keys=fields.String(),
+        values=wallet_id(),
+        load_default=dict,
+        validate=validate.Length(max=8),
+        metadata={
+            "description": "The wallet each contribution of the rule profile is paid to "
+            "(by the contribution's name); a contribution not named here goes to the "
+            "treasury wallet",
+            "example": {"macao_foundation": 15},
+        },
+    )
+    chips_approved = Amount(
+        metadata={
+            "description": "The chips in circulation DICJ approved (Law 7/2022): a buy-in "
+            "that would put more chips with players is refused. Absent: none recorded"
+        }
+    )
 
 
 class SupervisorOut(Schema):
@@ -65,16 +84,198 @@ class CasinoOut(Schema):
     merchant_balance = Amount(metadata={"description": "e-CNY in its merchant wallet"})
     chips_with_players = Amount(metadata={"description": "Chips out with players, now"})
     supervisors = fields.List(fields.Nested(SupervisorOut))
+    beneficiaries = fields.Dict(keys=fields.String(), values=Integer())
+    chips_approved = Amount(allow_none=True, allow_zero=True)
     created_at = fields.DateTime()
 
 
-class CashOutBody(StrictSchema):
+class ChipsApprovalBody(StrictSchema):
+    chips_approved = Amount(
+        required=True,
+        allow_none=True,
+        allow_zero=True,
+        metadata={
+            "description": "The chips in circulation DICJ approved for the casino "
+            "(Law 7/2022); null: no approved figure"
+        },
+    )
+
+
+class CirculationOut(Schema):
+    approved = fields.String(allow_none=True)
+    now = fields.String(metadata={"description": "Chips with players at the close"})
+    ecny_cash = fields.String(metadata={"description": "The casino wallet's e-CNY after the sweep"})
+    coverage = fields.String(
+        allow_none=True, metadata={"description": "ecny_cash / now (null: no chips out)"}
+    )
+
+
+SHARE_PATTERN = (
+    r"^(1(\.0{1,6})?|0\.([1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}"
+    r"|000[1-9][0-9]{0,2}|0000[1-9][0-9]?|00000[1-9]))$"
+)
+
+
+class _Share(fields.String):
+    """A share as a decimal string (at most 6 decimals), above 0 and at most 1."""
+
+    def __init__(self, **kwargs):
+        metadata = kwargs.pop("metadata", {})
+        # Above 0, at most 1, at most 6 decimals: exactly what _deserialize takes.
+        metadata.setdefault("pattern", SHARE_PATTERN)
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            rate = parse_rate(value)
+        except AmountError as exc:
+            raise ValidationError(str(exc)) from exc
+        if not 0 < rate <= 1:
+            raise ValidationError("must be above 0 and at most 1")
+        return rate
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+class PromoterCreate(StrictSchema):
+    licence = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,31}$"),
+        metadata={"description": "The promoter's DICJ licence", "example": "GP-0042"},
+    )
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_controls])
+    wallet = wallet_id(required=True, metadata={"description": "Where its commission is paid"})
+    commission_rate = _Share(
+        required=True,
+        metadata={
+            "description": "Its commission, a share of its players' net rolling; at most "
+            "the profile's casino.promoters.commission_cap (macau: 0.0125)",
+            "example": "0.0125",
+        },
+    )
+
+
+class PromoterPlayerBody(StrictSchema):
+    player = wallet_id(required=True, metadata={"description": "The player's wallet"})
+
+
+class PromoterOut(Schema):
+    licence = fields.String()
+    name = fields.String()
+    casino = fields.String(attribute="casino_ref")
+    wallet = Integer(attribute="wallet_id")
+    commission_rate = _Share()
+    players = fields.List(Integer())
+    created_at = fields.DateTime()
+
+
+class PromoterCommissionOut(Schema):
+    promoter = fields.String(metadata={"description": "Its licence"})
+    wallet = Integer()
+    players = Integer()
+    net_rolling = fields.String(metadata={"description": "Its players' wagers of the day"})
+    rate = fields.String()
+    commission = fields.String()
+    withholding = fields.String(metadata={"description": "Tax withheld at source"})
+    paid = fields.String(metadata={"description": "commission - withholding, to its wallet"})
+    transfer_ids = fields.List(Integer())
+
+
+class _CageBody(StrictSchema):
     player = wallet_id(required=True, metadata={"description": "The player's wallet"})
     amount = Amount(required=True)
     reference = reference_field()
 
 
-class BuyInBody(CashOutBody):
+class WalkingPlayerOut(Schema):
+    player = Integer()
+    chips = fields.String()
+    last_gaming_day = fields.String()
+    alert_id = Integer(allow_none=True)
+
+
+class ChipWalkingOut(Schema):
+    gaming_days = Integer(metadata={"description": "The profile's casino.chip_walking.gaming_days"})
+    players = fields.List(fields.Nested(WalkingPlayerOut))
+
+
+class CreditLineBody(StrictSchema):
+    limit = Amount(
+        required=True,
+        allow_zero=True,
+        metadata={"description": "The most credit the player may owe (0.00: no new draws)"},
+    )
+
+
+class CreditLineOut(Schema):
+    casino = fields.String(attribute="casino_ref")
+    player = Integer(attribute="wallet_id")
+    limit = Amount(allow_zero=True)
+    outstanding = Amount(allow_zero=True)
+    available = Amount(allow_zero=True)
+
+
+class CreditDrawBody(StrictSchema):
+    player = wallet_id(required=True, metadata={"description": "The player's wallet"})
+    amount = Amount(required=True, metadata={"description": "Chips drawn on credit"})
+
+
+class CreditRepaymentBody(CreditDrawBody):
+    amount = Amount(required=True, metadata={"description": "e-CNY repaid"})
+    payment_code = fields.String(
+        validate=validate.Length(min=1, max=PAYMENT_CODE_MAX_LENGTH),
+        metadata={"description": "A payment code of the player's wallet, as for a buy-in"},
+    )
+
+
+class CreditMovementOut(Schema):
+    id = Integer()
+    casino = fields.String(attribute="casino_ref")
+    kind = fields.String(metadata={"description": "draw or repayment"})
+    player = Integer(attribute="wallet_id")
+    gaming_day = fields.Date()
+    at = fields.DateTime()
+    amount = Amount()
+    outstanding = Amount(allow_zero=True, metadata={"description": "Owed after it"})
+    transfers = fields.List(fields.Nested(TransferOut))
+    alerts = fields.List(fields.Nested(lambda: AlertBriefOut()))
+
+
+class GamingCreditOut(Schema):
+    drawn = fields.String()
+    repaid = fields.String()
+    outstanding = fields.String(metadata={"description": "Owed to the casino at the close"})
+
+
+class ChipHandoverBody(StrictSchema):
+    from_player = wallet_id(required=True, metadata={"description": "Who hands the chips"})
+    to_player = wallet_id(required=True, metadata={"description": "Who receives them"})
+    amount = Amount(required=True)
+
+
+class ChipHandoverOut(Schema):
+    id = Integer()
+    casino = fields.String(attribute="casino_ref")
+    from_player = Integer(attribute="from_wallet_id")
+    to_player = Integer(attribute="to_wallet_id")
+    gaming_day = fields.Date()
+    at = fields.DateTime()
+    amount = Amount()
+    transfers = fields.List(fields.Nested(TransferOut))
+
+
+class CashOutBody(_CageBody):
+    pay_to = wallet_id(
+        metadata={
+            "description": "The wallet the e-CNY is paid to (default: the player's). One "
+            "that did not buy in at the casino that gaming day is a third party: "
+            "alerted or refused per the profile (casino.third_party_payout)"
+        }
+    )
+
+
+class BuyInBody(_CageBody):
     payment_code = fields.String(
         validate=validate.Length(min=1, max=PAYMENT_CODE_MAX_LENGTH),
         metadata={
@@ -172,6 +373,20 @@ class TaxOut(Schema):
     transfer_id = Integer(allow_none=True)
 
 
+class ContributionPaymentOut(Schema):
+    name = fields.String(metadata={"example": "macao_foundation"})
+    rate = fields.String(metadata={"example": "0.02"})
+    amount = fields.String(metadata={"example": "460.00"})
+    wallet = Integer(metadata={"description": "The beneficiary's wallet"})
+    transfer_id = Integer(allow_none=True)
+
+
+class ContributionsOut(Schema):
+    rate = fields.String(metadata={"description": "The shares together", "example": "0.05"})
+    amount = fields.String(metadata={"description": "The payments together"})
+    payments = fields.List(fields.Nested(ContributionPaymentOut))
+
+
 class SweepOut(Schema):
     float_amount = fields.String(attribute="float", data_key="float")
     balance_before = fields.String()
@@ -197,8 +412,12 @@ class GamingDayReportOut(Schema):
     payouts = fields.String()
     ggr = fields.String(metadata={"description": "Gross gaming revenue: turnover - payouts"})
     special_gaming_tax = fields.Nested(TaxOut)
-    contributions = fields.Nested(TaxOut)
+    contributions = fields.Nested(ContributionsOut)
     sweep = fields.Nested(SweepOut)
     chips_with_players = fields.Nested(ChipsOut)
+    chips_in_circulation = fields.Nested(CirculationOut)
+    promoters = fields.List(fields.Nested(PromoterCommissionOut))
+    chip_walking = fields.Nested(ChipWalkingOut, allow_none=True)
+    gaming_credit = fields.Nested(GamingCreditOut)
     checks = fields.List(fields.Nested(CheckResultOut))
     ok = fields.Boolean(metadata={"description": "Every check passed"})

@@ -12,7 +12,9 @@ def advance(sb, seconds: int) -> None:
     sb.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": seconds}, status=200)
 
 
-def macau_world(sb, profile: dict | None = None, float_: str = "1000000.00") -> dict:
+def macau_world(
+    sb, profile: dict | None = None, float_: str = "1000000.00", **casino_attrs
+) -> dict:
     """The clock on a Monday morning, the macau profile (or a document), two
     operators, a treasury wallet, the casino COTAI and its merchant and supervisor keys."""
     sb.ok("PUT", "/v1/sandbox/clock", json={"now": START})
@@ -21,6 +23,10 @@ def macau_world(sb, profile: dict | None = None, float_: str = "1000000.00") -> 
     sb.operator("BOCMO", reserve="10000000.00", issue="6000000.00")
     sb.operator("ICBC", reserve="5000000.00", issue="3000000.00")
     treasury = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label="Macau SAR treasury")
+    foundation = None
+    if casino_attrs.pop("foundation", False):  # the Macao Foundation's wallet, named
+        foundation = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label="Macao Foundation")
+        casino_attrs["beneficiaries"] = {"macao_foundation": foundation}
     casino = sb.ok(
         "POST",
         "/v1/casinos",
@@ -30,11 +36,12 @@ def macau_world(sb, profile: dict | None = None, float_: str = "1000000.00") -> 
             "operator": "BOCMO",
             "treasury_wallet": treasury,
             "float": float_,
+            **casino_attrs,
         },
     )
     sb.keys["merchant"] = sb.key("merchant", casino_ref="COTAI")
     sb.keys["supervisor"] = sb.key("supervisor", casino_ref="COTAI")
-    return {"treasury": treasury, "casino": casino}
+    return {"treasury": treasury, "casino": casino, "foundation": foundation}
 
 
 def high_roller_profile(sb) -> dict:

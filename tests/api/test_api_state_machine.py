@@ -524,7 +524,7 @@ class LedgerWalk(RuleBasedStateMachine):
             "mainland": casino_rules["mainland"]["regions"],
             "mainland_cap": parse_amount(rules["derived"]["mainland_yearly_cap_cny"]),
             "tax": Decimal(casino_rules["tax"]["special_gaming_tax"]),
-            "contributions": Decimal(casino_rules["tax"]["contributions"]),
+            "contributions": [Decimal(k["share"]) for k in casino_rules["tax"]["contributions"]],
             "revocation_days": casino_rules["exclusion"]["revocation_delay_days"],
             "code_lifetime": timedelta(seconds=casino_rules["payment_codes"]["lifetime_seconds"]),
         }
@@ -1214,7 +1214,8 @@ class LedgerWalk(RuleBasedStateMachine):
         def share(rate):
             return int((Decimal(ggr) * rate).to_integral_value(ROUND_HALF_UP)) if ggr > 0 else 0
 
-        tax, contribution = share(m.rules["tax"]), share(m.rules["contributions"])
+        tax = share(m.rules["tax"])
+        contributions = [share(k) for k in m.rules["contributions"]]  # each rounded alone
         expect = (
             "gaming_day_already_closed"
             if day in m.closed
@@ -1224,7 +1225,7 @@ class LedgerWalk(RuleBasedStateMachine):
         )
         before = (merchant.avail, treasury.avail, Counter(m.usage))
         if expect is None:
-            for due in (tax, contribution):
+            for due in (tax, *contributions):
                 if due and (expect := m.payment(merchant, treasury, due)):
                     merchant.avail, treasury.avail, m.usage = before
                     break
@@ -1249,7 +1250,10 @@ class LedgerWalk(RuleBasedStateMachine):
             names = ("buy_ins", "cash_outs", "turnover", "payouts", "ggr")
             assert [got[n] for n in names] == [money(f) for f in figures], got
             assert got["special_gaming_tax"]["amount"] == money(tax)
-            assert got["contributions"]["amount"] == money(contribution)
+            assert got["contributions"]["amount"] == money(sum(contributions))
+            assert [p["amount"] for p in got["contributions"]["payments"]] == [
+                money(k) for k in contributions
+            ]
             assert (got["sweep"]["balance_before"], got["sweep"]["amount"]) == (
                 money(balance_before),
                 money(sweep),

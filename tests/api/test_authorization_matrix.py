@@ -97,6 +97,15 @@ MATRIX = {
     "POST /v1/casinos": "ok 403 403 403 403 403 403 403 403",
     "GET /v1/casinos": "ok 403 ok 403 403 ok ok ok ok",
     "GET /v1/casinos/<ref>": "ok 403 ok 403 403 ok 404 ok 404",
+    "PUT /v1/casinos/<ref>/chips-approval": "ok 403 403 403 403 403 403 ok 404",
+    "POST /v1/casinos/<ref>/chip-handovers": "ok 403 403 403 403 ok 404 403 403",
+    "PUT /v1/casinos/<ref>/credit-lines/<int:wallet_id>": "ok 403 403 403 403 ok 404 403 403",
+    "GET /v1/casinos/<ref>/credit-lines": "ok 403 ok 403 403 ok 404 ok 404",
+    "POST /v1/casinos/<ref>/credit-draws": "ok 403 403 403 403 ok 404 403 403",
+    "POST /v1/casinos/<ref>/credit-repayments": "ok 403 403 403 403 ok 404 403 403",
+    "POST /v1/casinos/<ref>/promoters": "ok 403 403 403 403 403 403 ok 404",
+    "GET /v1/casinos/<ref>/promoters": "ok 403 ok 403 403 ok 404 ok 404",
+    "POST /v1/casinos/<ref>/promoters/<licence>/players": "ok 403 403 403 403 ok 404 ok 404",
     "POST /v1/casinos/<ref>/buy-ins": "ok 403 403 403 403 ok 404 403 403",
     "POST /v1/casinos/<ref>/plays": "ok 403 403 403 403 ok 404 403 403",
     "POST /v1/casinos/<ref>/cash-outs": "ok 403 403 403 403 ok 404 403 403",
@@ -226,6 +235,26 @@ BODIES = {
     },
     "POST /v1/wallets/<int:wallet_id>/payment-codes": lambda w, c: {"max_amount": "1.00"},
     "POST /v1/casinos/<ref>/plays": lambda w, c: {"player": w["player"], "wager": "1.00"},
+    "PUT /v1/casinos/<ref>/chips-approval": lambda w, c: {"chips_approved": "5000000.00"},
+    "POST /v1/casinos/<ref>/chip-handovers": lambda w, c: {
+        "from_player": w["player"],
+        "to_player": w["payee"],
+        "amount": "1.00",
+    },
+    "PUT /v1/casinos/<ref>/credit-lines/<int:wallet_id>": lambda w, c: {"limit": "100.00"},
+    "POST /v1/casinos/<ref>/credit-draws": lambda w, c: {"player": w["player"], "amount": "1.00"},
+    "POST /v1/casinos/<ref>/credit-repayments": lambda w, c: {
+        "player": w["player"],
+        "amount": "1.00",
+        "payment_code": w["repayment_codes"][c],
+    },
+    "POST /v1/casinos/<ref>/promoters": lambda w, c: {
+        "licence": f"GP-{c}",
+        "name": "A promoter",
+        "wallet": w["payee"],
+        "commission_rate": "0.01",
+    },
+    "POST /v1/casinos/<ref>/promoters/<licence>/players": lambda w, c: {"player": w["player"]},
     "POST /v1/casinos/<ref>/cash-outs": lambda w, c: {"player": w["player"], "amount": "1.00"},
     "POST /v1/alerts/<int:alert_id>/escalate": lambda w, c: {"note": "STR filed"},
     "POST /v1/alerts/<int:alert_id>/dismiss": lambda w, c: {"reason": "no case"},
@@ -305,6 +334,26 @@ def world(sandbox):
         json={"holder_id": "P-1", "kind": "self", "ends_on": "2026-12-31", "casino": "COTAI"},
     )
     spare_key = sb.ok("POST", "/v1/keys", json={"role": "auditor"})["id"]
+    # Gaming credit owed, for the repayments.
+    sb.ok(
+        "PUT",
+        f"/v1/casinos/COTAI/credit-lines/{player}",
+        key="mer",
+        json={"limit": "100.00"},
+        status=200,
+    )
+    sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/credit-draws",
+        key="mer",
+        json={"player": player, "amount": "50.00"},
+    )
+    sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/promoters",
+        key="sup",
+        json={"licence": "GP-1", "name": "Promoter", "wallet": payee, "commission_rate": "0.01"},
+    )
     # BOCMO's webhook endpoints (nothing listens there: no delivery is sent),
     # one disabled, and a delivery queued for the other.
     hooks = [
@@ -333,6 +382,7 @@ def world(sandbox):
         now=sb.ok("GET", "/v1/sandbox/clock")["now"],
         # A buy-in's consent, one per caller (a code is used once).
         payment_codes={c: payment_code(sb, player) for c in COLUMNS},
+        repayment_codes={c: payment_code(sb, player) for c in COLUMNS},
     )
     return w
 
@@ -353,6 +403,7 @@ PARAMS = {
     "<id32:job_id>": "1",
     "<path:name>": "report.json",
     "<ref>": "COTAI",
+    "<licence>": "GP-1",
     "<gaming_day:date>": DAY,
     "<id32:endpoint_id>": "webhook",
     "<int:delivery_id>": "delivery",

@@ -292,7 +292,10 @@ def test_rules_and_profiles_over_the_api(sandbox):
     }
     assert macau["document"]["casino"]["tax"] == {
         "special_gaming_tax": "0.35",
-        "contributions": "0.05",
+        "contributions": [
+            {"name": "macao_foundation", "share": "0.02"},
+            {"name": "urban_development_tourism_social_security", "share": "0.03"},
+        ],
     }
 
     doc = macau["document"]

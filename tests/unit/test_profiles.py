@@ -21,7 +21,11 @@ def test_shipped_profiles_load():
     c = macau.casino
     assert (c.minimum_age, c.gaming_day_cutoff, c.identified_classes) == (21, time(6), (1, 2))
     assert c.ltr_threshold_mop == 500_000_00 and c.ltr_threshold == 454_545_46
-    assert (c.special_gaming_tax, c.contributions) == (Decimal("0.35"), Decimal("0.05"))
+    assert c.special_gaming_tax == Decimal("0.35")
+    assert [(k.name, k.share) for k in c.contributions] == [
+        ("macao_foundation", Decimal("0.02")),
+        ("urban_development_tourism_social_security", Decimal("0.03")),
+    ]
     assert (c.mainland_action, c.mainland_yearly_cap) == ("alert", 360_000_00)
     assert macau.alerts.str_due_working_days == 2
     assert c.exclusion_revocation_delay_days == 30 and c.structuring_window_hours == 24
@@ -56,8 +60,18 @@ _DROP = object()
         ),
         (
             "casino.tax.contributions",
-            "1.5",
-            "casino.tax.contributions: must be above 0 and at most 1",
+            [{"name": "macao_foundation", "share": "1.5"}],
+            "casino.tax.contributions.0.share: must be above 0 and at most 1",
+        ),
+        (
+            "casino.tax.contributions",
+            [{"name": "a", "share": "0.70"}],
+            "casino.tax.contributions: the tax and the contributions together must not exceed 1",
+        ),
+        (
+            "casino.tax.contributions",
+            [{"name": "a", "share": "0.01"}, {"name": "a", "share": "0.02"}],
+            "casino.tax.contributions: names must differ",
         ),
         ("fx.mop_per_cny", "0", "fx.mop_per_cny: must be above 0"),
         (

@@ -36,18 +36,20 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import gaming_day_of
-from ..core.db import Tx, Upsert
+from ..core.db import Tx, Upsert, inserted_id
 from ..core.principal import ADMIN, MERCHANT, Principal
 from ..core.schema import (
     accounts,
     casino_player_days,
     casino_transactions,
     casinos,
+    chip_handovers,
     gaming_days,
 )
 from ..core.schema import wallets as wallets_table
 from ..ledger.accounts import CHIP_PREFIX
 from ..ledger.journal import PostedTransfer
+from ..ledger.money import format_amount
 from ..ledger.posting import Leg, Posting, Refusal, TransferDraft
 from ..retail import payment_codes, payments
 from ..retail import wallet as wl
@@ -56,12 +58,12 @@ from ..rules import casino_rules
 from ..rules.profile import CasinoRules
 from . import rules as cage_rules
 from .model import BUY_IN, CASH_OUT, PLAY, CageOperation, Casino, operation_transfer_ids
-from .registry import get
+from .registry import chips_in_circulation, get
 
 # ---- the cage ----------------------------------------------------------------------
 
 
-def _for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
+def for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
     if actor.role not in (MERCHANT, ADMIN):
         raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not run a cage")
     c, rules = get(tx, ref, actor), casino_rules(tx)
@@ -82,19 +84,19 @@ _CLOSED_DAY = sa.select(sa.literal(1)).where(
 )
 
 
-def _player(tx: Tx, wallet_id: int) -> wl.Wallet:
+def player_wallet(tx: Tx, wallet_id: int, field: str = "player") -> wl.Wallet:
     """The player's wallet: never a merchant's, a casino's or a treasury's (nor
     one of their sub-wallets), whatever the profile: their money is not a
     player's to stake, and a cage must not move it."""
     w = wl.find(tx, wallet_id)
     if w is None:
-        raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field="player")
+        raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field=field)
     family = [w.id] if w.parent_id is None else [w.id, w.parent_id]
     if tx.conn.execute(_NOT_A_PLAYER, {"ids": family}).first() is not None:
         raise errors.DomainError(
             errors.NOT_A_PLAYER,
             f"wallet {w.id} is a merchant's, a casino's or a treasury's wallet: it does not play",
-            field="player",
+            field=field,
             wallet_id=w.id,
         )
     return w
@@ -160,7 +162,7 @@ _OPEN_CHIP_ACCOUNT = Upsert(
 )
 
 
-def _chip_draft(
+def chip_draft(
     c: Casino, kind: str, amount: int, debit: int, credit: int, player: wl.Wallet, ref: str | None
 ) -> TransferDraft:
     to_player = debit == c.chip_account_id
@@ -232,11 +234,13 @@ def buy_in(
     (consumed here) when the profile requires one, and any code presented is
     checked. The code comes first: without consent the cage learns nothing of
     the wallet named (whether it exists, whose it is, age, exclusions)."""
-    c, rules = _for_cage(tx, ref, actor)
+    c, rules = for_cage(tx, ref, actor)
     if payment_code is not None or rules.payment_code_required:
         payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
-    player = _player(tx, wallet_id)
+    player = player_wallet(tx, wallet_id)
     cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
+    if c.chips_approved is not None:
+        check_chips_approved(tx, c, amount)
     merchant = wl.existing(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"buy-in at {c.ref}"
@@ -244,13 +248,33 @@ def buy_in(
         tx,
         [
             ecny_payment(tx, player, merchant, amount, reference),
-            _chip_draft(c, "chip_issue", amount, c.chip_account_id, chips, player, reference),
+            chip_draft(c, "chip_issue", amount, c.chip_account_id, chips, player, reference),
         ],
         lock=[],
         parties=[(player, "paying"), (merchant, "receiving")],
         limits=True,
     )
     return _record(tx, c, rules, player, BUY_IN, amount, 0, [pay, issue], ecny=pay, chips=issue)
+
+
+def check_chips_approved(tx: Tx, c: Casino, amount: int) -> None:
+    """Law 7/2022: the chips a concessionaire puts in circulation are subject to
+    DICJ's approval: a buy-in that would take them past the approved figure is
+    refused. The casino's row is locked first, so that two buy-ins cannot both
+    pass on the same reading (a close locks it too)."""
+    tx.conn.execute(sa.select(casinos.c.id).where(casinos.c.id == c.id).with_for_update())
+    in_circulation = chips_in_circulation(tx, c)
+    assert c.chips_approved is not None
+    if in_circulation + amount > c.chips_approved:
+        raise errors.DomainError(
+            errors.CHIPS_IN_CIRCULATION_EXCEEDED,
+            f"{c.ref} has {format_amount(in_circulation)} chips in circulation of "
+            f"{format_amount(c.chips_approved)} approved: a buy-in of {format_amount(amount)} "
+            "would pass the approved figure",
+            approved=format_amount(c.chips_approved),
+            in_circulation=format_amount(in_circulation),
+            requested=format_amount(amount),
+        )
 
 
 def play(
@@ -265,16 +289,16 @@ def play(
 ) -> CageOperation:
     """A round: the player's wager goes to the casino, and the payout (stake
     included, 0 when the round is lost) comes back. The wager is turnover."""
-    c, rules = _for_cage(tx, ref, actor)
-    player = _player(tx, wallet_id)
+    c, rules = for_cage(tx, ref, actor)
+    player = player_wallet(tx, wallet_id)
     cage_rules.check_player(
         tx, rules, c, player, amount=max(wager, payout), gaming=True, paying=False
     )
     chips = player_chip_account(tx, c, player)
     reference = reference or f"play at {c.ref}"
-    drafts = [_chip_draft(c, "wager", wager, chips, c.chip_account_id, player, reference)]
+    drafts = [chip_draft(c, "wager", wager, chips, c.chip_account_id, player, reference)]
     if payout:
-        drafts.append(_chip_draft(c, "payout", payout, c.chip_account_id, chips, player, reference))
+        drafts.append(chip_draft(c, "payout", payout, c.chip_account_id, chips, player, reference))
     # The player's e-CNY account is locked too: a freeze takes that lock.
     posted = post_linked(
         tx, drafts, lock=[player.account_id], parties=[(player, "playing")], limits=False
@@ -294,26 +318,117 @@ def play(
 
 
 def cash_out(
-    tx: Tx, ref: str, actor: Principal, *, wallet_id: int, amount: int, reference: str | None
+    tx: Tx,
+    ref: str,
+    actor: Principal,
+    *,
+    wallet_id: int,
+    amount: int,
+    reference: str | None,
+    pay_to: int | None = None,
 ) -> CageOperation:
-    """The player returns chips and the casino's wallet pays as much e-CNY back."""
-    c, rules = _for_cage(tx, ref, actor)
-    player = _player(tx, wallet_id)
+    """The player returns chips and the casino's wallet pays as much e-CNY back:
+    to the player's wallet, or to ``pay_to``. A wallet that did not buy in at
+    the casino that gaming day is a third party (FATF/APG 2009: winnings paid to
+    third parties): the profile alerts or refuses it."""
+    c, rules = for_cage(tx, ref, actor)
+    player = player_wallet(tx, wallet_id)
     cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
+    payee = player if pay_to is None or pay_to == player.id else player_wallet(tx, pay_to, "pay_to")
+    third_party = payee.id != player.id and cage_rules.third_party_payout(
+        tx, rules, c, player, payee
+    )
     merchant = wl.existing(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"cash-out at {c.ref}"
+    parties = [(player, "receiving"), (merchant, "paying")]
+    lock = []
+    if payee.id != player.id:  # the player's e-CNY account is locked too: a freeze takes it
+        parties = [(player, "playing"), (payee, "receiving"), (merchant, "paying")]
+        lock = [player.account_id]
     back, pay = post_linked(
         tx,
         [
-            _chip_draft(c, "chip_return", amount, chips, c.chip_account_id, player, reference),
-            ecny_payment(tx, merchant, player, amount, reference),
+            chip_draft(c, "chip_return", amount, chips, c.chip_account_id, player, reference),
+            ecny_payment(tx, merchant, payee, amount, reference),
         ],
-        lock=[],
-        parties=[(player, "receiving"), (merchant, "paying")],
+        lock=lock,
+        parties=parties,
         limits=True,
     )
-    return _record(tx, c, rules, player, CASH_OUT, amount, 0, [back, pay], ecny=pay, chips=back)
+    op = _record(tx, c, rules, player, CASH_OUT, amount, 0, [back, pay], ecny=pay, chips=back)
+    more = [
+        cage_rules.raise_third_party_payout(tx, c, player, payee, op) if third_party else None,
+        cage_rules.pooling(tx, rules, c, player, op),
+    ]
+    raised = [a for a in more if a is not None]
+    return CageOperation(**{**op.__dict__, "alerts": [*op.alerts, *raised]}) if raised else op
+
+
+@dataclass(frozen=True)
+class ChipHandover:
+    id: int
+    casino_ref: str
+    from_wallet_id: int
+    to_wallet_id: int
+    gaming_day: date
+    at: datetime
+    amount: int
+    transfers: list[PostedTransfer]
+
+
+def hand_over(
+    tx: Tx, ref: str, actor: Principal, *, from_wallet: int, to_wallet: int, amount: int
+) -> ChipHandover:
+    """Chips one player hands another, as the cage sees it (a chip transfer
+    between their chip accounts; no e-CNY moves). The receiver must be allowed
+    to gamble (age, exclusions). FATF/APG 2009 reads these: several people
+    pooling chips into one cash-out (rules.pooling)."""
+    c, rules = for_cage(tx, ref, actor)
+    giver = player_wallet(tx, from_wallet, "from_player")
+    receiver = player_wallet(tx, to_wallet, "to_player")
+    if giver.id == receiver.id:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "to_player: must be another wallet than from_player",
+            errors={"to_player": ["must be another wallet than from_player"]},
+        )
+    cage_rules.check_player(tx, rules, c, receiver, amount=amount, gaming=True, paying=False)
+    source = player_chip_account(tx, c, giver)
+    target = player_chip_account(tx, c, receiver)
+    draft = TransferDraft(
+        kind="chip_handover",
+        asset=c.chip_asset,
+        amount=amount,
+        legs=[Leg(source, target, amount, c.chip_asset)],
+        from_wallet_id=giver.id,
+        to_wallet_id=receiver.id,
+        reference=f"chips handed over at {c.ref}",
+    )
+    (moved,) = post_linked(
+        tx,
+        [draft],
+        lock=[giver.account_id, receiver.account_id],
+        parties=[(giver, "playing"), (receiver, "playing")],
+        limits=False,
+    )
+    now = tx.now()
+    day = gaming_day_of(now, rules.gaming_day_cutoff)
+    handover_id = inserted_id(
+        tx.conn.execute(
+            chip_handovers.insert().values(
+                casino_id=c.id,
+                from_wallet_id=giver.id,
+                to_wallet_id=receiver.id,
+                from_holder_id=giver.holder_id,
+                amount=amount,
+                at=now,
+                gaming_day=day,
+                transfer_id=moved.id,
+            )
+        )
+    )
+    return ChipHandover(handover_id, c.ref, giver.id, receiver.id, day, now, amount, [moved])
 
 
 def _record(

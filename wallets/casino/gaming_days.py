@@ -3,19 +3,23 @@
 Closing a casino's gaming day (once it is over, and only once):
   1. sums the day's cage records: buy-ins, cash-outs, turnover (wagers),
      payouts, and GGR = wagers - payouts (the players' net losses);
-  2. pays the special gaming tax and the contributions (the profile's shares
-     of a positive GGR, rounded half up to the fen) from the casino's wallet to
-     its treasury wallet, as linked e-CNY payments;
+  2. pays the special gaming tax to its treasury wallet and each contribution
+     of the profile to its beneficiary wallet (the profile's shares of a
+     positive GGR, each rounded half up to the fen) from the casino's wallet,
+     as linked e-CNY payments;
   3. sweeps the casino wallet's e-CNY above its float to its bank (a defunding);
   4. checks the settlement rules against the ledger itself, each with its figures:
      - ``ecny_receipts_match``: the casino wallet's net e-CNY receipts over the
        day equal GGR plus the change in chips held by players (SPEC.md §7);
      - ``chips_match_cage``: the chips players hold per the ledger equal what
        the cage's own records give (nothing moved chips outside the cage);
-     - ``taxes_paid``: the tax and contributions reached the treasury wallet;
+     - ``taxes_paid``: the tax and each contribution reached its beneficiary;
      - ``ltr_filed``: every casino transaction of the day at or above the LTR
        threshold has its report — a cage operation's LTR alert, and no e-CNY
-       payment to or from the casino wallet above it outside the cage.
+       payment to or from the casino wallet above it outside the cage;
+     - ``chips_within_approval``: the chips with players at the day's end do
+       not pass the figure DICJ approved (Law 7/2022), when one is recorded;
+  and reports the coverage of the chips in circulation by the casino's e-CNY.
 It stores and returns the report; a failed check is in it, it does not stop
 the close. Everything runs in the caller's one transaction.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +43,8 @@ from ..core.schema import (
     casino_player_days,
     casino_transactions,
     casinos,
+    credit_movements,
+    gaming_day_transfers,
     gaming_days,
     journal_entries,
     transfers,
@@ -48,10 +55,17 @@ from ..ledger.money import apply_rate, format_amount, format_rate
 from ..retail import payments
 from ..retail import wallet as wl
 from ..rules import casino_rules
-from . import cage, model, registry
+from ..supervision.alerts import raise_alert
+from . import cage, credit, model, promoters, registry
 
 # The checks of a close, in the order of its report.
-CHECKS = ("ecny_receipts_match", "chips_match_cage", "taxes_paid", "ltr_filed")
+CHECKS = (
+    "ecny_receipts_match",
+    "chips_match_cage",
+    "taxes_paid",
+    "ltr_filed",
+    "chips_within_approval",
+)
 
 # Transfers on the casino wallet that are not receipts from or payments to players.
 NOT_RECEIPTS = ("funding", "defunding", "sweep")
@@ -59,12 +73,13 @@ NOT_RECEIPTS = ("funding", "defunding", "sweep")
 
 def _close_transfer_ids(tx: Tx, casino_id: int):
     """The tax, contribution and sweep transfers of every close of this casino."""
-    gd = gaming_days
+    gd, gdt = gaming_days, gaming_day_transfers
     return sa.union_all(
         *(
             sa.select(col).where(gd.c.casino_id == casino_id, col.is_not(None))
             for col in (gd.c.tax_transfer_id, gd.c.contribution_transfer_id, gd.c.sweep_transfer_id)
-        )
+        ),
+        sa.select(gdt.c.transfer_id).where(gdt.c.casino_id == casino_id),
     )
 
 
@@ -100,12 +115,60 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     players, buy_ins, cash_outs, wagered, paid_out = (int(v) for v in t)
     ggr = wagered - paid_out
     tax = apply_rate(ggr, rules.special_gaming_tax) if ggr > 0 else 0
-    contribution = apply_rate(ggr, rules.contributions) if ggr > 0 else 0
+    # Each contribution is its own share of GGR, rounded on its own: two
+    # payments to two beneficiaries (Law 16/2001 art. 27-29).
+    due = [
+        (k, apply_rate(ggr, k.share) if ggr > 0 else 0, c.beneficiaries.get(k.name))
+        for k in rules.contributions
+    ]
 
     treasury = wl.existing(tx, c.treasury_wallet_id)
     label = f"{ref} {day.isoformat()}"
-    tax_t, contribution_t = _pay_taxes(tx, c, treasury, tax, contribution, label)
-    paid = [t for t in (tax_t, contribution_t) if t is not None]
+    # The promoters' commissions: net of the tax withheld at source, which the
+    # casino pays to the treasury (DOMAIN.md §3, art. 29).
+    owed = promoters.commissions(tx, c, day)
+    posted = _pay(
+        tx,
+        c,
+        [
+            (tax, treasury.id, f"special gaming tax, {label}"),
+            *(
+                (amount, wallet_id or treasury.id, f"contribution {k.name}, {label}")
+                for k, amount, wallet_id in due
+            ),
+            *(
+                payment
+                for o in owed
+                for payment in (
+                    (o.paid, o.promoter.wallet_id, f"commission of {o.promoter.licence}, {label}"),
+                    (
+                        o.withholding,
+                        treasury.id,
+                        f"tax withheld on the commission of {o.promoter.licence}, {label}",
+                    ),
+                )
+            ),
+        ],
+    )
+    tax_t = posted[0]
+    contribution_ts = posted[1 : 1 + len(due)]
+    commission_ts = posted[1 + len(due) :]
+    promoters_out = [
+        o.report([t.id for t in commission_ts[2 * i : 2 * i + 2] if t is not None])
+        for i, o in enumerate(owed)
+    ]
+    contributions_out = [
+        {
+            "name": k.name,
+            "rate": format_rate(k.share),
+            "amount": format_amount(amount),
+            "wallet": (t.to_wallet_id if t else wallet_id or treasury.id),
+            "transfer_id": t.id if t else None,
+        }
+        for (k, amount, wallet_id), t in zip(due, contribution_ts, strict=True)
+    ]
+    contribution = sum(amount for _, amount, _ in due)
+    paid = [t for t in (tax_t, *contribution_ts) if t is not None]
     merchant = wl.existing(tx, c.merchant_wallet_id)
     sweep = merchant.available - c.float_amount
     sweep_t = (
@@ -118,24 +181,33 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     chips_start = _chips_with_players(tx, asset, before=start)
     chips_end = _chips_with_players(tx, asset, before=end)
     receipts = _net_receipts(tx, c, start, end)
+    # Chips drawn on credit came without e-CNY; repayments are e-CNY without chips.
+    drawn, repaid = credit.day_totals(tx, c, start, end)
+    expected = ggr + chips_end - chips_start - (drawn - repaid)
     checks = [
         _check(
             "ecny_receipts_match",
-            receipts == ggr + chips_end - chips_start,
+            receipts == expected,
             {
                 "ecny_net_receipts": format_amount(receipts),
                 "ggr": format_amount(ggr),
                 "chips_with_players_change": format_amount(chips_end - chips_start),
-                "difference": format_amount(receipts - ggr - (chips_end - chips_start)),
+                "credit_outstanding_change": format_amount(drawn - repaid),
+                "difference": format_amount(receipts - expected),
             },
-            "e-CNY net receipts differ from GGR + the change in chips held by players",
+            "e-CNY net receipts differ from GGR + the change in chips held by players "
+            "- the change in credit outstanding",
         ),
         _chips_match_cage(tx, c, chips_end, end),
         _check(
             "taxes_paid",
             (tax_t.amount if tax_t else 0) == tax
-            and (contribution_t.amount if contribution_t else 0) == contribution
-            and all(p.to_wallet_id == treasury.id for p in paid),
+            and (tax_t is None or tax_t.to_wallet_id == treasury.id)
+            and all(
+                (t.amount if t else 0) == amount
+                and (t is None or t.to_wallet_id == (wallet_id or treasury.id))
+                for (_, amount, wallet_id), t in zip(due, contribution_ts, strict=True)
+            ),
             {
                 "special_gaming_tax": format_amount(tax),
                 "contributions": format_amount(contribution),
@@ -143,10 +215,35 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
                 "transfer_ids": [p.id for p in paid],
                 "treasury_wallet": treasury.id,
             },
-            "the taxes due were not paid to the treasury",
+            "the taxes due were not paid to their beneficiaries",
         ),
         _ltr_filed(tx, c, rules.ltr_threshold, day, start, end),
+        _check(
+            "chips_within_approval",
+            c.chips_approved is None or chips_end <= c.chips_approved,
+            {
+                "approved": None if c.chips_approved is None else format_amount(c.chips_approved),
+                "chips_with_players_at_end": format_amount(chips_end),
+            },
+            "more chips in circulation than DICJ approved",
+        ),
     ]
+    # Coverage (Law 7/2022: the chips in circulation are covered by cash or
+    # credit): the e-CNY the casino's wallet holds after the sweep against the
+    # chips its players hold now. Reported, not checked: the casino's bank
+    # deposits (where the sweep went) and its credit lines are outside the ledger.
+    in_circulation = registry.chips_in_circulation(tx, c)
+    cash = wl.existing(tx, c.merchant_wallet_id).balance
+    circulation = {
+        "approved": None if c.chips_approved is None else format_amount(c.chips_approved),
+        "now": format_amount(in_circulation),
+        "ecny_cash": format_amount(cash),
+        "coverage": (
+            str((Decimal(cash) / Decimal(in_circulation)).quantize(Decimal("0.0001")))
+            if in_circulation > 0
+            else None
+        ),
+    }
     report: dict[str, Any] = {
         "casino": ref,
         "gaming_day": day.isoformat(),
@@ -165,9 +262,9 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             "transfer_id": tax_t.id if tax_t else None,
         },
         "contributions": {
-            "rate": format_rate(rules.contributions),
+            "rate": format_rate(sum((k.share for k in rules.contributions), Decimal(0))),
             "amount": format_amount(contribution),
-            "transfer_id": contribution_t.id if contribution_t else None,
+            "payments": contributions_out,
         },
         "sweep": {
             "float": format_amount(c.float_amount),
@@ -179,6 +276,14 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             "at_start": format_amount(chips_start),
             "at_end": format_amount(chips_end),
         },
+        "chips_in_circulation": circulation,
+        "gaming_credit": {
+            "drawn": format_amount(drawn),
+            "repaid": format_amount(repaid),
+            "outstanding": format_amount(credit.outstanding(tx, c)),
+        },
+        "promoters": promoters_out,
+        "chip_walking": _chip_walking(tx, c, rules.chip_walking_gaming_days, day),
         "checks": checks,
         "ok": all(ch["ok"] for ch in checks),
     }
@@ -189,40 +294,115 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             closed_at=now,
             ok=report["ok"],
             tax_transfer_id=report["special_gaming_tax"]["transfer_id"],
-            contribution_transfer_id=report["contributions"]["transfer_id"],
             sweep_transfer_id=report["sweep"]["transfer_id"],
             report=json.dumps(report, separators=(",", ":")),
         )
     )
+    purposes = [
+        *(k.name for k, _, _ in due),
+        *(
+            purpose
+            for o in owed
+            for purpose in (
+                f"commission:{o.promoter.licence}",
+                f"commission_withholding:{o.promoter.licence}",
+            )
+        ),
+    ]
+    for purpose, made in zip(purposes, [*contribution_ts, *commission_ts], strict=True):
+        if made is not None:
+            tx.conn.execute(
+                gaming_day_transfers.insert().values(
+                    casino_id=c.id, gaming_day=day, transfer_id=made.id, purpose=purpose
+                )
+            )
     outbox.emit(tx, outbox.Event("gaming_day.closed", report, casino_ref=ref))
     return report
 
 
-def _pay_taxes(
-    tx: Tx, c: model.Casino, treasury: wl.Wallet, tax: int, contribution: int, label: str
-) -> tuple[PostedTransfer | None, PostedTransfer | None]:
-    """The special gaming tax and the contributions, casino wallet -> treasury, linked."""
+def _pay(tx: Tx, c: model.Casino, due: list[tuple[int, int, str]]) -> list[PostedTransfer | None]:
+    """Pay each (amount, payee wallet, what) of ``due`` from the casino's wallet,
+    as one linked chain; None for an amount of 0."""
     merchant = wl.existing(tx, c.merchant_wallet_id)
-    due = [(tax, "special gaming tax"), (contribution, "contributions")]
+    payees: dict[int, wl.Wallet] = {}
+    for amount, payee, _ in due:
+        if amount and payee not in payees:
+            payees[payee] = wl.existing(tx, payee)
     drafts = [
-        cage.ecny_payment(tx, merchant, treasury, amount, f"{what}, {label}")
-        for amount, what in due
+        cage.ecny_payment(tx, merchant, payees[payee], amount, what)
+        for amount, payee, what in due
         if amount
     ]
     for draft in drafts:
         draft.casino_ref = c.ref
     if not drafts:
-        return None, None
+        return [None] * len(due)
     posted = iter(
         cage.post_linked(
             tx,
             drafts,
             lock=[],
-            parties=[(merchant, "paying"), (treasury, "receiving")],
+            parties=[(merchant, "paying"), *((w, "receiving") for w in payees.values())],
             limits=True,
         )
     )
-    return (next(posted) if tax else None), (next(posted) if contribution else None)
+    return [next(posted) if amount else None for amount, _, _ in due]
+
+
+def _chip_walking(tx: Tx, c: model.Casino, gaming_days_: int | None, day: date) -> dict | None:
+    """FATF/APG 2009, "chip walking": chips that leave the casino without being
+    cashed out. The players who still hold chips ``gaming_days_`` gaming days or
+    more after their last cage operation at the casino, each with an alert
+    (once per player and last operation). None when the profile has no rule."""
+    if gaming_days_ is None:
+        return None
+    ct, a = casino_transactions, accounts
+    last = (
+        sa.select(ct.c.wallet_id, sa.func.max(ct.c.gaming_day).label("last_day"))
+        .where(ct.c.casino_id == c.id)
+        .group_by(ct.c.wallet_id)
+        .subquery()
+    )
+    held = tx.conn.execute(
+        sa.select(
+            a.c.wallet_id, (a.c.credits_posted - a.c.debits_posted).label("chips"), last.c.last_day
+        )
+        .join(last, last.c.wallet_id == a.c.wallet_id)
+        .where(
+            a.c.asset == chip_asset(c.ref),
+            a.c.kind == "chips",
+            a.c.credits_posted - a.c.debits_posted > 0,
+        )
+        .order_by(a.c.wallet_id)
+    ).all()
+    players = []
+    for r in held:
+        if (day - r.last_day).days < gaming_days_:
+            continue
+        alert = raise_alert(
+            tx,
+            "chip_walking",
+            casino_id=c.id,
+            wallet_id=r.wallet_id,
+            evidence={
+                "chips": format_amount(r.chips),
+                "last_gaming_day": r.last_day.isoformat(),
+                "gaming_day": day.isoformat(),
+                "gaming_days_without_operation": (day - r.last_day).days,
+            },
+            summary=f"wallet {r.wallet_id} holds {format_amount(r.chips)} chips of {c.ref} "
+            f"since gaming day {r.last_day.isoformat()}: chip walking?",
+            dedupe_key=f"chip_walking:{c.id}:{r.wallet_id}:{r.last_day.isoformat()}",
+        )
+        players.append(
+            {
+                "player": r.wallet_id,
+                "chips": format_amount(r.chips),
+                "last_gaming_day": r.last_day.isoformat(),
+                "alert_id": alert.id if alert else None,
+            }
+        )
+    return {"gaming_days": gaming_days_, "players": players}
 
 
 def _check(name: str, ok: bool, figures: dict, problem: str) -> dict:
@@ -280,7 +460,7 @@ def _chips_match_cage(tx: Tx, c: model.Casino, chips_end: int, end: datetime) ->
                 ct.c.casino_id == c.id, ct.c.at < end
             )
         ).scalar_one()
-    )
+    ) + credit.draws_before(tx, c, end)
     return _check(
         "chips_match_cage",
         per_cage == chips_end,
@@ -314,11 +494,24 @@ def _ltr_filed(
         ).scalars()
     )
     unfiled_ops = [r.id for r in large if f"ltr:{r.id}" not in filed]
+    # Gaming credit is a casino transaction too (DICJ Instruction 1/2016).
+    large_credit = credit.large_movements(tx, c, day, threshold)
+    filed_credit = set(
+        tx.conn.execute(
+            sa.select(alerts.c.dedupe_key).where(
+                alerts.c.dedupe_key.in_([f"ltr:credit:{i}" for i, _ in large_credit])
+            )
+        ).scalars()
+    )
+    unfiled_credit = [i for i, _ in large_credit if f"ltr:credit:{i}" not in filed_credit]
     # Large e-CNY payments on the casino wallet that the cage did not make.
     t = transfers
     merchant = c.merchant_wallet_id
-    cage_ids = sa.select(ct.c.ecny_transfer_id).where(
-        ct.c.casino_id == c.id, ct.c.ecny_transfer_id.is_not(None)
+    cage_ids = sa.union_all(
+        sa.select(ct.c.ecny_transfer_id).where(
+            ct.c.casino_id == c.id, ct.c.ecny_transfer_id.is_not(None)
+        ),
+        sa.select(credit_movements.c.transfer_id).where(credit_movements.c.casino_id == c.id),
     )
     outside = (
         tx.conn.execute(
@@ -339,12 +532,13 @@ def _ltr_filed(
     )
     return _check(
         "ltr_filed",
-        not unfiled_ops and not outside,
+        not unfiled_ops and not outside and not unfiled_credit,
         {
             "threshold": format_amount(threshold),
-            "large_transactions": len(large) + len(outside),
-            "filed": len(large) - len(unfiled_ops),
+            "large_transactions": len(large) + len(large_credit) + len(outside),
+            "filed": len(large) - len(unfiled_ops) + len(large_credit) - len(unfiled_credit),
             "unfiled_casino_transactions": unfiled_ops,
+            "unfiled_credit_movements": unfiled_credit,
             "unreported_transfers": outside,
         },
         "large transactions without their LTR",

@@ -3,7 +3,7 @@ shared by the registry, the cage and the cage's rules."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ..ledger.accounts import chip_asset
@@ -25,6 +25,10 @@ class Casino:
     chip_account_id: int
     float_amount: int
     created_at: datetime
+    # Contribution name (of the rule profile) -> the wallet it is paid to.
+    beneficiaries: dict[str, int] = field(default_factory=dict)
+    # The chips in circulation DICJ approved (Law 7/2022), fen; None: none recorded.
+    chips_approved: int | None = None
 
     @property
     def chip_asset(self) -> str:

@@ -4,6 +4,7 @@ listing casinos in a caller's scope; the figures a casino's page shows."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from typing import cast
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.db import Tx, inserted_id
-from ..core.principal import CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
+from ..core.principal import ADMIN, CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
 from ..core.schema import (
     accounts,
     api_keys,
@@ -23,6 +24,7 @@ from ..core.schema import wallets as wallets_table
 from ..ledger.accounts import chip_asset
 from ..retail import payments
 from ..retail import wallet as wl
+from ..rules import active_profile
 from .model import Casino
 
 
@@ -58,6 +60,8 @@ def _from_row(r: sa.Row) -> Casino:
         chip_account_id=r.chip_account_id,
         float_amount=r.float_amount,
         created_at=r.created_at,
+        beneficiaries={k: int(v) for k, v in json.loads(r.beneficiaries or "{}").items()},
+        chips_approved=r.chips_approved,
     )
 
 
@@ -102,6 +106,8 @@ def register(
     operator_code: str | None = None,
     merchant_wallet_id: int | None = None,
     supervisor_key_ids: tuple[int, ...] = (),
+    beneficiaries: dict[str, int] | None = None,
+    chips_approved: int | None = None,
     phone_secret: str,
 ) -> Casino:
     """Register a casino: its merchant wallet (given, or opened at ``operator_code``),
@@ -138,6 +144,19 @@ def register(
     treasury = _existing_wallet(tx, treasury_wallet_id, "treasury_wallet")
     if treasury.id == merchant.id:
         raise _invalid("treasury_wallet", "must not be the casino's own wallet")
+    profile = active_profile(tx)
+    known = {k.name for k in profile.casino.contributions} if profile.casino else set()
+    for name, wallet_id in (beneficiaries or {}).items():
+        if name not in known:
+            raise errors.DomainError(
+                errors.UNKNOWN_CONTRIBUTION,
+                f"{name[:64]!r} is not a contribution of the rule profile {profile.name!r} "
+                f"(have: {', '.join(sorted(known)) or 'none'})",
+                field="beneficiaries",
+                contributions=sorted(known),
+            )
+        if _existing_wallet(tx, wallet_id, "beneficiaries").id == merchant.id:
+            raise _invalid("beneficiaries", f"{name}: must not be the casino's own wallet")
     now = tx.now()
     inserted = tx.conn.execute(
         accounts.insert().values(
@@ -158,6 +177,8 @@ def register(
             chip_account_id=chip_account_id,
             float_amount=float_amount,
             created_at=now,
+            beneficiaries=json.dumps(beneficiaries, sort_keys=True) if beneficiaries else None,
+            chips_approved=chips_approved,
         )
     )
     for key_id in supervisor_key_ids:
@@ -199,6 +220,32 @@ def _add_supervisor(tx: Tx, key_id: int, ref: str) -> None:
     tx.conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(casino_ref=scope))
 
 
+def set_chips_approved(tx: Tx, ref: str, actor: Principal, approved: int | None) -> Casino:
+    """Record the chips in circulation DICJ approved for the casino (Law 7/2022);
+    None: no approved figure. Only the admin and the casino's supervisors (DICJ)."""
+    if actor.role not in (ADMIN, SUPERVISOR):
+        raise errors.DomainError(
+            errors.FORBIDDEN_ROLE, f"a {actor.role} does not approve chips in circulation"
+        )
+    c = get(tx, ref, actor)
+    tx.conn.execute(casinos.update().where(casinos.c.id == c.id).values(chips_approved=approved))
+    changed = find(tx, ref)
+    assert changed is not None, f"casino {ref} exists"
+    return changed
+
+
+def chips_in_circulation(tx: Tx, c: Casino) -> int:
+    """The chips the casino has put in circulation: what its players hold now
+    (minus the balance of its chip issuance account)."""
+    return int(
+        tx.conn.execute(
+            sa.select(accounts.c.debits_posted - accounts.c.credits_posted).where(
+                accounts.c.id == c.chip_account_id
+            )
+        ).scalar_one()
+    )
+
+
 @dataclass(frozen=True)
 class CasinoFigures:
     merchant_balance: int
@@ -208,11 +255,7 @@ class CasinoFigures:
 
 def figures(tx: Tx, c: Casino) -> CasinoFigures:
     merchant = wl.existing(tx, c.merchant_wallet_id)
-    issuance = tx.conn.execute(
-        sa.select(accounts.c.debits_posted - accounts.c.credits_posted).where(
-            accounts.c.id == c.chip_account_id
-        )
-    ).scalar_one()
+    issuance = chips_in_circulation(tx, c)
     keys = tx.conn.execute(
         sa.select(api_keys.c.id, api_keys.c.label, api_keys.c.casino_ref)
         .where(

@@ -17,7 +17,9 @@ Detection rules raise alerts (wallets/supervision/alerts.py) after the operation
     at the casino (all its wallets) reach the ratio of its buy-ins while its
     bets stay below theirs (once per holder, casino and day);
   - ``mainland_wallet``: a mainland wallet buys in (once per player, casino and day);
-  - ``mainland_yearly_cap``: a mainland holder's buy-ins of the year pass the cap.
+  - ``mainland_yearly_cap``: a mainland holder's buy-ins of the year pass the cap;
+  - ``third_party_payout``: a cash-out paid to a wallet that did not buy in
+    (refused instead when the profile says so).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.clock import local_date
-from ..core.schema import casino_player_days, casino_transactions
+from ..core.clock import gaming_day_of, local_date
+from ..core.schema import casino_player_days, casino_transactions, chip_handovers
 from ..ledger.money import apply_rate, format_amount, format_rate
 from ..rules.profile import active_profile
 from ..supervision.alerts import Alert, raise_alert
@@ -99,6 +101,104 @@ def check_player(
             "mainland wallets paying casinos",
             wallet_id=player.id,
         )
+
+
+def third_party_payout(
+    tx: Tx, rules: CasinoRules, casino: Casino, player: Wallet, payee: Wallet
+) -> bool:
+    """Is a cash-out of ``player``'s chips paid to ``payee`` a third-party payout
+    (FATF/APG 2009: winnings paid to third parties)? It is when ``payee`` did
+    not buy in at the casino in the gaming day; the profile's
+    ``casino.third_party_payout.action`` refuses it, or it is alerted (True).
+    Without that section the rule is off."""
+    if rules.third_party_payout_action is None:
+        return False
+    day = gaming_day_of(tx.now(), rules.gaming_day_cutoff)
+    cpd = casino_player_days
+    bought = tx.conn.execute(
+        sa.select(cpd.c.buy_ins).where(
+            cpd.c.casino_id == casino.id, cpd.c.gaming_day == day, cpd.c.wallet_id == payee.id
+        )
+    ).scalar()
+    if bought:
+        return False
+    if rules.third_party_payout_action == "refuse":
+        raise errors.DomainError(
+            errors.THIRD_PARTY_PAYOUT_REFUSED,
+            f"wallet {payee.id} did not buy in at {casino.ref} on gaming day {day.isoformat()}: "
+            f"the profile refuses paying it wallet {player.id}'s chips",
+            field="pay_to",
+            wallet_id=payee.id,
+        )
+    return True
+
+
+def raise_third_party_payout(
+    tx: Tx, casino: Casino, player: Wallet, payee: Wallet, op: CageOperation
+) -> Alert:
+    alert = raise_alert(
+        tx,
+        "third_party_payout",
+        casino_id=casino.id,
+        wallet_id=player.id,
+        evidence={
+            **_op_evidence(op),
+            "holder_id": player.holder_id,
+            "paid_to_wallet": payee.id,
+            "paid_to_holder_id": payee.holder_id,
+        },
+        summary=f"wallet {player.id}'s chips ({format_amount(op.amount)}) cashed out to "
+        f"wallet {payee.id}, which did not buy in",
+        dedupe_key=f"third_party:{op.id}",
+    )
+    assert alert is not None, "a cash-out is recorded once"
+    return alert
+
+
+def pooling(
+    tx: Tx, rules: CasinoRules, casino: Casino, player: Wallet, op: CageOperation
+) -> Alert | None:
+    """FATF/APG 2009, several people pooling chips: at a cash-out, the player
+    was handed chips that gaming day by at least ``casino.pooling.min_contributors``
+    other holders (once per player and day). Off without the profile's section."""
+    if rules.pooling_min_contributors is None:
+        return None
+    ch = chip_handovers
+    handed = tx.conn.execute(
+        sa.select(ch.c.id, ch.c.from_wallet_id, ch.c.from_holder_id, ch.c.amount, ch.c.transfer_id)
+        .where(
+            ch.c.casino_id == casino.id,
+            ch.c.gaming_day == op.gaming_day,
+            ch.c.to_wallet_id == player.id,
+            ch.c.from_holder_id != player.holder_id,
+        )
+        .order_by(ch.c.id)
+    ).all()
+    holders = sorted({h.from_holder_id for h in handed})
+    if len(holders) < rules.pooling_min_contributors:
+        return None
+    return raise_alert(
+        tx,
+        "chip_pooling",
+        casino_id=casino.id,
+        wallet_id=player.id,
+        evidence={
+            **_op_evidence(op),
+            "holder_id": player.holder_id,
+            "contributors": holders,
+            "handovers": [
+                {
+                    "chip_handover": h.id,
+                    "from_wallet": h.from_wallet_id,
+                    "amount": format_amount(h.amount),
+                    "transfer_id": h.transfer_id,
+                }
+                for h in handed
+            ],
+        },
+        summary=f"wallet {player.id} cashed out chips pooled from {len(holders)} other holders",
+        dedupe_key=f"pooling:{casino.id}:{player.id}:{op.gaming_day.isoformat()}",
+    )
 
 
 def detect(

@@ -6,6 +6,7 @@ advanced: replays are deterministic) or *running*: wall time plus an offset.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
@@ -52,14 +53,16 @@ def gaming_day_bounds(day: date, cutoff: time) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def working_days_deadline(when: datetime, days: int) -> datetime:
-    """The end (24:00 UTC+8) of the ``days``-th working day (Monday to Friday)
-    after the day of ``when``: "within 2 working days" of a Friday is by the
-    end of Tuesday. Public holidays are not modelled."""
+def working_days_deadline(
+    when: datetime, days: int, holiday: Callable[[date], bool] = lambda day: False
+) -> datetime:
+    """The end (24:00 UTC+8) of the ``days``-th working day (Monday to Friday,
+    not a ``holiday``) after the day of ``when``: "within 2 working days" of a
+    Friday is by the end of Tuesday, or of Wednesday when Monday is a holiday."""
     day, counted = local_date(when), 0
     while counted < days:
         day += timedelta(days=1)
-        if day.weekday() < 5:
+        if day.weekday() < 5 and not holiday(day):
             counted += 1
     return local_midnight(day + timedelta(days=1))
 

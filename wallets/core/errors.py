@@ -165,6 +165,47 @@ NOT_A_PLAYER = _code(
     REFUSED,
     "A merchant, casino, treasury or government wallet never plays at a cage",
 )
+# Macau in depth (issue 20)
+CHIPS_IN_CIRCULATION_EXCEEDED = _code(
+    "chips_in_circulation_exceeded",
+    REFUSED,
+    "The buy-in would put more chips in circulation than DICJ approved for the casino",
+)
+UNKNOWN_CONTRIBUTION = _code(
+    "unknown_contribution",
+    REFUSED,
+    "A casino's beneficiary names no contribution of the active rule profile",
+)
+THIRD_PARTY_PAYOUT_REFUSED = _code(
+    "third_party_payout_refused",
+    REFUSED,
+    "The rule profile refuses cash-outs paid to a wallet that did not buy in",
+)
+CREDIT_LINE_NOT_FOUND = _code(
+    "credit_line_not_found", NOT_FOUND, "The player has no credit line at this casino"
+)
+CREDIT_LIMIT_EXCEEDED = _code(
+    "credit_limit_exceeded", REFUSED, "The draw would pass the player's credit limit"
+)
+CREDIT_REPAYMENT_EXCEEDS_OUTSTANDING = _code(
+    "credit_repayment_exceeds_outstanding",
+    REFUSED,
+    "The repayment is more than the credit outstanding",
+)
+PROMOTER_NOT_FOUND = _code("promoter_not_found", NOT_FOUND, "No such gaming promoter")
+PROMOTER_COMMISSION_ABOVE_CAP = _code(
+    "promoter_commission_above_cap",
+    REFUSED,
+    "A promoter's commission rate may not pass the cap on net rolling",
+)
+PROMOTER_OTHER_CONCESSIONAIRE = _code(
+    "promoter_other_concessionaire",
+    CONFLICT,
+    "A gaming promoter works for one concessionaire only",
+)
+PLAYER_HAS_PROMOTER = _code(
+    "player_has_promoter", CONFLICT, "The player is attached to another promoter at this casino"
+)
 # Payment codes: a wallet holder's consent to a cage debit
 PAYMENT_CODE_REQUIRED = _code(
     "payment_code_required", REFUSED, "The rule profile makes a buy-in need a payment code"

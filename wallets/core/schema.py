@@ -403,6 +403,10 @@ casinos = sa.Table(
     sa.Column("chip_account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("float_amount", Fen, nullable=False),
     _created_at(),
+    # JSON: contribution name (of the rule profile) -> the wallet it is paid to.
+    sa.Column("beneficiaries", sa.Text, nullable=True),
+    # The chips in circulation DICJ approved (Law 7/2022), fen; NULL: none recorded.
+    sa.Column("chips_approved", Fen, nullable=True),
     sa.CheckConstraint("float_amount >= 0", name="float_not_negative"),
 )
 
@@ -477,6 +481,93 @@ gaming_days = sa.Table(
     sa.Column("contribution_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
     sa.Column("sweep_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
     sa.Column("report", sa.Text, nullable=False),  # JSON
+)
+
+# Gaming promoters (junkets): licensed by DICJ, each tied to one casino
+# (concessionaire); paid a commission on their players' rolling at each close.
+promoters = sa.Table(
+    "promoters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("licence", sa.String(32), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=False),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("commission_rate", sa.String(12), nullable=False),  # a decimal string
+    _created_at(),
+)
+
+# The players a promoter brings to a casino: one promoter per player and casino.
+promoter_players = sa.Table(
+    "promoter_players",
+    metadata,
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), primary_key=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), primary_key=True),
+    sa.Column("promoter_id", sa.Integer, sa.ForeignKey("promoters.id"), nullable=False, index=True),
+    sa.Column("attached_at", UTCDateTime(), nullable=False),
+)
+
+# Gaming credit (Law 7/2024: only concessionaires grant it): a player's line at
+# a casino, drawn as chips, repaid in e-CNY; and each draw and repayment.
+credit_lines = sa.Table(
+    "credit_lines",
+    metadata,
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), primary_key=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), primary_key=True),
+    sa.Column("credit_limit", Fen, nullable=False),
+    sa.Column("outstanding", Fen, nullable=False, server_default="0"),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("credit_limit >= 0", name="limit_not_negative"),
+    sa.CheckConstraint("outstanding >= 0", name="outstanding_not_negative"),
+)
+credit_movements = sa.Table(
+    "credit_movements",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=False),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("gaming_day", sa.Date, nullable=False),
+    sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False),
+    sa.CheckConstraint("kind IN ('draw', 'repayment')", name="kind"),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.Index("ix_credit_movements_casino_id_gaming_day", "casino_id", "gaming_day"),
+)
+
+# Chips one player hands another at the cage (FATF/APG 2009: pooling).
+chip_handovers = sa.Table(
+    "chip_handovers",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=False),
+    sa.Column("from_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("to_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("from_holder_id", sa.String(64), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("gaming_day", sa.Date, nullable=False),
+    sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.Index(
+        "ix_chip_handovers_casino_id_gaming_day_to_wallet_id",
+        "casino_id",
+        "gaming_day",
+        "to_wallet_id",
+    ),
+)
+
+# The other transfers a close posted (one per contribution, a promoter's
+# commission and its withholding), with their purpose.
+gaming_day_transfers = sa.Table(
+    "gaming_day_transfers",
+    metadata,
+    sa.Column("casino_id", sa.Integer, sa.ForeignKey("casinos.id"), nullable=False),
+    sa.Column("gaming_day", sa.Date, nullable=False),
+    sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), primary_key=True),
+    sa.Column("purpose", sa.String(64), nullable=False),
+    sa.Index("ix_gaming_day_transfers_casino_id_gaming_day", "casino_id", "gaming_day"),
 )
 
 # Persons barred from gaming (Law 10/2012): by pseudonymous holder id, at one

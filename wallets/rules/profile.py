@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -80,9 +80,26 @@ class FxRates:
 
 
 @dataclass(frozen=True)
+class Contribution:
+    """One contribution of the gaming-day close: its name (the key a casino's
+    beneficiary wallet is registered under) and its share of a positive GGR."""
+
+    name: str
+    share: Decimal
+
+
+@dataclass(frozen=True)
 class AlertRules:
     # Suspicious transaction reports reach the GIF within this many working days.
     str_due_working_days: int
+    # Days that are not working days besides Saturdays and Sundays: the public
+    # holidays of a fixed date (month, day) every year, and dated ones (the
+    # lunar and Easter holidays, compensatory rest days) listed per year.
+    fixed_holidays: frozenset[tuple[int, int]] = frozenset()
+    holiday_dates: frozenset[date] = frozenset()
+
+    def is_holiday(self, day: date) -> bool:
+        return (day.month, day.day) in self.fixed_holidays or day in self.holiday_dates
 
 
 @dataclass(frozen=True)
@@ -106,11 +123,19 @@ class CasinoRules:
     mainland_yearly_cap_usd: int
     mainland_yearly_cap: int  # CNY fen at cny_per_usd
     special_gaming_tax: Decimal
-    contributions: Decimal
+    # Paid separately, each to its beneficiary (Law 16/2001 art. 27-29).
+    contributions: tuple[Contribution, ...]
     # A buy-in debits the player's e-CNY only with a payment code the player's
     # wallet issued (wallets/retail/payment_codes.py), valid this many seconds.
     payment_code_required: bool
     payment_code_lifetime_seconds: int
+    # Gaming promoters (optional section; None: the profile has no promoter rules).
+    promoter_commission_cap: Decimal | None = None  # share of net rolling
+    promoter_withholding_tax: Decimal | None = None  # share of the commission
+    # FATF/APG 2009 red flags (optional sections; None: the rule is off).
+    third_party_payout_action: str | None = None  # "alert" or "refuse"
+    chip_walking_gaming_days: int | None = None
+    pooling_min_contributors: int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,8 +252,52 @@ class _FxSchema(ma.Schema):
     cny_per_usd = _Rate(required=True)
 
 
+class _MonthDay(ma.fields.Field):
+    """A day of every year as "MM-DD" (29 February is refused: not every year has it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            if not isinstance(value, str) or len(value) != 5 or value[2] != "-":
+                raise ValueError
+            day = date(2001, int(value[:2]), int(value[3:]))
+        except ValueError:
+            raise ma.ValidationError('must be a day of every year such as "12-25"') from None
+        return day.month, day.day
+
+
+class _IsoDate(ma.fields.Field):
+    """A date as "YYYY-MM-DD"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            if not isinstance(value, str) or len(value) != 10:
+                raise ValueError
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ma.ValidationError('must be a date such as "2026-02-17"') from None
+
+
+class _HolidaysSchema(ma.Schema):
+    fixed = ma.fields.List(_MonthDay(), required=True, validate=ma.validate.Length(max=366))
+    dated = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{4}$")),
+        values=ma.fields.List(_IsoDate(), validate=ma.validate.Length(max=366)),
+        required=True,
+    )
+
+    @ma.validates_schema
+    def _in_their_year(self, data, **kwargs):
+        for year, days in data.get("dated", {}).items():
+            for day in days:
+                if str(day.year) != year:
+                    raise ma.ValidationError(
+                        f"{day.isoformat()} is not in {year}", field_name="dated"
+                    )
+
+
 class _AlertsSchema(ma.Schema):
     str_due_working_days = _count(1, 30, required=True)
+    holidays = ma.fields.Nested(_HolidaysSchema)
 
 
 class _ExclusionSchema(ma.Schema):
@@ -263,14 +332,51 @@ class _MainlandSchema(ma.Schema):
     yearly_cap_usd = _ProfileAmount(required=True)
 
 
+class _ContributionSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$"))
+    share = _Rate(share=True, required=True)
+
+
 class _TaxSchema(ma.Schema):
     special_gaming_tax = _Rate(share=True, required=True)
-    contributions = _Rate(share=True, required=True)
+    contributions = ma.fields.List(
+        ma.fields.Nested(_ContributionSchema), required=True, validate=ma.validate.Length(0, 8)
+    )
+
+    @ma.validates_schema
+    def _shares(self, data, **kwargs):
+        contributions = data.get("contributions", [])
+        names = [c["name"] for c in contributions]
+        if len(set(names)) != len(names):
+            raise ma.ValidationError("names must differ", field_name="contributions")
+        total = data.get("special_gaming_tax", 0) + sum(c["share"] for c in contributions)
+        if total > 1:
+            raise ma.ValidationError(
+                "the tax and the contributions together must not exceed 1",
+                field_name="contributions",
+            )
 
 
 class _PaymentCodesSchema(ma.Schema):
     required = _Flag(required=True)
     lifetime_seconds = _count(1, 86_400, required=True)
+
+
+class _PromotersSchema(ma.Schema):
+    commission_cap = _Rate(share=True, required=True)
+    withholding_tax = _Rate(share=True, required=True)
+
+
+class _ThirdPartyPayoutSchema(ma.Schema):
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(MAINLAND_ACTIONS))
+
+
+class _ChipWalkingSchema(ma.Schema):
+    gaming_days = _count(1, 3660, required=True)
+
+
+class _PoolingSchema(ma.Schema):
+    min_contributors = _count(1, 1000, required=True)
 
 
 class _CasinoSchema(ma.Schema):
@@ -283,6 +389,10 @@ class _CasinoSchema(ma.Schema):
     mainland = ma.fields.Nested(_MainlandSchema, required=True)
     tax = ma.fields.Nested(_TaxSchema, required=True)
     payment_codes = ma.fields.Nested(_PaymentCodesSchema, required=True)
+    promoters = ma.fields.Nested(_PromotersSchema)
+    third_party_payout = ma.fields.Nested(_ThirdPartyPayoutSchema)
+    chip_walking = ma.fields.Nested(_ChipWalkingSchema)
+    pooling = ma.fields.Nested(_PoolingSchema)
 
 
 class _ProfileSchema(ma.Schema):
@@ -342,9 +452,18 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
         description=loaded["description"],
         wallet_limits={cls: Limits(**limits[f"class_{cls}"]) for cls in (1, 2, 3, 4)},
         fx=fx,
-        alerts=AlertRules(**loaded["alerts"]) if "alerts" in loaded else None,
+        alerts=_alert_rules(loaded["alerts"]) if "alerts" in loaded else None,
         casino=casino,
         raw=data,
+    )
+
+
+def _alert_rules(a: dict) -> AlertRules:
+    holidays = a.get("holidays") or {"fixed": [], "dated": {}}
+    return AlertRules(
+        str_due_working_days=a["str_due_working_days"],
+        fixed_holidays=frozenset(holidays["fixed"]),
+        holiday_dates=frozenset(d for days in holidays["dated"].values() for d in days),
     )
 
 
@@ -367,9 +486,18 @@ def _casino_rules(c: dict, fx: FxRates) -> CasinoRules:
         mainland_yearly_cap_usd=mainland["yearly_cap_usd"],
         mainland_yearly_cap=apply_rate(mainland["yearly_cap_usd"], fx.cny_per_usd),
         special_gaming_tax=c["tax"]["special_gaming_tax"],
-        contributions=c["tax"]["contributions"],
+        contributions=tuple(
+            Contribution(name=k["name"], share=k["share"]) for k in c["tax"]["contributions"]
+        ),
         payment_code_required=c["payment_codes"]["required"],
         payment_code_lifetime_seconds=c["payment_codes"]["lifetime_seconds"],
+        promoter_commission_cap=c["promoters"]["commission_cap"] if "promoters" in c else None,
+        promoter_withholding_tax=c["promoters"]["withholding_tax"] if "promoters" in c else None,
+        third_party_payout_action=(
+            c["third_party_payout"]["action"] if "third_party_payout" in c else None
+        ),
+        chip_walking_gaming_days=c["chip_walking"]["gaming_days"] if "chip_walking" in c else None,
+        pooling_min_contributors=c["pooling"]["min_contributors"] if "pooling" in c else None,
     )
 
 

@@ -1,10 +1,12 @@
 """Alerts: what the detection rules (and any other code) raise for a human to judge.
 
 An alert has a type (``ltr``, ``structuring``, ``minimal_play``,
-``mainland_wallet``, ``mainland_yearly_cap``, ``ndc_threshold``: ``TYPES``),
+``mainland_wallet``, ``mainland_yearly_cap``, ``ndc_threshold``,
+``third_party_payout``, ``chip_walking``, ``chip_pooling``: ``TYPES``),
 a subject (a wallet, a casino, an operator: each optional), the evidence as
 JSON (transfer ids, amounts, times) and, for suspicions, a due time: the end
-of the profile's ``alerts.str_due_working_days``-th working day after it was
+of the profile's ``alerts.str_due_working_days``-th working day (not a weekend
+nor a public holiday of ``alerts.holidays``) after it was
 raised (the GIF's deadline for a suspicious transaction report). Its lifecycle:
 
     open --acknowledge--> acknowledged --escalate--> escalated   (an STR is filed)
@@ -48,6 +50,9 @@ TYPES = (
     "mainland_wallet",
     "mainland_yearly_cap",
     "ndc_threshold",
+    "third_party_payout",
+    "chip_walking",
+    "chip_pooling",
 )
 OPEN, ACKNOWLEDGED, ESCALATED, DISMISSED = "open", "acknowledged", "escalated", "dismissed"
 STATUSES = (OPEN, ACKNOWLEDGED, ESCALATED, DISMISSED)
@@ -119,7 +124,9 @@ def raise_alert(
         "operator_id": operator_id,
         "raised_at": now,
         "due_at": (
-            working_days_deadline(now, rules.str_due_working_days) if due and rules else None
+            working_days_deadline(now, rules.str_due_working_days, rules.is_holiday)
+            if due and rules
+            else None
         ),
         "summary": summary[:500],
         "evidence": json.dumps(evidence, sort_keys=True, separators=(",", ":")),

@@ -4,9 +4,6 @@ endpoints and their deliveries
 Revision ID: 0008_events
 Revises: 0007
 Create Date: 2026-12-01
-
-(Other branches may add revisions after 0007; at merge this revision's
-down_revision becomes the head before it.)
 """
 
 from collections.abc import Sequence

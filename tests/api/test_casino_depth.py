@@ -1,0 +1,435 @@
+"""Macau in depth (issue 20), through the API: contributions paid as the law
+splits them, STR due dates over Macau's public holidays, chips in circulation."""
+
+from __future__ import annotations
+
+from macau_world import DAY, advance, cage, macau_world, payment_code
+
+
+def test_contributions_are_two_payments_to_their_beneficiaries(sandbox):
+    sb = sandbox
+    world = macau_world(sb, foundation=True)
+    foundation = world["foundation"]
+    assert world["casino"]["beneficiaries"] == {"macao_foundation": foundation}
+    treasury = world["treasury"]
+    player = sb.wallet("BOCMO", 1, fund="50000.00", region="MO", holder_id="h-p")
+    cage(sb, "buy-ins", player, amount="10000.00")
+    cage(sb, "plays", player, wager="3333.33")
+    advance(sb, 21 * 3600)  # 07:00 the next day
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    # GGR 3,333.33: tax 35% = 1,166.67; 2% = 66.67 and 3% = 100.00, each rounded alone.
+    assert report["ggr"] == "3333.33"
+    assert report["special_gaming_tax"]["amount"] == "1166.67"
+    payments = report["contributions"]["payments"]
+    assert [(p["name"], p["rate"], p["amount"], p["wallet"]) for p in payments] == [
+        ("macao_foundation", "0.02", "66.67", foundation),
+        ("urban_development_tourism_social_security", "0.03", "100.00", treasury),
+    ]
+    assert (report["contributions"]["rate"], report["contributions"]["amount"]) == (
+        "0.05",
+        "166.67",
+    )
+    assert sb.balance(foundation) == "66.67"
+    assert sb.balance(treasury) == "1266.67"  # the tax and the 3%
+    transfers = [sb.ok("GET", f"/v1/transfers/{p['transfer_id']}") for p in payments]
+    assert [(t["to_wallet"], t["amount"]) for t in transfers] == [
+        (foundation, "66.67"),
+        (treasury, "100.00"),
+    ]
+    checks = {c["name"]: c for c in report["checks"]}
+    assert report["ok"], report["checks"]
+    assert checks["taxes_paid"]["figures"]["paid"] == "1333.34"
+    # The close's own payments are not receipts from players.
+    assert checks["ecny_receipts_match"]["figures"]["ecny_net_receipts"] == "10000.00"
+
+    # A beneficiary names a contribution of the profile, and a wallet.
+    body = {
+        "ref": "LISBOA",
+        "name": "Cotai Grand",
+        "operator": "BOCMO",
+        "treasury_wallet": treasury,
+        "float": "0.00",
+    }
+    r = sb.post("/v1/casinos", json={**body, "beneficiaries": {"lottery": treasury}})
+    assert r.status_code == 422 and r.get_json()["code"] == "unknown_contribution"
+    assert r.get_json()["contributions"] == [
+        "macao_foundation",
+        "urban_development_tourism_social_security",
+    ]
+    r = sb.post("/v1/casinos", json={**body, "beneficiaries": {"macao_foundation": 999}})
+    assert r.status_code == 404 and r.get_json()["code"] == "wallet_not_found"
+    r = sb.post("/v1/casinos", json={**body, "beneficiaries": {"macao_foundation": "15"}})
+    assert r.status_code == 422 and "beneficiaries" in str(r.get_json()["errors"])
+    assert [c["ref"] for c in sb.ok("GET", "/v1/casinos")["items"]] == [
+        "COTAI"
+    ]  # nothing half-written
+
+
+def _mainland_alert_due(sb, player: int, now: str) -> str:
+    sb.ok("PUT", "/v1/sandbox/clock", json={"now": now})
+    op = cage(sb, "buy-ins", player, amount="100.00")
+    (alert,) = [a for a in op["alerts"] if a["type"] == "mainland_wallet"]
+    return sb.ok("GET", f"/v1/alerts/{alert['id']}", key="supervisor")["due_at"]
+
+
+def test_chips_in_circulation_stay_within_dicjs_approval(sandbox):
+    sb = sandbox
+    world = macau_world(sb, float_="100000.00", chips_approved="30000.00")
+    assert world["casino"]["chips_approved"] == "30000.00"
+    alice = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-alice")
+    bob = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-bob")
+    cage(sb, "buy-ins", alice, amount="20000.00")
+    journal = sb.journal_count()
+    r = cage(sb, "buy-ins", bob, 422, amount="10000.01")
+    assert r["code"] == "chips_in_circulation_exceeded"
+    assert (r["approved"], r["in_circulation"], r["requested"]) == (
+        "30000.00",
+        "20000.00",
+        "10000.01",
+    )
+    assert sb.journal_count() == journal and sb.balance(bob) == "100000.00"
+    cage(sb, "buy-ins", bob, amount="10000.00")  # exactly up to the approval
+    # A winning round puts chips in circulation too: not refused (the win is
+    # the player's), but the close reports the day's end above the approval.
+    cage(sb, "plays", bob, wager="1000.00", payout="3000.00")
+    # Only DICJ (the casino's supervisor) and the admin record the approval.
+    for key in ("merchant", "auditor"):
+        r = sb.call("PUT", "/v1/casinos/COTAI/chips-approval", key, json={"chips_approved": "1.00"})
+        assert r.status_code == 403
+    r = sb.call("PUT", "/v1/casinos/COTAI/chips-approval", "supervisor", json={"chips_approved": 5})
+    assert r.status_code == 422 and "chips_approved" in r.get_json()["errors"]
+    advance(sb, 21 * 3600)
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    checks = {c["name"]: c for c in report["checks"]}
+    assert not checks["chips_within_approval"]["ok"] and not report["ok"]
+    assert checks["chips_within_approval"]["figures"] == {
+        "approved": "30000.00",
+        "chips_with_players_at_end": "32000.00",
+    }
+    # Coverage: the casino wallet keeps its float (100,000) after the sweep.
+    assert report["chips_in_circulation"] == {
+        "approved": "30000.00",
+        "now": "32000.00",
+        "ecny_cash": "100000.00",
+        "coverage": "3.1250",
+    }
+    # The supervisor lifts the approval; then a buy-in passes again.
+    got = sb.ok(
+        "PUT",
+        "/v1/casinos/COTAI/chips-approval",
+        key="supervisor",
+        json={"chips_approved": "50000.00"},
+        status=200,
+    )
+    assert (got["chips_approved"], got["chips_with_players"]) == ("50000.00", "32000.00")
+    cage(sb, "buy-ins", alice, amount="18000.00")
+    assert cage(sb, "buy-ins", alice, 422, amount="0.01")["code"] == (
+        "chips_in_circulation_exceeded"
+    )
+    none = sb.ok(
+        "PUT",
+        "/v1/casinos/COTAI/chips-approval",
+        key="admin",
+        json={"chips_approved": None},
+        status=200,
+    )
+    assert none["chips_approved"] is None
+    cage(sb, "buy-ins", alice, amount="0.01")
+
+
+def test_gaming_promoters_are_paid_commission_net_of_withholding_at_the_close(sandbox):
+    sb = sandbox
+    world = macau_world(sb)
+    treasury = world["treasury"]
+    sb.ok(
+        "POST",
+        "/v1/casinos",
+        json={
+            "ref": "LISBOA",
+            "name": "Lisboa",
+            "operator": "BOCMO",
+            "treasury_wallet": treasury,
+            "float": "0.00",
+        },
+    )
+    junket = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label="GP-7 Ltd")
+    body = {"licence": "GP-7", "name": "GP-7 Ltd", "wallet": junket}
+    # Commission above the cap (1.25% of net rolling): refused.
+    r = sb.call(
+        "POST",
+        "/v1/casinos/COTAI/promoters",
+        "supervisor",
+        json={**body, "commission_rate": "0.0126"},
+    )
+    assert r.status_code == 422 and r.get_json()["code"] == "promoter_commission_above_cap"
+    assert r.get_json()["cap"] == "0.0125"
+    got = sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/promoters",
+        key="supervisor",
+        json={**body, "commission_rate": "0.0125"},
+    )
+    assert (got["casino"], got["commission_rate"], got["players"]) == ("COTAI", "0.0125", [])
+    # One concessionaire only: the same licence at another casino is refused.
+    r = sb.call(
+        "POST", "/v1/casinos/LISBOA/promoters", "admin", json={**body, "commission_rate": "0.01"}
+    )
+    assert r.status_code == 409 and r.get_json()["code"] == "promoter_other_concessionaire"
+    assert r.get_json()["concessionaire"] == "COTAI"
+
+    alice, bob, carol = (
+        sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id=f"h-{n}")
+        for n in ("alice", "bob", "carol")
+    )
+    for p in (alice, bob):
+        sb.ok(
+            "POST", "/v1/casinos/COTAI/promoters/GP-7/players", key="merchant", json={"player": p}
+        )
+    for p in (alice, bob, carol):
+        cage(sb, "buy-ins", p, amount="50000.00")
+    cage(sb, "plays", alice, wager="10000.00")
+    cage(sb, "plays", alice, wager="30000.00")
+    cage(sb, "plays", bob, wager="20000.00", payout="40000.00")
+    cage(sb, "plays", carol, wager="5000.00")  # no promoter's: not rolling of GP-7
+    listed = sb.ok("GET", "/v1/casinos/COTAI/promoters", key="auditor")
+    assert [(p["licence"], p["players"]) for p in listed] == [("GP-7", [alice, bob])]
+    r = sb.call(
+        "POST", "/v1/casinos/COTAI/promoters/GP-8/players", "merchant", json={"player": carol}
+    )
+    assert r.status_code == 404 and r.get_json()["code"] == "promoter_not_found"
+
+    advance(sb, 21 * 3600)
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    # Net rolling 60,000: commission 1.25% = 750.00, 5% withheld = 37.50, 712.50 paid.
+    (commission,) = report["promoters"]
+    assert {k: v for k, v in commission.items() if k != "transfer_ids"} == {
+        "promoter": "GP-7",
+        "wallet": junket,
+        "players": 2,
+        "net_rolling": "60000.00",
+        "rate": "0.0125",
+        "commission": "750.00",
+        "withholding": "37.50",
+        "paid": "712.50",
+    }
+    paid, withheld = (sb.ok("GET", f"/v1/transfers/{i}") for i in commission["transfer_ids"])
+    assert (paid["to_wallet"], paid["amount"]) == (junket, "712.50")
+    assert (withheld["to_wallet"], withheld["amount"]) == (treasury, "37.50")
+    assert sb.balance(junket) == "712.50"
+    # GGR 25,000: tax 8,750 + contributions 500 + 750, and the 37.50 withheld.
+    assert report["ggr"] == "25000.00"
+    assert sb.balance(treasury) == "10037.50"
+    assert report["ok"], report["checks"]  # the commissions are not receipts from players
+
+
+def test_gaming_credit_is_drawn_as_chips_repaid_in_e_cny_and_in_the_close(sandbox):
+    sb = sandbox
+    world = macau_world(sb)
+    casino_wallet = world["casino"]["merchant_wallet"]
+    vip = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-vip")
+    stranger = sb.wallet("BOCMO", 1, fund="100.00", region="MO", holder_id="h-stranger")
+    r = sb.call(
+        "POST",
+        "/v1/casinos/COTAI/credit-draws",
+        "merchant",
+        json={"player": stranger, "amount": "1.00"},
+    )
+    assert r.status_code == 404 and r.get_json()["code"] == "credit_line_not_found"
+    line = sb.ok(
+        "PUT",
+        f"/v1/casinos/COTAI/credit-lines/{vip}",
+        key="merchant",
+        json={"limit": "50000.00"},
+        status=200,
+    )
+    assert (line["limit"], line["outstanding"], line["available"]) == (
+        "50000.00",
+        "0.00",
+        "50000.00",
+    )
+    drawn = sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/credit-draws",
+        key="merchant",
+        json={"player": vip, "amount": "30000.00"},
+    )
+    assert (drawn["kind"], drawn["outstanding"]) == ("draw", "30000.00")
+    assert [(t["kind"], t["asset"]) for t in drawn["transfers"]] == [("chip_issue", "CHIP:COTAI")]
+    assert sb.balance(vip) == "100000.00"  # no e-CNY moved
+    r = sb.call(
+        "POST",
+        "/v1/casinos/COTAI/credit-draws",
+        "merchant",
+        json={"player": vip, "amount": "20000.01"},
+    )
+    assert r.status_code == 422 and r.get_json()["code"] == "credit_limit_exceeded"
+    cage(sb, "plays", vip, wager="10000.00")
+    cage(sb, "cash-outs", vip, amount="5000.00")
+    # Repaid in e-CNY, with the holder's payment code as for a buy-in.
+    over = {"player": vip, "amount": "30000.01", "payment_code": payment_code(sb, vip)}
+    r = sb.call("POST", "/v1/casinos/COTAI/credit-repayments", "merchant", json=over)
+    assert r.status_code == 422 and r.get_json()["code"] == "credit_repayment_exceeds_outstanding"
+    body = {"player": vip, "amount": "12000.00", "payment_code": payment_code(sb, vip)}
+    repaid = sb.ok("POST", "/v1/casinos/COTAI/credit-repayments", key="merchant", json=body)
+    assert (repaid["kind"], repaid["outstanding"]) == ("repayment", "18000.00")
+    assert repaid["transfers"][0]["to_wallet"] == casino_wallet
+    assert sb.balance(vip) == "93000.00"  # +5,000 cashed out, -12,000 repaid
+    (listed,) = sb.ok("GET", "/v1/casinos/COTAI/credit-lines", key="supervisor")
+    assert (listed["player"], listed["outstanding"]) == (vip, "18000.00")
+
+    advance(sb, 21 * 3600)
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    assert report["gaming_credit"] == {
+        "drawn": "30000.00",
+        "repaid": "12000.00",
+        "outstanding": "18000.00",
+    }
+    checks = {c["name"]: c for c in report["checks"]}
+    assert report["ok"], report["checks"]
+    # Receipts 7,000 = GGR 10,000 + chips change 15,000 - credit change 18,000.
+    assert checks["ecny_receipts_match"]["figures"]["ecny_net_receipts"] == "7000.00"
+    assert checks["ecny_receipts_match"]["figures"]["credit_outstanding_change"] == "18000.00"
+    assert checks["chips_match_cage"]["figures"]["chips_with_players_per_cage"] == "15000.00"
+
+
+def test_fatf_red_flags_and_str_due_dates_over_public_holidays(sandbox):
+    """Third-party payouts, pooling and chip walking (FATF/APG 2009), then STR
+    due dates over Macao's public holidays, in one Macau world."""
+    sb = sandbox
+    macau_world(sb)
+    walker = sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id="h-walker")
+    regular = sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id="h-regular")
+    cage(sb, "buy-ins", walker, amount="5000.00")  # Monday 2 March, then gone
+    cage(sb, "buy-ins", regular, amount="5000.00")
+    _chips_pooled_into_one_cash_out_raise_an_alert(sb)
+    alice, friend = _third_party_payouts_are_alerted(sb)
+    _chip_walking_after_n_gaming_days(sb, walker, regular)
+    _third_party_payouts_are_refused_under_a_stricter_profile(sb, alice, friend)
+    _str_due_dates_skip_macaus_public_holidays(sb)
+
+
+def _chips_pooled_into_one_cash_out_raise_an_alert(sb) -> None:
+    a, b, collector = (
+        sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id=f"h-{n}")
+        for n in ("a", "b", "collector")
+    )
+    young = sb.wallet("BOCMO", 2, fund="100.00", region="MO", birth_date="2006-01-01")
+    for p in (a, b, collector):
+        cage(sb, "buy-ins", p, amount="5000.00")
+
+    def hand(giver, to, amount, status=201):
+        body = {"from_player": giver, "to_player": to, "amount": amount}
+        r = sb.call("POST", "/v1/casinos/COTAI/chip-handovers", "merchant", json=body)
+        assert r.status_code == status, r.get_json()
+        return r.get_json()
+
+    moved = hand(a, collector, "4000.00")
+    assert [(t["kind"], t["from_wallet"], t["to_wallet"]) for t in moved["transfers"]] == [
+        ("chip_handover", a, collector)
+    ]
+    assert hand(a, young, "1.00", 422)["code"] == "under_minimum_age"
+    assert hand(a, collector, "1000.01", 422)["code"] == "insufficient_chips"
+    # One other holder's chips: not yet "several people".
+    assert cage(sb, "cash-outs", collector, amount="1000.00")["alerts"] == []
+    hand(b, collector, "5000.00")
+    op = cage(sb, "cash-outs", collector, amount="13000.00")
+    # 14,000 cashed out of a 5,000 buy-in, nothing wagered: minimal play as well.
+    assert sorted(x["type"] for x in op["alerts"]) == ["chip_pooling", "minimal_play"]
+    (pooled,) = [x for x in op["alerts"] if x["type"] == "chip_pooling"]
+    alert = sb.ok("GET", f"/v1/alerts/{pooled['id']}", key="supervisor")
+    assert alert["wallet"] == collector and alert["evidence"]["contributors"] == ["h-a", "h-b"]
+    assert [h["amount"] for h in alert["evidence"]["handovers"]] == ["4000.00", "5000.00"]
+    assert sb.balance(collector) == "19000.00"
+
+
+def _third_party_payouts_are_alerted(sb) -> tuple[int, int]:
+    alice = sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id="h-alice")
+    friend = sb.wallet("BOCMO", 1, region="MO", holder_id="h-friend")
+    partner = sb.wallet("BOCMO", 1, fund="1000.00", region="MO", holder_id="h-partner")
+    cage(sb, "buy-ins", alice, amount="10000.00")
+    cage(sb, "buy-ins", partner, amount="100.00")
+    op = cage(sb, "cash-outs", alice, amount="3000.00", pay_to=friend)
+    assert [a["type"] for a in op["alerts"]] == ["third_party_payout"]
+    assert op["transfers"][1]["to_wallet"] == friend and sb.balance(friend) == "3000.00"
+    alert = sb.ok("GET", f"/v1/alerts/{op['alerts'][0]['id']}", key="supervisor")
+    assert (alert["wallet"], alert["evidence"]["paid_to_wallet"]) == (alice, friend)
+    assert alert["evidence"]["transfer_ids"] == [t["id"] for t in op["transfers"]]
+    assert alert["due_at"] is not None  # a suspicion: an STR is due
+    # Paid to a wallet that bought in that gaming day: not a third party.
+    assert cage(sb, "cash-outs", alice, amount="1000.00", pay_to=partner)["alerts"] == []
+    # A casino's own wallet is never paid as a player.
+    casino_wallet = sb.ok("GET", "/v1/casinos/COTAI")["merchant_wallet"]
+    r = cage(sb, "cash-outs", alice, 422, amount="1.00", pay_to=casino_wallet)
+    assert r["code"] == "not_a_player" and r["field"] == "pay_to"
+    return alice, friend
+
+
+def _chip_walking_after_n_gaming_days(sb, walker, regular) -> None:
+    reports = {}
+    for n, day in enumerate(("2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05")):
+        advance(sb, 24 * 3600 if n else 21 * 3600)  # 07:00 the day after `day`
+        if day != "2026-03-05":
+            cage(sb, "plays", regular, wager="10.00")  # the regular plays each day
+        reports[day] = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{day}/close", key="supervisor")
+    # Monday's pooled and third-party flows leave no failed check.
+    assert reports["2026-03-02"]["ok"], reports["2026-03-02"]["checks"]
+    # macau: 3 gaming days. Monday's chips are walking at Thursday's close
+    # (the walker's, and those Monday's other players kept); not the regular's.
+    assert [reports[d]["chip_walking"]["players"] for d in list(reports)[:3]] == [[], [], []]
+    found = reports["2026-03-05"]["chip_walking"]["players"]
+    assert regular not in [w["player"] for w in found]
+    (walking,) = [w for w in found if w["player"] == walker]
+    assert {k: walking[k] for k in ("player", "chips", "last_gaming_day")} == {
+        "player": walker,
+        "chips": "5000.00",
+        "last_gaming_day": "2026-03-02",
+    }
+    alert = sb.ok("GET", f"/v1/alerts/{walking['alert_id']}", key="supervisor")
+    assert (alert["type"], alert["wallet"]) == ("chip_walking", walker)
+    assert alert["evidence"]["gaming_days_without_operation"] == 3
+
+
+def _third_party_payouts_are_refused_under_a_stricter_profile(sb, alice, friend) -> None:
+    doc = sb.ok("GET", "/v1/rules")["document"]
+    doc["name"] = "macau-no-third-party"
+    doc["casino"]["third_party_payout"]["action"] = "refuse"
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    journal = sb.journal_count()
+    r = cage(sb, "cash-outs", alice, 422, amount="1000.00", pay_to=friend)
+    assert (r["code"], r["wallet_id"]) == ("third_party_payout_refused", friend)
+    assert sb.journal_count() == journal and sb.balance(friend) == "3000.00"
+
+
+def _str_due_dates_skip_macaus_public_holidays(sb) -> None:
+    players = [sb.wallet("ICBC", 1, fund="1000.00", region="CN") for _ in range(4)]
+    # Thursday 2 April 2026: Friday is Good Friday (a dated holiday of 2026),
+    # so the 2 working days are Monday 6 and Tuesday 7 April.
+    assert _mainland_alert_due(sb, players[0], "2026-04-02T12:00:00+08:00") == (
+        "2026-04-07T16:00:00+00:00"
+    )
+    # Wednesday 30 September: 1 and 2 October are fixed-date holidays.
+    assert _mainland_alert_due(sb, players[1], "2026-09-30T12:00:00+08:00") == (
+        "2026-10-06T16:00:00+00:00"
+    )
+    # A profile of one's own may list more (here: Monday 5 October as well).
+    doc = sb.ok("GET", "/v1/rules")["document"]
+    doc["name"] = "macau-more-holidays"
+    doc["alerts"]["holidays"]["dated"]["2026"].append("2026-10-05")
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    assert _mainland_alert_due(sb, players[2], "2026-09-30T13:00:00+08:00") == (
+        "2026-10-07T16:00:00+00:00"
+    )
+    # A date outside its year is refused, naming the key; nothing changes.
+    doc["alerts"]["holidays"]["dated"]["2026"].append("2027-01-04")
+    doc["name"] = "macau-bad-holidays"
+    r = sb.call("PUT", "/v1/sandbox/profile", "admin", json={"document": doc})
+    assert r.status_code == 422 and r.get_json()["code"] == "validation_failed"
+    assert "alerts.holidays.dated: 2027-01-04 is not in 2026" in r.get_json()["detail"]
+    assert sb.ok("GET", "/v1/rules")["name"] == "macau-more-holidays"
+    # Without holidays (a profile that lists none) it is weekends only.
+    del doc["alerts"]["holidays"]
+    doc["name"] = "macau-weekends-only"
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    assert _mainland_alert_due(sb, players[3], "2026-04-02T12:00:00+08:00") == (
+        "2026-04-06T16:00:00+00:00"
+    )

@@ -1,0 +1,313 @@
+"""Gaming credit (Law 7/2024): only concessionaires may grant it.
+
+Law 7/2024 art. 2: there is credit when a concessionaire transfers gaming
+chips to a borrower without immediate payment in money; money includes
+electronic payment instruments (so an e-CNY buy-in is not credit). In the
+sandbox a casino is a concessionaire:
+
+- ``set_line``: the casino (its cage, or the admin) grants a player a credit
+  line (a limit; 0 closes it to new draws);
+- ``draw``: chips issued to the player against the line, no e-CNY paid; the
+  outstanding credit grows, never past the limit (``credit_limit_exceeded``);
+- ``repay``: e-CNY from the player's wallet to the casino's, with the holder's
+  payment code as for a buy-in; the outstanding credit shrinks, never below 0
+  (``credit_repayment_exceeds_outstanding``).
+
+A draw is a casino transaction like a buy-in for the blocking rules (age,
+exclusions, the identified wallet at the LTR threshold) and for the LTR itself
+(DICJ Instruction 1/2016 names gaming credit). Each movement is recorded in
+``credit_movements``, which the gaming-day close reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from ..core import errors
+from ..core.clock import gaming_day_of
+from ..core.db import Tx, Upsert, inserted_id
+from ..core.principal import Principal
+from ..core.schema import credit_lines, credit_movements
+from ..ledger.journal import PostedTransfer
+from ..ledger.money import apply_rate, format_amount
+from ..retail import payment_codes
+from ..retail import wallet as wl
+from ..rules.profile import active_profile
+from ..supervision.alerts import Alert, raise_alert
+from . import cage, registry
+from . import rules as cage_rules
+from .model import Casino
+
+DRAW, REPAYMENT = "draw", "repayment"
+
+
+@dataclass(frozen=True)
+class CreditLine:
+    casino_ref: str
+    wallet_id: int
+    limit: int
+    outstanding: int
+
+    @property
+    def available(self) -> int:
+        return max(self.limit - self.outstanding, 0)
+
+
+@dataclass(frozen=True)
+class CreditMovement:
+    id: int
+    casino_ref: str
+    kind: str
+    wallet_id: int
+    gaming_day: date
+    at: datetime
+    amount: int
+    outstanding: int
+    transfers: list[PostedTransfer]
+    alerts: list[Alert]
+
+
+_SET_LINE = Upsert(
+    lambda insert: (
+        insert(credit_lines)
+        .values(
+            casino_id=sa.bindparam("casino_id"),
+            wallet_id=sa.bindparam("wallet_id"),
+            credit_limit=sa.bindparam("credit_limit"),
+            outstanding=0,
+            updated_at=sa.bindparam("now"),
+        )
+        .on_conflict_do_update(
+            index_elements=["casino_id", "wallet_id"],
+            set_={
+                "credit_limit": sa.literal_column("excluded.credit_limit"),
+                "updated_at": sa.literal_column("excluded.updated_at"),
+            },
+        )
+    )
+)
+
+
+def set_line(tx: Tx, ref: str, actor: Principal, wallet_id: int, limit: int) -> CreditLine:
+    """Grant (or change) a player's credit line at the casino."""
+    c, _ = cage.for_cage(tx, ref, actor)
+    player = cage.player_wallet(tx, wallet_id)
+    tx.run(_SET_LINE, casino_id=c.id, wallet_id=player.id, credit_limit=limit, now=tx.now())
+    line = _line(tx, c, player.id)
+    assert line is not None
+    return line
+
+
+def _line(tx: Tx, c: Casino, wallet_id: int, *, lock: bool = False) -> CreditLine | None:
+    cl = credit_lines
+    stmt = sa.select(cl.c.credit_limit, cl.c.outstanding).where(
+        cl.c.casino_id == c.id, cl.c.wallet_id == wallet_id
+    )
+    row = tx.conn.execute(stmt.with_for_update() if lock else stmt).first()
+    if row is None:
+        return None
+    return CreditLine(c.ref, wallet_id, row.credit_limit, row.outstanding)
+
+
+def _existing_line(tx: Tx, c: Casino, wallet_id: int) -> CreditLine:
+    line = _line(tx, c, wallet_id, lock=True)
+    if line is None:
+        raise errors.DomainError(
+            errors.CREDIT_LINE_NOT_FOUND,
+            f"wallet {wallet_id} has no credit line at {c.ref}",
+            field="player",
+        )
+    return line
+
+
+def lines(tx: Tx, ref: str, actor: Principal) -> list[CreditLine]:
+    c = registry.get(tx, ref, actor)
+    cl = credit_lines
+    rows = tx.conn.execute(
+        sa.select(cl.c.wallet_id, cl.c.credit_limit, cl.c.outstanding)
+        .where(cl.c.casino_id == c.id)
+        .order_by(cl.c.wallet_id)
+    ).all()
+    return [CreditLine(c.ref, r.wallet_id, r.credit_limit, r.outstanding) for r in rows]
+
+
+def draw(tx: Tx, ref: str, actor: Principal, *, wallet_id: int, amount: int) -> CreditMovement:
+    """Chips to the player on credit: no e-CNY moves; the outstanding grows."""
+    c, rules = cage.for_cage(tx, ref, actor)
+    player = cage.player_wallet(tx, wallet_id)
+    line = _existing_line(tx, c, player.id)
+    if line.outstanding + amount > line.limit:
+        raise errors.DomainError(
+            errors.CREDIT_LIMIT_EXCEEDED,
+            f"a draw of {format_amount(amount)} would take wallet {player.id}'s credit at "
+            f"{c.ref} to {format_amount(line.outstanding + amount)}, past its limit of "
+            f"{format_amount(line.limit)}",
+            limit=format_amount(line.limit),
+            outstanding=format_amount(line.outstanding),
+        )
+    cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=False)
+    if c.chips_approved is not None:
+        cage.check_chips_approved(tx, c, amount)
+    chips = cage.player_chip_account(tx, c, player)
+    reference = f"gaming credit at {c.ref}"
+    (issue,) = cage.post_linked(
+        tx,
+        [cage.chip_draft(c, "chip_issue", amount, c.chip_account_id, chips, player, reference)],
+        lock=[player.account_id],
+        parties=[(player, "playing")],
+        limits=False,
+    )
+    return _record(tx, c, rules, player, DRAW, amount, issue, line.outstanding + amount)
+
+
+def repay(
+    tx: Tx,
+    ref: str,
+    actor: Principal,
+    *,
+    wallet_id: int,
+    amount: int,
+    payment_code: str | None,
+) -> CreditMovement:
+    """e-CNY from the player's wallet to the casino's against the outstanding
+    credit; the debit needs the holder's payment code, as a buy-in does."""
+    c, rules = cage.for_cage(tx, ref, actor)
+    if payment_code is not None or rules.payment_code_required:
+        payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
+    player = cage.player_wallet(tx, wallet_id)
+    line = _existing_line(tx, c, player.id)
+    if amount > line.outstanding:
+        raise errors.DomainError(
+            errors.CREDIT_REPAYMENT_EXCEEDS_OUTSTANDING,
+            f"wallet {player.id} owes {format_amount(line.outstanding)} at {c.ref}",
+            outstanding=format_amount(line.outstanding),
+        )
+    merchant = wl.existing(tx, c.merchant_wallet_id)
+    (pay,) = cage.post_linked(
+        tx,
+        [cage.ecny_payment(tx, player, merchant, amount, f"credit repayment at {c.ref}")],
+        lock=[],
+        parties=[(player, "paying"), (merchant, "receiving")],
+        limits=True,
+    )
+    return _record(tx, c, rules, player, REPAYMENT, amount, pay, line.outstanding - amount)
+
+
+def _record(
+    tx: Tx,
+    c: Casino,
+    rules,
+    player: wl.Wallet,
+    kind: str,
+    amount: int,
+    posted: PostedTransfer,
+    outstanding: int,
+) -> CreditMovement:
+    now = tx.now()
+    day = gaming_day_of(now, rules.gaming_day_cutoff)
+    tx.conn.execute(
+        credit_lines.update()
+        .where(credit_lines.c.casino_id == c.id, credit_lines.c.wallet_id == player.id)
+        .values(outstanding=outstanding, updated_at=now)
+    )
+    movement_id = inserted_id(
+        tx.conn.execute(
+            credit_movements.insert().values(
+                casino_id=c.id,
+                wallet_id=player.id,
+                kind=kind,
+                amount=amount,
+                at=now,
+                gaming_day=day,
+                transfer_id=posted.id,
+            )
+        )
+    )
+    alerts = []
+    if amount >= rules.ltr_threshold:  # DICJ Instruction 1/2016 names gaming credit
+        fx = active_profile(tx).fx
+        assert fx is not None, "a profile with casino rules has fx"
+        alert = raise_alert(
+            tx,
+            "ltr",
+            casino_id=c.id,
+            wallet_id=player.id,
+            evidence={
+                "credit_movement": movement_id,
+                "kind": f"credit_{kind}",
+                "at": now.isoformat(),
+                "amount": format_amount(amount),
+                "amount_mop": format_amount(apply_rate(amount, fx.mop_per_cny)),
+                "threshold": format_amount(rules.ltr_threshold),
+                "transfer_ids": [posted.id],
+            },
+            summary=f"gaming credit {kind} of {format_amount(amount)} at {c.ref}: "
+            "large transaction report",
+            dedupe_key=f"ltr:credit:{movement_id}",
+            due=False,
+        )
+        alerts = [alert] if alert else []
+    return CreditMovement(
+        id=movement_id,
+        casino_ref=c.ref,
+        kind=kind,
+        wallet_id=player.id,
+        gaming_day=day,
+        at=now,
+        amount=amount,
+        outstanding=outstanding,
+        transfers=[posted],
+        alerts=alerts,
+    )
+
+
+def day_totals(tx: Tx, c: Casino, start: datetime, end: datetime) -> tuple[int, int]:
+    """Credit drawn and repaid at the casino over [start, end)."""
+    cm = credit_movements
+    rows = dict(
+        tx.conn.execute(
+            sa.select(cm.c.kind, sa.func.sum(cm.c.amount))
+            .where(cm.c.casino_id == c.id, cm.c.at >= start, cm.c.at < end)
+            .group_by(cm.c.kind)
+        ).all()
+    )
+    return int(rows.get(DRAW) or 0), int(rows.get(REPAYMENT) or 0)
+
+
+def draws_before(tx: Tx, c: Casino, end: datetime) -> int:
+    """Chips issued on credit before ``end`` (the cage's records count them)."""
+    cm = credit_movements
+    return int(
+        tx.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(cm.c.amount), 0)).where(
+                cm.c.casino_id == c.id, cm.c.kind == DRAW, cm.c.at < end
+            )
+        ).scalar_one()
+    )
+
+
+def outstanding(tx: Tx, c: Casino) -> int:
+    cl = credit_lines
+    return int(
+        tx.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(cl.c.outstanding), 0)).where(
+                cl.c.casino_id == c.id
+            )
+        ).scalar_one()
+    )
+
+
+def large_movements(tx: Tx, c: Casino, day: date, threshold: int) -> list[tuple[int, int]]:
+    """The day's draws and repayments at or above the threshold: (id, transfer id)."""
+    cm = credit_movements
+    return [
+        (r.id, r.transfer_id)
+        for r in tx.conn.execute(
+            sa.select(cm.c.id, cm.c.transfer_id)
+            .where(cm.c.casino_id == c.id, cm.c.gaming_day == day, cm.c.amount >= threshold)
+            .order_by(cm.c.id)
+        )
+    ]
