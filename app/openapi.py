@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apispec import BasePlugin
 from flask_smorest import Api
 
 from .schemas.common import ProblemSchema
@@ -23,6 +24,39 @@ IDEMPOTENCY_KEY = "IdempotencyKey"
 IF_MATCH = "IfMatch"
 IF_MATCH_OPTIONAL = "IfMatchOptional"
 PROBLEM_RESPONSE = "Problem"
+# Response headers (components/headers), by the header's name.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-Id": {
+        "description": (
+            "The request's id, in the audit log and the server log: the X-Request-Id "
+            "you sent (1-64 printable characters), else one the sandbox made"
+        ),
+        "schema": {"type": "string", "maxLength": 64},
+    },
+    "Idempotent-Replayed": {
+        "description": (
+            "`true`: this is the stored response of an earlier request with the same "
+            "Idempotency-Key, replayed; nothing was done again. Absent on a first answer"
+        ),
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Location": {
+        "description": "Where the created resource is",
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+    "WWW-Authenticate": {
+        "description": "On a 401: the scheme to authenticate with (RFC 6750)",
+        "schema": {"type": "string", "example": 'Bearer realm="ecny"'},
+    },
+    "Retry-After": {
+        "description": "On a 503 `busy`: seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Allow": {
+        "description": "On a 405: the methods the path takes",
+        "schema": {"type": "string", "example": "GET, POST"},
+    },
+}
 
 # The header's syntax: what wallets/services/idempotency.py accepts (KEY_RE).
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
@@ -96,15 +130,25 @@ class SandboxApi(Api):
 
     DEFAULT_ERROR_RESPONSE_NAME = PROBLEM_RESPONSE
 
+    def _init_spec(self, *, extra_plugins=None, **kwargs) -> None:
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), _ResponseHeaders()], **kwargs)
+
     def _register_responses(self) -> None:
+        for name, header in RESPONSE_HEADERS.items():
+            self.spec.components.header(name, header)
         self.spec.components.response(
             PROBLEM_RESPONSE,
             {
                 "description": (
                     "An RFC 9457 problem: a stable `code` (docs/errors.md), the HTTP "
-                    "`status`, a human `detail`, the `request_id` of the server log"
+                    "`status`, a human `detail`, the `request_id` of the server log. "
+                    "Any status the operation does not list, e.g. 405 with `Allow`"
                 ),
                 "content": {PROBLEM: {"schema": ProblemSchema}},
+                "headers": {
+                    name: name
+                    for name in ("X-Request-Id", "WWW-Authenticate", "Retry-After", "Allow")
+                },
             },
         )
 
@@ -155,6 +199,30 @@ def document_operation(doc: dict, doc_info: dict, *, method: str, **_kwargs: Any
         if isinstance(response, str) and status != "default":
             responses[status] = _problem_content(int(status))
     return doc
+
+
+class _ResponseHeaders(BasePlugin):
+    """The response headers the sandbox sends, declared on each operation's
+    responses from one place (the last of apispec's operation helpers): every
+    answer's X-Request-Id, a write's Idempotent-Replayed on a success, a 401's
+    WWW-Authenticate, a 503's Retry-After."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        for method, operation in (operations or {}).items():
+            for status, response in operation.get("responses", {}).items():
+                if not isinstance(response, dict) or status == "default":
+                    continue  # the Problem component declares its own
+                headers = response.setdefault("headers", {})
+                names = ["X-Request-Id"]
+                code = int(status)
+                if code < 300 and method in STATE_CHANGING:
+                    names.append("Idempotent-Replayed")
+                if code == 401:
+                    names.append("WWW-Authenticate")
+                if code == 503:
+                    names.append("Retry-After")
+                for name in names:
+                    headers.setdefault(name, name)
 
 
 def _problem_content(status: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
+from tests.openapi_check import check_responses
 from wallets.access import keys
 from wallets.audit.reconcile import reconcile
 from wallets.core import db as dbmod
@@ -225,6 +226,7 @@ def make_sandbox(url: str, var_dir=None) -> Sandbox:
     settings = Settings(database_url=url, **extra)
     db = dbmod.Database(url)
     app = create_app({"TESTING": True, "SETTINGS": settings, "DATABASE": db})
+    check_responses(app)  # every answer against the OpenAPI document
     sb = Sandbox(app=app, db=db)
     for role in ("admin", "central_bank", "auditor"):
         sb.keys[role] = sb.key(role)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from wallets.casino.model import OPERATION_KINDS
 from wallets.core.schema import MAX_ID, MAX_ID32
+from wallets.supervision import alerts
 
 from .common import (
     GAMING_DAY_PATTERN,
@@ -12,11 +14,13 @@ from .common import (
     Amount,
     IdPageArgs,
     Integer,
+    Output,
     PageArgs,
     SignedAmount,
     StrictSchema,
     casino_ref_field,
     no_controls,
+    one_of,
     reference_field,
     wallet_id,
 )
@@ -49,12 +53,12 @@ class CasinoCreate(StrictSchema):
     )
 
 
-class SupervisorOut(Schema):
+class SupervisorOut(Output):
     key_id = Integer()
     label = fields.String(allow_none=True)
 
 
-class CasinoOut(Schema):
+class CasinoOut(Output):
     ref = fields.String()
     name = fields.String()
     operator = fields.String(attribute="operator_code")
@@ -97,16 +101,16 @@ class PlayBody(StrictSchema):
     reference = reference_field()
 
 
-class AlertBriefOut(Schema):
+class AlertBriefOut(Output):
     id = Integer()
-    type = fields.String()
+    type = one_of(alerts.TYPES)
     summary = fields.String()
 
 
-class CageOperationOut(Schema):
+class CageOperationOut(Output):
     id = Integer(metadata={"description": "The cage operation's id"})
     casino = fields.String(attribute="casino_ref")
-    kind = fields.String(metadata={"description": "buy_in, play or cash_out"})
+    kind = one_of(OPERATION_KINDS)
     player = Integer(attribute="wallet_id")
     gaming_day = fields.Date()
     at = fields.DateTime()
@@ -116,10 +120,10 @@ class CageOperationOut(Schema):
     alerts = fields.List(fields.Nested(AlertBriefOut), metadata={"description": "Raised by it"})
 
 
-class OperationOut(Schema):
+class OperationOut(Output):
     id = Integer()
     casino = fields.String(attribute="casino_ref")
-    kind = fields.String()
+    kind = one_of(OPERATION_KINDS)
     player = Integer(attribute="wallet_id")
     holder_id = fields.String()
     gaming_day = fields.Date()
@@ -134,7 +138,7 @@ class OperationListArgs(IdPageArgs):
     gaming_day = fields.Date()
 
 
-class PlayerDayOut(Schema):
+class PlayerDayOut(Output):
     gaming_day = fields.Date()
     player = Integer(attribute="wallet_id")
     holder_id = fields.String()
@@ -159,32 +163,32 @@ class GamingDayArgs(PageArgs):
     )
 
 
-class CheckResultOut(Schema):
+class CheckResultOut(Output):
     name = fields.String()
     ok = fields.Boolean()
     figures = fields.Dict()
     problems = fields.List(fields.String())
 
 
-class TaxOut(Schema):
+class TaxOut(Output):
     rate = fields.String(metadata={"example": "0.35"})
     amount = fields.String(metadata={"example": "1234.50"})
     transfer_id = Integer(allow_none=True)
 
 
-class SweepOut(Schema):
+class SweepOut(Output):
     float_amount = fields.String(attribute="float", data_key="float")
     balance_before = fields.String()
     amount = fields.String()
     transfer_id = Integer(allow_none=True)
 
 
-class ChipsOut(Schema):
+class ChipsOut(Output):
     at_start = fields.String()
     at_end = fields.String()
 
 
-class GamingDayReportOut(Schema):
+class GamingDayReportOut(Output):
     casino = fields.String()
     gaming_day = fields.String(metadata={"example": "2026-03-02"})
     starts_at = fields.String()
