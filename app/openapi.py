@@ -14,6 +14,7 @@ from typing import Any
 from apispec import BasePlugin
 from flask_smorest import Api
 
+from . import examples
 from .schemas.common import ProblemSchema
 
 PROBLEM = "application/problem+json"
@@ -73,10 +74,11 @@ _IDEMPOTENCY_KEY_PARAMETER = {
         "the same key with a different request is `422 idempotency_key_reused`; "
         "a retry sent while the first still runs waits for it, then gets its response "
         "(or, if the first was refused, runs afresh). Keys are per API key. "
-        "1-255 printable ASCII characters."
+        "1-255 printable ASCII characters: a new one for each new request."
     ),
+    # No example: Swagger UI would send the same key with every operation (and the
+    # second, a different request, would be refused as idempotency_key_reused).
     "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "maxLength": 255},
-    "example": "2f1c6a50-order-7",
 }
 
 
@@ -131,7 +133,7 @@ class SandboxApi(Api):
     DEFAULT_ERROR_RESPONSE_NAME = PROBLEM_RESPONSE
 
     def _init_spec(self, *, extra_plugins=None, **kwargs) -> None:
-        super()._init_spec(extra_plugins=[*(extra_plugins or ()), _ResponseHeaders()], **kwargs)
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), _Completion()], **kwargs)
 
     def _register_responses(self) -> None:
         for name, header in RESPONSE_HEADERS.items():
@@ -201,14 +203,27 @@ def document_operation(doc: dict, doc_info: dict, *, method: str, **_kwargs: Any
     return doc
 
 
-class _ResponseHeaders(BasePlugin):
-    """The response headers the sandbox sends, declared on each operation's
-    responses from one place (the last of apispec's operation helpers): every
-    answer's X-Request-Id, a write's Idempotent-Replayed on a success, a 401's
-    WWW-Authenticate, a 503's Retry-After."""
+class _Completion(BasePlugin):
+    """What apispec's last helper adds to every path, from one place: the
+    examples of app/examples.py (request bodies, path parameters), and the
+    response headers the sandbox sends: every answer's X-Request-Id, a write's
+    Idempotent-Replayed on a success, a 401's WWW-Authenticate, a 503's
+    Retry-After."""
+
+    def path_helper(self, path=None, operations=None, parameters=None, **kwargs) -> None:
+        for parameter in parameters or []:
+            if not isinstance(parameter, dict) or parameter.get("in") != "path":
+                continue
+            if parameter["name"] in examples.PATH_PARAMETERS:
+                parameter["example"] = examples.PATH_PARAMETERS[parameter["name"]]
 
     def operation_helper(self, path=None, operations=None, **kwargs) -> None:
         for method, operation in (operations or {}).items():
+            body = operation.get("requestBody")
+            if body is not None:
+                body["content"]["application/json"]["example"] = examples.REQUEST_BODIES[
+                    operation["operationId"]
+                ]
             for status, response in operation.get("responses", {}).items():
                 if not isinstance(response, dict) or status == "default":
                     continue  # the Problem component declares its own
