@@ -195,12 +195,9 @@ def amount_properties(converter, field, **kwargs) -> dict:
 
 def one_of(values: Iterable[str], **kwargs) -> fields.String:
     """A text field of a response that is always one of ``values`` (the domain's
-    own tuple of them): an ``enum`` in the document (with null if it may be null)."""
+    own tuple of them): an ``enum`` in the document."""
     metadata = kwargs.pop("metadata", {})
-    enum: list[str | None] = list(values)
-    if kwargs.get("allow_none"):
-        enum.append(None)
-    return fields.String(metadata={**metadata, "enum": enum}, **kwargs)
+    return fields.String(metadata={**metadata, "enum": list(values)}, **kwargs)
 
 
 class Input(Schema):
