@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -280,35 +281,49 @@ def demo(sandbox):
 # ---- the demo of `make run`, served live, and the docs' curl walk-throughs ---------
 
 
-@pytest.fixture
-def live_demo(tmp_path):
-    """The demo sandbox that `make run` seeds, served on a free port of 127.0.0.1.
-    Yields (base URL, keys by (role, operator code or casino ref))."""
-    import threading
-
-    from werkzeug.serving import make_server
-
+def seeded_demo(folder):
+    """The demo sandbox that `make run` seeds, afresh in ``folder`` (SQLite):
+    its app, its database, and its keys by (role, operator code or casino ref):
+    ``keys[("operator", "ICBC")]``, ``keys[("auditor", None)]``."""
     from wallets.seed import seed_demo
 
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    url = f"sqlite:///{folder / 'demo.sqlite3'}"
     dbmod.upgrade(url)
     settings = Settings(
         database_url=url,
-        signing_key_path=tmp_path / "cb-ed25519.pem",
-        export_dir=tmp_path / "exports",
+        signing_key_path=folder / "cb-ed25519.pem",
+        export_dir=folder / "exports",
     )
     database = dbmod.Database(url)
     seeded = seed_demo(database, settings)
     keys = {(k.role, k.operator_code or k.casino_ref): k.key for k in seeded.keys}
-    server = make_server(
-        "127.0.0.1", 0, create_app({"SETTINGS": settings, "DATABASE": database}), threaded=True
-    )
+    app = create_app({"SETTINGS": settings, "DATABASE": database})
+    return app, database, keys
+
+
+@contextmanager
+def served(app):
+    """``app`` served on a free port of 127.0.0.1 (in a thread): its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", keys
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
-        database.dispose()
+
+
+@pytest.fixture
+def live_demo(tmp_path):
+    """The demo sandbox that `make run` seeds, served on a free port of 127.0.0.1.
+    Yields (base URL, keys by (role, operator code or casino ref))."""
+    app, database, keys = seeded_demo(tmp_path)
+    with served(app) as base:
+        yield base, keys
+    database.dispose()
 
 
 @pytest.fixture

@@ -10,12 +10,13 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.conftest import seeded_demo, served
 
 pytest.importorskip(
     "openapi_python_client",
@@ -36,31 +37,10 @@ content_type_overrides:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The demo sandbox, served on a free port of 127.0.0.1: (base URL, keys)."""
-    from werkzeug.serving import make_server
-
-    from app import create_app
-    from wallets.core import db as dbmod
-    from wallets.core.config import Settings
-    from wallets.seed import seed_demo
-
-    folder = tmp_path_factory.mktemp("generated-client-server")
-    url = f"sqlite:///{folder / 'demo.sqlite3'}"
-    dbmod.upgrade(url)
-    settings = Settings(
-        database_url=url,
-        signing_key_path=folder / "cb-ed25519.pem",
-        export_dir=folder / "exports",
-    )
-    database = dbmod.Database(url)
-    keys = {k.operator_code or k.role: k.key for k in seed_demo(database, settings).keys}
-    app = create_app({"SETTINGS": settings, "DATABASE": database})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}", keys
-    finally:
-        httpd.shutdown()
-        database.dispose()
+    app, database, keys = seeded_demo(tmp_path_factory.mktemp("generated-client-server"))
+    with served(app) as base:
+        yield base, keys
+    database.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +92,12 @@ def _walkthrough(folder: Path):
 def test_the_readme_walk_through_runs_with_the_generated_client(server, generated):
     base, keys = server
     walkthrough = _walkthrough(generated)
-    done = walkthrough.walk(base, keys["central_bank"], keys["ICBC"], keys["auditor"])
+    done = walkthrough.walk(
+        base,
+        keys[("central_bank", None)],
+        keys[("operator", "ICBC")],
+        keys[("auditor", None)],
+    )
 
     assert (done.issued.kind, done.issued.amount, done.issued.to_operator) == (
         "issuance",

@@ -294,23 +294,12 @@ def test_every_request_body_has_an_example_that_works_on_the_demo(tmp_path):
     """Each example body, sent as the document gives it (path parameters from
     their examples where the path has them), is accepted by a freshly seeded demo:
     Swagger UI's "Try it out" pre-fills nothing that cannot work."""
-    from app import create_app
+    from tests.conftest import seeded_demo
     from tests.openapi_check import check_responses
-    from wallets.core import db as dbmod
-    from wallets.core.config import Settings
-    from wallets.seed import seed_demo
 
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    dbmod.upgrade(url)
-    settings = Settings(
-        database_url=url,
-        signing_key_path=tmp_path / "cb.pem",
-        export_dir=tmp_path / "exports",
-    )
-    database = dbmod.Database(url)
-    seeded = seed_demo(database, settings)
-    keys = {k.operator_code or k.role: k.key for k in seeded.keys}  # merchant: COTAI's
-    app = create_app({"TESTING": True, "SETTINGS": settings, "DATABASE": database})
+    app, database, seeded = seeded_demo(tmp_path)
+    # by role, and by code for the operators ("ICBC")
+    keys = {(scope if role == "operator" else role): key for (role, scope), key in seeded.items()}
     check_responses(app)
     client = app.test_client()
     doc = client.get("/openapi.json").get_json()
