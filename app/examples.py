@@ -5,6 +5,9 @@ ICBC, 6-8 at BOC, 9-14 at BOCMO; casino COTAI with cage wallet 13 and treasury
 wallet 14), so that Swagger UI's "Try it out" sends a request that works as it
 is. tests/test_openapi.py runs every one of them on a freshly seeded demo.
 
+Some answers have examples too (``RESPONSE_BODIES``): what the demo answers
+to the request examples, as a generated example of their schema would not say.
+
 A value only a response can tell (a payment code's secret, the id of a hold
 you made) is a placeholder: the operation's description says where it comes from."""
 
@@ -96,4 +99,74 @@ PATH_PARAMETERS: dict[str, Any] = {
     "wallet_id": 2,
     "wallet_class": 2,
     "ref": "COTAI",
+}
+
+# Answers, by operationId and status: the demo's to the examples above.
+_PAYMENT = {
+    "id": 19,
+    "kind": "payment",
+    "status": "posted",
+    "asset": "ECNY",
+    "amount": "100.00",
+    "from_wallet": 2,
+    "to_wallet": 10,
+    "from_operator": "ICBC",
+    "to_operator": "BOCMO",
+    "reference": "dinner",
+    "posted_at": "2026-03-02T01:00:00+00:00",
+    "hold_id": None,
+    "refund_of": None,
+    "entries": [
+        {
+            "seq": 25,
+            "debit_account": "W:2:ECNY",
+            "credit_account": "OP:ICBC:SETTLEMENT",
+            "asset": "ECNY",
+            "amount": "100.00",
+            "hash": "9fcb072e706d044b0c31e75ff4f549fbabb78d78610a2f66b3b312088016edce",
+        },
+        {
+            "seq": 26,
+            "debit_account": "OP:BOCMO:SETTLEMENT",
+            "credit_account": "W:10:ECNY",
+            "asset": "ECNY",
+            "amount": "100.00",
+            "hash": "a12770c9e8c0276cf52000ab774ae1b190ebb533fadc715dd5889c4c051823ba",
+        },
+        {
+            "seq": 27,
+            "debit_account": "OP:ICBC:POSITION",
+            "credit_account": "OP:BOCMO:POSITION",
+            "asset": "ECNY",
+            "amount": "100.00",
+            "hash": "7b8bafc279279cf37cf970a2572db150092cdf2365d507ca4811cfcf8129a03e",
+        },
+    ],
+}
+RESPONSE_BODIES: dict[tuple[str, int], dict[str, Any]] = {
+    ("createTransfer", 201): _PAYMENT,
+    ("getTransfer", 200): _PAYMENT,
+    ("getBalance", 200): {
+        "wallet_id": 2,
+        "asset": "ECNY",
+        "balance": "79900.00",
+        "available": "79900.00",
+        "held": "0.00",
+        "as_of": "2026-03-02T01:00:05+00:00",
+    },
+}
+
+# The Problem every operation may answer: a refusal of createTransfer's example
+# for an amount above the payer's balance.
+PROBLEM = {
+    "type": "urn:ecny:problem:insufficient_funds",
+    "title": "Insufficient funds in the wallet",
+    "status": 422,
+    "code": "insufficient_funds",
+    "detail": "W:2:ECNY has 79900.00 available, 900000.00 needed",
+    "instance": "/v1/transfers",
+    "request_id": "e9f9c1fb9d121b8b",
+    "account": "W:2:ECNY",
+    "available": "79900.00",
+    "required": "900000.00",
 }

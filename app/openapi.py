@@ -146,7 +146,7 @@ class SandboxApi(Api):
                     "`status`, a human `detail`, the `request_id` of the server log. "
                     "Any status the operation does not list, e.g. 405 with `Allow`"
                 ),
-                "content": {PROBLEM: {"schema": ProblemSchema}},
+                "content": {PROBLEM: {"schema": ProblemSchema, "example": examples.PROBLEM}},
                 "headers": {
                     name: name
                     for name in ("X-Request-Id", "WWW-Authenticate", "Retry-After", "Allow")
@@ -227,6 +227,9 @@ class _Completion(BasePlugin):
             for status, response in operation.get("responses", {}).items():
                 if not isinstance(response, dict) or status == "default":
                     continue  # the Problem component declares its own
+                answer = examples.RESPONSE_BODIES.get((operation["operationId"], int(status)))
+                if answer is not None:
+                    response["content"]["application/json"]["example"] = answer
                 headers = response.setdefault("headers", {})
                 names = ["X-Request-Id"]
                 code = int(status)

@@ -449,6 +449,28 @@ EXAMPLE_RUN = [
 ]
 
 
+def test_the_response_examples_are_valid_answers(spec):
+    from tests.openapi_check import _Checker
+
+    checker = _Checker(spec)
+    found = [(spec["components"]["responses"]["Problem"], PROBLEM)]  # the default
+    found += [
+        (response, media)
+        for _, _, op in _operations(spec)
+        for response in op["responses"].values()
+        for media in _resolve(spec, response).get("content", {})
+    ]
+    examples = [
+        (_resolve(spec, r)["content"][m]["schema"], _resolve(spec, r)["content"][m]["example"])
+        for r, m in found
+        if "example" in _resolve(spec, r)["content"][m]
+    ]
+    assert len(examples) >= 4
+    for schema, example in examples:
+        key = ("example", json.dumps(schema, sort_keys=True))
+        assert list(checker.validator(key, schema).iter_errors(example)) == [], example
+
+
 def test_every_request_body_has_an_example_that_works_on_the_demo(tmp_path):
     """Each example body, sent as the document gives it (path parameters from
     their examples where the path has them), is accepted by a freshly seeded demo:
