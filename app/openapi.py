@@ -1,11 +1,16 @@
-"""The OpenAPI document says what the API really does: errors are RFC 9457
+"""The OpenAPI document says what the API really does, so that client
+generators and Swagger UI can use it as it is (docs/api.md): errors are RFC 9457
 problems under application/problem+json, every write takes an Idempotency-Key,
-the wallet updates take If-Match, and every operation has an operationId.
+the wallet updates take If-Match, every operation has an operationId, the
+response headers the sandbox sends are declared, and request bodies have
+examples that work on the demo.
 
 flask-smorest documents its own error body (``Error``, an integer ``code``
 under application/json), which this API never sends; :class:`SandboxApi`
-puts ``Problem`` in its place, and :func:`document_operation` adds the request
-headers and problem responses to each operation from one place."""
+puts ``Problem`` in its place, :func:`document_operation` adds the request
+headers and problem responses to each operation, and the apispec plugin
+``_Completion`` the examples (app/examples.py) and the response headers, each
+from one place."""
 
 from __future__ import annotations
 
@@ -227,12 +232,12 @@ class _Completion(BasePlugin):
             for status, response in operation.get("responses", {}).items():
                 if not isinstance(response, dict) or status == "default":
                     continue  # the Problem component declares its own
-                answer = examples.RESPONSE_BODIES.get((operation["operationId"], int(status)))
+                code = int(status)
+                answer = examples.RESPONSE_BODIES.get((operation["operationId"], code))
                 if answer is not None:
                     response["content"]["application/json"]["example"] = answer
                 headers = response.setdefault("headers", {})
                 names = ["X-Request-Id"]
-                code = int(status)
                 if code < 300 and method in STATE_CHANGING:
                     names.append("Idempotent-Replayed")
                 if code == 401:

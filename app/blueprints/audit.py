@@ -143,6 +143,12 @@ def get_export(job_id):
                 media_type: {"schema": {"type": "string", "format": "binary"}}
                 for media_type in MEDIA_TYPES.values()
             },
+            "headers": {
+                "ETag": {
+                    "description": "The file's version (a file of a job never changes)",
+                    "schema": {"type": "string"},
+                }
+            },
         }
     }
 )
