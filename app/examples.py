@@ -8,8 +8,9 @@ is. tests/test_openapi.py runs every one of them on a freshly seeded demo.
 Some answers have examples too (``RESPONSE_BODIES``): what the demo answers
 to the request examples, as a generated example of their schema would not say.
 
-A value only a response can tell (a payment code's secret, the id of a hold
-you made) is a placeholder: the operation's description says where it comes from."""
+A value only an answer can tell is a placeholder (the buy-in's payment code,
+from POST /v1/wallets/2/payment-codes), or has no example (the id of a hold or a
+transfer you made: a path parameter Swagger UI leaves for you to fill in)."""
 
 from __future__ import annotations
 
