@@ -298,6 +298,7 @@ def seeded_demo(folder):
     seeded = seed_demo(database, settings)
     keys = {(k.role, k.operator_code or k.casino_ref): k.key for k in seeded.keys}
     app = create_app({"SETTINGS": settings, "DATABASE": database})
+    check_responses(app)  # an answer unlike the document is a 500 the test sees
     return app, database, keys
 
 

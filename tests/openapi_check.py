@@ -3,7 +3,7 @@ makes an app check every answer of a documented operation as it sends it —
 status, content type and headers declared, a JSON body valid against the
 declared schema (``required`` fields present, ``null`` only where
 ``nullable``). tests/conftest.py turns it on for every sandbox of the API
-tests, so the whole suite checks the document."""
+tests and every served demo, so the whole suite checks the document."""
 
 from __future__ import annotations
 
