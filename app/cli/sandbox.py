@@ -42,7 +42,9 @@ def reserve_ratio(ratio: str | None) -> None:
 @sandbox_group.command("settlement")
 @click.option("--model", type=click.Choice(["gross", "deferred_net"]))
 @click.option("--ndc-reserve-ratio", help="default net debit cap = free reserve x this")
-@click.option("--ndc-alert-percent", help="alert when a net debit passes this share of its cap")
+@click.option(
+    "--ndc-alert-percent", help="alert when a net debit reaches this percentage of its cap"
+)
 @click.option(
     "--cutoff", help="daily window close, local time HH:MM (UTC+8); 'none' for no cut-off"
 )

@@ -25,6 +25,7 @@ from wallets.ledger.money import format_amount
 from ..errors import status_for
 from ..state import database
 from ..writes import record_refused
+from . import charts, formats
 
 bp = Blueprint(
     "console",
@@ -52,6 +53,10 @@ def init_app(app: Flask, *, secret_key: str | None, secret_dir: Path, secure_coo
         SESSION_COOKIE_PATH="/console",
     )
     app.jinja_env.filters["money"] = format_amount
+    app.jinja_env.filters["cny"] = formats.cny
+    app.jinja_env.filters["local"] = formats.local_time
+    app.jinja_env.globals["deadline"] = formats.deadline
+    app.jinja_env.globals["chart_patterns"] = charts.DEFS
     app.register_blueprint(bp)
 
 

@@ -3,33 +3,49 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from flask import flash, g, redirect, render_template, request, send_file, session, url_for
+from flask import (
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    stream_with_context,
+    url_for,
+)
 from marshmallow import Schema, fields
 
 from wallets.access import keys
+from wallets.audit import checkpoints as cp
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
+from wallets.audit.export.jobs import SUCCEEDED
 from wallets.audit.reconcile import reconcile
-from wallets.casino import cage, registry
+from wallets.casino import cage, model, registry
 from wallets.casino import exclusions as excl
 from wallets.casino import gaming_days as gd
 from wallets.core import clock, errors
 from wallets.ledger import journal as ledger_journal
+from wallets.ledger.money import format_amount, format_cny, parse_signed_amount
 from wallets.retail import limits
 from wallets.retail import wallet as wl
 from wallets.services import exports, sandbox
 from wallets.supervision import alerts as al
+from wallets.tier1 import history, settlement
 from wallets.tier1 import operators as ops
-from wallets.tier1 import settlement
 
 from ..state import database, settings
 from ..writes import read, write
-from . import bp, page
+from . import bp, charts, formats, page
 
 PAGE_SIZE = 25
+ALERT_DAYS = 13  # the alerts chart: today and the 13 days before
 MAX_PAGE_SIZE = 100
 
 CENTRAL = ("admin", "central_bank", "auditor")
@@ -135,26 +151,64 @@ def home():
 @page(*CENTRAL)
 def operators():
     def run(tx):
-        return [ops.figures(tx, op) for op in ops.list_(tx, g.principal, None, 1000)]
+        figures = [ops.figures(tx, op) for op in ops.list_(tx, g.principal, None, 1000)]
+        instants = _spread(ledger_journal.first_posted_at(tx), tx.now(), HISTORY_POINTS)
+        return figures, history.tier1_history(tx, g.principal, instants)
 
-    figures = read(run)
+    figures, past = read(run)
+    money = {"value_text": format_amount, "value_label": format_cny}
+    totals = charts.line_chart(
+        id="chart-outstanding",
+        title="e-CNY outstanding and reserves over the sandbox clock",
+        xs=past.instants,
+        series=[
+            charts.Series("e-CNY outstanding", past.outstanding),
+            charts.Series(
+                "Free reserves, all operators",
+                [sum(v) for v in zip(*past.reserves.values(), strict=True)],
+            ),
+        ],
+        x_label=formats.chart_time,
+        **money,
+    )
+    positions = charts.line_chart(
+        id="chart-positions",
+        title="Each operator's e-CNY position over the sandbox clock",
+        xs=past.instants,
+        series=[charts.Series(f"{code} position", v) for code, v in past.positions.items()],
+        x_label=formats.chart_time,
+        **money,
+    )
     return render_template(
-        "console/operators.html", figures=figures, chart=_utilisation_chart(figures)
+        "console/operators.html",
+        figures=figures,
+        utilisation=[
+            (
+                f,
+                charts.gauge(
+                    id=f"gauge-ndc-{f.operator.code}",
+                    label=f"{f.operator.code}: net debit in the open window against its cap",
+                    used=max(-f.open_window_net, 0),
+                    cap=f.net_debit_cap,
+                    **money,
+                ),
+            )
+            for f in figures
+        ],
+        totals=totals,
+        positions=positions,
     )
 
 
-def _utilisation_chart(figures) -> dict:
-    """Bars of each operator's net debit cap utilisation, for an SVG drawn server-side."""
-    bars = []
-    for f in figures:
-        percent = f.utilisation_percent
-        value = Decimal(percent) if percent is not None else Decimal(0)
-        # A debit too small to draw still shows as a sliver (SVG widths in %, as text).
-        width = (
-            min(value, Decimal(100)) if value == 0 or value >= Decimal("0.4") else Decimal("0.4")
-        )
-        bars.append({"code": f.operator.code, "percent": percent, "width": width})
-    return {"bars": bars, "height": 30 * len(bars) + 30}
+HISTORY_POINTS = 25
+
+
+def _spread(first: datetime | None, last: datetime, n: int) -> list[datetime]:
+    """``n`` instants from ``first`` to ``last`` (the sandbox's now), evenly spread."""
+    if first is None or first >= last:
+        return [last]
+    step = (last - first) / (n - 1)
+    return [first + step * i for i in range(n - 1)] + [last]
 
 
 @bp.get("/settlement")
@@ -172,7 +226,7 @@ def settlement_page():
         windows = settlement.list_(tx, after, PAGE_SIZE + 1)
         return current, windows, settlement.settings(tx)
 
-    current, windows, cfg = read(run)
+    current, windows, cfg, now = read(lambda tx: (*run(tx), tx.now()))
     more = len(windows) > PAGE_SIZE
     windows = windows[:PAGE_SIZE]
     return render_template(
@@ -180,9 +234,63 @@ def settlement_page():
         current=current,
         windows=windows,
         cfg=cfg,
+        timeline=_windows_timeline(windows, now),
+        gauges=_window_gauges(windows),
         next_after=windows[-1].id if more else None,
         may_close=g.principal.role in ("admin", "central_bank"),
     )
+
+
+def _windows_timeline(windows, now: datetime):
+    """Each window as a span from its opening to its settlement (or now)."""
+    if not windows:
+        return None
+    rows = [
+        charts.Row(
+            f"Window {w.id}",
+            spans=[
+                charts.Span(
+                    w.opened_at,
+                    w.settled_at,
+                    f"{w.status}: {formats.chart_time(w.opened_at)} to "
+                    + (formats.chart_time(w.settled_at) if w.settled_at else "now"),
+                    kind=w.status.lower(),
+                )
+            ],
+        )
+        for w in windows
+    ]
+    return charts.timeline(
+        id="chart-windows",
+        title="Settlement windows over the sandbox clock (UTC+8)",
+        start=windows[0].opened_at,
+        end=max(now, windows[-1].settled_at or now),
+        rows=rows,
+        x_label=formats.chart_time,
+    )
+
+
+def _window_gauges(windows) -> list[tuple]:
+    """Per window, each operator's peak debit against its net debit cap."""
+    out = []
+    for w in windows:
+        gauges = [
+            (
+                p,
+                charts.gauge(
+                    id=f"gauge-w{w.id}-{p['operator']}",
+                    label=f"Window {w.id}, {p['operator']}: peak debit against the net debit cap",
+                    used=p["peak_debit"],
+                    cap=p["net_debit_cap"],
+                    value_text=format_amount,
+                    value_label=format_cny,
+                ),
+            )
+            for p in w.positions
+            if p["sent"] or p["received"]
+        ]
+        out.append((w, gauges))
+    return out
 
 
 @bp.post("/settlement/close")
@@ -222,17 +330,37 @@ def alerts():
         overdue=overdue,
     )
     after = _int_arg("after")
+    # The overdue queue comes first, on its own, when no overdue filter is chosen.
+    split = overdue is None and after is None
+    rest = replace(filters, overdue=False) if split else filters
 
     def run(tx):
-        found = al.list_(tx, g.principal, filters, after=after, limit=PAGE_SIZE + 1)
-        return found, tx.now()
+        now = tx.now()
+        late = al.list_(tx, g.principal, replace(filters, overdue=True), after=None, limit=500)
+        found = al.list_(tx, g.principal, rest, after=after, limit=PAGE_SIZE + 1)
+        days = [
+            clock.local_midnight(clock.local_date(now) - timedelta(days=n))
+            for n in range(ALERT_DAYS, -2, -1)
+        ]
+        counts = al.counts_per_period(tx, g.principal, days, filters.casino)
+        return (late if split else None), found, now, days, counts
 
-    found, now = read(run)
+    late, found, now, days, counts = read(run)
     more = len(found) > PAGE_SIZE
     found = found[:PAGE_SIZE]
+    per_day = charts.bar_chart(
+        id="chart-alerts",
+        title=f"Alerts raised per day by type, the last {ALERT_DAYS + 1} days (UTC+8)",
+        groups=[f"{clock.local_date(d):%d %b}" for d in days[:-1]],
+        series=[charts.Series(t, n[1:]) for t, n in sorted(counts.items())],
+        value_text=str,
+        value_label=str,
+    )
     return render_template(
         "console/alerts.html",
+        late=late,
         alerts=found,
+        per_day=per_day,
         now=now,
         filters=filters,
         statuses=al.STATUSES,
@@ -268,15 +396,57 @@ def player(ref: str, wallet_id: int):
         days = cage.list_player_days(
             tx, c, gaming_day=None, wallet_id=wallet_id, after=None, limit=500
         )
-        return operations, raised, days
+        chips = cage.chip_account_of(tx, c, wallet_id)
+        instants = [o.at for o in operations]
+        held = ledger_journal.balances_at(tx, [chips], instants)[chips] if chips else []
+        return operations, raised, days, held
 
-    operations, raised, days = read(run)
+    operations, raised, days, held = read(run)
     timeline = sorted(
         [("operation", o.at, o) for o in operations] + [("alert", a.raised_at, a) for a in raised],
         key=lambda item: item[1],
     )
     return render_template(
-        "console/player.html", ref=ref, wallet_id=wallet_id, timeline=timeline, days=days
+        "console/player.html",
+        ref=ref,
+        wallet_id=wallet_id,
+        timeline=timeline,
+        days=days,
+        chart=_player_chart(wallet_id, operations, raised, held) if operations else None,
+    )
+
+
+def _player_chart(wallet_id: int, operations, raised, held: list[int]):
+    """Chips held (from the journal) and e-CNY into and out of the cage, summed
+    operation by operation, with the alerts marked where they were raised."""
+    paid_in, paid_out, into, out = [], [], 0, 0
+    for o in operations:
+        into += o.amount if o.kind == model.BUY_IN else 0
+        out += o.amount if o.kind == model.CASH_OUT else 0
+        paid_in.append(into)
+        paid_out.append(out)
+    return charts.line_chart(
+        id="chart-player",
+        title=f"Player wallet {wallet_id}: chips held and e-CNY at the cage over time (UTC+8)",
+        xs=[o.at for o in operations],
+        series=[
+            charts.Series("Chips held", held or [0] * len(operations)),
+            charts.Series("e-CNY in (buy-ins)", paid_in),
+            charts.Series("e-CNY out (cash-outs)", paid_out),
+        ],
+        value_text=format_amount,
+        value_label=format_cny,
+        x_label=formats.chart_time,
+        marks=[
+            charts.Mark(
+                a.raised_at,
+                f"alert {a.id} {a.type}, raised {formats.chart_time(a.raised_at)}: {a.summary}",
+                value=f"alert {a.id}",
+                kind="alert",
+            )
+            for a in raised
+        ],
+        step=True,
     )
 
 
@@ -312,7 +482,35 @@ def gaming_days():
             for c in registry.list_(tx, g.principal, None, 100)
         ]
 
-    return render_template("console/gaming_days.html", casinos=read(run))
+    casinos = [(c, reports, _gaming_days_chart(c.ref, reports)) for c, reports in read(run)]
+    return render_template("console/gaming_days.html", casinos=casinos)
+
+
+CHART_DAYS = 14
+
+
+def _gaming_days_chart(ref: str, reports: list[dict]):
+    """Buy-ins, cash-outs, GGR and the special gaming tax of the last closed days."""
+    if not reports:
+        return None
+    shown = reports[-CHART_DAYS:]
+    figures = (
+        ("Buy-ins", lambda r: r["buy_ins"]),
+        ("Cash-outs", lambda r: r["cash_outs"]),
+        ("GGR", lambda r: r["ggr"]),
+        ("Special gaming tax", lambda r: r["special_gaming_tax"]["amount"]),
+    )
+    return charts.bar_chart(
+        id=f"chart-days-{ref}",
+        title=f"{ref}: buy-ins, cash-outs, GGR and tax per gaming day",
+        groups=[r["gaming_day"] for r in shown],
+        series=[
+            charts.Series(name, [parse_signed_amount(get(r)) for r in shown])
+            for name, get in figures
+        ],
+        value_text=format_amount,
+        value_label=format_cny,
+    )
 
 
 # ---- auditors -----------------------------------------------------------------------------
@@ -351,12 +549,57 @@ def journal():
 def audit():
     key = dg.load_or_create_key(settings().signing_key_path)
 
-    def run(tx):
-        jobs = ex.list_jobs(tx, after=None, limit=20) if g.principal.role in AUDITORS else None
-        return reconcile(tx), dg.take(tx, key), jobs
+    export_dir = settings().export_dir
 
-    report, digest, jobs = read(run)
-    return render_template("console/audit.html", report=report, digest=digest, jobs=jobs)
+    def run(tx):
+        jobs = None
+        if g.principal.role in AUDITORS:
+            jobs = [
+                ex.job_progress(tx, export_dir, j.id)
+                for j in ex.list_jobs(tx, after=None, limit=20)
+            ]
+        instants = _spread(ledger_journal.first_posted_at(tx), tx.now(), HISTORY_POINTS)
+        chain = ledger_journal.chain_length_at(tx, instants)
+        marks = cp.list_checkpoints(tx, after=None, limit=MAX_CHECKPOINT_MARKS)
+        return reconcile(tx), dg.take(tx, key), jobs, instants, chain, marks
+
+    report, digest, jobs, instants, chain, marks = read(run)
+    return render_template(
+        "console/audit.html",
+        report=report,
+        digest=digest,
+        jobs=jobs,
+        chain=_chain_chart(instants, chain, marks),
+        checkpoints=marks,
+    )
+
+
+MAX_CHECKPOINT_MARKS = 200
+
+
+def _chain_chart(instants, chain: list[int], marks: list[dict]):
+    """The hash chain's length over the sandbox clock, each signed checkpoint marked."""
+    return charts.line_chart(
+        id="chart-chain",
+        title="Journal entries in the hash chain over the sandbox clock, with signed checkpoints",
+        xs=instants,
+        series=[charts.Series("Entries in the chain", chain)],
+        value_text=str,
+        value_label=lambda n: f"{n:,}",
+        x_label=formats.chart_time,
+        marks=[
+            charts.Mark(
+                datetime.fromisoformat(c["time"]),
+                f"checkpoint {c['id']} ({c['reason']}) at entry {c['sequence']:,}, "
+                f"{formats.chart_time(datetime.fromisoformat(c['time']))}",
+                value=str(c["sequence"]),
+                kind="checkpoint",
+            )
+            for c in marks
+            if instants and instants[0] <= datetime.fromisoformat(c["time"]) <= instants[-1]
+        ],
+        step=True,
+    )
 
 
 @bp.post("/audit/exports")
@@ -385,6 +628,45 @@ def create_export():
 def _form_int(name: str) -> int | None:
     value = request.form.get(name, "").strip()
     return int(value) if value.isdigit() else None
+
+
+@bp.get("/audit/exports/<int:job_id>/progress")
+@page(*AUDITORS)
+def export_progress(job_id: int):
+    """How far an export job is, as JSON: what the audit page's script polls."""
+    p = read(lambda tx: ex.job_progress(tx, settings().export_dir, job_id))
+    done = p.job.status == SUCCEEDED
+    return {
+        "id": p.job.id,
+        "status": p.job.status,
+        "percent": p.percent,
+        "stage": p.stage,
+        "done": p.done,
+        "total": p.total,
+        "error": p.job.error,
+        "archive": url_for("console.export_archive", job_id=job_id) if done else None,
+        "files": [
+            {
+                "name": f["name"],
+                "url": url_for("console.export_file", job_id=job_id, name=f["name"]),
+            }
+            for f in p.job.files
+        ],
+    }
+
+
+@bp.get("/audit/exports/<int:job_id>/archive")
+@page(*AUDITORS)
+def export_archive(job_id: int):
+    """The whole export as one .tar.gz, streamed (the API's archive, one click away)."""
+    directory, names = read(lambda tx: ex.job_archive_files(tx, settings().export_dir, job_id))
+    name = ex.archive_name(job_id)
+    return Response(
+        stream_with_context(ex.tar_gz_chunks(directory, names, name)),
+        200,
+        mimetype="application/gzip",
+        headers={"Content-Disposition": f'attachment; filename="{name}.tar.gz"'},
+    )
 
 
 @bp.get("/audit/exports/<int:job_id>/files/<path:name>")
@@ -428,12 +710,79 @@ def wallets():
     )
 
 
+@bp.get("/wallets/<int:wallet_id>")
+@page(*WALLET_READERS)
+def wallet_page(wallet_id: int):
+    """One wallet: its balance and what it paid out, as gauges against its class's caps."""
+
+    def run(tx):
+        w = wl.get(tx, wallet_id, g.principal)
+        day = clock.local_date(tx.now())
+        used = limits.usage(tx, [w.id], day)
+        return w, limits.effective(tx, w.operator_id, w.wallet_class), used, day
+
+    w, lim, used, day = read(run)
+    caps = lim.as_dict()
+    measures = (
+        ("balance", "Balance (available + held) against the balance cap", w.balance, "balance_cap"),
+        (
+            "today",
+            f"Paid out today ({day}) against the daily cap",
+            used.get((w.id, "day"), 0),
+            "daily_out",
+        ),
+        (
+            "year",
+            f"Paid out in {day.year} against the annual cap",
+            used.get((w.id, "year"), 0),
+            "annual_out",
+        ),
+    )
+    gauges = [
+        (
+            name,
+            label,
+            charts.gauge(
+                id=f"gauge-{name}",
+                label=label,
+                used=value,
+                cap=caps[cap],
+                value_text=format_amount,
+                value_label=format_cny,
+            ),
+        )
+        for name, label, value, cap in measures
+    ]
+    return render_template("console/wallet.html", w=w, caps=caps, gauges=gauges, day=day)
+
+
 @bp.get("/clock")
 @page("admin")
 def clock_page():
-    state = read(clock.state)
+    state, moves = read(lambda tx: (clock.state(tx), sandbox.quick_moves(tx)))
     return render_template(
-        "console/clock.html", state=state, local_now=state.now.astimezone(clock.SANDBOX_TZ)
+        "console/clock.html",
+        state=state,
+        local_now=state.now.astimezone(clock.SANDBOX_TZ),
+        moves=moves,
+    )
+
+
+MOVE_NAMES = {
+    sandbox.HOUR: "one hour on",
+    sandbox.GAMING_DAY: "to the next gaming day",
+    sandbox.CUTOFF: "to the next settlement cut-off",
+}
+
+
+@bp.post("/clock/move")
+@page("admin")
+def move_clock():
+    move = request.form.get("move", "")
+    return _act(
+        lambda tx: sandbox.quick_move(tx, move),
+        f"The clock moved {MOVE_NAMES.get(move, move)}.",
+        url_for("console.clock_page"),
     )
 
 

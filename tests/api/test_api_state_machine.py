@@ -404,12 +404,20 @@ class Model:
                 if qualifies(rows) and not qualifies(rows[:-1]):
                     raised.append("structuring")
         if kind == "cash_out":
-            buy_ins, cash_outs, wagered = rec[0], rec[1], rec[2]
+            # The holder's day at the casino, all its wallets together.
+            buy_ins, cash_outs, wagered = (
+                sum(
+                    r[i]
+                    for (d, wid), r in self.days.items()
+                    if d == day and self.holder_of(wid) == w.holder
+                )
+                for i in range(3)
+            )
             if (
                 buy_ins > 0
                 and cash_outs >= buy_ins * self.rules["cash_out_ratio"]
                 and wagered < buy_ins * self.rules["bet_ratio"]
-                and self.alert_once(("minimal_play", w.id, day))
+                and self.alert_once(("minimal_play", w.holder, day))
             ):
                 raised.append("minimal_play")
         if kind == "buy_in" and w.region in self.rules["mainland"]:

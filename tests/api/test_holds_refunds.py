@@ -234,7 +234,9 @@ def test_reads_show_a_hold_expired_under_a_running_clock(demo):
     a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
     demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-05-01T12:00:00+08:00", "fixed": False})
     before = balances(demo, a)
-    h = hold(demo, a, b, "100.00", timeout_seconds=1).get_json()
+    # Seconds enough that the read just after the hold is not late on a busy machine.
+    h = hold(demo, a, b, "100.00", timeout_seconds=3).get_json()
+    placed = time.monotonic()  # the deadline is at most 3 s after this
     assert demo.ok("GET", f"/v1/holds?wallet={a}&status=pending", key="ICBC")["items"]
-    time.sleep(1.1)
+    time.sleep(max(0.0, placed + 3.1 - time.monotonic()))
     _reads_of_an_expired_hold(demo, a, b, h, before)

@@ -1,6 +1,7 @@
 """A sandbox with something on every console page: the Macau world, a
 deferred-net settlement window with a cross-operator payment, an open
-minimal-play alert, an exclusion and a closed gaming day."""
+minimal-play alert, an exclusion, an issuance in the afternoon and a closed
+gaming day."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ def world(sandbox):
         json={"from_wallet": payer, "to_wallet": payee, "amount": "1234.56"},
     )
     player = sb.wallet("BOCMO", 1, fund="200000.00", region="MO", holder_id="h-player")
+    # An hour apart, so that the player's chart spreads over the morning.
     cage(sb, "buy-ins", player, amount="100000.00")
+    advance(sb, 3600)
     cage(sb, "plays", player, wager="1.00")
+    advance(sb, 3600)
     (alert,) = cage(sb, "cash-outs", player, amount="99999.00")["alerts"]
     sb.ok(
         "POST",
@@ -39,7 +43,10 @@ def world(sandbox):
         key="supervisor",
         json={"holder_id": "h-excluded", "kind": "self", "ends_on": "2026-12-31"},
     )
-    advance(sb, 21 * 3600)  # Tuesday 07:00: the Monday gaming day is over
+    # In the afternoon ICBC obtains more e-CNY: the central bank's charts move.
+    advance(sb, 3 * 3600)
+    sb.ok("POST", "/v1/operators/ICBC/issuances", json={"amount": "1000000.00"}, key="central_bank")
+    advance(sb, 16 * 3600)  # Tuesday 07:00: the Monday gaming day is over
     sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="merchant")
     sb.world = {**w, "player": player, "alert": alert["id"], "payer": payer, "payee": payee}
     return sb

@@ -129,15 +129,30 @@ def test_each_role_sees_its_pages_and_no_other(world, browser):
 def test_the_central_bank_sees_figures_and_closes_the_window(world, browser):
     b = browser(world, "central_bank")
     page = b.text("/console/operators")
-    assert "BOCMO" in page and "ICBC" in page and "<svg" in page and "1234.56" in page
+    assert "BOCMO" in page and "ICBC" in page and "<svg" in page and "CNY 1,234.56" in page
     page = b.text("/console/settlement")
-    assert "Open window 1" in page and "-1234.56" in page
+    assert "Open window 1" in page and "CNY -1,234.56" in page
     r = b.post("/console/settlement/close")
     assert r.status_code == 302
     page = b.text("/console/settlement")
     assert "The window is closed and settled." in page and "Open window 2" in page
     report = b.text("/console/settlement/windows/1")
-    assert "1234.56" in report and "ICBC" in report
+    assert "CNY 1,234.56" in report and "ICBC" in report
+    # The positions over time, summed from the journal: the close moved them at
+    # the last instant, the one of the API's figures now.
+    page = b.text("/console/operators")
+    for code in ("ICBC", "BOCMO"):
+        position = world.ok("GET", f"/v1/operators/{code}")["position"]
+        series = re.search(rf'data-series="{code} position">(.*?)</g>', page, re.S).group(1)
+        points = re.findall(r'data-value="([^"]+)"', series)
+        assert len(points) == 25 and points[-1] == position, code
+        assert points[-2] == {"ICBC": "4000000.00", "BOCMO": "6000000.00"}[code]
+        assert points[0] == {"ICBC": "3000000.00", "BOCMO": "6000000.00"}[code]
+    assert position == "6001234.56"  # BOCMO received the window's net
+    # The windows on the timeline: the first settled, the second open.
+    page = b.text("/console/settlement")
+    assert re.search(r'data-row="Window 1">.*?class="span settled"', page, re.S)
+    assert re.search(r'data-row="Window 2">.*?class="span open"', page, re.S)
     # The central bank sees positions, not holders, and no casino alert.
     assert "minimal_play" not in b.text("/console/alerts")
     # The action is in the audit log, like an API call.
@@ -152,7 +167,7 @@ def test_a_supervisor_works_its_alerts(world, browser):
     b = browser(world, "supervisor")
     page = b.text("/console/alerts")
     assert f'id="alert-{alert}"' in page and "minimal_play" in page and "OVERDUE" not in page
-    assert "1234.56" not in b.text("/console/gaming-days")  # no interbank figures
+    assert "1,234.56" not in b.text("/console/gaming-days")  # no interbank figures
     b.post(f"/console/alerts/{alert}/dismiss", {"note": ""})
     assert "invalid_alert_transition" in b.text("/console/alerts")
     b.post(f"/console/alerts/{alert}/acknowledge")
@@ -179,7 +194,7 @@ def test_overdue_alerts_are_marked(world, browser):
 def test_an_auditor_browses_the_journal_and_exports(world, browser):
     b = browser(world, "auditor")
     page = b.text(f"/console/journal?wallet={world.world['payer']}")
-    assert "1234.56" in page and "Next transfers" not in page
+    assert "CNY 1,234.56" in page and "Next transfers" not in page
     first = b.text("/console/journal?limit=3")
     assert "Next transfers" in first and first.count('<th scope="row">') == 3
     assert "/console/journal?after=3&wallet=&operator=&limit=3" in first.replace("&amp;", "&")
@@ -195,6 +210,25 @@ def test_an_auditor_browses_the_journal_and_exports(world, browser):
     assert "/console/audit/exports/1/files/manifest.json" in page
     r = b.get("/console/audit/exports/1/files/manifest.json")
     assert r.status_code == 200 and "files" in r.get_json()
+    # What the page's script polls, and the one-click archive.
+    progress = b.get("/console/audit/exports/1/progress").get_json()
+    assert (progress["status"], progress["percent"]) == ("succeeded", 100)
+    assert progress["archive"] == "/console/audit/exports/1/archive"
+    r = b.get(progress["archive"])
+    assert r.status_code == 200 and r.mimetype == "application/gzip"
+    assert r.headers["Content-Disposition"] == 'attachment; filename="export-job-1.tar.gz"'
+    # A running job's progress is its stages' share done (journal, then statements).
+    with world.db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE export_jobs SET status = 'running' WHERE id = 1")
+    state = world.app.extensions["ecny"]["settings"].export_dir / "job-1.progress.json"
+    for stage, done, total, percent in (("journal", 5, 10, 25), ("statements", 1, 4, 62)):
+        state.write_text(f'{{"stage": "{stage}", "done": {done}, "total": {total}}}')
+        progress = b.get("/console/audit/exports/1/progress").get_json()
+        assert (progress["percent"], progress["stage"], progress["archive"]) == (
+            percent,
+            stage,
+            None,
+        )
     assert b.post("/console/alerts/1/acknowledge").status_code == 403
     refused = world.db.read(
         list_events, EventFilters(path_prefix="/console/alerts"), after=None, limit=10
@@ -207,13 +241,27 @@ def test_an_auditor_browses_the_journal_and_exports(world, browser):
 def test_the_admin_moves_the_clock_and_sees_wallet_limits(world, browser):
     b = browser(world, "admin")
     page = b.text("/console/wallets")
-    assert "Used today" in page and "200000.00" not in page  # the player paid the cage
+    assert "Used today" in page and "200,000.00" not in page  # the player paid the cage
     b.post("/console/clock/set", {"now": "2026-03-05T09:00:00", "fixed": "on"})
     assert "2026-03-05 09:00:00" in b.text("/console/clock")
     b.post("/console/clock/advance", {"seconds": "3600"})
     assert "2026-03-05 10:00:00" in b.text("/console/clock")
     b.post("/console/clock/advance", {"seconds": "-5"})
     assert "positive number of seconds" in b.text("/console/clock")
+    # Quick moves go through the API's clock use case.
+    b.post("/console/clock/move", {"move": "hour"})
+    assert world.ok("GET", "/v1/sandbox/clock")["local_now"].startswith("2026-03-05T11:00:00")
+    b.post("/console/clock/move", {"move": "gaming_day"})  # the macau profile's 06:00
+    assert world.ok("GET", "/v1/sandbox/clock")["local_now"].startswith("2026-03-06T06:00:00")
+    b.post("/console/clock/move", {"move": "cutoff"})  # deferred net, but no daily cut-off
+    page = b.text("/console/clock")
+    assert "validation_failed: no &#39;cutoff&#39; move in this sandbox" in page
+    assert '<button type="submit" disabled>Next cut-off</button>' in page
+    # A wallet's page: its limits as gauges; another operator's wallet is not found.
+    page = b.text(f"/console/wallets/{world.world['payer']}")
+    assert 'id="limit-today"' in page and 'data-used="0.00"' in page
+    icbc = browser(world, "ICBC")
+    icbc.text(f"/console/wallets/{world.world['payee']}", status=404)
 
 
 def wait_for_export(sb, job_id: int) -> dict:
@@ -233,3 +281,11 @@ def test_pages_load_nothing_from_elsewhere(world, browser):
         assets = re.findall(r'<(?:link|script|img)[^>]+(?:src|href)="([^"]+)"', page)
         assert assets and all(a.startswith("/console/static/") for a in assets), (path, assets)
     assert b.get("/console/static/console.css").status_code == 200
+
+
+def test_every_page_draws_on_an_empty_sandbox(sandbox, browser):
+    """No journal, no operator, no casino: the charts say so instead of failing."""
+    b = browser(sandbox, "admin")
+    for path in PAGES.values():
+        b.text(path)
+    assert "no data" in b.text("/console/operators")

@@ -133,6 +133,12 @@ def player_chip_account(tx: Tx, c: Casino, player: wl.Wallet) -> int:
     return tx.rows(_CHIP_ACCOUNT, wallet_id=player.id, asset=c.chip_asset)[0][0]
 
 
+def chip_account_of(tx: Tx, c: Casino, wallet_id: int) -> int | None:
+    """The player's chip account at this casino, if it has one (a read: opens none)."""
+    found = tx.rows(_CHIP_ACCOUNT, wallet_id=wallet_id, asset=c.chip_asset)
+    return found[0][0] if found else None
+
+
 _CHIP_ACCOUNT = sa.select(accounts.c.id).where(
     accounts.c.wallet_id == sa.bindparam("wallet_id"), accounts.c.asset == sa.bindparam("asset")
 )

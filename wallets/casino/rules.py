@@ -13,14 +13,16 @@ Detection rules raise alerts (wallets/supervision/alerts.py) after the operation
     cash-out, a wager or a payout) gets its large transaction report;
   - ``structuring``: the holder's buy-ins (or cash-outs) at the casino within
     the rolling window, each below the threshold, reach it together;
-  - ``minimal_play``: at a cash-out, the day's cash-outs reach the ratio of its
-    buy-ins while its bets stay below theirs;
+  - ``minimal_play``: at a cash-out, the holder's cash-outs of the gaming day
+    at the casino (all its wallets) reach the ratio of its buy-ins while its
+    bets stay below theirs (once per holder, casino and day);
   - ``mainland_wallet``: a mainland wallet buys in (once per player, casino and day);
   - ``mainland_yearly_cap``: a mainland holder's buy-ins of the year pass the cap.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -208,21 +210,38 @@ def _structuring(tx, rules, casino, player, op) -> Alert | None:
     )
 
 
-def _day(tx, casino, player, op) -> sa.Row:
+@dataclass(frozen=True)
+class _Totals:
+    buy_ins: int
+    cash_outs: int
+    wagered: int
+
+
+def _holder_day(tx, casino, player, op) -> _Totals:
+    """The holder's totals of the gaming day at this casino, all its wallets together."""
     cpd = casino_player_days
-    return tx.conn.execute(
-        sa.select(cpd).where(
+    row = tx.conn.execute(
+        sa.select(
+            *(
+                sa.func.coalesce(sa.func.sum(cpd.c[c]), 0).label(c)
+                for c in ("buy_ins", "cash_outs", "wagered")
+            )
+        ).where(
             cpd.c.casino_id == casino.id,
             cpd.c.gaming_day == op.gaming_day,
-            cpd.c.wallet_id == player.id,
+            cpd.c.holder_id == player.holder_id,
         )
     ).one()
+    # int(): PostgreSQL's SUM of a BIGINT is a NUMERIC (a Decimal).
+    return _Totals(*(int(v) for v in row))
 
 
 def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
+    """SPEC.md §6 counts the holder's buy-ins, cash-outs and bets of the gaming
+    day: a holder's wallets at the casino are one player (as for structuring)."""
     if op.kind != "cash_out":
         return None
-    day = _day(tx, casino, player, op)
+    day = _holder_day(tx, casino, player, op)
     buy_ins = Decimal(day.buy_ins)
     if not (
         day.buy_ins > 0
@@ -236,7 +255,7 @@ def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
         .where(
             ct.c.casino_id == casino.id,
             ct.c.gaming_day == op.gaming_day,
-            ct.c.wallet_id == player.id,
+            ct.c.holder_id == player.holder_id,
         )
         .order_by(ct.c.id)
     ).all()
@@ -246,6 +265,7 @@ def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
         casino_id=casino.id,
         wallet_id=player.id,
         evidence={
+            "holder_id": player.holder_id,
             "gaming_day": op.gaming_day.isoformat(),
             "buy_ins": format_amount(day.buy_ins),
             "cash_outs": format_amount(day.cash_outs),
@@ -255,6 +275,7 @@ def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
             "transactions": [
                 {
                     "casino_transaction": r.id,
+                    "wallet_id": r.wallet_id,
                     "kind": r.kind,
                     "at": r.at.isoformat(),
                     "amount": format_amount(r.amount),
@@ -263,10 +284,11 @@ def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
                 for r in ops
             ],
         },
-        summary=f"minimal play: wallet {player.id} cashed out {format_amount(day.cash_outs)} "
-        f"of {format_amount(day.buy_ins)} bought in at {casino.ref} on gaming day "
-        f"{op.gaming_day.isoformat()}, wagering {format_amount(day.wagered)}",
-        dedupe_key=f"minimal_play:{casino.id}:{player.id}:{op.gaming_day.isoformat()}",
+        summary=f"minimal play: holder {player.holder_id} (wallet {player.id}) cashed out "
+        f"{format_amount(day.cash_outs)} of {format_amount(day.buy_ins)} bought in at "
+        f"{casino.ref} on gaming day {op.gaming_day.isoformat()}, wagering "
+        f"{format_amount(day.wagered)}",
+        dedupe_key=f"minimal_play:{casino.id}:{player.holder_id}:{op.gaming_day.isoformat()}",
     )
 
 

@@ -64,6 +64,15 @@ def working_days_deadline(when: datetime, days: int) -> datetime:
     return local_midnight(day + timedelta(days=1))
 
 
+def working_days_between(start: date, end: date) -> int:
+    """The working days (Monday to Friday) after ``start`` up to and including
+    ``end``: from Monday to a Tuesday deadline, 1. Negative when ``end`` is
+    before ``start`` (a deadline passed)."""
+    if end < start:
+        return -working_days_between(end, start)
+    return sum(1 for n in range(1, (end - start).days + 1) if (start + timedelta(n)).weekday() < 5)
+
+
 @dataclass(frozen=True)
 class ClockState:
     now: datetime

@@ -243,6 +243,14 @@ def any_of(column: sa.ColumnElement, name: str) -> sa.ColumnElement[bool]:
     return _AnyOf(column, sa.bindparam(name, type_=_Values(column.type)))
 
 
+def period_index(column: sa.ColumnElement, instants: Sequence[datetime]) -> sa.ColumnElement:
+    """The index of the first of ``instants`` (ascending) at or after ``column``'s
+    time, NULL after the last: which period ``(instants[i-1], instants[i]]`` a row
+    falls in, so that one GROUP BY counts or sums rows per period (charts of
+    history, from the rows that hold it)."""
+    return sa.case(*((column <= at, i) for i, at in enumerate(instants)), else_=sa.null())
+
+
 class Upsert:
     """An INSERT ... ON CONFLICT, whose construct is the dialect's own:
     ``build(insert)`` gets sqlalchemy.dialects.sqlite's or .postgresql's

@@ -12,7 +12,7 @@ from hashlib import sha256
 
 import sqlalchemy as sa
 
-from ..core.db import Tx
+from ..core.db import Tx, period_index
 from ..core.schema import accounts, journal_entries, transfers
 
 GENESIS_HASH = "0" * 64
@@ -184,3 +184,64 @@ def list_transfers(
     if after is not None:
         stmt = stmt.where(t.c.id > after)
     return _with_entries(tx, tx.conn.execute(stmt).all())
+
+
+# ---- history, from the journal ------------------------------------------------------
+
+
+def balances_at(
+    tx: Tx, account_ids: Sequence[int], instants: Sequence[datetime]
+) -> dict[int, list[int]]:
+    """Each account's balance (credits - debits) at each of ``instants``
+    (ascending), summed from the journal in one statement: the entries are
+    grouped by period and account, then added up period by period. Nothing
+    is stored beside the journal: history is what the journal says."""
+    je = journal_entries
+    out = {a: [0] * len(instants) for a in account_ids}
+    if not account_ids or not instants:
+        return out
+    period = period_index(je.c.posted_at, instants).label("period")
+    ids = list(account_ids)
+    sides = [
+        sa.select(
+            period, je.c.credit_account_id.label("account"), je.c.amount.label("amount")
+        ).where(je.c.credit_account_id.in_(ids), je.c.posted_at <= instants[-1]),
+        sa.select(
+            period, je.c.debit_account_id.label("account"), (-je.c.amount).label("amount")
+        ).where(je.c.debit_account_id.in_(ids), je.c.posted_at <= instants[-1]),
+    ]
+    moves = sa.union_all(*sides).subquery()
+    stmt = sa.select(moves.c.period, moves.c.account, sa.func.sum(moves.c.amount)).group_by(
+        moves.c.period, moves.c.account
+    )
+    change = {a: [0] * len(instants) for a in account_ids}
+    for i, account, amount in tx.conn.execute(stmt):
+        change[account][i] += int(amount)
+    for account, deltas in change.items():
+        total = 0
+        for i, delta in enumerate(deltas):
+            total += delta
+            out[account][i] = total
+    return out
+
+
+def chain_length_at(tx: Tx, instants: Sequence[datetime]) -> list[int]:
+    """How many entries the hash chain held at each of ``instants`` (ascending)."""
+    if not instants:
+        return []
+    je = journal_entries
+    period = period_index(je.c.posted_at, instants).label("period")
+    stmt = sa.select(period, sa.func.count()).where(je.c.posted_at <= instants[-1]).group_by(period)
+    added = [0] * len(instants)
+    for i, n in tx.conn.execute(stmt):
+        added[i] += n
+    out, total = [], 0
+    for n in added:
+        total += n
+        out.append(total)
+    return out
+
+
+def first_posted_at(tx: Tx) -> datetime | None:
+    """When the journal's first entry was posted (None: an empty journal)."""
+    return tx.conn.execute(sa.select(sa.func.min(journal_entries.c.posted_at))).scalar()

@@ -61,6 +61,13 @@ def format_amount(fen: int) -> str:
     return f"{sign}{whole}.{frac:02d}"
 
 
+def format_cny(fen: int) -> str:
+    """Fen for people to read: ``CNY 1,201,233.96`` (``CNY -1,234.56`` below zero)."""
+    sign = "-" if fen < 0 else ""
+    whole, frac = divmod(abs(fen), FEN_PER_YUAN)
+    return f"CNY {sign}{whole:,}.{frac:02d}"
+
+
 # ---- rates and shares ------------------------------------------------------------
 # Exchange rates (MOP per CNY) and shares (a tax of 0.35) are decimal strings
 # too, kept as Decimal: multiplying fen by them never goes through a float.

@@ -13,6 +13,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from ..core import errors
+from ..core.clock import local_date
 from ..core.db import Tx, any_of, inserted_id
 from ..core.principal import OPERATOR, SUPERVISOR, Principal
 from ..core.schema import accounts, holds, operators, wallets
@@ -91,6 +92,13 @@ def _invalid(field: str, message: str) -> errors.DomainError:
     )
 
 
+def _check_birth_date(tx: Tx, birth_date: date | None) -> None:
+    """A birth date is a day of the sandbox clock in UTC+8 (SPEC.md §4), as the
+    minimum-age rule reads it: today there is allowed, tomorrow is not."""
+    if birth_date is not None and birth_date > local_date(tx.now()):
+        raise _invalid("birth_date", "must not be in the future")
+
+
 def open_wallet(
     tx: Tx,
     actor: Principal,
@@ -128,8 +136,7 @@ def open_wallet(
             raise _invalid("birth_date", "a class 4 wallet holds only a phone-number hash")
     elif kind == "personal" and birth_date is None:
         raise _invalid("birth_date", f"is required for a class {wallet_class} personal wallet")
-    if birth_date is not None and birth_date > tx.now().date():
-        raise _invalid("birth_date", "must not be in the future")
+    _check_birth_date(tx, birth_date)
     if parent_id is not None:
         parent = get(tx, parent_id, actor)
         if parent.operator_id != op.id:
@@ -396,6 +403,7 @@ def update(
     if birth_date is not None:
         if (values.get("wallet_class") or w.wallet_class) == 4:
             raise _invalid("birth_date", "a class 4 wallet holds only a phone-number hash")
+        _check_birth_date(tx, birth_date)
         values["birth_date"] = birth_date
     if phone is not None:
         values["phone_hash"] = phone_hash(phone_secret, phone)

@@ -3,12 +3,19 @@ happen at once, in the same transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
-from ..core import clock
+from ..core import clock, errors
 from ..core.db import Tx
 from ..retail import holds
+from ..rules import active_profile
 from ..tier1 import settlement
+
+# Quick moves of the clock (the console's buttons): each to an instant the
+# sandbox's rules define.
+HOUR, GAMING_DAY, CUTOFF = "hour", "gaming_day", "cutoff"
+QUICK_MOVES = (HOUR, GAMING_DAY, CUTOFF)
 
 
 def set_clock(tx: Tx, now: datetime, fixed: bool) -> clock.ClockState:
@@ -29,3 +36,32 @@ def _move(tx: Tx, change) -> clock.ClockState:
     holds.release_expired_if_due_in(tx)
     settlement.close_due(tx, before, state.now)
     return state
+
+
+def quick_moves(tx: Tx) -> dict[str, datetime | None]:
+    """Where each quick move would take the clock: an hour on, the start of the
+    next gaming day (the profile's casino cut-off; None without casino rules),
+    the next settlement cut-off (None unless deferred net with a cut-off)."""
+    now = tx.now()
+    casino = active_profile(tx).casino
+    gaming_day = None
+    if casino is not None:
+        today = clock.gaming_day_of(now, casino.gaming_day_cutoff)
+        gaming_day = clock.gaming_day_bounds(today, casino.gaming_day_cutoff)[1]
+    return {
+        HOUR: now + timedelta(hours=1),
+        GAMING_DAY: gaming_day,
+        CUTOFF: settlement.next_cutoff(tx, now),
+    }
+
+
+def quick_move(tx: Tx, move: str) -> clock.ClockState:
+    """Advance the clock to where the quick move ``move`` goes (:func:`quick_moves`)."""
+    target = quick_moves(tx).get(move)
+    if target is None:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            f"no {move!r} move in this sandbox",
+            errors={"move": [f"one of {', '.join(QUICK_MOVES)}, where the sandbox has it"]},
+        )
+    return advance_clock(tx, math.ceil((target - tx.now()).total_seconds()))

@@ -22,6 +22,7 @@ tied to a casino by the central bank; admin and auditor see all.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -33,7 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core import errors
 from ..core.clock import working_days_deadline
-from ..core.db import Tx, inserted_id
+from ..core.db import Tx, inserted_id, period_index
 from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, SUPERVISOR, Principal
 from ..core.schema import alerts, casinos, operators
 from ..rules import active_profile
@@ -200,12 +201,8 @@ class AlertFilters:
 def list_(
     tx: Tx, actor: Principal, filters: AlertFilters, *, after: int | None, limit: int
 ) -> list[Alert]:
-    stmt = _select().order_by(alerts.c.id).limit(limit)
-    if actor.role in (MERCHANT, SUPERVISOR):
-        stmt = stmt.where(casinos.c.ref.in_(sorted(actor.casino_refs)))
-    elif actor.role == CENTRAL_BANK:
-        stmt = stmt.where(alerts.c.casino_id.is_(None))
-    elif actor.role not in (ADMIN, AUDITOR):
+    stmt = _in_scope(_select().order_by(alerts.c.id).limit(limit), actor)
+    if stmt is None:
         return []
     if filters.casino is not None:
         stmt = stmt.where(casinos.c.ref == filters.casino)
@@ -225,6 +222,44 @@ def list_(
     if after is not None:
         stmt = stmt.where(alerts.c.id > after)
     return [_from_row(r) for r in tx.conn.execute(stmt)]
+
+
+def _in_scope(stmt: sa.Select, actor: Principal) -> sa.Select | None:
+    """``stmt`` (over alerts joined to casinos) narrowed to what ``actor`` sees;
+    None when it sees no alerts."""
+    if actor.role in (MERCHANT, SUPERVISOR):
+        return stmt.where(casinos.c.ref.in_(sorted(actor.casino_refs)))
+    if actor.role == CENTRAL_BANK:
+        return stmt.where(alerts.c.casino_id.is_(None))
+    if actor.role in (ADMIN, AUDITOR):
+        return stmt
+    return None
+
+
+def counts_per_period(
+    tx: Tx, actor: Principal, instants: Sequence[datetime], casino: str | None = None
+) -> dict[str, list[int]]:
+    """How many alerts of each type ``actor`` sees were raised in each period
+    ``(instants[i-1], instants[i]]`` (index 0: none, those before are left
+    out), counted in one grouped statement."""
+    out: dict[str, list[int]] = {}
+    if len(instants) < 2:
+        return out
+    period = period_index(alerts.c.raised_at, instants).label("period")
+    stmt = _in_scope(
+        sa.select(alerts.c.type, period, sa.func.count())
+        .select_from(alerts.outerjoin(casinos, casinos.c.id == alerts.c.casino_id))
+        .where(alerts.c.raised_at > instants[0], alerts.c.raised_at <= instants[-1])
+        .group_by(alerts.c.type, period),
+        actor,
+    )
+    if stmt is None:
+        return out
+    if casino is not None:
+        stmt = stmt.where(casinos.c.ref == casino)
+    for type_, i, n in tx.conn.execute(stmt):
+        out.setdefault(type_, [0] * len(instants))[i] = n
+    return out
 
 
 # ---- the lifecycle ---------------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -60,6 +61,8 @@ CB_SETTLEMENT = "CB:SETTLEMENT"
 
 NDC_RESERVE_RATIO = DecimalSetting("ndc_reserve_ratio", Decimal(0), Decimal(100), places=4)
 NDC_ALERT_PERCENT = DecimalSetting("ndc_alert_percent", Decimal(1), Decimal(100), places=2)
+# The daily cut-off: a local time (UTC+8) written HH:MM, as the API's schema says.
+CUTOFF_RE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 def check_setting(setting: DecimalSetting, text: object) -> Decimal:
@@ -106,11 +109,9 @@ def update_settings(
         check_setting(NDC_ALERT_PERCENT, ndc_alert_percent)
         values["ndc_alert_percent"] = ndc_alert_percent
     if cutoff is not ...:
-        if cutoff is not None:
-            try:
-                time.fromisoformat(cutoff)
-            except ValueError as exc:
-                raise _invalid("cutoff", "must be a local time HH:MM (UTC+8)") from exc
+        # Not time.fromisoformat: it also takes "17", "1700", "17:00:30" and "17:00+01:00".
+        if cutoff is not None and not CUTOFF_RE.fullmatch(cutoff):
+            raise _invalid("cutoff", "must be a local time HH:MM (UTC+8)")
         values["settlement_cutoff"] = cutoff
     if model is not None and model != tx.sandbox.settlement_model:
         if model not in MODELS:
@@ -502,19 +503,23 @@ def close(tx: Tx, at: datetime | None = None) -> Window:
 
 def close_due(tx: Tx, before: datetime, after: datetime) -> list[Window]:
     """Close the open window at each daily cut-off the clock passed, in order."""
-    cutoff = tx.sandbox.settlement_cutoff
-    if cutoff is None or tx.sandbox.settlement_model != DEFERRED_NET or after <= before:
-        return []
-    local_cut = time.fromisoformat(cutoff)
-    day = before.astimezone(SANDBOX_TZ).date()
     closed: list[Window] = []
-    while True:
-        instant = datetime.combine(day, local_cut, tzinfo=SANDBOX_TZ)
-        if instant > after:
-            return closed
-        if instant > before:
-            closed.append(close(tx, at=instant))
-        day += timedelta(days=1)
+    at = next_cutoff(tx, before)
+    while at is not None and at <= after:
+        closed.append(close(tx, at=at))
+        at = next_cutoff(tx, at)
+    return closed
+
+
+def next_cutoff(tx: Tx, now: datetime) -> datetime | None:
+    """The first daily cut-off (UTC+8) after ``now``; None unless the sandbox
+    settles deferred net with a cut-off."""
+    cutoff = tx.sandbox.settlement_cutoff
+    if cutoff is None or tx.sandbox.settlement_model != DEFERRED_NET:
+        return None
+    local = now.astimezone(SANDBOX_TZ)
+    instant = datetime.combine(local.date(), time.fromisoformat(cutoff), tzinfo=SANDBOX_TZ)
+    return instant if instant > now else instant + timedelta(days=1)
 
 
 # ---- reports ---------------------------------------------------------------------

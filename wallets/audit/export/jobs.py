@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,6 +117,85 @@ def job_file(tx: Tx, export_dir: Path, job_id: int, name: str) -> Path:
     return path
 
 
+# ---- progress of a running job ------------------------------------------------------
+# A running job writes how far it is into a small file next to its directory
+# (not in it: the directory holds the export's files and nothing else), so
+# that any worker of the server, polling, reads the same figure.
+
+PROGRESS_EVERY = 0.25  # seconds between two writes of the progress file
+
+
+def progress_path(export_dir: Path, job_id: int) -> Path:
+    return Path(export_dir) / f"job-{job_id}.progress.json"
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """How far a job is: ``percent`` from 0 (queued) to 100 (succeeded), None if
+    it failed; ``stage`` (journal, statements) and its rows while running."""
+
+    job: Job
+    percent: int | None
+    stage: str | None = None
+    done: int = 0
+    total: int | None = None
+
+
+def _stages(filters: Filters) -> list[str]:
+    """The stages an export reports, in order (bundle.py: the journal, then the statements)."""
+    return ["journal"] + (["statements"] if "camt053" in filters.formats else [])
+
+
+def job_progress(tx: Tx, export_dir: Path, job_id: int) -> JobProgress:
+    job = get_job(tx, job_id)
+    if job.status == SUCCEEDED:
+        return JobProgress(job, 100)
+    if job.status == FAILED:
+        return JobProgress(job, None)
+    try:
+        state = json.loads(progress_path(export_dir, job_id).read_text())
+    except (OSError, ValueError):
+        return JobProgress(job, 0)
+    stages = _stages(Filters.from_dict(job.filters))
+    stage, done, total = state["stage"], state["done"], state["total"]
+    share = done / total if total else 1.0
+    index = stages.index(stage) if stage in stages else 0
+    # 99 at most until the job has written its last files and the manifest.
+    percent = min(int((index + share) / len(stages) * 100), 99)
+    return JobProgress(job, percent, stage, done, total)
+
+
+class _ProgressFile:
+    """A progress factory (common.ProgressFactory) that keeps ``path`` up to date."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self, label: str, total: int | None) -> _Stage:
+        return _Stage(self, label, total)
+
+    def write(self, stage: str, done: int, total: int | None) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps({"stage": stage, "done": done, "total": total}))
+        tmp.replace(self.path)  # whole, never half-written
+
+
+class _Stage:
+    def __init__(self, out: _ProgressFile, label: str, total: int | None) -> None:
+        self.out, self.label, self.total, self.done = out, label, total, 0
+        self.written = time.monotonic()
+        out.write(label, 0, total)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if time.monotonic() - self.written >= PROGRESS_EVERY:
+            self.out.write(self.label, self.done, self.total)
+            self.written = time.monotonic()
+
+    def close(self) -> None:
+        self.out.write(self.label, self.done, self.total)
+
+
 def _set(tx: Tx, job_id: int, **values) -> None:
     tx.conn.execute(export_jobs.update().where(export_jobs.c.id == job_id).values(**values))
 
@@ -144,7 +224,14 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
         # A job id is used once per database: files already there are a previous
         # database's (the sandbox was rebuilt), not this job's.
         shutil.rmtree(directory, ignore_errors=True)
-        result = export(db, directory, filters, key, export_id=f"JOB-{job_id}")
+        result = export(
+            db,
+            directory,
+            filters,
+            key,
+            export_id=f"JOB-{job_id}",
+            progress=_ProgressFile(progress_path(export_dir, job_id)),
+        )
     except Exception as exc:  # noqa: BLE001 - the job records why it failed
         if isinstance(exc, errors.DomainError):
             detail, code = exc.detail, exc.code
@@ -175,6 +262,7 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
                 files=json.dumps(listing),
             )
         )
+    progress_path(export_dir, job_id).unlink(missing_ok=True)  # the job's status says the rest
     return db.read(get_job, job_id)
 
 
