@@ -95,6 +95,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def docs_elsewhere():
         return redirect("/docs", code=301)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        # Browsers ask every page's host for it (Swagger UI at /docs, the console).
+        return send_from_directory(
+            console.bp.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon"
+        )
+
     @app.get("/")
     def index():
         return redirect(url_for("console.home"))

@@ -1,18 +1,25 @@
-"""The OpenAPI document says what the API really does: errors are RFC 9457
+"""The OpenAPI document says what the API really does, so that client
+generators and Swagger UI can use it as it is (docs/api.md): errors are RFC 9457
 problems under application/problem+json, every write takes an Idempotency-Key,
-the wallet updates take If-Match, and every operation has an operationId.
+the wallet updates take If-Match, every operation has an operationId, the
+response headers the sandbox sends are declared, and request bodies have
+examples that work on the demo.
 
 flask-smorest documents its own error body (``Error``, an integer ``code``
 under application/json), which this API never sends; :class:`SandboxApi`
-puts ``Problem`` in its place, and :func:`document_operation` adds the request
-headers and problem responses to each operation from one place."""
+puts ``Problem`` in its place, :func:`document_operation` adds the request
+headers and problem responses to each operation, and the apispec plugin
+``_Completion`` the examples (app/examples.py) and the response headers, each
+from one place."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from apispec import BasePlugin
 from flask_smorest import Api
 
+from . import examples
 from .schemas.common import ProblemSchema
 
 PROBLEM = "application/problem+json"
@@ -23,6 +30,39 @@ IDEMPOTENCY_KEY = "IdempotencyKey"
 IF_MATCH = "IfMatch"
 IF_MATCH_OPTIONAL = "IfMatchOptional"
 PROBLEM_RESPONSE = "Problem"
+# Response headers (components/headers), by the header's name.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-Id": {
+        "description": (
+            "The request's id, in the audit log and the server log: the X-Request-Id "
+            "you sent (1-64 printable characters), else one the sandbox made"
+        ),
+        "schema": {"type": "string", "maxLength": 64},
+    },
+    "Idempotent-Replayed": {
+        "description": (
+            "`true`: this is the stored response of an earlier request with the same "
+            "Idempotency-Key, replayed; nothing was done again. Absent on a first answer"
+        ),
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Location": {
+        "description": "Where the created resource is",
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+    "WWW-Authenticate": {
+        "description": "On a 401: the scheme to authenticate with (RFC 6750)",
+        "schema": {"type": "string", "example": 'Bearer realm="ecny"'},
+    },
+    "Retry-After": {
+        "description": "On a 503 `busy`: seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Allow": {
+        "description": "On a 405: the methods the path takes",
+        "schema": {"type": "string", "example": "GET, POST"},
+    },
+}
 
 # The header's syntax: what wallets/services/idempotency.py accepts (KEY_RE).
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
@@ -39,10 +79,11 @@ _IDEMPOTENCY_KEY_PARAMETER = {
         "the same key with a different request is `422 idempotency_key_reused`; "
         "a retry sent while the first still runs waits for it, then gets its response "
         "(or, if the first was refused, runs afresh). Keys are per API key. "
-        "1-255 printable ASCII characters."
+        "1-255 printable ASCII characters: a new one for each new request."
     ),
+    # No example: Swagger UI would send the same key with every operation (and the
+    # second, a different request, would be refused as idempotency_key_reused).
     "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "maxLength": 255},
-    "example": "2f1c6a50-order-7",
 }
 
 
@@ -96,15 +137,25 @@ class SandboxApi(Api):
 
     DEFAULT_ERROR_RESPONSE_NAME = PROBLEM_RESPONSE
 
+    def _init_spec(self, *, extra_plugins=None, **kwargs) -> None:
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), _Completion()], **kwargs)
+
     def _register_responses(self) -> None:
+        for name, header in RESPONSE_HEADERS.items():
+            self.spec.components.header(name, header)
         self.spec.components.response(
             PROBLEM_RESPONSE,
             {
                 "description": (
                     "An RFC 9457 problem: a stable `code` (docs/errors.md), the HTTP "
-                    "`status`, a human `detail`, the `request_id` of the server log"
+                    "`status`, a human `detail`, the `request_id` of the server log. "
+                    "Any status the operation does not list, e.g. 405 with `Allow`"
                 ),
-                "content": {PROBLEM: {"schema": ProblemSchema}},
+                "content": {PROBLEM: {"schema": ProblemSchema, "example": examples.PROBLEM}},
+                "headers": {
+                    name: name
+                    for name in ("X-Request-Id", "WWW-Authenticate", "Retry-After", "Allow")
+                },
             },
         )
 
@@ -155,6 +206,46 @@ def document_operation(doc: dict, doc_info: dict, *, method: str, **_kwargs: Any
         if isinstance(response, str) and status != "default":
             responses[status] = _problem_content(int(status))
     return doc
+
+
+class _Completion(BasePlugin):
+    """What apispec's last helper adds to every path, from one place: the
+    examples of app/examples.py (request bodies, path parameters), and the
+    response headers the sandbox sends: every answer's X-Request-Id, a write's
+    Idempotent-Replayed on a success, a 401's WWW-Authenticate, a 503's
+    Retry-After."""
+
+    def path_helper(self, path=None, operations=None, parameters=None, **kwargs) -> None:
+        for parameter in parameters or []:
+            if not isinstance(parameter, dict) or parameter.get("in") != "path":
+                continue
+            if parameter["name"] in examples.PATH_PARAMETERS:
+                parameter["example"] = examples.PATH_PARAMETERS[parameter["name"]]
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        for method, operation in (operations or {}).items():
+            body = operation.get("requestBody")
+            if body is not None:
+                body["content"]["application/json"]["example"] = examples.REQUEST_BODIES[
+                    operation["operationId"]
+                ]
+            for status, response in operation.get("responses", {}).items():
+                if not isinstance(response, dict) or status == "default":
+                    continue  # the Problem component declares its own
+                code = int(status)
+                answer = examples.RESPONSE_BODIES.get((operation["operationId"], code))
+                if answer is not None:
+                    response["content"]["application/json"]["example"] = answer
+                headers = response.setdefault("headers", {})
+                names = ["X-Request-Id"]
+                if code < 300 and method in STATE_CHANGING:
+                    names.append("Idempotent-Replayed")
+                if code == 401:
+                    names.append("WWW-Authenticate")
+                if code == 503:
+                    names.append("Retry-After")
+                for name in names:
+                    headers.setdefault(name, name)
 
 
 def _problem_content(status: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wallets.core.db import Tx
 from wallets.ledger.journal import PostedTransfer
+from wallets.ledger.posting import POSTED
 from wallets.tier1 import operators as ops
 
 
@@ -13,7 +14,7 @@ def transfer(tx: Tx, pt: PostedTransfer, codes: dict[int, str] | None = None) ->
     return {
         "id": pt.id,
         "kind": pt.kind,
-        "status": "posted",
+        "status": POSTED,
         "asset": pt.asset,
         "amount": pt.amount,
         "from_wallet": pt.from_wallet_id,

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
 import sqlalchemy as sa
 
 from app import create_app
+from tests.openapi_check import check_responses
 from wallets.access import keys
 from wallets.audit.reconcile import reconcile
 from wallets.core import db as dbmod
@@ -225,6 +227,7 @@ def make_sandbox(url: str, var_dir=None) -> Sandbox:
     settings = Settings(database_url=url, **extra)
     db = dbmod.Database(url)
     app = create_app({"TESTING": True, "SETTINGS": settings, "DATABASE": db})
+    check_responses(app)  # every answer against the OpenAPI document
     sb = Sandbox(app=app, db=db)
     for role in ("admin", "central_bank", "auditor"):
         sb.keys[role] = sb.key(role)
@@ -278,35 +281,50 @@ def demo(sandbox):
 # ---- the demo of `make run`, served live, and the docs' curl walk-throughs ---------
 
 
-@pytest.fixture
-def live_demo(tmp_path):
-    """The demo sandbox that `make run` seeds, served on a free port of 127.0.0.1.
-    Yields (base URL, keys by (role, operator code or casino ref))."""
-    import threading
-
-    from werkzeug.serving import make_server
-
+def seeded_demo(folder):
+    """The demo sandbox that `make run` seeds, afresh in ``folder`` (SQLite):
+    its app, its database, and its keys by (role, operator code or casino ref):
+    ``keys[("operator", "ICBC")]``, ``keys[("auditor", None)]``."""
     from wallets.seed import seed_demo
 
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    url = f"sqlite:///{folder / 'demo.sqlite3'}"
     dbmod.upgrade(url)
     settings = Settings(
         database_url=url,
-        signing_key_path=tmp_path / "cb-ed25519.pem",
-        export_dir=tmp_path / "exports",
+        signing_key_path=folder / "cb-ed25519.pem",
+        export_dir=folder / "exports",
     )
     database = dbmod.Database(url)
     seeded = seed_demo(database, settings)
     keys = {(k.role, k.operator_code or k.casino_ref): k.key for k in seeded.keys}
-    server = make_server(
-        "127.0.0.1", 0, create_app({"SETTINGS": settings, "DATABASE": database}), threaded=True
-    )
+    app = create_app({"SETTINGS": settings, "DATABASE": database})
+    check_responses(app)  # an answer unlike the document is a 500 the test sees
+    return app, database, keys
+
+
+@contextmanager
+def served(app):
+    """``app`` served on a free port of 127.0.0.1 (in a thread): its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", keys
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
-        database.dispose()
+
+
+@pytest.fixture
+def live_demo(tmp_path):
+    """The demo sandbox that `make run` seeds, served on a free port of 127.0.0.1.
+    Yields (base URL, keys by (role, operator code or casino ref))."""
+    app, database, keys = seeded_demo(tmp_path)
+    with served(app) as base:
+        yield base, keys
+    database.dispose()
 
 
 @pytest.fixture

@@ -50,3 +50,7 @@ def test_docs_ui_is_served_from_installed_assets(sandbox):
     for asset in assets:
         r = sandbox.client.get(asset)
         assert r.status_code == 200 and len(r.data) > 1000, asset
+    # the browser's request for the page's icon finds one (no 404 in its console)
+    icon = sandbox.client.get("/favicon.ico")
+    assert (icon.status_code, icon.mimetype) == (200, "image/vnd.microsoft.icon")
+    assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file's header

@@ -131,8 +131,167 @@ def test_every_operation_has_a_unique_operation_id(spec):
     ids = Counter(op.get("operationId") for _, _, op in _operations(spec))
     assert None not in ids
     assert [i for i, n in ids.items() if n > 1] == []
+    # readable: a verb and its object in camelCase, as a generator names its functions
+    assert [i for i in ids if not re.fullmatch(r"[a-z]+(?:[A-Z][a-z0-9]+)*", i)] == []
     assert spec["paths"]["/v1/transfers"]["post"]["operationId"] == "createTransfer"
     assert spec["paths"]["/v1/operators/{code}"]["get"]["operationId"] == "getOperator"
+
+
+def _headers(spec, response) -> set[str]:
+    return set(_resolve(spec, response).get("headers", {}))
+
+
+def test_response_headers_are_declared_where_they_are_sent(spec):
+    headers = spec["components"]["headers"]
+    assert set(headers) == {
+        "X-Request-Id",
+        "Idempotent-Replayed",
+        "Location",
+        "WWW-Authenticate",
+        "Retry-After",
+        "Allow",
+    }
+    assert headers["Idempotent-Replayed"]["schema"]["enum"] == ["true"]
+    problem = spec["components"]["responses"]["Problem"]
+    assert {"X-Request-Id", "WWW-Authenticate", "Retry-After", "Allow"} <= _headers(spec, problem)
+    for path, method, op in _operations(spec):
+        for status, response in op["responses"].items():
+            declared = _headers(spec, response)
+            assert "X-Request-Id" in declared, (method, path, status)
+            if status.startswith("2") and method in WRITES:
+                assert "Idempotent-Replayed" in declared, (method, path, status)
+            if status == "401":
+                assert "WWW-Authenticate" in declared, (method, path)
+            if status == "503":
+                assert "Retry-After" in declared, (method, path)
+    export = spec["paths"]["/v1/audit/exports"]["post"]["responses"]["202"]
+    assert "Location" in _headers(spec, export)
+    wallet = spec["paths"]["/v1/wallets/{wallet_id}"]["get"]["responses"]["200"]
+    assert "ETag" in _headers(spec, wallet)
+
+
+def test_downloads_declare_their_content_types(spec):
+    def content(path):
+        return set(spec["paths"][path]["get"]["responses"]["200"]["content"])
+
+    assert content("/v1/settlement/windows/{window_id}/report") == {"application/json", "text/csv"}
+    assert content("/v1/audit/exports/{job_id}/files/{name}") == {
+        "text/csv",
+        "application/x-ndjson",
+        "application/xml",
+        "application/json",
+    }
+    assert content("/v1/audit/exports/{job_id}/archive") == {"application/gzip"}
+
+
+def test_response_schemas_require_every_field_they_always_send(spec):
+    """A response schema lists all its fields as required (tests/openapi_check.py
+    checks, on every answer of the API tests, that they are there and that null
+    comes only where `nullable` says so); a request schema only what it needs."""
+    schemas = spec["components"]["schemas"]
+    outputs = {
+        name
+        for name, schema in schemas.items()
+        if name.endswith(("Out", "Page")) or name in ("Problem",)
+    }
+    assert len(outputs) >= 55
+    for name in outputs:
+        schema = schemas[name]
+        if name == "Problem":
+            assert set(schema["required"]) == set(schema["properties"]) - {"errors"}
+            continue
+        assert set(schema["required"]) == set(schema["properties"]), name
+    transfer = schemas["TransferOut"]["properties"]
+    assert transfer["reference"]["nullable"] is True and "nullable" not in transfer["amount"]
+    assert set(schemas["TransferCreate"]["required"]) == {"from_wallet", "to_wallet", "amount"}
+
+
+def test_enumerated_fields_list_the_domains_values(spec):
+    from wallets.audit import checkpoints, log
+    from wallets.audit.export import jobs
+    from wallets.casino import exclusions
+    from wallets.casino.model import OPERATION_KINDS
+    from wallets.core.principal import ROLES
+    from wallets.ledger.posting import TRANSFER_KINDS
+    from wallets.retail import holds
+    from wallets.retail import wallet as wl
+    from wallets.retail.payments import BATCH_RESULTS
+    from wallets.supervision import alerts
+    from wallets.tier1 import settlement
+
+    schemas = spec["components"]["schemas"]
+    expected = {
+        ("TransferOut", "kind"): TRANSFER_KINDS,
+        ("TransferOut", "status"): ("posted",),
+        ("StatementEntryOut", "kind"): TRANSFER_KINDS,
+        ("BatchResultOut", "status"): BATCH_RESULTS,
+        ("WalletOut", "kind"): wl.KINDS,
+        ("WalletOut", "status"): wl.STATUSES,
+        ("HoldOut", "status"): holds.STATUSES,
+        ("AlertOut", "type"): alerts.TYPES,
+        ("AlertOut", "status"): alerts.STATUSES,
+        ("AlertBriefOut", "type"): alerts.TYPES,
+        ("ExclusionOut", "kind"): exclusions.KINDS,
+        ("ExclusionOut", "status"): exclusions.STATUSES,
+        ("SettlementSettingsOut", "model"): settlement.MODELS,
+        ("WindowOut", "status"): settlement.WINDOW_STATUSES,
+        ("ExportJobOut", "status"): jobs.STATUSES,
+        ("CheckpointOut", "reason"): checkpoints.REASONS,
+        ("AuditEventOut", "outcome"): log.OUTCOMES,
+        ("KeyOut", "role"): ROLES,
+        ("CageOperationOut", "kind"): OPERATION_KINDS,
+        ("OperationOut", "kind"): OPERATION_KINDS,
+    }
+    for (name, field), values in expected.items():
+        assert schemas[name]["properties"][field]["enum"] == list(values), (name, field)
+
+
+def test_a_draft_of_an_unknown_transfer_kind_is_refused():
+    """TRANSFER_KINDS is the vocabulary the document lists: nothing else is posted."""
+    from wallets.ledger.posting import TransferDraft
+
+    with pytest.raises(ValueError, match="chip_adjustment"):
+        TransferDraft("chip_adjustment", "ECNY", 1, [])
+
+
+def test_the_answer_check_finds_a_missing_field_and_an_undeclared_null(spec):
+    """tests/openapi_check.py, which every API test runs, can fail."""
+    from tests.openapi_check import _Checker
+
+    checker = _Checker(spec)
+    schema = spec["paths"]["/v1/transfers/{transfer_id}"]["get"]["responses"]["200"]["content"]
+    validator = checker.validator(("test",), schema["application/json"]["schema"])
+    entry = {
+        "seq": 1,
+        "debit_account": "W:2:ECNY",
+        "credit_account": "W:10:ECNY",
+        "asset": "ECNY",
+        "amount": "1.00",
+        "hash": "0" * 64,
+    }
+    good = {
+        "id": 1,
+        "kind": "payment",
+        "status": "posted",
+        "asset": "ECNY",
+        "amount": "1.00",
+        "from_wallet": 2,
+        "to_wallet": 10,
+        "from_operator": "ICBC",
+        "to_operator": "BOCMO",
+        "reference": None,
+        "posted_at": "2026-01-01T00:00:00+00:00",
+        "hold_id": None,
+        "refund_of": None,
+        "entries": [entry],
+    }
+    assert list(validator.iter_errors(good)) == []
+    missing = {k: v for k, v in good.items() if k != "posted_at"}
+    assert [e.message for e in validator.iter_errors(missing)] == [
+        "'posted_at' is a required property"
+    ]
+    assert list(validator.iter_errors({**good, "amount": None}))
+    assert list(validator.iter_errors({**good, "kind": "gift"}))
 
 
 # ---- the real answers against the document ---------------------------------------
@@ -250,3 +409,124 @@ def test_real_problems_conform_to_the_documented_schema(demo):
         declared = op["responses"].get(str(status), op["responses"]["default"])
         assert PROBLEM in _resolve(spec, declared)["content"], (where, status)
         assert str(status) in op["responses"], (where, f"{status} is not documented")
+
+
+# ---- the examples work on the demo of `make run` -------------------------------
+
+# Every operation with a request body, in an order that works on a freshly
+# seeded demo: (operationId, path, role). ``{...}`` are ids earlier answers give.
+EXAMPLE_RUN = [
+    # first, so that the dates of the examples (an exclusion's end) hold in any year
+    ("setClock", "/v1/sandbox/clock", "admin"),
+    ("createOperator", "/v1/operators", "central_bank"),
+    ("depositReserve", "/v1/operators/ICBC/reserve-deposits", "central_bank"),
+    ("issue", "/v1/operators/ICBC/issuances", "central_bank"),
+    ("redeem", "/v1/operators/ICBC/redemptions", "central_bank"),
+    ("setLimits", "/v1/operators/ICBC/limits/2", "ICBC"),
+    ("openWallet", "/v1/wallets", "ICBC"),
+    ("updateWallet", "/v1/wallets/2", "ICBC"),
+    ("fund", "/v1/wallets/2/fund", "ICBC"),
+    ("defund", "/v1/wallets/2/defund", "ICBC"),
+    ("createTransfer", "/v1/transfers", "ICBC"),
+    ("createBatch", "/v1/transfers/batch", "ICBC"),
+    ("refund", "/v1/transfers/{transfer}/refunds", "admin"),
+    ("createHold", "/v1/holds", "ICBC"),
+    ("captureHold", "/v1/holds/{hold}/capture", "ICBC"),
+    ("issuePaymentCode", "/v1/wallets/2/payment-codes", "ICBC"),
+    ("buyIn", "/v1/casinos/COTAI/buy-ins", "merchant"),
+    ("play", "/v1/casinos/COTAI/plays", "merchant"),
+    ("cashOut", "/v1/casinos/COTAI/cash-outs", "merchant"),
+    ("escalateAlert", "/v1/alerts/{alert}/escalate", "supervisor"),
+    ("dismissAlert", "/v1/alerts/{other_alert}/dismiss", "supervisor"),
+    ("addExclusion", "/v1/exclusions", "supervisor"),
+    ("registerCasino", "/v1/casinos", "admin"),
+    ("setNetDebitCap", "/v1/settlement/operators/ICBC/net-debit-cap", "central_bank"),
+    ("updateSettings", "/v1/settlement/settings", "central_bank"),
+    ("setProfile", "/v1/sandbox/profile", "admin"),
+    ("createKey", "/v1/keys", "admin"),
+    ("createExport", "/v1/audit/exports", "auditor"),
+    ("advanceClock", "/v1/sandbox/clock/advance", "admin"),
+]
+
+
+def test_the_response_examples_are_valid_answers(spec):
+    from tests.openapi_check import _Checker
+
+    checker = _Checker(spec)
+    found = [(spec["components"]["responses"]["Problem"], PROBLEM)]  # the default
+    found += [
+        (response, media)
+        for _, _, op in _operations(spec)
+        for response in op["responses"].values()
+        for media in _resolve(spec, response).get("content", {})
+    ]
+    examples = [
+        (_resolve(spec, r)["content"][m]["schema"], _resolve(spec, r)["content"][m]["example"])
+        for r, m in found
+        if "example" in _resolve(spec, r)["content"][m]
+    ]
+    assert len(examples) >= 4
+    for schema, example in examples:
+        key = ("example", json.dumps(schema, sort_keys=True))
+        assert list(checker.validator(key, schema).iter_errors(example)) == [], example
+
+
+def test_every_request_body_has_an_example_that_works_on_the_demo(tmp_path):
+    """Each example body, sent as the document gives it (path parameters from
+    their examples where the path has them), is accepted by a freshly seeded demo:
+    Swagger UI's "Try it out" pre-fills nothing that cannot work."""
+    from tests.conftest import seeded_demo
+
+    app, database, seeded = seeded_demo(tmp_path)  # every answer checked against the document
+    # by role, and by code for the operators ("ICBC")
+    keys = {(scope if role == "operator" else role): key for (role, scope), key in seeded.items()}
+    client = app.test_client()
+    doc = client.get("/openapi.json").get_json()
+
+    bodies = {
+        op["operationId"]: op["requestBody"]["content"]["application/json"]["example"]
+        for _, _, op in _operations(doc)
+        if "requestBody" in op
+    }
+    assert sorted(bodies) == sorted(op_id for op_id, _, _ in EXAMPLE_RUN)
+    for path, item in doc["paths"].items():
+        for parameter in item.get("parameters", []):
+            if parameter["name"] in ("code", "wallet_id", "ref", "wallet_class"):
+                assert "example" in parameter, (path, parameter)
+
+    def call(method, path, role, **kw):
+        headers = {"Authorization": f"Bearer {keys[role]}", **kw.pop("headers", {})}
+        return client.open(path, method=method, headers=headers, **kw)
+
+    found: dict[str, object] = {}
+    for op_id, path, role in EXAMPLE_RUN:
+        method = next(m for p, m, op in _operations(doc) if op["operationId"] == op_id)
+        template = next(p for p, m, op in _operations(doc) if op["operationId"] == op_id)
+        body = dict(bodies[op_id])
+        headers = {}
+        if op_id == "updateWallet":
+            headers["If-Match"] = call("GET", path, role).headers["ETag"]
+        if op_id == "buyIn":
+            body["payment_code"] = found["payment_code"]
+        if op_id == "escalateAlert":
+            # a second alert to dismiss: another mainland wallet's buy-in
+            code = call("POST", "/v1/wallets/3/payment-codes", "ICBC").get_json()["code"]
+            second = {"player": 3, "amount": "1000.00", "payment_code": code}
+            buy = call("POST", "/v1/casinos/COTAI/buy-ins", "merchant", json=second)
+            assert buy.status_code == 201, buy.get_json()
+            alerts = call("GET", "/v1/alerts?casino=COTAI", "supervisor").get_json()["items"]
+            assert len(alerts) >= 2, alerts
+            found["alert"], found["other_alert"] = alerts[0]["id"], alerts[1]["id"]
+            for alert in alerts[:2]:
+                ack = call("POST", f"/v1/alerts/{alert['id']}/acknowledge", "supervisor")
+                assert ack.status_code == 200, ack.get_json()
+        r = call(method.upper(), path.format(**found), role, json=body, headers=headers)
+        assert r.status_code < 300, (op_id, template, r.get_data(as_text=True))
+        answer = r.get_json()
+        if op_id == "createTransfer":
+            found["transfer"] = answer["id"]
+        if op_id == "createHold":
+            found["hold"] = answer["id"]
+        if op_id == "issuePaymentCode":
+            found["payment_code"] = answer["code"]
+    database.dispose()

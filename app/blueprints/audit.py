@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import mimetypes
-
 from flask import Response, send_file, stream_with_context
 
 from wallets.audit import checkpoints as cp
@@ -37,7 +35,14 @@ blp = Blueprint(
 AuditEventPage = page_of(AuditEventOut, "AuditEventPage")
 CheckpointPage = page_of(CheckpointOut, "CheckpointPage")
 ExportJobPage = page_of(ExportJobOut, "ExportJobPage")
-MEDIA_TYPES = {".csv": "text/csv", ".jsonl": "application/x-ndjson", ".xml": "application/xml"}
+# The media type of each kind of file an export writes, by its suffix (the
+# document lists them as the download's content types).
+MEDIA_TYPES = {
+    ".csv": "text/csv",
+    ".jsonl": "application/x-ndjson",
+    ".xml": "application/xml",
+    ".json": "application/json",
+}
 
 
 @blp.route("/reconciliation", methods=["GET"])
@@ -62,7 +67,7 @@ def get_digest():
 
 @blp.route("/exports", methods=["POST"])
 @blp.arguments(ExportCreate())
-@blp.response(202, ExportJobOut)
+@blp.response(202, ExportJobOut, headers={"Location": "Location"})
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "auditor")
 def create_export(body):
@@ -131,9 +136,18 @@ def get_export(job_id):
 @blp.doc(
     responses={
         "200": {
-            "description": "The file (text/csv, application/x-ndjson, application/xml or JSON)",
+            "description": "The file, as an attachment, in the media type of its suffix: "
+            "`.csv` text/csv, `.jsonl` application/x-ndjson, `.xml` application/xml "
+            "(camt.053), `.json` application/json (the manifest)",
             "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in MEDIA_TYPES.values()
+            },
+            "headers": {
+                "ETag": {
+                    "description": "The file's version (a file of a job never changes)",
+                    "schema": {"type": "string"},
+                }
             },
         }
     }
@@ -144,10 +158,7 @@ def get_export_file(job_id, name):
     """Download one file of a succeeded export job, e.g. `manifest.json`, `journal.csv`,
     `camt053/1.xml`."""
     path = read(lambda tx: ex.job_file(tx, settings().export_dir, job_id, name))
-    suffix = path.suffix
-    mimetype = (
-        MEDIA_TYPES.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    )
+    mimetype = MEDIA_TYPES[path.suffix]  # every file an export writes has one of them
     return send_file(path, mimetype=mimetype, as_attachment=True, download_name=path.name)
 
 

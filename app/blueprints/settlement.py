@@ -103,8 +103,17 @@ def get_window(window_id):
 @blp.route("/windows/<int:window_id>/report", methods=["GET"])
 @blp.arguments(ReportArgs(), location="query")
 @blp.response(200, SettlementReportOut)
-@blp.alt_response(
-    200, description="With format=csv: one row per operator", content_type="text/csv", success=True
+@blp.doc(
+    responses={
+        "200": {
+            "description": "The report: as JSON, or with `format=csv` as CSV (text/csv), "
+            "one row per operator",
+            "content": {
+                "application/json": {"schema": SettlementReportOut},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    }
 )
 @problems(blp, 404, 409)
 @roles(*READERS)

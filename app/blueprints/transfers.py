@@ -83,24 +83,24 @@ def create_batch(body):
 
     def render(tx, results):
         out = []
-        counts = {"posted": 0, "exists": 0, "refused": 0}
+        counts = dict.fromkeys(payments.BATCH_RESULTS, 0)
         for index, (req, result) in enumerate(zip(reqs, results, strict=True)):
             if isinstance(result, ld.Refusal):
                 row = {
-                    "status": "refused",
+                    "status": payments.REFUSED,
                     "transfer_id": None,
                     "code": result.code,
                     "detail": result.detail,
                 }
             elif isinstance(result, payments.Existing):
                 row = {
-                    "status": "exists",
+                    "status": payments.EXISTS,
                     "transfer_id": result.transfer_id,
                     "code": None,
                     "detail": None,
                 }
             else:
-                row = {"status": "posted", "transfer_id": result.id, "code": None, "detail": None}
+                row = {"status": ld.POSTED, "transfer_id": result.id, "code": None, "detail": None}
             counts[row["status"]] += 1
             out.append({"index": index, "id": req.client_id, **row})
         return {**counts, "results": out}

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from wallets.core.schema import MAX_ID
+from wallets.supervision import alerts
 
-from .common import IdPageArgs, Integer, Pattern, StrictSchema, no_controls
+from .common import IdPageArgs, Integer, Output, Pattern, StrictSchema, no_controls, one_of
 
 
-class AlertOut(Schema):
+class AlertOut(Output):
     id = Integer()
-    type = fields.String(
-        metadata={
-            "description": "ltr, structuring, minimal_play, mainland_wallet, "
-            "mainland_yearly_cap, or another rule's"
-        }
-    )
-    status = fields.String(metadata={"description": "open, acknowledged, escalated or dismissed"})
+    type = one_of(alerts.TYPES, metadata={"description": "The rule that raised it (docs/macau.md)"})
+    status = one_of(alerts.STATUSES)
     casino = fields.String(attribute="casino_ref", allow_none=True)
     wallet = Integer(attribute="wallet_id", allow_none=True)
     operator = fields.String(attribute="operator_code", allow_none=True)
@@ -38,9 +34,7 @@ class AlertOut(Schema):
 class AlertListArgs(IdPageArgs):
     casino = fields.String(validate=validate.Length(max=16))
     type = fields.String(validate=Pattern(r"^[a-z_]{1,32}$"))
-    status = fields.String(
-        validate=validate.OneOf(["open", "acknowledged", "escalated", "dismissed"])
-    )
+    status = fields.String(validate=validate.OneOf(alerts.STATUSES))
     overdue = fields.Boolean()
     wallet = Integer(validate=validate.Range(min=1, max=MAX_ID))
 

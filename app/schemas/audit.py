@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from wallets.audit import checkpoints
+from wallets.audit import log as audit_log
+from wallets.audit.digest import ALGORITHM
+from wallets.audit.export import jobs
 from wallets.core.schema import MAX_ID32
 
-from .common import IdPageArgs, Instant, Integer, StrictSchema, id_field, wallet_id
+from .common import IdPageArgs, Instant, Integer, Output, StrictSchema, id_field, one_of, wallet_id
 
 
-class CheckOut(Schema):
+class CheckOut(Output):
     id = Integer()
     name = fields.String()
     ok = fields.Boolean()
@@ -17,13 +21,13 @@ class CheckOut(Schema):
     problems = fields.List(fields.String())
 
 
-class ReconciliationOut(Schema):
+class ReconciliationOut(Output):
     ok = fields.Boolean()
     checked_at = fields.String()
     checks = fields.List(fields.Nested(CheckOut))
 
 
-class DigestOut(Schema):
+class DigestOut(Output):
     sequence = Integer(metadata={"description": "seq of the last journal entry"})
     head_hash = fields.String(metadata={"description": "hash of that entry (64 zeros if none)"})
     time = fields.String(metadata={"description": "Sandbox time of the digest, ISO 8601"})
@@ -37,7 +41,7 @@ class DigestOut(Schema):
     public_key_sha256 = fields.String(
         metadata={"description": "SHA-256 of the raw 32-byte public key, to compare out of band"}
     )
-    algorithm = fields.String(metadata={"example": "Ed25519"})
+    algorithm = one_of([ALGORITHM])
 
 
 class ExportCreate(StrictSchema):
@@ -66,16 +70,16 @@ class ExportCreate(StrictSchema):
     )
 
 
-class ExportFileOut(Schema):
+class ExportFileOut(Output):
     name = fields.String(metadata={"example": "journal.csv"})
     rows = Integer(allow_none=True)
     bytes = Integer()
     sha256 = fields.String()
 
 
-class ExportJobOut(Schema):
+class ExportJobOut(Output):
     id = Integer()
-    status = fields.String(metadata={"description": "queued, running, succeeded or failed"})
+    status = one_of(jobs.STATUSES)
     filters = fields.Dict()
     created_at = fields.DateTime(metadata={"description": "Sandbox time"})
     started_at = fields.DateTime(allow_none=True)
@@ -90,7 +94,7 @@ class ExportJobOut(Schema):
     )
 
 
-class CheckpointOut(Schema):
+class CheckpointOut(Output):
     id = fields.Integer()
     sequence = fields.Integer(metadata={"description": "seq of the journal head it signs"})
     head_hash = fields.String(metadata={"description": "hash of that entry (64 zeros if none)"})
@@ -104,8 +108,10 @@ class CheckpointOut(Schema):
     public_key_sha256 = fields.String(
         metadata={"description": "SHA-256 of the raw 32-byte public key that signed it"}
     )
-    algorithm = fields.String(metadata={"example": "Ed25519"})
-    reason = fields.String(metadata={"description": "schedule or export"})
+    algorithm = one_of([ALGORITHM])
+    reason = one_of(
+        checkpoints.REASONS, metadata={"description": "Taken on schedule or for an export"}
+    )
     export_id = fields.String(
         allow_none=True, metadata={"description": "The export it was taken for"}
     )
@@ -128,11 +134,11 @@ class AuditEventArgs(IdPageArgs):
         load_default=None,
         metadata={"description": "Events before this sandbox time (exclusive)"},
     )
-    outcome = fields.String(validate=validate.OneOf(["succeeded", "refused", "failed"]))
+    outcome = fields.String(validate=validate.OneOf(audit_log.OUTCOMES))
     status = Integer(validate=validate.Range(min=100, max=599))
 
 
-class AuditEventOut(Schema):
+class AuditEventOut(Output):
     id = Integer()
     at = fields.DateTime(metadata={"description": "Sandbox time"})
     wall_at = fields.DateTime(metadata={"description": "Real time"})
@@ -145,7 +151,7 @@ class AuditEventOut(Schema):
     idempotency_key = fields.String(allow_none=True)
     replayed = fields.Boolean()
     status = Integer()
-    outcome = fields.String()
+    outcome = one_of(audit_log.OUTCOMES)
     error_code = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
     resource = fields.String(allow_none=True, metadata={"description": "id or code written"})

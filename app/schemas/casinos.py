@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from wallets.casino.model import OPERATION_KINDS
 from wallets.core.schema import MAX_ID, MAX_ID32
 from wallets.ledger.money import AmountError, parse_rate
+from wallets.supervision import alerts
 
 from .common import (
     GAMING_DAY_PATTERN,
@@ -13,11 +15,13 @@ from .common import (
     Amount,
     IdPageArgs,
     Integer,
+    Output,
     PageArgs,
     SignedAmount,
     StrictSchema,
     casino_ref_field,
     no_controls,
+    one_of,
     reference_field,
     wallet_id,
 )
@@ -68,12 +72,12 @@ class CasinoCreate(StrictSchema):
     )
 
 
-class SupervisorOut(Schema):
+class SupervisorOut(Output):
     key_id = Integer()
     label = fields.String(allow_none=True)
 
 
-class CasinoOut(Schema):
+class CasinoOut(Output):
     ref = fields.String()
     name = fields.String()
     operator = fields.String(attribute="operator_code")
@@ -101,7 +105,7 @@ class ChipsApprovalBody(StrictSchema):
     )
 
 
-class CirculationOut(Schema):
+class CirculationOut(Output):
     approved = fields.String(allow_none=True)
     now = fields.String(metadata={"description": "Chips with players at the close"})
     ecny_cash = fields.String(metadata={"description": "The casino wallet's e-CNY after the sweep"})
@@ -160,7 +164,7 @@ class PromoterPlayerBody(StrictSchema):
     player = wallet_id(required=True, metadata={"description": "The player's wallet"})
 
 
-class PromoterOut(Schema):
+class PromoterOut(Output):
     licence = fields.String()
     name = fields.String()
     casino = fields.String(attribute="casino_ref")
@@ -170,7 +174,7 @@ class PromoterOut(Schema):
     created_at = fields.DateTime()
 
 
-class PromoterCommissionOut(Schema):
+class PromoterCommissionOut(Output):
     promoter = fields.String(metadata={"description": "Its licence"})
     wallet = Integer()
     players = Integer()
@@ -188,14 +192,14 @@ class _CageBody(StrictSchema):
     reference = reference_field()
 
 
-class WalkingPlayerOut(Schema):
+class WalkingPlayerOut(Output):
     player = Integer()
     chips = fields.String()
     last_gaming_day = fields.String()
     alert_id = Integer(allow_none=True)
 
 
-class ChipWalkingOut(Schema):
+class ChipWalkingOut(Output):
     gaming_days = Integer(metadata={"description": "The profile's casino.chip_walking.gaming_days"})
     players = fields.List(fields.Nested(WalkingPlayerOut))
 
@@ -208,7 +212,7 @@ class CreditLineBody(StrictSchema):
     )
 
 
-class CreditLineOut(Schema):
+class CreditLineOut(Output):
     casino = fields.String(attribute="casino_ref")
     player = Integer(attribute="wallet_id")
     limit = Amount(allow_zero=True)
@@ -229,7 +233,7 @@ class CreditRepaymentBody(CreditDrawBody):
     )
 
 
-class CreditMovementOut(Schema):
+class CreditMovementOut(Output):
     id = Integer()
     casino = fields.String(attribute="casino_ref")
     kind = fields.String(metadata={"description": "draw or repayment"})
@@ -242,7 +246,7 @@ class CreditMovementOut(Schema):
     alerts = fields.List(fields.Nested(lambda: AlertBriefOut()))
 
 
-class GamingCreditOut(Schema):
+class GamingCreditOut(Output):
     drawn = fields.String()
     repaid = fields.String()
     outstanding = fields.String(metadata={"description": "Owed to the casino at the close"})
@@ -254,7 +258,7 @@ class ChipHandoverBody(StrictSchema):
     amount = Amount(required=True)
 
 
-class ChipHandoverOut(Schema):
+class ChipHandoverOut(Output):
     id = Integer()
     casino = fields.String(attribute="casino_ref")
     from_player = Integer(attribute="from_wallet_id")
@@ -298,16 +302,16 @@ class PlayBody(StrictSchema):
     reference = reference_field()
 
 
-class AlertBriefOut(Schema):
+class AlertBriefOut(Output):
     id = Integer()
-    type = fields.String()
+    type = one_of(alerts.TYPES)
     summary = fields.String()
 
 
-class CageOperationOut(Schema):
+class CageOperationOut(Output):
     id = Integer(metadata={"description": "The cage operation's id"})
     casino = fields.String(attribute="casino_ref")
-    kind = fields.String(metadata={"description": "buy_in, play or cash_out"})
+    kind = one_of(OPERATION_KINDS)
     player = Integer(attribute="wallet_id")
     gaming_day = fields.Date()
     at = fields.DateTime()
@@ -317,10 +321,10 @@ class CageOperationOut(Schema):
     alerts = fields.List(fields.Nested(AlertBriefOut), metadata={"description": "Raised by it"})
 
 
-class OperationOut(Schema):
+class OperationOut(Output):
     id = Integer()
     casino = fields.String(attribute="casino_ref")
-    kind = fields.String()
+    kind = one_of(OPERATION_KINDS)
     player = Integer(attribute="wallet_id")
     holder_id = fields.String()
     gaming_day = fields.Date()
@@ -335,7 +339,7 @@ class OperationListArgs(IdPageArgs):
     gaming_day = fields.Date()
 
 
-class PlayerDayOut(Schema):
+class PlayerDayOut(Output):
     gaming_day = fields.Date()
     player = Integer(attribute="wallet_id")
     holder_id = fields.String()
@@ -360,20 +364,20 @@ class GamingDayArgs(PageArgs):
     )
 
 
-class CheckResultOut(Schema):
+class CheckResultOut(Output):
     name = fields.String()
     ok = fields.Boolean()
     figures = fields.Dict()
     problems = fields.List(fields.String())
 
 
-class TaxOut(Schema):
+class TaxOut(Output):
     rate = fields.String(metadata={"example": "0.35"})
     amount = fields.String(metadata={"example": "1234.50"})
     transfer_id = Integer(allow_none=True)
 
 
-class ContributionPaymentOut(Schema):
+class ContributionPaymentOut(Output):
     name = fields.String(metadata={"example": "macao_foundation"})
     rate = fields.String(metadata={"example": "0.02"})
     amount = fields.String(metadata={"example": "460.00"})
@@ -381,25 +385,25 @@ class ContributionPaymentOut(Schema):
     transfer_id = Integer(allow_none=True)
 
 
-class ContributionsOut(Schema):
+class ContributionsOut(Output):
     rate = fields.String(metadata={"description": "The shares together", "example": "0.05"})
     amount = fields.String(metadata={"description": "The payments together"})
     payments = fields.List(fields.Nested(ContributionPaymentOut))
 
 
-class SweepOut(Schema):
+class SweepOut(Output):
     float_amount = fields.String(attribute="float", data_key="float")
     balance_before = fields.String()
     amount = fields.String()
     transfer_id = Integer(allow_none=True)
 
 
-class ChipsOut(Schema):
+class ChipsOut(Output):
     at_start = fields.String()
     at_end = fields.String()
 
 
-class GamingDayReportOut(Schema):
+class GamingDayReportOut(Output):
     casino = fields.String()
     gaming_day = fields.String(metadata={"example": "2026-03-02"})
     starts_at = fields.String()

@@ -5,6 +5,7 @@ and the problem body. Amounts cross the edge here, as strings."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -192,6 +193,13 @@ def amount_properties(converter, field, **kwargs) -> dict:
     return {"pattern": r"^(0|[1-9][0-9]*)\.[0-9]{2}$"}
 
 
+def one_of(values: Iterable[str], **kwargs) -> fields.String:
+    """A text field of a response that is always one of ``values`` (the domain's
+    own tuple of them): an ``enum`` in the document."""
+    metadata = kwargs.pop("metadata", {})
+    return fields.String(metadata={**metadata, "enum": list(values)}, **kwargs)
+
+
 class Input(Schema):
     """What a request gives (a body, query parameters): no text field takes a
     control character (a NUL, which PostgreSQL cannot store, above all). Fields
@@ -207,6 +215,18 @@ class Input(Schema):
                 )
             ):
                 text.validators.append(no_controls)
+
+
+class Output(Schema):
+    """A response body. Every field is always in it, so the OpenAPI document
+    lists every field as ``required`` (a generated client's model then has no
+    ``Unset``); a field that may be null says so with ``allow_none`` (``nullable``).
+    A field a response may leave out would say ``metadata={"optional": True}``."""
+
+    def on_bind_field(self, field_name, field_obj):
+        # ``required`` only matters when loading, which a response schema never
+        # does: here it is what the document says of the dumped body.
+        field_obj.required = not field_obj.metadata.get("optional", False)
 
 
 class StrictSchema(Input):
@@ -300,9 +320,9 @@ class Id32PageArgs(PageArgs):
 
 
 def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
-    return Schema.from_dict(
+    return Output.from_dict(
         {
-            "items": fields.List(fields.Nested(item_schema), required=True),
+            "items": fields.List(fields.Nested(item_schema)),
             "next_after": fields.String(
                 allow_none=True,
                 metadata={

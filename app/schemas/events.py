@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from wallets.core.outbox import TYPES
 from wallets.events.endpoints import MAX_URL_LENGTH
 
-from .common import Id32PageArgs, IdPageArgs, Integer, Pattern, StrictSchema, no_controls
+from .common import Id32PageArgs, IdPageArgs, Integer, Output, Pattern, StrictSchema, no_controls
 
 _TYPE = "(?:" + "|".join(t.replace(".", "\\.") for t in TYPES) + ")"
 # One event type or several, comma-separated (what the schema states is what
@@ -34,7 +34,7 @@ class EventListArgs(IdPageArgs):
     )
 
 
-class EventOut(Schema):
+class EventOut(Output):
     id = Integer(metadata={"description": "In commit order; the feed's cursor"})
     type = fields.String(metadata={"description": "One of docs/events.md's types"})
     timestamp = fields.DateTime(metadata={"description": "Sandbox time of the change"})
@@ -60,7 +60,7 @@ class WebhookEndpointCreate(StrictSchema):
     description = fields.String(allow_none=True, validate=[validate.Length(max=500), no_controls])
 
 
-class WebhookEndpointOut(Schema):
+class WebhookEndpointOut(Output):
     id = Integer()
     url = fields.String()
     description = fields.String(allow_none=True)
@@ -86,7 +86,7 @@ class DeliveryListArgs(IdPageArgs):
     status = fields.String(validate=validate.OneOf(["pending", "succeeded", "failed"]))
 
 
-class DeliveryOut(Schema):
+class DeliveryOut(Output):
     id = Integer()
     endpoint_id = Integer()
     event_id = Integer()

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from .common import Id32PageArgs, Integer, Pattern, StrictSchema, casino_ref_field
+from wallets.casino import exclusions
+
+from .common import (
+    Id32PageArgs,
+    Integer,
+    Output,
+    Pattern,
+    StrictSchema,
+    casino_ref_field,
+    one_of,
+)
 
 
 class ExclusionCreate(StrictSchema):
     holder_id = fields.String(required=True, validate=Pattern(r"^[A-Za-z0-9_.:-]{1,64}$"))
-    kind = fields.String(required=True, validate=validate.OneOf(["self", "family"]))
+    kind = fields.String(required=True, validate=validate.OneOf(exclusions.KINDS))
     starts_on = fields.Date(metadata={"description": "Default: today (UTC+8)"})
     ends_on = fields.Date(required=True, metadata={"description": "Last day, inclusive"})
     casino = casino_ref_field("Only this casino (default: every casino)")
 
 
-class ExclusionOut(Schema):
+class ExclusionOut(Output):
     id = Integer()
     holder_id = fields.String()
     casino = fields.String(attribute="casino_ref", allow_none=True)
-    kind = fields.String()
+    kind = one_of(exclusions.KINDS)
     starts_on = fields.Date()
     ends_on = fields.Date()
-    status = fields.String(
-        metadata={"description": "scheduled, active, revocation_pending, revoked or ended"}
-    )
+    status = one_of(exclusions.STATUSES, metadata={"description": "On the sandbox's today"})
     requested_at = fields.DateTime()
     revocation_requested_at = fields.DateTime(allow_none=True)
     revoked_from = fields.DateTime(allow_none=True)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from wallets.core.schema import MAX_ID
+from wallets.retail import holds
 
-from .common import Amount, IdPageArgs, Integer, StrictSchema, reference_field, wallet_id
+from .common import (
+    Amount,
+    IdPageArgs,
+    Integer,
+    Output,
+    StrictSchema,
+    one_of,
+    reference_field,
+    wallet_id,
+)
 from .transfers import TransferOut
 
 
@@ -27,13 +37,13 @@ class CaptureBody(StrictSchema):
     amount = Amount(metadata={"description": "Default: the whole hold; the rest is released"})
 
 
-class HoldOut(Schema):
+class HoldOut(Output):
     id = Integer()
     from_wallet = Integer(attribute="from_wallet_id")
     to_wallet = Integer(attribute="to_wallet_id")
     amount = Amount()
     captured = Amount()
-    status = fields.String(metadata={"description": "pending, captured, voided or expired"})
+    status = one_of(holds.STATUSES)
     reference = fields.String(allow_none=True)
     created_at = fields.DateTime()
     expires_at = fields.DateTime()
@@ -43,4 +53,4 @@ class HoldOut(Schema):
 
 class HoldListArgs(IdPageArgs):
     wallet = Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
-    status = fields.String(validate=validate.OneOf(["pending", "captured", "voided", "expired"]))
+    status = fields.String(validate=validate.OneOf(holds.STATUSES))

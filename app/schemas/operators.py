@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from .common import Amount, Integer, Pattern, SignedAmount, StrictSchema, no_controls
+from .common import Amount, Integer, Output, Pattern, SignedAmount, StrictSchema, no_controls
 
 
 class OperatorCreate(StrictSchema):
@@ -16,7 +16,7 @@ class OperatorCreate(StrictSchema):
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_controls])
 
 
-class OperatorOut(Schema):
+class OperatorOut(Output):
     code = fields.String()
     name = fields.String()
     reserve = Amount(metadata={"description": "Free reserve at the central bank (tier 1)"})
@@ -69,14 +69,14 @@ class LimitsBody(StrictSchema):
     annual_out = _limit_amount("Most it may pay out in a sandbox year (UTC+8)")
 
 
-class LimitsOut(Schema):
+class LimitsOut(Output):
     balance_cap = Amount(allow_none=True)
     single_payment = Amount(allow_none=True)
     daily_out = Amount(allow_none=True)
     annual_out = Amount(allow_none=True)
 
 
-class ClassLimitsOut(Schema):
+class ClassLimitsOut(Output):
     wallet_class = Integer()
     profile = fields.Nested(LimitsOut, metadata={"description": "The rule profile's limits"})
     effective = fields.Nested(
@@ -84,7 +84,7 @@ class ClassLimitsOut(Schema):
     )
 
 
-class OperatorLimitsOut(Schema):
+class OperatorLimitsOut(Output):
     operator = fields.String()
     profile = fields.String()
     classes = fields.List(fields.Nested(ClassLimitsOut))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from .common import Integer, StrictSchema
+from .common import Integer, Output, StrictSchema
 
 
 class ProfileSelect(StrictSchema):
@@ -20,7 +20,7 @@ class ProfileSelect(StrictSchema):
     )
 
 
-class RulesOut(Schema):
+class RulesOut(Output):
     name = fields.String()
     version = Integer(metadata={"description": "Version of the profile format"})
     description = fields.String()

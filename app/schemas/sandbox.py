@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from wallets.core.clock import CLOCK_MAX, CLOCK_MIN
 from wallets.core.principal import ROLES
 
-from .common import Id32PageArgs, Instant, Integer, StrictSchema, no_controls
+from .common import Id32PageArgs, Instant, Integer, Output, StrictSchema, no_controls, one_of
 
 
-class ClockOut(Schema):
+class ClockOut(Output):
     now = fields.DateTime(metadata={"description": "Sandbox time (UTC)"})
     local_now = fields.DateTime(
         metadata={"description": "Sandbox time in UTC+8 (Asia/Shanghai, Asia/Macau)"}
@@ -49,7 +49,7 @@ class KeyCreate(StrictSchema):
     label = fields.String(validate=[validate.Length(max=200), no_controls])
 
 
-class KeyOut(Schema):
+class KeyOut(Output):
     id = Integer()
     key = fields.String(
         allow_none=True,
@@ -58,24 +58,24 @@ class KeyOut(Schema):
             " replay of the request with the same Idempotency-Key)"
         },
     )
-    role = fields.String()
+    role = one_of(ROLES)
     operator = fields.String(attribute="operator_code", allow_none=True)
     casino = fields.String(attribute="casino_ref", allow_none=True)
     label = fields.String(allow_none=True)
 
 
-class KeyRevokedOut(Schema):
+class KeyRevokedOut(Output):
     id = Integer()
-    role = fields.String()
+    role = one_of(ROLES)
     operator = fields.String(attribute="operator_code", allow_none=True)
     casino = fields.String(attribute="casino_ref", allow_none=True)
     label = fields.String(allow_none=True)
     revoked_at = fields.AwareDateTime()
 
 
-class KeyListOut(Schema):
+class KeyListOut(Output):
     id = Integer()
-    role = fields.String()
+    role = one_of(ROLES)
     operator = fields.String(attribute="operator_code", allow_none=True)
     casino = fields.String(attribute="casino_ref", allow_none=True)
     label = fields.String(allow_none=True)
@@ -87,7 +87,7 @@ class KeyListArgs(Id32PageArgs):
     pass
 
 
-class HealthOut(Schema):
+class HealthOut(Output):
     status = fields.String()
     database = fields.String()
     migration = fields.String(allow_none=True)

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from wallets.tier1 import settlement
 from wallets.tier1.settlement import NDC_ALERT_PERCENT, NDC_RESERVE_RATIO
 
-from .common import Amount, Input, Integer, Pattern, Setting, SignedAmount, StrictSchema
+from .common import (
+    Amount,
+    Input,
+    Integer,
+    Output,
+    Pattern,
+    Setting,
+    SignedAmount,
+    StrictSchema,
+    one_of,
+)
 
 
-class SettlementSettingsOut(Schema):
-    model = fields.String(metadata={"description": "gross or deferred_net"})
+class SettlementSettingsOut(Output):
+    model = one_of(settlement.MODELS)
     ndc_reserve_ratio = fields.String(metadata={"description": "Default NDC = free reserve x this"})
     ndc_alert_percent = fields.String(
         metadata={"description": "Alert when a net debit passes this % of its NDC"}
@@ -21,7 +32,7 @@ class SettlementSettingsOut(Schema):
 
 
 class SettlementSettingsBody(StrictSchema):
-    model = fields.String(validate=validate.OneOf(["gross", "deferred_net"]))
+    model = fields.String(validate=validate.OneOf(settlement.MODELS))
     ndc_reserve_ratio = Setting(NDC_RESERVE_RATIO)
     ndc_alert_percent = Setting(NDC_ALERT_PERCENT)
     cutoff = fields.String(allow_none=True, validate=Pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
@@ -38,7 +49,7 @@ class NetDebitCapBody(StrictSchema):
     )
 
 
-class WindowPositionOut(Schema):
+class WindowPositionOut(Output):
     operator = fields.String()
     sent = Amount()
     received = Amount()
@@ -48,9 +59,9 @@ class WindowPositionOut(Schema):
     peak_debit = Amount()
 
 
-class WindowOut(Schema):
+class WindowOut(Output):
     id = Integer()
-    status = fields.String(metadata={"description": "OPEN, CLOSED or SETTLED"})
+    status = one_of(settlement.WINDOW_STATUSES)
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     settled_at = fields.DateTime(allow_none=True)
@@ -58,7 +69,7 @@ class WindowOut(Schema):
     positions = fields.List(fields.Nested(WindowPositionOut))
 
 
-class ReportOperatorOut(Schema):
+class ReportOperatorOut(Output):
     operator = fields.String()
     sent = fields.String()
     received = fields.String()
@@ -68,13 +79,13 @@ class ReportOperatorOut(Schema):
     peak_utilisation_percent = fields.String(allow_none=True)
 
 
-class Tier1MoveOut(Schema):
+class Tier1MoveOut(Output):
     debit_account = fields.String()
     credit_account = fields.String()
     amount = fields.String()
 
 
-class SettlementReportOut(Schema):
+class SettlementReportOut(Output):
     window_id = Integer()
     settlement_transfer_id = Integer(allow_none=True)
     operators = fields.List(fields.Nested(ReportOperatorOut))

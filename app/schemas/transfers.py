@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from wallets.core.schema import MAX_ID
 from wallets.ledger.money import AmountError, parse_amount
+from wallets.ledger.posting import POSTED, TRANSFER_KINDS
+from wallets.retail.payments import BATCH_RESULTS
 
 from .common import (
     CLIENT_ID_PATTERN,
@@ -17,8 +19,10 @@ from .common import (
     Amount,
     IdPageArgs,
     Integer,
+    Output,
     Pattern,
     StrictSchema,
+    one_of,
     reference_field,
     wallet_id,
 )
@@ -31,7 +35,7 @@ class TransferCreate(StrictSchema):
     reference = reference_field()
 
 
-class EntryOut(Schema):
+class EntryOut(Output):
     seq = Integer()
     debit_account = fields.String()
     credit_account = fields.String()
@@ -40,16 +44,12 @@ class EntryOut(Schema):
     hash = fields.String()
 
 
-class TransferOut(Schema):
+class TransferOut(Output):
     id = Integer()
-    kind = fields.String(
-        metadata={
-            "description": "reserve_deposit, issuance, redemption, funding, defunding, payment, "
-            "hold, capture, hold_release, void, hold_expiry, refund, sweep, chip_issue, wager, "
-            "payout or chip_return (docs/ledger.md)"
-        }
+    kind = one_of(
+        TRANSFER_KINDS, metadata={"description": "What the transfer did (docs/ledger.md)"}
     )
-    status = fields.String(metadata={"description": "posted"})
+    status = one_of([POSTED], metadata={"description": "Every transfer is posted (immutable)"})
     asset = fields.String()
     amount = Amount()
     from_wallet = Integer(allow_none=True)
@@ -152,18 +152,22 @@ def _fast_batch(data) -> dict | None:
     return {"transfers": out}
 
 
-class BatchResultOut(Schema):
+class BatchResultOut(Output):
     index = Integer()
     id = fields.String()
-    status = fields.String(
-        metadata={"description": "posted, exists (posted before with this id) or refused"}
+    status = one_of(
+        BATCH_RESULTS,
+        metadata={"description": "posted, exists (posted before with this id) or refused"},
     )
     transfer_id = Integer(allow_none=True)
-    code = fields.String(allow_none=True)
+    code = fields.String(
+        allow_none=True,
+        metadata={"description": "Why it was refused: a code of docs/errors.md, as a problem's"},
+    )
     detail = fields.String(allow_none=True)
 
 
-class BatchOut(Schema):
+class BatchOut(Output):
     posted = Integer()
     exists = Integer()
     refused = Integer()

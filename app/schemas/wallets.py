@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from wallets.ledger.posting import TRANSFER_KINDS
+from wallets.retail import wallet as wl
 
 from .common import (
     INT_CURSOR_PATTERN,
@@ -11,10 +14,12 @@ from .common import (
     Input,
     Instant,
     Integer,
+    Output,
     Pattern,
     SignedAmount,
     StrictSchema,
     no_controls,
+    one_of,
     wallet_id,
 )
 from .operators import LimitsOut
@@ -26,7 +31,7 @@ class WalletCreate(StrictSchema):
         metadata={"description": "Operator code; an operator key defaults to its own"},
     )
     wallet_class = Integer(strict=True, required=True, validate=validate.OneOf([1, 2, 3, 4]))
-    kind = fields.String(load_default="personal", validate=validate.OneOf(["personal", "merchant"]))
+    kind = fields.String(load_default="personal", validate=validate.OneOf(wl.KINDS))
     region = fields.String(
         required=True, validate=Pattern(r"^[A-Z]{2}$"), metadata={"example": "MO"}
     )
@@ -47,12 +52,12 @@ class WalletCreate(StrictSchema):
     label = fields.String(validate=[validate.Length(max=200), no_controls])
 
 
-class WalletOut(Schema):
+class WalletOut(Output):
     id = Integer()
     operator = fields.String(attribute="operator_code")
     wallet_class = Integer()
-    kind = fields.String()
-    status = fields.String()
+    kind = one_of(wl.KINDS)
+    status = one_of(wl.STATUSES)
     holder_id = fields.String()
     region = fields.String()
     birth_date = fields.Date(allow_none=True)
@@ -76,7 +81,7 @@ class WalletListArgs(IdPageArgs):
     operator = fields.String(validate=validate.Length(max=32))
 
 
-class BalanceOut(Schema):
+class BalanceOut(Output):
     wallet_id = Integer()
     asset = fields.String()
     balance = Amount(metadata={"description": "What the holder owns: available + held"})
@@ -92,7 +97,7 @@ class WalletUpdate(StrictSchema):
     phone = fields.String(validate=Pattern(r"^\+[1-9][0-9]{6,14}$"))
 
 
-class WalletLimitsOut(Schema):
+class WalletLimitsOut(Output):
     wallet_id = Integer()
     wallet_class = Integer()
     limits = fields.Nested(LimitsOut)
@@ -119,16 +124,16 @@ class StatementArgs(Input):
     )
 
 
-class PositionOut(Schema):
+class PositionOut(Output):
     available = Amount()
     held = Amount()
     balance = Amount()
 
 
-class StatementEntryOut(Schema):
+class StatementEntryOut(Output):
     seq = Integer()
     transfer_id = Integer()
-    kind = fields.String()
+    kind = one_of(TRANSFER_KINDS)
     posted_at = fields.DateTime()
     amount = SignedAmount(metadata={"description": "Credits positive, debits negative"})
     counterparty_account = fields.String()
@@ -137,7 +142,7 @@ class StatementEntryOut(Schema):
     balance_after = Amount(metadata={"description": "Available balance after this entry"})
 
 
-class StatementOut(Schema):
+class StatementOut(Output):
     wallet_id = Integer()
     start = fields.DateTime(data_key="from", allow_none=True)
     end = fields.DateTime(data_key="to", allow_none=True)
@@ -153,7 +158,7 @@ class PaymentCodeCreate(StrictSchema):
     )
 
 
-class PaymentCodeOut(Schema):
+class PaymentCodeOut(Output):
     id = fields.Integer()
     code = fields.String(
         metadata={"description": "The secret: in this response only; only its hash is stored"}

@@ -182,8 +182,9 @@ def test_class_2_limits_keep_large_buy_ins_out_under_the_shipped_profile(sandbox
 
 
 def test_chips_moved_outside_the_cage_fail_the_close(sandbox):
-    """Chips credited to a player by a transfer the cage did not make: the ledger
-    still balances, but the close's settlement checks find it."""
+    """Chips credited to a player by a transfer the cage did not make (a chip
+    issue without a buy-in): the ledger still balances, but the close's
+    settlement checks find it."""
     sb = sandbox
     macau_world(sb, float_="10000.00")
     p = sb.wallet("BOCMO", 1, fund="5000.00", region="MO")
@@ -197,7 +198,7 @@ def test_chips_moved_outside_the_cage_fail_the_close(sandbox):
         )
         issuance, chips = ids["CASINO:COTAI:CHIPS"], ids[f"W:{p}:CHIP:COTAI"]
         Posting(tx, [issuance, chips]).post(
-            TransferDraft("chip_adjustment", asset, 50000, [Leg(issuance, chips, 50000, asset)])
+            TransferDraft("chip_issue", asset, 50000, [Leg(issuance, chips, 50000, asset)])
         )
 
     sb.db.write(tamper)

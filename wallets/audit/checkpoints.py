@@ -40,6 +40,7 @@ from . import digest as dg
 log = logging.getLogger(__name__)
 
 SCHEDULE, EXPORT = "schedule", "export"
+REASONS = (SCHEDULE, EXPORT)
 # Periods are counted from this instant: 00:00 sandbox time (UTC+8).
 PERIOD_ORIGIN = datetime(1970, 1, 1, tzinfo=SANDBOX_TZ)
 CHAIN_YIELD_PER = 5000

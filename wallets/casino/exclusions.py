@@ -25,6 +25,14 @@ from ..rules import casino_rules
 from .registry import get as get_casino
 
 KINDS = ("self", "family")
+SCHEDULED, ACTIVE, REVOCATION_PENDING, REVOKED, ENDED = (
+    "scheduled",
+    "active",
+    "revocation_pending",
+    "revoked",
+    "ended",
+)
+STATUSES = (SCHEDULED, ACTIVE, REVOCATION_PENDING, REVOKED, ENDED)
 
 
 @dataclass(frozen=True)
@@ -41,16 +49,16 @@ class Exclusion:
 
     def status(self, now: datetime) -> str:
         if self.revoked_from is not None and now >= self.revoked_from:
-            return "revoked"
+            return REVOKED
         today = local_date(now)
         if today > self.ends_on:
-            return "ended"
+            return ENDED
         if today < self.starts_on:
-            return "scheduled"
-        return "revocation_pending" if self.revoked_from is not None else "active"
+            return SCHEDULED
+        return REVOCATION_PENDING if self.revoked_from is not None else ACTIVE
 
     def bars(self, now: datetime) -> bool:
-        return self.status(now) in ("active", "revocation_pending")
+        return self.status(now) in (ACTIVE, REVOCATION_PENDING)
 
 
 @cache

@@ -11,6 +11,7 @@ from ..ledger.journal import PostedTransfer
 from ..supervision.alerts import Alert
 
 BUY_IN, PLAY, CASH_OUT = "buy_in", "play", "cash_out"
+OPERATION_KINDS = (BUY_IN, PLAY, CASH_OUT)
 
 
 @dataclass(frozen=True)

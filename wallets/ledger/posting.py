@@ -101,6 +101,33 @@ class Leg:
     deferrable: bool = False
 
 
+# Every kind of transfer the ledger posts (docs/ledger.md): a draft of another
+# kind is a bug, so this is the vocabulary (the API's document lists it).
+TRANSFER_KINDS = (
+    "reserve_deposit",
+    "issuance",
+    "redemption",
+    "funding",
+    "defunding",
+    "payment",
+    "hold",
+    "capture",
+    "hold_release",
+    "void",
+    "hold_expiry",
+    "refund",
+    "sweep",
+    "settlement",
+    "chip_issue",
+    "wager",
+    "payout",
+    "chip_return",
+)
+_TRANSFER_KINDS = frozenset(TRANSFER_KINDS)
+# A transfer in the journal is posted: postings are immutable.
+POSTED = "posted"
+
+
 @dataclass
 class TransferDraft:
     kind: str
@@ -131,6 +158,10 @@ class TransferDraft:
     # (payer operator id, payee operator id, amount), and their window.
     interbank: list[tuple[int, int, int]] = field(default_factory=list)
     window_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in _TRANSFER_KINDS:
+            raise ValueError(f"transfer kind {self.kind!r} is not one of TRANSFER_KINDS")
 
 
 @dataclass(frozen=True)

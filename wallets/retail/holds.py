@@ -32,6 +32,7 @@ from .limits import class_limits
 from .payments import check_statuses, operator_accounts, require_mover, wallet_to_wallet_legs
 
 PENDING, CAPTURED, VOIDED, EXPIRED = "pending", "captured", "voided", "expired"
+STATUSES = (PENDING, CAPTURED, VOIDED, EXPIRED)
 DEFAULT_TIMEOUT = 3600
 MAX_TIMEOUT = 30 * 86400
 

@@ -25,12 +25,15 @@ from ..core.schema import accounts, transfers
 from ..ledger.accounts import ECNY
 from ..ledger.journal import PostedTransfer, load_transfer
 from ..ledger.money import format_amount
-from ..ledger.posting import Leg, Posting, Refusal, TransferDraft
+from ..ledger.posting import POSTED, Leg, Posting, Refusal, TransferDraft
 from . import wallet as wl
 from .limits import class_limits
 
 # One batch at most: TigerBeetle's batch size, which clients of such ledgers know.
 MAX_BATCH = 8190
+# What each item of a batch answers: posted now, posted before with its id, or refused.
+EXISTS, REFUSED = "exists", "refused"
+BATCH_RESULTS = (POSTED, EXISTS, REFUSED)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from ..tier1 import operators as ops
 CLASSES = (1, 2, 3, 4)
 KINDS = ("personal", "merchant")
 ACTIVE, FROZEN, CLOSED = "active", "frozen", "closed"
+STATUSES = (ACTIVE, FROZEN, CLOSED)
 REGION_RE = re.compile(r"[A-Z]{2}")
 PHONE_RE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164
 

@@ -52,6 +52,7 @@ from ..supervision.alerts import raise_alert
 GROSS, DEFERRED_NET = "gross", "deferred_net"
 MODELS = (GROSS, DEFERRED_NET)
 OPEN, CLOSED, SETTLED = "OPEN", "CLOSED", "SETTLED"
+WINDOW_STATUSES = (OPEN, CLOSED, SETTLED)
 CB_SETTLEMENT = "CB:SETTLEMENT"
 
 

@@ -27,6 +27,7 @@ from .common import Filters, file_digest, resolve
 # ---- export jobs (the API's) ---------------------------------------------------------
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED)
 
 
 @dataclass(frozen=True)
