@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from wallets.casino.model import OPERATION_KINDS
 from wallets.core.schema import MAX_ID, MAX_ID32

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from wallets.core.outbox import TYPES
 from wallets.events.endpoints import MAX_URL_LENGTH
