@@ -92,6 +92,27 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
     "escalateAlert": {"note": "STR filed with GIF"},
     "dismissAlert": {"reason": "source of funds documented"},
     "addExclusion": {"holder_id": "h-self-excluded-1", "kind": "self", "ends_on": "2027-12-31"},
+    "setChipsApproval": {"chips_approved": "50000000.00"},
+    "registerPromoter": {
+        "licence": "GP-0042",
+        "name": "Golden Lotus VIP club",
+        "wallet": 9,
+        "commission_rate": "0.0125",
+    },
+    "attachPromoterPlayer": {"player": 2},
+    "setCreditLine": {"limit": "50000.00"},
+    "drawCredit": {"player": 2, "amount": "20000.00"},
+    "repayCredit": {
+        "player": 2,
+        "amount": "5000.00",
+        "payment_code": "pc_from-POST-v1-wallets-2-payment-codes",
+    },
+    "handOverChips": {"from_player": 2, "to_player": 3, "amount": "1000.00"},
+    "createWebhookEndpoint": {
+        "url": "http://127.0.0.1:8000/webhooks",
+        "event_types": ["transfer.posted", "alert.raised"],
+        "description": "my receiver",
+    },
 }
 
 # Path parameters, by name (the same name means the same thing in every path).
@@ -100,6 +121,7 @@ PATH_PARAMETERS: dict[str, Any] = {
     "wallet_id": 2,
     "wallet_class": 2,
     "ref": "COTAI",
+    "licence": "GP-0042",
 }
 
 # Answers, by operationId and status: the demo's to the examples above.

@@ -436,6 +436,14 @@ EXAMPLE_RUN = [
     ("buyIn", "/v1/casinos/COTAI/buy-ins", "merchant"),
     ("play", "/v1/casinos/COTAI/plays", "merchant"),
     ("cashOut", "/v1/casinos/COTAI/cash-outs", "merchant"),
+    ("setChipsApproval", "/v1/casinos/COTAI/chips-approval", "supervisor"),
+    ("registerPromoter", "/v1/casinos/COTAI/promoters", "supervisor"),
+    ("attachPromoterPlayer", "/v1/casinos/COTAI/promoters/GP-0042/players", "supervisor"),
+    ("setCreditLine", "/v1/casinos/COTAI/credit-lines/2", "merchant"),
+    ("drawCredit", "/v1/casinos/COTAI/credit-draws", "merchant"),
+    ("repayCredit", "/v1/casinos/COTAI/credit-repayments", "merchant"),
+    ("handOverChips", "/v1/casinos/COTAI/chip-handovers", "merchant"),
+    ("createWebhookEndpoint", "/v1/webhook-endpoints", "ICBC"),
     ("escalateAlert", "/v1/alerts/{alert}/escalate", "supervisor"),
     ("dismissAlert", "/v1/alerts/{other_alert}/dismiss", "supervisor"),
     ("addExclusion", "/v1/exclusions", "supervisor"),
@@ -491,7 +499,7 @@ def test_every_request_body_has_an_example_that_works_on_the_demo(tmp_path):
     assert sorted(bodies) == sorted(op_id for op_id, _, _ in EXAMPLE_RUN)
     for path, item in doc["paths"].items():
         for parameter in item.get("parameters", []):
-            if parameter["name"] in ("code", "wallet_id", "ref", "wallet_class"):
+            if parameter["name"] in ("code", "wallet_id", "ref", "wallet_class", "licence"):
                 assert "example" in parameter, (path, parameter)
 
     def call(method, path, role, **kw):
@@ -508,6 +516,9 @@ def test_every_request_body_has_an_example_that_works_on_the_demo(tmp_path):
             headers["If-Match"] = call("GET", path, role).headers["ETag"]
         if op_id == "buyIn":
             body["payment_code"] = found["payment_code"]
+        if op_id == "repayCredit":
+            code = call("POST", "/v1/wallets/2/payment-codes", "ICBC").get_json()["code"]
+            body["payment_code"] = code
         if op_id == "escalateAlert":
             # a second alert to dismiss: another mainland wallet's buy-in
             code = call("POST", "/v1/wallets/3/payment-codes", "ICBC").get_json()["code"]

@@ -122,6 +122,7 @@ TRANSFER_KINDS = (
     "wager",
     "payout",
     "chip_return",
+    "chip_handover",
 )
 _TRANSFER_KINDS = frozenset(TRANSFER_KINDS)
 # A transfer in the journal is posted: postings are immutable.
