@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from macau_world import DAY, START, advance, cage, macau_world
 
+from wallets.ledger.posting import CENTRAL_BANK_KINDS
+
 # On SQLite only but for the concurrent reader, where PostgreSQL's concurrency
 # is the point (every PostgreSQL test of the suite writes events besides).
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
@@ -154,11 +156,17 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     }
     assert all(e["data"]["operator"] == "ICBC" for e in icbc_events if e["type"] == "wallet.opened")
     assert "alert.raised" not in types("BOCMO") and "gaming_day.closed" not in types("BOCMO")
-    # The central bank: transfers (and settlement, and alerts of no casino), no wallet events.
+    # The central bank: tier-1 transfers only (it reads no retail transfer:
+    # GET /v1/transfers is 403 to it), settlement, and alerts of no casino.
     assert types("central_bank") == ["transfer.posted"]
-    assert len(feed(sb, key="central_bank")) == sum(
-        e["type"] == "transfer.posted" for e in everything
-    )
+    tier1 = [
+        e
+        for e in everything
+        if e["type"] == "transfer.posted" and e["data"]["kind"] in CENTRAL_BANK_KINDS
+    ]
+    assert {e["data"]["kind"] for e in tier1} == {"reserve_deposit", "issuance"}
+    assert feed(sb, key="central_bank") == tier1
+    assert cross[0] not in feed(sb, key="central_bank")
 
 
 @SQLITE_ONLY

@@ -125,6 +125,9 @@ TRANSFER_KINDS = (
     "chip_handover",
 )
 _TRANSFER_KINDS = frozenset(TRANSFER_KINDS)
+# The transfers of tier 1, the central bank's own: the only ones its event feed
+# shows (it reads no retail transfer: GET /v1/transfers is not its).
+CENTRAL_BANK_KINDS = frozenset({"reserve_deposit", "issuance", "redemption", "settlement"})
 # A transfer in the journal is posted: postings are immutable.
 POSTED = "posted"
 
@@ -528,7 +531,7 @@ def _emit_posted(tx: Tx, drafts: list[TransferDraft], posted: dict[int, PostedTr
                 operator_id=pt.from_operator_id,
                 counter_operator_id=pt.to_operator_id,
                 casino_ref=casino_ref,
-                central_bank=True,
+                central_bank=pt.kind in CENTRAL_BANK_KINDS,
             ),
         )
 
