@@ -75,6 +75,7 @@ def test_events_are_written_with_their_change_and_only_with_it(sandbox):
         "transfer.posted",  # the batch's one posted item
         "transfer.posted",  # the hold's funds to escrow
         "hold.created",
+        "clock.moved",  # the move, then what it brings
         "transfer.posted",  # back to the payer
         "hold.expired",
         "wallet.updated",
@@ -84,13 +85,14 @@ def test_events_are_written_with_their_change_and_only_with_it(sandbox):
     transfer_id = posted["transfer_id"]
     assert new[0]["data"] == sb.ok("GET", f"/v1/transfers/{transfer_id}")
     expired = sb.ok("GET", f"/v1/holds/{hold['id']}")
-    assert new[4]["data"] == {k: v for k, v in expired.items() if k != "transfers"}
-    assert new[5]["data"]["label"] == "savings" and new[5]["data"]["status"] == "active"
-    assert new[6]["data"] == sb.ok("GET", f"/v1/wallets/{payee}")
+    assert new[3]["data"] == sb.ok("GET", "/v1/sandbox/clock")
+    assert new[5]["data"] == {k: v for k, v in expired.items() if k != "transfers"}
+    assert new[6]["data"]["label"] == "savings" and new[6]["data"]["status"] == "active"
+    assert new[7]["data"] == sb.ok("GET", f"/v1/wallets/{payee}")
     assert all(e["timestamp"] == new[-1]["timestamp"] for e in new[3:])  # the sandbox clock's
     assert [e["id"] for e in feed(sb, type="hold.created,hold.expired")] == [
         new[2]["id"],
-        new[4]["id"],
+        new[5]["id"],
     ]
 
 
@@ -125,21 +127,29 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     advance(sb, 21 * 3600)
     sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
     everything = feed(sb, key="auditor")
-    assert everything == feed(sb, key="admin")
+    # The auditor: all but the API keys' events, which are the admin's alone.
+    admin = feed(sb, key="admin")
+    assert {e["type"] for e in admin} - {e["type"] for e in everything} == {"api_key.created"}
+    assert everything == [e for e in admin if e["type"] != "api_key.created"]
+    # Every role sees the clock's moves (as every role reads the clock).
+    moves = [e for e in everything if e["type"] == "clock.moved"]
+    assert len(moves) == 2
+    for key in ("supervisor", "merchant", "sup_other", "BOCMO", "ICBC", "central_bank"):
+        assert [e for e in feed(sb, key=key) if e["type"] == "clock.moved"] == moves
 
     def types(key):
-        return sorted({e["type"] for e in feed(sb, key=key)})
+        return sorted({e["type"] for e in feed(sb, key=key)} - {"clock.moved"})
 
     # The casino's keys: its cage operations' transfers, its alerts, its day.
-    casino = feed(sb, key="supervisor")
-    assert casino == feed(sb, key="merchant")
+    casino = [e for e in feed(sb, key="supervisor") if e["type"] != "clock.moved"]
+    assert casino == [e for e in feed(sb, key="merchant") if e["type"] != "clock.moved"]
     assert {e["type"] for e in casino} == {"transfer.posted", "alert.raised", "gaming_day.closed"}
     cage_ids = {t["id"] for t in big["transfers"]}
     assert len(cage_ids) == 2  # the e-CNY payment and the chips
     assert cage_ids <= {e["data"]["id"] for e in casino if e["type"] == "transfer.posted"}
     (raised,) = [e for e in casino if e["type"] == "alert.raised"]
     assert raised["data"]["id"] == big["alerts"][0]["id"] and raised["data"]["type"] == "ltr"
-    assert feed(sb, key="sup_other") == []
+    assert feed(sb, key="sup_other") == moves
     # An operator: its wallets' and the transfers that touch it, either side.
     bocmo = feed(sb, key="BOCMO")
     icbc_events = feed(sb, key="ICBC")
@@ -156,7 +166,7 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     assert "alert.raised" not in types("BOCMO") and "gaming_day.closed" not in types("BOCMO")
     # The central bank: transfers (and settlement, and alerts of no casino), no wallet events.
     assert types("central_bank") == ["transfer.posted"]
-    assert len(feed(sb, key="central_bank")) == sum(
+    assert len(feed(sb, key="central_bank", type="transfer.posted")) == sum(
         e["type"] == "transfer.posted" for e in everything
     )
 

@@ -43,7 +43,20 @@ TYPES = (
     "alert.dismissed",
     "settlement.window_closed",
     "gaming_day.closed",
+    "exclusion.added",
+    "exclusion.revocation_requested",
+    "api_key.created",
+    "api_key.revoked",
+    "clock.moved",
 )
+
+# Types the admin alone sees (not the auditor): API keys, as GET /v1/keys.
+ADMIN_ONLY = ("api_key.created", "api_key.revoked")
+# Types of the supervisors only among casino keys (not merchants), as the
+# exclusion list; with no casino they are every supervisor's.
+SUPERVISORS_ONLY = ("exclusion.added", "exclusion.revocation_requested")
+# Types every role sees: the sandbox clock, as GET /v1/sandbox/clock.
+EVERYONE = ("clock.moved",)
 
 
 @dataclass(frozen=True)
