@@ -1,0 +1,124 @@
+"""The events of keys, exclusions and the clock (docs/events.md#types): each
+change writes exactly its event with it (a refusal none), its data is the
+object as its GET renders it, and it is seen by whom may GET the object.
+
+One SQLite world for the module (the tests only add to it, each reading the
+events written since it began)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import make_sandbox
+from macau_world import macau_world
+
+# Every key of the world, and whether it sees a key's, a COTAI exclusion's, an
+# every-casino exclusion's event.
+ROLES = ("admin", "auditor", "central_bank", "BOCMO", "merchant", "supervisor", "sup_other")
+
+
+@pytest.fixture(scope="module")
+def sb(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp("event_types")
+    path = root / "ecny.sqlite3"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    sandbox = make_sandbox(f"sqlite:///{path}", root / "var")
+    macau_world(sandbox)
+    sandbox.keys["sup_other"] = sandbox.key("supervisor", casino_ref="LISBOA")
+    yield sandbox
+    sandbox.db.dispose()
+
+
+def head(sb) -> int:
+    items = sb.ok("GET", "/v1/events", query_string={"limit": 500})["items"]
+    while len(items) == 500:
+        items = sb.ok("GET", "/v1/events", query_string={"limit": 500, "after": items[-1]["id"]})[
+            "items"
+        ]
+    return items[-1]["id"] if items else 0
+
+
+def since(sb, after: int, key="admin") -> list[dict]:
+    return sb.ok("GET", "/v1/events", key=key, query_string={"after": after, "limit": 500})["items"]
+
+
+def exclusion(sb, e: dict, key: str) -> dict:
+    """The exclusion as its list (``GET /v1/exclusions``) renders it now."""
+    page = sb.ok("GET", "/v1/exclusions", key=key, query_string={"holder_id": e["holder_id"]})
+    (found,) = [x for x in page["items"] if x["id"] == e["id"]]
+    return found
+
+
+def seen_by(sb, event: dict) -> set[str]:
+    return {k for k in ROLES if event in since(sb, event["id"] - 1, key=k)}
+
+
+def test_api_keys_created_and_revoked_are_the_admins_alone(sb):
+    start = head(sb)
+    r = sb.call("POST", "/v1/keys", json={"role": "operator"})  # no operator: refused
+    assert r.status_code == 422 and since(sb, start) == []
+    made = sb.ok("POST", "/v1/keys", json={"role": "operator", "operator": "BOCMO", "label": "x"})
+    (created,) = since(sb, start)
+    listed = {k["id"]: k for k in sb.ok("GET", "/v1/keys", query_string={"limit": 200})["items"]}
+    assert created["type"] == "api_key.created" and created["data"] == listed[made["id"]]
+    assert made["key"] not in str(created) and "hash" not in str(created)
+    assert seen_by(sb, created) == {"admin"}
+
+    sb.ok("POST", f"/v1/keys/{made['id']}/revoke", status=200)
+    r = sb.call("POST", f"/v1/keys/{made['id']}/revoke")
+    assert r.status_code == 409
+    created, revoked = since(sb, start)
+    listed = {k["id"]: k for k in sb.ok("GET", "/v1/keys", query_string={"limit": 200})["items"]}
+    assert revoked["type"] == "api_key.revoked" and revoked["data"] == listed[made["id"]]
+    assert revoked["data"]["revoked_at"] is not None
+    assert seen_by(sb, revoked) == {"admin"}
+
+
+def test_exclusions_are_their_supervisors_and_never_a_merchants(sb):
+    start = head(sb)
+    body = {"holder_id": "H-EVT-1", "kind": "self", "casino": "COTAI"}
+    r = sb.call(
+        "POST",
+        "/v1/exclusions",
+        key="supervisor",
+        json={**body, "starts_on": "2026-06-02", "ends_on": "2026-06-01"},
+    )
+    assert r.status_code == 422 and since(sb, start) == []
+    one = sb.ok("POST", "/v1/exclusions", key="supervisor", json={**body, "ends_on": "2027-01-01"})
+    every = sb.ok(
+        "POST",
+        "/v1/exclusions",
+        key="supervisor",
+        json={"holder_id": "H-EVT-2", "kind": "family", "ends_on": "2027-01-01"},
+    )
+    added_one, added_every = since(sb, start)
+    assert [added_one["type"], added_every["type"]] == ["exclusion.added"] * 2
+    assert added_one["data"] == exclusion(sb, one, "supervisor")
+    assert added_every["data"] == exclusion(sb, every, "auditor")
+    assert seen_by(sb, added_one) == {"admin", "auditor", "supervisor"}
+    assert seen_by(sb, added_every) == {"admin", "auditor", "supervisor", "sup_other"}
+
+    sb.ok("POST", f"/v1/exclusions/{one['id']}/revoke", key="supervisor", status=200)
+    r = sb.call("POST", f"/v1/exclusions/{one['id']}/revoke", key="supervisor")
+    assert r.status_code == 409
+    r = sb.call("POST", f"/v1/exclusions/{one['id']}/revoke", key="sup_other")
+    assert r.status_code == 404
+    *_, revoked = since(sb, start)
+    assert len(since(sb, start)) == 3
+    assert revoked["type"] == "exclusion.revocation_requested"
+    assert revoked["data"] == exclusion(sb, one, "supervisor")
+    assert revoked["data"]["status"] == "revocation_pending"
+    assert seen_by(sb, revoked) == {"admin", "auditor", "supervisor"}
+
+
+def test_the_clock_moved_is_everyones(sb):
+    start = head(sb)
+    r = sb.call("POST", "/v1/sandbox/clock/advance", json={"seconds": -5})
+    assert r.status_code == 422 and since(sb, start) == []
+    sb.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 60}, status=200)
+    (moved,) = since(sb, start)
+    assert moved["type"] == "clock.moved"
+    assert moved["data"] == sb.ok("GET", "/v1/sandbox/clock")
+    assert moved["timestamp"] == moved["data"]["now"]
+    assert seen_by(sb, moved) == set(ROLES)
