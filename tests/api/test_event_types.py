@@ -122,3 +122,33 @@ def test_the_clock_moved_is_everyones(sb):
     assert moved["data"] == sb.ok("GET", "/v1/sandbox/clock")
     assert moved["timestamp"] == moved["data"]["now"]
     assert seen_by(sb, moved) == set(ROLES)
+
+
+def test_operators_created_and_their_limits_are_the_central_banks_and_theirs(sb):
+    start = head(sb)
+    r = sb.call("POST", "/v1/operators", key="central_bank", json={"code": "BOCMO", "name": "x"})
+    assert r.status_code == 409 and since(sb, start) == []
+    sb.ok("POST", "/v1/operators", key="central_bank", json={"code": "TAIFUNG", "name": "Tai Fung"})
+    (created,) = since(sb, start)
+    assert created["type"] == "operator.created"
+    assert created["data"] == sb.ok("GET", "/v1/operators/TAIFUNG")
+    sb.keys["TAIFUNG"] = sb.key("operator", operator_code="TAIFUNG")
+    assert seen_by(sb, created) == {"admin", "auditor", "central_bank"}  # TAIFUNG: no key yet
+    assert created in since(sb, start, key="TAIFUNG")
+    assert created not in since(sb, start, key="BOCMO")
+
+    start = head(sb)
+    path = "/v1/operators/TAIFUNG/limits"
+    r = sb.call("PUT", f"{path}/2", key="TAIFUNG", json={"single_payment": "999999999.00"})
+    assert r.status_code == 422 and since(sb, start) == []
+    sb.ok("PUT", f"{path}/2", key="TAIFUNG", json={"single_payment": "100.00"}, status=200)
+    (limits,) = since(sb, start)
+    assert limits["type"] == "operator.limits_set"
+    assert limits["data"] == sb.ok("GET", path, key="TAIFUNG")
+    assert limits["data"]["classes"][1]["effective"]["single_payment"] == "100.00"
+    assert {k for k in ROLES if limits in since(sb, start, key=k)} == {
+        "admin",
+        "auditor",
+        "central_bank",
+    }
+    assert limits in since(sb, start, key="TAIFUNG")

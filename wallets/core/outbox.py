@@ -48,6 +48,8 @@ TYPES = (
     "api_key.created",
     "api_key.revoked",
     "clock.moved",
+    "operator.created",
+    "operator.limits_set",
 )
 
 # Types the admin alone sees (not the auditor): API keys, as GET /v1/keys.
