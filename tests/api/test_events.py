@@ -164,8 +164,16 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     }
     assert all(e["data"]["operator"] == "ICBC" for e in icbc_events if e["type"] == "wallet.opened")
     assert "alert.raised" not in types("BOCMO") and "gaming_day.closed" not in types("BOCMO")
-    # The central bank: transfers (and settlement, and alerts of no casino), no wallet events.
-    assert types("central_bank") == ["transfer.posted"]
+    # The central bank: transfers (and settlement, and alerts of no casino), operators,
+    # no wallet events.
+    assert types("central_bank") == ["operator.created", "transfer.posted"]
+    assert sorted(
+        e["data"]["code"] for e in feed(sb, key="central_bank", type="operator.created")
+    ) == [
+        "BOCMO",
+        "ICBC",
+    ]
+    assert [e["data"]["code"] for e in feed(sb, key="BOCMO", type="operator.created")] == ["BOCMO"]
     assert len(feed(sb, key="central_bank", type="transfer.posted")) == sum(
         e["type"] == "transfer.posted" for e in everything
     )
