@@ -152,3 +152,31 @@ def test_operators_created_and_their_limits_are_the_central_banks_and_theirs(sb)
         "central_bank",
     }
     assert limits in since(sb, start, key="TAIFUNG")
+
+
+def test_settlement_settings_are_the_central_banks_and_every_operators(sb):
+    start = head(sb)
+    r = sb.call("PUT", "/v1/settlement/settings", key="central_bank", json={"cutoff": "25:00"})
+    assert r.status_code == 422 and since(sb, start) == []
+    sb.ok("PUT", "/v1/settlement/settings", key="central_bank", json={}, status=200)
+    assert since(sb, start) == []  # nothing changed, no event
+    sb.ok(
+        "PUT", "/v1/settlement/settings", key="central_bank", json={"cutoff": "17:00"}, status=200
+    )
+    (updated,) = since(sb, start)
+    assert updated["type"] == "settlement.settings_updated"
+    assert updated["data"] == sb.ok("GET", "/v1/settlement/settings", key="BOCMO")
+    assert updated["data"]["cutoff"] == "17:00"
+    assert seen_by(sb, updated) == {"admin", "auditor", "central_bank", "BOCMO"}
+
+
+def test_the_rule_profile_switched_is_everyones(sb):
+    start = head(sb)
+    r = sb.call("PUT", "/v1/sandbox/profile", json={"name": "no-such-profile"})
+    assert r.status_code == 422 and since(sb, start) == []
+    sb.ok("PUT", "/v1/sandbox/profile", json={"name": "macau"}, status=200)
+    (switched,) = since(sb, start)
+    assert switched["type"] == "rules.profile_switched"
+    assert switched["data"] == sb.ok("GET", "/v1/rules", key="merchant")
+    assert switched["data"]["name"] == "macau"
+    assert seen_by(sb, switched) == set(ROLES)

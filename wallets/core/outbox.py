@@ -50,6 +50,8 @@ TYPES = (
     "clock.moved",
     "operator.created",
     "operator.limits_set",
+    "settlement.settings_updated",
+    "rules.profile_switched",
 )
 
 # Types the admin alone sees (not the auditor): API keys, as GET /v1/keys.
@@ -57,8 +59,11 @@ ADMIN_ONLY = ("api_key.created", "api_key.revoked")
 # Types of the supervisors only among casino keys (not merchants), as the
 # exclusion list; with no casino they are every supervisor's.
 SUPERVISORS_ONLY = ("exclusion.added", "exclusion.revocation_requested")
-# Types every role sees: the sandbox clock, as GET /v1/sandbox/clock.
-EVERYONE = ("clock.moved",)
+# Types every role sees: the sandbox clock and the rule profile, as their GETs.
+EVERYONE = ("clock.moved", "rules.profile_switched")
+# Types every operator sees besides the central bank: the settlement settings,
+# as GET /v1/settlement/settings.
+ALL_OPERATORS = ("settlement.settings_updated",)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 is about (docs/events.md#who-sees-what).
 
 - admin: every event; auditor: every event but API keys';
-- every role: the sandbox clock's moves;
-- central bank: transfers, settlement windows, and alerts tied to no casino;
-- operator: the events of its wallets, holds and transfers (either side);
+- every role: the sandbox clock's moves, the rule profile switched;
+- central bank: transfers, settlement windows and settings, operators (created,
+  their limits), and alerts tied to no casino;
+- operator: the events of its wallets, holds and transfers (either side),
+  its own creation and limits, the settlement settings;
 - merchant and supervisor: the events of their casinos (cage operations'
   transfers, the taxes of a gaming-day close, alerts, gaming-day closes);
   supervisors also the exclusions of their casinos and of every casino.
@@ -21,7 +23,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.db import Tx
-from ..core.outbox import ADMIN_ONLY, EVERYONE, SUPERVISORS_ONLY, TYPES
+from ..core.outbox import ADMIN_ONLY, ALL_OPERATORS, EVERYONE, SUPERVISORS_ONLY, TYPES
 from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, OPERATOR, SUPERVISOR, Principal
 from ..core.schema import events
 
@@ -52,7 +54,9 @@ def _scoped(actor: Principal) -> sa.ColumnElement[bool]:
         return e.central_bank.is_(True)
     if actor.role == OPERATOR and actor.operator_id is not None:
         return sa.or_(
-            e.operator_id == actor.operator_id, e.counter_operator_id == actor.operator_id
+            e.operator_id == actor.operator_id,
+            e.counter_operator_id == actor.operator_id,
+            e.type.in_(ALL_OPERATORS),
         )
     if actor.role == MERCHANT and actor.casino_refs:
         return sa.and_(e.casino_ref.in_(sorted(actor.casino_refs)), e.type.not_in(SUPERVISORS_ONLY))
