@@ -10,6 +10,7 @@ from macau_world import DAY, START, advance, cage, macau_world
 # On SQLite only but for the concurrent reader, where PostgreSQL's concurrency
 # is the point (every PostgreSQL test of the suite writes events besides).
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
+EVERYONES = {"clock.moved", "rules.profile_switched"}  # events every role sees
 
 
 def feed(sb, key="admin", **params) -> list[dict]:
@@ -131,18 +132,19 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     admin = feed(sb, key="admin")
     assert {e["type"] for e in admin} - {e["type"] for e in everything} == {"api_key.created"}
     assert everything == [e for e in admin if e["type"] != "api_key.created"]
-    # Every role sees the clock's moves (as every role reads the clock).
-    moves = [e for e in everything if e["type"] == "clock.moved"]
-    assert len(moves) == 2
+    # Every role sees the clock's moves and the profile switched (as every role
+    # reads the clock and the rules).
+    moves = [e for e in everything if e["type"] in EVERYONES]
+    assert sorted(e["type"] for e in moves) == ["clock.moved"] * 2 + ["rules.profile_switched"]
     for key in ("supervisor", "merchant", "sup_other", "BOCMO", "ICBC", "central_bank"):
-        assert [e for e in feed(sb, key=key) if e["type"] == "clock.moved"] == moves
+        assert [e for e in feed(sb, key=key) if e["type"] in EVERYONES] == moves
 
     def types(key):
-        return sorted({e["type"] for e in feed(sb, key=key)} - {"clock.moved"})
+        return sorted({e["type"] for e in feed(sb, key=key)} - EVERYONES)
 
     # The casino's keys: its cage operations' transfers, its alerts, its day.
-    casino = [e for e in feed(sb, key="supervisor") if e["type"] != "clock.moved"]
-    assert casino == [e for e in feed(sb, key="merchant") if e["type"] != "clock.moved"]
+    casino = [e for e in feed(sb, key="supervisor") if e["type"] not in EVERYONES]
+    assert casino == [e for e in feed(sb, key="merchant") if e["type"] not in EVERYONES]
     assert {e["type"] for e in casino} == {"transfer.posted", "alert.raised", "gaming_day.closed"}
     cage_ids = {t["id"] for t in big["transfers"]}
     assert len(cage_ids) == 2  # the e-CNY payment and the chips
