@@ -382,6 +382,7 @@ def test_the_client_reads_the_feed_and_manages_endpoints(sandbox, world, receive
     assert refused.value.code == "webhook_endpoint_not_found"
 
 
+@SQLITE_ONLY
 def test_revoking_a_key_disables_the_endpoints_it_made(sandbox, world, receiver):
     """An endpoint stops with the key that made it (its pending deliveries wait);
     the scope's other keys and the admin still see it and may enable it."""
