@@ -180,3 +180,16 @@ def test_the_rule_profile_switched_is_everyones(sb):
     assert switched["data"] == sb.ok("GET", "/v1/rules", key="merchant")
     assert switched["data"]["name"] == "macau"
     assert seen_by(sb, switched) == set(ROLES)
+
+
+def test_a_net_debit_cap_set_is_the_central_banks_and_the_operators(sb):
+    start = head(sb)
+    path = "/v1/settlement/operators/BOCMO/net-debit-cap"
+    r = sb.call("PUT", path, key="central_bank", json={"net_debit_cap": "-1.00"})
+    assert r.status_code == 422 and since(sb, start) == []
+    sb.ok("PUT", path, key="central_bank", json={"net_debit_cap": "5000.00"}, status=200)
+    (capped,) = since(sb, start)
+    assert capped["type"] == "operator.net_debit_cap_set"
+    assert capped["data"] == sb.ok("GET", "/v1/operators/BOCMO", key="BOCMO")
+    assert capped["data"]["net_debit_cap"] == "5000.00"
+    assert seen_by(sb, capped) == {"admin", "auditor", "central_bank", "BOCMO"}

@@ -50,6 +50,7 @@ TYPES = (
     "clock.moved",
     "operator.created",
     "operator.limits_set",
+    "operator.net_debit_cap_set",
     "settlement.settings_updated",
     "rules.profile_switched",
 )

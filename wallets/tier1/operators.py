@@ -105,6 +105,17 @@ def create(tx: Tx, code: str, name: str) -> Operator:
     return op
 
 
+def set_net_debit_cap(tx: Tx, op: Operator, cap: int | None) -> None:
+    """Set the operator's net debit cap (None: its free reserve x the NDC ratio)."""
+    settlement.set_net_debit_cap(tx, op.id, cap)
+    outbox.emit(
+        tx,
+        outbox.Event(
+            "operator.net_debit_cap_set", document(tx, op), operator_id=op.id, central_bank=True
+        ),
+    )
+
+
 def document(tx: Tx, op: Operator) -> dict:
     """The operator as ``GET /v1/operators/{code}`` renders it (``OperatorOut``)."""
     f = figures(tx, op)
