@@ -193,3 +193,22 @@ def test_a_net_debit_cap_set_is_the_central_banks_and_the_operators(sb):
     assert capped["data"] == sb.ok("GET", "/v1/operators/BOCMO", key="BOCMO")
     assert capped["data"]["net_debit_cap"] == "5000.00"
     assert seen_by(sb, capped) == {"admin", "auditor", "central_bank", "BOCMO"}
+
+
+def test_a_casino_registered_is_its_merchants_and_supervisors(sb):
+    start = head(sb)
+    body = {"ref": "LISBOA", "name": "Lisboa", "operator": "BOCMO", "float": "1000.00"}
+    r = sb.call("POST", "/v1/casinos", json={**body, "treasury_wallet": 999999})
+    assert r.status_code in (404, 422) and since(sb, start) == []
+    treasury = sb.wallet("BOCMO", 1, kind="merchant", region="MO")
+    start = head(sb)
+    sb.ok("POST", "/v1/casinos", json={**body, "treasury_wallet": treasury})
+    *_, registered = since(sb, start)
+    assert [e["type"] for e in since(sb, start)] == [
+        "wallet.opened",  # its merchant wallet
+        "transfer.posted",  # funded up to the float
+        "casino.registered",
+    ]
+    assert registered["type"] == "casino.registered"
+    assert registered["data"] == sb.ok("GET", "/v1/casinos/LISBOA", key="sup_other")
+    assert seen_by(sb, registered) == {"admin", "auditor", "sup_other"}

@@ -142,10 +142,16 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     def types(key):
         return sorted({e["type"] for e in feed(sb, key=key)} - EVERYONES)
 
-    # The casino's keys: its cage operations' transfers, its alerts, its day.
+    # The casino's keys: its registration, its cage operations' transfers, its
+    # alerts, its day.
     casino = [e for e in feed(sb, key="supervisor") if e["type"] not in EVERYONES]
     assert casino == [e for e in feed(sb, key="merchant") if e["type"] not in EVERYONES]
-    assert {e["type"] for e in casino} == {"transfer.posted", "alert.raised", "gaming_day.closed"}
+    assert {e["type"] for e in casino} == {
+        "casino.registered",
+        "transfer.posted",
+        "alert.raised",
+        "gaming_day.closed",
+    }
     cage_ids = {t["id"] for t in big["transfers"]}
     assert len(cage_ids) == 2  # the e-CNY payment and the chips
     assert cage_ids <= {e["data"]["id"] for e in casino if e["type"] == "transfer.posted"}

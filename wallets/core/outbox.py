@@ -43,16 +43,17 @@ TYPES = (
     "alert.dismissed",
     "settlement.window_closed",
     "gaming_day.closed",
+    "casino.registered",
     "exclusion.added",
     "exclusion.revocation_requested",
     "api_key.created",
     "api_key.revoked",
-    "clock.moved",
     "operator.created",
     "operator.limits_set",
     "operator.net_debit_cap_set",
     "settlement.settings_updated",
     "rules.profile_switched",
+    "clock.moved",
 )
 
 # Types the admin alone sees (not the auditor): API keys, as GET /v1/keys.
