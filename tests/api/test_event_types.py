@@ -212,3 +212,35 @@ def test_a_casino_registered_is_its_merchants_and_supervisors(sb):
     assert registered["type"] == "casino.registered"
     assert registered["data"] == sb.ok("GET", "/v1/casinos/LISBOA", key="sup_other")
     assert seen_by(sb, registered) == {"admin", "auditor", "sup_other"}
+
+
+def test_payment_codes_issued_and_used(sb):
+    player = sb.wallet("BOCMO", 1, fund="500.00", region="MO")
+    start = head(sb)
+    r = sb.call("POST", f"/v1/wallets/{player}/payment-codes", key="ICBC", json={})
+    assert r.status_code == 404 and since(sb, start) == []  # another operator's wallet
+    issued = sb.ok(
+        "POST", f"/v1/wallets/{player}/payment-codes", key="BOCMO", json={"max_amount": "100.00"}
+    )
+    (event,) = since(sb, start)
+    assert event["type"] == "payment_code.issued"
+    assert event["data"] == {
+        **{k: v for k, v in issued.items() if k != "code"},
+        "used_at": None,
+        "used_by_casino": None,
+    }
+    assert issued["code"] not in str(event)
+    assert seen_by(sb, event) == {"admin", "auditor", "BOCMO"}
+
+    start = head(sb)
+    body = {"player": player, "payment_code": issued["code"]}
+    r = sb.call(
+        "POST", "/v1/casinos/COTAI/buy-ins", key="merchant", json={**body, "amount": "200.00"}
+    )
+    assert r.get_json()["code"] == "payment_code_amount_exceeded" and since(sb, start) == []
+    sb.ok("POST", "/v1/casinos/COTAI/buy-ins", key="merchant", json={**body, "amount": "50.00"})
+    # The buy-in's own events (its transfers), and the code used, once.
+    (used,) = [e for e in since(sb, start) if e["type"] == "payment_code.used"]
+    assert used["data"]["id"] == issued["id"] and used["data"]["used_by_casino"] == "COTAI"
+    assert used["data"]["used_at"] == used["timestamp"]
+    assert seen_by(sb, used) == {"admin", "auditor", "BOCMO", "merchant", "supervisor"}

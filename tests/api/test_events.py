@@ -148,6 +148,7 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     assert casino == [e for e in feed(sb, key="merchant") if e["type"] not in EVERYONES]
     assert {e["type"] for e in casino} == {
         "casino.registered",
+        "payment_code.used",  # the buy-in's
         "transfer.posted",
         "alert.raised",
         "gaming_day.closed",

@@ -44,6 +44,8 @@ TYPES = (
     "settlement.window_closed",
     "gaming_day.closed",
     "casino.registered",
+    "payment_code.issued",
+    "payment_code.used",
     "exclusion.added",
     "exclusion.revocation_requested",
     "api_key.created",
