@@ -244,3 +244,30 @@ def test_payment_codes_issued_and_used(sb):
     assert used["data"]["id"] == issued["id"] and used["data"]["used_by_casino"] == "COTAI"
     assert used["data"]["used_at"] == used["timestamp"]
     assert seen_by(sb, used) == {"admin", "auditor", "BOCMO", "merchant", "supervisor"}
+
+
+def test_audit_exports_and_checkpoints(sb):
+    import time
+
+    start = head(sb)
+    r = sb.call("POST", "/v1/audit/exports", key="auditor", json={"operator": "NOPE"})
+    assert r.status_code in (404, 422) and since(sb, start) == []
+    job = sb.ok("POST", "/v1/audit/exports", key="auditor", json={"formats": ["csv"]}, status=202)
+    for _ in range(300):
+        done = sb.ok("GET", f"/v1/audit/exports/{job['id']}", key="auditor")
+        if done["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    new = since(sb, start)
+    assert [e["type"] for e in new] == [
+        "audit.export_queued",
+        "audit.checkpoint_taken",  # the export's
+        "audit.export_succeeded",
+    ]
+    queued, checkpoint, succeeded = new
+    assert queued["data"] == job
+    assert succeeded["data"] == done and done["status"] == "succeeded"
+    listed = sb.ok("GET", "/v1/audit/checkpoints", key="central_bank", query_string={"limit": 500})
+    assert checkpoint["data"] == listed["items"][-1]
+    assert seen_by(sb, queued) == seen_by(sb, succeeded) == {"admin", "auditor"}
+    assert seen_by(sb, checkpoint) == {"admin", "auditor", "central_bank"}

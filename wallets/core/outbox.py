@@ -55,6 +55,10 @@ TYPES = (
     "operator.net_debit_cap_set",
     "settlement.settings_updated",
     "rules.profile_switched",
+    "audit.export_queued",
+    "audit.export_succeeded",
+    "audit.export_failed",
+    "audit.checkpoint_taken",
     "clock.moved",
 )
 

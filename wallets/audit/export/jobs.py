@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ...core import errors
+from ...core import errors, outbox
 from ...core.db import Database, Tx, inserted_id
 from ...core.principal import Principal
 from ...core.schema import (
@@ -73,7 +73,15 @@ def create_job(tx: Tx, filters: Filters, actor: Principal) -> Job:
             )
         )
     )
-    return get_job(tx, job_id)
+    return _emitted(tx, "audit.export_queued", job_id)
+
+
+def _emitted(tx: Tx, type_: str, job_id: int) -> Job:
+    """The job's event, as ``GET /v1/audit/exports/{id}`` renders it: the admin's
+    and the auditor's (no scope column: no other role sees it)."""
+    job = get_job(tx, job_id)
+    outbox.emit(tx, outbox.Event(type_, dict(job.__dict__)))
+    return job
 
 
 def get_job(tx: Tx, job_id: int) -> Job:
@@ -237,13 +245,16 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
         else:
             detail, code = f"{type(exc).__name__}: {exc}", "internal_error"
         db.write(
-            lambda tx: _set(
-                tx,
-                job_id,
-                status=FAILED,
-                finished_at=datetime.now(UTC),
-                error=detail[:500],
-                error_code=code,
+            lambda tx: (
+                _set(
+                    tx,
+                    job_id,
+                    status=FAILED,
+                    finished_at=datetime.now(UTC),
+                    error=detail[:500],
+                    error_code=code,
+                ),
+                _emitted(tx, "audit.export_failed", job_id),
             )
         )
     else:
@@ -251,14 +262,17 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
         listing = [{"name": "manifest.json", "rows": None, "bytes": size, "sha256": sha}]
         listing += [f.as_dict() for f in result.files]
         db.write(
-            lambda tx: _set(
-                tx,
-                job_id,
-                status=SUCCEEDED,
-                finished_at=datetime.now(UTC),
-                head_seq=result.manifest["head"]["sequence"],
-                head_hash=result.manifest["head"]["hash"],
-                files=json.dumps(listing),
+            lambda tx: (
+                _set(
+                    tx,
+                    job_id,
+                    status=SUCCEEDED,
+                    finished_at=datetime.now(UTC),
+                    head_seq=result.manifest["head"]["sequence"],
+                    head_hash=result.manifest["head"]["hash"],
+                    files=json.dumps(listing),
+                ),
+                _emitted(tx, "audit.export_succeeded", job_id),
             )
         )
     progress_path(export_dir, job_id).unlink(missing_ok=True)  # the job's status says the rest
