@@ -10,8 +10,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import make_sandbox
 from macau_world import macau_world
+
+from tests.conftest import make_sandbox
 
 # Every key of the world, and whether it sees a key's, a COTAI exclusion's, an
 # every-casino exclusion's event.

@@ -175,7 +175,11 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     assert "alert.raised" not in types("BOCMO") and "gaming_day.closed" not in types("BOCMO")
     # The central bank: transfers (and settlement, and alerts of no casino), operators,
     # no wallet events.
-    assert types("central_bank") == ["operator.created", "transfer.posted"]
+    # (and the scheduled checkpoints the clock's moves brought, if any)
+    assert set(types("central_bank")) - {"audit.checkpoint_taken"} == {
+        "operator.created",
+        "transfer.posted",
+    }
     assert sorted(
         e["data"]["code"] for e in feed(sb, key="central_bank", type="operator.created")
     ) == [
