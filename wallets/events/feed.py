@@ -3,7 +3,7 @@ is about (docs/events.md#who-sees-what).
 
 - admin: every event; auditor: every event but API keys';
 - every role: the sandbox clock's moves, the rule profile switched;
-- central bank: transfers, settlement windows and settings, operators (created,
+- central bank: transfers, settlement windows and settings, checkpoints, operators (created,
   their limits), and alerts tied to no casino;
 - operator: the events of its wallets, holds and transfers (either side),
   its own creation and limits, the settlement settings;
