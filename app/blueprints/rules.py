@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from wallets.rules import active_profile
-from wallets.rules.profile import Profile, available_profiles, select_profile
+from wallets.rules.profile import Profile, rules_document, select_profile
 
 from ..auth import roles
 from ..schemas.rules import ProfileSelect, RulesOut
@@ -18,14 +18,7 @@ blp = Blueprint(
 
 
 def _rules(tx, p: Profile) -> dict:
-    return {
-        "name": p.name,
-        "version": p.version,
-        "description": p.description,
-        "source": "shipped" if p.name in available_profiles() else "document",
-        "document": p.raw,
-        "derived": p.derived(),
-    }
+    return rules_document(p)
 
 
 @blp.route("/rules", methods=["GET"])

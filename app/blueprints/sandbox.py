@@ -29,11 +29,7 @@ ALL_ROLES = ("admin", "central_bank", "operator", "merchant", "supervisor", "aud
 
 
 def _clock(tx, state: clock.ClockState) -> dict:
-    return {
-        "now": state.now,
-        "local_now": state.now.astimezone(clock.SANDBOX_TZ),
-        "fixed": state.fixed,
-    }
+    return sandbox.clock_document(state)
 
 
 @blp.route("/sandbox/clock", methods=["GET"])

@@ -140,7 +140,7 @@ def set_net_debit_cap(body, code):
 
     def run(tx):
         op = ops.get(tx, code, current_principal())
-        settlement.set_net_debit_cap(tx, op.id, body["net_debit_cap"])
+        ops.set_net_debit_cap(tx, op, body["net_debit_cap"])
         return present.operator(tx, op)
 
     return write(run, OperatorOut, status=200)

@@ -12,6 +12,7 @@ from wallets.ledger.posting import CENTRAL_BANK_KINDS
 # On SQLite only but for the concurrent reader, where PostgreSQL's concurrency
 # is the point (every PostgreSQL test of the suite writes events besides).
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
+EVERYONES = {"clock.moved", "rules.profile_switched"}  # events every role sees
 
 
 def feed(sb, key="admin", **params) -> list[dict]:
@@ -77,6 +78,7 @@ def test_events_are_written_with_their_change_and_only_with_it(sandbox):
         "transfer.posted",  # the batch's one posted item
         "transfer.posted",  # the hold's funds to escrow
         "hold.created",
+        "clock.moved",  # the move, then what it brings
         "transfer.posted",  # back to the payer
         "hold.expired",
         "wallet.updated",
@@ -86,13 +88,14 @@ def test_events_are_written_with_their_change_and_only_with_it(sandbox):
     transfer_id = posted["transfer_id"]
     assert new[0]["data"] == sb.ok("GET", f"/v1/transfers/{transfer_id}")
     expired = sb.ok("GET", f"/v1/holds/{hold['id']}")
-    assert new[4]["data"] == {k: v for k, v in expired.items() if k != "transfers"}
-    assert new[5]["data"]["label"] == "savings" and new[5]["data"]["status"] == "active"
-    assert new[6]["data"] == sb.ok("GET", f"/v1/wallets/{payee}")
+    assert new[3]["data"] == sb.ok("GET", "/v1/sandbox/clock")
+    assert new[5]["data"] == {k: v for k, v in expired.items() if k != "transfers"}
+    assert new[6]["data"]["label"] == "savings" and new[6]["data"]["status"] == "active"
+    assert new[7]["data"] == sb.ok("GET", f"/v1/wallets/{payee}")
     assert all(e["timestamp"] == new[-1]["timestamp"] for e in new[3:])  # the sandbox clock's
     assert [e["id"] for e in feed(sb, type="hold.created,hold.expired")] == [
         new[2]["id"],
-        new[4]["id"],
+        new[5]["id"],
     ]
 
 
@@ -127,21 +130,37 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     advance(sb, 21 * 3600)
     sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
     everything = feed(sb, key="auditor")
-    assert everything == feed(sb, key="admin")
+    # The auditor: all but the API keys' events, which are the admin's alone.
+    admin = feed(sb, key="admin")
+    assert {e["type"] for e in admin} - {e["type"] for e in everything} == {"api_key.created"}
+    assert everything == [e for e in admin if e["type"] != "api_key.created"]
+    # Every role sees the clock's moves and the profile switched (as every role
+    # reads the clock and the rules).
+    moves = [e for e in everything if e["type"] in EVERYONES]
+    assert sorted(e["type"] for e in moves) == ["clock.moved"] * 2 + ["rules.profile_switched"]
+    for key in ("supervisor", "merchant", "sup_other", "BOCMO", "ICBC", "central_bank"):
+        assert [e for e in feed(sb, key=key) if e["type"] in EVERYONES] == moves
 
     def types(key):
-        return sorted({e["type"] for e in feed(sb, key=key)})
+        return sorted({e["type"] for e in feed(sb, key=key)} - EVERYONES)
 
-    # The casino's keys: its cage operations' transfers, its alerts, its day.
-    casino = feed(sb, key="supervisor")
-    assert casino == feed(sb, key="merchant")
-    assert {e["type"] for e in casino} == {"transfer.posted", "alert.raised", "gaming_day.closed"}
+    # The casino's keys: its registration, its cage operations' transfers, its
+    # alerts, its day.
+    casino = [e for e in feed(sb, key="supervisor") if e["type"] not in EVERYONES]
+    assert casino == [e for e in feed(sb, key="merchant") if e["type"] not in EVERYONES]
+    assert {e["type"] for e in casino} == {
+        "casino.registered",
+        "payment_code.used",  # the buy-in's
+        "transfer.posted",
+        "alert.raised",
+        "gaming_day.closed",
+    }
     cage_ids = {t["id"] for t in big["transfers"]}
     assert len(cage_ids) == 2  # the e-CNY payment and the chips
     assert cage_ids <= {e["data"]["id"] for e in casino if e["type"] == "transfer.posted"}
     (raised,) = [e for e in casino if e["type"] == "alert.raised"]
     assert raised["data"]["id"] == big["alerts"][0]["id"] and raised["data"]["type"] == "ltr"
-    assert feed(sb, key="sup_other") == []
+    assert feed(sb, key="sup_other") == moves
     # An operator: its wallets' and the transfers that touch it, either side.
     bocmo = feed(sb, key="BOCMO")
     icbc_events = feed(sb, key="ICBC")
@@ -156,16 +175,29 @@ def test_each_role_sees_the_events_of_its_scope(sandbox):
     }
     assert all(e["data"]["operator"] == "ICBC" for e in icbc_events if e["type"] == "wallet.opened")
     assert "alert.raised" not in types("BOCMO") and "gaming_day.closed" not in types("BOCMO")
-    # The central bank: tier-1 transfers only (it reads no retail transfer:
-    # GET /v1/transfers is 403 to it), settlement, and alerts of no casino.
-    assert types("central_bank") == ["transfer.posted"]
+    # The central bank: transfers (and settlement, and alerts of no casino), operators,
+    # no wallet events.
+    # (and the scheduled checkpoints the clock's moves brought, if any)
+    assert set(types("central_bank")) - {"audit.checkpoint_taken"} == {
+        "operator.created",
+        "transfer.posted",
+    }
+    assert sorted(
+        e["data"]["code"] for e in feed(sb, key="central_bank", type="operator.created")
+    ) == [
+        "BOCMO",
+        "ICBC",
+    ]
+    assert [e["data"]["code"] for e in feed(sb, key="BOCMO", type="operator.created")] == ["BOCMO"]
+    # Of the transfers, tier 1's only (it reads no retail transfer: GET /v1/transfers
+    # is 403 to it).
     tier1 = [
         e
         for e in everything
         if e["type"] == "transfer.posted" and e["data"]["kind"] in CENTRAL_BANK_KINDS
     ]
     assert {e["data"]["kind"] for e in tier1} == {"reserve_deposit", "issuance"}
-    assert feed(sb, key="central_bank") == tier1
+    assert feed(sb, key="central_bank", type="transfer.posted") == tier1
     assert cross[0] not in feed(sb, key="central_bank")
 
 

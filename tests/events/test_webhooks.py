@@ -380,3 +380,27 @@ def test_the_client_reads_the_feed_and_manages_endpoints(sandbox, world, receive
     with pytest.raises(ApiError) as refused:
         Client.in_process(sb.app, sb.keys["ICBC"]).webhook_endpoint(ep["id"])
     assert refused.value.code == "webhook_endpoint_not_found"
+
+
+@SQLITE_ONLY
+def test_revoking_a_key_disables_the_endpoints_it_made(sandbox, world, receiver):
+    """An endpoint stops with the key that made it (its pending deliveries wait);
+    the scope's other keys and the admin still see it and may enable it."""
+    sb = sandbox
+    made = sb.ok("POST", "/v1/keys", json={"role": "operator", "operator": "BOCMO"})
+    sb.keys["BOCMO_2"] = made["key"]
+    ep = _endpoint(sb, receiver.url, key="BOCMO_2", event_types=["transfer.posted"])
+    kept = _endpoint(sb, receiver.url, key="BOCMO", event_types=["transfer.posted"])
+    _pay(sb, world, 1)
+    assert dispatch.run_once(sb.db, POLICY) == 2  # one round serves both
+    sb.ok("POST", f"/v1/keys/{made['id']}/revoke", status=200)
+    got = sb.ok("GET", f"/v1/webhook-endpoints/{ep['id']}", key="BOCMO")
+    assert got["status"] == "disabled"
+    assert got["disabled_reason"] == f"its API key {made['id']} was revoked"
+    assert sb.ok("GET", f"/v1/webhook-endpoints/{kept['id']}", key="BOCMO")["status"] == "enabled"
+    _pay(sb, world, 2)
+    assert dispatch.run_once(sb.db, POLICY) == 2  # the kept endpoint's two, none to the other
+    assert [d["status"] for d in _deliveries(sb, ep["id"])] == ["succeeded", "pending", "pending"]
+    sb.ok("POST", f"/v1/webhook-endpoints/{ep['id']}/enable", key="BOCMO", status=200)
+    assert dispatch.run_once(sb.db, POLICY) == 2  # what waited, in order
+    assert [d["status"] for d in _deliveries(sb, ep["id"])] == ["succeeded"] * 3

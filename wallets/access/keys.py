@@ -15,10 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.db import Database, Tx, inserted_id
 from ..core.principal import CASINO_REF_RE, MERCHANT, OPERATOR, ROLES, SUPERVISOR, SYSTEM, Principal
-from ..core.schema import api_keys, operators
+from ..core.schema import api_keys, operators, webhook_endpoints
 from ..tier1 import operators as ops
 
 KEY_PREFIX = "ecny_"
@@ -88,7 +88,27 @@ def create(
         )
     )
     key_id = inserted_id(inserted)
+    _emit(tx, "api_key.created", key_id)
     return NewKey(key_id, secret, role, operator_code, casino_ref, label)
+
+
+def document(row: Any) -> dict[str, Any]:
+    """A key as ``GET /v1/keys`` renders it (``KeyListOut``): never the secret nor its hash."""
+    return {
+        "id": row.id,
+        "role": row.role,
+        "operator": row.operator_code,
+        "casino": row.casino_ref,
+        "label": row.label,
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+    }
+
+
+def _emit(tx: Tx, type_: str, key_id: int) -> None:
+    """A key's event: the admin's only (docs/events.md#who-sees-what)."""
+    (row,) = list_keys(tx, after=key_id - 1, limit=1)
+    outbox.emit(tx, outbox.Event(type_, document(row)))
 
 
 def authenticate(tx: Tx, secret: str) -> Principal | None:
@@ -169,6 +189,17 @@ def revoke(tx: Tx, key_id: int) -> RevokedKey:
         .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    # The webhook endpoints it made stop with it (docs/events.md#endpoints): a
+    # key of the same scope, or the admin, may enable them again.
+    tx.conn.execute(
+        webhook_endpoints.update()
+        .where(
+            webhook_endpoints.c.api_key_id == key_id,
+            webhook_endpoints.c.status == "enabled",
+        )
+        .values(status="disabled", disabled_reason=f"its API key {key_id} was revoked")
+    )
+    _emit(tx, "api_key.revoked", key_id)
     return RevokedKey(row.id, row.role, row.operator_code, row.casino_ref, row.label, now)
 
 

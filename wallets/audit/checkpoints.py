@@ -30,7 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.clock import SANDBOX_TZ
 from ..core.db import Database, Tx, inserted_id
 from ..core.schema import accounts, checkpoints, journal_entries, ledger_head
@@ -205,7 +205,10 @@ def record(
             )
         )
     )
-    return as_dict(tx.conn.execute(sa.select(checkpoints).where(checkpoints.c.id == new_id)).one())
+    taken = as_dict(tx.conn.execute(sa.select(checkpoints).where(checkpoints.c.id == new_id)).one())
+    # Seen as GET /v1/audit/checkpoints is: the central bank, the auditor, the admin.
+    outbox.emit(tx, outbox.Event("audit.checkpoint_taken", taken, central_bank=True))
+    return taken
 
 
 def record_export(db: Database, manifest_digest: dict, export_id: str) -> dict:

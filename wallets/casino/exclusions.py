@@ -16,7 +16,7 @@ from functools import cache
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.clock import local_date
 from ..core.db import Tx, inserted_id
 from ..core.principal import ADMIN, AUDITOR, SUPERVISOR, Principal
@@ -132,7 +132,30 @@ def add(
         )
     )
     new_id = inserted_id(inserted)
-    return _get(tx, new_id)
+    return _emitted(tx, "exclusion.added", _get(tx, new_id))
+
+
+def document(e: Exclusion, now: datetime) -> dict:
+    """The exclusion as the API's ``ExclusionOut`` renders it at ``now``."""
+    return {
+        "id": e.id,
+        "holder_id": e.holder_id,
+        "casino": e.casino_ref,
+        "kind": e.kind,
+        "starts_on": e.starts_on,
+        "ends_on": e.ends_on,
+        "status": e.status(now),
+        "requested_at": e.requested_at,
+        "revocation_requested_at": e.revocation_requested_at,
+        "revoked_from": e.revoked_from,
+    }
+
+
+def _emitted(tx: Tx, type_: str, e: Exclusion) -> Exclusion:
+    """Seen as the exclusion is (:func:`_visible`): by the supervisors of its
+    casino, or of any casino when it bars every casino; never by merchants."""
+    outbox.emit(tx, outbox.Event(type_, document(e, tx.now()), casino_ref=e.casino_ref))
+    return e
 
 
 def _get(tx: Tx, exclusion_id: int) -> Exclusion:
@@ -192,7 +215,7 @@ def revoke(tx: Tx, exclusion_id: int, actor: Principal) -> Exclusion:
             revoked_from=now + timedelta(days=rules.exclusion_revocation_delay_days),
         )
     )
-    return _get(tx, e.id)
+    return _emitted(tx, "exclusion.revocation_requested", _get(tx, e.id))
 
 
 def barring(tx: Tx, holder_id: str, casino_id: int, now: datetime) -> Exclusion | None:

@@ -11,7 +11,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.db import Tx, inserted_id
 from ..core.principal import ADMIN, CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
 from ..core.schema import (
@@ -22,6 +22,7 @@ from ..core.schema import (
 )
 from ..core.schema import wallets as wallets_table
 from ..ledger.accounts import chip_asset
+from ..ledger.money import format_amount
 from ..retail import payments
 from ..retail import wallet as wl
 from ..rules import active_profile
@@ -187,7 +188,26 @@ def register(
         payments.fund(tx, merchant.id, float_amount - merchant.balance, SYSTEM, f"float of {ref}")
     registered = find(tx, ref)
     assert registered is not None, f"casino {ref} is registered in this transaction"
+    outbox.emit(tx, outbox.Event("casino.registered", document(tx, registered), casino_ref=ref))
     return registered
+
+
+def document(tx: Tx, c: Casino) -> dict:
+    """The casino as ``GET /v1/casinos/{ref}`` renders it (``CasinoOut``)."""
+    f = figures(tx, c)
+    return {
+        "ref": c.ref,
+        "name": c.name,
+        "operator": c.operator_code,
+        "chip_asset": c.chip_asset,
+        "merchant_wallet": c.merchant_wallet_id,
+        "treasury_wallet": c.treasury_wallet_id,
+        "float": format_amount(c.float_amount),
+        "merchant_balance": format_amount(f.merchant_balance),
+        "chips_with_players": format_amount(f.chips_with_players),
+        "supervisors": f.supervisors,
+        "created_at": c.created_at,
+    }
 
 
 def _existing_wallet(tx: Tx, wallet_id: int, field: str) -> wl.Wallet:

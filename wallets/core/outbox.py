@@ -43,7 +43,35 @@ TYPES = (
     "alert.dismissed",
     "settlement.window_closed",
     "gaming_day.closed",
+    "casino.registered",
+    "payment_code.issued",
+    "payment_code.used",
+    "exclusion.added",
+    "exclusion.revocation_requested",
+    "api_key.created",
+    "api_key.revoked",
+    "operator.created",
+    "operator.limits_set",
+    "operator.net_debit_cap_set",
+    "settlement.settings_updated",
+    "rules.profile_switched",
+    "audit.export_queued",
+    "audit.export_succeeded",
+    "audit.export_failed",
+    "audit.checkpoint_taken",
+    "clock.moved",
 )
+
+# Types the admin alone sees (not the auditor): API keys, as GET /v1/keys.
+ADMIN_ONLY = ("api_key.created", "api_key.revoked")
+# Types of the supervisors only among casino keys (not merchants), as the
+# exclusion list; with no casino they are every supervisor's.
+SUPERVISORS_ONLY = ("exclusion.added", "exclusion.revocation_requested")
+# Types every role sees: the sandbox clock and the rule profile, as their GETs.
+EVERYONE = ("clock.moved", "rules.profile_switched")
+# Types every operator sees besides the central bank: the settlement settings,
+# as GET /v1/settlement/settings.
+ALL_OPERATORS = ("settlement.settings_updated",)
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,10 @@ def _due(now: sa.ColumnElement) -> sa.ColumnElement[bool]:
     earlier = (
         sa.select(before.c.id)
         .where(
-            before.c.endpoint_id == w.id,
+            # d's endpoint, not webhook_endpoints.c.id: that would not correlate
+            # two levels up, and every endpoint's pending deliveries would then
+            # hold back every other endpoint's.
+            before.c.endpoint_id == d.c.endpoint_id,
             before.c.status == PENDING,
             before.c.manual.is_(False),
             before.c.id < d.c.id,

@@ -1,11 +1,15 @@
 """The event feed: events in commit order, each seen by whom may see what it
 is about (docs/events.md#who-sees-what).
 
-- admin and auditor: every event;
-- central bank: transfers, settlement windows, and alerts tied to no casino;
-- operator: the events of its wallets, holds and transfers (either side);
+- admin: every event; auditor: every event but API keys';
+- every role: the sandbox clock's moves, the rule profile switched;
+- central bank: transfers, settlement windows and settings, checkpoints, operators (created,
+  their limits), and alerts tied to no casino;
+- operator: the events of its wallets, holds and transfers (either side),
+  its own creation and limits, the settlement settings;
 - merchant and supervisor: the events of their casinos (cage operations'
-  transfers, the taxes of a gaming-day close, alerts, gaming-day closes).
+  transfers, the taxes of a gaming-day close, alerts, gaming-day closes);
+  supervisors also the exclusions of their casinos and of every casino.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.db import Tx
-from ..core.outbox import TYPES
+from ..core.outbox import ADMIN_ONLY, ALL_OPERATORS, EVERYONE, SUPERVISORS_ONLY, TYPES
 from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, OPERATOR, SUPERVISOR, Principal
 from ..core.schema import events
 
@@ -37,16 +41,30 @@ class Event:
 def visible_to(actor: Principal) -> sa.ColumnElement[bool]:
     """The condition on ``events`` of what ``actor`` may see."""
     e = events.c
-    if actor.role in (ADMIN, AUDITOR):
+    if actor.role == ADMIN:
         return sa.true()
+    if actor.role == AUDITOR:
+        return e.type.not_in(ADMIN_ONLY)
+    return sa.or_(e.type.in_(EVERYONE), _scoped(actor))
+
+
+def _scoped(actor: Principal) -> sa.ColumnElement[bool]:
+    e = events.c
     if actor.role == CENTRAL_BANK:
         return e.central_bank.is_(True)
     if actor.role == OPERATOR and actor.operator_id is not None:
         return sa.or_(
-            e.operator_id == actor.operator_id, e.counter_operator_id == actor.operator_id
+            e.operator_id == actor.operator_id,
+            e.counter_operator_id == actor.operator_id,
+            e.type.in_(ALL_OPERATORS),
         )
-    if actor.role in (MERCHANT, SUPERVISOR) and actor.casino_refs:
-        return e.casino_ref.in_(sorted(actor.casino_refs))
+    if actor.role == MERCHANT and actor.casino_refs:
+        return sa.and_(e.casino_ref.in_(sorted(actor.casino_refs)), e.type.not_in(SUPERVISORS_ONLY))
+    if actor.role == SUPERVISOR and actor.casino_refs:
+        return sa.or_(
+            e.casino_ref.in_(sorted(actor.casino_refs)),
+            sa.and_(e.casino_ref.is_(None), e.type.in_(SUPERVISORS_ONLY)),
+        )
     return sa.false()
 
 

@@ -20,13 +20,14 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.clock import local_date
 from ..core.db import Tx, Upsert, any_of
 from ..core.schema import holds, operator_limits, wallet_usage
 from ..ledger.money import format_amount
 from ..rules import active_profile
 from ..rules.profile import LIMIT_NAMES, Limits
+from ..tier1 import operators as ops
 
 # Compiled once, run at the driver (Tx.rows): building and running a statement
 # through SQLAlchemy dominates a small posting, and a batch reads and writes the
@@ -122,7 +123,37 @@ def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Lim
                 operator_id=operator_id, wallet_class=wallet_class, **limits.as_dict()
             )
         )
+    outbox.emit(
+        tx,
+        outbox.Event(
+            "operator.limits_set",
+            limits_document(tx, ops.get_by_id(tx, operator_id)),
+            operator_id=operator_id,
+            central_bank=True,
+        ),
+    )
     return effective(tx, operator_id, wallet_class)
+
+
+def _amounts(limits: Limits) -> dict[str, str | None]:
+    return {k: None if v is None else format_amount(v) for k, v in limits.as_dict().items()}
+
+
+def limits_document(tx: Tx, op: ops.Operator) -> dict:
+    """An operator's limits as ``GET /v1/operators/{code}/limits`` renders them."""
+    profile = active_profile(tx)
+    return {
+        "operator": op.code,
+        "profile": profile.name,
+        "classes": [
+            {
+                "wallet_class": c,
+                "profile": _amounts(profile.wallet_limits[c]),
+                "effective": _amounts(effective(tx, op.id, c)),
+            }
+            for c in (1, 2, 3, 4)
+        ],
+    }
 
 
 def usage(tx: Tx, wallet_ids: Iterable[int], day: date) -> dict[tuple[int, str], int]:

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.db import Tx, inserted_id
 from ..core.principal import Principal
-from ..core.schema import payment_codes
+from ..core.schema import casinos, payment_codes, wallets
 from ..ledger.money import format_amount
 from ..rules import casino_rules
 from . import wallet as wl
@@ -73,7 +73,40 @@ def issue(
             )
         )
     )
-    return NewPaymentCode(code_id, code, w.id, max_amount, now, expires_at)
+    new = NewPaymentCode(code_id, code, w.id, max_amount, now, expires_at)
+    outbox.emit(
+        tx,
+        outbox.Event("payment_code.issued", _document(tx, code_id), operator_id=w.operator_id),
+    )
+    return new
+
+
+def _document(tx: Tx, code_id: int) -> dict:
+    """A code as the issuing answer renders it, never the code (nor its hash),
+    with when and at which casino it was used."""
+    pc = payment_codes.c
+    r = tx.conn.execute(
+        sa.select(
+            pc.id,
+            pc.wallet_id,
+            pc.max_amount,
+            pc.issued_at,
+            pc.expires_at,
+            pc.used_at,
+            casinos.c.ref,
+        )
+        .outerjoin(casinos, casinos.c.id == pc.used_by_casino_id)
+        .where(pc.id == code_id)
+    ).one()
+    return {
+        "id": r.id,
+        "wallet": r.wallet_id,
+        "max_amount": None if r.max_amount is None else format_amount(r.max_amount),
+        "issued_at": r.issued_at,
+        "expires_at": r.expires_at,
+        "used_at": r.used_at,
+        "used_by_casino": r.ref,
+    }
 
 
 def consume(tx: Tx, code: str | None, *, wallet_id: int, amount: int, casino_id: int) -> None:
@@ -130,3 +163,13 @@ def consume(tx: Tx, code: str | None, *, wallet_id: int, amount: int, casino_id:
         raise errors.DomainError(
             errors.PAYMENT_CODE_USED, "the payment code was used already", field="payment_code"
         )
+    doc = _document(tx, row.id)
+    operator_id = tx.conn.execute(
+        sa.select(wallets.c.operator_id).where(wallets.c.id == row.wallet_id)
+    ).scalar_one()
+    outbox.emit(
+        tx,
+        outbox.Event(
+            "payment_code.used", doc, operator_id=operator_id, casino_ref=doc["used_by_casino"]
+        ),
+    )

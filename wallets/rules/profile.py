@@ -25,7 +25,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 import yaml
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.schema import sandbox
 from ..ledger.money import (
     AmountError,
@@ -554,7 +554,21 @@ def select_profile(tx: Tx, *, name: str | None = None, document: Any = None) -> 
         .values(profile=profile.name, profile_document=text)
     )
     tx.forget_clock()
-    return active_profile(tx)
+    active = active_profile(tx)
+    outbox.emit(tx, outbox.Event("rules.profile_switched", rules_document(active)))
+    return active
+
+
+def rules_document(p: Profile) -> dict[str, Any]:
+    """The profile as ``GET /v1/rules`` renders it (``RulesOut``)."""
+    return {
+        "name": p.name,
+        "version": p.version,
+        "description": p.description,
+        "source": "shipped" if p.name in available_profiles() else "document",
+        "document": p.raw,
+        "derived": p.derived(),
+    }
 
 
 def _invalid(field_name: str, message: str) -> errors.DomainError:

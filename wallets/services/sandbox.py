@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from ..core import clock, errors
+from ..core import clock, errors, outbox
 from ..core.db import Tx
 from ..retail import holds
 from ..rules import active_profile
@@ -33,9 +33,19 @@ def _move(tx: Tx, change) -> clock.ClockState:
     daily cut-off passed."""
     before = tx.now()
     state = change()
+    outbox.emit(tx, outbox.Event("clock.moved", clock_document(state)))
     holds.release_expired_if_due_in(tx)
     settlement.close_due(tx, before, state.now)
     return state
+
+
+def clock_document(state: clock.ClockState) -> dict:
+    """The clock as ``GET /v1/sandbox/clock`` renders it."""
+    return {
+        "now": state.now,
+        "local_now": state.now.astimezone(clock.SANDBOX_TZ),
+        "fixed": state.fixed,
+    }
 
 
 def quick_moves(tx: Tx) -> dict[str, datetime | None]:

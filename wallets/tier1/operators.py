@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.db import Tx, inserted_id
 from ..core.principal import Principal
 from ..core.schema import accounts, journal_entries, operators, wallets
 from ..ledger.accounts import ECNY, RESERVE, operator_codes
+from ..ledger.money import format_amount
 from . import settlement
 
 CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
@@ -96,7 +97,44 @@ def create(tx: Tx, code: str, name: str) -> Operator:
             )
         )
         ids[kind] = inserted_id(inserted)
-    return Operator(op_id, code, name, ids)
+    op = Operator(op_id, code, name, ids)
+    outbox.emit(
+        tx,
+        outbox.Event("operator.created", document(tx, op), operator_id=op_id, central_bank=True),
+    )
+    return op
+
+
+def set_net_debit_cap(tx: Tx, op: Operator, cap: int | None) -> None:
+    """Set the operator's net debit cap (None: its free reserve x the NDC ratio)."""
+    settlement.set_net_debit_cap(tx, op.id, cap)
+    outbox.emit(
+        tx,
+        outbox.Event(
+            "operator.net_debit_cap_set", document(tx, op), operator_id=op.id, central_bank=True
+        ),
+    )
+
+
+def document(tx: Tx, op: Operator) -> dict:
+    """The operator as ``GET /v1/operators/{code}`` renders it (``OperatorOut``)."""
+    f = figures(tx, op)
+    return {
+        "code": op.code,
+        "name": op.name,
+        "reserve": format_amount(f.reserve),
+        "position": format_amount(f.position),
+        "vault": format_amount(f.vault),
+        "wallets_total": format_amount(f.wallets_total),
+        "holds": format_amount(f.holds),
+        "wallet_count": f.wallet_count,
+        "reserve_total": format_amount(f.reserve + f.reserve_consumed),
+        "reserve_consumed": format_amount(f.reserve_consumed),
+        "open_window_net": format_amount(f.open_window_net),
+        "net_debit_cap": format_amount(f.net_debit_cap),
+        "utilisation_percent": f.utilisation_percent,
+        "reconciled": f.reconciled,
+    }
 
 
 def _from_row(tx: Tx, row: sa.Row) -> Operator:

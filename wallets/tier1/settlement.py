@@ -121,6 +121,12 @@ def update_settings(
     if values:
         tx.conn.execute(sandbox.update().where(sandbox.c.id == 1).values(**values))
         tx.forget_clock()
+        outbox.emit(
+            tx,
+            outbox.Event(
+                "settlement.settings_updated", settings(tx).__dict__.copy(), central_bank=True
+            ),
+        )
     return settings(tx)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ...core import errors
+from ...core import errors, outbox
 from ...core.db import Database, Tx, inserted_id
 from ...core.principal import Principal
 from ...core.schema import (
@@ -74,7 +74,15 @@ def create_job(tx: Tx, filters: Filters, actor: Principal) -> Job:
             )
         )
     )
-    return get_job(tx, job_id)
+    return _emitted(tx, "audit.export_queued", job_id)
+
+
+def _emitted(tx: Tx, type_: str, job_id: int) -> Job:
+    """The job's event, as ``GET /v1/audit/exports/{id}`` renders it: the admin's
+    and the auditor's (no scope column: no other role sees it)."""
+    job = get_job(tx, job_id)
+    outbox.emit(tx, outbox.Event(type_, dict(job.__dict__)))
+    return job
 
 
 def get_job(tx: Tx, job_id: int) -> Job:
@@ -200,6 +208,12 @@ def _set(tx: Tx, job_id: int, **values) -> None:
     tx.conn.execute(export_jobs.update().where(export_jobs.c.id == job_id).values(**values))
 
 
+def _end(tx: Tx, job_id: int, type_: str, **values) -> Job:
+    """Record the job's end and its event, in one write."""
+    _set(tx, job_id, **values)
+    return _emitted(tx, type_, job_id)
+
+
 def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path) -> Job:
     """Run a queued job to its end; a failure is recorded on the job, not raised.
     A job that is no longer queued (another thread or process started it) is
@@ -238,29 +252,27 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
         else:
             detail, code = f"{type(exc).__name__}: {exc}", "internal_error"
         db.write(
-            lambda tx: _set(
-                tx,
-                job_id,
-                status=FAILED,
-                finished_at=datetime.now(UTC),
-                error=detail[:500],
-                error_code=code,
-            )
+            _end,
+            job_id,
+            "audit.export_failed",
+            status=FAILED,
+            finished_at=datetime.now(UTC),
+            error=detail[:500],
+            error_code=code,
         )
     else:
         size, sha = file_digest(result.directory / "manifest.json")
         listing = [{"name": "manifest.json", "rows": None, "bytes": size, "sha256": sha}]
         listing += [f.as_dict() for f in result.files]
         db.write(
-            lambda tx: _set(
-                tx,
-                job_id,
-                status=SUCCEEDED,
-                finished_at=datetime.now(UTC),
-                head_seq=result.manifest["head"]["sequence"],
-                head_hash=result.manifest["head"]["hash"],
-                files=json.dumps(listing),
-            )
+            _end,
+            job_id,
+            "audit.export_succeeded",
+            status=SUCCEEDED,
+            finished_at=datetime.now(UTC),
+            head_seq=result.manifest["head"]["sequence"],
+            head_hash=result.manifest["head"]["hash"],
+            files=json.dumps(listing),
         )
     progress_path(export_dir, job_id).unlink(missing_ok=True)  # the job's status says the rest
     return db.read(get_job, job_id)
