@@ -1,0 +1,55 @@
+"""Run mutmut over one module of mutation/modules.py (called by ``python -m mutation``).
+
+mutmut 3 reads its settings from the ``[mutmut]`` section of setup.cfg (what
+to copy, the timeout plugin); this process narrows them to one module: the
+one file to mutate (``only_mutate``) and the tests that exercise it
+(``pytest_add_cli_args_test_selection``), then runs mutmut in-process with
+at most ``--max-children`` workers. With ``--sample N`` it first generates the
+module's mutants and runs N of them, drawn with a fixed seed.
+
+Usage: python -m mutation.run_one MODULE [--sample N] [--max-children 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+from mutation.modules import BY_NAME
+
+SAMPLE_SEED = 24
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("module", choices=sorted(BY_NAME))
+    parser.add_argument("--sample", type=int, default=0)
+    parser.add_argument("--max-children", type=int, default=2)
+    args = parser.parse_args(argv)
+    module = BY_NAME[args.module]
+
+    # mutmut.__main__ sets the "fork" start method when imported.
+    import mutmut.__main__ as mm
+    from mutmut.configuration import config
+    from mutmut.mutation.data import SourceFileMutationData
+
+    cfg = config()
+    cfg.only_mutate = [module.path]
+    cfg.pytest_add_cli_args_test_selection = list(module.tests)
+
+    names: list[str] = []
+    if args.sample:
+        Path("mutants").mkdir(exist_ok=True)
+        mm.copy_src_dir()
+        mm.copy_also_copy_files()
+        mm.create_mutants(args.max_children)
+        data = SourceFileMutationData(path=Path(module.path))
+        data.load()
+        every = sorted(data.exit_code_by_key)
+        names = sorted(random.Random(SAMPLE_SEED).sample(every, min(args.sample, len(every))))
+    mm._run(names, max_children=args.max_children)
+
+
+if __name__ == "__main__":
+    main()
