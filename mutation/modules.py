@@ -25,7 +25,7 @@ MODULES: tuple[Module, ...] = (
     Module(
         "limits",
         "wallets/retail/limits.py",
-        ("tests/api/test_limits.py", "tests/unit/test_limits_rules.py"),
+        ("tests/api/test_limits.py",),
     ),
     Module(
         "posting",
@@ -66,9 +66,9 @@ MODULES: tuple[Module, ...] = (
         "casino_rules",
         "wallets/casino/rules.py",
         (
+            "tests/api/test_casino_rules.py",
             "tests/api/test_supervision.py",
             "tests/api/test_casino_day.py",
-            "tests/unit/test_casino_rules.py",
         ),
     ),
     Module(

@@ -206,3 +206,117 @@ def test_class_upgrade_changes_limits_from_then_on(lim):
     )
     assert r.status_code == 200 and r.get_json()["wallet_class"] == 2 and r.headers["ETag"] != etag
     assert pay(lim, w, lim.sink, "2000.01").status_code == 201
+
+
+# ---- an operator's own limits: each one enforced, for its wallets alone ------------
+
+
+def limits_of(sb, w, key="ICBC"):
+    return sb.ok("GET", f"/v1/wallets/{w}/limits", key=key)
+
+
+def test_an_operators_lowered_balance_daily_and_annual_caps_are_enforced(lim):
+    lowered = {"balance_cap": "3000.00", "daily_out": "1500.00", "annual_out": "2500.00"}
+    got = lim.ok("PUT", "/v1/operators/ICBC/limits/4", json=lowered, key="ICBC", status=200)
+    assert got["effective"] == {**lowered, "single_payment": "2000.00"}
+    w = lim.wallet("ICBC", 4, fund="3000.00")
+    assert limits_of(lim, w)["limits"] == got["effective"]
+    body = refused(lim.post(f"/v1/wallets/{w}/fund", {"amount": "0.01"}, key="ICBC"), "balance_cap")
+    assert (body["cap"], body["would_be"], body["wallet_id"]) == ("3000.00", "3000.01", w)
+    # The first payment of the day and year may use the whole daily cap.
+    assert pay(lim, w, lim.sink, "1500.00").status_code == 201
+    body = refused(pay(lim, w, lim.sink, "0.01"), "daily_out")
+    assert (body["cap"], body["would_be"]) == ("1500.00", "1500.01")
+    lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 86400}, status=200)
+    assert pay(lim, w, lim.sink, "1000.00").status_code == 201  # 2,500.00 this year: the cap
+    body = refused(pay(lim, w, lim.sink, "0.01"), "annual_out")
+    assert (body["cap"], body["would_be"]) == ("2500.00", "2500.01")
+    used = limits_of(lim, w)
+    assert (used["used_today"], used["used_this_year"]) == ("1000.00", "2500.00")
+    assert lim.balance(w) == "500.00"
+
+
+def test_a_first_payment_may_use_the_whole_annual_cap(lim):
+    lim.ok(
+        "PUT", "/v1/operators/ICBC/limits/4", json={"annual_out": "1000.00"}, key="ICBC", status=200
+    )
+    w = lim.wallet("ICBC", 4, fund="2000.00")
+    assert pay(lim, w, lim.sink, "1000.00").status_code == 201
+    body = refused(pay(lim, w, lim.sink, "0.01"), "annual_out")
+    assert (body["cap"], body["would_be"]) == ("1000.00", "1000.01")
+
+
+def test_an_operator_may_set_a_limit_equal_to_the_profiles(lim):
+    same = {"single_payment": "2000.00", "balance_cap": "10000.00"}
+    got = lim.ok("PUT", "/v1/operators/ICBC/limits/4", json=same, key="ICBC", status=200)
+    assert got["effective"]["single_payment"] == "2000.00"
+    assert got["effective"]["balance_cap"] == "10000.00"
+    r = lim.call("PUT", "/v1/operators/ICBC/limits/4", "ICBC", json={"daily_out": "5000.01"})
+    body = r.get_json()
+    assert r.status_code == 422 and body["code"] == "validation_failed"
+    assert body["errors"] == {"daily_out": ["must not exceed the profile's 5000.00"]}
+
+
+def test_one_operators_limits_leave_the_others_alone(lim):
+    lim.operator("BOC", reserve="100000.00", issue="50000.00")
+    lim.ok(
+        "PUT",
+        "/v1/operators/BOC/limits/4",
+        json={"single_payment": "500.00"},
+        key="BOC",
+        status=200,
+    )
+    lim.ok(
+        "PUT",
+        "/v1/operators/ICBC/limits/4",
+        json={"single_payment": "1000.00"},
+        key="ICBC",
+        status=200,
+    )
+    lim.ok(
+        "PUT",
+        "/v1/operators/ICBC/limits/4",
+        json={"single_payment": "900.00"},
+        key="ICBC",
+        status=200,
+    )
+    boc = lim.ok("GET", "/v1/operators/BOC/limits", key="BOC")["classes"][3]
+    assert boc["effective"]["single_payment"] == "500.00"
+    icbc = lim.ok("GET", "/v1/operators/ICBC/limits", key="ICBC")["classes"][3]
+    assert icbc["effective"]["single_payment"] == "900.00"
+    b, boc_sink = lim.wallet("BOC", 4, fund="1000.00"), lim.wallet("BOC", 1)
+    assert limits_of(lim, b, key="BOC")["limits"]["single_payment"] == "500.00"
+    body = refused(pay(lim, b, boc_sink, "500.01", key="BOC"), "single_payment")
+    assert (body["cap"], body["wallet_id"]) == ("500.00", b)
+    w = lim.wallet("ICBC", 4, fund="2000.00")
+    assert limits_of(lim, w)["limits"]["single_payment"] == "900.00"
+    assert pay(lim, w, lim.sink, "900.00").status_code == 201
+    refused(pay(lim, w, lim.sink, "900.01"), "single_payment")
+
+
+def test_a_failed_linked_chain_gives_its_usage_back(lim):
+    w = lim.wallet("ICBC", 4, fund="10000.00")
+    items = [
+        {"id": "c0", "from_wallet": w, "to_wallet": lim.sink, "amount": "2000.00", "linked": True},
+        {"id": "c1", "from_wallet": w, "to_wallet": lim.sink, "amount": "2000.01"},
+        {"id": "p0", "from_wallet": w, "to_wallet": lim.sink, "amount": "2000.00"},
+        {"id": "p1", "from_wallet": w, "to_wallet": lim.sink, "amount": "2000.00"},
+        {"id": "p2", "from_wallet": w, "to_wallet": lim.sink, "amount": "1000.00"},
+        {"id": "p3", "from_wallet": w, "to_wallet": lim.sink, "amount": "0.01"},
+    ]
+    out = lim.ok("POST", "/v1/transfers/batch", json={"transfers": items}, key="ICBC", status=200)
+    assert [(r["status"], r.get("code")) for r in out["results"]] == [
+        ("refused", "linked_transfer_failed"),
+        ("refused", "limit_exceeded"),
+        ("posted", None),
+        ("posted", None),
+        ("posted", None),  # 5,000.00 today: the chain's 2,000.00 was given back
+        ("refused", "limit_exceeded"),
+    ]
+    used = limits_of(lim, w)
+    assert (used["used_today"], used["used_this_year"]) == ("5000.00", "5000.00")
+    assert lim.balance(w) == "5000.00"
+    # The stored usage is what posted: tomorrow the day starts at zero, the year does not.
+    lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 86400}, status=200)
+    used = limits_of(lim, w)
+    assert (used["used_today"], used["used_this_year"]) == ("0.00", "5000.00")

@@ -1,0 +1,177 @@
+"""The casino rules' edges (wallets/casino/rules.py), through the cage: which
+operations count towards structuring, the LTR threshold at its exact figure,
+the mainland holder's year, and the evidence each alert carries (issue 24)."""
+
+from __future__ import annotations
+
+from macau_world import DAY, advance, cage, macau_world, payment_code
+
+THRESHOLD = "454545.46"  # MOP 500,000.00 at 1.10 MOP per CNY, rounded up
+
+
+def lisboa(sb, world) -> None:
+    sb.ok(
+        "POST",
+        "/v1/casinos",
+        json={
+            "ref": "LISBOA",
+            "name": "Lisboa",
+            "operator": "BOCMO",
+            "treasury_wallet": world["treasury"],
+            "float": "0.00",
+        },
+    )
+    sb.keys["lisboa"] = sb.key("merchant", casino_ref="LISBOA")
+
+
+def buy_in_at_lisboa(sb, player, amount) -> dict:
+    return sb.ok(
+        "POST",
+        "/v1/casinos/LISBOA/buy-ins",
+        key="lisboa",
+        json={"player": player, "amount": amount, "payment_code": payment_code(sb, player)},
+    )
+
+
+def full(sb, op: dict) -> list[dict]:
+    """The alerts a cage operation raised, as GET /v1/alerts/{id} shows them."""
+    return [sb.ok("GET", f"/v1/alerts/{a['id']}", key="supervisor") for a in op["alerts"]]
+
+
+def alerts_of(sb, type_: str) -> list[dict]:
+    return sb.ok("GET", f"/v1/alerts?type={type_}", key="admin")["items"]
+
+
+def test_structuring_sums_one_casinos_operations_only(sandbox):
+    sb = sandbox
+    world = macau_world(sb)
+    lisboa(sb, world)
+    smurf = sb.wallet("BOCMO", 1, fund="900000.00", region="MO", holder_id="h-smurf")
+    other = sb.wallet("BOCMO", 1, fund="900000.00", region="MO", holder_id="h-smurf")
+    first = cage(sb, "buy-ins", smurf, amount="300000.00")
+    advance(sb, 600)
+    assert buy_in_at_lisboa(sb, other, "300000.00")["alerts"] == []  # another casino
+    advance(sb, 600)
+    assert cage(sb, "buy-ins", smurf, amount="100000.00")["alerts"] == []  # 400,000.00
+    advance(sb, 600)
+    third = cage(sb, "buy-ins", other, amount="54545.46")  # 454,545.46: the threshold
+    [alert] = full(sb, third)
+    assert (alert["type"], alert["casino"], alert["wallet"]) == ("structuring", "COTAI", other)
+    ev = alert["evidence"]
+    assert {k: ev[k] for k in ("holder_id", "kind", "window_hours", "threshold", "total")} == {
+        "holder_id": "h-smurf",
+        "kind": "buy_in",
+        "window_hours": 24,
+        "threshold": THRESHOLD,
+        "total": THRESHOLD,
+    }
+    rows = ev["transactions"]
+    assert [(r["wallet_id"], r["amount"]) for r in rows] == [
+        (smurf, "300000.00"),
+        (smurf, "100000.00"),
+        (other, "54545.46"),
+    ]
+    assert rows[0]["casino_transaction"] == first["id"]
+    assert rows[0]["transfer_id"] == first["transfers"][0]["id"]
+    assert rows[2]["casino_transaction"] == third["id"]
+    assert rows[0]["at"].startswith(f"{DAY}T02:00:00")  # 10:00 in Macau
+    # It is raised once: later buy-ins in the window do not raise it again.
+    advance(sb, 600)
+    assert cage(sb, "buy-ins", smurf, amount="100.00")["alerts"] == []
+    assert len(alerts_of(sb, "structuring")) == 1
+
+
+def test_an_operation_at_the_threshold_is_an_ltr_and_never_part_of_structuring(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    roller = sb.wallet("BOCMO", 1, fund="1000000.00", region="MO", holder_id="h-roller")
+    big = cage(sb, "buy-ins", roller, amount=THRESHOLD)
+    [ltr] = full(sb, big)
+    assert (ltr["type"], ltr["wallet"], ltr["due_at"]) == ("ltr", roller, None)
+    assert ltr["evidence"] == {
+        "casino_transaction": big["id"],
+        "kind": "buy_in",
+        "at": ltr["evidence"]["at"],
+        "amount": THRESHOLD,
+        "transfer_ids": [t["id"] for t in big["transfers"]],
+        "amount_mop": "500000.01",
+        "threshold_mop": "500000.00",
+        "threshold": THRESHOLD,
+        "wallet_class": 1,
+        "holder_id": "h-roller",
+    }
+    assert ltr["evidence"]["at"].startswith(f"{DAY}T02:00:00")
+    advance(sb, 600)
+    # One cent below the threshold: no LTR, and with the LTR above no structuring either.
+    assert cage(sb, "buy-ins", roller, amount="454545.45")["alerts"] == []
+    advance(sb, 600)
+    assert cage(sb, "buy-ins", roller, amount="0.01")["alerts"][0]["type"] == "structuring"
+    assert [a["wallet"] for a in alerts_of(sb, "ltr")] == [roller]
+
+
+def test_plays_are_never_structuring(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    player = sb.wallet("BOCMO", 1, fund="900000.00", region="MO", holder_id="h-player")
+    cage(sb, "buy-ins", player, amount="400000.00")
+    advance(sb, 600)
+    assert cage(sb, "plays", player, wager="300000.00", payout="300000.00")["alerts"] == []
+    advance(sb, 600)
+    assert cage(sb, "plays", player, wager="300000.00", payout="0.00")["alerts"] == []
+    assert alerts_of(sb, "structuring") == []
+    # A play's payout at the threshold is an LTR, with the play's figures.
+    advance(sb, 600)
+    op = cage(sb, "plays", player, wager="100000.00", payout=THRESHOLD)
+    [ltr] = full(sb, op)
+    assert ltr["type"] == "ltr" and ltr["wallet"] == player
+    ev = ltr["evidence"]
+    assert (ev["kind"], ev["amount"], ev["payout"], ev["amount_mop"]) == (
+        "play",
+        "100000.00",
+        THRESHOLD,
+        "500000.01",
+    )
+
+
+def test_the_mainland_year_starts_on_the_first_of_january(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    sb.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-01-01T10:00:00+08:00"})
+    player = sb.wallet("ICBC", 1, fund="900000.00", region="CN", holder_id="h-mainland")
+    first = cage(sb, "buy-ins", player, amount="200000.00")
+    [presence] = full(sb, first)
+    assert (presence["type"], presence["wallet"]) == ("mainland_wallet", player)
+    assert presence["evidence"]["region"] == "CN"
+    assert presence["evidence"]["gaming_day"] == "2027-01-01"
+    assert presence["evidence"]["amount"] == "200000.00"
+    advance(sb, 86400)
+    # 360,000.00 exactly is the cap, not past it.
+    op = cage(sb, "buy-ins", player, amount="160000.00")
+    assert [a["type"] for a in op["alerts"]] == ["mainland_wallet"]
+    advance(sb, 600)
+    op = cage(sb, "buy-ins", player, amount="0.01")
+    assert [a["type"] for a in op["alerts"]] == ["mainland_yearly_cap"]  # the day's presence: once
+    [passed] = full(sb, op)
+    assert passed["wallet"] == player
+    ev = passed["evidence"]
+    assert {k: ev[k] for k in ("holder_id", "year", "buy_ins_this_year", "cap", "cap_usd")} == {
+        "holder_id": "h-mainland",
+        "year": 2027,
+        "buy_ins_this_year": "360000.01",
+        "cap": "360000.00",
+        "cap_usd": "50000.00",
+    }
+    assert ev["casino_transaction"] == op["id"]
+    advance(sb, 600)
+    assert cage(sb, "buy-ins", player, amount="1000.00")["alerts"] == []  # once a year
+
+
+def test_the_mainland_year_ends_on_the_last_of_december(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    sb.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-12-31T10:00:00+08:00"})
+    player = sb.wallet("ICBC", 1, fund="900000.00", region="CN", holder_id="h-mainland")
+    cage(sb, "buy-ins", player, amount="300000.00")
+    advance(sb, 26 * 3600)  # 2027: a new year's total, outside the structuring window
+    op = cage(sb, "buy-ins", player, amount="300000.00")
+    assert [a["type"] for a in op["alerts"]] == ["mainland_wallet"]
