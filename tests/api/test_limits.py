@@ -255,6 +255,33 @@ def test_an_operator_may_set_a_limit_equal_to_the_profiles(lim):
     body = r.get_json()
     assert r.status_code == 422 and body["code"] == "validation_failed"
     assert body["errors"] == {"daily_out": ["must not exceed the profile's 5000.00"]}
+    assert body["detail"] == "an operator may only lower the profile's limits"
+
+
+def stored_overrides(sb) -> list[tuple]:
+    with sb.db.engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT wallet_class, balance_cap, single_payment, daily_out, annual_out"
+            " FROM operator_limits ORDER BY operator_id, wallet_class"
+        ).all()
+
+
+def test_an_operator_sets_all_four_limits_of_a_class_or_none(lim):
+    four = {
+        "balance_cap": "9000.00",
+        "single_payment": "1000.00",
+        "daily_out": "4000.00",
+        "annual_out": "40000.00",
+    }
+    got = lim.ok("PUT", "/v1/operators/ICBC/limits/4", json=four, key="ICBC", status=200)
+    assert got["effective"] == four
+    assert stored_overrides(lim) == [(4, 900000, 100000, 400000, 4000000)]
+    w = lim.wallet("ICBC", 4, fund="2000.00")
+    refused(pay(lim, w, lim.sink, "1000.01"), "single_payment")
+    # Back to the profile's: no row is kept for an operator that lowers nothing.
+    got = lim.ok("PUT", "/v1/operators/ICBC/limits/4", json={}, key="ICBC", status=200)
+    assert got["effective"] == got["profile"]
+    assert stored_overrides(lim) == []
 
 
 def test_one_operators_limits_leave_the_others_alone(lim):
@@ -266,24 +293,28 @@ def test_one_operators_limits_leave_the_others_alone(lim):
         key="BOC",
         status=200,
     )
-    lim.ok(
-        "PUT",
-        "/v1/operators/ICBC/limits/4",
-        json={"single_payment": "1000.00"},
-        key="ICBC",
-        status=200,
-    )
-    lim.ok(
-        "PUT",
-        "/v1/operators/ICBC/limits/4",
-        json={"single_payment": "900.00"},
-        key="ICBC",
-        status=200,
-    )
-    boc = lim.ok("GET", "/v1/operators/BOC/limits", key="BOC")["classes"][3]
-    assert boc["effective"]["single_payment"] == "500.00"
-    icbc = lim.ok("GET", "/v1/operators/ICBC/limits", key="ICBC")["classes"][3]
-    assert icbc["effective"]["single_payment"] == "900.00"
+    for wallet_class, single in ((3, "4000.00"), (4, "1000.00"), (4, "900.00")):
+        lim.ok(
+            "PUT",
+            f"/v1/operators/ICBC/limits/{wallet_class}",
+            json={"single_payment": single},
+            key="ICBC",
+            status=200,
+        )
+    boc = lim.ok("GET", "/v1/operators/BOC/limits", key="BOC")["classes"]
+    assert [c["effective"]["single_payment"] for c in boc] == [
+        None,
+        "50000.00",
+        "5000.00",
+        "500.00",
+    ]
+    icbc = lim.ok("GET", "/v1/operators/ICBC/limits", key="ICBC")["classes"]
+    assert [c["effective"]["single_payment"] for c in icbc] == [
+        None,
+        "50000.00",
+        "4000.00",
+        "900.00",
+    ]
     b, boc_sink = lim.wallet("BOC", 4, fund="1000.00"), lim.wallet("BOC", 1)
     assert limits_of(lim, b, key="BOC")["limits"]["single_payment"] == "500.00"
     body = refused(pay(lim, b, boc_sink, "500.01", key="BOC"), "single_payment")
@@ -320,3 +351,19 @@ def test_a_failed_linked_chain_gives_its_usage_back(lim):
     lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 86400}, status=200)
     used = limits_of(lim, w)
     assert (used["used_today"], used["used_this_year"]) == ("0.00", "5000.00")
+
+
+def test_a_capture_into_a_wallet_at_its_balance_cap_is_refused(lim):
+    payee = lim.wallet("ICBC", 4, fund="9000.00")
+    hold = lim.ok(
+        "POST",
+        "/v1/holds",
+        json={"from_wallet": lim.rich, "to_wallet": payee, "amount": "1000.01"},
+        key="ICBC",
+    )
+    r = lim.post(f"/v1/holds/{hold['id']}/capture", {"amount": "1000.01"}, key="ICBC")
+    body = refused(r, "balance_cap")
+    assert (body["wallet_id"], body["cap"], body["would_be"]) == (payee, "10000.00", "10000.01")
+    assert lim.balance(payee) == "9000.00"
+    r = lim.post(f"/v1/holds/{hold['id']}/capture", {"amount": "1000.00"}, key="ICBC")
+    assert r.status_code == 200 and lim.balance(payee) == "10000.00"

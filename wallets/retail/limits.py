@@ -100,7 +100,7 @@ def effective(tx: Tx, operator_id: int, wallet_class: int) -> Limits:
     return base.lowered_by(override) if override else base
 
 
-def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Limits) -> Limits:
+def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Limits) -> None:
     """An operator may set limits below the profile's, never above."""
     base = active_profile(tx).wallet_limits[wallet_class]
     bad = {}
@@ -122,7 +122,6 @@ def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Lim
                 operator_id=operator_id, wallet_class=wallet_class, **limits.as_dict()
             )
         )
-    return effective(tx, operator_id, wallet_class)
 
 
 def usage(tx: Tx, wallet_ids: Iterable[int], day: date) -> dict[tuple[int, str], int]:
