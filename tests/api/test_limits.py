@@ -223,10 +223,12 @@ def test_an_operators_lowered_balance_daily_and_annual_caps_are_enforced(lim):
     assert limits_of(lim, w)["limits"] == got["effective"]
     body = refused(lim.post(f"/v1/wallets/{w}/fund", {"amount": "0.01"}, key="ICBC"), "balance_cap")
     assert (body["cap"], body["would_be"], body["wallet_id"]) == ("3000.00", "3000.01", w)
+    assert body["detail"] == f"wallet {w}: balance cap of 3000.00 would be exceeded (3000.01)"
     # The first payment of the day and year may use the whole daily cap.
     assert pay(lim, w, lim.sink, "1500.00").status_code == 201
     body = refused(pay(lim, w, lim.sink, "0.01"), "daily_out")
     assert (body["cap"], body["would_be"]) == ("1500.00", "1500.01")
+    assert body["detail"] == f"wallet {w}: daily out of 1500.00 would be exceeded (1500.01)"
     lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 86400}, status=200)
     assert pay(lim, w, lim.sink, "1000.00").status_code == 201  # 2,500.00 this year: the cap
     body = refused(pay(lim, w, lim.sink, "0.01"), "annual_out")
