@@ -105,7 +105,11 @@ def run_module(module: Module, sample: int, children: int) -> dict:
     if sample:
         ran = {k: v for k, v in verdicts.items() if v is not None}
         verdicts = ran
-    return summarise(module, verdicts, seconds)
+    return {
+        **summarise(module, verdicts, seconds),
+        "sample": sample or None,
+        "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
 COLUMNS = ("module", "mutants", "killed", "survived", "no_tests", "timeout", "skipped", "score")
@@ -155,10 +159,14 @@ def main() -> None:
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(table(rows))
-    RESULTS.write_text(
-        json.dumps({"sample": sample or None, "target": TARGET, "modules": rows}, indent=2) + "\n"
-    )
-    print(f"\nwritten: {RESULTS}")
+    # The file keeps each module's latest run: a run of some modules updates theirs.
+    kept = json.loads(RESULTS.read_text())["modules"] if RESULTS.exists() else []
+    ran = {r["module"] for r in rows}
+    merged = {r["module"]: r for r in kept if r["module"] not in ran and r["module"] in BY_NAME}
+    merged.update({r["module"]: r for r in rows})
+    ordered = [merged[m.name] for m in MODULES if m.name in merged]
+    RESULTS.write_text(json.dumps({"target": TARGET, "modules": ordered}, indent=2) + "\n")
+    print(f"\nwritten: {RESULTS} (every module's latest run)")
     below = [r["module"] for r in rows if r["score"] is not None and r["score"] < TARGET]
     if below:
         print(f"below {TARGET:.0%}: {', '.join(below)}")

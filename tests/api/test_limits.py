@@ -369,3 +369,21 @@ def test_a_capture_into_a_wallet_at_its_balance_cap_is_refused(lim):
     assert lim.balance(payee) == "9000.00"
     r = lim.post(f"/v1/holds/{hold['id']}/capture", {"amount": "1000.00"}, key="ICBC")
     assert r.status_code == 200 and lim.balance(payee) == "10000.00"
+
+
+def test_the_balance_cap_counts_the_wallets_open_holds(lim):
+    w = lim.wallet("ICBC", 4, fund="9000.00")
+    hold = lim.ok(
+        "POST",
+        "/v1/holds",
+        json={"from_wallet": w, "to_wallet": lim.sink, "amount": "2000.00"},
+        key="ICBC",
+    )
+    assert lim.ok("GET", f"/v1/wallets/{w}/balance", key="ICBC")["held"] == "2000.00"
+    lim.ok("POST", f"/v1/wallets/{w}/fund", json={"amount": "1000.00"}, key="ICBC")
+    body = refused(lim.post(f"/v1/wallets/{w}/fund", {"amount": "0.01"}, key="ICBC"), "balance_cap")
+    assert (body["cap"], body["would_be"]) == ("10000.00", "10000.01")
+    # Voided, the hold's funds are the wallet's again: still 10,000.00 in all.
+    lim.ok("POST", f"/v1/holds/{hold['id']}/void", key="ICBC", status=200)
+    refused(lim.post(f"/v1/wallets/{w}/fund", {"amount": "0.01"}, key="ICBC"), "balance_cap")
+    assert lim.balance(w) == "10000.00"

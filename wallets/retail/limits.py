@@ -143,7 +143,6 @@ def open_holds(tx: Tx, wallet_ids: Iterable[int]) -> dict[int, int]:
 @dataclass
 class _WalletState:
     wallet_id: int
-    account_id: int
     limits: Limits
     held: int
     day_out: int
@@ -175,7 +174,6 @@ class LimitBook:
             override = overrides.get((w.operator_id, w.wallet_class))
             state = _WalletState(
                 wallet_id=w.id,
-                account_id=w.account_id,
                 limits=limits.lowered_by(override) if override else limits,
                 held=held.get(w.id, 0),
                 day_out=used.get((w.id, "day"), 0),
