@@ -387,3 +387,37 @@ def test_the_balance_cap_counts_the_wallets_open_holds(lim):
     lim.ok("POST", f"/v1/holds/{hold['id']}/void", key="ICBC", status=200)
     refused(lim.post(f"/v1/wallets/{w}/fund", {"amount": "0.01"}, key="ICBC"), "balance_cap")
     assert lim.balance(w) == "10000.00"
+
+
+def test_limits_lowered_below_todays_usage_never_block_a_capture_or_a_void(lim):
+    w = lim.wallet("ICBC", 4, fund="9000.00")
+    hold = {
+        amount: lim.ok(
+            "POST",
+            "/v1/holds",
+            json={"from_wallet": w, "to_wallet": lim.sink, "amount": amount},
+            key="ICBC",
+        )["id"]
+        for amount in ("1500.00", "1000.00")
+    }
+    lowered = {"daily_out": "1000.00", "balance_cap": "5000.00"}
+    lim.ok("PUT", "/v1/operators/ICBC/limits/4", json=lowered, key="ICBC", status=200)
+    # 2,500.00 counted today, above the new daily cap; 9,000.00 in all, above the new balance cap.
+    h = lim.ok("POST", f"/v1/holds/{hold['1500.00']}/capture", key="ICBC", status=200)
+    assert (h["status"], h["captured"]) == ("captured", "1500.00")
+    h = lim.ok("POST", f"/v1/holds/{hold['1000.00']}/void", key="ICBC", status=200)
+    assert h["status"] == "voided"
+    assert lim.balance(w) == "7500.00"
+    used = limits_of(lim, w)
+    assert (used["used_today"], used["used_this_year"]) == ("1500.00", "1500.00")
+    body = refused(pay(lim, w, lim.sink, "0.01"), "daily_out")
+    assert (body["cap"], body["would_be"]) == ("1000.00", "1500.01")
+
+
+def test_a_payment_between_capped_wallets_checks_the_payees_cap(lim):
+    payer = lim.wallet("ICBC", 4, fund="5000.00")
+    payee = lim.wallet("ICBC", 4, fund="9000.00")
+    body = refused(pay(lim, payer, payee, "1000.01"), "balance_cap")
+    assert (body["wallet_id"], body["would_be"]) == (payee, "10000.01")
+    assert pay(lim, payer, payee, "1000.00").status_code == 201
+    assert (lim.balance(payer), lim.balance(payee)) == ("4000.00", "10000.00")
