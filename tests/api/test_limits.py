@@ -349,6 +349,25 @@ def test_a_failed_linked_chain_gives_its_usage_back(lim):
     used = limits_of(lim, w)
     assert (used["used_today"], used["used_this_year"]) == ("5000.00", "5000.00")
     assert lim.balance(w) == "5000.00"
+    # A wallet whose only payments were a failed chain has no usage stored at all.
+    other = lim.wallet("ICBC", 4, fund="1000.00")
+    items = [
+        {
+            "id": "o0",
+            "from_wallet": other,
+            "to_wallet": lim.sink,
+            "amount": "10.00",
+            "linked": True,
+        },
+        {"id": "o1", "from_wallet": other, "to_wallet": lim.sink, "amount": "2000.01"},
+    ]
+    out = lim.ok("POST", "/v1/transfers/batch", json={"transfers": items}, key="ICBC", status=200)
+    assert [r["status"] for r in out["results"]] == ["refused", "refused"]
+    with lim.db.engine.connect() as conn:
+        stored = conn.exec_driver_sql(
+            "SELECT wallet_id, period, amount_out FROM wallet_usage ORDER BY wallet_id, period"
+        ).all()
+    assert stored == [(w, "day", 500000), (w, "year", 500000)]
     # The stored usage is what posted: tomorrow the day starts at zero, the year does not.
     lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 86400}, status=200)
     used = limits_of(lim, w)

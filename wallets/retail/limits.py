@@ -216,8 +216,8 @@ class LimitBook:
         return draft.held_delta if draft.from_wallet_id == wallet_id else 0
 
     def apply(self, draft, undo: list | None) -> None:
-        w = self.by_wallet.get(draft.from_wallet_id) if draft.from_wallet_id is not None else None
-        if w is None or (draft.outgoing == 0 and draft.held_delta == 0):
+        w = self.by_wallet.get(draft.from_wallet_id)
+        if w is None:
             return
         day = draft.usage_day or self.day
         if undo is not None:
@@ -250,7 +250,8 @@ class LimitBook:
         for (w, p, s), d in self._deltas.items():
             if d > 0:
                 added.append((w, p, s, d))
-            elif d < 0:
+            # Equivalent as "d <= 0": giving back 0 adds 0 to the row, or finds none.
+            elif d < 0:  # pragma: no mutate
                 given_back.append({"_w": w, "_p": p, "_s": s, "_d": d})
         self.tx.run_many(_USAGE_UPSERT, USAGE_COLUMNS, added)
         if given_back:
