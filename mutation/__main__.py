@@ -5,11 +5,15 @@ Environment:
   MUTATION_SAMPLE    run only this many mutants per module (drawn with a fixed seed)
   MUTATION_CHILDREN  mutmut's worker processes (default 2, the most allowed here)
   MUTATION_TEST_TIMEOUT  seconds one test may run under a mutant (default 20)
+  MUTATION_RECHECK   1: where a module's last full run was kept (mutation/.work/), run
+                     only the mutants it did not kill and those of functions changed
+                     since; its kills stand (tests are only ever added)
 
-Per module: a fresh ``mutants/`` directory, one ``mutmut run`` (mutation/run_one.py),
-then the module's verdicts read from mutmut's meta file
-(``mutants/<path>.meta``, an exit code per mutant). Prints a table and writes
-mutation/results.json. The exit status is 1 when a module is below TARGET.
+Per module: a fresh ``mutants/`` directory (or, to recheck, the one its last full
+run left in mutation/.work/), one ``mutmut run`` (mutation/run_one.py), then the
+module's verdicts read from mutmut's meta file (``mutants/<path>.meta``, an exit
+code per mutant). Prints a table and writes mutation/results.json (every module's
+latest run). The exit status is 1 when a module is below TARGET.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from mutation.modules import BY_NAME, MODULES, Module
 
 TARGET = 0.90
 RESULTS = Path("mutation/results.json")
+# Each module's mutants/ of its last full run, for MUTATION_RECHECK=1 (git-ignored).
+WORK = Path("mutation/.work")
 NO_MUTATE = "# pragma: no mutate"
 
 # mutmut's exit codes (mutmut.stats.status_by_exit_code), grouped for the table.
@@ -89,11 +95,17 @@ def summarise(module: Module, verdicts: dict[str, int | None], seconds: float) -
     }
 
 
-def run_module(module: Module, sample: int, children: int) -> dict:
+def run_module(module: Module, sample: int, children: int, recheck: bool) -> dict:
+    kept = WORK / module.name / "mutants"
     shutil.rmtree("mutants", ignore_errors=True)
+    recheck = recheck and kept.is_dir()
+    if recheck:
+        shutil.move(kept, "mutants")
     cmd = [sys.executable, "-m", "mutation.run_one", module.name, "--max-children", str(children)]
     if sample:
         cmd += ["--sample", str(sample)]
+    if recheck:
+        cmd += ["--recheck"]
     started = time.monotonic()
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seconds = time.monotonic() - started
@@ -103,8 +115,12 @@ def run_module(module: Module, sample: int, children: int) -> dict:
         raise SystemExit(f"mutmut failed on {module.name} (exit {done.returncode})")
     verdicts = json.loads(meta.read_text())["exit_code_by_key"]
     if sample:
-        ran = {k: v for k, v in verdicts.items() if v is not None}
-        verdicts = ran
+        verdicts = {k: v for k, v in verdicts.items() if v is not None}
+    # Kept for MUTATION_RECHECK=1 (a full run's verdicts only: a sample's are partial).
+    shutil.rmtree(kept, ignore_errors=True)
+    if not sample:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move("mutants", kept)
     return {
         **summarise(module, verdicts, seconds),
         "sample": sample or None,
@@ -152,10 +168,11 @@ def main() -> None:
     modules = [BY_NAME[n] for n in wanted] if wanted else list(MODULES)
     sample = int(os.environ.get("MUTATION_SAMPLE", "0"))
     children = min(2, int(os.environ.get("MUTATION_CHILDREN", "2")))
+    recheck = os.environ.get("MUTATION_RECHECK") == "1"
     rows = []
     for module in modules:
         print(f"mutmut: {module.name} ({module.path})", flush=True)
-        rows.append(run_module(module, sample, children))
+        rows.append(run_module(module, sample, children, recheck))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(table(rows))

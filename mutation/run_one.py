@@ -5,9 +5,11 @@ to copy, the timeout plugin); this process narrows them to one module: the
 one file to mutate (``only_mutate``) and the tests that exercise it
 (``pytest_add_cli_args_test_selection``), then runs mutmut in-process with
 at most ``--max-children`` workers. With ``--sample N`` it first generates the
-module's mutants and runs N of them, drawn with a fixed seed.
+module's mutants and runs N of them, drawn with a fixed seed. With ``--recheck``
+(in the ``mutants/`` of the module's last run) it runs only the mutants that
+run did not kill and those of functions changed since.
 
-Usage: python -m mutation.run_one MODULE [--sample N] [--max-children 2]
+Usage: python -m mutation.run_one MODULE [--sample N] [--recheck] [--max-children 2]
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("module", choices=sorted(BY_NAME))
     parser.add_argument("--sample", type=int, default=0)
     parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="in a mutants/ kept from an earlier run: only the mutants not killed then, "
+        "and those of functions changed since",
+    )
     args = parser.parse_args(argv)
     module = BY_NAME[args.module]
 
@@ -39,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg.pytest_add_cli_args_test_selection = list(module.tests)
 
     names: list[str] = []
-    if args.sample:
+    if args.sample or args.recheck:
+        # Generate (or update) the mutants first, to choose among them.
         Path("mutants").mkdir(exist_ok=True)
         mm.copy_src_dir()
         mm.copy_also_copy_files()
@@ -47,7 +56,15 @@ def main(argv: list[str] | None = None) -> None:
         data = SourceFileMutationData(path=Path(module.path))
         data.load()
         every = sorted(data.exit_code_by_key)
-        names = sorted(random.Random(SAMPLE_SEED).sample(every, min(args.sample, len(every))))
+        if args.recheck:
+            # A kill stands (tests are only added); a function changed since has
+            # lost its verdicts (None) and is run again.
+            every = [n for n in every if data.exit_code_by_key[n] not in (1, 3)]
+            if not every:
+                return
+        names = every
+        if args.sample:
+            names = sorted(random.Random(SAMPLE_SEED).sample(every, min(args.sample, len(every))))
     mm._run(names, max_children=args.max_children)
 
 
