@@ -175,3 +175,54 @@ def test_the_mainland_year_ends_on_the_last_of_december(sandbox):
     advance(sb, 26 * 3600)  # 2027: a new year's total, outside the structuring window
     op = cage(sb, "buy-ins", player, amount="300000.00")
     assert [a["type"] for a in op["alerts"]] == ["mainland_wallet"]
+
+
+# ---- blocking rules: who may buy in, play and cash out ---------------------------
+
+
+def test_the_minimum_age_is_reached_on_the_birthday(sandbox):
+    sb = sandbox
+    macau_world(sb)  # 2026-03-02 in Macau
+    of_age = sb.wallet("BOCMO", 2, fund="100.00", region="MO", birth_date="2005-03-02")
+    young = sb.wallet("BOCMO", 2, fund="100.00", region="MO", birth_date="2005-03-03")
+    assert cage(sb, "buy-ins", of_age, amount="10.00")["player"] == of_age
+    r = cage(sb, "buy-ins", young, 422, amount="10.00")
+    assert (r["code"], r["wallet_id"], r["minimum_age"]) == ("under_minimum_age", young, 21)
+    assert r["detail"] == f"the holder of wallet {young} is 20; the minimum age is 21"
+    assert sb.balance(young) == "100.00"
+
+
+def test_an_excluded_player_may_return_chips_but_not_buy_or_play(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    p = sb.wallet("BOCMO", 1, fund="1000.00", region="MO", holder_id="h-ex")
+    cage(sb, "buy-ins", p, amount="500.00")
+    ex = sb.ok(
+        "POST",
+        "/v1/exclusions",
+        key="supervisor",
+        json={"holder_id": "h-ex", "kind": "family", "ends_on": "2027-03-01"},
+    )
+    for what, amounts in (("buy-ins", {"amount": "1.00"}), ("plays", {"wager": "1.00"})):
+        r = cage(sb, what, p, 422, **amounts)
+        assert (r["code"], r["wallet_id"], r["exclusion_id"]) == ("excluded_person", p, ex["id"])
+    assert cage(sb, "cash-outs", p, amount="500.00")["kind"] == "cash_out"
+    assert sb.balance(p) == "1000.00"
+
+
+def test_a_refusing_profile_bars_mainland_wallets_from_paying_only(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    cn = sb.wallet("ICBC", 1, fund="1000.00", region="CN", holder_id="h-cn")
+    cage(sb, "buy-ins", cn, amount="500.00")
+    doc = sb.ok("GET", "/v1/rules")["document"]
+    mainland = {**doc["casino"]["mainland"], "action": "refuse"}
+    strict = {**doc, "name": "macau-strict", "casino": {**doc["casino"], "mainland": mainland}}
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": strict})
+    r = cage(sb, "buy-ins", cn, 422, amount="1.00")
+    assert (r["code"], r["wallet_id"]) == ("mainland_wallet_refused", cn)
+    assert cage(sb, "plays", cn, wager="100.00", payout="0.00")["kind"] == "play"
+    assert cage(sb, "cash-outs", cn, amount="400.00")["kind"] == "cash_out"
+    assert sb.balance(cn) == "900.00"
+    mo = sb.wallet("BOCMO", 1, fund="10.00", region="MO")
+    assert cage(sb, "buy-ins", mo, amount="10.00")["alerts"] == []
