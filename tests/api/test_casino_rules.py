@@ -226,3 +226,44 @@ def test_a_refusing_profile_bars_mainland_wallets_from_paying_only(sandbox):
     assert sb.balance(cn) == "900.00"
     mo = sb.wallet("BOCMO", 1, fund="10.00", region="MO")
     assert cage(sb, "buy-ins", mo, amount="10.00")["alerts"] == []
+
+
+# ---- minimal play at its two edges ------------------------------------------------
+
+
+def test_minimal_play_at_the_cash_out_ratio_and_below_the_bet_ratio(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    p = sb.wallet("BOCMO", 1, fund="100000.00", region="MO")
+    buy = cage(sb, "buy-ins", p, amount="100000.00")
+    play = cage(sb, "plays", p, wager="9999.99", payout="0.00")
+    assert cage(sb, "cash-outs", p, amount="89999.99")["alerts"] == []  # below 90%
+    out = cage(sb, "cash-outs", p, amount="0.01")  # 90,000.00 in all: 90% exactly
+    [alert] = full(sb, out)
+    assert (alert["type"], alert["wallet"], alert["casino"]) == ("minimal_play", p, "COTAI")
+    ev = alert["evidence"]
+    assert {k: v for k, v in ev.items() if k != "transactions"} == {
+        "gaming_day": DAY,
+        "buy_ins": "100000.00",
+        "cash_outs": "90000.00",
+        "wagered": "9999.99",
+        "cash_out_ratio": "0.90",
+        "bet_ratio": "0.10",
+    }
+    assert [(t["casino_transaction"], t["kind"], t["amount"]) for t in ev["transactions"]] == [
+        (buy["id"], "buy_in", "100000.00"),
+        (play["id"], "play", "9999.99"),
+        (ev["transactions"][2]["casino_transaction"], "cash_out", "89999.99"),
+        (out["id"], "cash_out", "0.01"),
+    ]
+    assert ev["transactions"][0]["transfer_ids"] == [t["id"] for t in buy["transfers"]]
+
+
+def test_no_minimal_play_once_the_bets_reach_the_bet_ratio(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    p = sb.wallet("BOCMO", 1, fund="100000.00", region="MO")
+    cage(sb, "buy-ins", p, amount="100000.00")
+    cage(sb, "plays", p, wager="10000.00", payout="10000.00")  # 10% exactly
+    assert cage(sb, "cash-outs", p, amount="100000.00")["alerts"] == []
+    assert alerts_of(sb, "minimal_play") == []
