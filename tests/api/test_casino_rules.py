@@ -79,6 +79,10 @@ def test_structuring_sums_one_casinos_operations_only(sandbox):
     advance(sb, 600)
     assert cage(sb, "buy-ins", smurf, amount="100.00")["alerts"] == []
     assert len(alerts_of(sb, "structuring")) == 1
+    # Stored with the key that keeps a second detection of the same operation from raising it.
+    with sb.db.engine.connect() as conn:
+        keys = conn.exec_driver_sql("SELECT dedupe_key FROM alerts WHERE type = 'structuring'")
+        assert keys.scalars().all() == [f"structuring:{third['id']}"]
 
 
 def test_an_operation_at_the_threshold_is_an_ltr_and_never_part_of_structuring(sandbox):
