@@ -114,6 +114,8 @@ def run_module(module: Module, sample: int, children: int, recheck: bool) -> dic
         sys.stdout.write(done.stdout[-4000:])
         raise SystemExit(f"mutmut failed on {module.name} (exit {done.returncode})")
     verdicts = json.loads(meta.read_text())["exit_code_by_key"]
+    diffs_file = Path("mutants/diffs.json")
+    diffs = json.loads(diffs_file.read_text()) if diffs_file.exists() else {}
     if sample:
         verdicts = {k: v for k, v in verdicts.items() if v is not None}
     # Kept for MUTATION_RECHECK=1 (a full run's verdicts only: a sample's are partial).
@@ -121,8 +123,10 @@ def run_module(module: Module, sample: int, children: int, recheck: bool) -> dic
     if not sample:
         kept.parent.mkdir(parents=True, exist_ok=True)
         shutil.move("mutants", kept)
+    summary = summarise(module, verdicts, seconds)
+    summary["not_caught"] = {name: diffs.get(name, []) for name in summary["not_caught"]}
     return {
-        **summarise(module, verdicts, seconds),
+        **summary,
         "sample": sample or None,
         "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -160,6 +164,15 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def save(row: dict) -> None:
+    """Put a module's figures into results.json, which keeps every module's latest run."""
+    kept = json.loads(RESULTS.read_text())["modules"] if RESULTS.exists() else []
+    merged = {r["module"]: r for r in kept if r["module"] in BY_NAME}
+    merged[row["module"]] = row
+    ordered = [merged[m.name] for m in MODULES if m.name in merged]
+    RESULTS.write_text(json.dumps({"target": TARGET, "modules": ordered}, indent=2) + "\n")
+
+
 def main() -> None:
     wanted = [n.strip() for n in os.environ.get("MUTATION_MODULES", "").split(",") if n.strip()]
     unknown = [n for n in wanted if n not in BY_NAME]
@@ -174,15 +187,9 @@ def main() -> None:
         print(f"mutmut: {module.name} ({module.path})", flush=True)
         rows.append(run_module(module, sample, children, recheck))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
+        save(rows[-1])
     print()
     print(table(rows))
-    # The file keeps each module's latest run: a run of some modules updates theirs.
-    kept = json.loads(RESULTS.read_text())["modules"] if RESULTS.exists() else []
-    ran = {r["module"] for r in rows}
-    merged = {r["module"]: r for r in kept if r["module"] not in ran and r["module"] in BY_NAME}
-    merged.update({r["module"]: r for r in rows})
-    ordered = [merged[m.name] for m in MODULES if m.name in merged]
-    RESULTS.write_text(json.dumps({"target": TARGET, "modules": ordered}, indent=2) + "\n")
     print(f"\nwritten: {RESULTS} (every module's latest run)")
     below = [r["module"] for r in rows if r["score"] is not None and r["score"] < TARGET]
     if below:

@@ -38,8 +38,9 @@ MODULES: tuple[Module, ...] = (
         ),
     ),
     Module("holds", "wallets/retail/holds.py", ("tests/api/test_holds_refunds.py",)),
+    # Payments, funding and refunds.
     Module(
-        "refunds",
+        "payments",
         "wallets/retail/payments.py",
         ("tests/api/test_holds_refunds.py", "tests/api/test_ledger_api.py"),
     ),

@@ -15,6 +15,7 @@ Usage: python -m mutation.run_one MODULE [--sample N] [--recheck] [--max-childre
 from __future__ import annotations
 
 import argparse
+import json
 import random
 from pathlib import Path
 
@@ -66,6 +67,22 @@ def main(argv: list[str] | None = None) -> None:
         if args.sample:
             names = sorted(random.Random(SAMPLE_SEED).sample(every, min(args.sample, len(every))))
     mm._run(names, max_children=args.max_children)
+    write_diffs(module.path)
+
+
+def write_diffs(path: str) -> None:
+    """The changed lines of every mutant not killed, for results.json (mutants/diffs.json)."""
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    data = SourceFileMutationData(path=Path(path))
+    data.load()
+    diffs = {}
+    for name, code in data.exit_code_by_key.items():
+        if code is not None and code not in (1, 3):
+            diff = get_diff_for_mutant(name, path=path).splitlines()
+            diffs[name] = [line for line in diff[2:] if line[:1] in "+-"]
+    Path("mutants/diffs.json").write_text(json.dumps(diffs, indent=1))
 
 
 if __name__ == "__main__":
