@@ -237,8 +237,10 @@ def test_a_refusing_profile_bars_mainland_wallets_from_paying_only(sandbox):
 
 def test_minimal_play_at_the_cash_out_ratio_and_below_the_bet_ratio(sandbox):
     sb = sandbox
-    macau_world(sb)
-    p = sb.wallet("BOCMO", 1, fund="100000.00", region="MO")
+    world = macau_world(sb)
+    lisboa(sb, world)
+    p = sb.wallet("BOCMO", 1, fund="100010.00", region="MO")
+    buy_in_at_lisboa(sb, p, "10.00")  # another casino's: in none of COTAI's figures
     buy = cage(sb, "buy-ins", p, amount="100000.00")
     play = cage(sb, "plays", p, wager="9999.99", payout="0.00")
     assert cage(sb, "cash-outs", p, amount="89999.99")["alerts"] == []  # below 90%
