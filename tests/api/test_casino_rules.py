@@ -168,6 +168,11 @@ def test_the_mainland_year_starts_on_the_first_of_january(sandbox):
     assert ev["casino_transaction"] == op["id"]
     advance(sb, 600)
     assert cage(sb, "buy-ins", player, amount="1000.00")["alerts"] == []  # once a year
+    with sb.db.engine.connect() as conn:
+        keys = conn.exec_driver_sql(
+            "SELECT dedupe_key FROM alerts WHERE type = 'mainland_yearly_cap'"
+        )
+        assert keys.scalars().all() == ["mainland_yearly_cap:h-mainland:2027"]
 
 
 def test_the_mainland_year_ends_on_the_last_of_december(sandbox):
