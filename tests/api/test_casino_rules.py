@@ -230,6 +230,9 @@ def test_a_refusing_profile_bars_mainland_wallets_from_paying_only(sandbox):
     sb.ok("PUT", "/v1/sandbox/profile", json={"document": strict})
     r = cage(sb, "buy-ins", cn, 422, amount="1.00")
     assert (r["code"], r["wallet_id"]) == ("mainland_wallet_refused", cn)
+    assert r["detail"] == (
+        f"wallet {cn} is registered in CN: the profile refuses mainland wallets paying casinos"
+    )
     assert cage(sb, "plays", cn, wager="100.00", payout="0.00")["kind"] == "play"
     assert cage(sb, "cash-outs", cn, amount="400.00")["kind"] == "cash_out"
     assert sb.balance(cn) == "900.00"
@@ -278,3 +281,22 @@ def test_no_minimal_play_once_the_bets_reach_the_bet_ratio(sandbox):
     cage(sb, "plays", p, wager="10000.00", payout="10000.00")  # 10% exactly
     assert cage(sb, "cash-outs", p, amount="100000.00")["alerts"] == []
     assert alerts_of(sb, "minimal_play") == []
+
+
+def test_an_anonymous_wallet_is_refused_at_the_threshold_before_its_limits(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    anon = sb.wallet("BOCMO", 4, fund="5000.00", region="MO", phone="+85366000002")
+    r = cage(sb, "buy-ins", anon, 422, amount=THRESHOLD)
+    assert (r["code"], r["wallet_id"], r["threshold"]) == (
+        "identified_wallet_required",
+        anon,
+        THRESHOLD,
+    )
+    assert r["detail"] == (
+        f"a casino transaction of {THRESHOLD} (at or above the reporting threshold of "
+        f"{THRESHOLD}) needs a wallet of class 1 or 2; wallet {anon} is class 4"
+    )
+    # One cent below, the wallet-class limits answer instead.
+    assert cage(sb, "buy-ins", anon, 422, amount="454545.45")["code"] == "limit_exceeded"
+    assert sb.balance(anon) == "5000.00"
