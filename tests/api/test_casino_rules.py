@@ -283,7 +283,7 @@ def test_no_minimal_play_once_the_bets_reach_the_bet_ratio(sandbox):
     assert alerts_of(sb, "minimal_play") == []
 
 
-def test_an_anonymous_wallet_is_refused_at_the_threshold_before_its_limits(sandbox):
+def test_an_anonymous_wallet_is_refused_at_the_threshold_before_the_posting(sandbox):
     sb = sandbox
     macau_world(sb)
     anon = sb.wallet("BOCMO", 4, fund="5000.00", region="MO", phone="+85366000002")
@@ -297,6 +297,6 @@ def test_an_anonymous_wallet_is_refused_at_the_threshold_before_its_limits(sandb
         f"a casino transaction of {THRESHOLD} (at or above the reporting threshold of "
         f"{THRESHOLD}) needs a wallet of class 1 or 2; wallet {anon} is class 4"
     )
-    # One cent below, the wallet-class limits answer instead.
-    assert cage(sb, "buy-ins", anon, 422, amount="454545.45")["code"] == "limit_exceeded"
+    # One cent below, the rule lets it through to the posting, which finds the funds short.
+    assert cage(sb, "buy-ins", anon, 422, amount="454545.45")["code"] == "insufficient_funds"
     assert sb.balance(anon) == "5000.00"
