@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from wallets.core.schema import accounts
+from wallets.ledger.accounts import ECNY
+from wallets.ledger.journal import load_transfer
+from wallets.ledger.posting import Leg, Posting, TransferDraft
+
 
 def test_operator_create_list_get(sandbox):
     sandbox.operator("ICBC", reserve="1000.00", issue="400.00")
@@ -300,3 +307,46 @@ def test_reconciliation_finds_a_tampered_balance(demo):
         conn.exec_driver_sql(
             "UPDATE accounts SET credits_posted = credits_posted - 1 WHERE code = 'W:1:ECNY'"
         )
+
+
+def test_what_a_posting_returns_is_what_the_journal_holds(demo):
+    """The posting engine itself: a leg of no amount is refused; a posted transfer,
+    as returned, is the one the journal gives back (entries, hashes, hold)."""
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    hold = demo.ok(
+        "POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "1.00"}, key="ICBC"
+    )
+
+    def work(tx):
+        ids = dict(tx.conn.execute(sa.select(accounts.c.code, accounts.c.id)).all())
+        wa, wb = ids[f"W:{a}:ECNY"], ids[f"W:{b}:ECNY"]
+        posting = Posting(tx, [wa, wb])
+        nothing = TransferDraft(kind="payment", asset=ECNY, amount=0, legs=[Leg(wa, wb, 0, ECNY)])
+        posting.add(nothing)
+        posting.add(
+            TransferDraft(
+                kind="payment",
+                asset=ECNY,
+                amount=500,
+                legs=[Leg(wa, wb, 500, ECNY)],
+                from_wallet_id=a,
+                to_wallet_id=b,
+                reference="engine",
+                hold_id=hold["id"],
+            )
+        )
+        refused, posted = posting.commit()
+        return refused, posted, load_transfer(tx, posted.id)
+
+    refused, posted, stored = demo.db.write(work)
+    assert (refused.code, refused.detail) == ("validation_failed", "amount must be positive")
+    assert (posted.id, posted.kind, posted.amount, posted.reference, posted.hold_id) == (
+        stored.id,
+        stored.kind,
+        stored.amount,
+        stored.reference,
+        hold["id"],
+    )
+    assert stored.hold_id == hold["id"]
+    assert posted.entries == stored.entries and len(posted.entries) == 1
+    assert demo.balance(b) == "505.00"
