@@ -105,6 +105,9 @@ def test_an_operation_at_the_threshold_is_an_ltr_and_never_part_of_structuring(s
         "holder_id": "h-roller",
     }
     assert ltr["evidence"]["at"].startswith(f"{DAY}T02:00:00")
+    assert ltr["summary"] == (
+        f"large transaction: buy-in of {THRESHOLD} (MOP 500000.01) by wallet {roller} at COTAI"
+    )
     advance(sb, 600)
     # One cent below the threshold: no LTR, and with the LTR above no structuring either.
     assert cage(sb, "buy-ins", roller, amount="454545.45")["alerts"] == []
@@ -249,6 +252,8 @@ def test_minimal_play_at_the_cash_out_ratio_and_below_the_bet_ratio(sandbox):
     lisboa(sb, world)
     p = sb.wallet("BOCMO", 1, fund="100010.00", region="MO")
     buy_in_at_lisboa(sb, p, "10.00")  # another casino's: in none of COTAI's figures
+    other = sb.wallet("BOCMO", 1, fund="10.00", region="MO")
+    cage(sb, "buy-ins", other, amount="10.00")  # another player's: not in this one's
     buy = cage(sb, "buy-ins", p, amount="100000.00")
     play = cage(sb, "plays", p, wager="9999.99", payout="0.00")
     assert cage(sb, "cash-outs", p, amount="89999.99")["alerts"] == []  # below 90%
