@@ -254,7 +254,9 @@ class Posting:
             acc = self.accounts[acc_id]
             # "delta < 1" is an equivalent mutant: at 0, an account that may not go
             # negative is never below 0 to begin with.
-            if delta < 0 and not acc.may_go_negative and acc.available + delta < 0:  # pragma: no mutate
+            if (
+                delta < 0 and not acc.may_go_negative and acc.available + delta < 0
+            ):  # pragma: no mutate
                 code = _SHORTFALL_CODE.get(acc.kind, errors.INSUFFICIENT_FUNDS)
                 return Refusal(
                     code,
@@ -323,7 +325,9 @@ class Posting:
         window's close: they leave the legs and count in the window instead."""
         if self.settlement is None:
             # Equivalent mutants: the message of an assert that the import keeps true.
-            assert _deferred_book is not None, "tier1.settlement registers it on import"  # pragma: no mutate
+            assert _deferred_book is not None, (
+                "tier1.settlement registers it on import"
+            )  # pragma: no mutate
             self.settlement = _deferred_book(self.tx)
         for leg in draft.legs:
             if leg.deferrable:
