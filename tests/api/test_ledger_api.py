@@ -350,3 +350,45 @@ def test_what_a_posting_returns_is_what_the_journal_holds(demo):
     assert stored.hold_id == hold["id"]
     assert posted.entries == stored.entries and len(posted.entries) == 1
     assert demo.balance(b) == "505.00"
+
+
+def test_funding_records_its_operator_and_reference(demo):
+    a = demo.demo_wallets["a"]
+    funded = demo.ok(
+        "POST", f"/v1/wallets/{a}/fund", json={"amount": "1.00", "reference": "top-up"}, key="ICBC"
+    )
+    back = demo.ok(
+        "POST", f"/v1/wallets/{a}/defund", json={"amount": "2.00", "reference": "cash"}, key="ICBC"
+    )
+    for posted, reference in ((funded, "top-up"), (back, "cash")):
+        stored = demo.ok("GET", f"/v1/transfers/{posted['id']}", key="ICBC")
+        assert (stored["from_operator"], stored["to_operator"]) == ("ICBC", "ICBC")
+        assert stored["reference"] == posted["reference"] == reference
+    assert demo.balance(a) == "999.00"
+
+
+def test_batch_items_reused_with_another_payer_or_touching_a_frozen_wallet(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+
+    def batch(*items):
+        transfers = [
+            {"id": i, "from_wallet": src, "to_wallet": dst, "amount": amount}
+            for i, src, dst, amount in items
+        ]
+        r = demo.post("/v1/transfers/batch", {"transfers": transfers}, key="ICBC")
+        return [(x["status"], x["code"], x["detail"]) for x in r.get_json()["results"]]
+
+    assert batch(("p-0", a, b, "10.00"))[0][0] == "posted"
+    assert batch(("p-0", b, a, "10.00")) == [
+        (
+            "refused",
+            "exists_with_different_from_wallet",
+            "transfer 'p-0' exists with a different from_wallet",
+        )
+    ]
+    demo.ok("POST", f"/v1/wallets/{b}/freeze", key="ICBC", status=200)
+    assert batch(("p-1", b, a, "1.00"), ("p-2", a, b, "1.00")) == [
+        ("refused", "wallet_frozen", f"the paying wallet {b} is frozen"),
+        ("refused", "wallet_frozen", f"the receiving wallet {b} is frozen"),
+    ]
+    assert (demo.balance(a), demo.balance(b)) == ("990.00", "510.00")
