@@ -2,7 +2,8 @@
 
 Environment:
   MUTATION_MODULES   comma-separated names (default: all), e.g. money,limits
-  MUTATION_SAMPLE    run only this many mutants per module (drawn with a fixed seed)
+  MUTATION_SAMPLE    run only this many mutants per module (drawn with a fixed seed,
+                     MUTATION_SEED, default 24: another seed draws another sample)
   MUTATION_CHILDREN  mutmut's worker processes (default 2, the most allowed here)
   MUTATION_TEST_TIMEOUT  seconds one test may run under a mutant (default 20)
   MUTATION_RECHECK   1: where a module's last full run was kept (mutation/.work/), run
@@ -103,7 +104,7 @@ def run_module(module: Module, sample: int, children: int, recheck: bool) -> dic
         shutil.move(kept, "mutants")
     cmd = [sys.executable, "-m", "mutation.run_one", module.name, "--max-children", str(children)]
     if sample:
-        cmd += ["--sample", str(sample)]
+        cmd += ["--sample", str(sample), "--seed", os.environ.get("MUTATION_SEED", "24")]
     if recheck:
         cmd += ["--recheck"]
     started = time.monotonic()
@@ -128,6 +129,7 @@ def run_module(module: Module, sample: int, children: int, recheck: bool) -> dic
     return {
         **summary,
         "sample": sample or None,
+        "seed": int(os.environ.get("MUTATION_SEED", "24")) if sample else None,
         "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 

@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("module", choices=sorted(BY_NAME))
     parser.add_argument("--sample", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=SAMPLE_SEED)
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument(
         "--recheck",
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
                 return
         names = every
         if args.sample:
-            names = sorted(random.Random(SAMPLE_SEED).sample(every, min(args.sample, len(every))))
+            names = sorted(random.Random(args.seed).sample(every, min(args.sample, len(every))))
     mm._run(names, max_children=args.max_children)
     write_diffs(module.path)
 
