@@ -252,11 +252,9 @@ class Posting:
             net[leg.credit] = net.get(leg.credit, 0) + leg.amount
         for acc_id, delta in net.items():
             acc = self.accounts[acc_id]
-            # "delta < 1" is an equivalent mutant: at 0, an account that may not go
-            # negative is never below 0 to begin with.
-            if (
-                delta < 0 and not acc.may_go_negative and acc.available + delta < 0
-            ):  # pragma: no mutate
+            # Only a debit can take it below zero: an account that may not go
+            # negative never is to begin with.
+            if not acc.may_go_negative and acc.available + delta < 0:
                 code = _SHORTFALL_CODE.get(acc.kind, errors.INSUFFICIENT_FUNDS)
                 return Refusal(
                     code,
@@ -326,8 +324,8 @@ class Posting:
         if self.settlement is None:
             # Equivalent mutants: the message of an assert that the import keeps true.
             assert _deferred_book is not None, (
-                "tier1.settlement registers it on import"
-            )  # pragma: no mutate
+                "tier1.settlement registers it on import"  # pragma: no mutate
+            )
             self.settlement = _deferred_book(self.tx)
         for leg in draft.legs:
             if leg.deferrable:
