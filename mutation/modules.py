@@ -58,6 +58,7 @@ MODULES: tuple[Module, ...] = (
         "cage",
         "wallets/casino/cage.py",
         (
+            "tests/api/test_casino_rules.py",
             "tests/api/test_casino_day.py",
             "tests/api/test_casino_input.py",
             "tests/api/test_supervision.py",

@@ -229,7 +229,28 @@ def test_large_e_cny_paid_to_the_casino_outside_the_cage_is_an_unfiled_ltr(sandb
     report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="merchant")
     checks = {c["name"]: c for c in report["checks"]}
     assert checks["ltr_filed"]["figures"]["unreported_transfers"] == [paid["id"]]
+    assert checks["ltr_filed"]["figures"]["unfiled_casino_transactions"] == []
     assert not checks["ltr_filed"]["ok"] and not checks["ecny_receipts_match"]["ok"]
     # No GGR, no tax; the e-CNY above the (zero) float is swept to the bank.
     assert report["sweep"]["amount"] == "460000.00" and report["ggr"] == "0.00"
     assert sb.balance(casino_wallet) == "0.00"
+
+
+def test_a_day_whose_contributions_round_to_nothing_pays_the_tax_alone(sandbox):
+    sb = sandbox
+    world = macau_world(sb)
+    p = sb.wallet("BOCMO", 1, fund="1.00", region="MO")
+    cage(sb, "buy-ins", p, amount="1.00")
+    cage(sb, "plays", p, wager="0.05", payout="0.00")  # GGR 0.05: tax 0.0175 -> 0.02, 5% -> 0.00
+    cage(sb, "cash-outs", p, amount="0.95")
+    advance(sb, 21 * 3600)  # 07:00 on Tuesday
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="merchant")
+    assert report["ggr"] == "0.05"
+    tax, contributions = report["special_gaming_tax"], report["contributions"]
+    assert (tax["rate"], tax["amount"]) == ("0.35", "0.02") and tax["transfer_id"] is not None
+    assert (contributions["amount"], contributions["transfer_id"]) == ("0.00", None)
+    assert report["closed_at"].startswith("2026-03-02T23:00:00")  # 07:00 in Macau
+    assert report["ok"] is True
+    assert sb.balance(world["treasury"]) == "0.02"
+    again = sb.ok("GET", f"/v1/casinos/COTAI/gaming-days/{DAY}", key="merchant")
+    assert again["closed_at"] == report["closed_at"]

@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from macau_world import DAY, advance, cage, macau_world, payment_code
 
+from wallets.casino import cage as cage_module
+from wallets.casino import registry
+from wallets.core.principal import Principal
+
+ADMIN_PRINCIPAL = Principal(role="admin")
+
 THRESHOLD = "454545.46"  # MOP 500,000.00 at 1.10 MOP per CNY, rounded up
 
 
@@ -305,3 +311,23 @@ def test_an_anonymous_wallet_is_refused_at_the_threshold_before_the_posting(sand
     # One cent below, the rule lets it through to the posting, which finds the funds short.
     assert cage(sb, "buy-ins", anon, 422, amount="454545.45")["code"] == "insufficient_funds"
     assert sb.balance(anon) == "5000.00"
+
+
+def test_the_players_list_pages_by_its_cursor(sandbox):
+    """The cage's own paging (the HTTP layer's ``after`` of /players is another matter)."""
+    sb = sandbox
+    macau_world(sb)
+    players = [sb.wallet("BOCMO", 1, fund="10.00", region="MO") for _ in range(3)]
+    for p in players:
+        cage(sb, "buy-ins", p, amount="10.00")
+
+    def pages(tx):
+        casino = registry.get(tx, "COTAI", ADMIN_PRINCIPAL)
+        first = cage_module.list_player_days(tx, casino, limit=2)
+        after = cage_module.player_day_cursor(first[-1])
+        rest = cage_module.list_player_days(tx, casino, after=after, limit=2)
+        return after, [r.wallet_id for r in first], [r.wallet_id for r in rest]
+
+    after, first, rest = sb.db.read(pages)
+    assert after == f"{DAY}:{players[1]}"
+    assert (first, rest) == (players[:2], players[2:])
