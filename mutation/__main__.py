@@ -5,7 +5,7 @@ Environment:
   MUTATION_SAMPLE    run only this many mutants per module (drawn with a fixed seed,
                      MUTATION_SEED, default 24: another seed draws another sample)
   MUTATION_CHILDREN  mutmut's worker processes (default 2, the most allowed here)
-  MUTATION_TEST_TIMEOUT  seconds one test may run under a mutant (default 20)
+  MUTATION_TEST_TIMEOUT  seconds one test may run under a mutant (default 60)
   MUTATION_RECHECK   1: where a module's last full run was kept (mutation/.work/), run
                      only the mutants it did not kill and those of functions changed
                      since; its kills stand (tests are only ever added)

@@ -2,7 +2,7 @@
 
 A mutant can make a test loop or wait for ever (an undo that never ends, a lock
 that is never released). When one test runs longer than
-``MUTATION_TEST_TIMEOUT`` seconds (default 20), the test process exits with
+``MUTATION_TEST_TIMEOUT`` seconds (default 60), the test process exits with
 code 36, which mutmut records as ``timeout``: the driver reports it apart and
 counts it as caught only when the mutant is listed, with its reason, in
 ``DOCUMENTED_TIMEOUTS`` of ``mutation/modules.py``.
@@ -21,7 +21,7 @@ TIMEOUT_EXIT_CODE = 36
 
 
 def _seconds() -> int:
-    return int(os.environ.get("MUTATION_TEST_TIMEOUT", "20"))
+    return int(os.environ.get("MUTATION_TEST_TIMEOUT", "60"))
 
 
 def _expired(signum, frame):  # pragma: no cover - runs only in a hanging mutant
