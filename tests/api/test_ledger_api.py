@@ -392,3 +392,25 @@ def test_batch_items_reused_with_another_payer_or_touching_a_frozen_wallet(demo)
         ("refused", "wallet_frozen", f"the receiving wallet {b} is frozen"),
     ]
     assert (demo.balance(a), demo.balance(b)) == ("990.00", "510.00")
+
+
+def test_a_sweep_into_a_frozen_parent_is_refused(demo):
+    a = demo.demo_wallets["a"]
+    merchant = {"wallet_class": 1, "kind": "merchant", "region": "MO"}
+    parent = demo.ok("POST", "/v1/wallets", json=merchant, key="ICBC")["id"]
+    desk = demo.ok("POST", "/v1/wallets", json={**merchant, "parent_id": parent}, key="ICBC")["id"]
+    demo.ok(
+        "POST",
+        "/v1/transfers",
+        json={"from_wallet": a, "to_wallet": desk, "amount": "5.00"},
+        key="ICBC",
+    )
+    demo.ok("POST", f"/v1/wallets/{parent}/freeze", key="ICBC", status=200)
+    r = demo.post(f"/v1/wallets/{parent}/sweep", key="ICBC")
+    body = r.get_json()
+    assert r.status_code == 422 and body["code"] == "wallet_frozen"
+    assert (body["wallet_id"], body["detail"]) == (
+        parent,
+        f"the receiving wallet {parent} is frozen",
+    )
+    assert (demo.balance(desk), demo.balance(parent)) == ("5.00", "0.00")
