@@ -254,3 +254,27 @@ def test_a_day_whose_contributions_round_to_nothing_pays_the_tax_alone(sandbox):
     assert sb.balance(world["treasury"]) == "0.02"
     again = sb.ok("GET", f"/v1/casinos/COTAI/gaming-days/{DAY}", key="merchant")
     assert again["closed_at"] == report["closed_at"]
+
+
+def test_an_unfiled_ltr_is_found_after_a_close_that_paid_nothing(sandbox):
+    """The transfers of earlier closes are left out of the LTR check; a close with
+    no tax, no contributions and no sweep has none, and leaves nothing out."""
+    sb = sandbox
+    macau_world(sb, float_="0.00")
+    casino_wallet = sb.ok("GET", "/v1/casinos/COTAI")["merchant_wallet"]
+    advance(sb, 21 * 3600)  # 07:00 on Tuesday: Monday is over, with nothing in it
+    quiet = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="merchant")
+    assert quiet["special_gaming_tax"]["transfer_id"] is None
+    assert quiet["sweep"]["transfer_id"] is None
+    p = sb.wallet("BOCMO", 1, fund="500000.00", region="MO")
+    paid = sb.ok(
+        "POST",
+        "/v1/transfers",
+        key="BOCMO",
+        json={"from_wallet": p, "to_wallet": casino_wallet, "amount": "460000.00"},
+    )
+    advance(sb, 24 * 3600)
+    report = sb.ok("POST", "/v1/casinos/COTAI/gaming-days/2026-03-03/close", key="merchant")
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["ltr_filed"]["figures"]["unreported_transfers"] == [paid["id"]]
+    assert not checks["ltr_filed"]["ok"]
