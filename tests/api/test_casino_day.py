@@ -234,6 +234,13 @@ def test_large_e_cny_paid_to_the_casino_outside_the_cage_is_an_unfiled_ltr(sandb
     # No GGR, no tax; the e-CNY above the (zero) float is swept to the bank.
     assert report["sweep"]["amount"] == "460000.00" and report["ggr"] == "0.00"
     assert sb.balance(casino_wallet) == "0.00"
+    # That sweep, made in Tuesday's gaming day, is the close's own: no LTR to file.
+    advance(sb, 24 * 3600)
+    tuesday = sb.ok("POST", "/v1/casinos/COTAI/gaming-days/2026-03-03/close", key="merchant")
+    checks = {c["name"]: c for c in tuesday["checks"]}
+    assert (
+        checks["ltr_filed"]["ok"] and checks["ltr_filed"]["figures"]["unreported_transfers"] == []
+    )
 
 
 def test_a_day_whose_contributions_round_to_nothing_pays_the_tax_alone(sandbox):
