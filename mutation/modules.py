@@ -39,7 +39,12 @@ MODULES: tuple[Module, ...] = (
             "tests/api/test_settlement.py",
         ),
     ),
-    Module("holds", "wallets/retail/holds.py", ("tests/api/test_holds_refunds.py",)),
+    # The limits tests count holds against the caps and their voids back.
+    Module(
+        "holds",
+        "wallets/retail/holds.py",
+        ("tests/api/test_holds_refunds.py", "tests/api/test_limits.py"),
+    ),
     # Payments, funding and refunds.
     Module(
         "payments",

@@ -250,6 +250,7 @@ def test_a_resolved_hold_past_its_deadline_is_resolved_not_expired(demo):
         body = r.get_json()
         assert r.status_code == 409 and body["code"] == "hold_already_resolved", body
         assert (body["hold_id"], body["current_status"]) == (h["id"], "captured")
+        assert body["detail"] == f"hold {h['id']} is captured already"
     assert demo.balance(b) == "510.00"
 
 

@@ -235,6 +235,9 @@ def test_net_debit_cap_refuses_and_receipts_make_room(sandbox):
         "utilisation_percent": "80.00",
         "threshold_percent": "80",
     }
+    assert alerts[0]["summary"] == (
+        f"ICBC's net debit in settlement window {window['id']} reached 720.00 of its 900.00 cap"
+    )
     assert pay(i1, b1, "180.00", "ICBC").status_code == 201  # 900.00, the cap: no second alert
     assert len(sandbox.ok("GET", "/v1/alerts?type=ndc_threshold", key="auditor")["items"]) == 1
     assert pay(i1, b1, "0.01", "ICBC").get_json()["code"] == "operator_net_debit_cap_exceeded"
@@ -312,6 +315,11 @@ def test_settings_are_checked_in_the_domain_too(sandbox):
     for kwargs, field, message in [
         ({"cutoff": "25:00"}, "cutoff", "must be a local time HH:MM (UTC+8)"),
         ({"model": "net"}, "model", "must be one of gross, deferred_net"),
+        (
+            {"ndc_reserve_ratio": "100.5"},
+            "ndc_reserve_ratio",
+            f"must be {settlement.NDC_RESERVE_RATIO.description}",
+        ),
     ]:
         try:
             sandbox.db.write(lambda tx, kw=kwargs: settlement.update_settings(tx, **kw))
