@@ -38,6 +38,7 @@ def test_same_key_other_body_is_422(demo):
     _pay(demo, "pay-2")
     r = _pay(demo, "pay-2", amount="10.01")
     assert r.status_code == 422 and r.get_json()["code"] == "idempotency_key_reused"
+    assert r.get_json()["detail"] == "this Idempotency-Key was first used with a different request"
     assert demo.balance(demo.demo_wallets["a"]) == "990.00"
 
 
@@ -316,3 +317,15 @@ def test_a_replay_is_its_own_only_for_the_claims_own_instant(demo):
     assert (again.status, again.body, again.own) == (201, '{"id": 1}', True)
     other = demo.db.write(claim, first + timedelta(seconds=1))
     assert (other.status, other.body, other.own) == (201, '{"id": 1}', False)
+
+
+def test_a_claim_without_an_instant_is_claimed_now(demo):
+    api_key = demo.db.write(keys.create, "admin")
+    before = datetime.now(UTC)
+    claimed = demo.db.write(lambda tx: idempotency.claim_in(tx, api_key.id, "k-now", "print"))
+    with demo.db.engine.connect() as conn:
+        (at,) = conn.execute(
+            sa.select(idempotency_keys.c.claimed_at).where(idempotency_keys.c.id == claimed.id)
+        ).one()
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    assert before - timedelta(seconds=1) <= at <= datetime.now(UTC) + timedelta(seconds=1)
