@@ -8,6 +8,7 @@ from macau_world import DAY, advance, cage, macau_world, payment_code
 
 from wallets.casino import cage as cage_module
 from wallets.casino import registry
+from wallets.core.errors import DomainError
 from wallets.core.principal import Principal
 
 ADMIN_PRINCIPAL = Principal(role="admin")
@@ -329,5 +330,16 @@ def test_the_players_list_pages_by_its_cursor(sandbox):
         return after, [r.wallet_id for r in first], [r.wallet_id for r in rest]
 
     after, first, rest = sb.db.read(pages)
+    try:
+        sb.db.read(
+            lambda tx: cage_module.list_player_days(
+                tx, registry.get(tx, "COTAI", ADMIN_PRINCIPAL), after="1"
+            )
+        )
+    except DomainError as refused:
+        assert refused.code == "validation_failed"
+        assert refused.extra["errors"] == {"after": ["not a valid cursor"]}
+    else:
+        raise AssertionError("a bad cursor was taken")
     assert after == f"{DAY}:{players[1]}"
     assert (first, rest) == (players[:2], players[2:])
