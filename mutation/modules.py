@@ -49,7 +49,12 @@ MODULES: tuple[Module, ...] = (
     Module(
         "payments",
         "wallets/retail/payments.py",
-        ("tests/api/test_holds_refunds.py", "tests/api/test_ledger_api.py"),
+        (
+            "tests/api/test_holds_refunds.py",
+            "tests/api/test_ledger_api.py",
+            # Sub-wallets swept to their parent.
+            "tests/api/test_lifecycle.py",
+        ),
     ),
     Module(
         "idempotency",
