@@ -80,9 +80,17 @@ def test_a_claim_left_in_flight_is_409_until_stale_then_taken_over(demo):
     _left_in_flight(demo, "pay-4", timedelta(seconds=0))
     r = _pay(demo, "pay-4")
     assert r.status_code == 409 and r.get_json()["code"] == "idempotency_request_in_flight"
+    assert r.get_json()["detail"] == "retry once the first request has finished"
     assert demo.balance(demo.demo_wallets["a"]) == "1000.00"
     _left_in_flight(demo, "pay-5", idempotency.STALE_AFTER + timedelta(seconds=1))
+    before = datetime.now(UTC)
     assert _pay(demo, "pay-5").status_code == 201
+    with demo.db.engine.connect() as conn:
+        (at,) = conn.execute(
+            sa.select(idempotency_keys.c.claimed_at).where(idempotency_keys.c.key == "pay-5")
+        ).one()
+    # Taken over: the claim is the retry's now.
+    assert (at if at.tzinfo else at.replace(tzinfo=UTC)) >= before - timedelta(seconds=1)
     assert _pay(demo, "pay-5").headers.get("Idempotent-Replayed") == "true"
     assert demo.balance(demo.demo_wallets["a"]) == "990.00"
 
