@@ -71,4 +71,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info test-artifacts mutants
+	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info test-artifacts mutants mutation/.work
