@@ -10,7 +10,7 @@ PORT ?= 5000
 
 WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(2, 2 * (os.cpu_count() or 1)))')
 
-.PHONY: run serve test test-fast soak bench lint install clean
+.PHONY: run serve test test-fast soak bench mutation lint install clean
 
 install: $(STAMP)
 
@@ -42,6 +42,16 @@ $(VENV)/.bench-stamp: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
+# Mutation testing of the money rules, not part of `make test` (docs/testing.md):
+# a table, and mutation/results.json. MUTATION_MODULES=money,limits for some,
+# MUTATION_SAMPLE=50 for a quick run.
+mutation: $(VENV)/.mutation-stamp
+	$(BIN)/python -m mutation
+
+$(VENV)/.mutation-stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	touch $@
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
@@ -62,4 +72,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info test-artifacts
+	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info test-artifacts mutants mutation/.work

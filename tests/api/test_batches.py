@@ -78,6 +78,7 @@ def test_linked_chain_succeeds_or_fails_as_one(demo):
     assert demo.balance(c) == "715.00"
     open_end = batch(demo, [item(20, a, b, "1.00", linked=True)]).get_json()
     assert open_end["results"][0]["code"] == "validation_failed"
+    assert open_end["results"][0]["detail"] == "the last transfer of a batch cannot be linked"
 
 
 def test_client_ids_make_items_idempotent(demo):

@@ -230,7 +230,59 @@ def test_large_e_cny_paid_to_the_casino_outside_the_cage_is_an_unfiled_ltr(sandb
     report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="merchant")
     checks = {c["name"]: c for c in report["checks"]}
     assert checks["ltr_filed"]["figures"]["unreported_transfers"] == [paid["id"]]
+    assert checks["ltr_filed"]["figures"]["unfiled_casino_transactions"] == []
     assert not checks["ltr_filed"]["ok"] and not checks["ecny_receipts_match"]["ok"]
     # No GGR, no tax; the e-CNY above the (zero) float is swept to the bank.
     assert report["sweep"]["amount"] == "460000.00" and report["ggr"] == "0.00"
     assert sb.balance(casino_wallet) == "0.00"
+    # That sweep, made in Tuesday's gaming day, is the close's own: no LTR to file.
+    advance(sb, 24 * 3600)
+    tuesday = sb.ok("POST", "/v1/casinos/COTAI/gaming-days/2026-03-03/close", key="merchant")
+    checks = {c["name"]: c for c in tuesday["checks"]}
+    assert (
+        checks["ltr_filed"]["ok"] and checks["ltr_filed"]["figures"]["unreported_transfers"] == []
+    )
+
+
+def test_a_day_whose_contributions_round_to_nothing_pays_the_tax_alone(sandbox):
+    sb = sandbox
+    world = macau_world(sb)
+    p = sb.wallet("BOCMO", 1, fund="1.00", region="MO")
+    cage(sb, "buy-ins", p, amount="1.00")
+    cage(sb, "plays", p, wager="0.05", payout="0.00")  # GGR 0.05: tax 0.0175 -> 0.02, 5% -> 0.00
+    cage(sb, "cash-outs", p, amount="0.95")
+    advance(sb, 21 * 3600)  # 07:00 on Tuesday
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="merchant")
+    assert report["ggr"] == "0.05"
+    tax, contributions = report["special_gaming_tax"], report["contributions"]
+    assert (tax["rate"], tax["amount"]) == ("0.35", "0.02") and tax["transfer_id"] is not None
+    assert (contributions["amount"], contributions["transfer_id"]) == ("0.00", None)
+    assert report["closed_at"].startswith("2026-03-02T23:00:00")  # 07:00 in Macau
+    assert report["ok"] is True
+    assert sb.balance(world["treasury"]) == "0.02"
+    again = sb.ok("GET", f"/v1/casinos/COTAI/gaming-days/{DAY}", key="merchant")
+    assert again["closed_at"] == report["closed_at"]
+
+
+def test_an_unfiled_ltr_is_found_after_a_close_that_paid_nothing(sandbox):
+    """The transfers of earlier closes are left out of the LTR check; a close with
+    no tax, no contributions and no sweep has none, and leaves nothing out."""
+    sb = sandbox
+    macau_world(sb, float_="0.00")
+    casino_wallet = sb.ok("GET", "/v1/casinos/COTAI")["merchant_wallet"]
+    advance(sb, 21 * 3600)  # 07:00 on Tuesday: Monday is over, with nothing in it
+    quiet = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="merchant")
+    assert quiet["special_gaming_tax"]["transfer_id"] is None
+    assert quiet["sweep"]["transfer_id"] is None
+    p = sb.wallet("BOCMO", 1, fund="500000.00", region="MO")
+    paid = sb.ok(
+        "POST",
+        "/v1/transfers",
+        key="BOCMO",
+        json={"from_wallet": p, "to_wallet": casino_wallet, "amount": "460000.00"},
+    )
+    advance(sb, 24 * 3600)
+    report = sb.ok("POST", "/v1/casinos/COTAI/gaming-days/2026-03-03/close", key="merchant")
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["ltr_filed"]["figures"]["unreported_transfers"] == [paid["id"]]
+    assert not checks["ltr_filed"]["ok"]

@@ -295,3 +295,6 @@ def test_chips_keep_a_wallet_open_and_a_closed_day_takes_no_more_play(sandbox):
     sb.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-03-02T23:00:00+08:00"})
     r = cage(sb, "buy-ins", q, 409, amount="1.00")
     assert r["code"] == "gaming_day_already_closed"
+    assert (
+        r["detail"] == "gaming day 2026-03-02 of COTAI is closed: its cage takes no more operations"
+    )

@@ -240,3 +240,26 @@ def test_reads_show_a_hold_expired_under_a_running_clock(demo):
     assert demo.ok("GET", f"/v1/holds?wallet={a}&status=pending", key="ICBC")["items"]
     time.sleep(max(0.0, placed + 3.1 - time.monotonic()))
     _reads_of_an_expired_hold(demo, a, b, h, before)
+
+
+def test_a_resolved_hold_past_its_deadline_is_resolved_not_expired(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    h = hold(demo, a, b, "10.00", timeout_seconds=60).get_json()
+    demo.ok("POST", f"/v1/holds/{h['id']}/capture", key="ICBC", status=200)
+    demo.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 120}, status=200)
+    for action in ("capture", "void"):
+        r = demo.post(f"/v1/holds/{h['id']}/{action}", {}, key="ICBC")
+        body = r.get_json()
+        assert r.status_code == 409 and body["code"] == "hold_already_resolved", body
+        assert (body["hold_id"], body["current_status"]) == (h["id"], "captured")
+        assert body["detail"] == f"hold {h['id']} is captured already"
+    assert demo.balance(b) == "510.00"
+
+
+def test_a_hold_to_no_wallet_names_the_field(demo):
+    a = demo.demo_wallets["a"]
+    r = hold(demo, a, 99999, "1.00")
+    body = r.get_json()
+    assert r.status_code == 404 and body["code"] == "wallet_not_found"
+    assert body["field"] == "to_wallet"
+    assert balances(demo, a) == ("1000.00", "1000.00", "0.00")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import replace
@@ -37,6 +38,7 @@ def test_same_key_other_body_is_422(demo):
     _pay(demo, "pay-2")
     r = _pay(demo, "pay-2", amount="10.01")
     assert r.status_code == 422 and r.get_json()["code"] == "idempotency_key_reused"
+    assert r.get_json()["detail"] == "this Idempotency-Key was first used with a different request"
     assert demo.balance(demo.demo_wallets["a"]) == "990.00"
 
 
@@ -78,9 +80,17 @@ def test_a_claim_left_in_flight_is_409_until_stale_then_taken_over(demo):
     _left_in_flight(demo, "pay-4", timedelta(seconds=0))
     r = _pay(demo, "pay-4")
     assert r.status_code == 409 and r.get_json()["code"] == "idempotency_request_in_flight"
+    assert r.get_json()["detail"] == "retry once the first request has finished"
     assert demo.balance(demo.demo_wallets["a"]) == "1000.00"
     _left_in_flight(demo, "pay-5", idempotency.STALE_AFTER + timedelta(seconds=1))
+    before = datetime.now(UTC)
     assert _pay(demo, "pay-5").status_code == 201
+    with demo.db.engine.connect() as conn:
+        (at,) = conn.execute(
+            sa.select(idempotency_keys.c.claimed_at).where(idempotency_keys.c.key == "pay-5")
+        ).one()
+    # Taken over: the claim is the retry's now.
+    assert (at if at.tzinfo else at.replace(tzinfo=UTC)) >= before - timedelta(seconds=1)
     assert _pay(demo, "pay-5").headers.get("Idempotent-Replayed") == "true"
     assert demo.balance(demo.demo_wallets["a"]) == "990.00"
 
@@ -275,3 +285,55 @@ def test_a_replayed_key_creation_never_stores_nor_answers_the_secret(demo):
     # The key works, and only one was made.
     assert demo.get("/v1/audit/events", key=secret).status_code == 200
     assert len(demo.get("/v1/keys?limit=100").get_json()["items"]) == keys_before + 1
+
+
+def test_the_fingerprint_is_one_canonical_form_of_the_request():
+    """Stored with each key, it must not change from one version to the next (a retry
+    across an upgrade would be refused): sorted keys, no spaces, SHA-256."""
+    body = {"to_wallet": 2, "amount": "10.00", "from_wallet": 1}
+    canonical = '["POST","/v1/transfers",{"amount":"10.00","from_wallet":1,"to_wallet":2}]'
+    expected = hashlib.sha256(canonical.encode()).hexdigest()
+    assert idempotency.fingerprint("POST", "/v1/transfers", body) == expected
+    reordered = {"from_wallet": 1, "to_wallet": 2, "amount": "10.00"}
+    assert idempotency.fingerprint("POST", "/v1/transfers", reordered) == expected
+
+
+def test_a_bad_key_is_refused_with_its_field(demo):
+    for bad in ("has space", "x" * 256, "é"):
+        r = _pay(demo, bad)
+        body = r.get_json()
+        assert r.status_code == 422 and body["code"] == "validation_failed", bad
+        assert body["detail"] == "Idempotency-Key must be 1-255 printable ASCII characters"
+        assert body["errors"] == {"Idempotency-Key": ["must be 1-255 printable ASCII characters"]}
+    assert demo.balance(demo.demo_wallets["a"]) == "1000.00"
+
+
+def test_a_replay_is_its_own_only_for_the_claims_own_instant(demo):
+    api_key = demo.db.write(keys.create, "admin")
+    first = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+    def claim(tx, now):
+        return idempotency.claim_in(tx, api_key.id, "k-own", "print", now=now)
+
+    def claim_and_complete(tx):
+        claimed = claim(tx, first)
+        idempotency.complete(tx, claimed, 201, '{"id": 1}')
+        return claimed
+
+    assert isinstance(demo.db.write(claim_and_complete), idempotency.Claim)
+    again = demo.db.write(claim, first)
+    assert (again.status, again.body, again.own) == (201, '{"id": 1}', True)
+    other = demo.db.write(claim, first + timedelta(seconds=1))
+    assert (other.status, other.body, other.own) == (201, '{"id": 1}', False)
+
+
+def test_a_claim_without_an_instant_is_claimed_now(demo):
+    api_key = demo.db.write(keys.create, "admin")
+    before = datetime.now(UTC)
+    claimed = demo.db.write(lambda tx: idempotency.claim_in(tx, api_key.id, "k-now", "print"))
+    with demo.db.engine.connect() as conn:
+        (at,) = conn.execute(
+            sa.select(idempotency_keys.c.claimed_at).where(idempotency_keys.c.id == claimed.id)
+        ).one()
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    assert before - timedelta(seconds=1) <= at <= datetime.now(UTC) + timedelta(seconds=1)

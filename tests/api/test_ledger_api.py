@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from wallets.core.schema import accounts
+from wallets.ledger.accounts import ECNY
+from wallets.ledger.journal import load_transfer
+from wallets.ledger.posting import Leg, Posting, TransferDraft
+
 
 def test_operator_create_list_get(sandbox):
     sandbox.operator("ICBC", reserve="1000.00", issue="400.00")
@@ -300,3 +307,110 @@ def test_reconciliation_finds_a_tampered_balance(demo):
         conn.exec_driver_sql(
             "UPDATE accounts SET credits_posted = credits_posted - 1 WHERE code = 'W:1:ECNY'"
         )
+
+
+def test_what_a_posting_returns_is_what_the_journal_holds(demo):
+    """The posting engine itself: a leg of no amount is refused; a posted transfer,
+    as returned, is the one the journal gives back (entries, hashes, hold)."""
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    hold = demo.ok(
+        "POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "1.00"}, key="ICBC"
+    )
+
+    def work(tx):
+        ids = dict(tx.conn.execute(sa.select(accounts.c.code, accounts.c.id)).all())
+        wa, wb = ids[f"W:{a}:ECNY"], ids[f"W:{b}:ECNY"]
+        posting = Posting(tx, [wa, wb])
+        nothing = TransferDraft(kind="payment", asset=ECNY, amount=0, legs=[Leg(wa, wb, 0, ECNY)])
+        posting.add(nothing)
+        posting.add(
+            TransferDraft(
+                kind="payment",
+                asset=ECNY,
+                amount=500,
+                legs=[Leg(wa, wb, 500, ECNY)],
+                from_wallet_id=a,
+                to_wallet_id=b,
+                reference="engine",
+                hold_id=hold["id"],
+            )
+        )
+        refused, posted = posting.commit()
+        return refused, posted, load_transfer(tx, posted.id)
+
+    refused, posted, stored = demo.db.write(work)
+    assert (refused.code, refused.detail) == ("validation_failed", "amount must be positive")
+    assert (posted.id, posted.kind, posted.amount, posted.reference, posted.hold_id) == (
+        stored.id,
+        stored.kind,
+        stored.amount,
+        stored.reference,
+        hold["id"],
+    )
+    assert stored.hold_id == hold["id"]
+    assert posted.entries == stored.entries and len(posted.entries) == 1
+    assert demo.balance(b) == "505.00"
+
+
+def test_funding_records_its_operator_and_reference(demo):
+    a = demo.demo_wallets["a"]
+    funded = demo.ok(
+        "POST", f"/v1/wallets/{a}/fund", json={"amount": "1.00", "reference": "top-up"}, key="ICBC"
+    )
+    back = demo.ok(
+        "POST", f"/v1/wallets/{a}/defund", json={"amount": "2.00", "reference": "cash"}, key="ICBC"
+    )
+    for posted, reference in ((funded, "top-up"), (back, "cash")):
+        stored = demo.ok("GET", f"/v1/transfers/{posted['id']}", key="ICBC")
+        assert (stored["from_operator"], stored["to_operator"]) == ("ICBC", "ICBC")
+        assert stored["reference"] == posted["reference"] == reference
+    assert demo.balance(a) == "999.00"
+
+
+def test_batch_items_reused_with_another_payer_or_touching_a_frozen_wallet(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+
+    def batch(*items):
+        transfers = [
+            {"id": i, "from_wallet": src, "to_wallet": dst, "amount": amount}
+            for i, src, dst, amount in items
+        ]
+        r = demo.post("/v1/transfers/batch", {"transfers": transfers}, key="ICBC")
+        return [(x["status"], x["code"], x["detail"]) for x in r.get_json()["results"]]
+
+    assert batch(("p-0", a, b, "10.00"))[0][0] == "posted"
+    assert batch(("p-0", b, a, "10.00")) == [
+        (
+            "refused",
+            "exists_with_different_from_wallet",
+            "transfer 'p-0' exists with a different from_wallet",
+        )
+    ]
+    demo.ok("POST", f"/v1/wallets/{b}/freeze", key="ICBC", status=200)
+    assert batch(("p-1", b, a, "1.00"), ("p-2", a, b, "1.00")) == [
+        ("refused", "wallet_frozen", f"the paying wallet {b} is frozen"),
+        ("refused", "wallet_frozen", f"the receiving wallet {b} is frozen"),
+    ]
+    assert (demo.balance(a), demo.balance(b)) == ("990.00", "510.00")
+
+
+def test_a_sweep_into_a_frozen_parent_is_refused(demo):
+    a = demo.demo_wallets["a"]
+    merchant = {"wallet_class": 1, "kind": "merchant", "region": "MO"}
+    parent = demo.ok("POST", "/v1/wallets", json=merchant, key="ICBC")["id"]
+    desk = demo.ok("POST", "/v1/wallets", json={**merchant, "parent_id": parent}, key="ICBC")["id"]
+    demo.ok(
+        "POST",
+        "/v1/transfers",
+        json={"from_wallet": a, "to_wallet": desk, "amount": "5.00"},
+        key="ICBC",
+    )
+    demo.ok("POST", f"/v1/wallets/{parent}/freeze", key="ICBC", status=200)
+    r = demo.post(f"/v1/wallets/{parent}/sweep", key="ICBC")
+    body = r.get_json()
+    assert r.status_code == 422 and body["code"] == "wallet_frozen"
+    assert (body["wallet_id"], body["detail"]) == (
+        parent,
+        f"the receiving wallet {parent} is frozen",
+    )
+    assert (demo.balance(desk), demo.balance(parent)) == ("5.00", "0.00")

@@ -3,6 +3,9 @@ settlement among three operators, with hand-computed figures."""
 
 from __future__ import annotations
 
+from wallets.core.errors import DomainError
+from wallets.tier1 import settlement
+
 DAY = [  # (payer, payee, amount)
     ("i1", "b1", "1000.00"),
     ("b1", "m1", "300.00"),
@@ -224,9 +227,16 @@ def test_net_debit_cap_refuses_and_receipts_make_room(sandbox):
     assert pay(i1, b1, "0.01", "ICBC").status_code == 201  # 720.00: 80 % of the cap
     alerts = sandbox.ok("GET", "/v1/alerts?type=ndc_threshold", key="central_bank")["items"]
     assert len(alerts) == 1 and alerts[0]["operator"] == "ICBC"
-    assert (
-        alerts[0]["evidence"]["net_debit"] == "720.00"
-        and alerts[0]["evidence"]["utilisation_percent"] == "80.00"
+    window = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")
+    assert alerts[0]["evidence"] == {
+        "window_id": window["id"],
+        "net_debit": "720.00",
+        "net_debit_cap": "900.00",
+        "utilisation_percent": "80.00",
+        "threshold_percent": "80",
+    }
+    assert alerts[0]["summary"] == (
+        f"ICBC's net debit in settlement window {window['id']} reached 720.00 of its 900.00 cap"
     )
     assert pay(i1, b1, "180.00", "ICBC").status_code == 201  # 900.00, the cap: no second alert
     assert len(sandbox.ok("GET", "/v1/alerts?type=ndc_threshold", key="auditor")["items"]) == 1
@@ -298,3 +308,36 @@ def test_model_switch_and_daily_cutoff(sandbox):
     ]:
         r = sandbox.call("PUT", "/v1/settlement/settings", "central_bank", json=body)
         assert r.status_code == 422 and field in r.get_json()["errors"], body
+
+
+def test_settings_are_checked_in_the_domain_too(sandbox):
+    """What the CLI calls: the domain names the field of a bad setting itself."""
+    for kwargs, field, message in [
+        ({"cutoff": "25:00"}, "cutoff", "must be a local time HH:MM (UTC+8)"),
+        ({"model": "net"}, "model", "must be one of gross, deferred_net"),
+        (
+            {"ndc_reserve_ratio": "100.5"},
+            "ndc_reserve_ratio",
+            f"must be {settlement.NDC_RESERVE_RATIO.description}",
+        ),
+    ]:
+        try:
+            sandbox.db.write(lambda tx, kw=kwargs: settlement.update_settings(tx, **kw))
+        except DomainError as refused:
+            assert refused.code == "validation_failed"
+            assert refused.extra["errors"] == {field: [message]}
+            assert refused.detail == f"{field}: {message}"
+        else:
+            raise AssertionError(f"{kwargs} was accepted")
+    got = sandbox.ok(
+        "PUT",
+        "/v1/settlement/settings",
+        json={"ndc_alert_percent": "50"},
+        key="central_bank",
+        status=200,
+    )
+    assert got["ndc_alert_percent"] == "50"
+    assert (
+        sandbox.ok("GET", "/v1/settlement/settings", key="central_bank")["ndc_alert_percent"]
+        == "50"
+    )

@@ -530,3 +530,12 @@ def test_an_edited_statement_entry_is_named(export_dir, pub, cli):
         out
     )
     assert f"but the journal's entry {ref} is {amount}" in out
+
+
+def test_a_row_missing_from_the_jsonl_copy_is_named_in_the_csv(export_dir, pub, cli):
+    path = export_dir / "journal.jsonl"
+    lines = [line for line in _lines(path) if line]
+    path.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    line = _line_of(export_dir / "journal.csv", json.loads(lines[-1])["seq"])
+    assert f"journal.csv:{line}: a row that journal.jsonl does not have" in out

@@ -174,7 +174,9 @@ def list_transfers(
     limit: int = 50,
 ) -> list[PostedTransfer]:
     t = transfers
-    stmt = sa.select(t).order_by(t.c.id).limit(limit)
+    # Without the ORDER BY, SQLite returns the rows in id order anyway (the mutant
+    # survives there); PostgreSQL need not.
+    stmt = sa.select(t).order_by(t.c.id).limit(limit)  # pragma: no mutate
     if wallet_id is not None:
         stmt = stmt.where(sa.or_(t.c.from_wallet_id == wallet_id, t.c.to_wallet_id == wallet_id))
     if operator_id is not None:

@@ -36,9 +36,11 @@ def parse_amount(text: object, *, allow_zero: bool = False) -> int:
             'must be a positive decimal string with at most 2 decimals, such as "12.34"'
         )
     whole, _, frac = text.partition(".")
-    if len(whole) > len(str(MAX_AMOUNT_FEN)):
+    # Refuses a huge digit string before int() converts it; the check on fen below
+    # refuses the same amounts, so ">=" here is an equivalent mutant.
+    if len(whole) > len(str(MAX_AMOUNT_FEN)):  # pragma: no mutate
         raise AmountError(f"must not exceed {format_amount(MAX_AMOUNT_FEN)}")
-    fen = int(whole) * FEN_PER_YUAN + int(frac.ljust(2, "0") or 0)
+    fen = int(whole) * FEN_PER_YUAN + int(frac.ljust(2, "0"))
     if fen > MAX_AMOUNT_FEN:
         raise AmountError(f"must not exceed {format_amount(MAX_AMOUNT_FEN)}")
     if fen == 0 and not allow_zero:

@@ -101,7 +101,7 @@ def effective(tx: Tx, operator_id: int, wallet_class: int) -> Limits:
     return base.lowered_by(override) if override else base
 
 
-def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Limits) -> Limits:
+def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Limits) -> None:
     """An operator may set limits below the profile's, never above."""
     base = active_profile(tx).wallet_limits[wallet_class]
     bad = {}
@@ -132,7 +132,6 @@ def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Lim
             central_bank=True,
         ),
     )
-    return effective(tx, operator_id, wallet_class)
 
 
 def _amounts(limits: Limits) -> dict[str, str | None]:
@@ -175,7 +174,6 @@ def open_holds(tx: Tx, wallet_ids: Iterable[int]) -> dict[int, int]:
 @dataclass
 class _WalletState:
     wallet_id: int
-    account_id: int
     limits: Limits
     held: int
     day_out: int
@@ -207,7 +205,6 @@ class LimitBook:
             override = overrides.get((w.operator_id, w.wallet_class))
             state = _WalletState(
                 wallet_id=w.id,
-                account_id=w.account_id,
                 limits=limits.lowered_by(override) if override else limits,
                 held=held.get(w.id, 0),
                 day_out=used.get((w.id, "day"), 0),
@@ -250,8 +247,8 @@ class LimitBook:
         return draft.held_delta if draft.from_wallet_id == wallet_id else 0
 
     def apply(self, draft, undo: list | None) -> None:
-        w = self.by_wallet.get(draft.from_wallet_id) if draft.from_wallet_id is not None else None
-        if w is None or (draft.outgoing == 0 and draft.held_delta == 0):
+        w = self.by_wallet.get(draft.from_wallet_id)
+        if w is None:
             return
         day = draft.usage_day or self.day
         if undo is not None:
@@ -284,7 +281,8 @@ class LimitBook:
         for (w, p, s), d in self._deltas.items():
             if d > 0:
                 added.append((w, p, s, d))
-            elif d < 0:
+            # Equivalent as "d <= 0": giving back 0 adds 0 to the row, or finds none.
+            elif d < 0:  # pragma: no mutate
                 given_back.append({"_w": w, "_p": p, "_s": s, "_d": d})
         self.tx.run_many(_USAGE_UPSERT, USAGE_COLUMNS, added)
         if given_back:
