@@ -26,6 +26,7 @@ from ..schemas.casinos import (
     OperationListArgs,
     OperationOut,
     PlayBody,
+    PlayerDayListArgs,
     PlayerDayOut,
     PromoterCreate,
     PromoterOut,
@@ -405,7 +406,7 @@ def list_operations(args, ref):
 
 
 @blp.route("/<ref>/players", methods=["GET"])
-@blp.arguments(OperationListArgs(), location="query")
+@blp.arguments(PlayerDayListArgs(), location="query")
 @blp.response(200, PlayerDayPage)
 @problems(blp, 404, 422)
 @roles(*READERS)

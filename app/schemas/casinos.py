@@ -17,6 +17,7 @@ from .common import (
     Integer,
     Output,
     PageArgs,
+    Pattern,
     SignedAmount,
     StrictSchema,
     casino_ref_field,
@@ -337,6 +338,23 @@ class OperationOut(Output):
 class OperationListArgs(IdPageArgs):
     wallet = Integer(validate=validate.Range(min=1, max=MAX_ID))
     gaming_day = fields.Date()
+
+
+class PlayerDayListArgs(PageArgs):
+    """Players' days, ordered by gaming day then wallet: the cursor is both."""
+
+    wallet = Integer(validate=validate.Range(min=1, max=MAX_ID))
+    gaming_day = fields.Date()
+    after = fields.String(
+        load_default=None,
+        validate=Pattern(
+            r"^[0-9]{4}-[0-9]{2}-[0-9]{2}:[1-9][0-9]{0,17}$", error="not a valid cursor"
+        ),
+        metadata={
+            "description": "Cursor: next_after of the previous page (gaming day:wallet)",
+            "example": "2026-03-02:4",
+        },
+    )
 
 
 class PlayerDayOut(Output):

@@ -144,6 +144,16 @@ def test_a_whole_gaming_day_at_one_casino(sandbox):
     # The supervisor's view: players' days and every alert, with evidence.
     days = sb.ok("GET", f"/v1/casinos/COTAI/players?gaming_day={DAY}", key="supervisor")["items"]
     roller_day = next(d for d in days if d["player"] == roller)
+    # Page by page (the cursor is gaming day:wallet), the same days in the same order.
+    paged, after = [], None
+    while True:
+        query = f"gaming_day={DAY}&limit=1" + (f"&after={after}" if after else "")
+        page = sb.ok("GET", f"/v1/casinos/COTAI/players?{query}", key="supervisor")
+        paged += page["items"]
+        after = page["next_after"]
+        if after is None:
+            break
+    assert len(days) > 1 and paged == days
     assert (roller_day["turnover"], roller_day["net_result"]) == ("50000.00", "50000.00")
     found = sb.ok("GET", "/v1/alerts?casino=COTAI&limit=100", key="supervisor")["items"]
     assert sorted(a["type"] for a in found) == [
@@ -256,7 +266,11 @@ def test_a_day_whose_contributions_round_to_nothing_pays_the_tax_alone(sandbox):
     assert report["ggr"] == "0.05"
     tax, contributions = report["special_gaming_tax"], report["contributions"]
     assert (tax["rate"], tax["amount"]) == ("0.35", "0.02") and tax["transfer_id"] is not None
-    assert (contributions["amount"], contributions["transfer_id"]) == ("0.00", None)
+    assert contributions["amount"] == "0.00"  # 2% and 3% of 0.05, each rounded: nothing paid
+    assert [(c["amount"], c["transfer_id"]) for c in contributions["payments"]] == [
+        ("0.00", None),
+        ("0.00", None),
+    ]
     assert report["closed_at"].startswith("2026-03-02T23:00:00")  # 07:00 in Macau
     assert report["ok"] is True
     assert sb.balance(world["treasury"]) == "0.02"

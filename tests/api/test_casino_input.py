@@ -151,7 +151,14 @@ def test_bad_casino_input_names_the_field(sandbox):
         assert r.status_code == 422, day
     r = sb.get(f"/v1/casinos/COTAI/gaming-days/{DAY}", key="merchant")
     assert r.status_code == 404 and r.get_json()["code"] == "gaming_day_not_found"
-    for q in ("after=x", "after=2026-03-02:x", "gaming_day=x", "wallet=x"):
+    for q in (
+        "after=x",
+        "after=2026-03-02:x",
+        "after=2026-13-45:4",
+        "after=2026-03-02:99999999999999999999",
+        "gaming_day=x",
+        "wallet=x",
+    ):
         r = sb.get(f"/v1/casinos/COTAI/players?{q}", key="supervisor")
         assert r.status_code == 422, q
     assert sb.get("/v1/casinos/COTAI/gaming-days?after=x", key="auditor").status_code == 422

@@ -270,6 +270,7 @@ def test_minimal_play_at_the_cash_out_ratio_and_below_the_bet_ratio(sandbox):
     ev = alert["evidence"]
     assert {k: v for k, v in ev.items() if k != "transactions"} == {
         "gaming_day": DAY,
+        "holder_id": sb.ok("GET", f"/v1/wallets/{p}")["holder_id"],  # the holder's day
         "buy_ins": "100000.00",
         "cash_outs": "90000.00",
         "wagered": "9999.99",
