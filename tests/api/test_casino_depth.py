@@ -433,3 +433,39 @@ def _str_due_dates_skip_macaus_public_holidays(sb) -> None:
     assert _mainland_alert_due(sb, players[3], "2026-04-02T12:00:00+08:00") == (
         "2026-04-06T16:00:00+00:00"
     )
+
+
+def test_a_mainland_credit_repayment_is_a_payment_to_the_casino(sandbox):
+    """A repayment is checked, alerted and counted in the yearly cap as a buy-in."""
+    sb = sandbox
+    macau_world(sb)
+    cn = sb.wallet("ICBC", 1, fund="400000.00", region="CN", holder_id="h-cn")
+    sb.ok("PUT", f"/v1/casinos/COTAI/credit-lines/{cn}", key="merchant", json={"limit": "100.00"})
+    sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/credit-draws",
+        key="merchant",
+        json={"player": cn, "amount": "100.00"},
+    )
+    cage(sb, "buy-ins", cn, amount="359950.00")
+    body = {"player": cn, "amount": "50.00", "payment_code": payment_code(sb, cn)}
+    repaid = sb.ok("POST", "/v1/casinos/COTAI/credit-repayments", key="merchant", json=body)
+    assert repaid["alerts"] == []  # 360,000.00: at the cap; mainland_wallet already today
+    body = {"player": cn, "amount": "0.01", "payment_code": payment_code(sb, cn)}
+    repaid = sb.ok("POST", "/v1/casinos/COTAI/credit-repayments", key="merchant", json=body)
+    assert [a["type"] for a in repaid["alerts"]] == ["mainland_yearly_cap"]
+    alert = sb.ok("GET", f"/v1/alerts/{repaid['alerts'][0]['id']}", key="supervisor")
+    assert alert["evidence"]["buy_ins_this_year"] == "360000.01"
+    advance(sb, 24 * 3600)  # the next gaming day: the presence alert again
+    body = {"player": cn, "amount": "0.01", "payment_code": payment_code(sb, cn)}
+    repaid = sb.ok("POST", "/v1/casinos/COTAI/credit-repayments", key="merchant", json=body)
+    assert [a["type"] for a in repaid["alerts"]] == ["mainland_wallet"]
+    doc = sb.ok("GET", "/v1/rules")["document"]
+    doc["name"] = "macau-refuse-mainland"
+    doc["casino"]["mainland"]["action"] = "refuse"
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    journal = sb.journal_count()
+    body = {"player": cn, "amount": "1.00", "payment_code": payment_code(sb, cn)}
+    r = sb.call("POST", "/v1/casinos/COTAI/credit-repayments", "merchant", json=body)
+    assert r.status_code == 422 and r.get_json()["code"] == "mainland_wallet_refused"
+    assert sb.journal_count() == journal
