@@ -273,6 +273,10 @@ def test_gaming_credit_is_drawn_as_chips_repaid_in_e_cny_and_in_the_close(sandbo
     repaid = sb.ok("POST", "/v1/casinos/COTAI/credit-repayments", key="merchant", json=body)
     assert (repaid["kind"], repaid["outstanding"]) == ("repayment", "18000.00")
     assert repaid["transfers"][0]["to_wallet"] == casino_wallet
+    # The casino sees its cage operations' transfers, the repayment's too.
+    page = sb.ok("GET", "/v1/events", key="merchant", query_string={"limit": 500})
+    seen = {e["data"]["id"] for e in page["items"] if e["type"] == "transfer.posted"}
+    assert {drawn["transfers"][0]["id"], repaid["transfers"][0]["id"]} <= seen
     assert sb.balance(vip) == "93000.00"  # +5,000 cashed out, -12,000 repaid
     (listed,) = sb.ok("GET", "/v1/casinos/COTAI/credit-lines", key="supervisor")
     assert (listed["player"], listed["outstanding"]) == (vip, "18000.00")

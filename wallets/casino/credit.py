@@ -189,9 +189,11 @@ def repay(
             outstanding=format_amount(line.outstanding),
         )
     merchant = wl.existing(tx, c.merchant_wallet_id)
+    payment = cage.ecny_payment(tx, player, merchant, amount, f"credit repayment at {c.ref}")
+    payment.casino_ref = c.ref  # a cage operation's transfer: the casino's event
     (pay,) = cage.post_linked(
         tx,
-        [cage.ecny_payment(tx, player, merchant, amount, f"credit repayment at {c.ref}")],
+        [payment],
         lock=[],
         parties=[(player, "paying"), (merchant, "receiving")],
         limits=True,
