@@ -305,9 +305,17 @@ def test_fatf_red_flags_and_str_due_dates_over_public_holidays(sandbox):
     regular = sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id="h-regular")
     cage(sb, "buy-ins", walker, amount="5000.00")  # Monday 2 March, then gone
     cage(sb, "buy-ins", regular, amount="5000.00")
+    # A courier holds chips only handed over; a borrower draws credit on Thursday.
+    courier = sb.wallet("BOCMO", 1, region="MO", holder_id="h-courier")
+    handover = {"from_player": regular, "to_player": courier, "amount": "1000.00"}
+    sb.ok("POST", "/v1/casinos/COTAI/chip-handovers", key="merchant", json=handover)
+    borrower = sb.wallet("BOCMO", 1, fund="1000.00", region="MO", holder_id="h-borrower")
+    cage(sb, "buy-ins", borrower, amount="100.00")
+    limit = {"limit": "100.00"}
+    sb.ok("PUT", f"/v1/casinos/COTAI/credit-lines/{borrower}", key="merchant", json=limit)
     _chips_pooled_into_one_cash_out_raise_an_alert(sb)
     alice, friend = _third_party_payouts_are_alerted(sb)
-    _chip_walking_after_n_gaming_days(sb, walker, regular)
+    _chip_walking_after_n_gaming_days(sb, walker, regular, courier, borrower)
     _third_party_payouts_are_refused_under_a_stricter_profile(sb, alice, friend)
     _str_due_dates_skip_macaus_public_holidays(sb)
 
@@ -368,12 +376,15 @@ def _third_party_payouts_are_alerted(sb) -> tuple[int, int]:
     return alice, friend
 
 
-def _chip_walking_after_n_gaming_days(sb, walker, regular) -> None:
+def _chip_walking_after_n_gaming_days(sb, walker, regular, courier, borrower) -> None:
     reports = {}
     for n, day in enumerate(("2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05")):
         advance(sb, 24 * 3600 if n else 21 * 3600)  # 07:00 the day after `day`
         if day != "2026-03-05":
             cage(sb, "plays", regular, wager="10.00")  # the regular plays each day
+        if day == "2026-03-04":  # in gaming day 2026-03-05
+            draw = {"player": borrower, "amount": "100.00"}
+            sb.ok("POST", "/v1/casinos/COTAI/credit-draws", key="merchant", json=draw)
         reports[day] = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{day}/close", key="supervisor")
     # Monday's pooled and third-party flows leave no failed check.
     assert reports["2026-03-02"]["ok"], reports["2026-03-02"]["checks"]
@@ -382,6 +393,9 @@ def _chip_walking_after_n_gaming_days(sb, walker, regular) -> None:
     assert [reports[d]["chip_walking"]["players"] for d in list(reports)[:3]] == [[], [], []]
     found = reports["2026-03-05"]["chip_walking"]["players"]
     assert regular not in [w["player"] for w in found]
+    assert borrower not in [w["player"] for w in found]  # drew credit that day
+    (handed,) = [w for w in found if w["player"] == courier]  # chips handed over only
+    assert (handed["chips"], handed["last_gaming_day"]) == ("1000.00", "2026-03-02")
     (walking,) = [w for w in found if w["player"] == walker]
     assert {k: walking[k] for k in ("player", "chips", "last_gaming_day")} == {
         "player": walker,
