@@ -176,6 +176,17 @@ def test_gaming_promoters_are_paid_commission_net_of_withholding_at_the_close(sa
     )
     assert r.status_code == 409 and r.get_json()["code"] == "promoter_other_concessionaire"
     assert r.get_json()["concessionaire"] == "COTAI"
+    # LISBOA's supervisor does not see COTAI (a 404 to it): the answer does not name it.
+    sb.keys["sup_lisboa"] = sb.key("supervisor", casino_ref="LISBOA")
+    assert sb.call("GET", "/v1/casinos/COTAI", "sup_lisboa").status_code == 404
+    r = sb.call(
+        "POST",
+        "/v1/casinos/LISBOA/promoters",
+        "sup_lisboa",
+        json={**body, "commission_rate": "0.01"},
+    )
+    assert r.status_code == 409 and r.get_json()["code"] == "promoter_other_concessionaire"
+    assert "concessionaire" not in r.get_json() and "COTAI" not in r.get_data(as_text=True)
 
     alice, bob, carol = (
         sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id=f"h-{n}")

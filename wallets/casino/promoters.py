@@ -97,7 +97,7 @@ _ATTACH = Upsert(
 )
 
 
-def _licence_free(tx: Tx, c: Casino, licence: str) -> None:
+def _licence_free(tx: Tx, c: Casino, actor: Principal, licence: str) -> None:
     """Raise when the licence is registered already (here, or at another casino)."""
     found = tx.conn.execute(
         sa.select(promoters.c.id, casinos.c.ref)
@@ -107,12 +107,16 @@ def _licence_free(tx: Tx, c: Casino, licence: str) -> None:
     if found is None:
         return
     if found.ref != c.ref:
+        # The other casino is named only to a caller who may see it (a casino
+        # outside the caller's scope is a 404 to it).
+        shown = actor.sees_casino(found.ref)
         raise errors.DomainError(
             errors.PROMOTER_OTHER_CONCESSIONAIRE,
-            f"promoter {licence} works for {found.ref}: a promoter works for one "
-            "concessionaire only (Law 16/2001 as amended in 2022, art. 23)",
+            f"promoter {licence} works for {found.ref if shown else 'another casino'}: "
+            "a promoter works for one concessionaire only (Law 16/2001 as amended in 2022, "
+            "art. 23)",
             field="licence",
-            concessionaire=found.ref,
+            **({"concessionaire": found.ref} if shown else {}),
         )
     raise _invalid("licence", f"promoter {licence} is registered at {c.ref} already")
 
@@ -142,7 +146,7 @@ def register(
             field="commission_rate",
             cap=format_rate(cap),
         )
-    _licence_free(tx, c, licence)
+    _licence_free(tx, c, actor, licence)
     wallet = wl.find(tx, wallet_id)
     if wallet is None:
         raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field="wallet")
@@ -160,7 +164,7 @@ def register(
         now=tx.now(),
     )
     if not inserted:  # a racing request registered the licence first: its answer
-        _licence_free(tx, c, licence)
+        _licence_free(tx, c, actor, licence)
         raise _invalid("licence", f"promoter {licence} is registered already")
     new_id = tx.conn.execute(
         sa.select(promoters.c.id).where(promoters.c.licence == licence)
