@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import threading
 from datetime import date
+from decimal import Decimal
 from functools import partial
 
 import pytest
 from macau_world import DAY, advance, macau_world, payment_code
 
 from wallets.casino import cage as casino
-from wallets.casino import gaming_days
+from wallets.casino import gaming_days, promoters
 from wallets.core import errors
-from wallets.core.principal import MERCHANT, Principal
+from wallets.core.principal import ADMIN, MERCHANT, Principal
 from wallets.ledger.money import parse_amount
 
 pytestmark = pytest.mark.postgres
@@ -112,3 +113,49 @@ def test_two_buy_ins_racing_on_one_payment_code(sandbox):
     assert sb.ok("GET", "/v1/casinos/COTAI")["chips_with_players"] == "500.00"
     assert parse_amount(sb.balance(merchant)) - parse_amount(before) == 500_00
     assert len(sb.ok("GET", "/v1/casinos/COTAI/transactions", key="merchant")["items"]) == 5
+
+
+def test_racing_promoter_registrations_and_attachments(sandbox):
+    """One licence registered by racing requests, one player attached to two
+    promoters at once: one wins, the others get their documented 4xx, not a 500."""
+    sb = sandbox
+    world = macau_world(sb)
+    sb.ok(
+        "POST",
+        "/v1/casinos",
+        json={
+            "ref": "LISBOA",
+            "name": "Lisboa",
+            "operator": "BOCMO",
+            "treasury_wallet": world["treasury"],
+            "float": "0.00",
+        },
+    )
+    junket = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label="GP-7 Ltd")
+
+    def register(ref, licence):
+        sb.db.write(
+            promoters.register,
+            ref,
+            Principal(role=ADMIN),
+            licence=licence,
+            name=licence,
+            wallet_id=junket,
+            commission_rate=Decimal("0.01"),
+        )
+
+    outcomes = _race([partial(register, "COTAI", "GP-7")] * 2)
+    assert sorted(outcomes) == ["ok", "validation_failed"], outcomes
+    outcomes = _race([partial(register, "COTAI", "GP-8"), partial(register, "LISBOA", "GP-8")])
+    assert sorted(outcomes) == ["ok", "promoter_other_concessionaire"], outcomes
+    player = sb.wallet("BOCMO", 1, region="MO")
+    cage = Principal(role=MERCHANT, casino_ref="COTAI")
+    if "GP-8" in [p["licence"] for p in sb.ok("GET", "/v1/casinos/COTAI/promoters")]:
+        rivals = ["GP-7", "GP-8"]
+    else:  # GP-8 went to LISBOA: a third at COTAI
+        register("COTAI", "GP-9")
+        rivals = ["GP-7", "GP-9"]
+    outcomes = _race(
+        [partial(sb.db.write, promoters.attach, "COTAI", cage, lic, player) for lic in rivals]
+    )
+    assert sorted(outcomes) == ["ok", "player_has_promoter"], outcomes

@@ -176,6 +176,17 @@ def test_gaming_promoters_are_paid_commission_net_of_withholding_at_the_close(sa
     )
     assert r.status_code == 409 and r.get_json()["code"] == "promoter_other_concessionaire"
     assert r.get_json()["concessionaire"] == "COTAI"
+    # LISBOA's supervisor does not see COTAI (a 404 to it): the answer does not name it.
+    sb.keys["sup_lisboa"] = sb.key("supervisor", casino_ref="LISBOA")
+    assert sb.call("GET", "/v1/casinos/COTAI", "sup_lisboa").status_code == 404
+    r = sb.call(
+        "POST",
+        "/v1/casinos/LISBOA/promoters",
+        "sup_lisboa",
+        json={**body, "commission_rate": "0.01"},
+    )
+    assert r.status_code == 409 and r.get_json()["code"] == "promoter_other_concessionaire"
+    assert "concessionaire" not in r.get_json() and "COTAI" not in r.get_data(as_text=True)
 
     alice, bob, carol = (
         sb.wallet("BOCMO", 1, fund="100000.00", region="MO", holder_id=f"h-{n}")
@@ -273,6 +284,10 @@ def test_gaming_credit_is_drawn_as_chips_repaid_in_e_cny_and_in_the_close(sandbo
     repaid = sb.ok("POST", "/v1/casinos/COTAI/credit-repayments", key="merchant", json=body)
     assert (repaid["kind"], repaid["outstanding"]) == ("repayment", "18000.00")
     assert repaid["transfers"][0]["to_wallet"] == casino_wallet
+    # The casino sees its cage operations' transfers, the repayment's too.
+    page = sb.ok("GET", "/v1/events", key="merchant", query_string={"limit": 500})
+    seen = {e["data"]["id"] for e in page["items"] if e["type"] == "transfer.posted"}
+    assert {drawn["transfers"][0]["id"], repaid["transfers"][0]["id"]} <= seen
     assert sb.balance(vip) == "93000.00"  # +5,000 cashed out, -12,000 repaid
     (listed,) = sb.ok("GET", "/v1/casinos/COTAI/credit-lines", key="supervisor")
     assert (listed["player"], listed["outstanding"]) == (vip, "18000.00")
@@ -301,9 +316,17 @@ def test_fatf_red_flags_and_str_due_dates_over_public_holidays(sandbox):
     regular = sb.wallet("BOCMO", 1, fund="10000.00", region="MO", holder_id="h-regular")
     cage(sb, "buy-ins", walker, amount="5000.00")  # Monday 2 March, then gone
     cage(sb, "buy-ins", regular, amount="5000.00")
+    # A courier holds chips only handed over; a borrower draws credit on Thursday.
+    courier = sb.wallet("BOCMO", 1, region="MO", holder_id="h-courier")
+    handover = {"from_player": regular, "to_player": courier, "amount": "1000.00"}
+    sb.ok("POST", "/v1/casinos/COTAI/chip-handovers", key="merchant", json=handover)
+    borrower = sb.wallet("BOCMO", 1, fund="1000.00", region="MO", holder_id="h-borrower")
+    cage(sb, "buy-ins", borrower, amount="100.00")
+    limit = {"limit": "100.00"}
+    sb.ok("PUT", f"/v1/casinos/COTAI/credit-lines/{borrower}", key="merchant", json=limit)
     _chips_pooled_into_one_cash_out_raise_an_alert(sb)
     alice, friend = _third_party_payouts_are_alerted(sb)
-    _chip_walking_after_n_gaming_days(sb, walker, regular)
+    _chip_walking_after_n_gaming_days(sb, walker, regular, courier, borrower)
     _third_party_payouts_are_refused_under_a_stricter_profile(sb, alice, friend)
     _str_due_dates_skip_macaus_public_holidays(sb)
 
@@ -364,12 +387,15 @@ def _third_party_payouts_are_alerted(sb) -> tuple[int, int]:
     return alice, friend
 
 
-def _chip_walking_after_n_gaming_days(sb, walker, regular) -> None:
+def _chip_walking_after_n_gaming_days(sb, walker, regular, courier, borrower) -> None:
     reports = {}
     for n, day in enumerate(("2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05")):
         advance(sb, 24 * 3600 if n else 21 * 3600)  # 07:00 the day after `day`
         if day != "2026-03-05":
             cage(sb, "plays", regular, wager="10.00")  # the regular plays each day
+        if day == "2026-03-04":  # in gaming day 2026-03-05
+            draw = {"player": borrower, "amount": "100.00"}
+            sb.ok("POST", "/v1/casinos/COTAI/credit-draws", key="merchant", json=draw)
         reports[day] = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{day}/close", key="supervisor")
     # Monday's pooled and third-party flows leave no failed check.
     assert reports["2026-03-02"]["ok"], reports["2026-03-02"]["checks"]
@@ -378,6 +404,9 @@ def _chip_walking_after_n_gaming_days(sb, walker, regular) -> None:
     assert [reports[d]["chip_walking"]["players"] for d in list(reports)[:3]] == [[], [], []]
     found = reports["2026-03-05"]["chip_walking"]["players"]
     assert regular not in [w["player"] for w in found]
+    assert borrower not in [w["player"] for w in found]  # drew credit that day
+    (handed,) = [w for w in found if w["player"] == courier]  # chips handed over only
+    assert (handed["chips"], handed["last_gaming_day"]) == ("1000.00", "2026-03-02")
     (walking,) = [w for w in found if w["player"] == walker]
     assert {k: walking[k] for k in ("player", "chips", "last_gaming_day")} == {
         "player": walker,
@@ -433,3 +462,39 @@ def _str_due_dates_skip_macaus_public_holidays(sb) -> None:
     assert _mainland_alert_due(sb, players[3], "2026-04-02T12:00:00+08:00") == (
         "2026-04-06T16:00:00+00:00"
     )
+
+
+def test_a_mainland_credit_repayment_is_a_payment_to_the_casino(sandbox):
+    """A repayment is checked, alerted and counted in the yearly cap as a buy-in."""
+    sb = sandbox
+    macau_world(sb)
+    cn = sb.wallet("ICBC", 1, fund="400000.00", region="CN", holder_id="h-cn")
+    sb.ok("PUT", f"/v1/casinos/COTAI/credit-lines/{cn}", key="merchant", json={"limit": "100.00"})
+    sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/credit-draws",
+        key="merchant",
+        json={"player": cn, "amount": "100.00"},
+    )
+    cage(sb, "buy-ins", cn, amount="359950.00")
+    body = {"player": cn, "amount": "50.00", "payment_code": payment_code(sb, cn)}
+    repaid = sb.ok("POST", "/v1/casinos/COTAI/credit-repayments", key="merchant", json=body)
+    assert repaid["alerts"] == []  # 360,000.00: at the cap; mainland_wallet already today
+    body = {"player": cn, "amount": "0.01", "payment_code": payment_code(sb, cn)}
+    repaid = sb.ok("POST", "/v1/casinos/COTAI/credit-repayments", key="merchant", json=body)
+    assert [a["type"] for a in repaid["alerts"]] == ["mainland_yearly_cap"]
+    alert = sb.ok("GET", f"/v1/alerts/{repaid['alerts'][0]['id']}", key="supervisor")
+    assert alert["evidence"]["buy_ins_this_year"] == "360000.01"
+    advance(sb, 24 * 3600)  # the next gaming day: the presence alert again
+    body = {"player": cn, "amount": "0.01", "payment_code": payment_code(sb, cn)}
+    repaid = sb.ok("POST", "/v1/casinos/COTAI/credit-repayments", key="merchant", json=body)
+    assert [a["type"] for a in repaid["alerts"]] == ["mainland_wallet"]
+    doc = sb.ok("GET", "/v1/rules")["document"]
+    doc["name"] = "macau-refuse-mainland"
+    doc["casino"]["mainland"]["action"] = "refuse"
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    journal = sb.journal_count()
+    body = {"player": cn, "amount": "1.00", "payment_code": payment_code(sb, cn)}
+    r = sb.call("POST", "/v1/casinos/COTAI/credit-repayments", "merchant", json=body)
+    assert r.status_code == 422 and r.get_json()["code"] == "mainland_wallet_refused"
+    assert sb.journal_count() == journal

@@ -178,6 +178,9 @@ def repay(
     if payment_code is not None or rules.payment_code_required:
         payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
     player = cage.player_wallet(tx, wallet_id)
+    # A mainland wallet paying the casino at its cage, as a buy-in is (returning
+    # money owed: no age or exclusion check).
+    cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=True)
     line = _existing_line(tx, c, player.id)
     if amount > line.outstanding:
         raise errors.DomainError(
@@ -186,9 +189,11 @@ def repay(
             outstanding=format_amount(line.outstanding),
         )
     merchant = wl.existing(tx, c.merchant_wallet_id)
+    payment = cage.ecny_payment(tx, player, merchant, amount, f"credit repayment at {c.ref}")
+    payment.casino_ref = c.ref  # a cage operation's transfer: the casino's event
     (pay,) = cage.post_linked(
         tx,
-        [cage.ecny_payment(tx, player, merchant, amount, f"credit repayment at {c.ref}")],
+        [payment],
         lock=[],
         parties=[(player, "paying"), (merchant, "receiving")],
         limits=True,
@@ -226,7 +231,7 @@ def _record(
             )
         )
     )
-    alerts = []
+    alerts: list[Alert] = []
     if amount >= rules.ltr_threshold:  # DICJ Instruction 1/2016 names gaming credit
         fx = active_profile(tx).fx
         assert fx is not None, "a profile with casino rules has fx"
@@ -250,6 +255,25 @@ def _record(
             due=False,
         )
         alerts = [alert] if alert else []
+    if kind == REPAYMENT:  # a payment to the casino at its cage, as a buy-in is
+        evidence = {
+            "credit_movement": movement_id,
+            "kind": f"credit_{kind}",
+            "at": now.isoformat(),
+            "amount": format_amount(amount),
+            "transfer_ids": [posted.id],
+        }
+        found = cage_rules.mainland_alerts(
+            tx,
+            rules,
+            c,
+            player,
+            gaming_day=day,
+            amount=amount,
+            evidence=evidence,
+            did="repaid gaming credit",
+        )
+        alerts += [a for a in found if a is not None]
     return CreditMovement(
         id=movement_id,
         casino_ref=c.ref,

@@ -43,6 +43,7 @@ from ..core.schema import (
     casino_player_days,
     casino_transactions,
     casinos,
+    chip_handovers,
     credit_movements,
     gaming_day_transfers,
     gaming_days,
@@ -352,22 +353,31 @@ def _pay(tx: Tx, c: model.Casino, due: list[tuple[int, int, str]]) -> list[Poste
 def _chip_walking(tx: Tx, c: model.Casino, gaming_days_: int | None, day: date) -> dict | None:
     """FATF/APG 2009, "chip walking": chips that leave the casino without being
     cashed out. The players who still hold chips ``gaming_days_`` gaming days or
-    more after their last cage operation at the casino, each with an alert
-    (once per player and last operation). None when the profile has no rule."""
+    more after their last activity at the casino (a cage operation, a chip
+    hand-over given or received, a credit draw or repayment), each with an
+    alert (once per player and last activity). None when the profile has no rule."""
     if gaming_days_ is None:
         return None
-    ct, a = casino_transactions, accounts
+    ct, ch, cm, a = casino_transactions, chip_handovers, credit_movements, accounts
+    activity = sa.union_all(
+        sa.select(ct.c.wallet_id, ct.c.gaming_day).where(ct.c.casino_id == c.id),
+        sa.select(ch.c.to_wallet_id, ch.c.gaming_day).where(ch.c.casino_id == c.id),
+        sa.select(ch.c.from_wallet_id, ch.c.gaming_day).where(ch.c.casino_id == c.id),
+        sa.select(cm.c.wallet_id, cm.c.gaming_day).where(cm.c.casino_id == c.id),
+    ).subquery()
     last = (
-        sa.select(ct.c.wallet_id, sa.func.max(ct.c.gaming_day).label("last_day"))
-        .where(ct.c.casino_id == c.id)
-        .group_by(ct.c.wallet_id)
+        sa.select(
+            activity.c.wallet_id.label("wallet_id"),
+            sa.func.max(activity.c.gaming_day).label("last_day"),
+        )
+        .group_by(activity.c.wallet_id)
         .subquery()
     )
     held = tx.conn.execute(
         sa.select(
             a.c.wallet_id, (a.c.credits_posted - a.c.debits_posted).label("chips"), last.c.last_day
         )
-        .join(last, last.c.wallet_id == a.c.wallet_id)
+        .outerjoin(last, last.c.wallet_id == a.c.wallet_id)
         .where(
             a.c.asset == chip_asset(c.ref),
             a.c.kind == "chips",
@@ -377,7 +387,9 @@ def _chip_walking(tx: Tx, c: model.Casino, gaming_days_: int | None, day: date) 
     ).all()
     players = []
     for r in held:
-        if (day - r.last_day).days < gaming_days_:
+        # Chips reach a player only through the three records above: a chip
+        # account without any (None) has no gaming day to count from.
+        if r.last_day is None or (day - r.last_day).days < gaming_days_:
             continue
         alert = raise_alert(
             tx,

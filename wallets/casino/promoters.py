@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..core import errors
-from ..core.db import Tx, inserted_id
+from ..core.db import Tx, Upsert
 from ..core.principal import ADMIN, MERCHANT, SUPERVISOR, Principal
 from ..core.schema import casino_player_days, casinos, promoter_players, promoters
 from ..ledger.money import apply_rate, format_amount, format_rate
@@ -66,6 +66,61 @@ def _invalid(field: str, message: str) -> errors.DomainError:
     )
 
 
+# ON CONFLICT DO NOTHING: two requests racing on one licence do not fail on
+# its unique constraint (a 500); the loser re-reads and answers as above.
+_REGISTER = Upsert(
+    lambda insert: (
+        insert(promoters)
+        .values(
+            licence=sa.bindparam("licence"),
+            name=sa.bindparam("name"),
+            casino_id=sa.bindparam("casino_id"),
+            wallet_id=sa.bindparam("wallet_id"),
+            commission_rate=sa.bindparam("commission_rate"),
+            created_at=sa.bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["licence"])
+    )
+)
+
+_ATTACH = Upsert(
+    lambda insert: (
+        insert(promoter_players)
+        .values(
+            casino_id=sa.bindparam("casino_id"),
+            wallet_id=sa.bindparam("wallet_id"),
+            promoter_id=sa.bindparam("promoter_id"),
+            attached_at=sa.bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["casino_id", "wallet_id"])
+    )
+)
+
+
+def _licence_free(tx: Tx, c: Casino, actor: Principal, licence: str) -> None:
+    """Raise when the licence is registered already (here, or at another casino)."""
+    found = tx.conn.execute(
+        sa.select(promoters.c.id, casinos.c.ref)
+        .join(casinos, casinos.c.id == promoters.c.casino_id)
+        .where(promoters.c.licence == licence)
+    ).first()
+    if found is None:
+        return
+    if found.ref != c.ref:
+        # The other casino is named only to a caller who may see it (a casino
+        # outside the caller's scope is a 404 to it).
+        shown = actor.sees_casino(found.ref)
+        raise errors.DomainError(
+            errors.PROMOTER_OTHER_CONCESSIONAIRE,
+            f"promoter {licence} works for {found.ref if shown else 'another casino'}: "
+            "a promoter works for one concessionaire only (Law 16/2001 as amended in 2022, "
+            "art. 23)",
+            field="licence",
+            **({"concessionaire": found.ref} if shown else {}),
+        )
+    raise _invalid("licence", f"promoter {licence} is registered at {c.ref} already")
+
+
 def register(
     tx: Tx,
     ref: str,
@@ -91,21 +146,7 @@ def register(
             field="commission_rate",
             cap=format_rate(cap),
         )
-    found = tx.conn.execute(
-        sa.select(promoters.c.id, casinos.c.ref)
-        .join(casinos, casinos.c.id == promoters.c.casino_id)
-        .where(promoters.c.licence == licence)
-    ).first()
-    if found is not None:
-        if found.ref != c.ref:
-            raise errors.DomainError(
-                errors.PROMOTER_OTHER_CONCESSIONAIRE,
-                f"promoter {licence} works for {found.ref}: a promoter works for one "
-                "concessionaire only (Law 16/2001 as amended in 2022, art. 23)",
-                field="licence",
-                concessionaire=found.ref,
-            )
-        raise _invalid("licence", f"promoter {licence} is registered at {c.ref} already")
+    _licence_free(tx, c, actor, licence)
     wallet = wl.find(tx, wallet_id)
     if wallet is None:
         raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field="wallet")
@@ -113,18 +154,21 @@ def register(
         raise _invalid("wallet", f"wallet {wallet_id} is closed")
     if wallet.id in (c.merchant_wallet_id, c.treasury_wallet_id):
         raise _invalid("wallet", "must not be the casino's own or its treasury's wallet")
-    new_id = inserted_id(
-        tx.conn.execute(
-            promoters.insert().values(
-                licence=licence,
-                name=name,
-                casino_id=c.id,
-                wallet_id=wallet.id,
-                commission_rate=format_rate(commission_rate),
-                created_at=tx.now(),
-            )
-        )
+    inserted = tx.run(
+        _REGISTER,
+        licence=licence,
+        name=name,
+        casino_id=c.id,
+        wallet_id=wallet.id,
+        commission_rate=format_rate(commission_rate),
+        now=tx.now(),
     )
+    if not inserted:  # a racing request registered the licence first: its answer
+        _licence_free(tx, c, actor, licence)
+        raise _invalid("licence", f"promoter {licence} is registered already")
+    new_id = tx.conn.execute(
+        sa.select(promoters.c.id).where(promoters.c.licence == licence)
+    ).scalar_one()
     return _get(tx, c, new_id)
 
 
@@ -141,24 +185,20 @@ def attach(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int) -> 
         raise errors.DomainError(
             errors.NOT_A_PLAYER, f"wallet {wallet_id} is not a player's", field="player"
         )
+    # ON CONFLICT DO NOTHING: a racing attach of the same player does not fail
+    # on the (casino, wallet) key; whichever promoter holds the player answers.
+    tx.run(_ATTACH, casino_id=c.id, wallet_id=player.id, promoter_id=p.id, now=tx.now())
     current = tx.conn.execute(
         sa.select(promoter_players.c.promoter_id).where(
             promoter_players.c.casino_id == c.id, promoter_players.c.wallet_id == player.id
         )
     ).scalar()
-    if current == p.id:
-        return p
-    if current is not None:
+    if current != p.id:
         raise errors.DomainError(
             errors.PLAYER_HAS_PROMOTER,
             f"wallet {player.id} plays at {c.ref} for another promoter",
             field="player",
         )
-    tx.conn.execute(
-        promoter_players.insert().values(
-            casino_id=c.id, wallet_id=player.id, promoter_id=p.id, attached_at=tx.now()
-        )
-    )
     return _get(tx, c, p.id)
 
 

@@ -16,8 +16,10 @@ Detection rules raise alerts (wallets/supervision/alerts.py) after the operation
   - ``minimal_play``: at a cash-out, the holder's cash-outs of the gaming day
     at the casino (all its wallets) reach the ratio of its buy-ins while its
     bets stay below theirs (once per holder, casino and day);
-  - ``mainland_wallet``: a mainland wallet buys in (once per player, casino and day);
-  - ``mainland_yearly_cap``: a mainland holder's buy-ins of the year pass the cap;
+  - ``mainland_wallet``: a mainland wallet buys in or repays gaming credit
+    (once per player, casino and day);
+  - ``mainland_yearly_cap``: a mainland holder's buy-ins and credit repayments
+    of the year pass the cap;
   - ``third_party_payout``: a cash-out paid to a wallet that did not buy in
     (refused instead when the profile says so).
 """
@@ -33,7 +35,13 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.clock import gaming_day_of, local_date
-from ..core.schema import casino_player_days, casino_transactions, chip_handovers
+from ..core.schema import (
+    casino_player_days,
+    casino_transactions,
+    chip_handovers,
+    credit_movements,
+    wallets,
+)
 from ..ledger.money import apply_rate, format_amount, format_rate
 from ..rules.profile import active_profile
 from ..supervision.alerts import Alert, raise_alert
@@ -398,43 +406,75 @@ def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
 
 
 def _mainland(tx, rules, casino, player, op) -> list[Alert | None]:
-    if op.kind != "buy_in" or player.region not in rules.mainland_regions:
+    if op.kind != "buy_in":
+        return []
+    return mainland_alerts(
+        tx,
+        rules,
+        casino,
+        player,
+        gaming_day=op.gaming_day,
+        amount=op.amount,
+        evidence=_op_evidence(op),
+        did="bought in",
+    )
+
+
+def mainland_alerts(
+    tx: Tx,
+    rules: CasinoRules,
+    casino: Casino,
+    player: Wallet,
+    *,
+    gaming_day: date,
+    amount: int,
+    evidence: dict,
+    did: str,
+) -> list[Alert | None]:
+    """A mainland wallet paid the casino at its cage (a buy-in, or a credit
+    repayment, already recorded): ``mainland_wallet`` (once per player, casino
+    and gaming day) and ``mainland_yearly_cap`` when the holder's payments of
+    the year (buy-ins and credit repayments, at every casino) pass the cap with
+    this one (once per holder and year)."""
+    if player.region not in rules.mainland_regions:
         return []
     presence = raise_alert(
         tx,
         "mainland_wallet",
         casino_id=casino.id,
         wallet_id=player.id,
-        evidence={
-            **_op_evidence(op),
-            "region": player.region,
-            "gaming_day": op.gaming_day.isoformat(),
-        },
-        summary=f"mainland wallet {player.id} ({player.region}) bought in at {casino.ref} "
-        f"on gaming day {op.gaming_day.isoformat()}",
-        dedupe_key=f"mainland_wallet:{casino.id}:{player.id}:{op.gaming_day.isoformat()}",
+        evidence={**evidence, "region": player.region, "gaming_day": gaming_day.isoformat()},
+        summary=f"mainland wallet {player.id} ({player.region}) {did} at {casino.ref} "
+        f"on gaming day {gaming_day.isoformat()}",
+        dedupe_key=f"mainland_wallet:{casino.id}:{player.id}:{gaming_day.isoformat()}",
     )
-    year = op.gaming_day.year
-    cpd = casino_player_days
-    total = int(
-        tx.conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(cpd.c.buy_ins), 0)).where(
-                cpd.c.holder_id == player.holder_id,
-                cpd.c.gaming_day >= date(year, 1, 1),
-                cpd.c.gaming_day <= date(year, 12, 31),
-            )
-        ).scalar_one()
+    year = gaming_day.year
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    cpd, cm, w = casino_player_days, credit_movements, wallets
+    bought = sa.select(sa.func.coalesce(sa.func.sum(cpd.c.buy_ins), 0)).where(
+        cpd.c.holder_id == player.holder_id, cpd.c.gaming_day >= first, cpd.c.gaming_day <= last
     )
+    repaid = (
+        sa.select(sa.func.coalesce(sa.func.sum(cm.c.amount), 0))
+        .select_from(cm.join(w, w.c.id == cm.c.wallet_id))
+        .where(
+            w.c.holder_id == player.holder_id,
+            cm.c.kind == "repayment",
+            cm.c.gaming_day >= first,
+            cm.c.gaming_day <= last,
+        )
+    )
+    total = sum(int(tx.conn.execute(q).scalar_one()) for q in (bought, repaid))
     cap = rules.mainland_yearly_cap
     passed = None
-    if total - op.amount <= cap < total:
+    if total - amount <= cap < total:
         passed = raise_alert(
             tx,
             "mainland_yearly_cap",
             casino_id=casino.id,
             wallet_id=player.id,
             evidence={
-                **_op_evidence(op),
+                **evidence,
                 "holder_id": player.holder_id,
                 "year": year,
                 "buy_ins_this_year": format_amount(total),
@@ -443,7 +483,7 @@ def _mainland(tx, rules, casino, player, op) -> list[Alert | None]:
             },
             summary=f"mainland holder {player.holder_id} passed the yearly cap of "
             f"{format_amount(cap)} (USD {format_amount(rules.mainland_yearly_cap_usd)}) "
-            f"with {format_amount(total)} of buy-ins in {year}",
+            f"with {format_amount(total)} of buy-ins and credit repayments in {year}",
             dedupe_key=f"mainland_yearly_cap:{player.holder_id}:{year}",
         )
     return [presence, passed]
