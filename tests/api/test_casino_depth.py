@@ -433,3 +433,44 @@ def _str_due_dates_skip_macaus_public_holidays(sb) -> None:
     assert _mainland_alert_due(sb, players[3], "2026-04-02T12:00:00+08:00") == (
         "2026-04-06T16:00:00+00:00"
     )
+
+
+def test_a_payee_that_cannot_be_paid_does_not_block_the_close(sandbox):
+    """A frozen beneficiary and a promoter past its balance cap: the close pays
+    the tax and the rest, and those two payments to the treasury, flagged."""
+    sb = sandbox
+    world = macau_world(sb, foundation=True)
+    foundation, treasury = world["foundation"], world["treasury"]
+    junket = sb.wallet("ICBC", 1, kind="merchant", region="MO", label="GP-7 Ltd")
+    sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/promoters",
+        key="supervisor",
+        json={"licence": "GP-7", "name": "GP-7 Ltd", "wallet": junket, "commission_rate": "0.01"},
+    )
+    player = sb.wallet("BOCMO", 1, fund="50000.00", region="MO", holder_id="h-p")
+    sb.ok(
+        "POST", "/v1/casinos/COTAI/promoters/GP-7/players", key="merchant", json={"player": player}
+    )
+    cage(sb, "buy-ins", player, amount="20000.00")
+    cage(sb, "plays", player, wager="10000.00")
+    sb.ok("POST", f"/v1/wallets/{foundation}/freeze", key="BOCMO", json={}, status=200)
+    # The promoter's operator caps its class 1 at 50.00: the 95.00 commission passes it.
+    sb.ok("PUT", "/v1/operators/ICBC/limits/1", key="ICBC", json={"balance_cap": "50.00"})
+    advance(sb, 21 * 3600)
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    # GGR 10,000: tax 3,500, 200 + 300, commission 100 (5.00 withheld, 95.00 paid).
+    assert [
+        (u["wallet"], u["amount"], u["reason"], u["paid_to"]) for u in report["undelivered"]
+    ] == [
+        (foundation, "200.00", "wallet_frozen", treasury),
+        (junket, "95.00", "balance_cap", treasury),
+    ]
+    for u in report["undelivered"]:
+        t = sb.ok("GET", f"/v1/transfers/{u['transfer_id']}")
+        assert (t["to_wallet"], t["amount"]) == (treasury, u["amount"])
+    assert sb.balance(foundation) == "0.00" and sb.balance(junket) == "0.00"
+    assert sb.balance(treasury) == "4100.00"  # 3,500 + 200 + 300 + 95 + 5
+    checks = {c["name"]: c for c in report["checks"]}
+    assert not checks["payments_delivered"]["ok"] and not report["ok"]
+    assert checks["taxes_paid"]["ok"] and checks["ecny_receipts_match"]["ok"]
