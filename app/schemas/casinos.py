@@ -160,6 +160,28 @@ class PromoterCreate(StrictSchema):
     )
 
 
+class BeneficiariesBody(StrictSchema):
+    beneficiaries = fields.Dict(
+        keys=fields.String(),
+        values=wallet_id(),
+        required=True,
+        validate=validate.Length(max=8),
+        metadata={
+            "description": "The casino's beneficiaries from now on, replacing the ones "
+            "before: the wallet (active, class 1 or 2) each contribution of the rule "
+            "profile is paid to; a contribution not named here goes to the treasury wallet",
+            "example": {"macao_foundation": 15},
+        },
+    )
+
+
+class PromoterWalletBody(StrictSchema):
+    wallet = wallet_id(
+        required=True,
+        metadata={"description": "Where its commission is paid from the next close on"},
+    )
+
+
 class PromoterPlayerBody(StrictSchema):
     player = wallet_id(required=True, metadata={"description": "The player's wallet"})
 

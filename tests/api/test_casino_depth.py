@@ -474,3 +474,35 @@ def test_a_payee_that_cannot_be_paid_does_not_block_the_close(sandbox):
     checks = {c["name"]: c for c in report["checks"]}
     assert not checks["payments_delivered"]["ok"] and not report["ok"]
     assert checks["taxes_paid"]["ok"] and checks["ecny_receipts_match"]["ok"]
+    # DICJ unblocks them for the next closes: new wallets for both payees.
+    fund = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label="Macao Foundation (new)")
+    r = sb.call("PUT", "/v1/casinos/COTAI/beneficiaries", "supervisor", json={"beneficiaries": {}})
+    assert r.status_code == 403  # the admin's, as the casino's registration
+    got = sb.ok(
+        "PUT",
+        "/v1/casinos/COTAI/beneficiaries",
+        json={"beneficiaries": {"macao_foundation": fund}},
+        status=200,
+    )
+    assert got["beneficiaries"] == {"macao_foundation": fund}
+    paid = sb.wallet("BOCMO", 2, kind="merchant", region="MO", label="GP-7 Ltd (new)")
+    got = sb.ok(
+        "PUT", "/v1/casinos/COTAI/promoters/GP-7/wallet", key="supervisor",
+        json={"wallet": paid}, status=200,
+    )  # fmt: skip
+    assert got["wallet"] == paid
+    # A payee wallet is checked: active, class 1 or 2 (not an individual's cap).
+    anonymous = sb.wallet("BOCMO", 4, region="MO")
+    for path, body in (
+        ("/v1/casinos/COTAI/promoters/GP-7/wallet", {"wallet": anonymous}),
+        ("/v1/casinos/COTAI/promoters/GP-7/wallet", {"wallet": foundation}),  # frozen
+        ("/v1/casinos/COTAI/beneficiaries", {"beneficiaries": {"macao_foundation": foundation}}),
+        ("/v1/casinos/COTAI/promoters", {"licence": "GP-9", "name": "GP-9", "wallet": anonymous,
+                                          "commission_rate": "0.01"}),
+    ):  # fmt: skip
+        r = sb.call("POST" if path.endswith("promoters") else "PUT", path, "admin", json=body)
+        assert r.status_code == 422 and r.get_json()["code"] == "validation_failed", r.get_json()
+    r = sb.call("PUT", "/v1/casinos/COTAI/beneficiaries", "admin", json={"beneficiaries": {"x": 5}})
+    assert r.status_code == 422 and r.get_json()["code"] == "unknown_contribution"
+    r = sb.call("PUT", "/v1/casinos/COTAI/promoters/GP-8/wallet", "admin", json={"wallet": paid})
+    assert r.status_code == 404 and r.get_json()["code"] == "promoter_not_found"
