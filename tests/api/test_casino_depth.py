@@ -506,3 +506,9 @@ def test_a_payee_that_cannot_be_paid_does_not_block_the_close(sandbox):
     assert r.status_code == 422 and r.get_json()["code"] == "unknown_contribution"
     r = sb.call("PUT", "/v1/casinos/COTAI/promoters/GP-8/wallet", "admin", json={"wallet": paid})
     assert r.status_code == 404 and r.get_json()["code"] == "promoter_not_found"
+    # The next day's close pays the new wallets: every check passes.
+    cage(sb, "plays", player, wager="1000.00")
+    advance(sb, 24 * 3600)
+    report = sb.ok("POST", "/v1/casinos/COTAI/gaming-days/2026-03-03/close", key="supervisor")
+    assert report["undelivered"] == [] and report["ok"], report["checks"]
+    assert sb.balance(fund) == "20.00" and sb.balance(paid) == "9.50"
