@@ -100,6 +100,8 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
         "commission_rate": "0.0125",
     },
     "attachPromoterPlayer": {"player": 2},
+    "setPromoterWallet": {"wallet": 10},
+    "setBeneficiaries": {"beneficiaries": {"macao_foundation": 5}},
     "setCreditLine": {"limit": "50000.00"},
     "drawCredit": {"player": 2, "amount": "20000.00"},
     "repayCredit": {

@@ -98,7 +98,10 @@ def test_a_profile_document_of_the_sandboxs_own_gets_payment_codes(empty_url):
     doc = yaml.safe_load((PROFILE_DIR / "macau.yaml").read_text())
     doc["name"] = "macau-own"
     del doc["casino"]["payment_codes"]
-    doc["casino"]["tax"]["contributions"] = "0.05"  # the format before 0008
+    doc["casino"]["tax"]["contributions"] = "0.05"  # the format before 0009
+    del doc["alerts"]["holidays"]  # keys the parser before 0009 refuses
+    for key in ("promoters", "third_party_payout", "chip_walking", "pooling"):
+        del doc["casino"][key]
     dbmod.upgrade(empty_url, "0005")
     engine = dbmod.make_engine(empty_url)
     with engine.begin() as conn:
@@ -120,3 +123,44 @@ def test_a_profile_document_of_the_sandboxs_own_gets_payment_codes(empty_url):
         stored = conn.execute(sa.text("SELECT profile_document FROM sandbox")).scalar_one()
     engine.dispose()
     assert json.loads(stored) == json.loads(json.dumps(doc))
+
+
+def test_0009_downgrade_leaves_a_document_the_old_parser_reads(tmp_path):
+    """0009's downgrade sums the contributions back into one share AND takes out
+    the keys its parser added (the parser before refuses unknown keys)."""
+    import json
+
+    import yaml
+
+    from wallets.rules.profile import PROFILE_DIR
+
+    url = f"sqlite:///{tmp_path / 'd.sqlite3'}"
+    doc = yaml.safe_load((PROFILE_DIR / "macau.yaml").read_text())
+    doc["name"] = "macau-own"
+    for key in ("promoters", "third_party_payout", "chip_walking", "pooling"):
+        assert key in doc["casino"], key  # the macau profile has every new key
+    assert "holidays" in doc["alerts"]
+    dbmod.upgrade(url)
+    engine = dbmod.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE sandbox SET profile = 'macau-own', profile_document = :d WHERE id = 1"),
+            {"d": json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)},
+        )
+    dbmod.downgrade(url, "0008_events")
+    with engine.connect() as conn:
+        stored = json.loads(
+            conn.execute(sa.text("SELECT profile_document FROM sandbox")).scalar_one()
+        )
+    engine.dispose()
+    assert set(stored["alerts"]) == {"str_due_working_days"}
+    for key in ("promoters", "third_party_payout", "chip_walking", "pooling"):
+        assert key not in stored["casino"]
+    assert stored["casino"]["tax"]["contributions"] == "0.05"
+    # Nothing else changed: the document is the one before 0009 (the old shape).
+    expected = json.loads(json.dumps(doc, default=str))
+    del expected["alerts"]["holidays"]
+    for key in ("promoters", "third_party_payout", "chip_walking", "pooling"):
+        del expected["casino"][key]
+    expected["casino"]["tax"]["contributions"] = "0.05"
+    assert stored == expected

@@ -439,6 +439,8 @@ EXAMPLE_RUN = [
     ("setChipsApproval", "/v1/casinos/COTAI/chips-approval", "supervisor"),
     ("registerPromoter", "/v1/casinos/COTAI/promoters", "supervisor"),
     ("attachPromoterPlayer", "/v1/casinos/COTAI/promoters/GP-0042/players", "supervisor"),
+    ("setPromoterWallet", "/v1/casinos/COTAI/promoters/GP-0042/wallet", "supervisor"),
+    ("setBeneficiaries", "/v1/casinos/COTAI/beneficiaries", "admin"),
     ("setCreditLine", "/v1/casinos/COTAI/credit-lines/2", "merchant"),
     ("drawCredit", "/v1/casinos/COTAI/credit-draws", "merchant"),
     ("repayCredit", "/v1/casinos/COTAI/credit-repayments", "merchant"),

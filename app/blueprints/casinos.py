@@ -8,6 +8,7 @@ from wallets.core import errors
 from .. import converters, present
 from ..auth import current_principal, roles
 from ..schemas.casinos import (
+    BeneficiariesBody,
     BuyInBody,
     CageOperationOut,
     CashOutBody,
@@ -31,6 +32,7 @@ from ..schemas.casinos import (
     PromoterCreate,
     PromoterOut,
     PromoterPlayerBody,
+    PromoterWalletBody,
 )
 from ..schemas.common import PageArgs, page_of
 from ..state import settings
@@ -139,6 +141,39 @@ def list_casinos(args):
 def get_casino(ref):
     """One casino: its wallets, float, chips out with players and supervisors."""
     return read(lambda tx: _casino(tx, registry.get(tx, ref, current_principal())))
+
+
+@blp.route("/<ref>/beneficiaries", methods=["PUT"])
+@blp.arguments(BeneficiariesBody())
+@blp.response(200, CasinoOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin")
+def set_beneficiaries(body, ref):
+    """Replace the casino's beneficiaries (the wallet each contribution is paid
+    to; one not named goes to the treasury wallet), from the next close on: a
+    beneficiary's wallet frozen or closed is changed so. Authorized as the
+    casino's registration."""
+    return write(
+        lambda tx: registry.set_beneficiaries(tx, ref, current_principal(), body["beneficiaries"]),
+        CasinoOut,
+        present=_casino,
+        status=200,
+    )
+
+
+@blp.route("/<ref>/promoters/<licence>/wallet", methods=["PUT"])
+@blp.arguments(PromoterWalletBody())
+@blp.response(200, PromoterOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "supervisor")
+def set_promoter_wallet(body, ref, licence):
+    """Change the wallet the promoter's commissions are paid to (active, class
+    1 or 2), from the next close on. Authorized as the promoter's registration."""
+    return write(
+        lambda tx: promoters.set_wallet(tx, ref, current_principal(), licence, body["wallet"]),
+        PromoterOut,
+        status=200,
+    )
 
 
 @blp.route("/<ref>/promoters", methods=["POST"])

@@ -4,7 +4,8 @@ left, amounts with the currency and thousands separators."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 
 from markupsafe import Markup
 
@@ -41,9 +42,13 @@ def chart_time(when: datetime) -> str:
     return when.astimezone(clock.SANDBOX_TZ).strftime("%d %b %H:%M")
 
 
-def deadline(due: datetime, now: datetime) -> Markup:
+def deadline(
+    due: datetime, now: datetime, holiday: Callable[[date], bool] = clock.no_holiday
+) -> Markup:
     """ "due Tue 3 Mar, 24:00 (in 1 working day)": a deadline at midnight is
-    the end (24:00) of the day before, as the rule states it."""
+    the end (24:00) of the day before, as the rule states it. The working days
+    are counted as the rule counts them: not on weekends nor on a ``holiday``
+    (the active profile's, ``alerts.holidays_of``)."""
     local = due.astimezone(clock.SANDBOX_TZ)
     day = local.date()
     if local.time() == time(0):
@@ -52,7 +57,7 @@ def deadline(due: datetime, now: datetime) -> Markup:
     else:
         at = local.strftime("%H:%M")
     shown = f"{day:%a} {day.day} {day:%b}, {at}"
-    left = clock.working_days_between(clock.local_date(now), day)
+    left = clock.working_days_between(clock.local_date(now), day, holiday)
     if now > due:
         late = max(-left, 0)
         words = f"overdue since {shown}" + (

@@ -348,9 +348,9 @@ def alerts():
             for n in range(ALERT_DAYS, -2, -1)
         ]
         counts = al.counts_per_period(tx, g.principal, days, filters.casino)
-        return (late if split else None), found, now, days, counts
+        return (late if split else None), found, now, days, counts, al.holidays_of(tx)
 
-    late, found, now, days, counts = read(run)
+    late, found, now, days, counts, holiday = read(run)
     more = len(found) > PAGE_SIZE
     found = found[:PAGE_SIZE]
     per_day = charts.bar_chart(
@@ -367,6 +367,7 @@ def alerts():
         alerts=found,
         per_day=per_day,
         now=now,
+        holiday=holiday,
         filters=filters,
         statuses=al.STATUSES,
         next_after=found[-1].id if more else None,

@@ -161,6 +161,28 @@ class PromoterCreate(StrictSchema):
     )
 
 
+class BeneficiariesBody(StrictSchema):
+    beneficiaries = fields.Dict(
+        keys=fields.String(),
+        values=wallet_id(),
+        required=True,
+        validate=validate.Length(max=8),
+        metadata={
+            "description": "The casino's beneficiaries from now on, replacing the ones "
+            "before: the wallet (active, class 1 or 2) each contribution of the rule "
+            "profile is paid to; a contribution not named here goes to the treasury wallet",
+            "example": {"macao_foundation": 15},
+        },
+    )
+
+
+class PromoterWalletBody(StrictSchema):
+    wallet = wallet_id(
+        required=True,
+        metadata={"description": "Where its commission is paid from the next close on"},
+    )
+
+
 class PromoterPlayerBody(StrictSchema):
     player = wallet_id(required=True, metadata={"description": "The player's wallet"})
 
@@ -421,6 +443,22 @@ class ChipsOut(Output):
     at_end = fields.String()
 
 
+class UndeliveredOut(Output):
+    payment = fields.String(
+        metadata={"example": "contribution macao_foundation, LISBOA 2026-03-02"}
+    )
+    wallet = Integer(metadata={"description": "The payee's wallet, which could not take it"})
+    amount = fields.String(metadata={"example": "460.00"})
+    reason = fields.String(
+        metadata={
+            "description": "wallet_frozen, wallet_closed or balance_cap",
+            "enum": ["wallet_frozen", "wallet_closed", "balance_cap"],
+        }
+    )
+    paid_to = Integer(metadata={"description": "The treasury wallet, paid instead"})
+    transfer_id = Integer(allow_none=True)
+
+
 class GamingDayReportOut(Output):
     casino = fields.String()
     gaming_day = fields.String(metadata={"example": "2026-03-02"})
@@ -439,6 +477,13 @@ class GamingDayReportOut(Output):
     chips_with_players = fields.Nested(ChipsOut)
     chips_in_circulation = fields.Nested(CirculationOut)
     promoters = fields.List(fields.Nested(PromoterCommissionOut))
+    undelivered = fields.List(
+        fields.Nested(UndeliveredOut),
+        metadata={
+            "description": "Contributions and commissions their wallet could not take "
+            "(frozen, closed, past its balance cap): paid to the treasury wallet instead"
+        },
+    )
     chip_walking = fields.Nested(ChipWalkingOut, allow_none=True)
     gaming_credit = fields.Nested(GamingCreditOut)
     checks = fields.List(fields.Nested(CheckResultOut))

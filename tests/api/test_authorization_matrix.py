@@ -106,6 +106,8 @@ MATRIX = {
     "POST /v1/casinos/<ref>/promoters": "ok 403 403 403 403 403 403 ok 404",
     "GET /v1/casinos/<ref>/promoters": "ok 403 ok 403 403 ok 404 ok 404",
     "POST /v1/casinos/<ref>/promoters/<licence>/players": "ok 403 403 403 403 ok 404 ok 404",
+    "PUT /v1/casinos/<ref>/promoters/<licence>/wallet": "ok 403 403 403 403 403 403 ok 404",
+    "PUT /v1/casinos/<ref>/beneficiaries": "ok 403 403 403 403 403 403 403 403",
     "POST /v1/casinos/<ref>/buy-ins": "ok 403 403 403 403 ok 404 403 403",
     "POST /v1/casinos/<ref>/plays": "ok 403 403 403 403 ok 404 403 403",
     "POST /v1/casinos/<ref>/cash-outs": "ok 403 403 403 403 ok 404 403 403",
@@ -255,6 +257,10 @@ BODIES = {
         "commission_rate": "0.01",
     },
     "POST /v1/casinos/<ref>/promoters/<licence>/players": lambda w, c: {"player": w["player"]},
+    "PUT /v1/casinos/<ref>/promoters/<licence>/wallet": lambda w, c: {"wallet": w["payee"]},
+    "PUT /v1/casinos/<ref>/beneficiaries": lambda w, c: {
+        "beneficiaries": {"macao_foundation": w["payee"]}
+    },
     "POST /v1/casinos/<ref>/cash-outs": lambda w, c: {"player": w["player"], "amount": "1.00"},
     "POST /v1/alerts/<int:alert_id>/escalate": lambda w, c: {"note": "STR filed"},
     "POST /v1/alerts/<int:alert_id>/dismiss": lambda w, c: {"reason": "no case"},

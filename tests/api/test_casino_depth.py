@@ -498,3 +498,82 @@ def test_a_mainland_credit_repayment_is_a_payment_to_the_casino(sandbox):
     r = sb.call("POST", "/v1/casinos/COTAI/credit-repayments", "merchant", json=body)
     assert r.status_code == 422 and r.get_json()["code"] == "mainland_wallet_refused"
     assert sb.journal_count() == journal
+
+
+def test_a_payee_that_cannot_be_paid_does_not_block_the_close(sandbox):
+    """A frozen beneficiary and a promoter past its balance cap: the close pays
+    the tax and the rest, and those two payments to the treasury, flagged."""
+    sb = sandbox
+    world = macau_world(sb, foundation=True)
+    foundation, treasury = world["foundation"], world["treasury"]
+    junket = sb.wallet("ICBC", 1, kind="merchant", region="MO", label="GP-7 Ltd")
+    sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/promoters",
+        key="supervisor",
+        json={"licence": "GP-7", "name": "GP-7 Ltd", "wallet": junket, "commission_rate": "0.01"},
+    )
+    player = sb.wallet("BOCMO", 1, fund="50000.00", region="MO", holder_id="h-p")
+    sb.ok(
+        "POST", "/v1/casinos/COTAI/promoters/GP-7/players", key="merchant", json={"player": player}
+    )
+    cage(sb, "buy-ins", player, amount="20000.00")
+    cage(sb, "plays", player, wager="10000.00")
+    sb.ok("POST", f"/v1/wallets/{foundation}/freeze", key="BOCMO", json={}, status=200)
+    # The promoter's operator caps its class 1 at 50.00: the 95.00 commission passes it.
+    sb.ok("PUT", "/v1/operators/ICBC/limits/1", key="ICBC", json={"balance_cap": "50.00"})
+    advance(sb, 21 * 3600)
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    # GGR 10,000: tax 3,500, 200 + 300, commission 100 (5.00 withheld, 95.00 paid).
+    assert [
+        (u["wallet"], u["amount"], u["reason"], u["paid_to"]) for u in report["undelivered"]
+    ] == [
+        (foundation, "200.00", "wallet_frozen", treasury),
+        (junket, "95.00", "balance_cap", treasury),
+    ]
+    for u in report["undelivered"]:
+        t = sb.ok("GET", f"/v1/transfers/{u['transfer_id']}")
+        assert (t["to_wallet"], t["amount"]) == (treasury, u["amount"])
+    assert sb.balance(foundation) == "0.00" and sb.balance(junket) == "0.00"
+    assert sb.balance(treasury) == "4100.00"  # 3,500 + 200 + 300 + 95 + 5
+    checks = {c["name"]: c for c in report["checks"]}
+    assert not checks["payments_delivered"]["ok"] and not report["ok"]
+    assert checks["taxes_paid"]["ok"] and checks["ecny_receipts_match"]["ok"]
+    # DICJ unblocks them for the next closes: new wallets for both payees.
+    fund = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label="Macao Foundation (new)")
+    r = sb.call("PUT", "/v1/casinos/COTAI/beneficiaries", "supervisor", json={"beneficiaries": {}})
+    assert r.status_code == 403  # the admin's, as the casino's registration
+    got = sb.ok(
+        "PUT",
+        "/v1/casinos/COTAI/beneficiaries",
+        json={"beneficiaries": {"macao_foundation": fund}},
+        status=200,
+    )
+    assert got["beneficiaries"] == {"macao_foundation": fund}
+    paid = sb.wallet("BOCMO", 2, kind="merchant", region="MO", label="GP-7 Ltd (new)")
+    got = sb.ok(
+        "PUT", "/v1/casinos/COTAI/promoters/GP-7/wallet", key="supervisor",
+        json={"wallet": paid}, status=200,
+    )  # fmt: skip
+    assert got["wallet"] == paid
+    # A payee wallet is checked: active, class 1 or 2 (not an individual's cap).
+    anonymous = sb.wallet("BOCMO", 4, region="MO")
+    for path, body in (
+        ("/v1/casinos/COTAI/promoters/GP-7/wallet", {"wallet": anonymous}),
+        ("/v1/casinos/COTAI/promoters/GP-7/wallet", {"wallet": foundation}),  # frozen
+        ("/v1/casinos/COTAI/beneficiaries", {"beneficiaries": {"macao_foundation": foundation}}),
+        ("/v1/casinos/COTAI/promoters", {"licence": "GP-9", "name": "GP-9", "wallet": anonymous,
+                                          "commission_rate": "0.01"}),
+    ):  # fmt: skip
+        r = sb.call("POST" if path.endswith("promoters") else "PUT", path, "admin", json=body)
+        assert r.status_code == 422 and r.get_json()["code"] == "validation_failed", r.get_json()
+    r = sb.call("PUT", "/v1/casinos/COTAI/beneficiaries", "admin", json={"beneficiaries": {"x": 5}})
+    assert r.status_code == 422 and r.get_json()["code"] == "unknown_contribution"
+    r = sb.call("PUT", "/v1/casinos/COTAI/promoters/GP-8/wallet", "admin", json={"wallet": paid})
+    assert r.status_code == 404 and r.get_json()["code"] == "promoter_not_found"
+    # The next day's close pays the new wallets: every check passes.
+    cage(sb, "plays", player, wager="1000.00")
+    advance(sb, 24 * 3600)
+    report = sb.ok("POST", "/v1/casinos/COTAI/gaming-days/2026-03-03/close", key="supervisor")
+    assert report["undelivered"] == [] and report["ok"], report["checks"]
+    assert sb.balance(fund) == "20.00" and sb.balance(paid) == "9.50"

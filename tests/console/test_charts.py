@@ -43,6 +43,21 @@ def test_deadlines_in_words_with_working_days_left():
     assert working_days_between(date(2026, 3, 10), date(2026, 3, 6)) == -2
 
 
+def test_the_days_left_skip_the_profiles_public_holidays_as_the_due_date_does():
+    """One definition of a working day (clock.is_working_day) for the STR due
+    date and the console's count: Good Friday 2026 is a Macao holiday."""
+    from wallets.rules.profile import load_profile
+
+    holiday = load_profile("macau").alerts.is_holiday
+    thursday = datetime(2026, 4, 2, 12, 0, tzinfo=SANDBOX_TZ)
+    due = working_days_deadline(thursday, 2, holiday)  # Monday 6 and Tuesday 7 April
+    text = re.sub(r"<[^>]+>", "", str(formats.deadline(due, thursday, holiday)))
+    assert text == "due Tue 7 Apr, 24:00 (in 2 working days)"
+    assert working_days_between(date(2026, 4, 2), date(2026, 4, 7), holiday) == 2
+    assert working_days_between(date(2026, 4, 7), date(2026, 4, 2), holiday) == -2
+    assert working_days_between(date(2026, 4, 2), date(2026, 4, 7)) == 3  # weekends only
+
+
 def money(**kw):
     return {"value_text": format_amount, "value_label": format_cny, **kw}
 

@@ -53,7 +53,7 @@ from ..core.schema import (
 from ..ledger.accounts import chip_asset
 from ..ledger.journal import PostedTransfer
 from ..ledger.money import apply_rate, format_amount, format_rate
-from ..retail import payments
+from ..retail import limits, payments
 from ..retail import wallet as wl
 from ..rules import casino_rules
 from ..supervision.alerts import raise_alert
@@ -66,6 +66,7 @@ CHECKS = (
     "taxes_paid",
     "ltr_filed",
     "chips_within_approval",
+    "payments_delivered",
 )
 
 # Transfers on the casino wallet that are not receipts from or payments to players.
@@ -128,29 +129,31 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     # The promoters' commissions: net of the tax withheld at source, which the
     # casino pays to the treasury (DOMAIN.md §3, art. 29).
     owed = promoters.commissions(tx, c, day)
-    posted = _pay(
-        tx,
-        c,
-        [
-            (tax, treasury.id, f"special gaming tax, {label}"),
-            *(
-                (amount, wallet_id or treasury.id, f"contribution {k.name}, {label}")
-                for k, amount, wallet_id in due
-            ),
-            *(
-                payment
-                for o in owed
-                for payment in (
-                    (o.paid, o.promoter.wallet_id, f"commission of {o.promoter.licence}, {label}"),
-                    (
-                        o.withholding,
-                        treasury.id,
-                        f"tax withheld on the commission of {o.promoter.licence}, {label}",
-                    ),
-                )
-            ),
-        ],
-    )
+    payments_due = [
+        (tax, treasury.id, f"special gaming tax, {label}"),
+        *(
+            (amount, wallet_id or treasury.id, f"contribution {k.name}, {label}")
+            for k, amount, wallet_id in due
+        ),
+        *(
+            payment
+            for o in owed
+            for payment in (
+                (o.paid, o.promoter.wallet_id, f"commission of {o.promoter.licence}, {label}"),
+                (
+                    o.withholding,
+                    treasury.id,
+                    f"tax withheld on the commission of {o.promoter.licence}, {label}",
+                ),
+            )
+        ),
+    ]
+    # A payee wallet that cannot take its payment (frozen, closed, or past its
+    # balance cap with it) does not block the close: that payment goes to the
+    # treasury wallet instead, listed in ``undelivered`` (and the
+    # ``payments_delivered`` check fails).
+    payments_due, undelivered = _redirect_undeliverable(tx, payments_due, treasury.id)
+    posted = _pay(tx, c, payments_due)
     tax_t = posted[0]
     contribution_ts = posted[1 : 1 + len(due)]
     commission_ts = posted[1 + len(due) :]
@@ -163,7 +166,7 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             "name": k.name,
             "rate": format_rate(k.share),
             "amount": format_amount(amount),
-            "wallet": (t.to_wallet_id if t else wallet_id or treasury.id),
+            "wallet": wallet_id or treasury.id,
             "transfer_id": t.id if t else None,
         }
         for (k, amount, wallet_id), t in zip(due, contribution_ts, strict=True)
@@ -205,9 +208,10 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             (tax_t.amount if tax_t else 0) == tax
             and (tax_t is None or tax_t.to_wallet_id == treasury.id)
             and all(
-                (t.amount if t else 0) == amount
-                and (t is None or t.to_wallet_id == (wallet_id or treasury.id))
-                for (_, amount, wallet_id), t in zip(due, contribution_ts, strict=True)
+                (t.amount if t else 0) == amount and (t is None or t.to_wallet_id == payee)
+                for (_, amount, _), (_, payee, _), t in zip(
+                    due, payments_due[1 : 1 + len(due)], contribution_ts, strict=True
+                )
             ),
             {
                 "special_gaming_tax": format_amount(tax),
@@ -227,6 +231,13 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
                 "chips_with_players_at_end": format_amount(chips_end),
             },
             "more chips in circulation than DICJ approved",
+        ),
+        _check(
+            "payments_delivered",
+            not undelivered,
+            {"undelivered": len(undelivered), "treasury_wallet": treasury.id},
+            "a contribution or commission could not be paid to its wallet: "
+            "the treasury wallet received it (see undelivered)",
         ),
     ]
     # Coverage (Law 7/2022: the chips in circulation are covered by cash or
@@ -284,6 +295,10 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             "outstanding": format_amount(credit.outstanding(tx, c)),
         },
         "promoters": promoters_out,
+        "undelivered": [
+            {**u, "transfer_id": t.id if t else None}
+            for u, t in ((u, posted[u.pop("index")]) for u in undelivered)
+        ],
         "chip_walking": _chip_walking(tx, c, rules.chip_walking_gaming_days, day),
         "checks": checks,
         "ok": all(ch["ok"] for ch in checks),
@@ -319,6 +334,47 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             )
     outbox.emit(tx, outbox.Event("gaming_day.closed", report, casino_ref=ref))
     return report
+
+
+def _redirect_undeliverable(
+    tx: Tx, due: list[tuple[int, int, str]], treasury_id: int
+) -> tuple[list[tuple[int, int, str]], list[dict[str, Any]]]:
+    """``due`` with each payment a payee wallet (not the treasury) cannot take
+    sent to the treasury instead, and the list of those: a wallet not active,
+    or whose balance would pass its class's balance cap with what the close
+    pays it."""
+    wallet_ids = sorted({payee for amount, payee, _ in due if amount and payee != treasury_id})
+    statuses = wl.current_statuses(tx, wallet_ids)
+    wallets = {w: wl.existing(tx, w) for w in wallet_ids}
+    received: dict[int, int] = {}
+    out: list[tuple[int, int, str]] = []
+    undelivered: list[dict[str, Any]] = []
+    for i, (amount, payee, what) in enumerate(due):
+        reason = None
+        if amount and payee != treasury_id:
+            w = wallets[payee]
+            cap = limits.effective(tx, w.operator_id, w.wallet_class).balance_cap
+            if statuses[payee] != wl.ACTIVE:
+                reason = f"wallet_{statuses[payee]}"
+            elif cap is not None and w.balance + received.get(payee, 0) + amount > cap:
+                reason = "balance_cap"
+            else:
+                received[payee] = received.get(payee, 0) + amount
+        if reason:
+            undelivered.append(
+                {
+                    "index": i,
+                    "payment": what,
+                    "wallet": payee,
+                    "amount": format_amount(amount),
+                    "reason": reason,
+                    "paid_to": treasury_id,
+                }
+            )
+            out.append((amount, treasury_id, what))
+        else:
+            out.append((amount, payee, what))
+    return out, undelivered
 
 
 def _pay(tx: Tx, c: model.Casino, due: list[tuple[int, int, str]]) -> list[PostedTransfer | None]:

@@ -147,13 +147,7 @@ def register(
             cap=format_rate(cap),
         )
     _licence_free(tx, c, actor, licence)
-    wallet = wl.find(tx, wallet_id)
-    if wallet is None:
-        raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field="wallet")
-    if wallet.status == wl.CLOSED:
-        raise _invalid("wallet", f"wallet {wallet_id} is closed")
-    if wallet.id in (c.merchant_wallet_id, c.treasury_wallet_id):
-        raise _invalid("wallet", "must not be the casino's own or its treasury's wallet")
+    wallet = _payee(tx, c, wallet_id)
     inserted = tx.run(
         _REGISTER,
         licence=licence,
@@ -170,6 +164,28 @@ def register(
         sa.select(promoters.c.id).where(promoters.c.licence == licence)
     ).scalar_one()
     return _get(tx, c, new_id)
+
+
+def _payee(tx: Tx, c: Casino, wallet_id: int) -> wl.Wallet:
+    wallet = registry.payee_wallet(tx, wallet_id, "wallet")
+    if wallet.id in (c.merchant_wallet_id, c.treasury_wallet_id):
+        raise _invalid("wallet", "must not be the casino's own or its treasury's wallet")
+    return wallet
+
+
+def set_wallet(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int) -> Promoter:
+    """Change the wallet the promoter's commissions are paid to (from the next
+    close on). Authorized as its registration: the admin and the casino's
+    supervisors (DICJ)."""
+    if actor.role not in (ADMIN, SUPERVISOR):
+        raise errors.DomainError(
+            errors.FORBIDDEN_ROLE, f"a {actor.role} does not change a promoter's wallet"
+        )
+    p = get(tx, ref, actor, licence)
+    c = registry.get(tx, ref, actor)
+    wallet = _payee(tx, c, wallet_id)
+    tx.conn.execute(promoters.update().where(promoters.c.id == p.id).values(wallet_id=wallet.id))
+    return _get(tx, c, p.id)
 
 
 def attach(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int) -> Promoter:

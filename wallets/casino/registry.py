@@ -145,19 +145,7 @@ def register(
     treasury = _existing_wallet(tx, treasury_wallet_id, "treasury_wallet")
     if treasury.id == merchant.id:
         raise _invalid("treasury_wallet", "must not be the casino's own wallet")
-    profile = active_profile(tx)
-    known = {k.name for k in profile.casino.contributions} if profile.casino else set()
-    for name, wallet_id in (beneficiaries or {}).items():
-        if name not in known:
-            raise errors.DomainError(
-                errors.UNKNOWN_CONTRIBUTION,
-                f"{name[:64]!r} is not a contribution of the rule profile {profile.name!r} "
-                f"(have: {', '.join(sorted(known)) or 'none'})",
-                field="beneficiaries",
-                contributions=sorted(known),
-            )
-        if _existing_wallet(tx, wallet_id, "beneficiaries").id == merchant.id:
-            raise _invalid("beneficiaries", f"{name}: must not be the casino's own wallet")
+    _check_beneficiaries(tx, beneficiaries or {}, merchant.id)
     now = tx.now()
     inserted = tx.conn.execute(
         accounts.insert().values(
@@ -208,6 +196,63 @@ def document(tx: Tx, c: Casino) -> dict:
         "supervisors": f.supervisors,
         "created_at": c.created_at,
     }
+
+
+# The wallet classes a payee of the close (a contribution's beneficiary, a
+# promoter) may hold: classes 3 and 4 are capped for individuals (macau: 20,000
+# and 10,000), below what one close may pay an institution.
+PAYEE_CLASSES = (1, 2)
+
+
+def payee_wallet(tx: Tx, wallet_id: int, field: str) -> wl.Wallet:
+    """The wallet a close is to pay (a beneficiary's, a promoter's): it exists
+    (404 ``wallet_not_found``), is active and of a payee class (422)."""
+    w = _existing_wallet(tx, wallet_id, field)
+    if w.status != wl.ACTIVE:
+        raise _invalid(field, f"wallet {wallet_id} is {w.status}")
+    if w.wallet_class not in PAYEE_CLASSES:
+        raise _invalid(
+            field,
+            f"wallet {wallet_id} is of class {w.wallet_class}: a payee of the gaming-day "
+            "close holds a class 1 or 2 wallet (the balance caps of classes 3 and 4 are "
+            "an individual's)",
+        )
+    return w
+
+
+def _check_beneficiaries(tx: Tx, beneficiaries: dict[str, int], merchant_id: int) -> None:
+    profile = active_profile(tx)
+    known = {k.name for k in profile.casino.contributions} if profile.casino else set()
+    for name, wallet_id in beneficiaries.items():
+        if name not in known:
+            raise errors.DomainError(
+                errors.UNKNOWN_CONTRIBUTION,
+                f"{name[:64]!r} is not a contribution of the rule profile {profile.name!r} "
+                f"(have: {', '.join(sorted(known)) or 'none'})",
+                field="beneficiaries",
+                contributions=sorted(known),
+            )
+        if payee_wallet(tx, wallet_id, "beneficiaries").id == merchant_id:
+            raise _invalid("beneficiaries", f"{name}: must not be the casino's own wallet")
+
+
+def set_beneficiaries(tx: Tx, ref: str, actor: Principal, beneficiaries: dict[str, int]) -> Casino:
+    """Replace the casino's beneficiaries (contribution name -> wallet; one not
+    named is paid to the treasury). Only the admin, who registers casinos."""
+    if actor.role != ADMIN:
+        raise errors.DomainError(
+            errors.FORBIDDEN_ROLE, f"a {actor.role} does not change a casino's beneficiaries"
+        )
+    c = get(tx, ref, actor)
+    _check_beneficiaries(tx, beneficiaries, c.merchant_wallet_id)
+    tx.conn.execute(
+        casinos.update()
+        .where(casinos.c.id == c.id)
+        .values(beneficiaries=json.dumps(beneficiaries, sort_keys=True) if beneficiaries else None)
+    )
+    changed = find(tx, ref)
+    assert changed is not None, f"casino {ref} exists"
+    return changed
 
 
 def _existing_wallet(tx: Tx, wallet_id: int, field: str) -> wl.Wallet:

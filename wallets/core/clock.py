@@ -53,8 +53,19 @@ def gaming_day_bounds(day: date, cutoff: time) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def no_holiday(day: date) -> bool:
+    return False
+
+
+def is_working_day(day: date, holiday: Callable[[date], bool] = no_holiday) -> bool:
+    """Monday to Friday and not a ``holiday``: the one definition the STR due
+    date (``working_days_deadline``) and the console's count of the days left
+    (``working_days_between``) both use."""
+    return day.weekday() < 5 and not holiday(day)
+
+
 def working_days_deadline(
-    when: datetime, days: int, holiday: Callable[[date], bool] = lambda day: False
+    when: datetime, days: int, holiday: Callable[[date], bool] = no_holiday
 ) -> datetime:
     """The end (24:00 UTC+8) of the ``days``-th working day (Monday to Friday,
     not a ``holiday``) after the day of ``when``: "within 2 working days" of a
@@ -62,18 +73,23 @@ def working_days_deadline(
     day, counted = local_date(when), 0
     while counted < days:
         day += timedelta(days=1)
-        if day.weekday() < 5 and not holiday(day):
+        if is_working_day(day, holiday):
             counted += 1
     return local_midnight(day + timedelta(days=1))
 
 
-def working_days_between(start: date, end: date) -> int:
-    """The working days (Monday to Friday) after ``start`` up to and including
-    ``end``: from Monday to a Tuesday deadline, 1. Negative when ``end`` is
-    before ``start`` (a deadline passed)."""
+def working_days_between(
+    start: date, end: date, holiday: Callable[[date], bool] = no_holiday
+) -> int:
+    """The working days (``is_working_day``: Monday to Friday, not a
+    ``holiday``) after ``start`` up to and including ``end``: from Monday to a
+    Tuesday deadline, 1. Negative when ``end`` is before ``start`` (a deadline
+    passed)."""
     if end < start:
-        return -working_days_between(end, start)
-    return sum(1 for n in range(1, (end - start).days + 1) if (start + timedelta(n)).weekday() < 5)
+        return -working_days_between(end, start, holiday)
+    return sum(
+        1 for n in range(1, (end - start).days + 1) if is_working_day(start + timedelta(n), holiday)
+    )
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ tied to a casino by the central bank; admin and auditor see all.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core import errors, outbox
-from ..core.clock import working_days_deadline
+from ..core.clock import no_holiday, working_days_deadline
 from ..core.db import Tx, inserted_id, period_index
 from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, SUPERVISOR, Principal
 from ..core.schema import alerts, casinos, operators
@@ -91,6 +91,13 @@ class Alert:
         if self.status != ESCALATED or self.resolved_at is None:
             return None
         return self.due_at is not None and self.resolved_at > self.due_at
+
+
+def holidays_of(tx: Tx) -> Callable[[date], bool]:
+    """The active profile's public holidays (``alerts.holidays``), the days the
+    STR due date skips: the console counts the working days left with them."""
+    rules = active_profile(tx).alerts
+    return rules.is_holiday if rules else no_holiday
 
 
 def raise_alert(

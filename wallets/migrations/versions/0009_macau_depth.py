@@ -23,7 +23,10 @@ Create Date: 2026-12-01
 - the rule profile's ``casino.tax.contributions`` becomes a list of named
   shares: a sandbox's own document with the old single share gets it as one
   entry named ``contributions`` (what it meant: one payment to the treasury);
-  the downgrade sums them back.
+  the downgrade sums them back, and takes out of the document the optional
+  keys this revision's parser added (``alerts.holidays``,
+  ``casino.promoters``, ``casino.third_party_payout``, ``casino.chip_walking``,
+  ``casino.pooling``): the parser before it refuses unknown keys.
 
 (Another branch may add a revision after 0007; at merge the merger re-chains
 this one's down_revision.)
@@ -189,11 +192,11 @@ def upgrade() -> None:
         "chip_handovers",
         ["casino_id", "gaming_day", "to_wallet_id"],
     )
-    _rewrite_contributions(_to_list)
+    _rewrite_document(_to_new_document)
 
 
 def downgrade() -> None:
-    _rewrite_contributions(_to_share)
+    _rewrite_document(_to_old_document)
     op.drop_index(
         "ix_chip_handovers_casino_id_gaming_day_to_wallet_id", table_name="chip_handovers"
     )
@@ -221,16 +224,45 @@ def _to_share(value):
     return str(sum((Decimal(c["share"]) for c in value), Decimal(0)))
 
 
-def _rewrite_contributions(change) -> None:
+# The keys this revision's parser accepts that the one before it refuses.
+NEW_KEYS = {
+    "alerts": ("holidays",),
+    "casino": ("promoters", "third_party_payout", "chip_walking", "pooling"),
+}
+
+
+def _tax(document: dict):
+    casino = document.get("casino")
+    tax = casino.get("tax") if isinstance(casino, dict) else None
+    return tax if isinstance(tax, dict) and "contributions" in tax else None
+
+
+def _to_new_document(document: dict) -> None:
+    tax = _tax(document)
+    if tax is not None:
+        tax["contributions"] = _to_list(tax["contributions"])
+
+
+def _to_old_document(document: dict) -> None:
+    tax = _tax(document)
+    if tax is not None:
+        tax["contributions"] = _to_share(tax["contributions"])
+    for section, keys in NEW_KEYS.items():
+        part = document.get(section)
+        if isinstance(part, dict):
+            for key in keys:
+                part.pop(key, None)
+
+
+def _rewrite_document(change) -> None:
     bind = op.get_bind()
     text = bind.execute(sa.text("SELECT profile_document FROM sandbox WHERE id = 1")).scalar()
     if not text:
         return
     document = json.loads(text)
-    tax = document.get("casino", {}).get("tax") if isinstance(document, dict) else None
-    if not isinstance(tax, dict) or "contributions" not in tax:
+    if not isinstance(document, dict):
         return
-    tax["contributions"] = change(tax["contributions"])
+    change(document)
     bind.execute(
         sa.text("UPDATE sandbox SET profile_document = :doc WHERE id = 1"),
         {"doc": json.dumps(document, sort_keys=True, separators=(",", ":"))},
