@@ -194,6 +194,8 @@ def document(tx: Tx, c: Casino) -> dict:
         "merchant_balance": format_amount(f.merchant_balance),
         "chips_with_players": format_amount(f.chips_with_players),
         "supervisors": f.supervisors,
+        "beneficiaries": dict(c.beneficiaries),
+        "chips_approved": None if c.chips_approved is None else format_amount(c.chips_approved),
         "created_at": c.created_at,
     }
 
