@@ -272,3 +272,60 @@ def test_audit_exports_and_checkpoints(sb):
     assert checkpoint["data"] == listed["items"][-1]
     assert seen_by(sb, queued) == seen_by(sb, succeeded) == {"admin", "auditor"}
     assert seen_by(sb, checkpoint) == {"admin", "auditor", "central_bank"}
+
+
+def _items(page):
+    return page["items"] if isinstance(page, dict) else page
+
+
+def test_a_casinos_settings_promoters_and_credit_lines_are_its_merchants_and_supervisors(sb):
+    casino_keys = {"admin", "auditor", "merchant", "supervisor"}
+    start = head(sb)
+    r = sb.call("PUT", "/v1/casinos/COTAI/chips-approval", "merchant", json={"chips_approved": "1"})
+    assert r.status_code == 403 and since(sb, start) == []
+    sb.ok(
+        "PUT",
+        "/v1/casinos/COTAI/chips-approval",
+        key="supervisor",
+        json={"chips_approved": "90000000.00"},
+        status=200,
+    )
+    (approved,) = since(sb, start)
+    assert approved["type"] == "casino.updated"
+    assert approved["data"] == sb.ok("GET", "/v1/casinos/COTAI", key="supervisor")
+    assert approved["data"]["chips_approved"] == "90000000.00"
+    assert seen_by(sb, approved) == casino_keys
+
+    junket = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label="GP-9 Ltd")
+    player = sb.wallet("BOCMO", 1, region="MO")
+    start = head(sb)
+    body = {"licence": "GP-9", "name": "GP-9 Ltd", "wallet": junket, "commission_rate": "0.01"}
+    sb.ok("POST", "/v1/casinos/COTAI/promoters", key="supervisor", json=body)
+    path = "/v1/casinos/COTAI/promoters/GP-9/players"
+    sb.ok("POST", path, key="merchant", json={"player": player})
+    sb.ok("POST", path, key="merchant", json={"player": player})  # again: no change, no event
+    registered, attached = since(sb, start)
+    listed = _items(sb.ok("GET", "/v1/casinos/COTAI/promoters", key="supervisor"))
+    (now,) = [p for p in listed if p["licence"] == "GP-9"]
+    assert registered["type"] == "promoter.registered" and registered["data"]["players"] == []
+    assert {**registered["data"], "players": now["players"]} == now
+    assert (attached["type"], attached["data"]) == ("promoter.updated", now)
+    assert now["players"] == [player]
+    assert seen_by(sb, registered) == seen_by(sb, attached) == casino_keys
+
+    start = head(sb)
+    sb.ok(
+        "PUT",
+        f"/v1/casinos/COTAI/credit-lines/{player}",
+        key="merchant",
+        json={"limit": "500.00"},
+        status=200,
+    )
+    (line,) = since(sb, start)
+    lines = _items(sb.ok("GET", "/v1/casinos/COTAI/credit-lines", key="merchant"))
+    assert (line["type"], line["data"]) == (
+        "credit_line.set",
+        next(x for x in lines if x["player"] == player),
+    )
+    assert line["data"]["limit"] == "500.00"
+    assert seen_by(sb, line) == casino_keys

@@ -26,7 +26,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.clock import gaming_day_of
 from ..core.db import Tx, Upsert, inserted_id
 from ..core.principal import Principal
@@ -98,7 +98,19 @@ def set_line(tx: Tx, ref: str, actor: Principal, wallet_id: int, limit: int) -> 
     tx.run(_SET_LINE, casino_id=c.id, wallet_id=player.id, credit_limit=limit, now=tx.now())
     line = _line(tx, c, player.id)
     assert line is not None
+    outbox.emit(tx, outbox.Event("credit_line.set", line_document(line), casino_ref=c.ref))
     return line
+
+
+def line_document(line: CreditLine) -> dict[str, object]:
+    """The credit line as ``GET /v1/casinos/{ref}/credit-lines`` lists it (``CreditLineOut``)."""
+    return {
+        "casino": line.casino_ref,
+        "player": line.wallet_id,
+        "limit": format_amount(line.limit),
+        "outstanding": format_amount(line.outstanding),
+        "available": format_amount(line.available),
+    }
 
 
 def _line(tx: Tx, c: Casino, wallet_id: int, *, lock: bool = False) -> CreditLine | None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.db import Tx, Upsert
 from ..core.principal import ADMIN, MERCHANT, SUPERVISOR, Principal
 from ..core.schema import casino_player_days, casinos, promoter_players, promoters
@@ -163,7 +163,25 @@ def register(
     new_id = tx.conn.execute(
         sa.select(promoters.c.id).where(promoters.c.licence == licence)
     ).scalar_one()
-    return _get(tx, c, new_id)
+    return _emitted(tx, "promoter.registered", _get(tx, c, new_id))
+
+
+def document(p: Promoter) -> dict[str, Any]:
+    """The promoter as ``GET /v1/casinos/{ref}/promoters`` lists it (``PromoterOut``)."""
+    return {
+        "licence": p.licence,
+        "name": p.name,
+        "casino": p.casino_ref,
+        "wallet": p.wallet_id,
+        "commission_rate": str(p.commission_rate),
+        "players": list(p.players),
+        "created_at": p.created_at,
+    }
+
+
+def _emitted(tx: Tx, type_: str, p: Promoter) -> Promoter:
+    outbox.emit(tx, outbox.Event(type_, document(p), casino_ref=p.casino_ref))
+    return p
 
 
 def _payee(tx: Tx, c: Casino, wallet_id: int) -> wl.Wallet:
@@ -185,7 +203,7 @@ def set_wallet(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int)
     c = registry.get(tx, ref, actor)
     wallet = _payee(tx, c, wallet_id)
     tx.conn.execute(promoters.update().where(promoters.c.id == p.id).values(wallet_id=wallet.id))
-    return _get(tx, c, p.id)
+    return _emitted(tx, "promoter.updated", _get(tx, c, p.id))
 
 
 def attach(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int) -> Promoter:
@@ -203,7 +221,7 @@ def attach(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int) -> 
         )
     # ON CONFLICT DO NOTHING: a racing attach of the same player does not fail
     # on the (casino, wallet) key; whichever promoter holds the player answers.
-    tx.run(_ATTACH, casino_id=c.id, wallet_id=player.id, promoter_id=p.id, now=tx.now())
+    attached = tx.run(_ATTACH, casino_id=c.id, wallet_id=player.id, promoter_id=p.id, now=tx.now())
     current = tx.conn.execute(
         sa.select(promoter_players.c.promoter_id).where(
             promoter_players.c.casino_id == c.id, promoter_players.c.wallet_id == player.id
@@ -215,7 +233,8 @@ def attach(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int) -> 
             f"wallet {player.id} plays at {c.ref} for another promoter",
             field="player",
         )
-    return _get(tx, c, p.id)
+    found = _get(tx, c, p.id)
+    return _emitted(tx, "promoter.updated", found) if attached else found
 
 
 def get(tx: Tx, ref: str, actor: Principal, licence: str) -> Promoter:

@@ -252,9 +252,7 @@ def set_beneficiaries(tx: Tx, ref: str, actor: Principal, beneficiaries: dict[st
         .where(casinos.c.id == c.id)
         .values(beneficiaries=json.dumps(beneficiaries, sort_keys=True) if beneficiaries else None)
     )
-    changed = find(tx, ref)
-    assert changed is not None, f"casino {ref} exists"
-    return changed
+    return _updated(tx, ref)
 
 
 def _existing_wallet(tx: Tx, wallet_id: int, field: str) -> wl.Wallet:
@@ -296,8 +294,14 @@ def set_chips_approved(tx: Tx, ref: str, actor: Principal, approved: int | None)
         )
     c = get(tx, ref, actor)
     tx.conn.execute(casinos.update().where(casinos.c.id == c.id).values(chips_approved=approved))
+    return _updated(tx, ref)
+
+
+def _updated(tx: Tx, ref: str) -> Casino:
+    """The casino after a change of its settings, and its ``casino.updated`` event."""
     changed = find(tx, ref)
     assert changed is not None, f"casino {ref} exists"
+    outbox.emit(tx, outbox.Event("casino.updated", document(tx, changed), casino_ref=ref))
     return changed
 
 
