@@ -159,3 +159,19 @@ def test_racing_promoter_registrations_and_attachments(sandbox):
         [partial(sb.db.write, promoters.attach, "COTAI", cage, lic, player) for lic in rivals]
     )
     assert sorted(outcomes) == ["ok", "player_has_promoter"], outcomes
+
+
+def test_racing_revocations_of_one_key_revoke_it_once(sandbox):
+    """Two revocations at once: one revokes (one api_key.revoked event), the
+    other answers api_key_already_revoked (the row is locked, not re-read late)."""
+    from wallets.access import keys
+
+    sb = sandbox
+    victim = sb.db.write(keys.create, "auditor", label="to revoke")
+    events_before = len(sb.ok("GET", "/v1/events?type=api_key.revoked&limit=500")["items"])
+    for _ in range(3):  # the race may not collide every time: three tries, each a fresh key
+        outcomes = _race([partial(sb.db.write, keys.revoke, victim.id) for _ in range(2)])
+        assert sorted(outcomes) == ["api_key_already_revoked", "ok"]
+        victim = sb.db.write(keys.create, "auditor", label="to revoke")
+    revoked = sb.ok("GET", "/v1/events?type=api_key.revoked&limit=500")["items"]
+    assert len(revoked) == events_before + 3

@@ -498,6 +498,11 @@ def test_a_mainland_credit_repayment_is_a_payment_to_the_casino(sandbox):
     r = sb.call("POST", "/v1/casinos/COTAI/credit-repayments", "merchant", json=body)
     assert r.status_code == 422 and r.get_json()["code"] == "mainland_wallet_refused"
     assert sb.journal_count() == journal
+    # Nor may it borrow: a draw is a buy-in on credit (a debt it could not repay).
+    line = {"player": cn, "amount": "1.00"}
+    r = sb.call("POST", "/v1/casinos/COTAI/credit-draws", "merchant", json=line)
+    assert r.status_code == 422 and r.get_json()["code"] == "mainland_wallet_refused"
+    assert sb.journal_count() == journal
 
 
 def test_a_payee_that_cannot_be_paid_does_not_block_the_close(sandbox):

@@ -169,6 +169,11 @@ def test_settlement_settings_are_the_central_banks_and_every_operators(sb):
     assert updated["data"] == sb.ok("GET", "/v1/settlement/settings", key="BOCMO")
     assert updated["data"]["cutoff"] == "17:00"
     assert seen_by(sb, updated) == {"admin", "auditor", "central_bank", "BOCMO"}
+    start = head(sb)
+    sb.ok(
+        "PUT", "/v1/settlement/settings", key="central_bank", json={"cutoff": "17:00"}, status=200
+    )
+    assert since(sb, start) == []  # the same cut-off again: nothing changed, no event
 
 
 def test_the_rule_profile_switched_is_everyones(sb):

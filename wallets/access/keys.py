@@ -174,6 +174,8 @@ def revoke(tx: Tx, key_id: int) -> RevokedKey:
         sa.select(api_keys, operators.c.code.label("operator_code"))
         .outerjoin(operators, operators.c.id == api_keys.c.operator_id)
         .where(api_keys.c.id == key_id)
+        # Locked: of two revocations at once, the second sees the first's (PostgreSQL).
+        .with_for_update(of=api_keys)
     ).first()
     if row is None:
         raise errors.DomainError(errors.API_KEY_NOT_FOUND, f"no API key {key_id}")

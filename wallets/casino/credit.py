@@ -160,7 +160,9 @@ def draw(tx: Tx, ref: str, actor: Principal, *, wallet_id: int, amount: int) -> 
             limit=format_amount(line.limit),
             outstanding=format_amount(line.outstanding),
         )
-    cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=False)
+    # A draw is a buy-in on credit: the rules of a buy-in apply, the mainland
+    # refusal too (a debt its holder could not repay in e-CNY is never made).
+    cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
     if c.chips_approved is not None:
         cage.check_chips_approved(tx, c, amount)
     chips = cage.player_chip_account(tx, c, player)

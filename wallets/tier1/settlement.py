@@ -101,6 +101,7 @@ def update_settings(
     ndc_alert_percent: str | None = None,
     cutoff: str | None | EllipsisType = ...,
 ) -> Settings:
+    before = settings(tx)
     values: dict = {}
     if ndc_reserve_ratio is not None:
         check_setting(NDC_RESERVE_RATIO, ndc_reserve_ratio)
@@ -121,13 +122,13 @@ def update_settings(
     if values:
         tx.conn.execute(sandbox.update().where(sandbox.c.id == 1).values(**values))
         tx.forget_clock()
+    after = settings(tx)
+    if after != before:  # the settings as GET renders them changed: an event
         outbox.emit(
             tx,
-            outbox.Event(
-                "settlement.settings_updated", settings(tx).__dict__.copy(), central_bank=True
-            ),
+            outbox.Event("settlement.settings_updated", after.__dict__.copy(), central_bank=True),
         )
-    return settings(tx)
+    return after
 
 
 def _switch_model(tx: Tx, model: str) -> None:
