@@ -300,6 +300,15 @@ def test_a_casinos_settings_promoters_and_credit_lines_are_its_merchants_and_sup
     assert approved["data"] == sb.ok("GET", "/v1/casinos/COTAI", key="supervisor")
     assert approved["data"]["chips_approved"] == "90000000.00"
     assert seen_by(sb, approved) == casino_keys
+    start = head(sb)
+    sb.ok(
+        "PUT",
+        "/v1/casinos/COTAI/chips-approval",
+        key="supervisor",
+        json={"chips_approved": "90000000.00"},
+        status=200,
+    )
+    assert since(sb, start) == []  # the same figure again: nothing changed, no event
 
     junket = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label="GP-9 Ltd")
     player = sb.wallet("BOCMO", 1, region="MO")

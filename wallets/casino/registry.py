@@ -252,7 +252,7 @@ def set_beneficiaries(tx: Tx, ref: str, actor: Principal, beneficiaries: dict[st
         .where(casinos.c.id == c.id)
         .values(beneficiaries=json.dumps(beneficiaries, sort_keys=True) if beneficiaries else None)
     )
-    return _updated(tx, ref)
+    return _updated(tx, c)
 
 
 def _existing_wallet(tx: Tx, wallet_id: int, field: str) -> wl.Wallet:
@@ -294,14 +294,21 @@ def set_chips_approved(tx: Tx, ref: str, actor: Principal, approved: int | None)
         )
     c = get(tx, ref, actor)
     tx.conn.execute(casinos.update().where(casinos.c.id == c.id).values(chips_approved=approved))
-    return _updated(tx, ref)
+    return _updated(tx, c)
 
 
-def _updated(tx: Tx, ref: str) -> Casino:
-    """The casino after a change of its settings, and its ``casino.updated`` event."""
-    changed = find(tx, ref)
-    assert changed is not None, f"casino {ref} exists"
-    outbox.emit(tx, outbox.Event("casino.updated", document(tx, changed), casino_ref=ref))
+def _updated(tx: Tx, before: Casino) -> Casino:
+    """The casino after a change of its settings, and its ``casino.updated``
+    event when a setting did change."""
+    changed = find(tx, before.ref)
+    assert changed is not None, f"casino {before.ref} exists"
+    if (changed.beneficiaries, changed.chips_approved) != (
+        before.beneficiaries,
+        before.chips_approved,
+    ):
+        outbox.emit(
+            tx, outbox.Event("casino.updated", document(tx, changed), casino_ref=before.ref)
+        )
     return changed
 
 
