@@ -263,3 +263,44 @@ def test_a_hold_to_no_wallet_names_the_field(demo):
     assert r.status_code == 404 and body["code"] == "wallet_not_found"
     assert body["field"] == "to_wallet"
     assert balances(demo, a) == ("1000.00", "1000.00", "0.00")
+
+
+def test_a_late_capture_names_the_hold_and_its_deadline(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-05-01T12:00:00+08:00"})
+    before_b = demo.balance(b)
+    h = hold(demo, a, b, "50.00", timeout_seconds=30).get_json()
+    demo.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 30}, status=200)
+    late = demo.post(f"/v1/holds/{h['id']}/capture", {}, key="ICBC")
+    body = late.get_json()
+    assert late.status_code == 422 and body["code"] == "hold_expired"
+    assert body["hold_id"] == h["id"]
+    # The refusal says which hold ran out and when: the deadline the hold was given.
+    assert f"hold {h['id']} expired at {h['expires_at']}" in body["detail"]
+    assert balances(demo, a) == ("1000.00", "1000.00", "0.00")
+    assert demo.balance(b) == before_b
+
+
+def test_a_capture_from_a_frozen_payer_names_the_paying_wallet(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    h = hold(demo, a, b, "40.00").get_json()
+    before_b = demo.balance(b)
+    demo.ok("POST", f"/v1/wallets/{a}/freeze", key="ICBC", status=200)
+    r = demo.post(f"/v1/holds/{h['id']}/capture", {}, key="ICBC")
+    body = r.get_json()
+    assert body["code"] == "wallet_frozen" and body["wallet_id"] == a
+    assert body["detail"] == f"the paying wallet {a} is frozen"
+    assert _stored_status(demo, h["id"]) == "pending"
+    assert demo.balance(b) == before_b
+
+
+def test_the_holds_list_pages_by_its_cursor(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    ids = [hold(demo, a, b, "1.00").get_json()["id"] for _ in range(3)]
+    first = demo.ok("GET", f"/v1/holds?wallet={a}&limit=2", key="ICBC")
+    assert [x["id"] for x in first["items"]] == ids[:2]
+    cursor = first["next_after"]
+    assert cursor
+    rest = demo.ok("GET", f"/v1/holds?wallet={a}&limit=2&after={cursor}", key="ICBC")
+    assert [x["id"] for x in rest["items"]] == ids[2:]
+    assert rest["next_after"] is None
