@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 from wallets.core.schema import accounts
@@ -414,3 +416,36 @@ def test_a_sweep_into_a_frozen_parent_is_refused(demo):
         f"the receiving wallet {parent} is frozen",
     )
     assert (demo.balance(desk), demo.balance(parent)) == ("5.00", "0.00")
+
+
+def test_a_refund_read_back_names_its_payment_and_operators_list_their_own(demo):
+    a, b, c = demo.demo_wallets["a"], demo.demo_wallets["b"], demo.demo_wallets["c"]
+
+    def pay(src, dst, amount, key="ICBC"):
+        body = {"from_wallet": src, "to_wallet": dst, "amount": amount}
+        return demo.ok("POST", "/v1/transfers", json=body, key=key)["id"]
+
+    c_before = demo.balance(c)
+    inside_icbc = pay(a, b, "5.00")  # ICBC to ICBC
+    to_boc = pay(a, c, "30.00")  # ICBC to BOC
+    refund = demo.ok(
+        "POST", f"/v1/transfers/{to_boc}/refunds", json={"amount": "10.00"}, key="BOC"
+    )["id"]  # BOC to ICBC
+    # Loaded from the journal, a refund still names the payment it returns.
+    assert demo.ok("GET", f"/v1/transfers/{refund}", key="BOC")["refund_of"] == to_boc
+    assert demo.ok("GET", f"/v1/transfers/{to_boc}", key="ICBC")["refund_of"] is None
+
+    def listed(key):
+        got = demo.ok("GET", "/v1/transfers?limit=200", key=key)
+        assert got["next_after"] is None
+        return {t["id"]: t for t in got["items"]}
+
+    icbc, boc = listed("ICBC"), listed("BOC")
+    assert icbc[refund]["refund_of"] == to_boc
+    # An operator sees the transfers it sends and those it receives...
+    assert {inside_icbc, to_boc, refund} <= set(icbc)
+    assert {to_boc, refund} <= set(boc)
+    # ...and none between another operator's wallets.
+    assert inside_icbc not in boc
+    assert all("BOC" in (t["from_operator"], t["to_operator"]) for t in boc.values()), boc
+    assert Decimal(demo.balance(c)) == Decimal(c_before) + Decimal("20.00")
