@@ -605,7 +605,42 @@ def test_a_filtered_export_whose_last_row_is_the_head_seq_with_another_hash(expo
 def test_the_copies_are_compared_over_every_row(export_dir, pub, cli):
     out = cli("audit", "verify", export_dir, "--public-key", pub)
     n = len(_rows(export_dir / "journal.csv"))
-    assert f"journal.jsonl and journal.csv compared row by row ({n} rows)" in out
+    assert (
+        f"[ok] journal copies: journal.jsonl and journal.csv compared row by row ({n} rows)" in out
+    )
+
+
+def test_a_row_only_the_jsonl_copy_has_is_named_at_its_line(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    _write_rows(path, rows[:-1])
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    line = len([x for x in _lines(export_dir / "journal.jsonl") if x])
+    assert f"journal.jsonl:{line}: a row that journal.csv does not have" in out
+    assert "[FAIL] journal copies" in out
+
+
+def test_a_jsonl_line_that_is_not_an_object_is_named(export_dir, pub, cli):
+    path = export_dir / "journal.jsonl"
+    lines = _lines(path)
+    lines[4] = "[1, 2]"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "journal.jsonl:5: not a JSON object: not an object" in out
+
+
+def test_a_manifest_that_lists_no_journal_is_named(export_dir, pub, cli):
+    manifest_path = export_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"] = [
+        f for f in manifest["files"] if f["name"] not in ("journal.csv", "journal.jsonl")
+    ]
+    manifest_path.write_text(json.dumps(manifest))
+    (export_dir / "journal.csv").unlink()
+    (export_dir / "journal.jsonl").unlink()
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "manifest.json: lists no journal file (journal.csv or journal.jsonl)" in out
+    assert "[FAIL] journal chain" in out
 
 
 def test_a_csv_row_read_the_slow_way_has_no_value_for_its_empty_fields(export_dir):
