@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from wallets.core.schema import accounts
 from wallets.ledger.accounts import ECNY
-from wallets.ledger.journal import load_transfer
+from wallets.ledger.journal import balances_at, chain_length_at, load_transfer
 from wallets.ledger.posting import Leg, Posting, TransferDraft
 
 
@@ -449,3 +450,35 @@ def test_a_refund_read_back_names_its_payment_and_operators_list_their_own(demo)
     assert inside_icbc not in boc
     assert all("BOC" in (t["from_operator"], t["to_operator"]) for t in boc.values()), boc
     assert Decimal(demo.balance(c)) == Decimal(c_before) + Decimal("20.00")
+
+
+def test_balances_and_the_chain_length_at_instants_come_from_the_journal(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-06-01T09:00:00+08:00"})
+    demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": b, "amount": "100.00"})
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-06-02T09:00:00+08:00"})
+    demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": b, "amount": "25.25"})
+    instants = [
+        datetime.fromisoformat(t)
+        for t in (
+            "2027-06-01T08:00:00+08:00",
+            "2027-06-01T12:00:00+08:00",
+            "2027-06-03T00:00:00+08:00",
+        )
+    ]
+    with demo.db.engine.connect() as conn:
+        ids = dict(
+            conn.execute(
+                sa.select(accounts.c.code, accounts.c.id).where(
+                    accounts.c.code.in_([f"W:{a}:ECNY", f"W:{b}:ECNY"])
+                )
+            ).all()
+        )
+    acc_a, acc_b = ids[f"W:{a}:ECNY"], ids[f"W:{b}:ECNY"]
+    got = demo.db.read(balances_at, [acc_a, acc_b], instants)
+    now_a, now_b = (int(Decimal(demo.balance(w)) * 100) for w in (a, b))
+    assert got[acc_a] == [now_a + 12525, now_a + 2525, now_a]
+    assert got[acc_b] == [now_b - 12525, now_b - 2525, now_b]
+    chain = demo.db.read(chain_length_at, instants)
+    total = demo.journal_count()
+    assert chain == [total - 2, total - 1, total]
