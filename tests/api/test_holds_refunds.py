@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
-from wallets.core import clock
+from wallets.core import clock, errors
+from wallets.core.principal import Principal
 from wallets.core.schema import holds
+from wallets.retail import holds as holds_module
 
 
 def hold(sb, src, dst, amount, key="ICBC", **extra):
@@ -304,3 +307,30 @@ def test_the_holds_list_pages_by_its_cursor(demo):
     rest = demo.ok("GET", f"/v1/holds?wallet={a}&limit=2&after={cursor}", key="ICBC")
     assert [x["id"] for x in rest["items"]] == ids[2:]
     assert rest["next_after"] is None
+
+
+def test_a_hold_refused_for_its_timeout_or_its_payee_names_why(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    before = demo.journal_count()
+    same = hold(demo, a, a, "1.00")
+    body = same.get_json()
+    assert same.status_code == 422 and body["code"] == "same_wallet"
+    assert body["detail"] == "a wallet cannot pay itself"
+    # Below the API's schema: the rule itself refuses an out-of-range timeout.
+    for seconds in (0, holds_module.MAX_TIMEOUT + 1):
+        with pytest.raises(errors.DomainError) as refused:
+            demo.db.write(
+                holds_module.create,
+                Principal(role="admin"),
+                from_wallet_id=a,
+                to_wallet_id=b,
+                amount=100,
+                timeout_seconds=seconds,
+            )
+        assert refused.value.code == errors.VALIDATION_FAILED
+        assert refused.value.extra["errors"] == {
+            "timeout_seconds": [f"must be between 1 and {holds_module.MAX_TIMEOUT}"]
+        }
+        assert refused.value.detail == "timeout_seconds out of range"
+    assert demo.journal_count() == before
+    assert balances(demo, a) == ("1000.00", "1000.00", "0.00")
