@@ -334,3 +334,15 @@ def test_a_hold_refused_for_its_timeout_or_its_payee_names_why(demo):
         assert refused.value.detail == "timeout_seconds out of range"
     assert demo.journal_count() == before
     assert balances(demo, a) == ("1000.00", "1000.00", "0.00")
+
+
+def test_only_a_payment_is_refundable_and_the_refusal_names_what_it_is(demo):
+    a = demo.demo_wallets["a"]
+    funded = demo.ok("POST", f"/v1/wallets/{a}/fund", json={"amount": "5.00"}, key="ICBC")
+    before = demo.journal_count()
+    r = demo.post(f"/v1/transfers/{funded['id']}/refunds", {"amount": "1.00"}, key="ICBC")
+    body = r.get_json()
+    assert body["code"] == "not_refundable", body
+    assert body["detail"] == f"transfer {funded['id']} is a {funded['kind']}"
+    assert demo.journal_count() == before
+    assert demo.balance(a) == "1005.00"
