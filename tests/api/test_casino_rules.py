@@ -344,3 +344,21 @@ def test_the_players_list_pages_by_its_cursor(sandbox):
         raise AssertionError("a bad cursor was taken")
     assert after == f"{DAY}:{players[1]}"
     assert (first, rest) == (players[:2], players[2:])
+
+
+def test_a_cash_out_carries_its_reference_on_the_chips_and_the_e_cny_paid(sandbox):
+    sb = sandbox
+    macau_world(sb)
+    p = sb.wallet("BOCMO", 1, fund="1000.00", region="MO", holder_id="h-ref")
+    cage(sb, "buy-ins", p, amount="500.00")
+    out = cage(sb, "cash-outs", p, amount="200.00", reference="table 7")
+    chips, paid = out["transfers"]
+    assert (chips["kind"], paid["kind"], paid["to_wallet"]) == ("chip_return", "payment", p)
+    assert chips["reference"] == paid["reference"] == "table 7"
+    # As stored: the payment read back from the journal.
+    stored = sb.ok("GET", f"/v1/transfers/{paid['id']}", key="admin")
+    assert (stored["reference"], stored["amount"]) == ("table 7", "200.00")
+    # Without one, both name the cage.
+    plain = cage(sb, "cash-outs", p, amount="300.00")
+    assert [t["reference"] for t in plain["transfers"]] == ["cash-out at COTAI"] * 2
+    assert sb.balance(p) == "1000.00"

@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
-from wallets.core import clock
+from wallets.core import clock, errors
+from wallets.core.principal import Principal
 from wallets.core.schema import holds
+from wallets.retail import holds as holds_module
 
 
 def hold(sb, src, dst, amount, key="ICBC", **extra):
@@ -263,3 +266,83 @@ def test_a_hold_to_no_wallet_names_the_field(demo):
     assert r.status_code == 404 and body["code"] == "wallet_not_found"
     assert body["field"] == "to_wallet"
     assert balances(demo, a) == ("1000.00", "1000.00", "0.00")
+
+
+def test_a_late_capture_names_the_hold_and_its_deadline(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2026-05-01T12:00:00+08:00"})
+    before_b = demo.balance(b)
+    h = hold(demo, a, b, "50.00", timeout_seconds=30).get_json()
+    demo.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 30}, status=200)
+    late = demo.post(f"/v1/holds/{h['id']}/capture", {}, key="ICBC")
+    body = late.get_json()
+    assert late.status_code == 422 and body["code"] == "hold_expired"
+    assert body["hold_id"] == h["id"]
+    # The refusal says which hold ran out and when: the deadline the hold was given.
+    assert f"hold {h['id']} expired at {h['expires_at']}" in body["detail"]
+    assert balances(demo, a) == ("1000.00", "1000.00", "0.00")
+    assert demo.balance(b) == before_b
+
+
+def test_a_capture_from_a_frozen_payer_names_the_paying_wallet(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    h = hold(demo, a, b, "40.00").get_json()
+    before_b = demo.balance(b)
+    demo.ok("POST", f"/v1/wallets/{a}/freeze", key="ICBC", status=200)
+    r = demo.post(f"/v1/holds/{h['id']}/capture", {}, key="ICBC")
+    body = r.get_json()
+    assert body["code"] == "wallet_frozen" and body["wallet_id"] == a
+    assert body["detail"] == f"the paying wallet {a} is frozen"
+    assert _stored_status(demo, h["id"]) == "pending"
+    assert demo.balance(b) == before_b
+
+
+def test_the_holds_list_pages_by_its_cursor(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    ids = [hold(demo, a, b, "1.00").get_json()["id"] for _ in range(3)]
+    first = demo.ok("GET", f"/v1/holds?wallet={a}&limit=2", key="ICBC")
+    assert [x["id"] for x in first["items"]] == ids[:2]
+    cursor = first["next_after"]
+    assert cursor
+    rest = demo.ok("GET", f"/v1/holds?wallet={a}&limit=2&after={cursor}", key="ICBC")
+    assert [x["id"] for x in rest["items"]] == ids[2:]
+    assert rest["next_after"] is None
+
+
+def test_a_hold_refused_for_its_timeout_or_its_payee_names_why(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    before = demo.journal_count()
+    same = hold(demo, a, a, "1.00")
+    body = same.get_json()
+    assert same.status_code == 422 and body["code"] == "same_wallet"
+    assert body["detail"] == "a wallet cannot pay itself"
+    # Below the API's schema: the rule itself refuses an out-of-range timeout.
+    for seconds in (0, holds_module.MAX_TIMEOUT + 1):
+        with pytest.raises(errors.DomainError) as refused:
+            demo.db.write(
+                holds_module.create,
+                Principal(role="admin"),
+                from_wallet_id=a,
+                to_wallet_id=b,
+                amount=100,
+                timeout_seconds=seconds,
+            )
+        assert refused.value.code == errors.VALIDATION_FAILED
+        assert refused.value.extra["errors"] == {
+            "timeout_seconds": [f"must be between 1 and {holds_module.MAX_TIMEOUT}"]
+        }
+        assert refused.value.detail == "timeout_seconds out of range"
+    assert demo.journal_count() == before
+    assert balances(demo, a) == ("1000.00", "1000.00", "0.00")
+
+
+def test_only_a_payment_is_refundable_and_the_refusal_names_what_it_is(demo):
+    a = demo.demo_wallets["a"]
+    funded = demo.ok("POST", f"/v1/wallets/{a}/fund", json={"amount": "5.00"}, key="ICBC")
+    before = demo.journal_count()
+    r = demo.post(f"/v1/transfers/{funded['id']}/refunds", {"amount": "1.00"}, key="ICBC")
+    body = r.get_json()
+    assert body["code"] == "not_refundable", body
+    assert body["detail"] == f"transfer {funded['id']} is a {funded['kind']}"
+    assert demo.journal_count() == before
+    assert demo.balance(a) == "1005.00"

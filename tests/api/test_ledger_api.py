@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 from wallets.core.schema import accounts
 from wallets.ledger.accounts import ECNY
-from wallets.ledger.journal import load_transfer
+from wallets.ledger.journal import balances_at, chain_length_at, load_transfer
 from wallets.ledger.posting import Leg, Posting, TransferDraft
 
 
@@ -414,3 +417,78 @@ def test_a_sweep_into_a_frozen_parent_is_refused(demo):
         f"the receiving wallet {parent} is frozen",
     )
     assert (demo.balance(desk), demo.balance(parent)) == ("5.00", "0.00")
+
+
+def test_a_refund_read_back_names_its_payment_and_operators_list_their_own(demo):
+    a, b, c = demo.demo_wallets["a"], demo.demo_wallets["b"], demo.demo_wallets["c"]
+
+    def pay(src, dst, amount, key="ICBC"):
+        body = {"from_wallet": src, "to_wallet": dst, "amount": amount}
+        return demo.ok("POST", "/v1/transfers", json=body, key=key)["id"]
+
+    c_before = demo.balance(c)
+    inside_icbc = pay(a, b, "5.00")  # ICBC to ICBC
+    to_boc = pay(a, c, "30.00")  # ICBC to BOC
+    refund = demo.ok(
+        "POST", f"/v1/transfers/{to_boc}/refunds", json={"amount": "10.00"}, key="BOC"
+    )["id"]  # BOC to ICBC
+    # Loaded from the journal, a refund still names the payment it returns.
+    assert demo.ok("GET", f"/v1/transfers/{refund}", key="BOC")["refund_of"] == to_boc
+    assert demo.ok("GET", f"/v1/transfers/{to_boc}", key="ICBC")["refund_of"] is None
+
+    def listed(key):
+        got = demo.ok("GET", "/v1/transfers?limit=200", key=key)
+        assert got["next_after"] is None
+        return {t["id"]: t for t in got["items"]}
+
+    icbc, boc = listed("ICBC"), listed("BOC")
+    assert icbc[refund]["refund_of"] == to_boc
+    # An operator sees the transfers it sends and those it receives...
+    assert {inside_icbc, to_boc, refund} <= set(icbc)
+    assert {to_boc, refund} <= set(boc)
+    # ...and none between another operator's wallets.
+    assert inside_icbc not in boc
+    assert all("BOC" in (t["from_operator"], t["to_operator"]) for t in boc.values()), boc
+    assert Decimal(demo.balance(c)) == Decimal(c_before) + Decimal("20.00")
+    # A wallet's list holds what it sent as well as what it received.
+    of_a = demo.ok("GET", f"/v1/transfers?wallet={a}&limit=200", key="ICBC")["items"]
+    assert {inside_icbc, to_boc, refund} <= {t["id"] for t in of_a}
+    of_b = {
+        t["id"] for t in demo.ok("GET", f"/v1/transfers?wallet={b}&limit=200", key="ICBC")["items"]
+    }
+    assert inside_icbc in of_b and to_boc not in of_b and refund not in of_b
+
+
+def test_balances_and_the_chain_length_at_instants_come_from_the_journal(demo):
+    a, b = demo.demo_wallets["a"], demo.demo_wallets["b"]
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-06-01T09:00:00+08:00"})
+    demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": b, "amount": "100.00"})
+    demo.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-06-02T09:00:00+08:00"})
+    demo.ok("POST", "/v1/transfers", json={"from_wallet": a, "to_wallet": b, "amount": "25.25"})
+    instants = [
+        datetime.fromisoformat(t)
+        for t in (
+            "2027-06-01T08:00:00+08:00",
+            "2027-06-01T12:00:00+08:00",
+            "2027-06-03T00:00:00+08:00",
+        )
+    ]
+    with demo.db.engine.connect() as conn:
+        ids = dict(
+            conn.execute(
+                sa.select(accounts.c.code, accounts.c.id).where(
+                    accounts.c.code.in_([f"W:{a}:ECNY", f"W:{b}:ECNY"])
+                )
+            ).all()
+        )
+    acc_a, acc_b = ids[f"W:{a}:ECNY"], ids[f"W:{b}:ECNY"]
+    got = demo.db.read(balances_at, [acc_a, acc_b], instants)
+    now_a, now_b = (int(Decimal(demo.balance(w)) * 100) for w in (a, b))
+    assert got[acc_a] == [now_a + 12525, now_a + 2525, now_a]
+    assert got[acc_b] == [now_b - 12525, now_b - 2525, now_b]
+    # Entries after the last instant count on neither side.
+    earlier = demo.db.read(balances_at, [acc_a, acc_b], instants[:2])
+    assert earlier == {acc_a: got[acc_a][:2], acc_b: got[acc_b][:2]}
+    chain = demo.db.read(chain_length_at, instants)
+    total = demo.journal_count()
+    assert chain == [total - 2, total - 1, total]

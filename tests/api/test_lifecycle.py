@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
+
+from wallets.retail import payments
 
 
 def pay(sb, src, dst, amount="1.00", key="ICBC"):
@@ -228,6 +231,43 @@ def test_merchant_sub_wallets_roll_up_and_sweep(demo):
     assert got["balance"] == "30.50" and got["subwallets_balance"] == "0.01"
     assert demo.ok("POST", f"/v1/wallets/{parent['id']}/sweep", key="ICBC") == []
     assert demo.get(f"/v1/wallets/{a}", key="ICBC").get_json()["subwallets_balance"] is None
+
+
+def test_a_sweep_skips_a_sub_wallet_frozen_after_it_was_read(demo, monkeypatch):
+    """The sweep reads the sub-wallets before it locks them; one frozen in between
+    (its status re-read under the lock) keeps its balance."""
+    a = demo.demo_wallets["a"]
+    parent = demo.ok(
+        "POST",
+        "/v1/wallets",
+        json={"wallet_class": 1, "kind": "merchant", "region": "MO", "label": "till"},
+        key="ICBC",
+    )["id"]
+    desks = [
+        demo.ok(
+            "POST",
+            "/v1/wallets",
+            json={"wallet_class": 1, "kind": "merchant", "region": "MO", "parent_id": parent},
+            key="ICBC",
+        )["id"]
+        for _ in (1, 2)
+    ]
+    for desk, amount in zip(desks, ("7.00", "3.25"), strict=True):
+        assert pay(demo, a, desk, amount).status_code == 201
+    demo.ok("POST", f"/v1/wallets/{desks[1]}/freeze", key="ICBC", status=200)
+    real_children = payments.wl.children
+
+    def read_before_the_freeze(tx, parent_id):
+        return [replace(c, status="active") for c in real_children(tx, parent_id)]
+
+    monkeypatch.setattr(payments.wl, "children", read_before_the_freeze)
+    swept = demo.ok("POST", f"/v1/wallets/{parent}/sweep", key="ICBC")
+    monkeypatch.undo()
+    assert [(t["kind"], t["from_wallet"], t["amount"]) for t in swept] == [
+        ("sweep", desks[0], "7.00")
+    ]
+    assert demo.balance(desks[1]) == "3.25" and demo.balance(desks[0]) == "0.00"
+    assert demo.ok("GET", f"/v1/wallets/{parent}", key="ICBC")["balance"] == "7.00"
 
 
 def test_statement_opening_entries_closing(demo):

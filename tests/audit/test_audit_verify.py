@@ -13,6 +13,7 @@ import pytest
 
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
+from wallets.audit.verify.journal import _as_dict, _fast_csv, _fast_json, _JournalChecks
 from wallets.core import db as dbmod
 from wallets.core.config import Settings
 from wallets.core.principal import SYSTEM
@@ -279,8 +280,10 @@ def test_rows_far_apart_swapped_are_out_of_order_and_a_real_gap_is_missing(expor
     del lines[14]  # seq 14
     path.write_text("\n".join(lines), encoding="utf-8")
     out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
-    assert _first_bad(out).startswith(
-        "journal.csv:6: seq 9 (line 6) and seq 6 (line 7) are out of order"
+    # The finding names both entries by seq (not a seq by a line number).
+    assert _first_bad(out) == (
+        "journal.csv:6: seq 9 (line 6) and seq 6 (line 7) are out of order: "
+        "entry 6 comes after entry 9"
     )
     assert "journal.csv:15: seq 15 follows seq 13: entry 14 is missing" in out
 
@@ -539,3 +542,115 @@ def test_a_row_missing_from_the_jsonl_copy_is_named_in_the_csv(export_dir, pub, 
     out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
     line = _line_of(export_dir / "journal.csv", json.loads(lines[-1])["seq"])
     assert f"journal.csv:{line}: a row that journal.jsonl does not have" in out
+
+
+def test_the_fast_paths_read_every_well_formed_row_as_the_checked_reading_does(export_dir):
+    """Every row of an untouched export takes the fast path (none falls back to the
+    slower reading), and the fast path gives what the checked reading gives."""
+    checks = _JournalChecks(export_dir, None, [])
+    with open(export_dir / "journal.csv", newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        csv_rows = [raw for raw in reader if raw]
+    json_rows = [json.loads(line) for line in _lines(export_dir / "journal.jsonl") if line.strip()]
+    assert len(csv_rows) == len(json_rows) > 10
+    for n, (raw_csv, raw_json) in enumerate(zip(csv_rows, json_rows, strict=True), start=2):
+        typed_csv = checks._typed(_as_dict(raw_csv), "journal.csv", n, None, from_csv=True)
+        typed_json = checks._typed(raw_json, "journal.jsonl", n, None, from_csv=False)
+        assert _fast_csv(raw_csv) == typed_csv != {}
+        assert _fast_json(raw_json) == typed_json == typed_csv
+    assert checks.report.problems == []
+
+
+def test_a_row_beyond_the_signed_head_is_named_at_its_line(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    last = rows[-1]
+    extra = dict(last, seq=str(int(last["seq"]) + 1), prev_hash=last["hash"])
+    posted = datetime.strptime(extra["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
+    extra["hash"] = entry_hash(
+        int(extra["seq"]),
+        int(extra["transfer_id"]),
+        extra["debit_account"],
+        extra["credit_account"],
+        extra["asset"],
+        int(extra["amount_fen"]),
+        posted,
+        extra["prev_hash"],
+    )
+    _write_rows(path, [*rows, extra])
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    line = _line_of(path, int(extra["seq"]))
+    assert (
+        f"journal.csv:{line}: seq {extra['seq']} is beyond the signed head (seq {len(rows)})" in out
+    )
+
+
+def test_a_filtered_export_whose_last_row_is_the_head_seq_with_another_hash(export_dir, pub, cli):
+    """Not complete: the rows need not reach the signed head, but a last row of the
+    head's seq must carry its hash; the finding names that row's line."""
+    manifest_path = export_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["complete"] = False
+    manifest_path.write_text(json.dumps(manifest))
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    rows[-1]["hash"] = "0" * 64
+    _write_rows(path, rows)
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    line = _line_of(path, len(rows))
+    assert f"journal.csv:{line}: the last row is the signed head's seq but not its hash" in out
+
+
+def test_the_copies_are_compared_over_every_row(export_dir, pub, cli):
+    out = cli("audit", "verify", export_dir, "--public-key", pub)
+    n = len(_rows(export_dir / "journal.csv"))
+    assert (
+        f"[ok] journal copies: journal.jsonl and journal.csv compared row by row ({n} rows)" in out
+    )
+
+
+def test_a_row_only_the_jsonl_copy_has_is_named_at_its_line(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    _write_rows(path, rows[:-1])
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    line = len([x for x in _lines(export_dir / "journal.jsonl") if x])
+    assert f"journal.jsonl:{line}: a row that journal.csv does not have" in out
+    assert "[FAIL] journal copies" in out
+
+
+def test_a_jsonl_line_that_is_not_an_object_is_named(export_dir, pub, cli):
+    path = export_dir / "journal.jsonl"
+    lines = _lines(path)
+    lines[4] = "[1, 2]"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "journal.jsonl:5: not a JSON object: not an object" in out
+
+
+def test_a_manifest_that_lists_no_journal_is_named(export_dir, pub, cli):
+    manifest_path = export_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"] = [
+        f for f in manifest["files"] if f["name"] not in ("journal.csv", "journal.jsonl")
+    ]
+    manifest_path.write_text(json.dumps(manifest))
+    (export_dir / "journal.csv").unlink()
+    (export_dir / "journal.jsonl").unlink()
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "manifest.json: lists no journal file (journal.csv or journal.jsonl)" in out
+    assert "[FAIL] journal chain" in out
+
+
+def test_a_csv_row_read_the_slow_way_has_no_value_for_its_empty_fields(export_dir):
+    """A row the fast path leaves (here an extra trailing cell, which the checked
+    reading ignores as csv.DictReader does) reads its empty optional fields as
+    None, as the fast path and journal.jsonl do."""
+    checks = _JournalChecks(export_dir, None, [])
+    with open(export_dir / "journal.csv", newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        raw = next(r for r in reader if r and r[ex.JOURNAL_FIELDS.index("from_wallet")] == "")
+    slow = checks._typed(_as_dict([*raw, "extra"]), "journal.csv", 2, None, from_csv=True)
+    assert slow == _fast_csv(raw) and slow["from_wallet"] is None

@@ -374,7 +374,9 @@ def _fast_csv(raw: list[str]) -> dict | None:
         "to_wallet": int(tw) if tw else None,
         "from_operator": fo or None,
         "to_operator": to or None,
-        "reference": (csv_text_value(ref) if ref.startswith("'") else ref) or None,
+        # csv_text_value tests the leading quote itself (a test of it here was
+        # redundant: its mutant `... or True` could not be told apart).
+        "reference": csv_text_value(ref) or None,
     }
 
 
