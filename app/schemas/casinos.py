@@ -29,6 +29,17 @@ from .common import (
 from .transfers import TransferOut
 
 
+def beneficiaries_field(description: str, **kwargs) -> fields.Dict:
+    """A casino's beneficiaries: contribution name -> wallet id (at most 8)."""
+    return fields.Dict(
+        keys=fields.String(),
+        values=wallet_id(),
+        validate=validate.Length(max=8),
+        metadata={"description": description, "example": {"macao_foundation": 15}},
+        **kwargs,
+    )
+
+
 class CasinoCreate(StrictSchema):
     ref = casino_ref_field(required=True)
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_controls])
@@ -53,17 +64,10 @@ class CasinoCreate(StrictSchema):
         load_default=list,
         metadata={"description": "Ids of supervisor keys to add this casino to"},
     )
-    beneficiaries = fields.Dict(
-        keys=fields.String(),
-        values=wallet_id(),
+    beneficiaries = beneficiaries_field(
+        "The wallet each contribution of the rule profile is paid to (by the "
+        "contribution's name); a contribution not named here goes to the treasury wallet",
         load_default=dict,
-        validate=validate.Length(max=8),
-        metadata={
-            "description": "The wallet each contribution of the rule profile is paid to "
-            "(by the contribution's name); a contribution not named here goes to the "
-            "treasury wallet",
-            "example": {"macao_foundation": 15},
-        },
     )
     chips_approved = Amount(
         metadata={
@@ -162,17 +166,11 @@ class PromoterCreate(StrictSchema):
 
 
 class BeneficiariesBody(StrictSchema):
-    beneficiaries = fields.Dict(
-        keys=fields.String(),
-        values=wallet_id(),
+    beneficiaries = beneficiaries_field(
+        "The casino's beneficiaries from now on, replacing the ones before: the wallet "
+        "(active, class 1 or 2) each contribution of the rule profile is paid to; a "
+        "contribution not named here goes to the treasury wallet",
         required=True,
-        validate=validate.Length(max=8),
-        metadata={
-            "description": "The casino's beneficiaries from now on, replacing the ones "
-            "before: the wallet (active, class 1 or 2) each contribution of the rule "
-            "profile is paid to; a contribution not named here goes to the treasury wallet",
-            "example": {"macao_foundation": 15},
-        },
     )
 
 
