@@ -145,7 +145,10 @@ def chip_account_of(tx: Tx, c: Casino, wallet_id: int) -> int | None:
 _CHIP_ACCOUNT = sa.select(accounts.c.id).where(
     accounts.c.wallet_id == sa.bindparam("wallet_id"), accounts.c.asset == sa.bindparam("asset")
 )
-# Two cage operations of one new player may race to open it: the second does nothing.
+# Two cage operations of one new player may race to open it: the second does
+# nothing. No conflict target: the account's code is made of its wallet and
+# asset, so on PostgreSQL the racing insert may meet either unique key first
+# (code, or wallet and asset), and both mean "opened already".
 _OPEN_CHIP_ACCOUNT = Upsert(
     lambda insert: (
         insert(accounts)
@@ -157,7 +160,7 @@ _OPEN_CHIP_ACCOUNT = Upsert(
             may_go_negative=False,
             created_at=sa.bindparam("created_at"),
         )
-        .on_conflict_do_nothing(index_elements=["wallet_id", "asset"])
+        .on_conflict_do_nothing()
     )
 )
 
