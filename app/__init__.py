@@ -20,7 +20,7 @@ from . import auth, console, converters, writes
 from . import errors as http_errors
 from .blueprints import BLUEPRINTS
 from .openapi import SandboxApi
-from .schemas.common import Amount, SignedAmount, amount_properties
+from .schemas.common import Amount, SignedAmount, amount_properties, dict_properties
 
 API_DESCRIPTION = """\
 A two-tier e-CNY ledger: the central bank issues e-CNY to operators against
@@ -68,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_field(Amount, "string", None)
     api.register_field(SignedAmount, "string", None)
     api.ma_plugin.converter.add_attribute_function(amount_properties)
+    api.ma_plugin.converter.add_attribute_function(dict_properties)
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
 

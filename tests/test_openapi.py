@@ -76,6 +76,29 @@ def test_the_document_is_valid_openapi_and_every_ref_resolves(spec):
         _at(spec, ref)
 
 
+def test_length_words_match_the_type_they_bound(spec):
+    """minLength/maxLength bound strings; an object's key count is min/maxProperties
+    (a casino's beneficiaries: at most 8), an array's is min/maxItems."""
+    seen = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if "maxLength" in node or "minLength" in node:
+                assert kind == "string", node
+            if "maxProperties" in node:
+                assert kind == "object", node
+                seen.append(node["maxProperties"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(spec)
+    assert 8 in seen  # the beneficiaries' bound, once written as maxLength
+
+
 def test_every_write_declares_idempotency_key(spec):
     writes = [(p, m) for p, m, _ in _operations(spec) if m in WRITES and p.startswith("/v1/")]
     assert len(writes) >= 38

@@ -193,6 +193,18 @@ def amount_properties(converter, field, **kwargs) -> dict:
     return {"pattern": r"^(0|[1-9][0-9]*)\.[0-9]{2}$"}
 
 
+def dict_properties(converter, field, ret: dict, **kwargs) -> dict:
+    """A Dict's Length bounds count its keys: apispec writes them as minLength and
+    maxLength (words for strings); the document says minProperties and maxProperties."""
+    if not isinstance(field, fields.Dict):
+        return {}
+    bounds = {}
+    for text_word, object_word in (("minLength", "minProperties"), ("maxLength", "maxProperties")):
+        if text_word in ret:
+            bounds[object_word] = ret.pop(text_word)
+    return bounds
+
+
 def one_of(values: Iterable[str], **kwargs) -> fields.String:
     """A text field of a response that is always one of ``values`` (the domain's
     own tuple of them): an ``enum`` in the document."""
