@@ -74,6 +74,8 @@ MODULES: tuple[Module, ...] = (
             "tests/api/test_casino_day.py",
             "tests/api/test_casino_input.py",
             "tests/api/test_supervision.py",
+            # Chips handed over, promoters' players, credit drawn as chips.
+            "tests/api/test_casino_depth.py",
         ),
     ),
     Module(
