@@ -337,3 +337,36 @@ def test_a_claim_without_an_instant_is_claimed_now(demo):
         ).one()
     at = at if at.tzinfo else at.replace(tzinfo=UTC)
     assert before - timedelta(seconds=1) <= at <= datetime.now(UTC) + timedelta(seconds=1)
+
+
+def test_a_claim_exactly_as_old_as_the_stale_window_is_taken_over(demo):
+    """The window is "younger than STALE_AFTER": at exactly that age the key is
+    taken over, a microsecond before it is still in flight. A keyed write marks
+    its transaction exactly-once (a COMMIT cut off is re-run, not reported as
+    unknown: the re-run finds the stored answer)."""
+    claimed = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    key_id = demo.db.read(keys.authenticate, demo.keys["ICBC"]).key_id
+    print_ = idempotency.fingerprint("POST", "/v1/transfers", {"amount": "1.00"})
+    with demo.db.engine.begin() as conn:
+        conn.execute(
+            idempotency_keys.insert().values(
+                api_key_id=key_id,
+                key="edge",
+                fingerprint=print_,
+                state="in_flight",
+                claimed_at=claimed,
+            )
+        )
+
+    def claim(tx, now):
+        assert not tx.exactly_once
+        try:
+            return idempotency.claim_in(tx, key_id, "edge", print_, now=now)
+        finally:
+            assert tx.exactly_once
+
+    with pytest.raises(Exception) as refused:
+        demo.db.write(claim, claimed + idempotency.STALE_AFTER - timedelta(microseconds=1))
+    assert getattr(refused.value, "code", None) == "idempotency_request_in_flight"
+    taken = demo.db.write(claim, claimed + idempotency.STALE_AFTER)
+    assert isinstance(taken, idempotency.Claim)
