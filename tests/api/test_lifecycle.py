@@ -84,6 +84,20 @@ def test_close_only_when_empty_then_nothing_moves(demo):
     assert code(r) == "wallet_closed"
 
 
+def test_a_frozen_wallet_is_unfrozen_before_it_closes(demo):
+    """SPEC §4: active -> frozen <-> active -> closed; an empty frozen wallet
+    stays frozen when asked to close."""
+    a = demo.demo_wallets["a"]
+    demo.ok("POST", f"/v1/wallets/{a}/defund", json={"amount": "1000.00"}, key="ICBC")
+    demo.ok("POST", f"/v1/wallets/{a}/freeze", key="ICBC", status=200)
+    r = demo.post(f"/v1/wallets/{a}/close", key="ICBC")
+    assert r.status_code == 409 and code(r) == "invalid_wallet_transition"
+    assert r.get_json()["current_status"] == "frozen"
+    assert demo.get(f"/v1/wallets/{a}", key="ICBC").get_json()["status"] == "frozen"
+    demo.ok("POST", f"/v1/wallets/{a}/unfreeze", key="ICBC", status=200)
+    assert demo.ok("POST", f"/v1/wallets/{a}/close", key="ICBC", status=200)["status"] == "closed"
+
+
 def test_etag_and_if_match(demo):
     b = demo.demo_wallets["b"]
     r = demo.get(f"/v1/wallets/{b}", key="ICBC")

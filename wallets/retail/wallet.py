@@ -312,7 +312,7 @@ def children(tx: Tx, parent_id: int) -> list[Wallet]:
 TRANSITIONS = {
     "freeze": ({ACTIVE}, FROZEN),
     "unfreeze": ({FROZEN}, ACTIVE),
-    "close": ({ACTIVE, FROZEN}, CLOSED),
+    "close": ({ACTIVE}, CLOSED),  # SPEC §4: active -> frozen <-> active -> closed
 }
 
 
