@@ -131,3 +131,13 @@ def test_rates_are_decimal_strings_and_round_as_documented():
     assert divide_by_rate(500_000_00, Decimal("1.10")) == 454_545_46
     assert apply_rate(105, Decimal("0.35")) == 37  # 36.75 fen, half up
     assert apply_rate(10_500_000, Decimal("0.05")) == 525_000
+
+
+def test_the_usd_cap_is_converted_rounded_down_to_the_fen():
+    """A yearly total above USD 50,000.01 at 7.100001 CNY per USD (CNY
+    355,000.121...) is above CNY 355,000.12: 355,000.13 passes the cap."""
+    doc = _macau()
+    doc["casino"]["mainland"]["yearly_cap_usd"] = "50000.01"
+    doc["fx"]["cny_per_usd"] = "7.100001"
+    c = pr.parse_profile(doc, source="test").casino
+    assert c.mainland_yearly_cap == 355_000_12

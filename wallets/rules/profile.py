@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 from datetime import date, time
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -484,7 +484,10 @@ def _casino_rules(c: dict, fx: FxRates) -> CasinoRules:
         mainland_regions=tuple(mainland["regions"]),
         mainland_action=mainland["action"],
         mainland_yearly_cap_usd=mainland["yearly_cap_usd"],
-        mainland_yearly_cap=apply_rate(mainland["yearly_cap_usd"], fx.cny_per_usd),
+        # Rounded down: a total above the cap in USD is above it in whole fen.
+        mainland_yearly_cap=apply_rate(
+            mainland["yearly_cap_usd"], fx.cny_per_usd, rounding=ROUND_FLOOR
+        ),
         special_gaming_tax=c["tax"]["special_gaming_tax"],
         contributions=tuple(
             Contribution(name=k["name"], share=k["share"]) for k in c["tax"]["contributions"]
