@@ -582,3 +582,29 @@ def test_a_payee_that_cannot_be_paid_does_not_block_the_close(sandbox):
     report = sb.ok("POST", "/v1/casinos/COTAI/gaming-days/2026-03-03/close", key="supervisor")
     assert report["undelivered"] == [] and report["ok"], report["checks"]
     assert sb.balance(fund) == "20.00" and sb.balance(paid) == "9.50"
+
+
+def test_a_commission_is_rounded_down_so_it_never_passes_the_cap(sandbox):
+    """Net rolling 0.79 at 1.25%: 0.9875 fen, paid 0.00 (half up would pay 0.01,
+    1.27% of the rolling, above the cap); at 0.80 it is 0.01 exactly."""
+    sb = sandbox
+    macau_world(sb)
+    junket = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label="GP-9 Ltd")
+    sb.ok(
+        "POST",
+        "/v1/casinos/COTAI/promoters",
+        key="supervisor",
+        json={"licence": "GP-9", "name": "GP-9", "wallet": junket, "commission_rate": "0.0125"},
+    )
+    player = sb.wallet("BOCMO", 1, fund="1000.00", region="MO", holder_id="h-gp9")
+    sb.ok(
+        "POST", "/v1/casinos/COTAI/promoters/GP-9/players", key="merchant", json={"player": player}
+    )
+    cage(sb, "buy-ins", player, amount="100.00")
+    cage(sb, "plays", player, wager="0.79")
+    advance(sb, 21 * 3600)
+    report = sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    (owed,) = report["promoters"]
+    assert (owed["net_rolling"], owed["commission"], owed["paid"]) == ("0.79", "0.00", "0.00")
+    assert sb.balance(junket) == "0.00"
+    assert report["ok"], report["checks"]

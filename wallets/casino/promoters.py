@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -324,7 +324,8 @@ def commissions(tx: Tx, c: Casino, day: date) -> list[Commission]:
         if net_rolling <= 0:
             continue
         p = _get(tx, c, promoter_id)
-        commission = apply_rate(net_rolling, p.commission_rate)
+        # Rounded down: the commission never passes its rate (and the cap) of the rolling.
+        commission = apply_rate(net_rolling, p.commission_rate, rounding=ROUND_FLOOR)
         withholding = apply_rate(commission, withholding_rate)
         out.append(Commission(p, net_rolling, commission, withholding))
     return out
