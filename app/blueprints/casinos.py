@@ -34,7 +34,7 @@ from ..schemas.casinos import (
     PromoterPlayerBody,
     PromoterWalletBody,
 )
-from ..schemas.common import PageArgs, page_of
+from ..schemas.common import IdPageArgs, PageArgs, page_of
 from ..state import settings
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
@@ -50,6 +50,8 @@ CasinoPage = page_of(CasinoOut, "CasinoPage")
 OperationPage = page_of(OperationOut, "OperationPage")
 PlayerDayPage = page_of(PlayerDayOut, "PlayerDayPage")
 GamingDayPage = page_of(GamingDayReportOut, "GamingDayPage")
+PromoterPage = page_of(PromoterOut, "PromoterPage")
+CreditLinePage = page_of(CreditLineOut, "CreditLinePage")
 READERS = ("admin", "auditor", "merchant", "supervisor")
 
 
@@ -201,12 +203,19 @@ def register_promoter(body, ref):
 
 
 @blp.route("/<ref>/promoters", methods=["GET"])
-@blp.response(200, PromoterOut(many=True))
-@problems(blp, 404)
+@blp.arguments(IdPageArgs(), location="query")
+@blp.response(200, PromoterPage)
+@problems(blp, 404, 422)
 @roles(*READERS)
-def list_promoters(ref):
-    """The casino's gaming promoters and the players they bring."""
-    return read(lambda tx: promoters.list_(tx, ref, current_principal()))
+def list_promoters(args, ref):
+    """The casino's gaming promoters and the players they bring, by id."""
+    after = int_cursor(args["after"])
+
+    def run(tx):
+        found = promoters.list_(tx, ref, current_principal(), after, args["limit"] + 1)
+        return present.page(found, args["limit"], lambda p: p.id)
+
+    return read(run)
 
 
 @blp.route("/<ref>/promoters/<licence>/players", methods=["POST"])
@@ -247,12 +256,19 @@ def set_credit_line(body, ref, wallet_id):
 
 
 @blp.route("/<ref>/credit-lines", methods=["GET"])
-@blp.response(200, CreditLineOut(many=True))
-@problems(blp, 404)
+@blp.arguments(IdPageArgs(), location="query")
+@blp.response(200, CreditLinePage)
+@problems(blp, 404, 422)
 @roles(*READERS)
-def list_credit_lines(ref):
-    """The casino's credit lines: limit, outstanding, available, per player."""
-    return read(lambda tx: credit.lines(tx, ref, current_principal()))
+def list_credit_lines(args, ref):
+    """The casino's credit lines: limit, outstanding, available, per player wallet id."""
+    after = int_cursor(args["after"])
+
+    def run(tx):
+        found = credit.lines(tx, ref, current_principal(), after, args["limit"] + 1)
+        return present.page(found, args["limit"], lambda line: line.wallet_id)
+
+    return read(run)
 
 
 @blp.route("/<ref>/credit-draws", methods=["POST"])

@@ -150,7 +150,7 @@ def test_racing_promoter_registrations_and_attachments(sandbox):
     assert sorted(outcomes) == ["ok", "promoter_other_concessionaire"], outcomes
     player = sb.wallet("BOCMO", 1, region="MO")
     cage = Principal(role=MERCHANT, casino_ref="COTAI")
-    if "GP-8" in [p["licence"] for p in sb.ok("GET", "/v1/casinos/COTAI/promoters")]:
+    if "GP-8" in [p["licence"] for p in sb.ok("GET", "/v1/casinos/COTAI/promoters")["items"]]:
         rivals = ["GP-7", "GP-8"]
     else:  # GP-8 went to LISBOA: a third at COTAI
         register("COTAI", "GP-9")

@@ -202,7 +202,7 @@ def test_gaming_promoters_are_paid_commission_net_of_withholding_at_the_close(sa
     cage(sb, "plays", alice, wager="30000.00")
     cage(sb, "plays", bob, wager="20000.00", payout="40000.00")
     cage(sb, "plays", carol, wager="5000.00")  # no promoter's: not rolling of GP-7
-    listed = sb.ok("GET", "/v1/casinos/COTAI/promoters", key="auditor")
+    listed = sb.ok("GET", "/v1/casinos/COTAI/promoters", key="auditor")["items"]
     assert [(p["licence"], p["players"]) for p in listed] == [("GP-7", [alice, bob])]
     r = sb.call(
         "POST", "/v1/casinos/COTAI/promoters/GP-8/players", "merchant", json={"player": carol}
@@ -289,7 +289,9 @@ def test_gaming_credit_is_drawn_as_chips_repaid_in_e_cny_and_in_the_close(sandbo
     seen = {e["data"]["id"] for e in page["items"] if e["type"] == "transfer.posted"}
     assert {drawn["transfers"][0]["id"], repaid["transfers"][0]["id"]} <= seen
     assert sb.balance(vip) == "93000.00"  # +5,000 cashed out, -12,000 repaid
-    (listed,) = sb.ok("GET", "/v1/casinos/COTAI/credit-lines", key="supervisor")
+    page = sb.ok("GET", "/v1/casinos/COTAI/credit-lines", key="supervisor")
+    assert page["next_after"] is None
+    (listed,) = page["items"]
     assert (listed["player"], listed["outstanding"]) == (vip, "18000.00")
 
     advance(sb, 21 * 3600)
@@ -608,3 +610,41 @@ def test_a_commission_is_rounded_down_so_it_never_passes_the_cap(sandbox):
     assert (owed["net_rolling"], owed["commission"], owed["paid"]) == ("0.79", "0.00", "0.00")
     assert sb.balance(junket) == "0.00"
     assert report["ok"], report["checks"]
+
+
+def test_promoters_and_credit_lines_are_listed_a_page_at_a_time(sandbox):
+    """Every list pages by cursor (SPEC §10): `limit`, `after`, `next_after`."""
+    sb = sandbox
+    macau_world(sb)
+    for n in (1, 2, 3):
+        junket = sb.wallet("BOCMO", 1, kind="merchant", region="MO", label=f"GP-{n}")
+        sb.ok(
+            "POST",
+            "/v1/casinos/COTAI/promoters",
+            key="supervisor",
+            json={
+                "licence": f"GP-{n}",
+                "name": f"GP-{n}",
+                "wallet": junket,
+                "commission_rate": "0.01",
+            },
+        )
+    players = [sb.wallet("BOCMO", 1, region="MO", holder_id=f"h-line-{n}") for n in (1, 2, 3)]
+    for p in players:
+        sb.ok(
+            "PUT", f"/v1/casinos/COTAI/credit-lines/{p}", key="merchant", json={"limit": "100.00"}
+        )
+    for path, field, want in (
+        ("/v1/casinos/COTAI/promoters", "licence", ["GP-1", "GP-2", "GP-3"]),
+        ("/v1/casinos/COTAI/credit-lines", "player", sorted(players)),
+    ):
+        first = sb.ok("GET", path, key="auditor", query_string={"limit": 2})
+        assert [i[field] for i in first["items"]] == want[:2] and first["next_after"]
+        rest = sb.ok(
+            "GET", path, key="auditor", query_string={"limit": 2, "after": first["next_after"]}
+        )
+        assert [i[field] for i in rest["items"]] == want[2:] and rest["next_after"] is None
+        r = sb.call("GET", path, "auditor", query_string={"after": "x"})
+        assert r.status_code == 422 and r.get_json()["code"] == "validation_failed"
+        r = sb.call("GET", path, "auditor", query_string={"limit": 0})
+        assert r.status_code == 422

@@ -280,7 +280,7 @@ def test_audit_exports_and_checkpoints(sb):
 
 
 def _items(page):
-    return page["items"] if isinstance(page, dict) else page
+    return page["items"]
 
 
 def test_a_casinos_settings_promoters_and_credit_lines_are_its_merchants_and_supervisors(sb):

@@ -135,14 +135,20 @@ def _existing_line(tx: Tx, c: Casino, wallet_id: int) -> CreditLine:
     return line
 
 
-def lines(tx: Tx, ref: str, actor: Principal) -> list[CreditLine]:
+def lines(
+    tx: Tx, ref: str, actor: Principal, after: int | None = None, limit: int | None = None
+) -> list[CreditLine]:
+    """The casino's credit lines by player wallet id, those after ``after``, at most ``limit``."""
     c = registry.get(tx, ref, actor)
     cl = credit_lines
-    rows = tx.conn.execute(
+    q = (
         sa.select(cl.c.wallet_id, cl.c.credit_limit, cl.c.outstanding)
         .where(cl.c.casino_id == c.id)
         .order_by(cl.c.wallet_id)
-    ).all()
+    )
+    if after is not None:
+        q = q.where(cl.c.wallet_id > after)
+    rows = tx.conn.execute(q.limit(limit)).all()
     return [CreditLine(c.ref, r.wallet_id, r.credit_limit, r.outstanding) for r in rows]
 
 

@@ -249,11 +249,15 @@ def get(tx: Tx, ref: str, actor: Principal, licence: str) -> Promoter:
     return _get(tx, c, pid)
 
 
-def list_(tx: Tx, ref: str, actor: Principal) -> list[Promoter]:
+def list_(
+    tx: Tx, ref: str, actor: Principal, after: int | None = None, limit: int | None = None
+) -> list[Promoter]:
+    """The casino's promoters by id, those after the id ``after``, at most ``limit``."""
     c = registry.get(tx, ref, actor)
-    ids = tx.conn.execute(
-        sa.select(promoters.c.id).where(promoters.c.casino_id == c.id).order_by(promoters.c.id)
-    ).scalars()
+    q = sa.select(promoters.c.id).where(promoters.c.casino_id == c.id).order_by(promoters.c.id)
+    if after is not None:
+        q = q.where(promoters.c.id > after)
+    ids = tx.conn.execute(q.limit(limit)).scalars().all()
     return [_get(tx, c, i) for i in ids]
 
 
