@@ -1079,13 +1079,16 @@ def replayed(scenario_path: Path, results: dict) -> dict:
         lost = fund - parse_signed_amount(final["balances"][ref]) - chips[ref]
         by_segment[ref.rpartition("-")[0]] += lost
     days = final.get("gaming_days", [])
+    casino_ggr: defaultdict[str, int] = defaultdict(int)  # over its closes (quiet days: none)
+    for d in days:
+        casino_ggr[d["casino"]] += parse_signed_amount(d["figures"]["ggr"])
     closes = [c for c in run["checks"] if c["what"].startswith("gaming day ")]
     return {
         "ggr": sum(parse_signed_amount(d["figures"]["ggr"]) for d in days),
         "players": sum(d["players"] for d in days),
         "transactions": operations,
         "segment_ggr": dict(by_segment),
-        "casino_ggr": {d["casino"]: parse_signed_amount(d["figures"]["ggr"]) for d in days},
+        "casino_ggr": dict(casino_ggr),
         "ok": run["ok"],
         "closes_agree": bool(closes) and all(c["ok"] for c in closes),
         "reconciled": final.get("invariants"),
