@@ -34,7 +34,6 @@ from app.scenario.loader import load
 from wallets.ledger.money import format_amount, parse_amount, parse_signed_amount
 from wallets.rules.profile import load_profile
 
-
 SHIPPED_PRESETS = calibration_module.PRESET_DIR
 
 
