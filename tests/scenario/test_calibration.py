@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -220,15 +219,11 @@ def test_calibrate_takes_no_workload_knobs_and_names_its_presets(tmp_path):
     assert r.exit_code == 2 and "not a calibrated day" in r.output
 
 
-def test_a_replayed_day_reconciles_agrees_with_the_generator_and_is_scored(
-    tmp_path, sqlite_template
-):
+def test_a_replayed_day_reconciles_agrees_with_the_generator_and_is_scored(tmp_path, database_url):
     out = tmp_path / "day.yaml"
     generated = generate_calibrated("macau-2024", 0.0005, 3, out)  # 48 players, 450 steps
-    db = tmp_path / "db.sqlite3"
-    shutil.copy(sqlite_template, db)
     results = tmp_path / "results.json"
-    r = run_cli("run", str(out), "--database-url", f"sqlite:///{db}", "--json", str(results))
+    r = run_cli("run", str(out), "--database-url", database_url, "--json", str(results))
     assert r.exit_code == 0, r.output  # every close's figures and the invariants held
     outcome = json.loads(results.read_text())
     after = replayed(out, outcome)
@@ -274,7 +269,7 @@ def _preset_variant(tmp_path, monkeypatch, name: str, change) -> str:
 
 
 def test_under_a_profile_that_refuses_third_party_payouts_the_step_expects_the_refusal(
-    tmp_path, monkeypatch, sqlite_template
+    tmp_path, monkeypatch, database_url
 ):
     def refuse(doc):
         doc["profile"] = {
@@ -299,10 +294,8 @@ def test_under_a_profile_that_refuses_third_party_payouts_the_step_expects_the_r
     assert (
         own["action"] == "cash_out" and own["amount"] == attempt["amount"] and "pay_to" not in own
     )
-    db = tmp_path / "db.sqlite3"
-    shutil.copy(sqlite_template, db)
     results = tmp_path / "results.json"
-    r = run_cli("run", str(out), "--database-url", f"sqlite:///{db}", "--json", str(results))
+    r = run_cli("run", str(out), "--database-url", database_url, "--json", str(results))
     assert r.exit_code == 0, r.output  # the refusal came, and every close agreed
     outcome = json.loads(results.read_text())
     final = outcome["scenarios"][0]["final"]
