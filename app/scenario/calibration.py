@@ -119,6 +119,14 @@ FIXED = ("minimal_play", CONTRIBUTOR)
 DRAWN = ("play", "structuring", "third_party_payout", "chip_pooling", "chip_walking")
 PAYEE = "payee"  # a third-party payout's payee: a wallet, not a player
 THIRD_PARTY_REFUSED = "third_party_payout_refused"  # the cage's code when the profile refuses
+# The settings each typology needs beside its rate and segment.
+TYPOLOGY_SETTINGS = {
+    "structuring": ("buy_ins",),
+    "minimal_play": ("buy_in", "wager_share"),
+    "third_party_payout": ("min_chips",),
+    "chip_pooling": ("contributor_buy_in",),
+    "chip_walking": ("min_chips", "kept_share"),
+}
 
 
 def _clock(text: str) -> int:
@@ -206,6 +214,9 @@ def _parse(doc: dict) -> Preset:
             raise ValueError(f"typology {t}: segment {spec['segment']!r} is no segment")
         if not 0 <= float(spec["rate"]) < 1:
             raise ValueError(f"typology {t}: rate {spec['rate']} is not a share (0 to below 1)")
+        missing = [k for k in TYPOLOGY_SETTINGS[t] if k not in spec]
+        if missing:
+            raise ValueError(f"typology {t}: no {', '.join(missing)}")
     arr = a["arrivals"]
     tol = doc.get("tolerance") or {}
     return Preset(

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.cli import main
 from app.scenario import calibration as calibration_module
@@ -358,3 +360,31 @@ def test_a_pattern_is_planted_only_where_the_profile_has_its_rule(tmp_path, monk
     name = _preset_variant(tmp_path, monkeypatch, "macau-crowded", crowded)
     with pytest.raises(PresetError, match="too few"):
         generate_calibrated(name, 0.001, 1, tmp_path / "d.yaml")
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 10_000), scale=st.sampled_from([0.0005, 0.001, 0.002, 0.004]))
+def test_any_seed_plants_each_pattern_at_its_rate_as_its_rule_reads_it(tmp_path, seed, scale):
+    out = tmp_path / f"{seed}-{scale}" / "day.yaml"
+    out.parent.mkdir()
+    calibration = generate_calibrated("macau-2024", scale, seed, out)
+    preset = load_preset("macau-2024")
+    players = calibration["targets"]["players"]
+    want = {k: max(1, round(players * float(v["rate"]))) for k, v in preset.typologies.items()}
+    labels = [json.loads(x) for x in out.with_name("day.labels.jsonl").read_text().splitlines()]
+    assert {k: sum(1 for x in labels if x["pattern"] == k) for k in TYPOLOGIES} == want
+    contributors = preset.typologies["chip_pooling"]["contributors"]
+    assert calibration["generated"]["pool_contributors"] == want["chip_pooling"] * contributors
+    assert calibration["generated"]["players"] == players  # accomplices are players too
+    _check_planted(out, labels, preset)
+
+
+def test_a_typology_without_its_settings_is_refused(tmp_path, monkeypatch):
+    def bare(doc):
+        del doc["typologies"]["chip_walking"]["kept_share"]
+
+    name = _preset_variant(tmp_path, monkeypatch, "macau-bare", bare)
+    with pytest.raises(PresetError, match="typology chip_walking: no kept_share"):
+        load_preset(name)
