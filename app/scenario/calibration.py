@@ -22,6 +22,12 @@ day at a ``scale`` of the whole market:
    gaming day is closed, and the day's figures (computed here) become the
    scenario's expectations.
 
+The preset's typologies are planted among the players at their rates, each
+named by the rule that should find it (structuring, minimal play, third-party
+payouts, chip pooling, chip walking) and labelled; chip walking adds the
+profile's ``chip_walking.gaming_days`` quiet gaming days after the day, whose
+last close reports it.
+
 The report sets the day's GGR, its shares, players and transactions beside
 the preset's targets: after generating (from the generator's own figures) and
 after replaying (from the gaming-day closes and the wallets' end balances of
