@@ -223,7 +223,7 @@ def test_calibrate_takes_no_workload_knobs_and_names_its_presets(tmp_path):
 
 def test_a_replayed_day_reconciles_agrees_with_the_generator_and_is_scored(tmp_path, database_url):
     out = tmp_path / "day.yaml"
-    generated = generate_calibrated("macau-2024", 0.0005, 3, out)  # 48 players, 450 steps
+    generated = generate_calibrated("macau-2024", 0.001, 3, out)  # 96 players, 933 steps
     results = tmp_path / "results.json"
     r = run_cli("run", str(out), "--database-url", database_url, "--json", str(results))
     assert r.exit_code == 0, r.output  # every close's figures and the invariants held
@@ -282,7 +282,7 @@ def test_under_a_profile_that_refuses_third_party_payouts_the_step_expects_the_r
 
     name = _preset_variant(tmp_path, monkeypatch, "macau-refusing", refuse)
     out = tmp_path / "day.yaml"
-    generated = generate_calibrated(name, 0.0005, 3, out)
+    generated = generate_calibrated(name, 0.0005, 3, out)  # 48 players: one of each pattern
     assert generated["generated"]["third_party_payout"] == "refuse"
     steps = out.with_name("day.steps.jsonl").read_text().splitlines()
     labels = [json.loads(x) for x in out.with_name("day.labels.jsonl").read_text().splitlines()]
