@@ -2,7 +2,10 @@
 sources, generated days at scale 0.001 and 0.01 within the report's
 tolerances, the same seed giving the same bytes, and a small replayed day that
 reconciles, whose gaming-day closes agree with the generator's totals and
-whose planted patterns are found."""
+whose planted patterns are found. The planted patterns (structuring, minimal
+play, third-party payouts, chip pooling, chip walking) come at the preset's
+rates, each as its rule reads it, and follow the profile: a third-party
+payout under a refusing profile is an expected refusal, found by it."""
 
 from __future__ import annotations
 
