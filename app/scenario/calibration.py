@@ -22,6 +22,12 @@ day at a ``scale`` of the whole market:
    gaming day is closed, and the day's figures (computed here) become the
    scenario's expectations.
 
+The preset's typologies are planted among the players at their rates, each
+named by the rule that should find it (structuring, minimal play, third-party
+payouts, chip pooling, chip walking) and labelled; chip walking adds the
+profile's ``chip_walking.gaming_days`` quiet gaming days after the day, whose
+last close reports it.
+
 The report sets the day's GGR, its shares, players and transactions beside
 the preset's targets: after generating (from the generator's own figures) and
 after replaying (from the gaming-day closes and the wallets' end balances of
@@ -44,8 +50,9 @@ from typing import Any
 import yaml
 
 from app.scenario.generate import DayBuilder, epoch_day, iso_date, output_files
+from app.scenario.loader import profile_request
 from wallets.ledger.money import divide_by_rate, format_amount, parse_amount, parse_signed_amount
-from wallets.rules.profile import Limits, Profile, load_profile
+from wallets.rules.profile import Limits, Profile, ProfileError, load_profile, parse_profile
 
 PRESET_DIR = Path(__file__).with_name("presets")
 YUAN = 100  # fen
@@ -88,7 +95,7 @@ class Segment:
 class Preset:
     name: str
     description: str
-    profile: str
+    profile: str | dict  # a shipped profile's name, or a document extending one (as a scenario's)
     year: int
     days_in_year: int
     ggr_mop: int  # avos, the year's
@@ -108,7 +115,24 @@ class Preset:
     tolerance: tuple[float, float] = (2.0, 1.0)  # GGR percent, share points, at scale 1
 
 
-TYPOLOGIES = ("structuring", "minimal_play")
+# The planted patterns, each named by the rule (alert type) that should catch it.
+TYPOLOGIES = ("structuring", "minimal_play", "third_party_payout", "chip_pooling", "chip_walking")
+# Players of a pooling group who hand their chips to the planted one (not labelled).
+CONTRIBUTOR = "pool_contributor"
+# Sessions whose result is fixed by the plan, not drawn (GGR: the result as planned).
+FIXED = ("minimal_play", CONTRIBUTOR)
+# Sessions whose luck is drawn (the others are fixed, or one small play: "short").
+DRAWN = ("play", "structuring", "third_party_payout", "chip_pooling", "chip_walking")
+PAYEE = "payee"  # a third-party payout's payee: a wallet, not a player
+THIRD_PARTY_REFUSED = "third_party_payout_refused"  # the cage's code when the profile refuses
+# The settings each typology needs beside its rate and segment.
+TYPOLOGY_SETTINGS = {
+    "structuring": ("buy_ins",),
+    "minimal_play": ("buy_in", "wager_share"),
+    "third_party_payout": ("min_chips",),
+    "chip_pooling": ("contributor_buy_in",),
+    "chip_walking": ("min_chips", "kept_share"),
+}
 
 
 def _clock(text: str) -> int:
@@ -126,6 +150,18 @@ def load_preset(name: str) -> Preset:
         return _parse(doc)
     except (KeyError, TypeError, ValueError) as e:
         raise PresetError(f"{path}: {type(e).__name__}: {e}") from None
+
+
+def preset_profile(preset: Preset) -> Profile:
+    """The rule profile the day is replayed under: a shipped one by name, or a
+    document of the preset's own (``extends`` a shipped one, as a scenario's)."""
+    request = profile_request(preset.profile)
+    try:
+        if "name" in request:
+            return load_profile(request["name"])
+        return parse_profile(request["document"], source=f"preset {preset.name}: profile")
+    except ProfileError as e:
+        raise PresetError(str(e)) from None
 
 
 def _parse(doc: dict) -> Preset:
@@ -176,9 +212,17 @@ def _parse(doc: dict) -> Preset:
     if abs(sum(s.players_share for s in segments) - 1) > 1e-9:
         raise ValueError("the segments' players_share do not add up to 1")
     typologies = doc.get("typologies") or {}
-    for t in typologies:
+    names = {s.name for s in segments}
+    for t, spec in typologies.items():
         if t not in TYPOLOGIES:
             raise ValueError(f"typology {t!r}: the generator plants {', '.join(TYPOLOGIES)}")
+        if spec["segment"] not in names:
+            raise ValueError(f"typology {t}: segment {spec['segment']!r} is no segment")
+        if not 0 <= float(spec["rate"]) < 1:
+            raise ValueError(f"typology {t}: rate {spec['rate']} is not a share (0 to below 1)")
+        missing = [k for k in TYPOLOGY_SETTINGS[t] if k not in spec]
+        if missing:
+            raise ValueError(f"typology {t}: no {', '.join(missing)}")
     arr = a["arrivals"]
     tol = doc.get("tolerance") or {}
     return Preset(
@@ -302,6 +346,9 @@ class Session:
     result: int = 0  # fen the player lost (GGR); negative: won
     z: float = 0.0
     second_at: int | None = None  # a structurer's second buy-in comes before this play
+    keep: int = 0  # a chip walker ends the session with at least these chips (fen)
+    payee: str | None = None  # a third-party payout: the wallet its chips are cashed out to
+    contributors: list[Session] = field(default_factory=list)  # a pooler's: who hands it chips
 
     @property
     def buy_in(self) -> int:
@@ -310,6 +357,12 @@ class Session:
     @property
     def turnover(self) -> int:
         return sum(self.wagers)
+
+    @property
+    def high(self) -> int:
+        """The session's result is at most this (a loss of the buy-in, less
+        what a chip walker keeps)."""
+        return self.buy_in - self.keep
 
 
 def _phi(x: float) -> tuple[float, float]:
@@ -336,13 +389,13 @@ def _expected(sessions: list[Session], edge: float) -> tuple[float, float]:
     """The sessions' expected GGR at this house edge, and its derivative."""
     total = slope = 0.0
     for s in sessions:
-        if s.kind == "minimal_play":
-            total += s.result  # fixed: one losing play
+        if s.kind in FIXED:
+            total += s.result  # fixed: one losing play, or none
         elif s.kind == "short":
             total += edge * s.turnover
             slope += s.turnover
         else:
-            m, d = _clipped_mean(edge * s.turnover, s.sd, s.low, s.buy_in)
+            m, d = _clipped_mean(edge * s.turnover, s.sd, s.low, s.high)
             total += m
             slope += d * s.turnover
     return total, slope
@@ -411,7 +464,8 @@ class _Planner:
         self, seg: Segment, ref: str, kind: str, buy_ins_of: Callable[[Limits], list[int]]
     ) -> Session:
         rng, p = self.rng, self.preset
-        cls = 1 if kind in TYPOLOGIES else _choice(rng, seg.wallet_classes)
+        # planted players and their accomplices: class 1 (identified, a holder, no caps)
+        cls = 1 if kind in (*TYPOLOGIES, CONTRIBUTOR, PAYEE) else _choice(rng, seg.wallet_classes)
         limits = self.profile.wallet_limits[cls]
         region = _choice(rng, tuple((c, w) for c, w, _ in p.regions))
         operator = next(op for c, _, op in p.regions if c == region)
@@ -467,18 +521,33 @@ class _Planner:
             s.wagers = [wager]
             s.result = wager  # one losing play
             return s
+        if kind == CONTRIBUTOR:  # buys chips and hands them all to its pooler: no play
+            lo, hi = self.preset.typologies["chip_pooling"]["contributor_buy_in"]
+            return self.wallet(seg, ref, kind, lambda _: [rng.randint(lo, hi) // 10 * 10 * YUAN])
         median, sigma, low, high = seg.buy_in
+        keep = 0
+        if kind in ("third_party_payout", "chip_walking"):
+            # chips in hand at the end, to be paid to the third party or walked out
+            keep = int(self.preset.typologies[kind]["min_chips"]) * YUAN
+            low = max(low, 2 * keep)
 
         def buy_in(limits: Limits) -> list[int]:
             cap = _payment_cap(limits)
             return [_lognormal(rng, median, sigma, low, high if cap is None else min(high, cap))]
 
         s = self.wallet(seg, ref, kind, buy_in)
+        s.keep = keep
         if kind == "short":
             share = rng.uniform(0.05, 0.15)
             s.wagers = [max(10 * YUAN, int(s.buy_in * share) // (10 * YUAN) * 10 * YUAN)]
         else:
             self.plays(seg, s)
+        return s
+
+    def payee(self, seg: Segment, ref: str) -> Session:
+        """The wallet a third-party payout pays: a holder's that never plays (not a player)."""
+        s = self.wallet(seg, ref, PAYEE, lambda _: [])
+        s.fund = 0
         return s
 
 
@@ -508,14 +577,14 @@ def _draw_luck(rng: random.Random, sessions: list[Session]) -> None:
 
 def _settle(rng: random.Random, s: Session, edge: float) -> None:
     """The session's result from its luck."""
-    if s.kind == "minimal_play":
+    if s.kind in FIXED:
         return
     if s.kind == "short":
         wager = s.wagers[0]
         s.result = wager if rng.random() < (1 + edge) / 2 else -wager
         return
     value = edge * s.turnover + s.sd * s.z
-    value = min(max(value, s.low), float(s.buy_in))
+    value = min(max(value, s.low), float(s.high))
     s.result = round(value / YUAN) * YUAN
 
 
@@ -551,6 +620,59 @@ def _plays_of(
     return out
 
 
+@dataclass(frozen=True)
+class _Rules:
+    """What the profile's rules make of the planted patterns."""
+
+    third_party_action: str | None  # "alert" or "refuse"
+    contributors: int  # a pooler's contributors
+    walking_days: int  # the quiet gaming days after the day (chip walking's)
+
+
+def _planted_rules(preset: Preset, profile: Profile) -> _Rules:
+    """A pattern is planted only where the profile has its rule: its alert (or
+    refusal) is how a replay finds it."""
+    casino = profile.casino
+    assert casino is not None, "a calibrated day needs a profile with casino rules"
+    t = preset.typologies
+    planted = {k for k, spec in t.items() if float(spec["rate"]) > 0}
+    off = [
+        k
+        for k, setting in (
+            ("third_party_payout", casino.third_party_payout_action),
+            ("chip_pooling", casino.pooling_min_contributors),
+            ("chip_walking", casino.chip_walking_gaming_days),
+        )
+        if k in planted and setting is None
+    ]
+    if off:
+        raise PresetError(
+            f"the profile has no rule for {', '.join(off)}: a planted pattern no rule can "
+            "find is not planted (set its rate to 0, or replay under a profile that has it)"
+        )
+    contributors = 0
+    if "chip_pooling" in planted:
+        assert casino.pooling_min_contributors is not None
+        contributors = int(t["chip_pooling"].get("contributors", casino.pooling_min_contributors))
+        if contributors < casino.pooling_min_contributors:
+            raise PresetError(
+                f"chip_pooling: {contributors} contributors, fewer than the profile's "
+                f"min_contributors ({casino.pooling_min_contributors})"
+            )
+    return _Rules(
+        third_party_action=casino.third_party_payout_action,
+        contributors=contributors,
+        walking_days=(casino.chip_walking_gaming_days or 0) if "chip_walking" in planted else 0,
+    )
+
+
+_REFUSED = {"expect": {"error": THIRD_PARTY_REFUSED}}
+
+
+def _step(s: Session, action: str, amount: int) -> dict[str, Any]:
+    return {"action": action, "casino": s.casino, "player": s.ref, "amount": format_amount(amount)}
+
+
 @dataclass
 class _Tally:
     buy_ins: int = 0
@@ -580,12 +702,14 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
     if not 0 < scale <= 1:
         raise PresetError("--scale must be above 0 and at most 1")
     preset = load_preset(preset_name)
-    profile = load_profile(preset.profile)
+    profile = preset_profile(preset)
+    rules = _planted_rules(preset, profile)
     target = targets(preset, scale, profile)
     rng = random.Random(seed)
     planner = _Planner(preset, profile, rng)
 
-    # 1. players and plans, segment by segment; planted players among them
+    # 1. players and plans, segment by segment; planted players among them (a
+    # pooler's contributors are players of its segment too)
     sessions: list[Session] = []
     by_segment: dict[str, list[Session]] = {}
     planted: dict[str, str] = {}
@@ -594,9 +718,17 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
         rate = float(spec["rate"])
         count = max(1, round(target.players * rate)) if rate > 0 else 0
         kinds[spec["segment"]] += [typology] * count
+        if typology == "chip_pooling":
+            kinds[spec["segment"]] += [CONTRIBUTOR] * (count * rules.contributors)
+    payees: list[Session] = []
     for seg in preset.segments:
         n = target.segment_players[seg.name]
-        special = kinds.get(seg.name, [])[:n]
+        special = kinds.get(seg.name, [])
+        if len(special) > n:
+            raise PresetError(
+                f"segment {seg.name} has {n} players at scale {scale:g}: too few for the "
+                f"{len(special)} its planted patterns need"
+            )
         slots = rng.sample(range(n), len(special))
         kind_of = dict(zip(slots, special, strict=True))
         made = []
@@ -606,6 +738,15 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
             if kind in TYPOLOGIES:
                 planted[ref] = kind
             made.append(planner.session(seg, ref, kind))
+            if kind == "third_party_payout":
+                made[-1].payee = f"{seg.name}-t{len(payees) + 1:06d}"
+                payees.append(planner.payee(seg, made[-1].payee))
+        # each pooler's contributors, in order, at its casino
+        helpers = iter(x for x in made if x.kind == CONTRIBUTOR)
+        for pooler in (x for x in made if x.kind == "chip_pooling"):
+            pooler.contributors = [next(helpers) for _ in range(rules.contributors)]
+            for helper in pooler.contributors:
+                helper.casino = pooler.casino
         by_segment[seg.name] = made
         sessions += made
 
@@ -614,7 +755,7 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
     for seg in preset.segments:
         group = by_segment[seg.name]
         edges[seg.name] = derive_edge(group, target.segment_ggr[seg.name])
-        _draw_luck(rng, [s for s in group if s.kind in ("play", "structuring")])
+        _draw_luck(rng, [s for s in group if s.kind in DRAWN])
         for s in group:
             _settle(rng, s, edges[seg.name])
 
@@ -626,10 +767,10 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
     segments: dict[str, _Tally] = {seg.name: _Tally() for seg in preset.segments}
     flows: dict[str, list[tuple[int, int, int]]] = defaultdict(list)  # casino: (t, order, e-CNY)
 
-    def cage(s: Session, t: int, action: str, **amounts: int) -> None:
+    def cage(s: Session, t: int, action: str, extra: dict | None = None, **amounts: int) -> None:
         step: dict[str, Any] = {"action": action, "casino": s.casino, "player": s.ref}
         step |= {k: format_amount(v) for k, v in amounts.items()}
-        day.add(t, step)
+        day.add(t, step | (extra or {}))
         for tally in (casinos[s.casino], segments[s.segment]):
             tally.players.add(s.ref)
             tally.operations += 1
@@ -644,7 +785,10 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
             sign = 1 if action == "buy_in" else -1
             flows[s.casino].append((t, len(day.events), sign * amounts["amount"]))
 
+    refused: dict[int, str] = {}  # a refused step's order in the day: its player
     for s in sessions:
+        if s.kind == CONTRIBUTOR:
+            continue  # with its pooler
         seg = seg_of[s.segment]
         plays = _plays_of(rng, s, edges[s.segment], seg.hand_sd, seg.hands_per_play)
         gaps = [rng.randint(*seg.minutes_between_plays) * 60 + rng.randint(0, 59) for _ in plays]
@@ -652,7 +796,7 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
             gaps[plays.index(None)] = rng.randint(3600, 4 * 3600)
         length = sum(gaps) + 600
         t = int(rng.triangular(first, last, peak))
-        t = max(first, min(t, last - length))
+        t = start = max(first, min(t, last - length))
         cage(s, t, "buy_in", amount=s.buy_ins[0])
         for gap, play in zip(gaps, plays, strict=True):
             t += gap
@@ -660,8 +804,39 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
                 cage(s, t, "buy_in", amount=s.buy_ins[1])
             else:
                 cage(s, t, "play", wager=play[0], payout=play[1])
-        if s.buy_in - s.result > 0:
-            cage(s, t + rng.randint(60, 600), "cash_out", amount=s.buy_in - s.result)
+        chips = s.buy_in - s.result
+        end = t + rng.randint(60, 600)  # the cash-out
+        if s.kind == "chip_pooling":
+            # each contributor buys in during the pooler's session and hands it
+            # all its chips before the pooler cashes out
+            for helper in s.contributors:
+                bought = rng.randint(start, end - 300)
+                cage(helper, bought, "buy_in", amount=helper.buy_in)
+                handover = {
+                    "action": "hand_over_chips",
+                    "casino": s.casino,
+                    "from_player": helper.ref,
+                    "to_player": s.ref,
+                    "amount": format_amount(helper.buy_in),
+                }
+                day.add(rng.randint(bought + 30, end - 30), handover)
+                chips += helper.buy_in
+        elif s.kind == "chip_walking":  # walks out with a share of its chips
+            lo, hi = preset.typologies["chip_walking"]["kept_share"]
+            kept = int(chips * rng.uniform(lo, hi)) // (10 * YUAN) * 10 * YUAN
+            chips -= min(max(kept, s.keep), chips)
+        elif s.kind == "third_party_payout":
+            paid = {"pay_to": s.payee}
+            if rules.third_party_action == "refuse":  # refused, then cashed out to itself
+                refused[len(day.events)] = s.ref
+                day.add(end, _step(s, "cash_out", chips) | paid | _REFUSED)
+                end += rng.randint(30, 300)
+                cage(s, end, "cash_out", amount=chips)
+                continue
+            cage(s, end, "cash_out", paid, amount=chips)
+            continue
+        if chips > 0:
+            cage(s, end, "cash_out", amount=chips)
 
     # The float each casino needs: its largest running outflow, and a margin.
     floats = {}
@@ -673,7 +848,19 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
         need = -low + max(100_000 * YUAN, -low // 10)
         floats[c] = -(-need // (10_000 * YUAN)) * 10_000 * YUAN
 
-    counts = _write(preset, target, seed, out, sessions, planted, day, casinos, floats)
+    counts = _write(
+        preset,
+        target,
+        seed,
+        out,
+        [*sessions, *payees],
+        planted,
+        day,
+        casinos,
+        floats,
+        refused=refused,
+        quiet_days=rules.walking_days,
+    )
     calibration = {
         "preset": preset.name,
         "scale": scale,
@@ -716,6 +903,10 @@ def generate_calibrated(preset_name: str, scale: float, seed: int, out: Path) ->
             "transactions": sum(t.operations for t in casinos.values()),
             "steps": counts["events"],
             "planted": {k: sum(1 for v in planted.values() if v == k) for k in TYPOLOGIES},
+            "pool_contributors": sum(1 for s in sessions if s.kind == CONTRIBUTOR),
+            "third_party_payees": len(payees),
+            "third_party_payout": rules.third_party_action,
+            "quiet_days": rules.walking_days,
         },
     }
     calibration_path(out).write_text(
@@ -740,13 +931,16 @@ def _write(
     day: DayBuilder,
     casinos: dict[str, _Tally],
     floats: dict[str, int],
+    *,
+    refused: dict[int, str],
+    quiet_days: int,
 ) -> dict:
     """The steps (wallets, then the cage's operations in time order, then each
-    casino's close), the labels and the scenario with its expectations."""
+    casino's close, then its closes of ``quiet_days`` gaming days without play),
+    the labels and the scenario with its expectations."""
     steps_path, labels_path = output_files(out)
     first = preset.arrivals[0]
     start = epoch_day(START)
-    date = iso_date(start)
     issue: defaultdict[str, int] = defaultdict(int)
     events = 0
     with steps_path.open("w", encoding="utf-8") as f:
@@ -763,39 +957,54 @@ def _write(
             else:
                 wallet["holder_id"] = f"h-{s.ref}"
                 wallet["birth_date"] = f"{1950 + events % 50}-0{1 + events % 9}-1{events % 10}"
-            wallet["fund"] = format_amount(s.fund)
+            if s.fund:  # a third party's wallet starts empty
+                wallet["fund"] = format_amount(s.fund)
             issue[s.operator] += s.fund
             f.write(json.dumps(wallet, separators=(",", ":")) + "\n")
             events += 1
         clock = first
         day.events.sort(key=lambda e: (e[0], e[1]))
-        for t, _, line in day.events:
+        line_of: dict[str, int] = {}  # a refused step's line in the steps file (1-based)
+        for t, order, line in day.events:
+            events += 1
+            if order in refused:
+                line_of[refused[order]] = events
             if t > clock:
                 line = f'{{"after":{t - clock},{line[1:]}'
                 clock = t
             f.write(line + "\n")
-        events += len(day.events)
-        close_at = 86400 + 7 * 3600  # 07:00 the next morning
-        for c in sorted(casinos):
-            step: dict[str, Any] = {"action": "close_gaming_day", "casino": c, "date": date}
-            if close_at > clock:
-                step["after"] = close_at - clock
-                clock = close_at
-            f.write(json.dumps(step, separators=(",", ":")) + "\n")
-            events += 1
+        for k in range(quiet_days + 1):
+            close_at = (k + 1) * 86400 + 7 * 3600  # 07:00 the next morning
+            for c in sorted(casinos):
+                step: dict[str, Any] = {
+                    "action": "close_gaming_day",
+                    "casino": c,
+                    "date": iso_date(start + k),
+                }
+                if close_at > clock:
+                    step["after"] = close_at - clock
+                    clock = close_at
+                f.write(json.dumps(step, separators=(",", ":")) + "\n")
+                events += 1
     with labels_path.open("w", encoding="utf-8") as f:
         for ref, pattern in sorted(planted.items()):
-            f.write(json.dumps({"wallet": ref, "pattern": pattern}) + "\n")
+            label: dict[str, Any] = {"wallet": ref, "pattern": pattern}
+            if ref in line_of:  # refused, not alerted: found at this step
+                label["line"] = line_of[ref]
+            f.write(json.dumps(label) + "\n")
     issue[preset.casino_operator] += sum(floats.values())
     codes = sorted({op for _, _, op in preset.regions} | {preset.casino_operator})
+    quiet = _Tally()  # a gaming day without play
     gaming_days = [
         {
             "casino": c,
-            "date": date,
-            "players": len(casinos[c].players),
-            "figures": casinos[c].figures(),
+            "date": iso_date(start + k),
+            "players": len(tally.players),
+            "figures": tally.figures(),
         }
+        for k in range(quiet_days + 1)
         for c in sorted(casinos)
+        for tally in [casinos[c] if k == 0 else quiet]
     ]
     doc = {
         "name": f"{preset.name}-scale{target.scale:g}-seed{seed}",
@@ -856,24 +1065,47 @@ def replayed(scenario_path: Path, results: dict) -> dict:
     final = run["final"]
     scenario = load(scenario_path)
     funds: dict[str, int] = {}
+    chips: defaultdict[str, int] = defaultdict(
+        int
+    )  # held at the end, by the steps that went through
     operations = 0
     outcomes = final.get("steps", [])
     for n, (_, step) in enumerate(scenario.steps()):
-        if step["action"] == "open_wallet":
-            funds[step["ref"]] = parse_amount(step["fund"])
-        elif step["action"] in CAGE_ACTIONS and n < len(outcomes) and outcomes[n] == "ok":
+        action = step["action"]
+        if action == "open_wallet":
+            funds[step["ref"]] = parse_amount(step["fund"]) if "fund" in step else 0
+            continue
+        if n >= len(outcomes) or outcomes[n] != "ok":
+            continue
+        if action in CAGE_ACTIONS:
             operations += 1
+        if action == "buy_in":
+            chips[step["player"]] += parse_amount(step["amount"])
+        elif action == "cash_out":
+            chips[step["player"]] -= parse_amount(step["amount"])
+        elif action == "play":
+            chips[step["player"]] += parse_amount(step["payout"], allow_zero=True) - parse_amount(
+                step["wager"]
+            )
+        elif action == "hand_over_chips":
+            chips[step["from_player"]] -= parse_amount(step["amount"])
+            chips[step["to_player"]] += parse_amount(step["amount"])
     by_segment: defaultdict[str, int] = defaultdict(int)
     for ref, fund in funds.items():
-        by_segment[ref.rpartition("-")[0]] += fund - parse_signed_amount(final["balances"][ref])
+        # what the wallet lost, less the chips it still holds (walked out): not lost
+        lost = fund - parse_signed_amount(final["balances"][ref]) - chips[ref]
+        by_segment[ref.rpartition("-")[0]] += lost
     days = final.get("gaming_days", [])
+    casino_ggr: defaultdict[str, int] = defaultdict(int)  # over its closes (quiet days: none)
+    for d in days:
+        casino_ggr[d["casino"]] += parse_signed_amount(d["figures"]["ggr"])
     closes = [c for c in run["checks"] if c["what"].startswith("gaming day ")]
     return {
         "ggr": sum(parse_signed_amount(d["figures"]["ggr"]) for d in days),
         "players": sum(d["players"] for d in days),
         "transactions": operations,
         "segment_ggr": dict(by_segment),
-        "casino_ggr": {d["casino"]: parse_signed_amount(d["figures"]["ggr"]) for d in days},
+        "casino_ggr": dict(casino_ggr),
         "ok": run["ok"],
         "closes_agree": bool(closes) and all(c["ok"] for c in closes),
         "reconciled": final.get("invariants"),

@@ -298,30 +298,50 @@ def iso_date(ordinal: int) -> str:
     return dt.date.fromordinal(ordinal).isoformat()
 
 
+# A pattern the profile refuses instead of alerting is found by its refusal.
+REFUSAL_OF = {"third_party_payout": "third_party_payout_refused"}
+
+
 def score(labels_path: Path, results: dict) -> dict[str, dict]:
-    """Per planted rule: alerted wallets vs labelled ones (from ``run --json``)."""
+    """Per planted rule: flagged wallets vs labelled ones (from ``run --json``).
+    A wallet is flagged by the rule's alerts; where the profile refuses the
+    pattern instead, a label names the refused step (``line`` of the steps
+    file) and the wallet is flagged when that step was refused with the rule's
+    code; a refusal with that code at a step no label names is a false
+    positive of its own."""
     labelled: dict[str, set[str]] = defaultdict(set)
+    lines: dict[str, dict[int, str]] = defaultdict(dict)  # rule: refused step's line: wallet
     with labels_path.open(encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 row = json.loads(line)
                 labelled[row["pattern"]].add(row["wallet"])
+                if "line" in row:
+                    lines[row["pattern"]][row["line"]] = row["wallet"]
     alerted: dict[str, set[str]] = defaultdict(set)
+    unnamed: dict[str, int] = defaultdict(int)  # refusals at steps no label names
     for sc in results["scenarios"]:
         for rule, _casino, wallet, _operator, _status in sc["final"].get("alerts", []):
             if wallet:
                 alerted[rule].add(wallet)
+        for rule, code in REFUSAL_OF.items():
+            for n, outcome in enumerate(sc["final"].get("steps", []), start=1):
+                if outcome != code:
+                    continue
+                if n in lines[rule]:
+                    alerted[rule].add(lines[rule][n])
+                else:
+                    unnamed[rule] += 1
     scores = {}
-    for rule in sorted(set(labelled) | set(alerted)):
+    for rule in sorted(set(labelled) | set(alerted) | set(unnamed)):
         hit = labelled[rule] & alerted[rule]
+        flagged = len(alerted[rule]) + unnamed[rule]
         scores[rule] = {
             "labelled": len(labelled[rule]),
-            "alerted": len(alerted[rule]),
+            "alerted": flagged,
             "true_positives": len(hit),
             # A rule nothing was planted for is not scored: its alerts are no errors.
-            "precision": len(hit) / len(alerted[rule])
-            if alerted[rule] and labelled[rule]
-            else None,
+            "precision": len(hit) / flagged if flagged and labelled[rule] else None,
             "recall": len(hit) / len(labelled[rule]) if labelled[rule] else None,
         }
     return scores

@@ -2,12 +2,15 @@
 sources, generated days at scale 0.001 and 0.01 within the report's
 tolerances, the same seed giving the same bytes, and a small replayed day that
 reconciles, whose gaming-day closes agree with the generator's totals and
-whose planted patterns are found."""
+whose planted patterns are found. The planted patterns (structuring, minimal
+play, third-party payouts, chip pooling, chip walking) come at the preset's
+rates, each as its rule reads it, and follow the profile: a third-party
+payout under a refusing profile is an expected refusal, found by it."""
 
 from __future__ import annotations
 
+import copy
 import json
-import shutil
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -15,9 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.cli import main
+from app.scenario import calibration as calibration_module
 from app.scenario.calibration import (
+    TYPOLOGIES,
     PresetError,
     calibration_path,
     generate_calibrated,
@@ -30,6 +37,8 @@ from app.scenario.generate import score
 from app.scenario.loader import load
 from wallets.ledger.money import format_amount, parse_amount, parse_signed_amount
 from wallets.rules.profile import load_profile
+
+SHIPPED_PRESETS = calibration_module.PRESET_DIR
 
 
 def run_cli(*args: str):
@@ -61,12 +70,13 @@ def test_the_preset_holds_the_published_figures_with_their_sources():
 
 
 def _figures_of_steps(steps_path: Path) -> dict[str, dict]:
-    """Each casino's figures, summed from the steps file itself."""
+    """Each casino's figures, summed from the steps file itself (a step
+    expected to be refused moves nothing)."""
     days: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     players: dict[str, set] = defaultdict(set)
     for line in steps_path.read_text().splitlines():
         s = json.loads(line)
-        if s["action"] not in ("buy_in", "play", "cash_out"):
+        if s["action"] not in ("buy_in", "play", "cash_out") or "error" in s.get("expect", {}):
             continue
         d = days[s["casino"]]
         players[s["casino"]].add(s["player"])
@@ -94,8 +104,14 @@ def test_a_generated_day_meets_the_preset_within_the_tolerances(tmp_path, scale)
     # what the scenario expects each gaming-day close to find.
     doc = yaml.safe_load(out.read_text())
     summed = _figures_of_steps(out.with_name("day.steps.jsonl"))
-    expected = {d["casino"]: d for d in doc["expect"]["gaming_days"]}
+    day = doc["clock"][:10]
+    expected = {d["casino"]: d for d in doc["expect"]["gaming_days"] if d["date"] == day}
     assert set(expected) == {f"C{c}{x}" for c in range(1, 7) for x in "AB"}
+    # chip walking: three gaming days without play follow, every casino closing each
+    quiet = [d for d in doc["expect"]["gaming_days"] if d["date"] != day]
+    assert sorted({d["date"] for d in quiet}) == ["2026-03-03", "2026-03-04", "2026-03-05"]
+    assert len(quiet) == 3 * 12 and all(d["players"] == 0 for d in quiet)
+    assert all(parse_signed_amount(v) == 0 for d in quiet for v in d["figures"].values())
     ggr = 0
     for casino, d in expected.items():
         got = summed[casino]
@@ -103,7 +119,6 @@ def test_a_generated_day_meets_the_preset_within_the_tolerances(tmp_path, scale)
             assert parse_amount(d["figures"][k], allow_zero=True) == got[k], (casino, k)
         assert d["players"] == got["players"]
         ggr += got["turnover"] - got["payouts"]
-        assert got["turnover"] - got["payouts"] == got["buy_ins"] - got["cash_outs"]
     assert format_amount(ggr) == calibration["generated"]["ggr"]
     # Six concessionaires (DOMAIN.md §3), two casinos each, their GGR the day's.
     groups = calibration["concessionaires"]
@@ -123,12 +138,65 @@ def test_a_generated_day_meets_the_preset_within_the_tolerances(tmp_path, scale)
         == t["players"]
         == sum(d["players"] for d in expected.values())
     )
-    # Planted at the preset's rates (0.5% of the players each, at least one).
+    # Planted at the preset's rates (at least one each), as the calibration says.
     labels = [json.loads(x) for x in out.with_name("day.labels.jsonl").read_text().splitlines()]
-    want = max(1, round(t["players"] * 0.005))
-    assert sorted(x["pattern"] for x in labels) == ["minimal_play"] * want + ["structuring"] * want
+    preset = load_preset("macau-2024")
+    want = {k: max(1, round(t["players"] * float(v["rate"]))) for k, v in preset.typologies.items()}
+    assert set(want) == set(TYPOLOGIES)
+    got = {k: sum(1 for x in labels if x["pattern"] == k) for k in TYPOLOGIES}
+    assert got == want == calibration["generated"]["planted"]
+    _check_planted(out, labels, preset)
     assert min(s["house_edge"] for s in calibration["segments"].values()) > 0
     load(out)  # the files validate
+
+
+def _check_planted(out: Path, labels: list[dict], preset) -> None:
+    """Each planted pattern is in the steps as its rule reads it."""
+    steps = [json.loads(x) for x in out.with_name("day.steps.jsonl").read_text().splitlines()]
+    of = {x["wallet"]: x["pattern"] for x in labels}
+    wallets = {s["ref"]: s for s in steps if s["action"] == "open_wallet"}
+    cage = [s for s in steps if "player" in s or "from_player" in s]
+    chips: dict[str, int] = defaultdict(int)
+    bought: dict[tuple[str, str], int] = defaultdict(int)  # casino, wallet
+    for s in cage:
+        if s["action"] == "buy_in":
+            chips[s["player"]] += parse_amount(s["amount"])
+            bought[s["casino"], s["player"]] += 1
+        elif s["action"] == "play":
+            chips[s["player"]] += parse_amount(s["payout"], allow_zero=True)
+            chips[s["player"]] -= parse_amount(s["wager"])
+        elif s["action"] == "cash_out":
+            chips[s["player"]] -= parse_amount(s["amount"])
+        else:
+            chips[s["from_player"]] -= parse_amount(s["amount"])
+            chips[s["to_player"]] += parse_amount(s["amount"])
+    # third-party payouts: the cash-out is paid to a wallet that never buys in, nor is funded
+    third = [s for s in cage if s.get("pay_to")]
+    assert sorted(s["player"] for s in third) == sorted(
+        w for w, p in of.items() if p == "third_party_payout"
+    )
+    for s in third:
+        assert "fund" not in wallets[s["pay_to"]]
+        assert not any(p == s["pay_to"] for (_, p) in bought)
+    # pooling: each pooler is handed all the chips of `contributors` other
+    # holders who bought in at its casino, before its cash-out; nobody else is
+    handovers = [s for s in cage if s["action"] == "hand_over_chips"]
+    poolers = sorted(w for w, p in of.items() if p == "chip_pooling")
+    contributors = preset.typologies["chip_pooling"]["contributors"]
+    assert sorted({s["to_player"] for s in handovers}) == poolers
+    for pooler in poolers:
+        mine = [i for i, s in enumerate(cage) if s.get("to_player") == pooler]
+        givers = {cage[i]["from_player"] for i in mine}
+        assert len(givers) == len(mine) == contributors and pooler not in givers
+        cash_out = max(i for i, s in enumerate(cage) if s.get("player") == pooler)
+        assert cage[cash_out]["action"] == "cash_out" and max(mine) < cash_out
+        assert {cage[i]["casino"] for i in mine} == {cage[cash_out]["casino"]}
+        assert all(chips[g] == 0 and g not in of for g in givers)
+    # chip walking: the walkers end with at least min_chips; every other player with none
+    walkers = {w for w, p in of.items() if p == "chip_walking"}
+    floor = preset.typologies["chip_walking"]["min_chips"] * 100
+    assert {w for w, c in chips.items() if c} == walkers
+    assert all(chips[w] >= floor for w in walkers)
 
 
 def test_the_same_seed_writes_the_same_bytes(tmp_path):
@@ -156,15 +224,11 @@ def test_calibrate_takes_no_workload_knobs_and_names_its_presets(tmp_path):
     assert r.exit_code == 2 and "not a calibrated day" in r.output
 
 
-def test_a_replayed_day_reconciles_agrees_with_the_generator_and_is_scored(
-    tmp_path, sqlite_template
-):
+def test_a_replayed_day_reconciles_agrees_with_the_generator_and_is_scored(tmp_path, database_url):
     out = tmp_path / "day.yaml"
-    generated = generate_calibrated("macau-2024", 0.0005, 3, out)  # 48 players, 450 steps
-    db = tmp_path / "db.sqlite3"
-    shutil.copy(sqlite_template, db)
+    generated = generate_calibrated("macau-2024", 0.001, 3, out)  # 96 players, 933 steps
     results = tmp_path / "results.json"
-    r = run_cli("run", str(out), "--database-url", f"sqlite:///{db}", "--json", str(results))
+    r = run_cli("run", str(out), "--database-url", database_url, "--json", str(results))
     assert r.exit_code == 0, r.output  # every close's figures and the invariants held
     outcome = json.loads(results.read_text())
     after = replayed(out, outcome)
@@ -184,5 +248,146 @@ def test_a_replayed_day_reconciles_agrees_with_the_generator_and_is_scored(
     as_replayed = report(generated, after)["concessionaires"]
     assert as_replayed == report(generated)["concessionaires"]  # the closes' GGR, per group
     scores = score(out.with_name("day.labels.jsonl"), outcome)
-    assert scores["structuring"]["recall"] == 1.0 and scores["minimal_play"]["recall"] == 1.0
-    assert scores["structuring"]["precision"] == 1.0
+    assert {k: scores[k]["labelled"] for k in TYPOLOGIES} == generated["generated"]["planted"]
+    assert all(scores[k]["recall"] == 1.0 for k in TYPOLOGIES), scores
+    # exact rules: only the planted patterns can raise them (no honest player
+    # pays a third party, is handed chips or leaves with chips); minimal play's
+    # false positives are honest short visits
+    for k in ("structuring", "third_party_payout", "chip_pooling", "chip_walking"):
+        assert scores[k]["precision"] == 1.0, (k, scores[k])
+    walked = [a for a in outcome["scenarios"][0]["final"]["alerts"] if a[0] == "chip_walking"]
+    assert [a[1] for a in walked] != [] and all(a[4] == "open" for a in walked)
+    days = outcome["scenarios"][0]["final"]["gaming_days"]
+    assert {d["date"] for d in days} == {"2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"}
+
+
+def _preset_variant(tmp_path, monkeypatch, name: str, change) -> str:
+    """A copy of macau-2024 under another name, changed, in a preset directory of its own."""
+    doc = yaml.safe_load((SHIPPED_PRESETS / "macau-2024.yaml").read_text())
+    doc["name"] = name
+    change(doc)
+    presets = tmp_path / "presets"
+    presets.mkdir(exist_ok=True)
+    (presets / f"{name}.yaml").write_text(yaml.safe_dump(doc))
+    monkeypatch.setattr(calibration_module, "PRESET_DIR", presets)
+    return name
+
+
+def test_under_a_profile_that_refuses_third_party_payouts_the_step_expects_the_refusal(
+    tmp_path, monkeypatch, database_url
+):
+    def refuse(doc):
+        doc["profile"] = {
+            "name": "macau-refusing",
+            "extends": "macau",
+            "casino": {"third_party_payout": {"action": "refuse"}},
+        }
+
+    name = _preset_variant(tmp_path, monkeypatch, "macau-refusing", refuse)
+    out = tmp_path / "day.yaml"
+    generated = generate_calibrated(name, 0.0005, 3, out)  # 48 players: one of each pattern
+    assert generated["generated"]["third_party_payout"] == "refuse"
+    steps = out.with_name("day.steps.jsonl").read_text().splitlines()
+    labels = [json.loads(x) for x in out.with_name("day.labels.jsonl").read_text().splitlines()]
+    (third,) = [x for x in labels if x["pattern"] == "third_party_payout"]
+    attempt = json.loads(steps[third["line"] - 1])
+    assert attempt["player"] == third["wallet"] and attempt["pay_to"]
+    assert attempt["expect"] == {"error": "third_party_payout_refused"}
+    # then the chips are cashed out to the player's own wallet
+    after = [json.loads(x) for x in steps[third["line"] :]]
+    own = next(s for s in after if s.get("player") == third["wallet"])
+    assert (
+        own["action"] == "cash_out" and own["amount"] == attempt["amount"] and "pay_to" not in own
+    )
+    results = tmp_path / "results.json"
+    r = run_cli("run", str(out), "--database-url", database_url, "--json", str(results))
+    assert r.exit_code == 0, r.output  # the refusal came, and every close agreed
+    outcome = json.loads(results.read_text())
+    final = outcome["scenarios"][0]["final"]
+    assert final["steps"][third["line"] - 1] == "third_party_payout_refused"
+    assert final["balances"][attempt["pay_to"]] == "0.00"  # the third party got nothing
+    assert not [a for a in final["alerts"] if a[0] == "third_party_payout"]
+    after_replay = replayed(out, outcome)
+    assert after_replay["transactions"] == generated["generated"]["transactions"]
+    assert {k: format_amount(v) for k, v in after_replay["segment_ggr"].items()} == {
+        k: v["ggr"] for k, v in generated["segments"].items()
+    }
+    scores = score(out.with_name("day.labels.jsonl"), outcome)
+    assert scores["third_party_payout"] == {
+        "labelled": 1,
+        "alerted": 1,
+        "true_positives": 1,
+        "precision": 1.0,
+        "recall": 1.0,
+    }
+    # a refusal at a step no label names is a false positive
+    final["steps"][0] = "third_party_payout_refused"
+    assert (
+        score(out.with_name("day.labels.jsonl"), outcome)["third_party_payout"]["precision"] == 0.5
+    )
+
+
+def test_a_pattern_is_planted_only_where_the_profile_has_its_rule(tmp_path, monkeypatch):
+    def few(doc):
+        doc["typologies"]["chip_pooling"]["contributors"] = 1
+
+    name = _preset_variant(tmp_path, monkeypatch, "macau-few", few)
+    with pytest.raises(PresetError, match="fewer than the profile's min_contributors"):
+        generate_calibrated(name, 0.001, 1, tmp_path / "a.yaml")
+
+    without_walking = copy.deepcopy(load_profile("macau").raw)
+    del without_walking["casino"]["chip_walking"]
+    without_walking["name"] = "macau-nowalk"
+
+    def no_walking_rule(doc):  # a profile document of the preset's own, without the rule
+        doc["profile"] = without_walking
+
+    name = _preset_variant(tmp_path, monkeypatch, "macau-nowalk", no_walking_rule)
+    with pytest.raises(PresetError, match="no rule for chip_walking"):
+        generate_calibrated(name, 0.001, 1, tmp_path / "b.yaml")
+
+    def off(doc):
+        doc["profile"] = without_walking
+        doc["typologies"]["chip_walking"]["rate"] = 0
+
+    name = _preset_variant(tmp_path, monkeypatch, "macau-off", off)
+    calibration = generate_calibrated(name, 0.001, 1, tmp_path / "c.yaml")
+    assert calibration["generated"]["planted"]["chip_walking"] == 0
+    assert calibration["generated"]["quiet_days"] == 0  # no days without play follow
+    doc = yaml.safe_load((tmp_path / "c.yaml").read_text())
+    assert {d["date"] for d in doc["expect"]["gaming_days"]} == {"2026-03-02"}
+
+    def crowded(doc):
+        doc["typologies"]["structuring"]["rate"] = 0.5
+
+    name = _preset_variant(tmp_path, monkeypatch, "macau-crowded", crowded)
+    with pytest.raises(PresetError, match="too few"):
+        generate_calibrated(name, 0.001, 1, tmp_path / "d.yaml")
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 10_000), scale=st.sampled_from([0.0005, 0.001, 0.002, 0.004]))
+def test_any_seed_plants_each_pattern_at_its_rate_as_its_rule_reads_it(tmp_path, seed, scale):
+    out = tmp_path / f"{seed}-{scale}" / "day.yaml"
+    out.parent.mkdir()
+    calibration = generate_calibrated("macau-2024", scale, seed, out)
+    preset = load_preset("macau-2024")
+    players = calibration["targets"]["players"]
+    want = {k: max(1, round(players * float(v["rate"]))) for k, v in preset.typologies.items()}
+    labels = [json.loads(x) for x in out.with_name("day.labels.jsonl").read_text().splitlines()]
+    assert {k: sum(1 for x in labels if x["pattern"] == k) for k in TYPOLOGIES} == want
+    contributors = preset.typologies["chip_pooling"]["contributors"]
+    assert calibration["generated"]["pool_contributors"] == want["chip_pooling"] * contributors
+    assert calibration["generated"]["players"] == players  # accomplices are players too
+    _check_planted(out, labels, preset)
+
+
+def test_a_typology_without_its_settings_is_refused(tmp_path, monkeypatch):
+    def bare(doc):
+        del doc["typologies"]["chip_walking"]["kept_share"]
+
+    name = _preset_variant(tmp_path, monkeypatch, "macau-bare", bare)
+    with pytest.raises(PresetError, match="typology chip_walking: no kept_share"):
+        load_preset(name)
