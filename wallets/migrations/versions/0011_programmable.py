@@ -65,7 +65,8 @@ def upgrade() -> None:
         sa.CheckConstraint("amount > 0", name=op.f("ck_envelope_campaigns_amount_positive")),
         sa.CheckConstraint("envelopes > 0", name=op.f("ck_envelope_campaigns_envelopes_positive")),
         sa.CheckConstraint(
-            "granted >= 0 AND granted <= envelopes", name=op.f("ck_envelope_campaigns_granted_range")
+            "granted >= 0 AND granted <= envelopes",
+            name=op.f("ck_envelope_campaigns_granted_range"),
         ),
         sa.CheckConstraint("valid_until > valid_from", name=op.f("ck_envelope_campaigns_validity")),
         sa.CheckConstraint(
