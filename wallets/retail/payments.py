@@ -273,7 +273,10 @@ def post_payments(
     account_ids = [a for _, d, _ in plan for leg in d.legs for a in (leg.debit, leg.credit)]
     if book is not None:
         account_ids += book.escrow_accounts
-        account_ids += [a for op in book.issuer_operators for a in op_accounts[op].values()]
+        # Envelope money may cross operators where the payment alone would not.
+        account_ids += [
+            op_accounts[op][kind] for op in op_accounts for kind in ("settlement", "position")
+        ]
     involved = {w for _, d, _ in plan for w in (d.from_wallet_id, d.to_wallet_id) if w is not None}
     posting = Posting(tx, account_ids, limits=class_limits([found[w] for w in involved]))
     statuses = wl.current_statuses(tx, list(involved))
