@@ -50,6 +50,8 @@ def test_the_shipped_scenarios_are_the_ones_the_spec_asks_for():
 # that closes a day changed with it; so again with payments_delivered and the
 # report's undelivered.)
 DIGESTS = {
+    "conditional_payments": "3913eec3503807fba71b8e1b6fb1c8d2042b0967306bc534cd81d713343d5a47",
+    "red_envelopes": "0e937b6ffe88cab2a18c7860d6eeb0835d43eb812150428b5075d999acf857d4",
     "chips_in_circulation": "1c99a93bc333d8e45e2eb6f0509e072bccb240c409ca76fbbb7e69d9351bbe08",
     "contributions_and_holidays": "066581d9731af2ecc2f6999efe29531f3767b1871c91c1f8166dff9afc72e338",
     "deferred_net_cap": "6505c92919e38717be1ec4ce93a1379c9621b561f63c109a7dfcd05d29fe7381",
