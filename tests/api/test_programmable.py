@@ -129,6 +129,15 @@ def test_campaign_reserves_grants_spends_first_and_returns_at_expiry(town):
     advance(sb, 7 * 86400)
     c = sb.ok("GET", f"/v1/envelope-campaigns/{c['id']}")
     assert (c["status"], c["escrow"], c["returned"]) == ("ended", "0.00", "370.00")
+    events = sb.ok("GET", "/v1/events", key="ICBC", query_string={"limit": 500})["items"]
+    (ended,) = [e for e in events if e["type"] == "envelope_campaign.ended"]
+    assert ended["data"] == c
+    (back,) = [
+        e["data"]
+        for e in events
+        if e["type"] == "transfer.posted" and e["data"]["kind"] == "envelope_return"
+    ]
+    assert (back["amount"], back["to_wallet"]) == ("370.00", w["gov"])
     assert sb.ok("GET", f"/v1/wallets/{w['gov']}/balance")["available"] == "99770.00"
     envs = sb.ok("GET", f"/v1/wallets/{w['bob']}/envelopes", key="BOC")["items"]
     assert [(e["spent"], e["left"], e["campaign_status"]) for e in envs] == [
