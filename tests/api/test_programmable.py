@@ -175,6 +175,14 @@ def test_claims_first_come_and_refusals(town):
         "/v1/envelope-campaigns", {**_body(sb), "merchant_categories": ["casino"]}, key="ICBC"
     )
     assert r.status_code == 422
+    # More than any amount: refused as invalid, not a database error.
+    r = sb.post(
+        "/v1/envelope-campaigns",
+        {**_body(sb), "amount": "1000000000000.00", "envelopes": 1000000},
+        key="ICBC",
+    )
+    assert (r.status_code, r.get_json()["code"]) == (422, errors.VALIDATION_FAILED)
+    assert "envelopes" in r.get_json()["errors"]
     # More than the issuer holds: nothing written.
     r = sb.post("/v1/envelope-campaigns", {**_body(sb), "envelopes": 1000}, key="ICBC")
     assert r.get_json()["code"] == errors.INSUFFICIENT_FUNDS

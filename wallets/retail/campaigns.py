@@ -37,7 +37,7 @@ from ..core.schema import (
     wallets,
 )
 from ..ledger.accounts import ECNY, operator_codes
-from ..ledger.money import format_amount
+from ..ledger.money import MAX_AMOUNT_FEN, format_amount
 from ..ledger.posting import Leg, Posting, TransferDraft
 from . import wallet as wl
 from .envelopes import split_list
@@ -230,6 +230,10 @@ def create(
     region_text = _codes(regions, None, "regions")
     category_text = _codes(merchant_categories, wl.MERCHANT_CATEGORIES, "merchant_categories")
     total = amount * envelopes
+    if total > MAX_AMOUNT_FEN:
+        raise _invalid(
+            "envelopes", f"amount x envelopes must not exceed {format_amount(MAX_AMOUNT_FEN)}"
+        )
     inserted = tx.conn.execute(
         accounts.insert().values(
             code=f"ENV:new:{secrets.token_hex(8)}",
