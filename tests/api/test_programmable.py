@@ -308,3 +308,43 @@ def test_timed_payment_to_a_frozen_payee_goes_back(town):
     advance(sb, 3600)
     got = sb.ok("GET", f"/v1/holds/{h['id']}", key="ICBC")
     assert got["status"] == "expired" and sb.balance(w["ann"]) == "500.00"
+
+
+def test_batches_spend_envelopes_and_a_refused_item_leaves_its_share(town):
+    sb, w = town, town.town
+    c = campaign(sb)
+    sb.ok(
+        "POST",
+        f"/v1/envelope-campaigns/{c['id']}/grants",
+        key="ICBC",
+        json={"wallets": [w["ann"]]},
+    )
+    items = [
+        # refused (more than ann and her envelope hold): its draw is given back
+        {"id": "b-1", "from_wallet": w["ann"], "to_wallet": w["noodles"], "amount": "900.00"},
+        {"id": "b-2", "from_wallet": w["ann"], "to_wallet": w["noodles"], "amount": "120.00"},
+        {"id": "b-3", "from_wallet": w["ann"], "to_wallet": w["market"], "amount": "100.00"},
+    ]
+    got = sb.ok("POST", "/v1/transfers/batch", key="ICBC", json={"transfers": items}, status=200)
+    assert [r["status"] for r in got["results"]] == ["refused", "posted", "posted"]
+    assert got["results"][0]["code"] == errors.INSUFFICIENT_FUNDS
+    # 120 + 80 from the envelope, 20 from ann's wallet.
+    assert escrow(sb, c) == "400.00" and sb.balance(w["ann"]) == "480.00"
+    (env,) = sb.ok("GET", f"/v1/wallets/{w['ann']}/envelopes", key="ICBC")["items"]
+    assert (env["spent"], env["left"]) == ("200.00", "0.00")
+
+
+def test_envelopes_are_spent_from_valid_from_on(town):
+    sb, w = town, town.town
+    c = campaign(sb, valid_from=later(sb, 3600))
+    sb.ok(
+        "POST",
+        f"/v1/envelope-campaigns/{c['id']}/grants",
+        key="ICBC",
+        json={"wallets": [w["ann"]]},
+    )
+    t = pay(sb, w["ann"], w["noodles"], "10.00", "ICBC")
+    assert t["entries"][0]["debit_account"] == f"W:{w['ann']}:ECNY"
+    advance(sb, 3600)
+    t = pay(sb, w["ann"], w["noodles"], "10.00", "ICBC")
+    assert t["entries"][0]["debit_account"] == f"ENV:{c['id']}"
