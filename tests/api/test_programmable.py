@@ -348,3 +348,24 @@ def test_envelopes_are_spent_from_valid_from_on(town):
     advance(sb, 3600)
     t = pay(sb, w["ann"], w["noodles"], "10.00", "ICBC")
     assert t["entries"][0]["debit_account"] == f"ENV:{c['id']}"
+
+
+def test_a_frozen_issuer_and_a_closed_grantee_are_refused(town):
+    sb, w = town, town.town
+    closed = sb.wallet("ICBC", 2)
+    sb.ok("POST", f"/v1/wallets/{closed}/close", key="ICBC", headers={"If-Match": "*"}, status=200)
+    c = campaign(sb)
+    r = sb.post(f"/v1/envelope-campaigns/{c['id']}/grants", {"wallets": [closed]}, key="ICBC")
+    assert r.get_json()["code"] == errors.WALLET_CLOSED
+    r = sb.post(f"/v1/envelope-campaigns/{c['id']}/grants", {"wallets": [10**9]}, key="ICBC")
+    assert r.get_json()["code"] == errors.WALLET_NOT_FOUND
+    sb.ok(
+        "POST", f"/v1/wallets/{w['gov']}/freeze", key="ICBC", headers={"If-Match": "*"}, status=200
+    )
+    before = escrow(sb, c)
+    r = sb.post("/v1/envelope-campaigns", _body(sb), key="ICBC")
+    assert r.get_json()["code"] == errors.WALLET_FROZEN
+    assert escrow(sb, c) == before
+    assert sb.ok("GET", "/v1/envelope-campaigns")["items"] == [
+        sb.ok("GET", f"/v1/envelope-campaigns/{c['id']}")
+    ]
