@@ -3,11 +3,15 @@ payments (docs/programmable.md)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from wallets.core import errors
+from wallets.core.principal import SYSTEM
 from wallets.core.schema import accounts
+from wallets.retail import campaigns
 
 
 def advance(sb, seconds: int) -> None:
@@ -19,8 +23,6 @@ def now(sb) -> str:
 
 
 def later(sb, seconds: int) -> str:
-    from datetime import datetime, timedelta
-
     return (datetime.fromisoformat(now(sb)) + timedelta(seconds=seconds)).isoformat()
 
 
@@ -369,3 +371,29 @@ def test_a_frozen_issuer_and_a_closed_grantee_are_refused(town):
     assert sb.ok("GET", "/v1/envelope-campaigns")["items"] == [
         sb.ok("GET", f"/v1/envelope-campaigns/{c['id']}")
     ]
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [{"regions": []}, {"regions": ["cn"]}, {"merchant_categories": ["casino"]}],
+)
+def test_the_domain_refuses_conditions_the_schema_would(town, conditions):
+    """The console and the CLI reach campaigns.create without the API's schema."""
+    sb = town
+
+    def make(tx):
+        return campaigns.create(
+            tx,
+            SYSTEM,
+            issuer_wallet_id=sb.town["gov"],
+            name="x",
+            amount=100,
+            envelopes=1,
+            valid_until=tx.now() + timedelta(days=1),
+            **conditions,
+        )
+
+    with pytest.raises(errors.DomainError) as refused:
+        sb.db.write(make)
+    assert refused.value.code == errors.VALIDATION_FAILED
+    assert set(refused.value.extra["errors"]) == set(conditions)

@@ -187,18 +187,24 @@ def list_(tx: Tx, status: str | None, after: int | None, limit: int) -> list[Cam
     return [_campaign(tx, r) for r in tx.conn.execute(stmt)]
 
 
-def _codes(values: list[str] | None, allowed: tuple[str, ...] | None, field: str) -> str | None:
+def _regions(values: list[str] | None) -> str | None:
+    """The regions a campaign allows, stored comma-separated (None: any)."""
+    return _as_list(values, "regions", lambda v: wl.REGION_RE.fullmatch(v) is not None)
+
+
+def _categories(values: list[str] | None) -> str | None:
+    """The merchant categories a campaign allows, stored comma-separated (None: any)."""
+    return _as_list(values, "merchant_categories", lambda v: v in wl.MERCHANT_CATEGORIES)
+
+
+def _as_list(values: list[str] | None, field: str, valid) -> str | None:
     if values is None:
         return None
     if not values:
         raise _invalid(field, "must name at least one, or be left out (any)")
-    bad = sorted({v for v in values if allowed is not None and v not in allowed})
+    bad = sorted({v for v in values if not valid(v)})
     if bad:
-        raise _invalid(field, f"unknown: {', '.join(bad)} (one of {', '.join(allowed or ())})")
-    if allowed is None:
-        bad = sorted({v for v in values if not wl.REGION_RE.fullmatch(v)})
-        if bad:
-            raise _invalid(field, f"not two-letter region codes: {', '.join(bad)}")
+        raise _invalid(field, f"not allowed: {', '.join(bad)}")
     return ",".join(sorted(set(values)))
 
 
@@ -227,8 +233,8 @@ def create(
         raise _invalid("envelopes", f"must be between 1 and {MAX_ENVELOPES}")
     if valid_until <= start or valid_until <= now:
         raise _invalid("valid_until", "must be after valid_from and after the sandbox's now")
-    region_text = _codes(regions, None, "regions")
-    category_text = _codes(merchant_categories, wl.MERCHANT_CATEGORIES, "merchant_categories")
+    region_text = _regions(regions)
+    category_text = _categories(merchant_categories)
     total = amount * envelopes
     if total > MAX_AMOUNT_FEN:
         raise _invalid(
