@@ -313,8 +313,35 @@ class Client:
             amount=amount,
             timeout_seconds=timeout_seconds,
             reference=kw.pop("reference", None),
+            condition=kw.pop("condition", None),
+            confirmer_wallet=kw.pop("confirmer_wallet", None),
         )
         return self._json("POST", "/v1/holds", body, **kw)
+
+    def conditional_payment(
+        self,
+        from_wallet: int,
+        to_wallet: int,
+        amount: str,
+        timeout_seconds: int,
+        confirmer_wallet: int | None = None,
+        **kw,
+    ) -> JSON:
+        """A payment that completes at ``timeout_seconds`` of sandbox time from
+        now, or, with ``confirmer_wallet``, when that wallet's operator confirms
+        it before then (docs/programmable.md)."""
+        return self.hold(
+            from_wallet,
+            to_wallet,
+            amount,
+            timeout_seconds,
+            condition="time" if confirmer_wallet is None else "confirmation",
+            confirmer_wallet=confirmer_wallet,
+            **kw,
+        )
+
+    def confirm(self, hold_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/holds/{hold_id}/confirm", **kw)
 
     def capture(self, hold_id: int, amount: str | None = None, **kw) -> JSON:
         return self._json(
@@ -326,6 +353,56 @@ class Client:
 
     def get_hold(self, hold_id: int) -> JSON:
         return self._json("GET", f"/v1/holds/{hold_id}")
+
+    # ---- red envelopes (docs/programmable.md) --------------------------------
+
+    def create_campaign(
+        self,
+        issuer_wallet: int,
+        name: str,
+        amount: str,
+        envelopes: int,
+        valid_until: str,
+        *,
+        valid_from: str | None = None,
+        claimable: bool = False,
+        regions: list[str] | None = None,
+        merchant_categories: list[str] | None = None,
+        min_payment: str | None = None,
+        **kw,
+    ) -> JSON:
+        body = self._drop_none(
+            issuer_wallet=issuer_wallet,
+            name=name,
+            amount=amount,
+            envelopes=envelopes,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            claimable=claimable,
+            regions=regions,
+            merchant_categories=merchant_categories,
+            min_payment=min_payment,
+        )
+        return self._json("POST", "/v1/envelope-campaigns", body, **kw)
+
+    def campaign(self, campaign_id: int) -> JSON:
+        return self._json("GET", f"/v1/envelope-campaigns/{campaign_id}")
+
+    def campaign_report(self, campaign_id: int) -> JSON:
+        return self._json("GET", f"/v1/envelope-campaigns/{campaign_id}/report")
+
+    def grant_envelopes(self, campaign_id: int, wallets: list[int], **kw) -> JSON:
+        return self._json(
+            "POST", f"/v1/envelope-campaigns/{campaign_id}/grants", {"wallets": wallets}, **kw
+        )
+
+    def claim_envelope(self, campaign_id: int, wallet: int, **kw) -> JSON:
+        return self._json(
+            "POST", f"/v1/envelope-campaigns/{campaign_id}/claims", {"wallet": wallet}, **kw
+        )
+
+    def envelopes(self, wallet_id: int) -> JSON:
+        return self._json("GET", f"/v1/wallets/{wallet_id}/envelopes")
 
     # ---- settlement -----------------------------------------------------------
 

@@ -62,6 +62,20 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
         "reference": "tea set, deposit",
     },
     "captureHold": {"amount": "250.00"},
+    # The tea house (wallet 5) holds the 250.00 of the capture above.
+    "createCampaign": {
+        "issuer_wallet": 5,
+        "name": "Luohu consumption vouchers",
+        "amount": "20.00",
+        "envelopes": 10,
+        "valid_until": "2026-03-09T09:00:00+08:00",
+        "claimable": True,
+        "regions": ["CN"],
+        "merchant_categories": ["catering", "supermarket"],
+        "min_payment": "30.00",
+    },
+    "grantEnvelopes": {"wallets": [2, 3]},
+    "claimEnvelope": {"wallet": 7},
     "updateSettings": {
         "model": "deferred_net",
         "ndc_reserve_ratio": "0.5",

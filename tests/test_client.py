@@ -65,3 +65,35 @@ def test_in_process_and_http_agree(another_sandbox):
         (422, "insufficient_funds"),
         True,
     ]
+
+
+def test_red_envelopes_and_conditional_payments_through_the_client(sandbox):
+    """docs/programmable.md's calls, made with the client."""
+    admin = Client.in_process(sandbox.app, sandbox.keys["admin"])
+    sandbox.operator("ICBC")
+    icbc = admin.with_key(sandbox.keys["ICBC"])
+    issuer = icbc.open_wallet(1, "CN", kind="merchant")["id"]
+    shop = icbc.open_wallet(2, "CN", kind="merchant", merchant_category="catering")["id"]
+    courier = icbc.open_wallet(1, "CN", kind="merchant", merchant_category="transport")["id"]
+    holder = icbc.open_wallet(2, "CN", birth_date="1990-01-01")["id"]
+    icbc.fund(issuer, "1000.00")
+    icbc.fund(holder, "100.00")
+    now = admin.clock()["now"]
+    until = now.replace(now[:4], str(int(now[:4]) + 1), 1)
+    c = icbc.create_campaign(
+        issuer, "vouchers", "50.00", 2, until, claimable=True, merchant_categories=["catering"]
+    )
+    assert icbc.claim_envelope(c["id"], holder)["source"] == "claimed"
+    assert icbc.grant_envelopes(c["id"], [shop])["items"][0]["wallet"] == shop
+    icbc.pay(holder, shop, "30.00")
+    assert [e["left"] for e in icbc.envelopes(holder)["items"]] == ["20.00"]
+    assert icbc.campaign(c["id"])["escrow"] == "70.00"
+    assert icbc.campaign_report(c["id"])["spent"] == "30.00"
+    h = icbc.conditional_payment(holder, shop, "10.00", 3600, confirmer_wallet=courier)
+    assert h["condition"] == "confirmation"
+    assert icbc.confirm(h["id"])["status"] == "captured"
+    timed = icbc.conditional_payment(holder, shop, "5.00", 60)
+    assert timed["condition"] == "time"
+    with pytest.raises(ApiError) as refused:
+        icbc.capture(timed["id"])
+    assert refused.value.code == "hold_conditional"

@@ -236,7 +236,7 @@ def test_enumerated_fields_list_the_domains_values(spec):
     from wallets.casino.model import OPERATION_KINDS
     from wallets.core.principal import ROLES
     from wallets.ledger.posting import TRANSFER_KINDS
-    from wallets.retail import holds
+    from wallets.retail import campaigns, holds
     from wallets.retail import wallet as wl
     from wallets.retail.payments import BATCH_RESULTS
     from wallets.supervision import alerts
@@ -251,6 +251,11 @@ def test_enumerated_fields_list_the_domains_values(spec):
         ("WalletOut", "kind"): wl.KINDS,
         ("WalletOut", "status"): wl.STATUSES,
         ("HoldOut", "status"): holds.STATUSES,
+        ("HoldOut", "condition"): holds.CONDITIONS,
+        ("WalletOut", "merchant_category"): wl.MERCHANT_CATEGORIES,
+        ("CampaignOut", "status"): campaigns.STATUSES,
+        ("EnvelopeOut", "source"): campaigns.SOURCES,
+        ("EnvelopeOut", "campaign_status"): campaigns.STATUSES,
         ("AlertOut", "type"): alerts.TYPES,
         ("AlertOut", "status"): alerts.STATUSES,
         ("AlertBriefOut", "type"): alerts.TYPES,
@@ -455,6 +460,9 @@ EXAMPLE_RUN = [
     ("refund", "/v1/transfers/{transfer}/refunds", "admin"),
     ("createHold", "/v1/holds", "ICBC"),
     ("captureHold", "/v1/holds/{hold}/capture", "ICBC"),
+    ("createCampaign", "/v1/envelope-campaigns", "ICBC"),
+    ("grantEnvelopes", "/v1/envelope-campaigns/{campaign}/grants", "ICBC"),
+    ("claimEnvelope", "/v1/envelope-campaigns/{campaign}/claims", "BOC"),
     ("issuePaymentCode", "/v1/wallets/2/payment-codes", "ICBC"),
     ("buyIn", "/v1/casinos/COTAI/buy-ins", "merchant"),
     ("play", "/v1/casinos/COTAI/plays", "merchant"),
@@ -563,6 +571,8 @@ def test_every_request_body_has_an_example_that_works_on_the_demo(tmp_path):
             found["transfer"] = answer["id"]
         if op_id == "createHold":
             found["hold"] = answer["id"]
+        if op_id == "createCampaign":
+            found["campaign"] = answer["id"]
         if op_id == "issuePaymentCode":
             found["payment_code"] = answer["code"]
     database.dispose()

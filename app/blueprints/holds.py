@@ -26,7 +26,9 @@ HoldPage = page_of(HoldOut, "HoldPage")
 @roles("admin", "operator")
 def create_hold(body):
     """Reserve funds for a payment: they leave the payer's available balance (and
-    count against its limits) at once, and are captured, voided or expire."""
+    count against its limits) at once, and are captured, voided or expire.
+    With a `condition`, a conditional payment: captured at its deadline (`time`)
+    or when the `confirmer_wallet`'s operator confirms it (`confirmation`)."""
     return write(
         lambda tx: holds.create(
             tx,
@@ -36,6 +38,8 @@ def create_hold(body):
             amount=body["amount"],
             timeout_seconds=body["timeout_seconds"],
             reference=body.get("reference"),
+            condition=body.get("condition"),
+            confirmer_wallet_id=body.get("confirmer_wallet"),
         ),
         HoldOut,
         present=present.hold,
@@ -93,6 +97,21 @@ def void_hold(hold_id):
     """Release the held funds back to the payer."""
     return write(
         lambda tx: holds.void(tx, hold_id, current_principal()),
+        HoldOut,
+        status=200,
+        present=present.hold,
+    )
+
+
+@blp.route("/<int:hold_id>/confirm", methods=["POST"])
+@blp.response(200, HoldOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin", "operator")
+def confirm_hold(hold_id):
+    """The named third party (its wallet's operator) confirms a conditional
+    payment: the hold is captured in full."""
+    return write(
+        lambda tx: holds.confirm(tx, hold_id, current_principal()),
         HoldOut,
         status=200,
         present=present.hold,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from wallets.core.clock import local_date
-from wallets.retail import limits, payment_codes, payments
+from wallets.retail import campaigns, limits, payment_codes, payments
 from wallets.retail import wallet as wl
 from wallets.retail.statement import statement
 
@@ -9,6 +9,7 @@ from .. import present
 from ..auth import current_principal, roles
 from ..openapi import takes_if_match
 from ..schemas.common import AmountBody, page_of
+from ..schemas.envelopes import GrantsOut
 from ..schemas.transfers import TransferOut
 from ..schemas.wallets import (
     BalanceOut,
@@ -68,6 +69,7 @@ def open_wallet(body):
             parent_id=body.get("parent_id"),
             label=body.get("label"),
             phone_secret=secret,
+            merchant_category=body.get("merchant_category"),
         ),
         WalletOut,
         headers=_etag,
@@ -113,7 +115,7 @@ def get_wallet(wallet_id):
 @takes_if_match(required=True)
 @roles("admin", "operator")
 def update_wallet(body, wallet_id):
-    """Change the wallet's class (its limits change from now on) or label.
+    """Change the wallet's class (its limits change from now on), label or merchant category.
     Needs `If-Match` with the ETag you read: 412 if the wallet changed since, 428 without it."""
     precondition = if_match()
     secret = settings().phone_hash_secret
@@ -285,6 +287,16 @@ def defund(body, wallet_id):
         TransferOut,
         present=present.transfer,
     )
+
+
+@blp.route("/<int:wallet_id>/envelopes", methods=["GET"])
+@blp.response(200, GrantsOut)
+@problems(blp, 404)
+@roles("admin", "auditor", "operator")
+def wallet_envelopes(wallet_id):
+    """The wallet's red envelopes: what each holds, spent and has left (0 once
+    its campaign has ended)."""
+    return read(lambda tx: {"items": campaigns.of_wallet(tx, wallet_id, current_principal())})
 
 
 @blp.route("/<int:wallet_id>/payment-codes", methods=["POST"])

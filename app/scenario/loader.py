@@ -53,13 +53,15 @@ def domain_enums() -> dict[str, list]:
     from the domain modules that define them: the one source of truth."""
     from wallets.casino import exclusions, gaming_days
     from wallets.core import outbox
-    from wallets.retail import wallet
+    from wallets.retail import holds, wallet
     from wallets.supervision import alerts
     from wallets.tier1 import settlement
 
     return {
         "wallet_class": list(wallet.CLASSES),
         "wallet_kind": list(wallet.KINDS),
+        "merchant_category": list(wallet.MERCHANT_CATEGORIES),
+        "hold_condition": list(holds.CONDITIONS),
         "exclusion_kind": list(exclusions.KINDS),
         "settlement_model": list(settlement.MODELS),
         "profile_name": available_profiles(),
@@ -179,8 +181,19 @@ def load(path: str | Path) -> Scenario:
 # Which kind of reference each argument of a step (or key of a setup entry) names.
 # Only arguments are references: the keys and values under a step's `expect`
 # are read by what they are (a balance's key is a wallet, its value an amount).
-WALLET_KEYS = ("wallet", "from", "to", "player", "treasury", "pay_to", "from_player", "to_player")
-NAME_KEYS = ("hold", "transfer", "exclusion")
+WALLET_KEYS = (
+    "wallet",
+    "from",
+    "to",
+    "player",
+    "treasury",
+    "pay_to",
+    "from_player",
+    "to_player",
+    "issuer",
+    "confirmer",
+)
+NAME_KEYS = ("hold", "transfer", "exclusion", "campaign")
 SELECTOR_KEYS = {"wallet": "wallet", "casino": "casino", "operator": "operator"}
 
 
@@ -222,6 +235,8 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
         for i, t in enumerate(item.get("transfers") or []):
             for key in ("from", "to"):
                 yield from unknown("wallet", t.get(key), [*path, "transfers", i, key])
+        for i, ref in enumerate(item.get("wallets") or []):
+            yield from unknown("wallet", ref, [*path, "wallets", i])
 
     def selector(sel: dict, path: list) -> Iterator[tuple[list, str]]:
         for key, kind in SELECTOR_KEYS.items():

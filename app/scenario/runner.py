@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.client import ApiError, Client
@@ -165,6 +165,7 @@ class Runner:
             "kind": w.get("kind"),
             "holder_id": w.get("holder_id"),
             "label": w.get("label"),
+            "merchant_category": w.get("merchant_category"),
         }
         if w["class"] == 4:
             attrs["phone"] = w.get("phone", DEFAULT_PHONE)
@@ -226,7 +227,33 @@ class Runner:
             ]
             return api.batch(items)
         if a == "hold":
-            return api.hold(w[s["from"]], w[s["to"]], s["amount"], s.get("timeout_seconds"))
+            return api.hold(
+                w[s["from"]],
+                w[s["to"]],
+                s["amount"],
+                s.get("timeout_seconds"),
+                condition=s.get("condition"),
+                confirmer_wallet=w[s["confirmer"]] if "confirmer" in s else None,
+            )
+        if a == "confirm":
+            return api.confirm(n[s["hold"]])
+        if a == "create_campaign":
+            now = datetime.fromisoformat(api.clock()["now"])
+            return api.create_campaign(
+                w[s["issuer"]],
+                s.get("label") or s.get("name") or "red envelopes",
+                s["amount"],
+                s["envelopes"],
+                (now + timedelta(seconds=seconds(s["valid_for"]))).isoformat(),
+                claimable=s.get("claimable", False),
+                regions=s.get("regions"),
+                merchant_categories=s.get("merchant_categories"),
+                min_payment=s.get("min_payment"),
+            )
+        if a == "grant_envelopes":
+            return api.grant_envelopes(n[s["campaign"]], [w[ref] for ref in s["wallets"]])
+        if a == "claim_envelope":
+            return api.claim_envelope(n[s["campaign"]], w[s["wallet"]])
         if a == "capture":
             return api.capture(n[s["hold"]], s.get("amount"))
         if a == "void":

@@ -28,9 +28,23 @@ class HoldCreate(StrictSchema):
         strict=True,
         load_default=3600,
         validate=validate.Range(min=1, max=30 * 86400),
-        metadata={"description": "Seconds of sandbox time until the hold expires (default 3600)"},
+        metadata={
+            "description": "Seconds of sandbox time until the hold expires (default 3600); "
+            "a conditional payment's deadline: when a `time` one completes, by when a "
+            "`confirmation` one must be confirmed"
+        },
     )
     reference = reference_field()
+    condition = fields.String(
+        validate=validate.OneOf(holds.CONDITIONS),
+        metadata={
+            "description": "A conditional payment (docs/programmable.md): `time` completes at "
+            "the deadline, `confirmation` when `confirmer_wallet`'s operator confirms"
+        },
+    )
+    confirmer_wallet = wallet_id(
+        metadata={"description": "The third party who confirms (condition `confirmation`)"}
+    )
 
 
 class CaptureBody(StrictSchema):
@@ -48,6 +62,8 @@ class HoldOut(Output):
     created_at = fields.DateTime()
     expires_at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)
+    condition = one_of(holds.CONDITIONS, allow_none=True)
+    confirmer_wallet = Integer(attribute="confirmer_wallet_id", allow_none=True)
     transfers = fields.List(fields.Nested(TransferOut))
 
 

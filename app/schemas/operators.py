@@ -30,7 +30,10 @@ class OperatorOut(Output):
         metadata={"description": "Sum of its wallets' available balances (tier 2)"}
     )
     holds = Amount(
-        metadata={"description": "Its wallets' open holds, in its escrow account (tier 2)"}
+        metadata={
+            "description": "In escrow (tier 2): its wallets' open holds and the money of its "
+            "issuers' red-envelope campaigns"
+        }
     )
     wallet_count = Integer()
     reserve_total = Amount(

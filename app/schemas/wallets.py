@@ -50,6 +50,10 @@ class WalletCreate(StrictSchema):
     )
     parent_id = wallet_id()
     label = fields.String(validate=[validate.Length(max=200), no_controls])
+    merchant_category = fields.String(
+        validate=validate.OneOf(wl.MERCHANT_CATEGORIES),
+        metadata={"description": "Merchant wallets only: what red-envelope campaigns may require"},
+    )
 
 
 class WalletOut(Output):
@@ -64,6 +68,11 @@ class WalletOut(Output):
     has_phone = fields.Boolean()
     parent_id = Integer(allow_none=True)
     label = fields.String(allow_none=True)
+    merchant_category = one_of(
+        wl.MERCHANT_CATEGORIES,
+        allow_none=True,
+        metadata={"description": "A merchant's category (docs/programmable.md); null for persons"},
+    )
     balance = Amount(metadata={"description": "What the holder owns: available + held"})
     available = Amount(metadata={"description": "What it can spend now: balance minus open holds"})
     held = Amount(metadata={"description": "Reserved by its open holds"})
@@ -95,6 +104,10 @@ class WalletUpdate(StrictSchema):
     label = fields.String(validate=[validate.Length(max=200), no_controls])
     birth_date = fields.Date()
     phone = fields.String(validate=Pattern(r"^\+[1-9][0-9]{6,14}$"))
+    merchant_category = fields.String(
+        validate=validate.OneOf(wl.MERCHANT_CATEGORIES),
+        metadata={"description": "Merchant wallets only: what red-envelope campaigns may require"},
+    )
 
 
 class WalletLimitsOut(Output):

@@ -13,7 +13,8 @@ Then every role's writes, in random order: the central bank's reserve
 deposits, issuance, redemption, net debit caps and window closes; an
 operator's issuance and redemption of its own, funding, defunding, payments
 within and across operators, batches (and batches sent again under a new
-key), holds (with timeouts the clock passes), captures, voids, refunds,
+key), holds (with timeouts the clock passes; some conditional payments due
+by time, captured then), captures, voids, refunds,
 freezes and unfreezes, its own class limits; the merchant's buy-ins, plays,
 cash-outs and gaming-day closes; the supervisor's exclusions, revocations,
 freezes and closes; the admin's clock; and retries of earlier requests with
@@ -158,6 +159,7 @@ class Hold:
     expires_at: datetime
     day: date
     status: str = "pending"
+    timed: bool = False  # a conditional payment due by time: captured at expires_at
 
 
 @dataclass
@@ -309,10 +311,29 @@ class Model:
         h.src.avail += amount
         self.count_out(h.src, -amount, h.day)
 
+    def captured_when_due(self, h: Hold) -> bool:
+        """A conditional payment due by time is captured in full at its deadline,
+        unless a party is frozen or the capture would break the payee's balance
+        cap or the payer's operator's net debit cap (then it expires)."""
+        if (
+            h.src.frozen
+            or h.dst.frozen
+            or self.cap_exceeded(h.dst, h.amount)
+            or self.ndc_exceeded(h.src.op, h.dst.op, h.amount)
+        ):
+            return False
+        h.src.held -= h.amount
+        h.dst.avail += h.amount
+        self.interbank(h.src.op, h.dst.op, h.amount)
+        h.status = "captured"
+        return True
+
     def advance(self, seconds: int) -> None:
         before, self.now = self.now, self.now + timedelta(seconds=seconds)
         for h in sorted(self.holds.values(), key=lambda h: h.id):
             if h.status == "pending" and h.expires_at <= self.now:
+                if h.timed and self.captured_when_due(h):
+                    continue
                 self.release(h, h.amount)
                 h.status = "expired"
         if self.deferred and self.cutoff is not None:
@@ -837,8 +858,11 @@ class LedgerWalk(RuleBasedStateMachine):
         dst=st.sampled_from(NAMES),
         fen=FEN,
         timeout=st.sampled_from([60, 3600, 30 * 86400]),
+        timed=st.sampled_from([False, False, True]),
     )
-    def hold(self, src, dst, fen, timeout, idem=None):
+    def hold(self, src, dst, fen, timeout, timed=False, idem=None):
+        """A hold, or a conditional payment due by time (captured when the clock
+        passes its deadline)."""
         m, a, b = self.m, self.w(src), self.w(dst)
         body = {
             "from_wallet": a.id,
@@ -846,6 +870,8 @@ class LedgerWalk(RuleBasedStateMachine):
             "amount": money(fen),
             "timeout_seconds": timeout,
         }
+        if timed:
+            body["condition"] = "time"
         expect = (
             "same_wallet"
             if a is b
@@ -854,7 +880,7 @@ class LedgerWalk(RuleBasedStateMachine):
             or ("limit_exceeded" if m.out_exceeded(a, fen) else None)
         )
         _, got, call = self.call(
-            "hold", (src, dst, fen, timeout), "POST", "/v1/holds", a.op, body, idem, expect
+            "hold", (src, dst, fen, timeout, timed), "POST", "/v1/holds", a.op, body, idem, expect
         )
         if expect is None:
             assert (got["status"], got["amount"]) == ("pending", money(fen))
@@ -862,7 +888,7 @@ class LedgerWalk(RuleBasedStateMachine):
             a.held += fen
             m.count_out(a, fen)
             m.holds[got["id"]] = Hold(
-                got["id"], a, b, fen, m.now + timedelta(seconds=timeout), m.today()
+                got["id"], a, b, fen, m.now + timedelta(seconds=timeout), m.today(), timed=timed
             )
         return call
 
@@ -890,7 +916,11 @@ class LedgerWalk(RuleBasedStateMachine):
         m = self.m
         h = m.holds[hold_id or data.draw(st.sampled_from(sorted(m.holds)))]
         amount = max(1, h.amount * part // 100)
-        expect = self.resolved(h) or ("capture_exceeds_hold" if amount > h.amount else None)
+        expect = (
+            self.resolved(h)
+            or ("hold_conditional" if h.timed else None)
+            or ("capture_exceeds_hold" if amount > h.amount else None)
+        )
         expect = expect or self.status_refusal(h.src, h.dst)
         if expect is None:
             if m.cap_exceeded(h.dst, amount):

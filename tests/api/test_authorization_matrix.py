@@ -69,6 +69,16 @@ MATRIX = {
     "GET /v1/holds/<int:hold_id>": "ok 403 ok ok 404 403 403 403 403",
     "POST /v1/holds/<int:hold_id>/capture": "ok 403 403 ok 404 403 403 403 403",
     "POST /v1/holds/<int:hold_id>/void": "ok 403 403 ok 404 403 403 403 403",
+    "POST /v1/holds/<int:hold_id>/confirm": "ok 403 403 ok 404 403 403 403 403",
+    # Red envelopes: every operator sees the campaigns (any wallet may claim);
+    # the report and the grants are the issuer's operator's (BOCMO's here).
+    "POST /v1/envelope-campaigns": "ok 403 403 ok 404 403 403 403 403",
+    "GET /v1/envelope-campaigns": "ok 403 ok ok ok 403 403 403 403",
+    "GET /v1/envelope-campaigns/<int:campaign_id>": "ok 403 ok ok ok 403 403 403 403",
+    "GET /v1/envelope-campaigns/<int:campaign_id>/report": "ok 403 ok ok 404 403 403 403 403",
+    "POST /v1/envelope-campaigns/<int:campaign_id>/grants": "ok 403 403 ok 404 403 403 403 403",
+    "POST /v1/envelope-campaigns/<int:campaign_id>/claims": "ok 403 403 ok 404 403 403 403 403",
+    "GET /v1/wallets/<int:wallet_id>/envelopes": "ok 403 ok ok 404 403 403 403 403",
     "GET /v1/settlement/settings": "ok ok ok ok ok 403 403 403 403",
     "PUT /v1/settlement/settings": "ok ok 403 403 403 403 403 403 403",
     "PUT /v1/settlement/operators/<code>/net-debit-cap": "ok ok 403 403 403 403 403 403 403",
@@ -153,6 +163,7 @@ NOT_FOUND_BY_PARAM = {
     "<int:wallet_id>": errors.WALLET_NOT_FOUND,
     "<int:transfer_id>": errors.TRANSFER_NOT_FOUND,
     "<int:hold_id>": errors.HOLD_NOT_FOUND,
+    "<int:campaign_id>": errors.CAMPAIGN_NOT_FOUND,
     "<int:alert_id>": errors.ALERT_NOT_FOUND,
     "<id32:exclusion_id>": errors.EXCLUSION_NOT_FOUND,
     "<ref>": errors.CASINO_NOT_FOUND,
@@ -165,6 +176,8 @@ NAMED_IN = {
     "POST /v1/holds": errors.WALLET_NOT_FOUND,  # "from_wallet"
     "GET /v1/holds": errors.WALLET_NOT_FOUND,  # ?wallet=
     "POST /v1/exclusions": errors.CASINO_NOT_FOUND,  # "casino"
+    "POST /v1/envelope-campaigns": errors.WALLET_NOT_FOUND,  # "issuer_wallet"
+    "POST /v1/envelope-campaigns/<int:campaign_id>/claims": errors.WALLET_NOT_FOUND,  # "wallet"
 }
 PARAM_RE = re.compile(r"<[^<>]+>")
 
@@ -214,6 +227,15 @@ BODIES = {
     "POST /v1/transfers/<int:transfer_id>/refunds": _money,
     "POST /v1/holds": _payment,
     "POST /v1/holds/<int:hold_id>/capture": _money,
+    "POST /v1/envelope-campaigns": lambda w, c: {
+        "issuer_wallet": w["issuer"],
+        "name": f"vouchers of {c}",
+        "amount": "1.00",
+        "envelopes": 2,
+        "valid_until": "2099-01-01T00:00:00+00:00",
+    },
+    "POST /v1/envelope-campaigns/<int:campaign_id>/grants": lambda w, c: {"wallets": [w["player"]]},
+    "POST /v1/envelope-campaigns/<int:campaign_id>/claims": lambda w, c: {"wallet": w["payee"]},
     "PUT /v1/settlement/settings": lambda w, c: {"ndc_alert_percent": "80"},
     "PUT /v1/settlement/operators/<code>/net-debit-cap": lambda w, c: {
         "net_debit_cap": "1000000.00"
@@ -333,6 +355,21 @@ def world(sandbox):
     w.update(player=player, payee=payee)
     transfer = pay("/v1/transfers")
     hold, hold_to_void = (pay("/v1/holds", timeout_seconds=86400) for _ in range(2))
+    # A district's red envelopes (BOCMO's issuer), and a payment its courier confirms.
+    issuer = sb.wallet("BOCMO", 1, fund="1000.00", region="MO", kind="merchant")
+    w["issuer"] = issuer
+    campaign = sb.ok(
+        "POST",
+        "/v1/envelope-campaigns",
+        key="op",
+        json={**BODIES["POST /v1/envelope-campaigns"](w, "op"), "envelopes": 10, "claimable": True},
+    )["id"]
+    hold_to_confirm = pay(
+        "/v1/holds",
+        timeout_seconds=86400,
+        condition="confirmation",
+        confirmer_wallet=issuer,
+    )
     exclusion = sb.ok(
         "POST",
         "/v1/exclusions",
@@ -380,6 +417,8 @@ def world(sandbox):
         transfer=transfer,
         hold=hold,
         hold_to_void=hold_to_void,
+        hold_to_confirm=hold_to_confirm,
+        campaign=campaign,
         exclusion=exclusion["id"],
         key=spare_key,
         webhook=hooks[0],
@@ -402,6 +441,7 @@ PARAMS = {
     "<int:wallet_id>": "player",
     "<int:transfer_id>": "transfer",
     "<int:hold_id>": "hold",
+    "<int:campaign_id>": "campaign",
     "<int:alert_id>": "alert",
     "<id32:exclusion_id>": "exclusion",
     "<id32:key_id>": "key",
@@ -419,6 +459,7 @@ OWN_RESOURCE = {
     "POST /v1/wallets/<int:wallet_id>/freeze": {"<int:wallet_id>": "suspect"},
     "POST /v1/wallets/<int:wallet_id>/unfreeze": {"<int:wallet_id>": "suspect"},
     "POST /v1/holds/<int:hold_id>/void": {"<int:hold_id>": "hold_to_void"},
+    "POST /v1/holds/<int:hold_id>/confirm": {"<int:hold_id>": "hold_to_confirm"},
     "POST /v1/alerts/<int:alert_id>/escalate": {"<int:alert_id>": "acked_alert"},
     "POST /v1/alerts/<int:alert_id>/dismiss": {"<int:alert_id>": "acked_alert2"},
     "POST /v1/webhook-endpoints/<id32:endpoint_id>/enable": {

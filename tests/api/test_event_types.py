@@ -343,3 +343,37 @@ def test_a_casinos_settings_promoters_and_credit_lines_are_its_merchants_and_sup
     )
     assert line["data"]["limit"] == "500.00"
     assert seen_by(sb, line) == casino_keys
+
+
+def test_red_envelope_campaigns_are_their_issuers_operators_and_grants_the_holders_too(sb):
+    issuer = sb.wallet("BOCMO", 1, fund="1000.00", kind="merchant", region="MO")
+    holder = sb.wallet("ICBC", 2, region="CN")
+    start = head(sb)
+    body = {
+        "issuer_wallet": issuer,
+        "name": "vouchers",
+        "amount": "100.00",
+        "envelopes": 2,
+        "valid_until": "2099-01-01T00:00:00+00:00",
+        "claimable": True,
+    }
+    r = sb.call("POST", "/v1/envelope-campaigns", key="BOCMO", json={**body, "envelopes": 1000})
+    assert r.status_code == 422 and since(sb, start) == []
+    made = sb.ok("POST", "/v1/envelope-campaigns", key="BOCMO", json=body)
+    posted, created = since(sb, start)
+    assert (posted["type"], posted["data"]["kind"]) == ("transfer.posted", "envelope_reserve")
+    assert created["type"] == "envelope_campaign.created"
+    assert created["data"] == sb.ok("GET", f"/v1/envelope-campaigns/{made['id']}")
+    assert seen_by(sb, created) == {"admin", "auditor", "BOCMO"}
+    assert created not in since(sb, start, key="ICBC")
+
+    start = head(sb)
+    sb.ok(
+        "POST", f"/v1/envelope-campaigns/{made['id']}/claims", key="ICBC", json={"wallet": holder}
+    )
+    (granted,) = since(sb, start)
+    assert granted["type"] == "envelope.granted"
+    (envelope,) = sb.ok("GET", f"/v1/wallets/{holder}/envelopes", key="ICBC")["items"]
+    assert granted["data"] == envelope
+    assert seen_by(sb, granted) == {"admin", "auditor", "BOCMO"}
+    assert granted in since(sb, start, key="ICBC")

@@ -51,6 +51,7 @@ def test_the_shipped_scenarios_are_the_ones_the_spec_asks_for():
 # report's undelivered.)
 DIGESTS = {
     "chips_in_circulation": "1c99a93bc333d8e45e2eb6f0509e072bccb240c409ca76fbbb7e69d9351bbe08",
+    "conditional_payments": "3913eec3503807fba71b8e1b6fb1c8d2042b0967306bc534cd81d713343d5a47",
     "contributions_and_holidays": "066581d9731af2ecc2f6999efe29531f3767b1871c91c1f8166dff9afc72e338",
     "deferred_net_cap": "6505c92919e38717be1ec4ce93a1379c9621b561f63c109a7dfcd05d29fe7381",
     "fatf_red_flags": "77c9004b6f047588f0aa0a796646670b35d8046d369b8a227538f18a85167b05",
@@ -58,6 +59,7 @@ DIGESTS = {
     "gaming_promoters": "e059f15a14f9000704779c2c3e678324d356a478cc35592fcb74bf4983582b5f",
     "minimal_play": "d136dfe41bd85e430642178637405af47c006939593da980df79f81dfdb1272d",
     "normal_day": "a9f29a949a8a3eddf916c6569d7b3e68f219c924c570051ef54afd6499bba4a6",
+    "red_envelopes": "0e937b6ffe88cab2a18c7860d6eeb0835d43eb812150428b5075d999acf857d4",
     "refused_players": "4597324441f86a1e41b0376ba67b83cfa95ebc946b266b583efacecebfe58e88",
     "structuring": "d0664ab20a671be325f46423643f92114ccff9967a6e415561120cda92ad6255",
     "supervision_checks": "366829cb23a1e1eebb861f7a46cbd852356d3886cfc2e567315694537b4a8048",

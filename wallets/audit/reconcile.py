@@ -154,13 +154,14 @@ def _outstanding(tx: Tx, balances: Sequence[sa.Row]) -> Check:
     held = sum(
         a.credits_posted - a.debits_posted
         for a in balances
-        if a.asset == ECNY and a.kind in ("vault", "wallet", "holds")
+        if a.asset == ECNY and a.kind in ("vault", "wallet", "holds", "envelopes")
     )
     holds = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "holds")
+    envelopes = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "envelopes")
     positions = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "position")
     check = Check(
         3,
-        "e-CNY outstanding = issued - redeemed = vaults + wallets + holds",
+        "e-CNY outstanding = issued - redeemed = vaults + wallets + holds + red envelopes",
         outstanding == issued - redeemed == held == positions,
         figures={
             "outstanding": fmt(outstanding),
@@ -168,13 +169,14 @@ def _outstanding(tx: Tx, balances: Sequence[sa.Row]) -> Check:
             "redeemed": fmt(redeemed),
             "vaults_wallets_and_holds": fmt(held),
             "holds": fmt(holds),
+            "envelopes": fmt(envelopes),
             "tier1_positions": fmt(positions),
         },
     )
     if not check.ok:
         check.problems.append(
             f"outstanding {fmt(outstanding)}, issued-redeemed {fmt(issued - redeemed)}, "
-            f"vaults+wallets+holds {fmt(held)}, positions {fmt(positions)}"
+            f"vaults+wallets+holds+envelopes {fmt(held)}, positions {fmt(positions)}"
         )
     return check
 
@@ -182,7 +184,8 @@ def _outstanding(tx: Tx, balances: Sequence[sa.Row]) -> Check:
 def _positions(tx: Tx, balances: Sequence[sa.Row]) -> Check:
     check = Check(
         4,
-        "per operator: tier-1 position = vault + wallets + holds - net position in the open settlement window",
+        "per operator: tier-1 position = vault + wallets + holds + red envelopes"
+        " - net position in the open settlement window",
         True,
     )
     codes = dict(tx.conn.execute(sa.select(operators.c.id, operators.c.code)).all())
@@ -193,13 +196,13 @@ def _positions(tx: Tx, balances: Sequence[sa.Row]) -> Check:
         if a.operator_id is None or a.asset != ECNY:
             continue
         bucket = per_op.setdefault(
-            a.operator_id, {"position": 0, "vault": 0, "wallets": 0, "holds": 0}
+            a.operator_id, {"position": 0, "vault": 0, "wallets": 0, "holds": 0, "envelopes": 0}
         )
         kind = {"wallet": "wallets"}.get(a.kind, a.kind)
         if kind in bucket:
             bucket[kind] += a.credits_posted - a.debits_posted
     for op_id, b in sorted(per_op.items(), key=lambda kv: codes[kv[0]]):
-        diff = b["position"] - b["vault"] - b["wallets"] - b["holds"]
+        diff = b["position"] - b["vault"] - b["wallets"] - b["holds"] - b["envelopes"]
         window_net = open_nets.get(op_id, 0)
         check.figures[codes[op_id]] = {name: fmt(value) for name, value in b.items()}
         check.figures[codes[op_id]]["difference"] = fmt(diff)
@@ -207,7 +210,8 @@ def _positions(tx: Tx, balances: Sequence[sa.Row]) -> Check:
         if diff != -window_net:
             check.ok = False
             check.problems.append(
-                f"{codes[op_id]}: position differs from vault + wallets + holds by {fmt(diff)}, "
+                f"{codes[op_id]}: position differs from vault + wallets + holds + envelopes "
+                f"by {fmt(diff)}, "
                 f"the open window's net position says {fmt(-window_net)}"
             )
     if sum(open_nets.values()) != 0:

@@ -94,6 +94,28 @@ HOLD_ALREADY_RESOLVED = _code(
     "hold_already_resolved", CONFLICT, "The hold is already captured, voided or expired"
 )
 CAPTURE_EXCEEDS_HOLD = _code("capture_exceeds_hold", REFUSED, "A capture cannot exceed its hold")
+# Programmable payments (docs/programmable.md)
+HOLD_CONDITIONAL = _code(
+    "hold_conditional",
+    REFUSED,
+    "A conditional payment completes by its condition, not by a capture",
+)
+HOLD_NOT_CONFIRMABLE = _code(
+    "hold_not_confirmable", REFUSED, "The hold does not wait for a confirmation"
+)
+CAMPAIGN_NOT_FOUND = _code("campaign_not_found", NOT_FOUND, "No such red-envelope campaign")
+CAMPAIGN_ENDED = _code(
+    "campaign_ended", REFUSED, "The campaign has ended: its unspent money went back to the issuer"
+)
+CAMPAIGN_NOT_CLAIMABLE = _code(
+    "campaign_not_claimable", REFUSED, "The campaign's envelopes are granted by list, not claimed"
+)
+ENVELOPES_EXHAUSTED = _code(
+    "envelopes_exhausted", CONFLICT, "Every envelope of the campaign is granted already"
+)
+ENVELOPE_ALREADY_GRANTED = _code(
+    "envelope_already_granted", CONFLICT, "The wallet holds an envelope of this campaign already"
+)
 REFUND_EXCEEDS_PAYMENT = _code(
     "refund_exceeds_payment", REFUSED, "Refunds would exceed the payment"
 )

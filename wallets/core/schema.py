@@ -117,6 +117,9 @@ wallets = sa.Table(
     sa.Column("label", sa.String(200), nullable=True),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     _created_at(),
+    # A merchant wallet's category (wallets/retail/wallet.py: MERCHANT_CATEGORIES),
+    # which red-envelope campaigns may require of the merchants they pay.
+    sa.Column("merchant_category", sa.String(24), nullable=True),
     sa.CheckConstraint("wallet_class BETWEEN 1 AND 4", name="wallet_class"),
     sa.CheckConstraint("kind IN ('personal', 'merchant')", name="kind"),
     sa.CheckConstraint("status IN ('active', 'frozen', 'closed')", name="status"),
@@ -249,10 +252,18 @@ holds = sa.Table(
     # The sandbox day (UTC+8) whose outgoing usage the hold counted against.
     sa.Column("usage_day", sa.Date, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    # A conditional payment (docs/programmable.md): captured when the sandbox
+    # clock reaches expires_at ("time"), or when the confirmer wallet's operator
+    # confirms it before then ("confirmation"); NULL: a plain hold.
+    sa.Column("condition", sa.String(16), nullable=True),
+    sa.Column("confirmer_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=True),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     sa.CheckConstraint("captured >= 0 AND captured <= amount", name="captured_range"),
     sa.CheckConstraint("status IN ('pending', 'captured', 'voided', 'expired')", name="status"),
     sa.Index("ix_holds_status_expires_at", "status", "expires_at"),
+    sa.CheckConstraint(
+        "condition IS NULL OR condition IN ('time', 'confirmation')", name="condition"
+    ),
 )
 
 # Outgoing amounts per wallet per sandbox day and year (UTC+8), for the
@@ -694,4 +705,67 @@ webhook_deliveries = sa.Table(
     _created_at(),
     sa.CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status"),
     sa.Index("ix_webhook_deliveries_endpoint_id_status_id", "endpoint_id", "status", "id"),
+)
+
+# Red envelopes (DOMAIN.md section 1, the Shenzhen Luohu pilot): a campaign's
+# money leaves its issuer's wallet for the campaign's escrow account (ENV:<id>)
+# when it is created; envelopes are granted or claimed (a row each, no money
+# moves), spent at the merchants the campaign's conditions allow (escrow ->
+# merchant, inside the holder's payment) and what is left goes back to the
+# issuer when the sandbox clock passes valid_until.
+envelope_campaigns = sa.Table(
+    "envelope_campaigns",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("issuer_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("name", sa.String(140), nullable=False),
+    sa.Column("amount", Fen, nullable=False),  # per envelope
+    sa.Column("envelopes", sa.Integer, nullable=False),
+    sa.Column("granted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("claimable", sa.Boolean, nullable=False),
+    sa.Column("valid_from", UTCDateTime(), nullable=False),
+    sa.Column("valid_until", UTCDateTime(), nullable=False),
+    # The spending conditions: comma-separated lists (NULL: any), a minimum payment.
+    sa.Column("regions", sa.String(200), nullable=True),
+    sa.Column("categories", sa.String(400), nullable=True),
+    sa.Column("min_payment", Fen, nullable=True),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("returned", Fen, nullable=False, server_default="0"),
+    sa.Column("ended_at", UTCDateTime(), nullable=True),
+    _created_at(),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.CheckConstraint("envelopes > 0", name="envelopes_positive"),
+    sa.CheckConstraint("granted >= 0 AND granted <= envelopes", name="granted_range"),
+    sa.CheckConstraint("valid_until > valid_from", name="validity"),
+    sa.CheckConstraint("status IN ('active', 'ended')", name="status"),
+    sa.Index("ix_envelope_campaigns_status_valid_until", "status", "valid_until"),
+)
+envelope_grants = sa.Table(
+    "envelope_grants",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("campaign_id", Id, sa.ForeignKey("envelope_campaigns.id"), nullable=False),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("spent", Fen, nullable=False, server_default="0"),
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("granted_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("campaign_id", "wallet_id"),
+    sa.CheckConstraint("spent >= 0 AND spent <= amount", name="spent_range"),
+    sa.CheckConstraint("source IN ('granted', 'claimed')", name="source"),
+)
+envelope_spends = sa.Table(
+    "envelope_spends",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("grant_id", Id, sa.ForeignKey("envelope_grants.id"), nullable=False),
+    sa.Column(
+        "campaign_id", Id, sa.ForeignKey("envelope_campaigns.id"), nullable=False, index=True
+    ),
+    sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False, index=True),
+    sa.Column("merchant_wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("spent_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
 )

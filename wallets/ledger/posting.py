@@ -115,6 +115,8 @@ TRANSFER_KINDS = (
     "hold_release",
     "void",
     "hold_expiry",
+    "envelope_reserve",
+    "envelope_return",
     "refund",
     "sweep",
     "settlement",

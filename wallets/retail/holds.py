@@ -9,6 +9,17 @@ exactly once:
   void                      -> escrow back to the payer
   expiry                    -> the same as a void, when the sandbox clock
                                passes the deadline
+
+A conditional payment (docs/programmable.md) is a hold with a ``condition``:
+  time          -> captured in full when the sandbox clock reaches its deadline
+                   (released to the payer instead if the capture is refused
+                   then: a frozen or closed payee, the payee's balance cap)
+  confirmation  -> captured in full when the operator of its named third party's
+                   wallet (``confirmer_wallet``) confirms it before the deadline;
+                   expired at the deadline otherwise
+Either party's operator cancels it before then with a void; a capture request
+is refused (``hold_conditional``): its condition completes it. Each state
+change is one transfer, as any hold's.
 """
 
 from __future__ import annotations
@@ -26,13 +37,21 @@ from ..core.schema import holds
 from ..ledger.accounts import ECNY
 from ..ledger.journal import PostedTransfer, list_transfers_of_hold
 from ..ledger.money import format_amount
-from ..ledger.posting import Leg, Posting, TransferDraft
+from ..ledger.posting import Leg, Posting, Refusal, TransferDraft
 from . import wallet as wl
 from .limits import class_limits
-from .payments import check_statuses, operator_accounts, require_mover, wallet_to_wallet_legs
+from .payments import (
+    check_statuses,
+    operator_accounts,
+    require_mover,
+    status_refusal,
+    wallet_to_wallet_legs,
+)
 
 PENDING, CAPTURED, VOIDED, EXPIRED = "pending", "captured", "voided", "expired"
 STATUSES = (PENDING, CAPTURED, VOIDED, EXPIRED)
+TIME, CONFIRMATION = "time", "confirmation"
+CONDITIONS = (TIME, CONFIRMATION)
 DEFAULT_TIMEOUT = 3600
 MAX_TIMEOUT = 30 * 86400
 
@@ -51,6 +70,8 @@ class Hold:
     resolved_at: datetime | None
     version: int
     transfers: list[PostedTransfer]
+    condition: str | None = None
+    confirmer_wallet_id: int | None = None
 
 
 def _row(tx: Tx, hold_id: int, lock: bool = False) -> sa.Row | None:
@@ -81,6 +102,8 @@ def _to_hold(tx: Tx, row: sa.Row) -> Hold:
         resolved_at=row.resolved_at,
         version=row.version,
         transfers=list_transfers_of_hold(tx, row.id),
+        condition=row.condition,
+        confirmer_wallet_id=row.confirmer_wallet_id,
     )
 
 
@@ -126,6 +149,8 @@ def create(
     amount: int,
     timeout_seconds: int = DEFAULT_TIMEOUT,
     reference: str | None = None,
+    condition: str | None = None,
+    confirmer_wallet_id: int | None = None,
 ) -> Hold:
     require_mover(actor)
     if not 1 <= timeout_seconds <= MAX_TIMEOUT:
@@ -142,6 +167,7 @@ def create(
         )
     if payee.id == payer.id:
         raise errors.DomainError(errors.SAME_WALLET, "a wallet cannot pay itself")
+    _check_condition(tx, condition, confirmer_wallet_id, payer.id, payee.id)
     escrow = operator_accounts(tx, {payer.operator_id})[payer.operator_id]["holds"]
     posting = Posting(tx, [payer.account_id, escrow], limits=class_limits([payer]))
     check_statuses(tx, (payer.id, "paying"), (payee.id, "receiving"))
@@ -156,6 +182,8 @@ def create(
             created_at=now,
             expires_at=now + timedelta(seconds=timeout_seconds),
             usage_day=local_date(now),
+            condition=condition,
+            confirmer_wallet_id=confirmer_wallet_id,
         )
     )
     hold_id = inserted_id(inserted)
@@ -176,6 +204,43 @@ def create(
         )
     )
     return _emitted(tx, "hold.created", _to_hold(tx, _reread(tx, hold_id)), payer, payee)
+
+
+def _check_condition(
+    tx: Tx, condition: str | None, confirmer_id: int | None, payer_id: int, payee_id: int
+) -> None:
+    """A confirmation names its third party's wallet (neither party); a plain
+    hold or one due by time names none."""
+    if condition is not None and condition not in CONDITIONS:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "condition: unknown",
+            errors={"condition": [f"one of {', '.join(CONDITIONS)}"]},
+        )
+    if condition != CONFIRMATION:
+        if confirmer_id is not None:
+            raise errors.DomainError(
+                errors.VALIDATION_FAILED,
+                "confirmer_wallet: only a confirmation names one",
+                errors={"confirmer_wallet": ["only with condition confirmation"]},
+            )
+        return
+    if confirmer_id is None:
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "confirmer_wallet: required",
+            errors={"confirmer_wallet": ["required with condition confirmation"]},
+        )
+    if confirmer_id in (payer_id, payee_id):
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "confirmer_wallet: a third party",
+            errors={"confirmer_wallet": ["must be neither the payer nor the payee"]},
+        )
+    if wl.find(tx, confirmer_id) is None:
+        raise errors.DomainError(
+            errors.WALLET_NOT_FOUND, f"no wallet {confirmer_id}", field="confirmer_wallet"
+        )
 
 
 def _release_draft(
@@ -210,6 +275,8 @@ def _resolve(tx: Tx, row: sa.Row, status: str, captured: int = 0) -> None:
 
 def _require_pending(tx: Tx, row: sa.Row) -> None:
     if row.status == EXPIRED or (row.status == PENDING and row.expires_at <= tx.now()):
+        # (A payment due by time is captured at its deadline, never refused so:
+        # every transaction completes what is due before its work.)
         raise errors.DomainError(
             errors.HOLD_EXPIRED,
             f"hold {row.id} expired at {row.expires_at.isoformat()}",
@@ -228,6 +295,13 @@ def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -
     require_mover(actor)
     row = _visible_row(tx, hold_id, actor, lock=True)
     _require_pending(tx, row)
+    if row.condition is not None:
+        raise errors.DomainError(
+            errors.HOLD_CONDITIONAL,
+            f"hold {row.id} completes when its {row.condition} condition is met",
+            hold_id=row.id,
+            condition=row.condition,
+        )
     amount = row.amount if amount is None else amount
     if amount > row.amount:
         raise errors.DomainError(
@@ -235,6 +309,18 @@ def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -
             f"hold {row.id} is for {row.amount} fen only",
             hold_id=row.id,
         )
+    return _captured_or_raise(_capture_in_full(tx, row, amount))
+
+
+def _captured_or_raise(result: Hold | Refusal) -> Hold:
+    if isinstance(result, Refusal):
+        raise result.error()
+    return result
+
+
+def _capture_in_full(tx: Tx, row: sa.Row, amount: int) -> Hold | Refusal:
+    """Capture ``amount`` of a pending hold (the rest back to the payer); the
+    refusal if the payer, the payee or the ledger says no (nothing written)."""
     found = wl.find_many(tx, {row.wallet_id, row.payee_wallet_id})
     payer, payee = found[row.wallet_id], found[row.payee_wallet_id]
     op_accounts = operator_accounts(tx, {payer.operator_id, payee.operator_id})
@@ -262,7 +348,12 @@ def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -
         drafts.append(_release_draft(row, payer, escrow, row.amount - amount, "hold_release"))
     ids = [a for d in drafts for leg in d.legs for a in (leg.debit, leg.credit)]
     posting = Posting(tx, ids, limits=class_limits([payer, payee]))
-    check_statuses(tx, (payer.id, "paying"), (payee.id, "receiving"))
+    statuses = wl.current_statuses(tx, [payer.id, payee.id])
+    refusal = status_refusal(payer.id, statuses[payer.id], "paying") or status_refusal(
+        payee.id, statuses[payee.id], "receiving"
+    )
+    if refusal is not None:
+        return refusal
     for d in drafts:
         posting.add(d)
     results = posting.commit()
@@ -270,9 +361,28 @@ def capture(tx: Tx, hold_id: int, actor: Principal, amount: int | None = None) -
         if not isinstance(r, PostedTransfer):
             if r.code == errors.LINKED_TRANSFER_FAILED:
                 continue
-            raise r.error()
+            return r
     _resolve(tx, row, CAPTURED, amount)
     return _emitted(tx, "hold.captured", _to_hold(tx, _reread(tx, row.id)), payer, payee)
+
+
+def confirm(tx: Tx, hold_id: int, actor: Principal) -> Hold:
+    """The named third party's operator confirms a conditional payment: it is
+    captured in full."""
+    require_mover(actor)
+    row = _row(tx, hold_id, lock=True)
+    if row is None or row.condition != CONFIRMATION:
+        _visible_row(tx, hold_id, actor)  # not found, unless the parties' operator asks
+        raise errors.DomainError(
+            errors.HOLD_NOT_CONFIRMABLE,
+            f"hold {hold_id} waits for no confirmation",
+            hold_id=hold_id,
+        )
+    # The third party's business: its wallet's operator confirms.
+    if not actor.sees_wallets_of(wl.existing(tx, row.confirmer_wallet_id).operator_id):
+        raise errors.DomainError(errors.HOLD_NOT_FOUND, f"no hold {hold_id}")
+    _require_pending(tx, row)
+    return _captured_or_raise(_capture_in_full(tx, row, row.amount))
 
 
 def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
@@ -312,6 +422,8 @@ def _emitted(tx: Tx, type_: str, h: Hold, payer: wl.Wallet, payee: wl.Wallet) ->
                 "created_at": h.created_at,
                 "expires_at": h.expires_at,
                 "resolved_at": h.resolved_at,
+                "condition": h.condition,
+                "confirmer_wallet": h.confirmer_wallet_id,
             },
             operator_id=payer.operator_id,
             counter_operator_id=payee.operator_id,
@@ -329,6 +441,9 @@ def release_expired(tx: Tx) -> int:
         .with_for_update()
     ).all()
     for row in due:
+        # A payment due by time completes; if its capture is refused, it expires.
+        if row.condition == TIME and isinstance(_capture_in_full(tx, row, row.amount), Hold):
+            continue
         _release(tx, row, EXPIRED, "hold_expiry")
     return len(due)
 

@@ -26,6 +26,7 @@ from ..ledger.accounts import ECNY
 from ..ledger.journal import PostedTransfer, load_transfer
 from ..ledger.money import format_amount
 from ..ledger.posting import POSTED, Leg, Posting, Refusal, TransferDraft
+from . import envelopes
 from . import wallet as wl
 from .limits import class_limits
 
@@ -224,7 +225,14 @@ def post_payments(
         tx, {r.from_wallet_id for r in reqs} | {r.to_wallet_id for r in reqs}
     )
     existing = _existing_by_client_id(tx, scope, [r.client_id for r in reqs if r.client_id])
-    op_accounts = operator_accounts(tx, {w.operator_id for w in found.values()})
+    # The payers' red envelopes, spent first where the payee qualifies.
+    book = envelopes.book_for(
+        tx, {r.from_wallet_id for r in reqs} & found.keys(), {r.to_wallet_id for r in reqs}
+    )
+    op_accounts = operator_accounts(
+        tx,
+        {w.operator_id for w in found.values()} | (book.issuer_operators if book else set()),
+    )
 
     results: list[PostedTransfer | Refusal | Existing | None] = [None] * len(reqs)
     plan: list[tuple[int, TransferDraft, Refusal | None]] = []
@@ -263,23 +271,76 @@ def post_payments(
             plan.append((i, payment_draft(payer, payee, req, op_accounts, scope), None))
 
     account_ids = [a for _, d, _ in plan for leg in d.legs for a in (leg.debit, leg.credit)]
+    if book is not None:
+        account_ids += book.escrow_accounts
+        # Envelope money may cross operators where the payment alone would not.
+        account_ids += [
+            op_accounts[op][kind] for op in op_accounts for kind in ("settlement", "position")
+        ]
     involved = {w for _, d, _ in plan for w in (d.from_wallet_id, d.to_wallet_id) if w is not None}
     posting = Posting(tx, account_ids, limits=class_limits([found[w] for w in involved]))
     statuses = wl.current_statuses(tx, list(involved))
-    for _, draft, refusal in plan:
+    for i, draft, refusal in plan:
         if refusal is None:
             # Not refused yet: a payment's draft, both its wallets known.
             assert draft.from_wallet_id is not None and draft.to_wallet_id is not None
             refusal = status_refusal(
                 draft.from_wallet_id, statuses[draft.from_wallet_id], "paying"
             ) or status_refusal(draft.to_wallet_id, statuses[draft.to_wallet_id], "receiving")
+        if refusal is None and book is not None:
+            draft = _with_envelopes(book, i, draft, found, op_accounts)
         posting.add(draft, refusal)
+        if book is not None and posting.results[-1] is not draft:
+            book.give_back(i)
+    spent = []
     for (i, _, _), result in zip(plan, posting.commit(), strict=True):
         results[i] = result
+        if book is not None and isinstance(result, PostedTransfer) and i in book.draws:
+            spent.append((result.id, reqs[i].to_wallet_id, book.draws[i]))
+    envelopes.record(tx, spent)
     for i, j in repeats.items():
         first = results[j]
         results[i] = Existing(first.id) if isinstance(first, PostedTransfer) else first
     return results  # type: ignore[return-value]
+
+
+def _with_envelopes(
+    book: envelopes.EnvelopeBook,
+    index: int,
+    draft: TransferDraft,
+    found: dict,
+    op_accounts: dict[int, dict[str, int]],
+) -> TransferDraft:
+    """The payment's draft taking what it may of the payer's envelopes first:
+    one transfer, its legs from each envelope's escrow and the rest from the
+    wallet; the whole amount counts against the payer's limits."""
+    assert draft.from_wallet_id is not None and draft.to_wallet_id is not None
+    draws = book.draw(index, draft.from_wallet_id, draft.to_wallet_id, draft.amount)
+    if not draws:
+        return draft
+    payer, payee = found[draft.from_wallet_id], found[draft.to_wallet_id]
+    legs: list[Leg] = []
+    for d in draws:
+        legs += wallet_to_wallet_legs(
+            d.envelope.account_id,
+            d.envelope.operator_id,
+            payee.account_id,
+            payee.operator_id,
+            d.amount,
+            op_accounts,
+        )
+    own = draft.amount - sum(d.amount for d in draws)
+    if own:
+        legs += wallet_to_wallet_legs(
+            payer.account_id,
+            payer.operator_id,
+            payee.account_id,
+            payee.operator_id,
+            own,
+            op_accounts,
+        )
+    draft.legs = legs
+    return draft
 
 
 def _as_request(row) -> PaymentRequest:
@@ -354,13 +415,16 @@ def refund(
             )
         ).scalar_one()
     )
-    if refunded + amount > original.amount:
+    # Red-envelope money a payment spent was the issuer's: it is not refunded.
+    envelope_part = envelopes.spent_in(tx, original.id)
+    if refunded + amount > original.amount - envelope_part:
         raise errors.DomainError(
             errors.REFUND_EXCEEDS_PAYMENT,
-            f"transfer {original.id} was {format_amount(original.amount)}; "
-            f"{format_amount(refunded)} is refunded already",
+            f"transfer {original.id} was {format_amount(original.amount)}"
+            + (f", {format_amount(envelope_part)} of it red envelopes" if envelope_part else "")
+            + f"; {format_amount(refunded)} is refunded already",
             refunded=format_amount(refunded),
-            refundable=format_amount(original.amount - refunded),
+            refundable=format_amount(original.amount - envelope_part - refunded),
         )
     return posting.post(draft)
 

@@ -23,6 +23,19 @@ from ..tier1 import operators as ops
 
 CLASSES = (1, 2, 3, 4)
 KINDS = ("personal", "merchant")
+# A merchant wallet's category: what red-envelope campaigns may require of the
+# merchants they pay (docs/programmable.md).
+MERCHANT_CATEGORIES = (
+    "catering",
+    "supermarket",
+    "retail",
+    "hospitality",
+    "transport",
+    "entertainment",
+    "health",
+    "education",
+    "services",
+)
 ACTIVE, FROZEN, CLOSED = "active", "frozen", "closed"
 STATUSES = (ACTIVE, FROZEN, CLOSED)
 REGION_RE = re.compile(r"[A-Z]{2}")
@@ -49,6 +62,7 @@ class Wallet:
     available: int  # in the wallet account now: what it can spend
     held: int  # reserved by its open holds (in the operator's escrow)
     subwallets_balance: int | None = None  # parents only: their sub-wallets' balances
+    merchant_category: str | None = None  # merchants only: one of MERCHANT_CATEGORIES
 
     @property
     def balance(self) -> int:
@@ -100,6 +114,15 @@ def _check_birth_date(tx: Tx, birth_date: date | None) -> None:
         raise _invalid("birth_date", "must not be in the future")
 
 
+def _check_category(kind: str, category: str | None) -> None:
+    if category is None:
+        return
+    if kind != "merchant":
+        raise _invalid("merchant_category", "only a merchant wallet has one")
+    if category not in MERCHANT_CATEGORIES:
+        raise _invalid("merchant_category", f"must be one of {', '.join(MERCHANT_CATEGORIES)}")
+
+
 def open_wallet(
     tx: Tx,
     actor: Principal,
@@ -114,6 +137,7 @@ def open_wallet(
     parent_id: int | None = None,
     label: str | None = None,
     phone_secret: str,
+    merchant_category: str | None = None,
 ) -> Wallet:
     if operator_code is None:
         if actor.role != OPERATOR:
@@ -127,6 +151,7 @@ def open_wallet(
         raise _invalid("kind", "must be personal or merchant")
     if not REGION_RE.fullmatch(region or ""):
         raise _invalid("region", "must be a two-letter region code such as CN, MO or HK")
+    _check_category(kind, merchant_category)
     if phone is not None and not PHONE_RE.fullmatch(phone):
         raise _invalid("phone", "must be an E.164 number such as +8613800000000")
     if wallet_class == 4:
@@ -160,6 +185,7 @@ def open_wallet(
             parent_id=parent_id,
             label=label,
             created_at=now,
+            merchant_category=merchant_category,
         )
     )
     wallet_id = inserted_id(inserted)
@@ -218,6 +244,7 @@ def _from_row(row: sa.Row) -> Wallet:
         account_id=row.account_id,
         available=row.available,
         held=int(row.held),
+        merchant_category=row.merchant_category,
     )
 
 
@@ -380,8 +407,10 @@ def update(
     birth_date: date | None = None,
     phone: str | None = None,
     phone_secret: str,
+    merchant_category: str | None = None,
 ) -> Wallet:
-    """Upgrade or downgrade the class (limits change from now on), or relabel.
+    """Upgrade or downgrade the class (limits change from now on), relabel, or
+    set a merchant's category.
     Needs the ETag of the wallet as read (412 if it changed since, 428 if absent)."""
     w = _lock(tx, wallet_id, actor)  # 404 before 428: say nothing of others' wallets
     if if_match is None:
@@ -392,6 +421,9 @@ def update(
     values: dict = {}
     if label is not None:
         values["label"] = label
+    if merchant_category is not None:
+        _check_category(w.kind, merchant_category)
+        values["merchant_category"] = merchant_category
     if wallet_class is not None and wallet_class != w.wallet_class:
         if wallet_class == 4:
             # Anonymous: keep nothing about the holder but a phone-number hash.
@@ -439,6 +471,7 @@ def document(w: Wallet) -> dict:
         "has_phone": w.has_phone,
         "parent_id": w.parent_id,
         "label": w.label,
+        "merchant_category": w.merchant_category,
         "balance": format_amount(w.balance),
         "available": format_amount(w.available),
         "held": format_amount(w.held),

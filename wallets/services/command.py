@@ -6,8 +6,9 @@ command line, a scenario's replay through the API — describes it as a
 payload) and hands it with the use case to :func:`execute`, which runs one
 transaction:
 
-1. release the holds whose deadline the sandbox clock has passed, so the work
-   sees their funds back;
+1. release the holds whose deadline the sandbox clock has passed and end the
+   red-envelope campaigns past their validity (retail/deadlines.py), so the
+   work sees their funds back;
 2. claim the Idempotency-Key (a concurrent request with the same key waits
    here for this transaction, then replays its answer: wallets/services/idempotency.py);
 3. do the work (the use case), render its answer;
@@ -34,7 +35,7 @@ from ..audit import log as audit_log
 from ..core import errors
 from ..core.db import Database, Tx, loggable
 from ..core.principal import Principal
-from ..retail import holds
+from ..retail import deadlines
 from . import idempotency
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def execute(
                     )
                     return Outcome(found.status, body, replayed=True)
                 claim = found
-            holds.release_expired_if_due_in(tx)
+            deadlines.release_expired_if_due_in(tx)
             result = use_case(tx)
             document = render(tx, result) if render is not None else result
             # A newline ends it, as Flask's own JSON answers; a replay sends it as stored.
@@ -195,7 +196,7 @@ def record_refusal(db: Database, call: audit_log.Call, status: int, error_code: 
     not hide the refusal itself: it is logged, not raised."""
 
     def record(tx: Tx) -> None:
-        holds.release_expired_if_due_in(tx)
+        deadlines.release_expired_if_due_in(tx)
         audit_log.record(tx, call, status, error_code=error_code)
 
     try:
@@ -214,8 +215,8 @@ def read(db: Database, fn: Callable[[Tx], T]) -> T:
     not the reader's; it costs an index probe in the read's own transaction, and
     a write transaction only on the first read after a deadline."""
     due = object()
-    while (found := db.read(lambda tx: due if holds.any_due(tx) else fn(tx))) is due:
-        db.write(holds.release_expired)
+    while (found := db.read(lambda tx: due if deadlines.any_due(tx) else fn(tx))) is due:
+        db.write(deadlines.release_expired)
     return found  # type: ignore[return-value]
 
 

@@ -47,7 +47,7 @@ class OperatorFigures:
     reserve: int
     position: int
     vault: int
-    holds: int  # its wallets' open holds, in escrow
+    holds: int  # in escrow: its wallets' open holds and its red-envelope campaigns' money
     wallets_total: int  # its wallets' available balances
     wallet_count: int
     reserve_consumed: int  # reserve its issuance consumed, net of what redemptions released
@@ -177,13 +177,16 @@ def list_(tx: Tx, actor: Principal, after: str | None, limit: int) -> list[Opera
 
 def figures(tx: Tx, op: Operator) -> OperatorFigures:
     bal = accounts.c.credits_posted - accounts.c.debits_posted
-    by_kind = dict(
-        tx.conn.execute(
-            sa.select(accounts.c.kind, bal).where(
-                accounts.c.operator_id == op.id, accounts.c.wallet_id.is_(None)
-            )
+    # Summed by kind: an operator has one account of each kind of its own, and
+    # a red-envelope campaign's escrow (kind envelopes) for each of its issuers'.
+    by_kind = {
+        kind: int(total)
+        for kind, total in tx.conn.execute(
+            sa.select(accounts.c.kind, sa.func.sum(bal))
+            .where(accounts.c.operator_id == op.id, accounts.c.wallet_id.is_(None))
+            .group_by(accounts.c.kind)
         ).all()
-    )
+    }
     w_total, w_count = tx.conn.execute(
         sa.select(sa.func.coalesce(sa.func.sum(bal), 0), sa.func.count())
         .select_from(accounts.join(wallets, wallets.c.id == accounts.c.wallet_id))
@@ -211,7 +214,7 @@ def figures(tx: Tx, op: Operator) -> OperatorFigures:
         reserve=by_kind.get("reserve", 0),
         position=by_kind.get("position", 0),
         vault=by_kind.get("vault", 0),
-        holds=by_kind.get("holds", 0),
+        holds=by_kind.get("holds", 0) + by_kind.get("envelopes", 0),
         wallets_total=int(w_total),
         wallet_count=int(w_count),
         reserve_consumed=int(moved.get(held, 0)) - int(moved.get(reserve_acc, 0)),
