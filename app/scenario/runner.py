@@ -149,6 +149,7 @@ class Runner:
                 operator=c["operator"],
                 beneficiaries={k: self.wallets[v] for k, v in c.get("beneficiaries", {}).items()},
                 chips_approved=c.get("chips_approved"),
+                chip_currency=c.get("chip_currency"),
             )
             self.casinos.append(c["ref"])
             self.wallets[f"{c['ref']}:wallet"] = casino["merchant_wallet"]

@@ -7,6 +7,7 @@ from marshmallow import ValidationError, fields, validate
 from wallets.casino.model import OPERATION_KINDS
 from wallets.core.schema import MAX_ID, MAX_ID32
 from wallets.ledger.money import AmountError, parse_rate
+from wallets.rules.profile import CHIP_CURRENCIES
 from wallets.supervision import alerts
 
 from .common import (
@@ -71,9 +72,21 @@ class CasinoCreate(StrictSchema):
     )
     chips_approved = Amount(
         metadata={
-            "description": "The chips in circulation DICJ approved (Law 7/2022): a buy-in "
-            "that would put more chips with players is refused. Absent: none recorded"
+            "description": "The chips in circulation DICJ approved (Law 7/2022), in the "
+            "chip currency: a buy-in that would put more chips with players is refused. "
+            "Absent: none recorded"
         }
+    )
+    chip_currency = fields.String(
+        load_default="CNY",
+        validate=validate.OneOf(CHIP_CURRENCIES),
+        metadata={
+            "enum": list(CHIP_CURRENCIES),
+            "description": "The currency of its chips (fixed at registration): chip amounts "
+            "at its cage are cents/avos of it, converted from and to e-CNY at the rate in "
+            "force (docs/macau.md §13). Default CNY (a choice of the sandbox: Macau's "
+            "chips are in HKD or MOP)",
+        },
     )
 
 
@@ -87,6 +100,7 @@ class CasinoOut(Output):
     name = fields.String()
     operator = fields.String(attribute="operator_code")
     chip_asset = fields.String()
+    chip_currency = one_of(CHIP_CURRENCIES)
     merchant_wallet = Integer(attribute="merchant_wallet_id")
     treasury_wallet = Integer(attribute="treasury_wallet_id")
     float_amount = Amount(data_key="float")
@@ -247,7 +261,13 @@ class CreditDrawBody(StrictSchema):
 
 
 class CreditRepaymentBody(CreditDrawBody):
-    amount = Amount(required=True, metadata={"description": "e-CNY repaid"})
+    amount = Amount(
+        required=True,
+        metadata={
+            "description": "The debt repaid, in the chip currency; the e-CNY paid is its "
+            "value at the rate in force, rounded up (as much for CNY chips)"
+        },
+    )
     payment_code = fields.String(
         validate=validate.Length(min=1, max=PAYMENT_CODE_MAX_LENGTH),
         metadata={"description": "A payment code of the player's wallet, as for a buy-in"},
@@ -263,6 +283,12 @@ class CreditMovementOut(Output):
     at = fields.DateTime()
     amount = Amount()
     outstanding = Amount(allow_zero=True, metadata={"description": "Owed after it"})
+    ecny_amount = Amount(
+        allow_none=True, metadata={"description": "Repayments: the e-CNY paid (null for draws)"}
+    )
+    rate = fields.String(
+        allow_none=True, metadata={"description": "Repayments: chips per CNY (null for draws)"}
+    )
     transfers = fields.List(fields.Nested(TransferOut))
     alerts = fields.List(fields.Nested(lambda: AlertBriefOut()))
 
@@ -336,8 +362,26 @@ class CageOperationOut(Output):
     player = Integer(attribute="wallet_id")
     gaming_day = fields.Date()
     at = fields.DateTime()
-    amount = Amount(metadata={"description": "Bought in, cashed out, or wagered"})
+    amount = Amount(
+        metadata={
+            "description": "Chips bought, cashed out, or wagered, in the chip currency",
+            "example": "100.00",
+        }
+    )
     payout = Amount(allow_zero=True)
+    chip_currency = one_of(CHIP_CURRENCIES)
+    ecny_amount = Amount(
+        allow_none=True,
+        metadata={"description": "Buy-ins and cash-outs: the e-CNY paid (null for plays)"},
+    )
+    rate = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Buy-ins and cash-outs: the rate converted at, chips per CNY "
+            "(1 for CNY chips; null for plays)",
+            "example": "1.067961",
+        },
+    )
     transfers = fields.List(fields.Nested(TransferOut))
     alerts = fields.List(fields.Nested(AlertBriefOut), metadata={"description": "Raised by it"})
 
@@ -350,8 +394,14 @@ class OperationOut(Output):
     holder_id = fields.String()
     gaming_day = fields.Date()
     at = fields.DateTime()
-    amount = Amount()
+    amount = Amount(metadata={"description": "In the chip currency", "example": "100.00"})
     payout = Amount(allow_zero=True)
+    ecny_amount = Amount(
+        allow_none=True, metadata={"description": "Buy-ins and cash-outs: the e-CNY paid"}
+    )
+    rate = fields.String(
+        allow_none=True, metadata={"description": "Buy-ins and cash-outs: chips per CNY"}
+    )
     transfer_ids = fields.List(Integer())
 
 
