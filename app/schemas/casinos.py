@@ -127,9 +127,10 @@ class ChipsApprovalBody(StrictSchema):
 class CirculationOut(Output):
     approved = fields.String(allow_none=True)
     now = fields.String(metadata={"description": "Chips with players at the close"})
+    now_cny = fields.String(metadata={"description": "now in CNY at the closing rate"})
     ecny_cash = fields.String(metadata={"description": "The casino wallet's e-CNY after the sweep"})
     coverage = fields.String(
-        allow_none=True, metadata={"description": "ecny_cash / now (null: no chips out)"}
+        allow_none=True, metadata={"description": "ecny_cash / now_cny (null: no chips out)"}
     )
 
 
@@ -213,9 +214,12 @@ class PromoterCommissionOut(Output):
     promoter = fields.String(metadata={"description": "Its licence"})
     wallet = Integer()
     players = Integer()
-    net_rolling = fields.String(metadata={"description": "Its players' wagers of the day"})
+    net_rolling = fields.String(
+        metadata={"description": "Its players' wagers of the day, in the chip currency"}
+    )
     rate = fields.String()
-    commission = fields.String()
+    commission = fields.String(metadata={"description": "In CNY at the closing rate: paid"})
+    commission_chip_currency = fields.String(metadata={"description": "net_rolling x rate"})
     withholding = fields.String(metadata={"description": "Tax withheld at source"})
     paid = fields.String(metadata={"description": "commission - withholding, to its wallet"})
     transfer_ids = fields.List(Integer())
@@ -461,14 +465,20 @@ class CheckResultOut(Output):
 
 class TaxOut(Output):
     rate = fields.String(metadata={"example": "0.35"})
-    amount = fields.String(metadata={"example": "1234.50"})
+    amount = fields.String(
+        metadata={"description": "e-CNY paid: the rate of ggr_cny", "example": "1234.50"}
+    )
+    amount_chip_currency = fields.String(metadata={"description": "The rate of ggr"})
     transfer_id = Integer(allow_none=True)
 
 
 class ContributionPaymentOut(Output):
     name = fields.String(metadata={"example": "macao_foundation"})
     rate = fields.String(metadata={"example": "0.02"})
-    amount = fields.String(metadata={"example": "460.00"})
+    amount = fields.String(
+        metadata={"description": "e-CNY paid: the rate of ggr_cny", "example": "460.00"}
+    )
+    amount_chip_currency = fields.String(metadata={"description": "The rate of ggr"})
     wallet = Integer(metadata={"description": "The beneficiary's wallet"})
     transfer_id = Integer(allow_none=True)
 
@@ -476,7 +486,29 @@ class ContributionPaymentOut(Output):
 class ContributionsOut(Output):
     rate = fields.String(metadata={"description": "The shares together", "example": "0.05"})
     amount = fields.String(metadata={"description": "The payments together"})
+    amount_chip_currency = fields.String()
     payments = fields.List(fields.Nested(ContributionPaymentOut))
+
+
+class FxResultOut(Output):
+    rate = fields.String(
+        metadata={
+            "description": "Chips per CNY in force when the gaming day ends: the rate "
+            "of every CNY figure of the close",
+            "example": "1.067961",
+        }
+    )
+    mop_per_cny = fields.String(metadata={"example": "1.10"})
+    buy_ins_ecny = fields.String(metadata={"description": "e-CNY the cage took for chips"})
+    cash_outs_ecny = fields.String(metadata={"description": "e-CNY the cage paid for chips"})
+    credit_repaid_ecny = fields.String()
+    result = fields.String(
+        metadata={
+            "description": "FX gain (loss below zero): the cage's e-CNY (buy-ins - cash-outs "
+            "+ credit repaid, each at its own rate) - (GGR + the change in chips with "
+            "players - the change in credit outstanding, in CNY at the closing rate)"
+        }
+    )
 
 
 class SweepOut(Output):
@@ -518,7 +550,12 @@ class GamingDayReportOut(Output):
     cash_outs = fields.String()
     turnover = fields.String()
     payouts = fields.String()
-    ggr = fields.String(metadata={"description": "Gross gaming revenue: turnover - payouts"})
+    ggr = fields.String(
+        metadata={"description": "Gross gaming revenue: turnover - payouts (chip currency)"}
+    )
+    chip_currency = one_of(CHIP_CURRENCIES)
+    ggr_cny = fields.String(metadata={"description": "ggr in CNY at the closing rate"})
+    fx = fields.Nested(FxResultOut)
     special_gaming_tax = fields.Nested(TaxOut)
     contributions = fields.Nested(ContributionsOut)
     sweep = fields.Nested(SweepOut)
