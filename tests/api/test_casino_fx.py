@@ -456,3 +456,32 @@ def test_the_close_identity_holds_to_the_fen_at_any_rates(sandbox, currency, rat
     if currency == "CNY":
         assert report["fx"]["result"] == "0.00" and report["fx"]["rate"] == "1"
     assert checks(report)["chips_match_cage"]["ok"]
+
+
+def test_structuring_and_the_mainland_quota_at_an_hkd_casino(sandbox):
+    """Structuring sums chips against the threshold in chips (HKD 485,436.90);
+    the mainland quota (USD 50,000 = CNY 360,000.00) counts the e-CNY paid,
+    not the chips bought."""
+    sb = sandbox
+    macau_world(sb, chip_currency="HKD")
+    smurf = player(sb, "600000.00", "h-smurf")
+    first = cage(sb, "buy-ins", smurf, amount="227000.00")  # HKD 242,427.14
+    assert "structuring" not in [a["type"] for a in first["alerts"]]
+    second = cage(sb, "buy-ins", smurf, amount="227500.00")  # HKD 242,961.12: 485,388.26
+    assert "structuring" not in [a["type"] for a in second["alerts"]]
+    third = cage(sb, "buy-ins", smurf, amount="50.00")  # HKD 53.39: 485,441.65, past it
+    found = [a for a in third["alerts"] if a["type"] == "structuring"]
+    assert len(found) == 1
+    evidence = sb.ok("GET", f"/v1/alerts/{found[0]['id']}", key="admin")["evidence"]
+    assert (evidence["threshold"], evidence["total"], evidence["chip_currency"]) == (
+        "485436.90",
+        "485441.65",
+        "HKD",
+    )
+    # CNY 340,000.00 buys HKD 363,106.74: more than 360,000 in chips, less in e-CNY.
+    mainland = sb.wallet("BOCMO", 1, fund="400000.00", region="CN", holder_id="h-cn")
+    op = cage(sb, "buy-ins", mainland, amount="340000.00")
+    assert op["amount"] == "363106.74"
+    assert [a["type"] for a in op["alerts"]] == ["mainland_wallet"]
+    op = cage(sb, "buy-ins", mainland, amount="20000.01")  # CNY 360,000.01 in the year
+    assert "mainland_yearly_cap" in [a["type"] for a in op["alerts"]]
