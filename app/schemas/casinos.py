@@ -119,7 +119,7 @@ class ChipsApprovalBody(StrictSchema):
         allow_zero=True,
         metadata={
             "description": "The chips in circulation DICJ approved for the casino "
-            "(Law 7/2022); null: no approved figure"
+            "(Law 7/2022), in its chip currency; null: no approved figure"
         },
     )
 

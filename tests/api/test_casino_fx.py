@@ -485,3 +485,41 @@ def test_structuring_and_the_mainland_quota_at_an_hkd_casino(sandbox):
     assert [a["type"] for a in op["alerts"]] == ["mainland_wallet"]
     op = cage(sb, "buy-ins", mainland, amount="20000.01")  # CNY 360,000.01 in the year
     assert "mainland_yearly_cap" in [a["type"] for a in op["alerts"]]
+
+
+def test_0013_completes_a_stored_report_as_a_cny_close_gives_it(sandbox):
+    """Migration 0013 gives the reports closed before it (CNY casinos) the
+    figures a close reports now: exactly what a CNY casino's close gives."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    import wallets.migrations.versions as versions
+
+    path = Path(versions.__path__[0]) / "0013_chip_currency.py"
+    spec = importlib.util.spec_from_file_location("m0013", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    sb = sandbox
+    macau_world(sb)
+    p = player(sb, "50000.00", "h-old")
+    cage(sb, "buy-ins", p, amount="10000.00")
+    cage(sb, "plays", p, wager="2000.00", payout="500.00")
+    cage(sb, "cash-outs", p, amount="3000.00")
+    advance(sb, 21 * 3600)
+    report = close(sb)
+    old = json.loads(json.dumps(report))
+    del old["chip_currency"], old["ggr_cny"], old["fx"]
+    del old["special_gaming_tax"]["amount_chip_currency"]
+    del old["contributions"]["amount_chip_currency"]
+    for payment in old["contributions"]["payments"]:
+        del payment["amount_chip_currency"]
+    del old["chips_in_circulation"]["now_cny"]
+    figures = next(c for c in old["checks"] if c["name"] == "ecny_receipts_match")["figures"]
+    for name in ("ggr_cny", "chips_with_players_change_cny", "credit_outstanding_change_cny"):
+        del figures[name]
+    del figures["fx_result"]
+    migration._as_cny_close(old, "1.10")
+    assert old == report
