@@ -22,7 +22,7 @@ def cny(amount: int | str | None) -> str:
     return format_cny(parse_signed_amount(amount) if isinstance(amount, str) else amount)
 
 
-def money(amount: int | str | None, currency: str | None = "CNY") -> str:
+def in_currency(amount: int | str | None, currency: str | None = "CNY") -> str:
     """``HKD 1,234.56``: a casino's chip figure in its chip currency (``CNY`` as :func:`cny`)."""
     text = cny(amount)
     return text if currency in (None, "CNY") or text == "—" else f"{currency}{text[3:]}"
