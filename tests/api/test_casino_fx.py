@@ -175,7 +175,12 @@ def _ltr(op: dict) -> list[dict]:
 def test_ltr_at_exactly_mop_500000_in_each_chip_currency(sandbox):
     sb = sandbox
     doc = rated_profile(
-        sb, "macau-fx-ltr", [{"from": "2026-03-02T12:00:00+08:00", "mop_per_cny": "1.25"}]
+        sb,
+        "macau-fx-ltr",
+        [
+            {"from": "2026-03-02T12:00:00+08:00", "mop_per_cny": "1.25"},
+            {"from": "2026-03-02T20:00:00+08:00", "mop_per_cny": "1.10"},
+        ],
     )
     macau_world(sb, profile=doc, chip_currency="MOP")
     whale = player(sb, "2000000.00", "h-whale")
@@ -256,6 +261,14 @@ def test_ltr_at_exactly_mop_500000_in_each_chip_currency(sandbox):
     for ref in ("COTAI", "HKDC", "CNYC"):
         report = sb.ok("POST", f"/v1/casinos/{ref}/gaming-days/{DAY}/close", key="admin")
         assert checks(report)["ltr_filed"]["ok"], (ref, report["checks"])
+    # CNYC's one large transaction was large at noon's rate only (back to 1.10
+    # at 20:00, the threshold at the day's end is CNY 454,545.46 again).
+    figures = checks(report)["ltr_filed"]["figures"]
+    assert (figures["large_transactions"], figures["filed"], figures["threshold"]) == (
+        1,
+        1,
+        "454545.46",
+    )
 
 
 def test_the_close_of_an_hkd_casino_in_hkd_and_in_cny(sandbox):

@@ -90,6 +90,17 @@ def ltr_threshold(tx: Tx, rules: CasinoRules, currency: str, at: datetime) -> in
     return divide_by_rate(rules.ltr_threshold_mop, per_unit)
 
 
+def lowest_ltr_threshold(
+    tx: Tx, rules: CasinoRules, currency: str, start: datetime, end: datetime
+) -> int:
+    """The lowest LTR threshold in chips of ``currency`` in force over [start, end)."""
+    fx = rates(tx)
+    if currency != CNY:
+        return ltr_threshold(tx, rules, currency, start)
+    in_force = [fx.mop_per_cny_at(start), *(r for at, r in fx.rates if start < at < end)]
+    return min(divide_by_rate(rules.ltr_threshold_mop, r) for r in in_force)
+
+
 def nothing_converted(amount: int, rate: Decimal, currency: str, what: str) -> errors.DomainError:
     return errors.DomainError(
         errors.AMOUNT_BELOW_CONVERSION,

@@ -637,7 +637,7 @@ def _ltr_filed(
         return fx.ltr_threshold(tx, rules, currency, at)
 
     ct = casino_transactions
-    floor = min(threshold_at(start), threshold_at(end - _INSTANT))
+    floor = fx.lowest_ltr_threshold(tx, rules, c.chip_currency, start, end)
     large = [
         r
         for r in tx.conn.execute(
@@ -686,6 +686,7 @@ def _ltr_filed(
                 sa.or_(t.c.from_wallet_id == merchant, t.c.to_wallet_id == merchant),
                 t.c.posted_at >= start,
                 t.c.posted_at < end,
+                t.c.amount >= fx.lowest_ltr_threshold(tx, rules, fx.CNY, start, end),
                 t.c.kind.not_in(NOT_RECEIPTS),
                 t.c.id.not_in(cage_ids),
                 t.c.id.not_in(_close_transfer_ids(tx, c.id)),
