@@ -196,8 +196,13 @@ class Profile:
         """The figures the sandbox computes from the document, as strings."""
         if self.casino is None:
             return {}
+        assert self.fx is not None, "a profile with casino rules has fx"
         return {
             "ltr_threshold_cny": format_amount(self.casino.ltr_threshold),
+            # HKD chips' threshold, by the peg (docs/macau.md §13).
+            "ltr_threshold_hkd": format_amount(
+                divide_by_rate(self.casino.ltr_threshold_mop, self.fx.mop_per_hkd)
+            ),
             "mainland_yearly_cap_cny": format_amount(self.casino.mainland_yearly_cap),
         }
 
