@@ -536,3 +536,22 @@ def test_0013_completes_a_stored_report_as_a_cny_close_gives_it(sandbox):
     del figures["fx_result"]
     migration._as_cny_close(old, "1.10")
     assert old == report
+
+
+def test_a_conversion_past_the_largest_amount_or_to_no_rate_is_refused(sandbox):
+    sb = sandbox
+    doc = rated_profile(sb, "macau-fx-big", [], mop_per_cny="999999")
+    macau_world(sb, profile=doc, chip_currency="MOP")
+    p = player(sb, "100.00", "h-big")
+    before = sb.journal_count()
+    # CNY 1,000,000,000.00 would be MOP 999,999,000,000,000.00: past the largest amount.
+    refused = cage(sb, "buy-ins", p, status=422, amount="1000000000.00")
+    assert refused["code"] == "validation_failed" and "amount" in refused["errors"]
+    assert sb.journal_count() == before and sb.balance(p) == "100.00"
+    assert cage(sb, "buy-ins", p, amount="0.01")["amount"] == "9999.99"
+    # A rate table whose HKD rate rounds to nothing is no profile.
+    bad = copy.deepcopy(doc)
+    bad.update(name="macau-fx-nil")
+    bad["fx"].update(mop_per_cny="0.000001", mop_per_hkd="3")
+    r = sb.call("PUT", "/v1/sandbox/profile", "admin", json={"document": bad})
+    assert r.status_code == 422 and "fx.mop_per_hkd" in r.get_json()["detail"]

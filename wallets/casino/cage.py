@@ -248,8 +248,7 @@ def buy_in(
     player = player_wallet(tx, wallet_id)
     rate = fx.rate_at(tx, c.chip_currency, tx.now())
     bought = fx.to_chips(amount, rate)
-    if bought == 0:
-        raise fx.nothing_converted(amount, rate, c.chip_currency, "CNY into chips")
+    fx.check_convertible(bought, amount, rate, c.chip_currency, "CNY into chips")
     cage_rules.check_player(tx, rules, c, player, amount=bought, gaming=True, paying=True)
     if c.chips_approved is not None:
         check_chips_approved(tx, c, bought)
@@ -360,8 +359,7 @@ def cash_out(
     player = player_wallet(tx, wallet_id)
     rate = fx.rate_at(tx, c.chip_currency, tx.now())
     paid = fx.to_ecny(amount, rate)
-    if paid == 0:
-        raise fx.nothing_converted(amount, rate, c.chip_currency, "chips into CNY")
+    fx.check_convertible(paid, amount, rate, c.chip_currency, "chips into CNY")
     cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
     payee = player if pay_to is None or pay_to == player.id else player_wallet(tx, pay_to, "pay_to")
     third_party = payee.id != player.id and cage_rules.third_party_payout(

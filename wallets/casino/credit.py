@@ -198,6 +198,7 @@ def repay(
     c, rules = cage.for_cage(tx, ref, actor)
     rate = fx.rate_at(tx, c.chip_currency, tx.now())
     ecny = fx.repayment_ecny(amount, rate)
+    fx.check_convertible(ecny, amount, rate, c.chip_currency, "chips of debt into CNY")
     if payment_code is not None or rules.payment_code_required:
         payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=ecny, casino_id=c.id)
     player = cage.player_wallet(tx, wallet_id)

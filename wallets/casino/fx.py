@@ -20,7 +20,13 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from ..core import errors
-from ..ledger.money import apply_rate, divide_by_rate, format_amount, format_rate
+from ..ledger.money import (
+    MAX_AMOUNT_FEN,
+    apply_rate,
+    divide_by_rate,
+    format_amount,
+    format_rate,
+)
 from ..rules.profile import CHIP_CURRENCIES, FxRates, active_profile
 
 if TYPE_CHECKING:
@@ -99,6 +105,21 @@ def lowest_ltr_threshold(
         return ltr_threshold(tx, rules, currency, start)
     in_force = [fx.mop_per_cny_at(start), *(r for at, r in fx.rates if start < at < end)]
     return min(divide_by_rate(rules.ltr_threshold_mop, r) for r in in_force)
+
+
+def check_convertible(converted: int, amount: int, rate: Decimal, currency: str, what: str) -> None:
+    """Refuse a conversion that gives nothing (``amount_below_conversion``) or
+    more than the largest amount the sandbox moves (``validation_failed``)."""
+    if converted == 0:
+        raise nothing_converted(amount, rate, currency, what)
+    if converted > MAX_AMOUNT_FEN:
+        message = (
+            f"{format_amount(amount)} {what} at {format_rate(rate)} {currency} per CNY is more "
+            f"than {format_amount(MAX_AMOUNT_FEN)}"
+        )
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED, f"amount: {message}", errors={"amount": [message]}
+        )
 
 
 def nothing_converted(amount: int, rate: Decimal, currency: str, what: str) -> errors.DomainError:

@@ -325,6 +325,17 @@ class _FxSchema(ma.Schema):
     )
 
     @ma.validates_schema
+    def _hkd_rates(self, data, **kwargs):
+        peg = data.get("mop_per_hkd", MOP_PER_HKD)
+        for rate in [data.get("mop_per_cny"), *(r["mop_per_cny"] for r in data.get("rates", []))]:
+            if rate is not None and (rate / peg).quantize(RATE_PLACES, ROUND_HALF_EVEN) == 0:
+                raise ma.ValidationError(
+                    f"MOP {rate} per CNY at {peg} MOP per HKD is HKD 0.000000 per CNY "
+                    "(to 6 decimals): no rate",
+                    field_name="mop_per_hkd",
+                )
+
+    @ma.validates_schema
     def _in_order(self, data, **kwargs):
         times = [r["since"] for r in data.get("rates", [])]
         if any(b <= a for a, b in zip(times, times[1:], strict=False)):
