@@ -555,3 +555,22 @@ def test_a_conversion_past_the_largest_amount_or_to_no_rate_is_refused(sandbox):
     bad["fx"].update(mop_per_cny="0.000001", mop_per_hkd="3")
     r = sb.call("PUT", "/v1/sandbox/profile", "admin", json={"document": bad})
     assert r.status_code == 422 and "fx.mop_per_hkd" in r.get_json()["detail"]
+
+
+def test_the_identified_wallet_rule_compares_the_chips_with_the_hkd_threshold(sandbox):
+    """A class 2 wallet, not identified enough under this profile (class 1
+    only): CNY 454,545.53 buys HKD 485,436.89 (MOP 499,999.997), below the
+    threshold though above its CNY figure (454,545.46); CNY 454,545.54 buys
+    HKD 485,436.90, at it: refused, nothing moved."""
+    from macau_world import high_roller_profile
+
+    sb = sandbox
+    doc = high_roller_profile(sb)
+    doc["casino"]["large_transaction"]["identified_classes"] = [1]
+    macau_world(sb, profile=doc, chip_currency="HKD")
+    p = sb.wallet("BOCMO", 2, fund="500000.00", region="MO", holder_id="h-class2")
+    refused = cage(sb, "buy-ins", p, status=422, amount="454545.54")
+    assert (refused["code"], refused["threshold"]) == ("identified_wallet_required", "485436.90")
+    assert sb.balance(p) == "500000.00"
+    op = cage(sb, "buy-ins", p, amount="454545.53")
+    assert op["amount"] == "485436.89" and _ltr(op) == []
