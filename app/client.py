@@ -461,9 +461,11 @@ class Client:
         supervisors: list[int] | None = None,
         beneficiaries: dict[str, int] | None = None,
         chips_approved: str | None = None,
+        chip_currency: str | None = None,
         **kw,
     ) -> JSON:
         body = self._drop_none(
+            chip_currency=chip_currency,
             ref=ref,
             name=name,
             operator=operator,

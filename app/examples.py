@@ -94,6 +94,7 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
         "operator": "BOCMO",
         "treasury_wallet": 14,
         "float": "500000.00",
+        "chip_currency": "HKD",
     },
     "buyIn": {
         "player": 2,

@@ -102,6 +102,8 @@ def test_a_profile_document_of_the_sandboxs_own_gets_payment_codes(empty_url):
     del doc["alerts"]["holidays"]  # keys the parser before 0009 refuses
     for key in ("promoters", "third_party_payout", "chip_walking", "pooling"):
         del doc["casino"][key]
+    for key in ("mop_per_hkd", "rates"):  # keys the parser before 0013 refuses
+        del doc["fx"][key]
     dbmod.upgrade(empty_url, "0005")
     engine = dbmod.make_engine(empty_url)
     with engine.begin() as conn:
@@ -162,5 +164,41 @@ def test_0009_downgrade_leaves_a_document_the_old_parser_reads(tmp_path):
     del expected["alerts"]["holidays"]
     for key in ("promoters", "third_party_payout", "chip_walking", "pooling"):
         del expected["casino"][key]
+    for key in ("mop_per_hkd", "rates"):  # 0013's downgrade took them out
+        del expected["fx"][key]
     expected["casino"]["tax"]["contributions"] = "0.05"
     assert stored == expected
+
+
+def test_0013_downgrade_takes_the_rate_table_out_of_a_document(tmp_path):
+    """0013's downgrade takes fx.mop_per_hkd and fx.rates out of the sandbox's
+    own document (the parser before refuses them); nothing else changes."""
+    import json
+
+    import yaml
+
+    from wallets.rules.profile import PROFILE_DIR
+
+    url = f"sqlite:///{tmp_path / 'd.sqlite3'}"
+    doc = yaml.safe_load((PROFILE_DIR / "macau.yaml").read_text())
+    doc["name"] = "macau-own"
+    doc["fx"]["rates"] = [{"from": "2026-03-02T14:00:00+08:00", "mop_per_cny": "1.12"}]
+    dbmod.upgrade(url)
+    engine = dbmod.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE sandbox SET profile = 'macau-own', profile_document = :d WHERE id = 1"),
+            {"d": json.dumps(doc, sort_keys=True, separators=(",", ":"))},
+        )
+    dbmod.downgrade(url, "0009_macau_depth")
+    with engine.connect() as conn:
+        stored = json.loads(
+            conn.execute(sa.text("SELECT profile_document FROM sandbox")).scalar_one()
+        )
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("casinos")}
+    engine.dispose()
+    assert stored["fx"] == {"mop_per_cny": "1.10", "cny_per_usd": "7.20"}
+    assert {k: v for k, v in stored.items() if k != "fx"} == {
+        k: v for k, v in doc.items() if k != "fx"
+    }
+    assert "chip_currency" not in columns

@@ -114,6 +114,7 @@ def register_casino(body):
             supervisor_key_ids=tuple(body["supervisors"]),
             beneficiaries=body["beneficiaries"],
             chips_approved=body.get("chips_approved"),
+            chip_currency=body["chip_currency"],
             phone_secret=secret,
         ),
         CasinoOut,

@@ -54,6 +54,7 @@ def init_app(app: Flask, *, secret_key: str | None, secret_dir: Path, secure_coo
     )
     app.jinja_env.filters["money"] = format_amount
     app.jinja_env.filters["cny"] = formats.cny
+    app.jinja_env.filters["in_currency"] = formats.in_currency
     app.jinja_env.filters["local"] = formats.local_time
     app.jinja_env.globals["deadline"] = formats.deadline
     app.jinja_env.globals["chart_patterns"] = charts.DEFS

@@ -22,6 +22,12 @@ def cny(amount: int | str | None) -> str:
     return format_cny(parse_signed_amount(amount) if isinstance(amount, str) else amount)
 
 
+def in_currency(amount: int | str | None, currency: str | None = "CNY") -> str:
+    """``HKD 1,234.56``: a casino's chip figure in its chip currency (``CNY`` as :func:`cny`)."""
+    text = cny(amount)
+    return text if currency in (None, "CNY") or text == "—" else f"{currency}{text[3:]}"
+
+
 def local_time(when: datetime | str | None, fmt: str = LOCAL) -> Markup:
     """A ``<time>`` in UTC+8, its UTC instant in ``datetime`` and on hover (an
     ISO 8601 text, such as a checkpoint's signed time, too)."""

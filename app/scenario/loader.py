@@ -51,7 +51,7 @@ class Scenario:
 def domain_enums() -> dict[str, list]:
     """The vocabularies of the scenario schema (its ``$defs`` of these names),
     from the domain modules that define them: the one source of truth."""
-    from wallets.casino import exclusions, gaming_days
+    from wallets.casino import exclusions, fx, gaming_days
     from wallets.core import outbox
     from wallets.retail import holds, wallet
     from wallets.supervision import alerts
@@ -69,6 +69,7 @@ def domain_enums() -> dict[str, list]:
         "alert_status": list(alerts.STATUSES),
         "gaming_day_check": list(gaming_days.CHECKS),
         "event_type": list(outbox.TYPES),
+        "chip_currency": list(fx.CURRENCIES),
     }
 
 

@@ -36,6 +36,16 @@ GAMING_DAY_FIGURES = {
     "sweep": ("sweep", "amount"),
     "chips_with_players": ("chips_with_players", "at_end"),
 }
+# And of a casino whose chips are not CNY (docs/macau.md §13): the figures in
+# CNY at the closing rate and the FX result (a CNY casino's state, and digest,
+# stay as they were).
+FX_FIGURES = {
+    "ggr_cny": ("ggr_cny",),
+    "special_gaming_tax_chips": ("special_gaming_tax", "amount_chip_currency"),
+    "buy_ins_ecny": ("fx", "buy_ins_ecny"),
+    "cash_outs_ecny": ("fx", "cash_outs_ecny"),
+    "fx_result": ("fx", "result"),
+}
 OPERATOR_FIGURES = ("position", "vault", "wallets_total", "holds", "open_window_net")
 SETTLEMENT_FIGURES = ("sent", "received", "net", "peak_debit")
 
@@ -149,6 +159,7 @@ class Runner:
                 operator=c["operator"],
                 beneficiaries={k: self.wallets[v] for k, v in c.get("beneficiaries", {}).items()},
                 chips_approved=c.get("chips_approved"),
+                chip_currency=c.get("chip_currency"),
             )
             self.casinos.append(c["ref"])
             self.wallets[f"{c['ref']}:wallet"] = casino["merchant_wallet"]
@@ -392,6 +403,8 @@ class Runner:
         for ref in sorted(self.casinos):
             for r in api.every(api.gaming_days, ref):
                 figures = {name: _dig(r, p) for name, p in GAMING_DAY_FIGURES.items()}
+                if r.get("chip_currency", "CNY") != "CNY":
+                    figures |= {name: _dig(r, p) for name, p in FX_FIGURES.items()}
                 days.append(
                     {
                         "casino": ref,

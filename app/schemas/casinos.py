@@ -7,6 +7,7 @@ from marshmallow import ValidationError, fields, validate
 from wallets.casino.model import OPERATION_KINDS
 from wallets.core.schema import MAX_ID, MAX_ID32
 from wallets.ledger.money import AmountError, parse_rate
+from wallets.rules.profile import CHIP_CURRENCIES
 from wallets.supervision import alerts
 
 from .common import (
@@ -71,9 +72,21 @@ class CasinoCreate(StrictSchema):
     )
     chips_approved = Amount(
         metadata={
-            "description": "The chips in circulation DICJ approved (Law 7/2022): a buy-in "
-            "that would put more chips with players is refused. Absent: none recorded"
+            "description": "The chips in circulation DICJ approved (Law 7/2022), in the "
+            "chip currency: a buy-in that would put more chips with players is refused. "
+            "Absent: none recorded"
         }
+    )
+    chip_currency = fields.String(
+        load_default="CNY",
+        validate=validate.OneOf(CHIP_CURRENCIES),
+        metadata={
+            "enum": list(CHIP_CURRENCIES),
+            "description": "The currency of its chips (fixed at registration): chip amounts "
+            "at its cage are cents/avos of it, converted from and to e-CNY at the rate in "
+            "force (docs/macau.md §13). Default CNY (a choice of the sandbox: Macau's "
+            "chips are in HKD or MOP)",
+        },
     )
 
 
@@ -87,6 +100,7 @@ class CasinoOut(Output):
     name = fields.String()
     operator = fields.String(attribute="operator_code")
     chip_asset = fields.String()
+    chip_currency = one_of(CHIP_CURRENCIES)
     merchant_wallet = Integer(attribute="merchant_wallet_id")
     treasury_wallet = Integer(attribute="treasury_wallet_id")
     float_amount = Amount(data_key="float")
@@ -105,7 +119,7 @@ class ChipsApprovalBody(StrictSchema):
         allow_zero=True,
         metadata={
             "description": "The chips in circulation DICJ approved for the casino "
-            "(Law 7/2022); null: no approved figure"
+            "(Law 7/2022), in its chip currency; null: no approved figure"
         },
     )
 
@@ -113,9 +127,10 @@ class ChipsApprovalBody(StrictSchema):
 class CirculationOut(Output):
     approved = fields.String(allow_none=True)
     now = fields.String(metadata={"description": "Chips with players at the close"})
+    now_cny = fields.String(metadata={"description": "now in CNY at the closing rate"})
     ecny_cash = fields.String(metadata={"description": "The casino wallet's e-CNY after the sweep"})
     coverage = fields.String(
-        allow_none=True, metadata={"description": "ecny_cash / now (null: no chips out)"}
+        allow_none=True, metadata={"description": "ecny_cash / now_cny (null: no chips out)"}
     )
 
 
@@ -199,9 +214,12 @@ class PromoterCommissionOut(Output):
     promoter = fields.String(metadata={"description": "Its licence"})
     wallet = Integer()
     players = Integer()
-    net_rolling = fields.String(metadata={"description": "Its players' wagers of the day"})
+    net_rolling = fields.String(
+        metadata={"description": "Its players' wagers of the day, in the chip currency"}
+    )
     rate = fields.String()
-    commission = fields.String()
+    commission = fields.String(metadata={"description": "In CNY at the closing rate: paid"})
+    commission_chip_currency = fields.String(metadata={"description": "net_rolling x rate"})
     withholding = fields.String(metadata={"description": "Tax withheld at source"})
     paid = fields.String(metadata={"description": "commission - withholding, to its wallet"})
     transfer_ids = fields.List(Integer())
@@ -247,7 +265,13 @@ class CreditDrawBody(StrictSchema):
 
 
 class CreditRepaymentBody(CreditDrawBody):
-    amount = Amount(required=True, metadata={"description": "e-CNY repaid"})
+    amount = Amount(
+        required=True,
+        metadata={
+            "description": "The debt repaid, in the chip currency; the e-CNY paid is its "
+            "value at the rate in force, rounded up (as much for CNY chips)"
+        },
+    )
     payment_code = fields.String(
         validate=validate.Length(min=1, max=PAYMENT_CODE_MAX_LENGTH),
         metadata={"description": "A payment code of the player's wallet, as for a buy-in"},
@@ -263,6 +287,12 @@ class CreditMovementOut(Output):
     at = fields.DateTime()
     amount = Amount()
     outstanding = Amount(allow_zero=True, metadata={"description": "Owed after it"})
+    ecny_amount = Amount(
+        allow_none=True, metadata={"description": "Repayments: the e-CNY paid (null for draws)"}
+    )
+    rate = fields.String(
+        allow_none=True, metadata={"description": "Repayments: chips per CNY (null for draws)"}
+    )
     transfers = fields.List(fields.Nested(TransferOut))
     alerts = fields.List(fields.Nested(lambda: AlertBriefOut()))
 
@@ -336,8 +366,26 @@ class CageOperationOut(Output):
     player = Integer(attribute="wallet_id")
     gaming_day = fields.Date()
     at = fields.DateTime()
-    amount = Amount(metadata={"description": "Bought in, cashed out, or wagered"})
+    amount = Amount(
+        metadata={
+            "description": "Chips bought, cashed out, or wagered, in the chip currency",
+            "example": "100.00",
+        }
+    )
     payout = Amount(allow_zero=True)
+    chip_currency = one_of(CHIP_CURRENCIES)
+    ecny_amount = Amount(
+        allow_none=True,
+        metadata={"description": "Buy-ins and cash-outs: the e-CNY paid (null for plays)"},
+    )
+    rate = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Buy-ins and cash-outs: the rate converted at, chips per CNY "
+            "(1 for CNY chips; null for plays)",
+            "example": "1.067961",
+        },
+    )
     transfers = fields.List(fields.Nested(TransferOut))
     alerts = fields.List(fields.Nested(AlertBriefOut), metadata={"description": "Raised by it"})
 
@@ -350,8 +398,14 @@ class OperationOut(Output):
     holder_id = fields.String()
     gaming_day = fields.Date()
     at = fields.DateTime()
-    amount = Amount()
+    amount = Amount(metadata={"description": "In the chip currency", "example": "100.00"})
     payout = Amount(allow_zero=True)
+    ecny_amount = Amount(
+        allow_none=True, metadata={"description": "Buy-ins and cash-outs: the e-CNY paid"}
+    )
+    rate = fields.String(
+        allow_none=True, metadata={"description": "Buy-ins and cash-outs: chips per CNY"}
+    )
     transfer_ids = fields.List(Integer())
 
 
@@ -411,14 +465,20 @@ class CheckResultOut(Output):
 
 class TaxOut(Output):
     rate = fields.String(metadata={"example": "0.35"})
-    amount = fields.String(metadata={"example": "1234.50"})
+    amount = fields.String(
+        metadata={"description": "e-CNY paid: the rate of ggr_cny", "example": "1234.50"}
+    )
+    amount_chip_currency = fields.String(metadata={"description": "The rate of ggr"})
     transfer_id = Integer(allow_none=True)
 
 
 class ContributionPaymentOut(Output):
     name = fields.String(metadata={"example": "macao_foundation"})
     rate = fields.String(metadata={"example": "0.02"})
-    amount = fields.String(metadata={"example": "460.00"})
+    amount = fields.String(
+        metadata={"description": "e-CNY paid: the rate of ggr_cny", "example": "460.00"}
+    )
+    amount_chip_currency = fields.String(metadata={"description": "The rate of ggr"})
     wallet = Integer(metadata={"description": "The beneficiary's wallet"})
     transfer_id = Integer(allow_none=True)
 
@@ -426,7 +486,29 @@ class ContributionPaymentOut(Output):
 class ContributionsOut(Output):
     rate = fields.String(metadata={"description": "The shares together", "example": "0.05"})
     amount = fields.String(metadata={"description": "The payments together"})
+    amount_chip_currency = fields.String()
     payments = fields.List(fields.Nested(ContributionPaymentOut))
+
+
+class FxResultOut(Output):
+    rate = fields.String(
+        metadata={
+            "description": "Chips per CNY in force when the gaming day ends: the rate "
+            "of every CNY figure of the close",
+            "example": "1.067961",
+        }
+    )
+    mop_per_cny = fields.String(metadata={"example": "1.10"})
+    buy_ins_ecny = fields.String(metadata={"description": "e-CNY the cage took for chips"})
+    cash_outs_ecny = fields.String(metadata={"description": "e-CNY the cage paid for chips"})
+    credit_repaid_ecny = fields.String()
+    result = fields.String(
+        metadata={
+            "description": "FX gain (loss below zero): the cage's e-CNY (buy-ins - cash-outs "
+            "+ credit repaid, each at its own rate) - (GGR + the change in chips with "
+            "players - the change in credit outstanding, in CNY at the closing rate)"
+        }
+    )
 
 
 class SweepOut(Output):
@@ -468,7 +550,12 @@ class GamingDayReportOut(Output):
     cash_outs = fields.String()
     turnover = fields.String()
     payouts = fields.String()
-    ggr = fields.String(metadata={"description": "Gross gaming revenue: turnover - payouts"})
+    ggr = fields.String(
+        metadata={"description": "Gross gaming revenue: turnover - payouts (chip currency)"}
+    )
+    chip_currency = one_of(CHIP_CURRENCIES)
+    ggr_cny = fields.String(metadata={"description": "ggr in CNY at the closing rate"})
+    fx = fields.Nested(FxResultOut)
     special_gaming_tax = fields.Nested(TaxOut)
     contributions = fields.Nested(ContributionsOut)
     sweep = fields.Nested(SweepOut)

@@ -110,6 +110,7 @@ def test_chips_in_circulation_stay_within_dicjs_approval(sandbox):
     assert report["chips_in_circulation"] == {
         "approved": "30000.00",
         "now": "32000.00",
+        "now_cny": "32000.00",  # CNY chips: the same figure
         "ecny_cash": "100000.00",
         "coverage": "3.1250",
     }
@@ -220,6 +221,7 @@ def test_gaming_promoters_are_paid_commission_net_of_withholding_at_the_close(sa
         "net_rolling": "60000.00",
         "rate": "0.0125",
         "commission": "750.00",
+        "commission_chip_currency": "750.00",  # CNY chips: the same figure
         "withholding": "37.50",
         "paid": "712.50",
     }

@@ -288,6 +288,7 @@ def test_rules_and_profiles_over_the_api(sandbox):
     assert (macau["source"], macau["version"]) == ("shipped", 2)
     assert macau["derived"] == {
         "ltr_threshold_cny": "454545.46",
+        "ltr_threshold_hkd": "485436.90",
         "mainland_yearly_cap_cny": "360000.00",
     }
     assert macau["document"]["casino"]["tax"] == {

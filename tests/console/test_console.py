@@ -330,3 +330,19 @@ def test_an_endpoints_deliveries_and_their_redelivery(world, browser):
         ).status_code
         == 403
     )
+
+
+def test_an_hkd_casinos_gaming_day_shows_its_figures_in_hkd_and_its_fx_result(sandbox, browser):
+    from macau_world import DAY, advance, cage, macau_world
+
+    sb = sandbox
+    macau_world(sb, chip_currency="HKD")
+    p = sb.wallet("BOCMO", 1, fund="20000.00", region="MO", holder_id="h-hkd")
+    cage(sb, "buy-ins", p, amount="10000.00")  # HKD 10,679.61
+    cage(sb, "plays", p, wager="3000.00")
+    cage(sb, "cash-outs", p, amount="7679.61")  # CNY 7,190.90
+    advance(sb, 21 * 3600)
+    sb.ok("POST", f"/v1/casinos/COTAI/gaming-days/{DAY}/close", key="supervisor")
+    days = browser(sb, "supervisor").text("/console/gaming-days")
+    assert "GGR HKD 3,000.00 (CNY 2,809.09; FX result CNY 0.01), tax CNY 983.18" in days
+    assert "HKD 10,679.61" in days and "HKD 7,679.61" in days

@@ -5,7 +5,9 @@ its gaming taxes go to, a float its wallet keeps after each day's sweep, and
 its own chip asset ``CHIP:<ref>``: the casino's chip issuance account
 ``CASINO:<ref>:CHIPS`` (may go negative: its balance is minus the chips out
 with players) and one chip account per player, ``W:<id>:CHIP:<ref>`` (never
-negative). A chip is worth one fen of CNY.
+negative). Chips are in the casino's chip currency: a chip unit is a fen
+(CNY), a cent (HKD) or an avo (MOP); buy-ins and cash-outs convert at the rate
+in force (casino/fx.py) and record it.
 
 Each cage operation is one linked chain of transfers, standing or falling as one:
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -49,13 +52,14 @@ from ..core.schema import (
 from ..core.schema import wallets as wallets_table
 from ..ledger.accounts import CHIP_PREFIX
 from ..ledger.journal import PostedTransfer
-from ..ledger.money import format_amount
+from ..ledger.money import format_amount, format_rate
 from ..ledger.posting import Leg, Posting, Refusal, TransferDraft
 from ..retail import payment_codes, payments
 from ..retail import wallet as wl
 from ..retail.limits import class_limits
 from ..rules import casino_rules
 from ..rules.profile import CasinoRules
+from . import fx
 from . import rules as cage_rules
 from .model import BUY_IN, CASH_OUT, PLAY, CageOperation, Casino, operation_transfer_ids
 from .registry import chips_in_circulation, get
@@ -232,8 +236,9 @@ def buy_in(
     reference: str | None,
     payment_code: str | None = None,
 ) -> CageOperation:
-    """The player pays e-CNY into the casino's wallet and gets as many chips.
-    The debit needs the player's consent: a payment code of the player's wallet
+    """The player pays ``amount`` e-CNY into the casino's wallet and gets its
+    value in chips at the rate in force (as many for CNY chips; rounded down
+    for HKD and MOP chips, casino/fx.py). The debit needs the player's consent: a payment code of the player's wallet
     (consumed here) when the profile requires one, and any code presented is
     checked. The code comes first: without consent the cage learns nothing of
     the wallet named (whether it exists, whose it is, age, exclusions)."""
@@ -241,9 +246,12 @@ def buy_in(
     if payment_code is not None or rules.payment_code_required:
         payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
     player = player_wallet(tx, wallet_id)
-    cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=True, paying=True)
+    rate = fx.rate_at(tx, c.chip_currency, tx.now())
+    bought = fx.to_chips(amount, rate)
+    fx.check_convertible(bought, amount, rate, c.chip_currency, "CNY into chips")
+    cage_rules.check_player(tx, rules, c, player, amount=bought, gaming=True, paying=True)
     if c.chips_approved is not None:
-        check_chips_approved(tx, c, amount)
+        check_chips_approved(tx, c, bought)
     merchant = wl.existing(tx, c.merchant_wallet_id)
     chips = player_chip_account(tx, c, player)
     reference = reference or f"buy-in at {c.ref}"
@@ -251,13 +259,25 @@ def buy_in(
         tx,
         [
             ecny_payment(tx, player, merchant, amount, reference),
-            chip_draft(c, "chip_issue", amount, c.chip_account_id, chips, player, reference),
+            chip_draft(c, "chip_issue", bought, c.chip_account_id, chips, player, reference),
         ],
         lock=[],
         parties=[(player, "paying"), (merchant, "receiving")],
         limits=True,
     )
-    return _record(tx, c, rules, player, BUY_IN, amount, 0, [pay, issue], ecny=pay, chips=issue)
+    return _record(
+        tx,
+        c,
+        rules,
+        player,
+        BUY_IN,
+        bought,
+        0,
+        [pay, issue],
+        ecny=pay,
+        chips=issue,
+        conversion=(amount, rate),
+    )
 
 
 def check_chips_approved(tx: Tx, c: Casino, amount: int) -> None:
@@ -330,12 +350,16 @@ def cash_out(
     reference: str | None,
     pay_to: int | None = None,
 ) -> CageOperation:
-    """The player returns chips and the casino's wallet pays as much e-CNY back:
-    to the player's wallet, or to ``pay_to``. A wallet that did not buy in at
+    """The player returns ``amount`` chips and the casino's wallet pays their
+    value in e-CNY at the rate in force (as much for CNY chips; rounded down for
+    HKD and MOP chips, casino/fx.py): to the player's wallet, or to ``pay_to``. A wallet that did not buy in at
     the casino that gaming day is a third party (FATF/APG 2009: winnings paid to
     third parties): the profile alerts or refuses it."""
     c, rules = for_cage(tx, ref, actor)
     player = player_wallet(tx, wallet_id)
+    rate = fx.rate_at(tx, c.chip_currency, tx.now())
+    paid = fx.to_ecny(amount, rate)
+    fx.check_convertible(paid, amount, rate, c.chip_currency, "chips into CNY")
     cage_rules.check_player(tx, rules, c, player, amount=amount, gaming=False, paying=False)
     payee = player if pay_to is None or pay_to == player.id else player_wallet(tx, pay_to, "pay_to")
     third_party = payee.id != player.id and cage_rules.third_party_payout(
@@ -353,13 +377,25 @@ def cash_out(
         tx,
         [
             chip_draft(c, "chip_return", amount, chips, c.chip_account_id, player, reference),
-            ecny_payment(tx, merchant, payee, amount, reference),
+            ecny_payment(tx, merchant, payee, paid, reference),
         ],
         lock=lock,
         parties=parties,
         limits=True,
     )
-    op = _record(tx, c, rules, player, CASH_OUT, amount, 0, [back, pay], ecny=pay, chips=back)
+    op = _record(
+        tx,
+        c,
+        rules,
+        player,
+        CASH_OUT,
+        amount,
+        0,
+        [back, pay],
+        ecny=pay,
+        chips=back,
+        conversion=(paid, rate),
+    )
     more = [
         cage_rules.raise_third_party_payout(tx, c, player, payee, op) if third_party else None,
         cage_rules.pooling(tx, rules, c, player, op),
@@ -447,8 +483,11 @@ def _record(
     chips: PostedTransfer,
     ecny: PostedTransfer | None = None,
     payout_transfer: PostedTransfer | None = None,
+    conversion: tuple[int, Decimal] | None = None,
 ) -> CageOperation:
-    """Keep the operation and its day's totals, then run the detection rules."""
+    """Keep the operation (with its e-CNY and rate: ``conversion``) and its
+    day's totals, then run the detection rules."""
+    ecny_amount, rate = conversion if conversion else (None, None)
     now = tx.now()
     day = gaming_day_of(now, rules.gaming_day_cutoff)
     ((op_id,),) = tx.rows(
@@ -464,6 +503,8 @@ def _record(
         ecny_transfer_id=ecny.id if ecny else None,
         chip_transfer_id=chips.id,
         payout_transfer_id=payout_transfer.id if payout_transfer else None,
+        ecny_amount=ecny_amount,
+        rate=None if rate is None else format_rate(rate),
     )
     tx.run(
         _ADD_TO_PLAYER_DAY,
@@ -487,6 +528,9 @@ def _record(
         payout=payout,
         transfers=posted,
         alerts=[],
+        chip_currency=c.chip_currency,
+        ecny_amount=ecny_amount,
+        rate=rate,
     )
     raised = cage_rules.detect(tx, rules, c, player, op)
     return CageOperation(**{**op.__dict__, "alerts": raised})
@@ -504,6 +548,8 @@ _OPERATION_COLUMNS = (
     "ecny_transfer_id",
     "chip_transfer_id",
     "payout_transfer_id",
+    "ecny_amount",
+    "rate",
 )
 _INSERT_OPERATION = (
     sa.insert(casino_transactions)
@@ -553,6 +599,8 @@ class RecordedOperation:
     amount: int
     payout: int
     transfer_ids: list[int]
+    ecny_amount: int | None
+    rate: str | None
 
 
 def list_operations(
@@ -584,6 +632,8 @@ def list_operations(
             amount=r.amount,
             payout=r.payout,
             transfer_ids=operation_transfer_ids(r),
+            ecny_amount=r.ecny_amount,
+            rate=r.rate,
         )
         for r in tx.conn.execute(stmt)
     ]

@@ -21,8 +21,10 @@ exclusions, the identified wallet at the LTR threshold) and for the LTR itself
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -32,12 +34,11 @@ from ..core.db import Tx, Upsert, inserted_id
 from ..core.principal import Principal
 from ..core.schema import credit_lines, credit_movements
 from ..ledger.journal import PostedTransfer
-from ..ledger.money import apply_rate, format_amount
+from ..ledger.money import format_amount, format_rate
 from ..retail import payment_codes
 from ..retail import wallet as wl
-from ..rules.profile import active_profile
 from ..supervision.alerts import Alert, raise_alert
-from . import cage, registry
+from . import cage, fx, registry
 from . import rules as cage_rules
 from .model import Casino
 
@@ -68,6 +69,9 @@ class CreditMovement:
     outstanding: int
     transfers: list[PostedTransfer]
     alerts: list[Alert]
+    # Repayments: the e-CNY paid (fen) and the rate (chips per CNY).
+    ecny_amount: int | None = None
+    rate: Decimal | None = None
 
 
 _SET_LINE = Upsert(
@@ -193,10 +197,16 @@ def repay(
     payment_code: str | None,
 ) -> CreditMovement:
     """e-CNY from the player's wallet to the casino's against the outstanding
-    credit; the debit needs the holder's payment code, as a buy-in does."""
+    credit; the debit needs the holder's payment code, as a buy-in does.
+    ``amount`` is the debt repaid, in chips of the casino's currency; the e-CNY
+    paid is its value at the rate in force, rounded up (the casino's favour;
+    as much for CNY chips)."""
     c, rules = cage.for_cage(tx, ref, actor)
+    rate = fx.rate_at(tx, c.chip_currency, tx.now())
+    ecny = fx.repayment_ecny(amount, rate)
+    fx.check_convertible(ecny, amount, rate, c.chip_currency, "chips of debt into CNY")
     if payment_code is not None or rules.payment_code_required:
-        payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=amount, casino_id=c.id)
+        payment_codes.consume(tx, payment_code, wallet_id=wallet_id, amount=ecny, casino_id=c.id)
     player = cage.player_wallet(tx, wallet_id)
     # A mainland wallet paying the casino at its cage, as a buy-in is (returning
     # money owed: no age or exclusion check).
@@ -209,7 +219,7 @@ def repay(
             outstanding=format_amount(line.outstanding),
         )
     merchant = wl.existing(tx, c.merchant_wallet_id)
-    payment = cage.ecny_payment(tx, player, merchant, amount, f"credit repayment at {c.ref}")
+    payment = cage.ecny_payment(tx, player, merchant, ecny, f"credit repayment at {c.ref}")
     payment.casino_ref = c.ref  # a cage operation's transfer: the casino's event
     (pay,) = cage.post_linked(
         tx,
@@ -218,7 +228,17 @@ def repay(
         parties=[(player, "paying"), (merchant, "receiving")],
         limits=True,
     )
-    return _record(tx, c, rules, player, REPAYMENT, amount, pay, line.outstanding - amount)
+    return _record(
+        tx,
+        c,
+        rules,
+        player,
+        REPAYMENT,
+        amount,
+        pay,
+        line.outstanding - amount,
+        conversion=(ecny, rate),
+    )
 
 
 def _record(
@@ -230,7 +250,9 @@ def _record(
     amount: int,
     posted: PostedTransfer,
     outstanding: int,
+    conversion: tuple[int, Decimal] | None = None,
 ) -> CreditMovement:
+    ecny_amount, rate = conversion if conversion else (None, None)
     now = tx.now()
     day = gaming_day_of(now, rules.gaming_day_cutoff)
     tx.conn.execute(
@@ -248,13 +270,14 @@ def _record(
                 at=now,
                 gaming_day=day,
                 transfer_id=posted.id,
+                ecny_amount=ecny_amount,
+                rate=None if rate is None else format_rate(rate),
             )
         )
     )
     alerts: list[Alert] = []
-    if amount >= rules.ltr_threshold:  # DICJ Instruction 1/2016 names gaming credit
-        fx = active_profile(tx).fx
-        assert fx is not None, "a profile with casino rules has fx"
+    threshold = fx.ltr_threshold(tx, rules, c.chip_currency, now)
+    if amount >= threshold:  # DICJ Instruction 1/2016 names gaming credit
         alert = raise_alert(
             tx,
             "ltr",
@@ -265,8 +288,8 @@ def _record(
                 "kind": f"credit_{kind}",
                 "at": now.isoformat(),
                 "amount": format_amount(amount),
-                "amount_mop": format_amount(apply_rate(amount, fx.mop_per_cny)),
-                "threshold": format_amount(rules.ltr_threshold),
+                "amount_mop": format_amount(fx.mop_value(tx, c.chip_currency, amount, now)),
+                "threshold": format_amount(threshold),
                 "transfer_ids": [posted.id],
             },
             summary=f"gaming credit {kind} of {format_amount(amount)} at {c.ref}: "
@@ -289,7 +312,7 @@ def _record(
             c,
             player,
             gaming_day=day,
-            amount=amount,
+            amount=amount if ecny_amount is None else ecny_amount,
             evidence=evidence,
             did="repaid gaming credit",
         )
@@ -305,6 +328,8 @@ def _record(
         outstanding=outstanding,
         transfers=[posted],
         alerts=alerts,
+        ecny_amount=ecny_amount,
+        rate=rate,
     )
 
 
@@ -344,14 +369,33 @@ def outstanding(tx: Tx, c: Casino) -> int:
     )
 
 
-def large_movements(tx: Tx, c: Casino, day: date, threshold: int) -> list[tuple[int, int]]:
-    """The day's draws and repayments at or above the threshold: (id, transfer id)."""
+def large_movements(
+    tx: Tx, c: Casino, day: date, threshold_at: Callable[[datetime], int]
+) -> list[tuple[int, int]]:
+    """The day's draws and repayments at or above the LTR threshold in force at
+    their time (``threshold_at``, in chips): (id, transfer id)."""
     cm = credit_movements
     return [
         (r.id, r.transfer_id)
         for r in tx.conn.execute(
-            sa.select(cm.c.id, cm.c.transfer_id)
-            .where(cm.c.casino_id == c.id, cm.c.gaming_day == day, cm.c.amount >= threshold)
+            sa.select(cm.c.id, cm.c.transfer_id, cm.c.amount, cm.c.at)
+            .where(cm.c.casino_id == c.id, cm.c.gaming_day == day)
             .order_by(cm.c.id)
         )
+        if r.amount >= threshold_at(r.at)
     ]
+
+
+def day_repaid_ecny(tx: Tx, c: Casino, start: datetime, end: datetime) -> int:
+    """The e-CNY paid in credit repayments at the casino over [start, end)."""
+    cm = credit_movements
+    return int(
+        tx.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(cm.c.ecny_amount), 0)).where(
+                cm.c.casino_id == c.id,
+                cm.c.kind == REPAYMENT,
+                cm.c.at >= start,
+                cm.c.at < end,
+            )
+        ).scalar_one()
+    )

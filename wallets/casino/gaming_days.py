@@ -27,7 +27,7 @@ the close. Everything runs in the caller's one transaction.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -56,8 +56,9 @@ from ..ledger.money import apply_rate, format_amount, format_rate
 from ..retail import limits, payments
 from ..retail import wallet as wl
 from ..rules import casino_rules
+from ..rules.profile import CasinoRules
 from ..supervision.alerts import raise_alert
-from . import cage, credit, model, promoters, registry
+from . import cage, credit, fx, model, promoters, registry
 
 # The checks of a close, in the order of its report.
 CHECKS = (
@@ -115,20 +116,36 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
         ).where(cpd.c.casino_id == c.id, cpd.c.gaming_day == day)
     ).one()
     players, buy_ins, cash_outs, wagered, paid_out = (int(v) for v in t)
-    ggr = wagered - paid_out
-    tax = apply_rate(ggr, rules.special_gaming_tax) if ggr > 0 else 0
+    ggr = wagered - paid_out  # in the chip currency
+    # The day's figures in CNY: at the rate in force when the gaming day ends
+    # (the last rate effective before its end), half up (casino/fx.py).
+    rates = fx.rates(tx)
+    mop_per_cny = rates.mop_per_cny_before(end)
+    rate = rates.chips_per_cny(c.chip_currency, mop_per_cny)
+    ggr_cny = fx.value_in_cny(ggr, rate)
+    tax = apply_rate(ggr_cny, rules.special_gaming_tax) if ggr_cny > 0 else 0
+    tax_chips = apply_rate(ggr, rules.special_gaming_tax) if ggr > 0 else 0
     # Each contribution is its own share of GGR, rounded on its own: two
-    # payments to two beneficiaries (Law 16/2001 art. 27-29).
+    # payments to two beneficiaries (Law 16/2001 art. 27-29). Paid in e-CNY:
+    # the share of the GGR in CNY.
     due = [
-        (k, apply_rate(ggr, k.share) if ggr > 0 else 0, c.beneficiaries.get(k.name))
+        (k, apply_rate(ggr_cny, k.share) if ggr_cny > 0 else 0, c.beneficiaries.get(k.name))
         for k in rules.contributions
     ]
+    due_chips = [apply_rate(ggr, k.share) if ggr > 0 else 0 for k in rules.contributions]
 
     treasury = wl.existing(tx, c.treasury_wallet_id)
     label = f"{ref} {day.isoformat()}"
     # The promoters' commissions: net of the tax withheld at source, which the
     # casino pays to the treasury (DOMAIN.md §3, art. 29).
-    owed = promoters.commissions(tx, c, day)
+    owed_chips = promoters.commissions(tx, c, day)
+    # Paid in e-CNY: the commission's value in CNY, and the share withheld of it.
+    owed = []
+    for o in owed_chips:
+        assert rules.promoter_withholding_tax is not None, "commissions need promoter rules"
+        commission = fx.value_in_cny(o.commission, rate)
+        withheld = apply_rate(commission, rules.promoter_withholding_tax)
+        owed.append(promoters.Commission(o.promoter, o.net_rolling, commission, withheld))
     payments_due = [
         (tax, treasury.id, f"special gaming tax, {label}"),
         *(
@@ -158,18 +175,22 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     contribution_ts = posted[1 : 1 + len(due)]
     commission_ts = posted[1 + len(due) :]
     promoters_out = [
-        o.report([t.id for t in commission_ts[2 * i : 2 * i + 2] if t is not None])
-        for i, o in enumerate(owed)
+        {
+            **o.report([t.id for t in commission_ts[2 * i : 2 * i + 2] if t is not None]),
+            "commission_chip_currency": format_amount(chips.commission),
+        }
+        for i, (o, chips) in enumerate(zip(owed, owed_chips, strict=True))
     ]
     contributions_out = [
         {
             "name": k.name,
             "rate": format_rate(k.share),
             "amount": format_amount(amount),
+            "amount_chip_currency": format_amount(chips),
             "wallet": wallet_id or treasury.id,
             "transfer_id": t.id if t else None,
         }
-        for (k, amount, wallet_id), t in zip(due, contribution_ts, strict=True)
+        for (k, amount, wallet_id), chips, t in zip(due, due_chips, contribution_ts, strict=True)
     ]
     contribution = sum(amount for _, amount, _ in due)
     paid = [t for t in (tax_t, *contribution_ts) if t is not None]
@@ -187,7 +208,17 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     receipts = _net_receipts(tx, c, start, end)
     # Chips drawn on credit came without e-CNY; repayments are e-CNY without chips.
     drawn, repaid = credit.day_totals(tx, c, start, end)
-    expected = ggr + chips_end - chips_start - (drawn - repaid)
+    # In CNY at the closing rate, and the FX result: the e-CNY the cage took in
+    # and paid out at each operation's own rate, less the same chips valued at
+    # the closing rate (0 for CNY chips: every rate is 1).
+    bought_ecny, cashed_ecny = _cage_ecny(tx, c, start, end)
+    repaid_ecny = credit.day_repaid_ecny(tx, c, start, end)
+    cage_ecny = bought_ecny - cashed_ecny + repaid_ecny
+    cage_chips_change = _cage_chips_change(tx, c, start, end) + drawn
+    credit_change_cny = fx.value_in_cny(drawn - repaid, rate)
+    fx_result = cage_ecny - (ggr_cny + fx.value_in_cny(cage_chips_change, rate) - credit_change_cny)
+    chips_change_cny = fx.value_in_cny(chips_end - chips_start, rate)
+    expected = ggr_cny + chips_change_cny - credit_change_cny + fx_result
     checks = [
         _check(
             "ecny_receipts_match",
@@ -197,10 +228,14 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
                 "ggr": format_amount(ggr),
                 "chips_with_players_change": format_amount(chips_end - chips_start),
                 "credit_outstanding_change": format_amount(drawn - repaid),
+                "ggr_cny": format_amount(ggr_cny),
+                "chips_with_players_change_cny": format_amount(chips_change_cny),
+                "credit_outstanding_change_cny": format_amount(credit_change_cny),
+                "fx_result": format_amount(fx_result),
                 "difference": format_amount(receipts - expected),
             },
             "e-CNY net receipts differ from GGR + the change in chips held by players "
-            "- the change in credit outstanding",
+            "- the change in credit outstanding (in CNY at the closing rate) + the FX result",
         ),
         _chips_match_cage(tx, c, chips_end, end),
         _check(
@@ -222,7 +257,7 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
             },
             "the taxes due were not paid to their beneficiaries",
         ),
-        _ltr_filed(tx, c, rules.ltr_threshold, day, start, end),
+        _ltr_filed(tx, c, rules, day, start, end),
         _check(
             "chips_within_approval",
             c.chips_approved is None or chips_end <= c.chips_approved,
@@ -245,14 +280,16 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     # chips its players hold now. Reported, not checked: the casino's bank
     # deposits (where the sweep went) and its credit lines are outside the ledger.
     in_circulation = registry.chips_in_circulation(tx, c)
+    in_circulation_cny = fx.value_in_cny(in_circulation, rate)
     cash = wl.existing(tx, c.merchant_wallet_id).balance
     circulation = {
         "approved": None if c.chips_approved is None else format_amount(c.chips_approved),
         "now": format_amount(in_circulation),
+        "now_cny": format_amount(in_circulation_cny),
         "ecny_cash": format_amount(cash),
         "coverage": (
-            str((Decimal(cash) / Decimal(in_circulation)).quantize(Decimal("0.0001")))
-            if in_circulation > 0
+            str((Decimal(cash) / Decimal(in_circulation_cny)).quantize(Decimal("0.0001")))
+            if in_circulation_cny > 0
             else None
         ),
     }
@@ -268,15 +305,27 @@ def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
         "turnover": format_amount(wagered),
         "payouts": format_amount(paid_out),
         "ggr": format_amount(ggr),
+        "chip_currency": c.chip_currency,
+        "ggr_cny": format_amount(ggr_cny),
         "special_gaming_tax": {
             "rate": format_rate(rules.special_gaming_tax),
             "amount": format_amount(tax),
+            "amount_chip_currency": format_amount(tax_chips),
             "transfer_id": tax_t.id if tax_t else None,
         },
         "contributions": {
             "rate": format_rate(sum((k.share for k in rules.contributions), Decimal(0))),
             "amount": format_amount(contribution),
+            "amount_chip_currency": format_amount(sum(due_chips)),
             "payments": contributions_out,
+        },
+        "fx": {
+            "rate": format_rate(rate),
+            "mop_per_cny": format_rate(mop_per_cny),
+            "buy_ins_ecny": format_amount(bought_ecny),
+            "cash_outs_ecny": format_amount(cashed_ecny),
+            "credit_repaid_ecny": format_amount(repaid_ecny),
+            "result": format_amount(fx_result),
         },
         "sweep": {
             "float": format_amount(c.float_amount),
@@ -515,6 +564,43 @@ def _net_receipts(tx: Tx, c: model.Casino, start: datetime, end: datetime) -> in
     )
 
 
+# The smallest step of the sandbox clock: the last instant before an end.
+_INSTANT = timedelta(microseconds=1)
+
+
+def _cage_ecny(tx: Tx, c: model.Casino, start: datetime, end: datetime) -> tuple[int, int]:
+    """The e-CNY of the cage's buy-ins and cash-outs over [start, end), as recorded."""
+    ct = casino_transactions
+    rows = dict(
+        tx.conn.execute(
+            sa.select(ct.c.kind, sa.func.sum(ct.c.ecny_amount))
+            .where(ct.c.casino_id == c.id, ct.c.at >= start, ct.c.at < end)
+            .group_by(ct.c.kind)
+        ).all()
+    )
+    return int(rows.get(model.BUY_IN) or 0), int(rows.get(model.CASH_OUT) or 0)
+
+
+def _cage_chips_change(tx: Tx, c: model.Casino, start: datetime, end: datetime) -> int:
+    """The change in chips with players over [start, end) per the cage's records
+    (credit draws aside)."""
+    ct = casino_transactions
+    return int(
+        tx.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(_CHIPS_CHANGE), 0)).where(
+                ct.c.casino_id == c.id, ct.c.at >= start, ct.c.at < end
+            )
+        ).scalar_one()
+    )
+
+
+_CHIPS_CHANGE = sa.case(
+    (casino_transactions.c.kind == model.BUY_IN, casino_transactions.c.amount),
+    (casino_transactions.c.kind == model.CASH_OUT, -casino_transactions.c.amount),
+    else_=casino_transactions.c.payout - casino_transactions.c.amount,
+)
+
+
 def _chips_match_cage(tx: Tx, c: model.Casino, chips_end: int, end: datetime) -> dict:
     ct = casino_transactions
     change = sa.case(
@@ -542,18 +628,29 @@ def _chips_match_cage(tx: Tx, c: model.Casino, chips_end: int, end: datetime) ->
 
 
 def _ltr_filed(
-    tx: Tx, c: model.Casino, threshold: int, day: date, start: datetime, end: datetime
+    tx: Tx, c: model.Casino, rules: CasinoRules, day: date, start: datetime, end: datetime
 ) -> dict:
+    """Each amount against the LTR threshold in force at its time: chips in the
+    chip currency, the e-CNY payments outside the cage in CNY (casino/fx.py)."""
+
+    def threshold_at(at: datetime, currency: str = c.chip_currency) -> int:
+        return fx.ltr_threshold(tx, rules, currency, at)
+
     ct = casino_transactions
-    large = tx.conn.execute(
-        sa.select(ct.c.id, ct.c.amount, ct.c.payout)
-        .where(
-            ct.c.casino_id == c.id,
-            ct.c.gaming_day == day,
-            sa.or_(ct.c.amount >= threshold, ct.c.payout >= threshold),
-        )
-        .order_by(ct.c.id)
-    ).all()
+    floor = fx.lowest_ltr_threshold(tx, rules, c.chip_currency, start, end)
+    large = [
+        r
+        for r in tx.conn.execute(
+            sa.select(ct.c.id, ct.c.amount, ct.c.payout, ct.c.at)
+            .where(
+                ct.c.casino_id == c.id,
+                ct.c.gaming_day == day,
+                sa.or_(ct.c.amount >= floor, ct.c.payout >= floor),
+            )
+            .order_by(ct.c.id)
+        ).all()
+        if max(r.amount, r.payout) >= threshold_at(r.at)
+    ]
     filed = set(
         tx.conn.execute(
             sa.select(alerts.c.dedupe_key).where(
@@ -563,7 +660,7 @@ def _ltr_filed(
     )
     unfiled_ops = [r.id for r in large if f"ltr:{r.id}" not in filed]
     # Gaming credit is a casino transaction too (DICJ Instruction 1/2016).
-    large_credit = credit.large_movements(tx, c, day, threshold)
+    large_credit = credit.large_movements(tx, c, day, threshold_at)
     filed_credit = set(
         tx.conn.execute(
             sa.select(alerts.c.dedupe_key).where(
@@ -581,28 +678,28 @@ def _ltr_filed(
         ),
         sa.select(credit_movements.c.transfer_id).where(credit_movements.c.casino_id == c.id),
     )
-    outside = (
-        tx.conn.execute(
-            sa.select(t.c.id)
+    outside = [
+        r.id
+        for r in tx.conn.execute(
+            sa.select(t.c.id, t.c.amount, t.c.posted_at)
             .where(
                 sa.or_(t.c.from_wallet_id == merchant, t.c.to_wallet_id == merchant),
                 t.c.posted_at >= start,
                 t.c.posted_at < end,
-                t.c.amount >= threshold,
+                t.c.amount >= fx.lowest_ltr_threshold(tx, rules, fx.CNY, start, end),
                 t.c.kind.not_in(NOT_RECEIPTS),
                 t.c.id.not_in(cage_ids),
                 t.c.id.not_in(_close_transfer_ids(tx, c.id)),
             )
             .order_by(t.c.id)
         )
-        .scalars()
-        .all()
-    )
+        if r.amount >= threshold_at(r.posted_at, fx.CNY)
+    ]
     return _check(
         "ltr_filed",
         not unfiled_ops and not outside and not unfiled_credit,
         {
-            "threshold": format_amount(threshold),
+            "threshold": format_amount(threshold_at(end - _INSTANT)),
             "large_transactions": len(large) + len(large_credit) + len(outside),
             "filed": len(large) - len(unfiled_ops) + len(large_credit) - len(unfiled_credit),
             "unfiled_casino_transactions": unfiled_ops,

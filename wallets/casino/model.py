@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 from ..ledger.accounts import chip_asset
 from ..ledger.journal import PostedTransfer
@@ -28,8 +29,10 @@ class Casino:
     created_at: datetime
     # Contribution name (of the rule profile) -> the wallet it is paid to.
     beneficiaries: dict[str, int] = field(default_factory=dict)
-    # The chips in circulation DICJ approved (Law 7/2022), fen; None: none recorded.
+    # The chips in circulation DICJ approved (Law 7/2022), in chips; None: none recorded.
     chips_approved: int | None = None
+    # CNY, HKD or MOP: chip amounts are fen, cents or avos of it (casino/fx.py).
+    chip_currency: str = "CNY"
 
     @property
     def chip_asset(self) -> str:
@@ -48,6 +51,10 @@ class CageOperation:
     payout: int
     transfers: list[PostedTransfer]
     alerts: list[Alert]
+    chip_currency: str = "CNY"
+    # Buy-ins and cash-outs: the e-CNY paid (fen) and the rate (chips per CNY).
+    ecny_amount: int | None = None
+    rate: Decimal | None = None
 
 
 def operation_transfer_ids(row) -> list[int]:

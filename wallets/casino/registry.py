@@ -26,6 +26,7 @@ from ..ledger.money import format_amount
 from ..retail import payments
 from ..retail import wallet as wl
 from ..rules import active_profile
+from ..rules.profile import CHIP_CURRENCIES
 from .model import Casino
 
 
@@ -63,6 +64,7 @@ def _from_row(r: sa.Row) -> Casino:
         created_at=r.created_at,
         beneficiaries={k: int(v) for k, v in json.loads(r.beneficiaries or "{}").items()},
         chips_approved=r.chips_approved,
+        chip_currency=r.chip_currency,
     )
 
 
@@ -109,6 +111,7 @@ def register(
     supervisor_key_ids: tuple[int, ...] = (),
     beneficiaries: dict[str, int] | None = None,
     chips_approved: int | None = None,
+    chip_currency: str = "CNY",
     phone_secret: str,
 ) -> Casino:
     """Register a casino: its merchant wallet (given, or opened at ``operator_code``),
@@ -116,6 +119,8 @@ def register(
     wallet is funded up to the float from its operator's vault."""
     if not CASINO_REF_RE.fullmatch(ref):
         raise _invalid("ref", "must be 2-16 capitals, digits or _, starting with a capital")
+    if chip_currency not in CHIP_CURRENCIES:
+        raise _invalid("chip_currency", f"must be one of {', '.join(CHIP_CURRENCIES)}")
     if find(tx, ref) is not None:
         raise errors.DomainError(errors.CASINO_EXISTS, f"casino {ref} is registered already")
     if merchant_wallet_id is not None:
@@ -168,6 +173,7 @@ def register(
             created_at=now,
             beneficiaries=json.dumps(beneficiaries, sort_keys=True) if beneficiaries else None,
             chips_approved=chips_approved,
+            chip_currency=chip_currency,
         )
     )
     for key_id in supervisor_key_ids:
@@ -188,6 +194,7 @@ def document(tx: Tx, c: Casino) -> dict:
         "name": c.name,
         "operator": c.operator_code,
         "chip_asset": c.chip_asset,
+        "chip_currency": c.chip_currency,
         "merchant_wallet": c.merchant_wallet_id,
         "treasury_wallet": c.treasury_wallet_id,
         "float": format_amount(c.float_amount),

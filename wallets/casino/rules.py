@@ -42,10 +42,9 @@ from ..core.schema import (
     credit_movements,
     wallets,
 )
-from ..ledger.money import apply_rate, format_amount, format_rate
-from ..rules.profile import active_profile
+from ..ledger.money import format_amount, format_rate
 from ..supervision.alerts import Alert, raise_alert
-from . import exclusions
+from . import exclusions, fx
 from .model import operation_transfer_ids
 
 if TYPE_CHECKING:
@@ -71,7 +70,9 @@ def check_player(
 ) -> None:
     """Raise the first blocking rule the operation breaks. ``gaming``: the
     player is buying chips or playing (age and exclusions apply; returning
-    chips is always allowed). ``paying``: e-CNY goes from the player to the casino."""
+    chips is always allowed). ``paying``: e-CNY goes from the player to the casino.
+    ``amount`` is in chips of the casino's currency, compared with the LTR
+    threshold in that currency (casino/fx.py: MOP with MOP)."""
     now = tx.now()
     if gaming:
         if player.birth_date is not None:
@@ -92,15 +93,16 @@ def check_player(
                 wallet_id=player.id,
                 exclusion_id=barred.id,
             )
-    if amount >= rules.ltr_threshold and player.wallet_class not in rules.identified_classes:
+    threshold = fx.ltr_threshold(tx, rules, casino.chip_currency, now)
+    if amount >= threshold and player.wallet_class not in rules.identified_classes:
         raise errors.DomainError(
             errors.IDENTIFIED_WALLET_REQUIRED,
             f"a casino transaction of {format_amount(amount)} (at or above the reporting threshold "
-            f"of {format_amount(rules.ltr_threshold)}) needs a wallet of class "
+            f"of {format_amount(threshold)}) needs a wallet of class "
             f"{' or '.join(map(str, rules.identified_classes))}; wallet {player.id} is class "
             f"{player.wallet_class}",
             wallet_id=player.id,
-            threshold=format_amount(rules.ltr_threshold),
+            threshold=format_amount(threshold),
         )
     if paying and player.region in rules.mainland_regions and rules.mainland_action == "refuse":
         raise errors.DomainError(
@@ -222,6 +224,11 @@ def detect(
     return [a for a in found if a is not None]
 
 
+def _currency(casino: Casino) -> dict:
+    """Evidence of a casino whose chips are not CNY names their currency."""
+    return {} if casino.chip_currency == fx.CNY else {"chip_currency": casino.chip_currency}
+
+
 def _op_evidence(op: CageOperation) -> dict:
     return {
         "casino_transaction": op.id,
@@ -229,20 +236,21 @@ def _op_evidence(op: CageOperation) -> dict:
         "at": op.at.isoformat(),
         "amount": format_amount(op.amount),
         **({"payout": format_amount(op.payout)} if op.kind == "play" else {}),
+        **(
+            {"ecny_amount": format_amount(op.ecny_amount), "rate": format_rate(op.rate)}
+            if op.ecny_amount is not None and op.rate is not None and op.rate != 1
+            else {}
+        ),
         "transfer_ids": [t.id for t in op.transfers],
     }
 
 
 def _large_transaction(tx, rules, casino, player, op) -> Alert | None:
     largest = max(op.amount, op.payout)
-    if largest < rules.ltr_threshold:
+    threshold = fx.ltr_threshold(tx, rules, casino.chip_currency, op.at)
+    if largest < threshold:
         return None
-    fx = active_profile(tx).fx
-    # Equivalent mutants: the message of an assert that parsing the profile keeps true.
-    assert fx is not None, (
-        "a profile with casino rules has fx (rules.profile requires it)"  # pragma: no mutate
-    )
-    mop = apply_rate(largest, fx.mop_per_cny)
+    mop = fx.mop_value(tx, casino.chip_currency, largest, op.at)
     return raise_alert(
         tx,
         "ltr",
@@ -252,7 +260,8 @@ def _large_transaction(tx, rules, casino, player, op) -> Alert | None:
             **_op_evidence(op),
             "amount_mop": format_amount(mop),
             "threshold_mop": format_amount(rules.ltr_threshold_mop),
-            "threshold": format_amount(rules.ltr_threshold),
+            "threshold": format_amount(threshold),
+            **_currency(casino),
             "wallet_class": player.wallet_class,
             "holder_id": player.holder_id,
         },
@@ -267,7 +276,8 @@ def _large_transaction(tx, rules, casino, player, op) -> Alert | None:
 def _structuring(tx, rules, casino, player, op) -> Alert | None:
     """Raised when the window's transactions first qualify together: the
     current one tips them over (they did not qualify without it)."""
-    if op.kind == "play" or op.amount >= rules.ltr_threshold:
+    threshold = fx.ltr_threshold(tx, rules, casino.chip_currency, op.at)
+    if op.kind == "play" or op.amount >= threshold:
         return None
     ct = casino_transactions
     rows = tx.conn.execute(
@@ -278,7 +288,7 @@ def _structuring(tx, rules, casino, player, op) -> Alert | None:
             ct.c.kind == op.kind,
             ct.c.at >= op.at - timedelta(hours=rules.structuring_window_hours),
             ct.c.at <= op.at,
-            ct.c.amount < rules.ltr_threshold,
+            ct.c.amount < threshold,
         )
         # Without it SQLite returns these rows in id order anyway (the mutant survives
         # there); PostgreSQL need not, and the evidence lists them in order.
@@ -287,8 +297,7 @@ def _structuring(tx, rules, casino, player, op) -> Alert | None:
 
     def qualifies(rs) -> bool:
         return (
-            len(rs) >= rules.structuring_min_transactions
-            and sum(r.amount for r in rs) >= rules.ltr_threshold
+            len(rs) >= rules.structuring_min_transactions and sum(r.amount for r in rs) >= threshold
         )
 
     if not qualifies(rows) or qualifies([r for r in rows if r.id != op.id]):
@@ -303,7 +312,8 @@ def _structuring(tx, rules, casino, player, op) -> Alert | None:
             "holder_id": player.holder_id,
             "kind": op.kind,
             "window_hours": rules.structuring_window_hours,
-            "threshold": format_amount(rules.ltr_threshold),
+            "threshold": format_amount(threshold),
+            **_currency(casino),
             "total": format_amount(total),
             "transactions": [
                 {
@@ -318,7 +328,7 @@ def _structuring(tx, rules, casino, player, op) -> Alert | None:
         },
         summary=f"structuring: {len(rows)} {op.kind.replace('_', '-')}s of holder "
         f"{player.holder_id} at {casino.ref} within {rules.structuring_window_hours} h total "
-        f"{format_amount(total)}, each below {format_amount(rules.ltr_threshold)}",
+        f"{format_amount(total)}, each below {format_amount(threshold)}",
         dedupe_key=f"structuring:{op.id}",
     )
 
@@ -414,7 +424,7 @@ def _mainland(tx, rules, casino, player, op) -> list[Alert | None]:
         casino,
         player,
         gaming_day=op.gaming_day,
-        amount=op.amount,
+        amount=op.ecny_amount if op.ecny_amount is not None else op.amount,
         evidence=_op_evidence(op),
         did="bought in",
     )
@@ -434,8 +444,8 @@ def mainland_alerts(
     """A mainland wallet paid the casino at its cage (a buy-in, or a credit
     repayment, already recorded): ``mainland_wallet`` (once per player, casino
     and gaming day) and ``mainland_yearly_cap`` when the holder's payments of
-    the year (buy-ins and credit repayments, at every casino) pass the cap with
-    this one (once per holder and year)."""
+    the year (buy-ins and credit repayments, at every casino, in e-CNY) pass the
+    cap with this one (``amount``: its e-CNY; once per holder and year)."""
     if player.region not in rules.mainland_regions:
         return []
     presence = raise_alert(
@@ -450,12 +460,16 @@ def mainland_alerts(
     )
     year = gaming_day.year
     first, last = date(year, 1, 1), date(year, 12, 31)
-    cpd, cm, w = casino_player_days, credit_movements, wallets
-    bought = sa.select(sa.func.coalesce(sa.func.sum(cpd.c.buy_ins), 0)).where(
-        cpd.c.holder_id == player.holder_id, cpd.c.gaming_day >= first, cpd.c.gaming_day <= last
+    # In e-CNY (fen): what the holder paid, whatever the casinos' chip currencies.
+    ct, cm, w = casino_transactions, credit_movements, wallets
+    bought = sa.select(sa.func.coalesce(sa.func.sum(ct.c.ecny_amount), 0)).where(
+        ct.c.holder_id == player.holder_id,
+        ct.c.kind == "buy_in",
+        ct.c.gaming_day >= first,
+        ct.c.gaming_day <= last,
     )
     repaid = (
-        sa.select(sa.func.coalesce(sa.func.sum(cm.c.amount), 0))
+        sa.select(sa.func.coalesce(sa.func.sum(cm.c.ecny_amount), 0))
         .select_from(cm.join(w, w.c.id == cm.c.wallet_id))
         .where(
             w.c.holder_id == player.holder_id,

@@ -193,6 +193,11 @@ CHIPS_IN_CIRCULATION_EXCEEDED = _code(
     REFUSED,
     "The buy-in would put more chips in circulation than DICJ approved for the casino",
 )
+AMOUNT_BELOW_CONVERSION = _code(
+    "amount_below_conversion",
+    REFUSED,
+    "The amount converts to nothing in the other currency at the rate in force",
+)
 UNKNOWN_CONTRIBUTION = _code(
     "unknown_contribution",
     REFUSED,

@@ -418,7 +418,10 @@ casinos = sa.Table(
     sa.Column("beneficiaries", sa.Text, nullable=True),
     # The chips in circulation DICJ approved (Law 7/2022), fen; NULL: none recorded.
     sa.Column("chips_approved", Fen, nullable=True),
+    # The currency of its chips (CNY, HKD or MOP); chip amounts are its cents/avos.
+    sa.Column("chip_currency", sa.String(3), nullable=False, server_default="CNY"),
     sa.CheckConstraint("float_amount >= 0", name="float_not_negative"),
+    sa.CheckConstraint("chip_currency IN ('CNY', 'HKD', 'MOP')", name="chip_currency"),
 )
 
 # Every cage operation, with the transfers it posted: the casino's own record,
@@ -440,6 +443,10 @@ casino_transactions = sa.Table(
     sa.Column("ecny_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
     sa.Column("chip_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False),
     sa.Column("payout_transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=True),
+    # Buy-ins and cash-outs: the e-CNY paid (fen) and the rate it converted at
+    # (chips of the casino's currency per CNY, a decimal string); NULL for plays.
+    sa.Column("ecny_amount", Fen, nullable=True),
+    sa.Column("rate", sa.String(24), nullable=True),
     sa.CheckConstraint("kind IN ('buy_in', 'play', 'cash_out')", name="kind"),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     sa.CheckConstraint("payout >= 0", name="payout_not_negative"),
@@ -542,6 +549,9 @@ credit_movements = sa.Table(
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("gaming_day", sa.Date, nullable=False),
     sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False),
+    # Repayments: the e-CNY paid (fen) and the rate (chips per CNY); NULL for draws.
+    sa.Column("ecny_amount", Fen, nullable=True),
+    sa.Column("rate", sa.String(24), nullable=True),
     sa.CheckConstraint("kind IN ('draw', 'repayment')", name="kind"),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     sa.Index("ix_credit_movements_casino_id_gaming_day", "casino_id", "gaming_day"),

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from datetime import date, time
-from decimal import ROUND_FLOOR, Decimal
+from datetime import UTC, date, datetime, time
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,10 +73,52 @@ class ProfileError(ValueError):
     """A profile file is missing or malformed; the message names the bad key."""
 
 
+# The currencies a casino's chips may be in (docs/macau.md §13).
+CHIP_CURRENCIES = ("CNY", "HKD", "MOP")
+# The pataca's peg to the Hong Kong dollar (DOMAIN.md §2) when the profile gives none.
+MOP_PER_HKD = Decimal("1.03")
+# A rate derived from others (HKD per CNY) is kept to this many decimals, half even.
+RATE_PLACES = Decimal("0.000001")
+
+
 @dataclass(frozen=True)
 class FxRates:
+    """The profile's exchange rates. ``mop_per_cny`` is the base; ``rates`` is
+    the rate table on the sandbox clock: (effective from, MOP per CNY), sorted;
+    the entry in force at an instant is the last one effective at or before it
+    (the base before the first). HKD follows MOP by the peg ``mop_per_hkd``."""
+
     mop_per_cny: Decimal
     cny_per_usd: Decimal
+    mop_per_hkd: Decimal = MOP_PER_HKD
+    rates: tuple[tuple[datetime, Decimal], ...] = ()
+
+    def mop_per_cny_at(self, at: datetime) -> Decimal:
+        """The MOP per CNY rate in force at ``at``."""
+        rate = self.mop_per_cny
+        for since, value in self.rates:
+            if since > at:
+                break
+            rate = value
+        return rate
+
+    def mop_per_cny_before(self, at: datetime) -> Decimal:
+        """The rate in force just before ``at`` (the last instant of a period ending there)."""
+        rate = self.mop_per_cny
+        for since, value in self.rates:
+            if since >= at:
+                break
+            rate = value
+        return rate
+
+    def chips_per_cny(self, currency: str, mop_per_cny: Decimal) -> Decimal:
+        """Units of ``currency`` one CNY buys at ``mop_per_cny``: 1 for CNY; MOP
+        per CNY; HKD per CNY = MOP per CNY / MOP per HKD, to 6 decimals (half even)."""
+        if currency == "CNY":
+            return Decimal(1)
+        if currency == "MOP":
+            return mop_per_cny
+        return (mop_per_cny / self.mop_per_hkd).quantize(RATE_PLACES, ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True)
@@ -154,8 +196,13 @@ class Profile:
         """The figures the sandbox computes from the document, as strings."""
         if self.casino is None:
             return {}
+        assert self.fx is not None, "a profile with casino rules has fx"
         return {
             "ltr_threshold_cny": format_amount(self.casino.ltr_threshold),
+            # HKD chips' threshold, by the peg (docs/macau.md §13).
+            "ltr_threshold_hkd": format_amount(
+                divide_by_rate(self.casino.ltr_threshold_mop, self.fx.mop_per_hkd)
+            ),
             "mainland_yearly_cap_cny": format_amount(self.casino.mainland_yearly_cap),
         }
 
@@ -247,9 +294,55 @@ class _WalletLimitsSchema(ma.Schema):
     class_4 = ma.fields.Nested(_LimitsSchema, required=True)
 
 
+class _Instant(ma.fields.Field):
+    """A sandbox time as ISO 8601 with its offset, such as "2026-03-02T14:00:00+08:00"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        message = 'must be a time with its offset such as "2026-03-02T14:00:00+08:00"'
+        try:
+            if not isinstance(value, str) or len(value) > 40:
+                raise ValueError
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            raise ma.ValidationError(message) from None
+        if at.tzinfo is None:
+            raise ma.ValidationError(message)
+        return at.astimezone(UTC)
+
+
+class _DatedRateSchema(ma.Schema):
+    # "from" is a Python keyword: the attribute is "since".
+    since = _Instant(required=True, data_key="from")
+    mop_per_cny = _Rate(required=True)
+
+
 class _FxSchema(ma.Schema):
     mop_per_cny = _Rate(required=True)
     cny_per_usd = _Rate(required=True)
+    mop_per_hkd = _Rate()
+    rates = ma.fields.List(
+        ma.fields.Nested(_DatedRateSchema), validate=ma.validate.Length(max=1000)
+    )
+
+    @ma.validates_schema
+    def _hkd_rates(self, data, **kwargs):
+        peg = data.get("mop_per_hkd", MOP_PER_HKD)
+        for rate in [data.get("mop_per_cny"), *(r["mop_per_cny"] for r in data.get("rates", []))]:
+            if rate is not None and (rate / peg).quantize(RATE_PLACES, ROUND_HALF_EVEN) == 0:
+                raise ma.ValidationError(
+                    f"MOP {rate} per CNY at {peg} MOP per HKD is HKD 0.000000 per CNY "
+                    "(to 6 decimals): no rate",
+                    field_name="mop_per_hkd",
+                )
+
+    @ma.validates_schema
+    def _in_order(self, data, **kwargs):
+        times = [r["since"] for r in data.get("rates", [])]
+        if any(b <= a for a, b in zip(times, times[1:], strict=False)):
+            raise ma.ValidationError(
+                "entries must be in order of their time, each after the one before",
+                field_name="rates",
+            )
 
 
 class _MonthDay(ma.fields.Field):
@@ -441,7 +534,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
         key, message = _first_error(exc.messages)
         raise ProfileError(f"{source}: {key}: {message}") from exc
     limits = loaded["wallet_limits"]
-    fx = FxRates(**loaded["fx"]) if "fx" in loaded else None
+    fx = _fx_rates(loaded["fx"]) if "fx" in loaded else None
     casino = None
     if "casino" in loaded:
         assert fx is not None, "_ProfileSchema requires fx with casino rules"
@@ -455,6 +548,15 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
         alerts=_alert_rules(loaded["alerts"]) if "alerts" in loaded else None,
         casino=casino,
         raw=data,
+    )
+
+
+def _fx_rates(f: dict) -> FxRates:
+    return FxRates(
+        mop_per_cny=f["mop_per_cny"],
+        cny_per_usd=f["cny_per_usd"],
+        mop_per_hkd=f.get("mop_per_hkd", MOP_PER_HKD),
+        rates=tuple((r["since"], r["mop_per_cny"]) for r in f.get("rates", [])),
     )
 
 
