@@ -110,6 +110,11 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
         "payment_code": "pc_from-POST-v1-wallets-2-payment-codes",
     },
     "handOverChips": {"from_player": 2, "to_player": 3, "amount": "1000.00"},
+    "requestIdentityReveal": {
+        "legal_basis": "aml_cft_suspicious_transaction",
+        "case_reference": "CASE-2026-0042",
+    },
+    "rejectIdentityReveal": {"reason": "the case is closed"},
     "createWebhookEndpoint": {
         "url": "http://127.0.0.1:8000/webhooks",
         "event_types": ["transfer.posted", "alert.raised"],

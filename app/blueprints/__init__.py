@@ -2,6 +2,7 @@
 
 from . import (
     alerts,
+    anonymity,
     audit,
     casinos,
     events,
@@ -28,4 +29,5 @@ BLUEPRINTS = (
     alerts.blp,
     exclusions.blp,
     events.blp,
+    anonymity.blp,
 )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from wallets.core.clock import local_date
-from wallets.retail import limits, payment_codes, payments
+from wallets.retail import anonymity, limits, payment_codes, payments
 from wallets.retail import wallet as wl
 from wallets.retail.statement import statement
 
@@ -46,6 +46,11 @@ def _etag(w: wl.Wallet) -> dict[str, str]:
     return {"ETag": w.etag}
 
 
+def _shown(tx, w: wl.Wallet) -> wl.Wallet:
+    """The wallet with what the caller may see of its holder (its operator only)."""
+    return anonymity.shown_to(tx, current_principal(), w)
+
+
 @blp.route("", methods=["POST"])
 @blp.arguments(WalletCreate())
 @blp.response(201, WalletOut, headers=ETAG_HEADER)
@@ -63,6 +68,7 @@ def open_wallet(body):
             kind=body["kind"],
             region=body["region"],
             holder_id=body.get("holder_id"),
+            holder_name=body.get("holder_name"),
             birth_date=body.get("birth_date"),
             phone=body.get("phone"),
             parent_id=body.get("parent_id"),
@@ -70,6 +76,7 @@ def open_wallet(body):
             phone_secret=secret,
         ),
         WalletOut,
+        present=_shown,
         headers=_etag,
     )
 
@@ -91,7 +98,7 @@ def list_wallets(args):
             after=after,
             limit=args["limit"] + 1,
         )
-        return present.page(found, args["limit"], lambda w: w.id)
+        return present.page([_shown(tx, w) for w in found], args["limit"], lambda w: w.id)
 
     return read(run)
 
@@ -101,8 +108,11 @@ def list_wallets(args):
 @problems(blp, 404)
 @roles("admin", "auditor", "operator")
 def get_wallet(wallet_id):
-    """One wallet; a parent's report includes its sub-wallets' balances."""
-    w = read(lambda tx: wl.with_subwallets(tx, wl.get(tx, wallet_id, current_principal())))
+    """One wallet; a parent's report includes its sub-wallets' balances. Its
+    holder's id, name and birth date are its operator's to see only (docs/anonymity.md)."""
+    w = read(
+        lambda tx: _shown(tx, wl.with_subwallets(tx, wl.get(tx, wallet_id, current_principal())))
+    )
     return w, 200, _etag(w)
 
 
@@ -123,6 +133,7 @@ def update_wallet(body, wallet_id):
         ),
         WalletOut,
         status=200,
+        present=_shown,
         headers=_etag,
     )
 
@@ -134,6 +145,7 @@ def _status_view(action: str, doc: str):
             lambda tx: wl.change_status(tx, wallet_id, current_principal(), action, precondition),
             WalletOut,
             status=200,
+            present=_shown,
             headers=_etag,
         )
 
