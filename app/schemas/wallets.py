@@ -76,17 +76,13 @@ class WalletOut(Output):
     holder_name = fields.String(
         attribute="shown_holder_name",
         allow_none=True,
-        metadata={
-            "description": "To the wallet's operator only, and not for a pseudonymous class"
-        },
+        metadata={"description": "To the wallet's operator only, and not for a pseudonymous class"},
     )
     region = fields.String()
     birth_date = fields.Date(
         attribute="shown_birth_date",
         allow_none=True,
-        metadata={
-            "description": "To the wallet's operator only, and not for a pseudonymous class"
-        },
+        metadata={"description": "To the wallet's operator only, and not for a pseudonymous class"},
     )
     has_phone = fields.Boolean()
     parent_id = Integer(allow_none=True)

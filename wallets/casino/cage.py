@@ -51,7 +51,7 @@ from ..ledger.accounts import CHIP_PREFIX
 from ..ledger.journal import PostedTransfer
 from ..ledger.money import format_amount
 from ..ledger.posting import Leg, Posting, Refusal, TransferDraft
-from ..retail import payment_codes, payments
+from ..retail import anonymity, payment_codes, payments
 from ..retail import wallet as wl
 from ..retail.limits import class_limits
 from ..rules import casino_rules
@@ -547,7 +547,7 @@ class RecordedOperation:
     casino_ref: str
     kind: str
     wallet_id: int
-    holder_id: str
+    holder_ref: str  # the holder's pseudonym (anonymity.holder_refs), never its id
     gaming_day: date
     at: datetime
     amount: int
@@ -572,20 +572,22 @@ def list_operations(
         stmt = stmt.where(ct.c.gaming_day == gaming_day)
     if after is not None:
         stmt = stmt.where(ct.c.id > after)
+    rows = tx.conn.execute(stmt).all()
+    refs = anonymity.holder_refs(tx, {r.holder_id for r in rows})
     return [
         RecordedOperation(
             id=r.id,
             casino_ref=c.ref,
             kind=r.kind,
             wallet_id=r.wallet_id,
-            holder_id=r.holder_id,
+            holder_ref=refs[r.holder_id],
             gaming_day=r.gaming_day,
             at=r.at,
             amount=r.amount,
             payout=r.payout,
             transfer_ids=operation_transfer_ids(r),
         )
-        for r in tx.conn.execute(stmt)
+        for r in rows
     ]
 
 

@@ -234,9 +234,7 @@ EXCLUSION_ALREADY_REVOKED = _code(
 )
 # API keys
 # Managed anonymity (docs/anonymity.md)
-IDENTITY_REVEAL_NOT_FOUND = _code(
-    "identity_reveal_not_found", NOT_FOUND, "No such identity reveal"
-)
+IDENTITY_REVEAL_NOT_FOUND = _code("identity_reveal_not_found", NOT_FOUND, "No such identity reveal")
 LEGAL_BASIS_NOT_ACCEPTED = _code(
     "legal_basis_not_accepted", REFUSED, "The rule profile does not accept this legal basis"
 )

@@ -652,9 +652,7 @@ identity_reveals = sa.Table(
     sa.Column("decided_at", UTCDateTime(), nullable=True),
     sa.Column("reason", sa.String(500), nullable=True),
     sa.Column("read_at", UTCDateTime(), nullable=True),
-    sa.CheckConstraint(
-        "status IN ('requested', 'approved', 'rejected', 'read')", name="status"
-    ),
+    sa.CheckConstraint("status IN ('requested', 'approved', 'rejected', 'read')", name="status"),
 )
 
 # ---- events and webhooks (wallets/events/, docs/events.md) ------------------

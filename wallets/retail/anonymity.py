@@ -37,7 +37,13 @@ from ..rules.profile import AnonymityRules, active_profile
 from . import wallet as wl
 from .wallet import HolderIdentity, Wallet
 
-REQUESTED, APPROVED, REJECTED, EXPIRED, READ = "requested", "approved", "rejected", "expired", "read"
+REQUESTED, APPROVED, REJECTED, EXPIRED, READ = (
+    "requested",
+    "approved",
+    "rejected",
+    "expired",
+    "read",
+)
 STATUSES = (REQUESTED, APPROVED, REJECTED, EXPIRED, READ)
 # Who may ask for an identity, and decide on another's request.
 REVEALERS = (CENTRAL_BANK, SUPERVISOR)
@@ -63,6 +69,24 @@ def shown_to(tx: Tx, actor: Principal, w: Wallet) -> Wallet:
     return replace(
         w, identity=HolderIdentity(holder_id=w.holder_id, holder_name=name, birth_date=w.birth_date)
     )
+
+
+def holder_refs(tx: Tx, holder_ids: set[str]) -> dict[str, str]:
+    """The pseudonyms supervision records show instead of holder ids: a holder
+    is "the holder of wallet N", N its first wallet, so that a supervisor links
+    one holder's wallets (structuring, minimal play) without learning who it is."""
+    if not holder_ids:
+        return {}
+    rows = tx.conn.execute(
+        sa.select(wallets.c.holder_id, sa.func.min(wallets.c.id))
+        .where(wallets.c.holder_id.in_(sorted(holder_ids)))
+        .group_by(wallets.c.holder_id)
+    )
+    return {holder: f"holder-w{first}" for holder, first in rows}
+
+
+def holder_ref(tx: Tx, holder_id: str) -> str:
+    return holder_refs(tx, {holder_id})[holder_id]
 
 
 # ---- identity reveals -------------------------------------------------------------
@@ -374,3 +398,25 @@ def aggregates(tx: Tx, actor: Principal) -> list[Aggregate]:
         ),
         key=lambda a: (a.operator_code, a.wallet_class),
     )
+
+
+def reveals_in(
+    tx: Tx,
+    *,
+    operator_id: int | None = None,
+    wallet_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[Reveal]:
+    """Every reveal requested in [start, end) of the operator's or the wallet's
+    (an audit export's scope), by id."""
+    stmt = _select().order_by(identity_reveals.c.id)
+    if operator_id is not None:
+        stmt = stmt.where(wallets.c.operator_id == operator_id)
+    if wallet_id is not None:
+        stmt = stmt.where(identity_reveals.c.wallet_id == wallet_id)
+    if start is not None:
+        stmt = stmt.where(identity_reveals.c.requested_at >= start)
+    if end is not None:
+        stmt = stmt.where(identity_reveals.c.requested_at < end)
+    return [_from_row(r) for r in tx.conn.execute(stmt)]
