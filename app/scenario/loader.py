@@ -180,7 +180,7 @@ def load(path: str | Path) -> Scenario:
 # Only arguments are references: the keys and values under a step's `expect`
 # are read by what they are (a balance's key is a wallet, its value an amount).
 WALLET_KEYS = ("wallet", "from", "to", "player", "treasury", "pay_to", "from_player", "to_player")
-NAME_KEYS = ("hold", "transfer", "exclusion")
+NAME_KEYS = ("hold", "transfer", "exclusion", "reveal")
 SELECTOR_KEYS = {"wallet": "wallet", "casino": "casino", "operator": "operator"}
 
 

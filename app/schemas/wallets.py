@@ -59,7 +59,13 @@ class WalletCreate(StrictSchema):
         },
     )
     parent_id = wallet_id()
-    label = fields.String(validate=[validate.Length(max=200), no_controls])
+    label = fields.String(
+        validate=[validate.Length(max=200), no_controls],
+        metadata={
+            "description": "The operator's note, shown to every reader of the wallet: a "
+            "holder's name goes in holder_name"
+        },
+    )
 
 
 class WalletOut(Output):
