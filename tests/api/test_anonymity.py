@@ -444,7 +444,9 @@ def test_reveals_are_exported_in_a_file_of_their_own_and_verified(sandbox, tmp_p
         (rejected, "rejected"),
         (waiting, "requested"),
     ]
-    assert all("identity" not in r and PHONE not in line for r, line in zip(rows, lines))
+    assert all(
+        "identity" not in r and PHONE not in line for r, line in zip(rows, lines, strict=True)
+    )
     report = verify_export(out, key.public_key())
     assert report.verified, report.problems
     assert "3 identity reveals" in {c.detail for c in report.checks}
