@@ -27,7 +27,9 @@ DEMO_OPERATORS = (
     ("BOCMO", "Bank of China Macau Branch", "20000000.00", "10000000.00"),
 )
 
-DEMO_WALLETS = (
+DEMO_WALLETS: tuple[
+    tuple[str, int, str, str, date | None, str | None, str | None, str, str], ...
+] = (
     # operator, class, kind, region, birth date, phone, holder name, label, funding (CNY)
     ("ICBC", 1, "personal", "CN", date(1980, 3, 14), None, "Li Wei", "class 1", "250000.00"),
     ("ICBC", 2, "personal", "CN", date(1991, 7, 2), None, "Wang Fang", "class 2", "80000.00"),
