@@ -79,7 +79,7 @@ def seed_demo_in(tx: Tx, settings: Settings) -> SeedResult:
             keys.create(tx, "operator", operator_code=code, label=f"demo {code} operator")
         )
     wallet_ids = []
-    for code, cls, kind, region, born, phone, name, label, funding in DEMO_WALLETS:
+    for code, cls, kind, region, born, phone, holder_name, label, funding in DEMO_WALLETS:
         w = wl.open_wallet(
             tx,
             SYSTEM,
@@ -89,7 +89,7 @@ def seed_demo_in(tx: Tx, settings: Settings) -> SeedResult:
             region=region,
             birth_date=born,
             phone=phone,
-            holder_name=name,
+            holder_name=holder_name,
             label=label,
             phone_secret=settings.phone_hash_secret,
         )
