@@ -53,7 +53,7 @@ def domain_enums() -> dict[str, list]:
     from the domain modules that define them: the one source of truth."""
     from wallets.casino import exclusions, gaming_days
     from wallets.core import outbox
-    from wallets.retail import wallet
+    from wallets.retail import anonymity, wallet
     from wallets.supervision import alerts
     from wallets.tier1 import settlement
 
@@ -67,6 +67,7 @@ def domain_enums() -> dict[str, list]:
         "alert_status": list(alerts.STATUSES),
         "gaming_day_check": list(gaming_days.CHECKS),
         "event_type": list(outbox.TYPES),
+        "revealer_role": list(anonymity.REVEALERS),
     }
 
 
