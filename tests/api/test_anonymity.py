@@ -115,6 +115,24 @@ def test_a_reveal_needs_a_second_key_of_another_role_and_is_read_once(sandbox):
     requested = sb.ok("GET", f"/v1/audit/events?path_prefix={path}", key="auditor")["items"]
     assert [e["outcome"] for e in requested] == ["refused", "succeeded"]
 
+    # Each step an event of the central bank's (and the admin's, the auditor's):
+    # never the operator's nor a supervisor's, never with the identity.
+    def reveal_events(key):
+        items = sb.ok("GET", "/v1/events?limit=500", key=key)["items"]
+        return [e for e in items if e["type"].startswith("identity_reveal.")]
+
+    seen = reveal_events("cb")
+    assert [e["type"] for e in seen] == [
+        "identity_reveal.requested",
+        "identity_reveal.approved",
+        "identity_reveal.read",
+    ]
+    assert [e["data"]["status"] for e in seen] == ["requested", "approved", "read"]
+    assert seen[-1]["data"] == {**got, "identity": None}
+    assert reveal_events("admin") == reveal_events("auditor") == seen
+    assert reveal_events("BOCMO") == reveal_events("sup") == reveal_events("merchant") == []
+    assert all(PHONE not in str(e) for e in seen)
+
 
 def test_a_named_holder_is_revealed_to_a_supervisor_the_central_bank_approved(sandbox):
     sb = sandbox

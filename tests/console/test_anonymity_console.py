@@ -14,9 +14,7 @@ HOLDER = "HOLDER-CONSOLE-9"
 def anonymous(world):
     sb = world
     anon = sb.wallet("BOCMO", 4, fund="500.00", region="MO", phone=PHONE)
-    named = sb.wallet(
-        "BOCMO", 2, fund="500.00", region="MO", holder_id=HOLDER, holder_name=NAME
-    )
+    named = sb.wallet("BOCMO", 2, fund="500.00", region="MO", holder_id=HOLDER, holder_name=NAME)
     rid = sb.ok(
         "POST",
         f"/v1/wallets/{anon}/identity-reveals",

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..core import errors
+from ..core import errors, outbox
 from ..core.db import Tx, inserted_id
 from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, OPERATOR, SUPERVISOR, Principal
 from ..core.schema import (
@@ -268,7 +268,7 @@ def request(
             expires_at=now + timedelta(hours=anonymity.approval_hours),
         )
     )
-    return get(tx, inserted_id(inserted), actor)
+    return _emitted(tx, "identity_reveal.requested", get(tx, inserted_id(inserted), actor))
 
 
 def decide(
@@ -302,7 +302,8 @@ def decide(
     ).rowcount
     if not done:
         _refuse(get(tx, r.id, actor), now, "approve" if approve else "reject")
-    return get(tx, r.id, actor)
+    kind = "identity_reveal.approved" if approve else "identity_reveal.rejected"
+    return _emitted(tx, kind, get(tx, r.id, actor))
 
 
 def read(tx: Tx, reveal_id: int, actor: Principal) -> Reveal:
@@ -334,7 +335,15 @@ def read(tx: Tx, reveal_id: int, actor: Principal) -> Reveal:
         birth_date=w.birth_date,
         region=w.region,
     )
-    return replace(get(tx, r.id, actor), identity=identity)
+    return replace(_emitted(tx, "identity_reveal.read", get(tx, r.id, actor)), identity=identity)
+
+
+def _emitted(tx: Tx, type_: str, r: Reveal) -> Reveal:
+    """The central bank's event (and the admin's and auditor's), never with an
+    identity: not the operator's, which would learn of the case; not a
+    supervisor's, whose scope is casinos while a wallet may play at several."""
+    outbox.emit(tx, outbox.Event(type_, document(r, tx.now()), central_bank=True))
+    return r
 
 
 def _refuse(r: Reveal, now: datetime, action: str) -> None:
