@@ -124,6 +124,7 @@ class WalletUpdate(StrictSchema):
     label = fields.String(validate=[validate.Length(max=200), no_controls])
     birth_date = fields.Date()
     phone = fields.String(validate=Pattern(r"^\+[1-9][0-9]{6,14}$"))
+    holder_name = fields.String(validate=[validate.Length(min=1, max=200), no_controls])
 
 
 class WalletLimitsOut(Output):

@@ -492,3 +492,49 @@ def test_reveals_are_exported_in_a_file_of_their_own_and_verified(sandbox, tmp_p
     assert ("identity_reveals.jsonl", "listed in the manifest but missing") in [
         (p.file, p.message) for p in report.problems
     ]
+
+
+def test_the_profile_says_which_classes_are_pseudonymous(sandbox):
+    sb = sandbox
+    w = world(sb)
+    own = sb.ok("GET", f"/v1/wallets/{w['named']}", key="BOCMO")
+    assert own["holder_name"] == NAME
+    doc = copy.deepcopy(sb.ok("GET", "/v1/rules")["document"])
+    doc["name"] = "macau-pseudonymous-2"
+    doc["anonymity"]["pseudonymous_classes"] = [2, 4]
+    sb.ok("PUT", "/v1/sandbox/profile", json={"document": doc})
+    # Class 2 is pseudonymous now: its operator sees the holder id alone.
+    now = sb.ok("GET", f"/v1/wallets/{w['named']}", key="BOCMO")
+    assert (now["holder_id"], now["holder_name"], now["birth_date"]) == (HOLDER, None, None)
+    # The operator still keeps the name: an approved reveal reads it.
+    rid = sb.ok("POST", f"/v1/wallets/{w['named']}/identity-reveals", key="cb", json=COURT)["id"]
+    sb.ok("POST", f"/v1/identity-reveals/{rid}/approve", key="sup", status=200)
+    got = sb.ok("POST", f"/v1/identity-reveals/{rid}/read", key="cb", status=200)
+    assert got["identity"]["holder_name"] == NAME
+
+
+def test_a_holder_name_is_changed_by_its_operator_and_refused_for_class_4(sandbox):
+    sb = sandbox
+    w = world(sb)
+    path = f"/v1/wallets/{w['named']}"
+    etag = sb.get(path, key="BOCMO").headers["ETag"]
+    r = sb.call(
+        "PATCH", path, "BOCMO", json={"holder_name": "Leong Mei"}, headers={"If-Match": etag}
+    )
+    assert r.status_code == 200 and r.get_json()["holder_name"] == "Leong Mei"
+    assert sb.ok("GET", path, key="admin")["holder_name"] is None
+    anon = f"/v1/wallets/{w['anon']}"
+    etag = sb.get(anon, key="BOCMO").headers["ETag"]
+    r = sb.call("PATCH", anon, "BOCMO", json={"holder_name": "X"}, headers={"If-Match": etag})
+    assert (r.status_code, r.get_json()["code"]) == (422, "validation_failed")
+    assert "holder_name" in r.get_json()["errors"]
+    # Opening a class 4 wallet with a name is refused too; nothing is written.
+    before = len(sb.ok("GET", "/v1/wallets?limit=500", key="BOCMO")["items"])
+    r = sb.call(
+        "POST",
+        "/v1/wallets",
+        "BOCMO",
+        json={"wallet_class": 4, "region": "MO", "phone": PHONE, "holder_name": "X"},
+    )
+    assert (r.status_code, r.get_json()["code"]) == (422, "validation_failed")
+    assert len(sb.ok("GET", "/v1/wallets?limit=500", key="BOCMO")["items"]) == before

@@ -414,6 +414,7 @@ def update(
     label: str | None = None,
     birth_date: date | None = None,
     phone: str | None = None,
+    holder_name: str | None = None,
     phone_secret: str,
 ) -> Wallet:
     """Upgrade or downgrade the class (limits change from now on), or relabel.
@@ -445,6 +446,10 @@ def update(
     if phone is not None:
         values["phone_hash"] = phone_hash(phone_secret, phone)
         _keep_identity(tx, w, phone=phone)
+    if holder_name is not None:
+        if (values.get("wallet_class") or w.wallet_class) == 4:
+            raise _invalid("holder_name", "a class 4 wallet holds only a phone number")
+        _keep_identity(tx, w, holder_name=holder_name)
     _bump(tx, w, **values)
     return _emitted(tx, "wallet.updated", existing(tx, wallet_id))
 
