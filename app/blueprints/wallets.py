@@ -98,7 +98,8 @@ def list_wallets(args):
             after=after,
             limit=args["limit"] + 1,
         )
-        return present.page([_shown(tx, w) for w in found], args["limit"], lambda w: w.id)
+        shown = anonymity.shown_all(tx, current_principal(), found)
+        return present.page(shown, args["limit"], lambda w: w.id)
 
     return read(run)
 

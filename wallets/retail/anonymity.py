@@ -59,16 +59,35 @@ def rules(tx: Tx) -> AnonymityRules:
 def shown_to(tx: Tx, actor: Principal, w: Wallet) -> Wallet:
     """The wallet as ``actor`` may read it: with the holder's identity for its
     operator (the holder id alone in a pseudonymous class), without for anyone else."""
-    if actor.role != OPERATOR or actor.operator_id != w.operator_id:
-        return replace(w, identity=None)
-    if w.wallet_class in rules(tx).pseudonymous_classes:
-        return replace(w, identity=HolderIdentity(holder_id=w.holder_id))
-    name = tx.conn.execute(
-        sa.select(holder_identities.c.holder_name).where(holder_identities.c.wallet_id == w.id)
-    ).scalar()
-    return replace(
-        w, identity=HolderIdentity(holder_id=w.holder_id, holder_name=name, birth_date=w.birth_date)
+    return shown_all(tx, actor, [w])[0]
+
+
+def shown_all(tx: Tx, actor: Principal, found: list[Wallet]) -> list[Wallet]:
+    """:func:`shown_to` for a page of wallets, with one read of the names."""
+    pseudonymous = rules(tx).pseudonymous_classes if actor.role == OPERATOR else ()
+    own = [w for w in found if actor.role == OPERATOR and actor.operator_id == w.operator_id]
+    named = [w.id for w in own if w.wallet_class not in pseudonymous]
+    names = (
+        dict(
+            tx.conn.execute(
+                sa.select(holder_identities.c.wallet_id, holder_identities.c.holder_name).where(
+                    holder_identities.c.wallet_id.in_(named)
+                )
+            ).all()
+        )
+        if named
+        else {}
     )
+    mine = {w.id for w in own}
+
+    def shown(w: Wallet) -> HolderIdentity | None:
+        if w.id not in mine:
+            return None
+        if w.wallet_class in pseudonymous:
+            return HolderIdentity(holder_id=w.holder_id)
+        return HolderIdentity(w.holder_id, names.get(w.id), w.birth_date)
+
+    return [replace(w, identity=shown(w)) for w in found]
 
 
 def holder_refs(tx: Tx, holder_ids: set[str]) -> dict[str, str]:
