@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 import time
 
 from hypothesis import HealthCheck, given, settings
@@ -538,3 +539,43 @@ def test_a_holder_name_is_changed_by_its_operator_and_refused_for_class_4(sandbo
     )
     assert (r.status_code, r.get_json()["code"]) == (422, "validation_failed")
     assert len(sb.ok("GET", "/v1/wallets?limit=500", key="BOCMO")["items"]) == before
+
+
+# ---- racing decisions and reads ------------------------------------------------
+
+
+def test_racing_approvals_and_reads_succeed_once(sandbox):
+    """Two supervisors approve the same request at once, then the requesting
+    key reads it from several threads at once: one approval and one read
+    succeed, every other call is refused as decided or read already."""
+    sb = sandbox
+    w = world(sb)
+    sups = [sb.key("supervisor", casino_ref="COTAI") for _ in range(4)]
+    rid = sb.ok("POST", f"/v1/wallets/{w['anon']}/identity-reveals", key="cb", json=COURT)["id"]
+
+    def race(path: str, keys: list[str]) -> list[tuple[int, dict]]:
+        answers: list[tuple[int, dict]] = []
+        lock = threading.Lock()
+        gate = threading.Barrier(len(keys))
+
+        def call(key: str) -> None:
+            client = sb.app.test_client()
+            gate.wait()
+            r = client.post(path, headers={"Authorization": f"Bearer {sb.keys.get(key, key)}"})
+            with lock:
+                answers.append((r.status_code, r.get_json()))
+
+        threads = [threading.Thread(target=call, args=(k,)) for k in keys]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return answers
+
+    decided = race(f"/v1/identity-reveals/{rid}/approve", sups)
+    assert sorted(status for status, _ in decided) == [200, 409, 409, 409], decided
+    assert {a["code"] for s, a in decided if s == 409} == {"invalid_identity_reveal_transition"}
+    read = race(f"/v1/identity-reveals/{rid}/read", ["cb"] * 4)
+    assert sorted(status for status, _ in read) == [200, 409, 409, 409], read
+    assert [a["identity"]["phone"] for s, a in read if s == 200] == [PHONE]
+    assert all("identity" not in a for s, a in read if s == 409)
