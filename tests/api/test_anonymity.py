@@ -10,7 +10,7 @@ import json
 import threading
 import time
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from macau_world import advance, cage, macau_world
 
@@ -345,31 +345,52 @@ def _fen(amount: str) -> int:
 
 # ---- reveals are never readable without approval, whatever the sequence -----
 
-ACTORS = ("cb", "cb2", "sup", "sup2", "auditor")
+# Two keys of each role that may ask and decide, another casino's supervisor
+# (outside the scope: 404), and the roles that never may (403).
+ACTORS = ("cb", "cb2", "sup", "sup2", "sup_other", "auditor", "admin", "BOCMO", "merchant")
 ROLE = {"cb": "central_bank", "cb2": "central_bank", "sup": "supervisor", "sup2": "supervisor"}
-steps = st.lists(
-    st.one_of(
-        st.tuples(st.just("request"), st.sampled_from(("cb", "sup"))),
-        st.tuples(
-            st.sampled_from(("approve", "reject", "read")),
-            st.integers(0, 2),
-            st.sampled_from(ACTORS),
-        ),
-        st.tuples(st.just("advance"), st.sampled_from((1, 24, 47, 48, 49))),
-    ),
-    min_size=1,
-    max_size=14,
+NEVER = ("auditor", "admin", "BOCMO", "merchant")
+# Who acts on a reveal, relative to it: its requester, the other key of the
+# requester's role, a key of the other role (either), another casino's
+# supervisor, or a role that never may. The first and the third most often,
+# so that whole stories happen.
+RELATIVE = ("requester",) * 3 + ("other_role",) * 3 + ("same_role", "other_role_2", "sup_other")
+OTHER = {"cb": "sup", "sup": "cb"}
+SECOND = {"cb": "cb2", "sup": "sup2"}
+
+
+def who(relative: str, by: str) -> str:
+    """The key a relative actor names for a reveal requested by ``by``."""
+    return {
+        "requester": by,
+        "same_role": SECOND[by],
+        "other_role": OTHER[by],
+        "other_role_2": SECOND[OTHER[by]],
+    }.get(relative, relative)
+
+
+REQUEST = st.tuples(st.just("request"), st.sampled_from(("cb", "sup", "sup_other", "admin")))
+ACT = st.tuples(
+    st.sampled_from(("approve", "approve", "reject", "read", "read")),
+    st.integers(0, 2),
+    st.sampled_from(RELATIVE + NEVER),
 )
+ADVANCE = st.tuples(st.just("advance"), st.sampled_from((1, 6, 47, 48, 49)))
+# A request or two first, then anything, acts on reveals most often.
+steps = st.tuples(
+    st.lists(REQUEST, min_size=1, max_size=2),
+    st.lists(st.one_of(ACT, ACT, ACT, REQUEST, ADVANCE), min_size=3, max_size=16),
+).map(lambda parts: parts[0] + parts[1])
 
 
 @settings(
-    max_examples=25,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=steps)
 def test_reveals_follow_the_model_whatever_the_sequence(sandbox, steps):
-    """Random requests, approvals, rejections, reads by any of five keys and
+    """Random requests, approvals, rejections, reads by keys of every role and
     clock moves: every answer is the model's, and an identity is in an answer
     only when the requesting key reads a reveal another role approved in time,
     the first time."""
@@ -378,6 +399,7 @@ def test_reveals_follow_the_model_whatever_the_sequence(sandbox, steps):
         sb.anon = world(sb)["anon"]
         sb.keys["cb2"] = sb.key("central_bank")
         sb.keys["sup2"] = sb.key("supervisor", casino_ref="COTAI")
+        sb.keys["sup_other"] = sb.key("supervisor", casino_ref="LISBOA")
         doc = copy.deepcopy(sb.ok("GET", "/v1/rules")["document"])
         doc["name"] = "macau-48h"
         doc["anonymity"]["approval_hours"] = 48
@@ -391,13 +413,21 @@ def test_reveals_follow_the_model_whatever_the_sequence(sandbox, steps):
             elapsed += step[1]
             continue
         if step[0] == "request":
-            got = sb.ok("POST", f"/v1/wallets/{wallet}/identity-reveals", key=step[1], json=COURT)
-            model.append({"id": got["id"], "by": step[1], "at": elapsed, "status": "requested"})
+            r = sb.call("POST", f"/v1/wallets/{wallet}/identity-reveals", step[1], json=COURT)
+            if step[1] == "admin":
+                assert (r.status_code, r.get_json()["code"]) == (403, "forbidden")
+            elif step[1] == "sup_other":  # the wallet does not play at LISBOA
+                assert (r.status_code, r.get_json()["code"]) == (404, "wallet_not_found")
+            else:
+                assert r.status_code == 201, r.get_json()
+                got = r.get_json()
+                model.append({"id": got["id"], "by": step[1], "at": elapsed, "status": "requested"})
             continue
-        action, index, actor = step
-        if index >= len(model):
+        action, index, relative = step
+        if not model:
             continue
-        m = model[index]
+        m = model[index % len(model)]
+        actor = who(relative, m["by"])
         r = sb.call(
             "POST",
             f"/v1/identity-reveals/{m['id']}/{action}",
@@ -406,8 +436,10 @@ def test_reveals_follow_the_model_whatever_the_sequence(sandbox, steps):
         )
         body = r.get_json()
         expired = m["status"] == "requested" and elapsed >= m["at"] + 48
-        if actor == "auditor":
+        if actor in NEVER:
             expected = (403, "forbidden")
+        elif actor == "sup_other":
+            expected = (404, "identity_reveal_not_found")
         elif action == "read":
             if actor != m["by"]:
                 expected = (422, "not_the_requester")
@@ -426,6 +458,7 @@ def test_reveals_follow_the_model_whatever_the_sequence(sandbox, steps):
         else:
             expected = (200, None)
         assert (r.status_code, body.get("code")) == expected, (step, m, body)
+        event(f"{action}: {expected[1] or 'ok'}")
         if r.status_code == 200:
             m["status"] = {"approve": "approved", "reject": "rejected", "read": "read"}[action]
             assert (body["identity"] is not None) == (action == "read")
