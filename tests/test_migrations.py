@@ -102,6 +102,7 @@ def test_a_profile_document_of_the_sandboxs_own_gets_payment_codes(empty_url):
     del doc["alerts"]["holidays"]  # keys the parser before 0009 refuses
     for key in ("promoters", "third_party_payout", "chip_walking", "pooling"):
         del doc["casino"][key]
+    del doc["anonymity"]  # and before 0010
     dbmod.upgrade(empty_url, "0005")
     engine = dbmod.make_engine(empty_url)
     with engine.begin() as conn:
@@ -163,4 +164,43 @@ def test_0009_downgrade_leaves_a_document_the_old_parser_reads(tmp_path):
     for key in ("promoters", "third_party_payout", "chip_walking", "pooling"):
         del expected["casino"][key]
     expected["casino"]["tax"]["contributions"] = "0.05"
+    del expected["anonymity"]  # 0010's downgrade took it out
     assert stored == expected
+
+
+def test_0010_downgrade_takes_the_anonymity_section_out_of_the_document(tmp_path):
+    """The parser before 0010 refuses the key; the rest of the document stays."""
+    import json
+
+    import yaml
+
+    from wallets.rules.profile import PROFILE_DIR, parse_profile
+
+    url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    doc = yaml.safe_load((PROFILE_DIR / "default.yaml").read_text())
+    doc["name"] = "default-own"
+    doc["anonymity"]["legal_bases"] = ["court_order"]
+    dbmod.upgrade(url)
+    engine = dbmod.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE sandbox SET profile = 'default-own', profile_document = :d WHERE id = 1"
+            ),
+            {"d": json.dumps(doc, sort_keys=True, separators=(",", ":"))},
+        )
+    database = dbmod.Database(url)
+    from wallets.rules.profile import active_profile
+
+    assert database.read(active_profile).anonymity.legal_bases == ("court_order",)
+    database.dispose()
+    dbmod.downgrade(url, "0009_macau_depth")
+    with engine.connect() as conn:
+        stored = json.loads(
+            conn.execute(sa.text("SELECT profile_document FROM sandbox")).scalar_one()
+        )
+    engine.dispose()
+    expected = {k: v for k, v in doc.items() if k != "anonymity"}
+    assert stored == expected
+    assert parse_profile(stored).anonymity.legal_bases == ()  # what the old parser reads
+    dbmod.upgrade(url)

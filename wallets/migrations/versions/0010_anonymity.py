@@ -13,12 +13,15 @@ Create Date: 2026-12-01
   key that approved or rejected it, and when the requester read it.
 
 The rule profile's optional ``anonymity`` section needs no rewrite of a
-sandbox's own document: without it no legal basis is accepted.
+sandbox's own document on the way up (without it no legal basis is accepted);
+the downgrade takes it out of the document: the parser before refuses unknown
+keys.
 
 (Other branches may add revisions after 0009; at merge the merger re-chains
 this one's down_revision.)
 """
 
+import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -83,3 +86,12 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_identity_reveals_wallet_id"), table_name="identity_reveals")
     op.drop_table("identity_reveals")
     op.drop_table("holder_identities")
+    bind = op.get_bind()
+    text = bind.execute(sa.text("SELECT profile_document FROM sandbox WHERE id = 1")).scalar()
+    document = json.loads(text) if text else None
+    if isinstance(document, dict) and "anonymity" in document:
+        del document["anonymity"]
+        bind.execute(
+            sa.text("UPDATE sandbox SET profile_document = :doc WHERE id = 1"),
+            {"doc": json.dumps(document, sort_keys=True, separators=(",", ":"))},
+        )
