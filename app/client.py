@@ -670,6 +670,34 @@ class Client:
     def revoke_exclusion(self, exclusion_id: int, **kw) -> JSON:
         return self._json("POST", f"/v1/exclusions/{exclusion_id}/revoke", **kw)
 
+    # ---- managed anonymity (docs/anonymity.md) -----------------------------------
+
+    def request_identity_reveal(
+        self, wallet_id: int, legal_basis: str, case_reference: str, **kw
+    ) -> JSON:
+        body = {"legal_basis": legal_basis, "case_reference": case_reference}
+        return self._json("POST", f"/v1/wallets/{wallet_id}/identity-reveals", body, **kw)
+
+    def approve_identity_reveal(self, reveal_id: int, **kw) -> JSON:
+        return self._json("POST", f"/v1/identity-reveals/{reveal_id}/approve", **kw)
+
+    def reject_identity_reveal(self, reveal_id: int, reason: str | None = None, **kw) -> JSON:
+        body = self._drop_none(reason=reason)
+        return self._json("POST", f"/v1/identity-reveals/{reveal_id}/reject", body, **kw)
+
+    def read_identity_reveal(self, reveal_id: int, **kw) -> JSON:
+        """The identity, once, to the key that requested the reveal."""
+        return self._json("POST", f"/v1/identity-reveals/{reveal_id}/read", **kw)
+
+    def identity_reveal(self, reveal_id: int) -> JSON:
+        return self._json("GET", f"/v1/identity-reveals/{reveal_id}")
+
+    def identity_reveals(self, wallet: int | None = None, **page: Any) -> JSON:
+        return self._json("GET", "/v1/identity-reveals", params={"wallet": wallet, **page})
+
+    def wallet_aggregates(self) -> JSON:
+        return self._json("GET", "/v1/wallet-aggregates")
+
     # ---- events and webhooks (docs/events.md) -----------------------------------
 
     def events(

@@ -104,6 +104,7 @@ def test_a_profile_document_of_the_sandboxs_own_gets_payment_codes(empty_url):
         del doc["casino"][key]
     for key in ("mop_per_hkd", "rates"):  # keys the parser before 0013 refuses
         del doc["fx"][key]
+    del doc["anonymity"]  # and before 0010
     dbmod.upgrade(empty_url, "0005")
     engine = dbmod.make_engine(empty_url)
     with engine.begin() as conn:
@@ -166,6 +167,7 @@ def test_0009_downgrade_leaves_a_document_the_old_parser_reads(tmp_path):
         del expected["casino"][key]
     for key in ("mop_per_hkd", "rates"):  # 0013's downgrade took them out
         del expected["fx"][key]
+    del expected["anonymity"]  # 0010's downgrade took it out
     expected["casino"]["tax"]["contributions"] = "0.05"
     assert stored == expected
 
@@ -190,7 +192,7 @@ def test_0013_downgrade_takes_the_rate_table_out_of_a_document(tmp_path):
             sa.text("UPDATE sandbox SET profile = 'macau-own', profile_document = :d WHERE id = 1"),
             {"d": json.dumps(doc, sort_keys=True, separators=(",", ":"))},
         )
-    dbmod.downgrade(url, "0009_macau_depth")
+    dbmod.downgrade(url, "0011_programmable")  # 0013's down_revision
     with engine.connect() as conn:
         stored = json.loads(
             conn.execute(sa.text("SELECT profile_document FROM sandbox")).scalar_one()
@@ -202,3 +204,41 @@ def test_0013_downgrade_takes_the_rate_table_out_of_a_document(tmp_path):
         k: v for k, v in doc.items() if k != "fx"
     }
     assert "chip_currency" not in columns
+
+
+def test_0010_downgrade_takes_the_anonymity_section_out_of_the_document(tmp_path):
+    """The parser before 0010 refuses the key; the rest of the document stays."""
+    import json
+
+    import yaml
+
+    from wallets.rules.profile import PROFILE_DIR, parse_profile
+
+    url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    doc = yaml.safe_load((PROFILE_DIR / "default.yaml").read_text())
+    doc["name"] = "default-own"
+    doc["anonymity"]["legal_bases"] = ["court_order"]
+    dbmod.upgrade(url)
+    engine = dbmod.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE sandbox SET profile = 'default-own', profile_document = :d WHERE id = 1"
+            ),
+            {"d": json.dumps(doc, sort_keys=True, separators=(",", ":"))},
+        )
+    database = dbmod.Database(url)
+    from wallets.rules.profile import active_profile
+
+    assert database.read(active_profile).anonymity.legal_bases == ("court_order",)
+    database.dispose()
+    dbmod.downgrade(url, "0009_macau_depth")
+    with engine.connect() as conn:
+        stored = json.loads(
+            conn.execute(sa.text("SELECT profile_document FROM sandbox")).scalar_one()
+        )
+    engine.dispose()
+    expected = {k: v for k, v in doc.items() if k != "anonymity"}
+    assert stored == expected
+    assert parse_profile(stored).anonymity.legal_bases == ()  # what the old parser reads
+    dbmod.upgrade(url)

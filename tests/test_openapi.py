@@ -477,6 +477,8 @@ EXAMPLE_RUN = [
     ("repayCredit", "/v1/casinos/COTAI/credit-repayments", "merchant"),
     ("handOverChips", "/v1/casinos/COTAI/chip-handovers", "merchant"),
     ("createWebhookEndpoint", "/v1/webhook-endpoints", "ICBC"),
+    ("requestIdentityReveal", "/v1/wallets/2/identity-reveals", "central_bank"),
+    ("rejectIdentityReveal", "/v1/identity-reveals/{reveal}/reject", "supervisor"),
     ("escalateAlert", "/v1/alerts/{alert}/escalate", "supervisor"),
     ("dismissAlert", "/v1/alerts/{other_alert}/dismiss", "supervisor"),
     ("addExclusion", "/v1/exclusions", "supervisor"),
@@ -575,4 +577,6 @@ def test_every_request_body_has_an_example_that_works_on_the_demo(tmp_path):
             found["campaign"] = answer["id"]
         if op_id == "issuePaymentCode":
             found["payment_code"] = answer["code"]
+        if op_id == "requestIdentityReveal":
+            found["reveal"] = answer["id"]
     database.dispose()

@@ -27,21 +27,23 @@ DEMO_OPERATORS = (
     ("BOCMO", "Bank of China Macau Branch", "20000000.00", "10000000.00"),
 )
 
-DEMO_WALLETS = (
-    # operator, class, kind, region, birth date, phone, label, funding (CNY)
-    ("ICBC", 1, "personal", "CN", date(1980, 3, 14), None, "Li Wei (class 1)", "250000.00"),
-    ("ICBC", 2, "personal", "CN", date(1991, 7, 2), None, "Wang Fang (class 2)", "80000.00"),
-    ("ICBC", 3, "personal", "CN", date(2000, 1, 20), None, "Zhang Min (class 3)", "8000.00"),
-    ("ICBC", 4, "personal", "CN", None, "+8613800000004", "anonymous (class 4)", "3000.00"),
-    ("ICBC", 1, "merchant", "CN", None, None, "Shenzhen tea house (merchant)", "0.00"),
-    ("BOC", 1, "personal", "HK", date(1975, 11, 5), None, "Chan Tai Man (class 1)", "300000.00"),
-    ("BOC", 2, "personal", "CN", date(1988, 5, 30), None, "Liu Yang (class 2)", "60000.00"),
-    ("BOC", 4, "personal", "HK", None, "+85291234567", "anonymous (class 4)", "5000.00"),
-    ("BOCMO", 1, "personal", "MO", date(1969, 9, 9), None, "Ho Ka Chon (class 1)", "500000.00"),
-    ("BOCMO", 2, "personal", "MO", date(1995, 2, 18), None, "Leong Mei (class 2)", "40000.00"),
-    ("BOCMO", 3, "personal", "MO", date(2001, 12, 1), None, "Sou Kin (class 3)", "12000.00"),
-    ("BOCMO", 4, "personal", "MO", None, "+85366123456", "anonymous (class 4)", "2000.00"),
-    ("BOCMO", 1, "merchant", "MO", None, None, "Cotai casino cage (merchant)", "0.00"),
+DEMO_WALLETS: tuple[
+    tuple[str, int, str, str, date | None, str | None, str | None, str, str], ...
+] = (
+    # operator, class, kind, region, birth date, phone, holder name, label, funding (CNY)
+    ("ICBC", 1, "personal", "CN", date(1980, 3, 14), None, "Li Wei", "class 1", "250000.00"),
+    ("ICBC", 2, "personal", "CN", date(1991, 7, 2), None, "Wang Fang", "class 2", "80000.00"),
+    ("ICBC", 3, "personal", "CN", date(2000, 1, 20), None, "Zhang Min", "class 3", "8000.00"),
+    ("ICBC", 4, "personal", "CN", None, "+8613800000004", None, "anonymous (class 4)", "3000.00"),
+    ("ICBC", 1, "merchant", "CN", None, None, None, "Shenzhen tea house (merchant)", "0.00"),
+    ("BOC", 1, "personal", "HK", date(1975, 11, 5), None, "Chan Tai Man", "class 1", "300000.00"),
+    ("BOC", 2, "personal", "CN", date(1988, 5, 30), None, "Liu Yang", "class 2", "60000.00"),
+    ("BOC", 4, "personal", "HK", None, "+85291234567", None, "anonymous (class 4)", "5000.00"),
+    ("BOCMO", 1, "personal", "MO", date(1969, 9, 9), None, "Ho Ka Chon", "class 1", "500000.00"),
+    ("BOCMO", 2, "personal", "MO", date(1995, 2, 18), None, "Leong Mei", "class 2", "40000.00"),
+    ("BOCMO", 3, "personal", "MO", date(2001, 12, 1), None, "Sou Kin", "class 3", "12000.00"),
+    ("BOCMO", 4, "personal", "MO", None, "+85366123456", None, "anonymous (class 4)", "2000.00"),
+    ("BOCMO", 1, "merchant", "MO", None, None, None, "Cotai casino cage (merchant)", "0.00"),
 )
 
 
@@ -77,7 +79,7 @@ def seed_demo_in(tx: Tx, settings: Settings) -> SeedResult:
             keys.create(tx, "operator", operator_code=code, label=f"demo {code} operator")
         )
     wallet_ids = []
-    for code, cls, kind, region, born, phone, label, funding in DEMO_WALLETS:
+    for code, cls, kind, region, born, phone, holder_name, label, funding in DEMO_WALLETS:
         w = wl.open_wallet(
             tx,
             SYSTEM,
@@ -87,6 +89,7 @@ def seed_demo_in(tx: Tx, settings: Settings) -> SeedResult:
             region=region,
             birth_date=born,
             phone=phone,
+            holder_name=holder_name,
             label=label,
             phone_secret=settings.phone_hash_secret,
         )
@@ -102,7 +105,7 @@ def _seed_casino(tx: Tx, settings: Settings, wallet_ids: list[int]) -> list[keys
     """A Macau casino (SPEC.md §1) under the macau rule profile, with its keys."""
     ref, name, float_amount = DEMO_CASINO
     (cage,) = (
-        w for w, spec in zip(wallet_ids, DEMO_WALLETS, strict=True) if spec[6].startswith("Cotai")
+        w for w, spec in zip(wallet_ids, DEMO_WALLETS, strict=True) if spec[7].startswith("Cotai")
     )
     select_profile(tx, name="macau")
     treasury = wl.open_wallet(

@@ -2,6 +2,7 @@
 
 from . import (
     alerts,
+    anonymity,
     audit,
     casinos,
     envelopes,
@@ -30,4 +31,5 @@ BLUEPRINTS = (
     alerts.blp,
     exclusions.blp,
     events.blp,
+    anonymity.blp,
 )

@@ -4,6 +4,7 @@ import datetime as dt
 
 from wallets.casino import cage, credit, gaming_days, model, promoters, registry
 from wallets.core import errors
+from wallets.retail import anonymity
 
 from .. import converters, present
 from ..auth import current_principal, roles
@@ -477,8 +478,10 @@ def list_player_days(args, ref):
             limit=args["limit"] + 1,
         )
         page = present.page(rows, args["limit"], cage.player_day_cursor)
+        refs = anonymity.holder_refs(tx, {r.holder_id for r in page["items"]})
         page["items"] = [
-            {**r._mapping, "net_result": r.paid_out - r.wagered} for r in page["items"]
+            {**r._mapping, "holder_ref": refs[r.holder_id], "net_result": r.paid_out - r.wagered}
+            for r in page["items"]
         ]
         return page
 

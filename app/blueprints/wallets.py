@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from wallets.core.clock import local_date
-from wallets.retail import campaigns, limits, payment_codes, payments
+from wallets.retail import anonymity, campaigns, limits, payment_codes, payments
 from wallets.retail import wallet as wl
 from wallets.retail.statement import statement
 
@@ -47,6 +47,11 @@ def _etag(w: wl.Wallet) -> dict[str, str]:
     return {"ETag": w.etag}
 
 
+def _shown(tx, w: wl.Wallet) -> wl.Wallet:
+    """The wallet with what the caller may see of its holder (its operator only)."""
+    return anonymity.shown_to(tx, current_principal(), w)
+
+
 @blp.route("", methods=["POST"])
 @blp.arguments(WalletCreate())
 @blp.response(201, WalletOut, headers=ETAG_HEADER)
@@ -64,6 +69,7 @@ def open_wallet(body):
             kind=body["kind"],
             region=body["region"],
             holder_id=body.get("holder_id"),
+            holder_name=body.get("holder_name"),
             birth_date=body.get("birth_date"),
             phone=body.get("phone"),
             parent_id=body.get("parent_id"),
@@ -72,6 +78,7 @@ def open_wallet(body):
             merchant_category=body.get("merchant_category"),
         ),
         WalletOut,
+        present=_shown,
         headers=_etag,
     )
 
@@ -93,7 +100,8 @@ def list_wallets(args):
             after=after,
             limit=args["limit"] + 1,
         )
-        return present.page(found, args["limit"], lambda w: w.id)
+        shown = anonymity.shown_all(tx, current_principal(), found)
+        return present.page(shown, args["limit"], lambda w: w.id)
 
     return read(run)
 
@@ -103,8 +111,11 @@ def list_wallets(args):
 @problems(blp, 404)
 @roles("admin", "auditor", "operator")
 def get_wallet(wallet_id):
-    """One wallet; a parent's report includes its sub-wallets' balances."""
-    w = read(lambda tx: wl.with_subwallets(tx, wl.get(tx, wallet_id, current_principal())))
+    """One wallet; a parent's report includes its sub-wallets' balances. Its
+    holder's id, name and birth date are its operator's to see only (docs/anonymity.md)."""
+    w = read(
+        lambda tx: _shown(tx, wl.with_subwallets(tx, wl.get(tx, wallet_id, current_principal())))
+    )
     return w, 200, _etag(w)
 
 
@@ -125,6 +136,7 @@ def update_wallet(body, wallet_id):
         ),
         WalletOut,
         status=200,
+        present=_shown,
         headers=_etag,
     )
 
@@ -136,6 +148,7 @@ def _status_view(action: str, doc: str):
             lambda tx: wl.change_status(tx, wallet_id, current_principal(), action, precondition),
             WalletOut,
             status=200,
+            present=_shown,
             headers=_etag,
         )
 

@@ -53,7 +53,7 @@ def domain_enums() -> dict[str, list]:
     from the domain modules that define them: the one source of truth."""
     from wallets.casino import exclusions, fx, gaming_days
     from wallets.core import outbox
-    from wallets.retail import holds, wallet
+    from wallets.retail import anonymity, holds, wallet
     from wallets.supervision import alerts
     from wallets.tier1 import settlement
 
@@ -70,6 +70,7 @@ def domain_enums() -> dict[str, list]:
         "gaming_day_check": list(gaming_days.CHECKS),
         "event_type": list(outbox.TYPES),
         "chip_currency": list(fx.CURRENCIES),
+        "revealer_role": list(anonymity.REVEALERS),
     }
 
 
@@ -194,7 +195,7 @@ WALLET_KEYS = (
     "issuer",
     "confirmer",
 )
-NAME_KEYS = ("hold", "transfer", "exclusion", "campaign")
+NAME_KEYS = ("hold", "transfer", "exclusion", "campaign", "reveal")
 SELECTOR_KEYS = {"wallet": "wallet", "casino": "casino", "operator": "operator"}
 
 

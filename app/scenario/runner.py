@@ -108,6 +108,7 @@ class Runner:
         self.casinos: list[str] = []
         self.outcomes: list[str] = []
         self.alerts_due: list[list] = []  # the end state's alerts, with their due_at
+        self.actors: dict[tuple[str, str | None], Client] = {}  # keys made for `as`
         self.result = Result(scenario.name, str(scenario.path))
 
     # ---- the replay -----------------------------------------------------------
@@ -175,6 +176,7 @@ class Runner:
             "operator": w["operator"],
             "kind": w.get("kind"),
             "holder_id": w.get("holder_id"),
+            "holder_name": w.get("holder_name"),
             "label": w.get("label"),
             "merchant_category": w.get("merchant_category"),
         }
@@ -217,6 +219,9 @@ class Runner:
         if before is not None:
             raised = sorted(a["type"] for a in api.all_alerts() if a["id"] not in before)
             self.check(label, "alerts raised", sorted(expect["alerts"]), raised)
+        for name, value in (expect.get("identity") or {}).items():
+            identity = (out or {}).get("identity") or {}
+            self.check(label, f"identity {name}", value, identity.get(name))
         if "checks" in expect:  # a gaming-day close's report
             got = {c["name"]: c["ok"] for c in (out or {}).get("checks", [])}
             for name, ok in expect["checks"].items():
@@ -329,7 +334,28 @@ class Runner:
             return api.set_net_debit_cap(s["operator"], s.get("net_debit_cap"))
         if a == "select_profile":
             return api.select_profile(**profile_request(s["profile"]))
+        if a == "request_identity_reveal":
+            return self.actor(s).request_identity_reveal(
+                w[s["wallet"]], s["legal_basis"], s["case_reference"]
+            )
+        if a == "approve_identity_reveal":
+            return self.actor(s).approve_identity_reveal(n[s["reveal"]])
+        if a == "reject_identity_reveal":
+            return self.actor(s).reject_identity_reveal(n[s["reveal"]], s.get("reason"))
+        if a == "read_identity_reveal":
+            return self.actor(s).read_identity_reveal(n[s["reveal"]])
         raise AssertionError(a)  # the schema lists the actions
+
+    def actor(self, s: dict) -> Client:
+        """The client of the step's `as`: a key of that role made (with the
+        runner's admin key) the first time, the same one for every step after,
+        so that the requesting key is the one that reads (docs/anonymity.md)."""
+        role = s["as"]
+        casino = (s.get("casino") or self.casinos[0]) if role == "supervisor" else None
+        if (role, casino) not in self.actors:
+            made = self.api.create_key(role, casino=casino)
+            self.actors[(role, casino)] = self.api.with_key(made["key"])
+        return self.actors[(role, casino)]
 
     def payment_code(self, wallet_id: int) -> str | None:
         """The player's consent to a buy-in, as the player's side gives it: a

@@ -390,12 +390,21 @@ class CageOperationOut(Output):
     alerts = fields.List(fields.Nested(AlertBriefOut), metadata={"description": "Raised by it"})
 
 
+def holder_ref_field() -> fields.String:
+    return fields.String(
+        metadata={
+            "description": "The holder's pseudonym, `holder-w<its first wallet id>`: one "
+            "holder's wallets share it. Never the holder id (docs/anonymity.md)"
+        }
+    )
+
+
 class OperationOut(Output):
     id = Integer()
     casino = fields.String(attribute="casino_ref")
     kind = one_of(OPERATION_KINDS)
     player = Integer(attribute="wallet_id")
-    holder_id = fields.String()
+    holder_ref = holder_ref_field()
     gaming_day = fields.Date()
     at = fields.DateTime()
     amount = Amount(metadata={"description": "In the chip currency", "example": "100.00"})
@@ -434,7 +443,7 @@ class PlayerDayListArgs(PageArgs):
 class PlayerDayOut(Output):
     gaming_day = fields.Date()
     player = Integer(attribute="wallet_id")
-    holder_id = fields.String()
+    holder_ref = holder_ref_field()
     buy_ins = Amount(allow_zero=True)
     cash_outs = Amount(allow_zero=True)
     turnover = Amount(attribute="wagered", allow_zero=True)

@@ -39,6 +39,13 @@ class WalletCreate(StrictSchema):
         validate=Pattern(r"^[A-Za-z0-9_.:-]{1,64}$"),
         metadata={"description": "Pseudonymous holder id; generated when absent"},
     )
+    holder_name = fields.String(
+        validate=[validate.Length(min=1, max=200), no_controls],
+        metadata={
+            "description": "The holder's name, where given (classes 1-3; refused for class 4). "
+            "Shown to the wallet's operator only"
+        },
+    )
     birth_date = fields.Date(
         metadata={
             "description": "Required for personal wallets of classes 1-3; refused for class 4"
@@ -46,10 +53,19 @@ class WalletCreate(StrictSchema):
     )
     phone = fields.String(
         validate=Pattern(r"^\+[1-9][0-9]{6,14}$"),
-        metadata={"description": "E.164; required for class 4. Only its keyed hash is stored"},
+        metadata={
+            "description": "E.164; required for class 4. Kept by the operator for an approved "
+            "identity reveal only: no read returns it"
+        },
     )
     parent_id = wallet_id()
-    label = fields.String(validate=[validate.Length(max=200), no_controls])
+    label = fields.String(
+        validate=[validate.Length(max=200), no_controls],
+        metadata={
+            "description": "The operator's note, shown to every reader of the wallet: a "
+            "holder's name goes in holder_name"
+        },
+    )
     merchant_category = fields.String(
         validate=validate.OneOf(wl.MERCHANT_CATEGORIES),
         metadata={"description": "Merchant wallets only: what red-envelope campaigns may require"},
@@ -62,9 +78,22 @@ class WalletOut(Output):
     wallet_class = Integer()
     kind = one_of(wl.KINDS)
     status = one_of(wl.STATUSES)
-    holder_id = fields.String()
+    holder_id = fields.String(
+        attribute="shown_holder_id",
+        allow_none=True,
+        metadata={"description": "To the wallet's operator only (null for every other role)"},
+    )
+    holder_name = fields.String(
+        attribute="shown_holder_name",
+        allow_none=True,
+        metadata={"description": "To the wallet's operator only, and not for a pseudonymous class"},
+    )
     region = fields.String()
-    birth_date = fields.Date(allow_none=True)
+    birth_date = fields.Date(
+        attribute="shown_birth_date",
+        allow_none=True,
+        metadata={"description": "To the wallet's operator only, and not for a pseudonymous class"},
+    )
     has_phone = fields.Boolean()
     parent_id = Integer(allow_none=True)
     label = fields.String(allow_none=True)
@@ -108,6 +137,7 @@ class WalletUpdate(StrictSchema):
         validate=validate.OneOf(wl.MERCHANT_CATEGORIES),
         metadata={"description": "Merchant wallets only: what red-envelope campaigns may require"},
     )
+    holder_name = fields.String(validate=[validate.Length(min=1, max=200), no_controls])
 
 
 class WalletLimitsOut(Output):

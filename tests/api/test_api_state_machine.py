@@ -17,7 +17,9 @@ key), holds (with timeouts the clock passes; some conditional payments due
 by time, captured then), captures, voids, refunds,
 freezes and unfreezes, its own class limits; the merchant's buy-ins, plays,
 cash-outs and gaming-day closes; the supervisor's exclusions, revocations,
-freezes and closes; the admin's clock; and retries of earlier requests with
+freezes and closes; identity reveals of the players (requested by the
+central bank or the supervisor, decided by the other, read once by the
+requester: the model's holder); the admin's clock; and retries of earlier requests with
 the same Idempotency-Key (a refused one runs afresh: its key was left free).
 
 The model predicts every answer exactly: the status and code of each
@@ -115,6 +117,10 @@ def vary(body: dict | None) -> dict | None:
         return {"transfers": [{**first, "amount": money(parse_amount(first["amount"]) + 1)}]}
     if "seconds" in body:
         return {"seconds": body["seconds"] + 1}
+    if "case_reference" in body:
+        return {**body, "case_reference": body["case_reference"] + "-2"}
+    if not body or "reason" in body:
+        return {"reason": "varied"}
     return {**body, "kind": "family" if body["kind"] == "self" else "self"}
 
 
@@ -1372,6 +1378,57 @@ class LedgerWalk(RuleBasedStateMachine):
         ended = m.gaming_day()
         self.clock(int((m.day_bounds(ended)[1] - m.now).total_seconds()) + 60 * minutes)
         return self.close_gaming_day(None, 0, supervisor, day=ended)
+
+    # ---- managed anonymity (docs/anonymity.md) ----------------------------
+
+    @rule(
+        name=st.sampled_from(NAMES),
+        by=st.sampled_from(["central_bank", "supervisor"]),
+        approve=st.booleans(),
+    )
+    def identity_reveal(self, name, by, approve):
+        """The central bank or COTAI's supervisor asks who holds a player's
+        wallet; the requester's role cannot decide (four eyes); the other role
+        approves or rejects (a supervisor reaches only wallets that played at
+        its casino); the requester reads the model's holder once, or nothing."""
+        w = self.w(name)
+        other = "supervisor" if by == "central_bank" else "central_bank"
+        out_of_scope = not w.player
+        body = {"legal_basis": "court_order", "case_reference": f"CASE-{name}"}
+        path = f"/v1/wallets/{w.id}/identity-reveals"
+        if by == "supervisor" and out_of_scope:
+            self.call("reveal", (), "POST", path, by, body, expect="wallet_not_found")
+            return
+        _, reveal, _ = self.call("reveal", (), "POST", path, by, body)
+        base = f"/v1/identity-reveals/{reveal['id']}"
+        self.call("reveal", (), "POST", f"{base}/approve", by, expect="four_eyes_required")
+        decide = f"{base}/approve" if approve else f"{base}/reject"
+        if other == "supervisor" and out_of_scope:
+            self.call("reveal", (), "POST", decide, other, expect="identity_reveal_not_found")
+            return
+        self.call("reveal", (), "POST", decide, other, {} if not approve else None, ok=200)
+        if not approve:
+            self.call(
+                "reveal",
+                (),
+                "POST",
+                f"{base}/read",
+                by,
+                expect="invalid_identity_reveal_transition",
+            )
+            return
+        _, got, _ = self.call("reveal", (), "POST", f"{base}/read", by, ok=200)
+        assert got["identity"] == {
+            "wallet_class": w.cls,
+            "holder_id": w.holder,
+            "holder_name": None,
+            "phone": "+8613800000000" if w.cls == 4 else None,  # the sandbox's default
+            "birth_date": None if w.birth is None else w.birth.isoformat(),
+            "region": w.region,
+        }, got
+        self.call(
+            "reveal", (), "POST", f"{base}/read", by, expect="invalid_identity_reveal_transition"
+        )
 
     # ---- the admin's clock, and retries ----------------------------------
 

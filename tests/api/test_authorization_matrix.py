@@ -136,6 +136,16 @@ MATRIX = {
     "POST /v1/exclusions": "ok 403 403 403 403 403 403 ok 404",
     "GET /v1/exclusions": "ok 403 ok 403 403 403 403 ok ok",
     "POST /v1/exclusions/<id32:exclusion_id>/revoke": "ok 403 403 403 403 403 403 ok 404",
+    # Managed anonymity: the central bank or a supervisor requests a reveal, a
+    # key of the other role decides it (the same role's call is four_eyes_required),
+    # the requesting key reads it (another's is not_the_requester).
+    "POST /v1/wallets/<int:wallet_id>/identity-reveals": "403 ok 403 403 403 403 403 ok 404",
+    "GET /v1/identity-reveals": "ok ok ok 403 403 403 403 ok ok",
+    "GET /v1/identity-reveals/<id32:reveal_id>": "ok ok ok 403 403 403 403 ok 404",
+    "POST /v1/identity-reveals/<id32:reveal_id>/approve": "403 ok 403 403 403 403 403 ok 404",
+    "POST /v1/identity-reveals/<id32:reveal_id>/reject": "403 ok 403 403 403 403 403 ok 404",
+    "POST /v1/identity-reveals/<id32:reveal_id>/read": "403 ok 403 403 403 403 403 ok 404",
+    "GET /v1/wallet-aggregates": "ok ok ok ok ok 403 403 403 403",
     # Events: every role reads the feed (each its own scope's events); an
     # endpoint is its maker's scope's (BOCMO's here), the auditor makes none.
     "GET /v1/events": "ok ok ok ok ok ok ok ok ok",
@@ -168,6 +178,7 @@ NOT_FOUND_BY_PARAM = {
     "<id32:exclusion_id>": errors.EXCLUSION_NOT_FOUND,
     "<ref>": errors.CASINO_NOT_FOUND,
     "<id32:endpoint_id>": errors.WEBHOOK_ENDPOINT_NOT_FOUND,
+    "<id32:reveal_id>": errors.IDENTITY_REVEAL_NOT_FOUND,
 }
 NAMED_IN = {
     "POST /v1/wallets": errors.OPERATOR_NOT_FOUND,  # "operator"
@@ -287,6 +298,11 @@ BODIES = {
     "POST /v1/alerts/<int:alert_id>/escalate": lambda w, c: {"note": "STR filed"},
     "POST /v1/alerts/<int:alert_id>/dismiss": lambda w, c: {"reason": "no case"},
     "POST /v1/webhook-endpoints": lambda w, c: {"url": f"http://127.0.0.1:9/{c}"},
+    "POST /v1/wallets/<int:wallet_id>/identity-reveals": lambda w, c: {
+        "legal_basis": "court_order",
+        "case_reference": f"CASE-{c}",
+    },
+    "POST /v1/identity-reveals/<id32:reveal_id>/reject": lambda w, c: {"reason": "no case"},
     "POST /v1/exclusions": lambda w, c: {
         "holder_id": "P-2",
         "kind": "family",
@@ -407,6 +423,18 @@ def world(sandbox):
     sb.wallet("BOCMO", 1, region="MO")  # an event of BOCMO's
     sb.db.write(dispatch.fan_out, dispatch.Policy())
     (delivery,) = sb.ok("GET", f"/v1/webhook-endpoints/{hooks[0]}/deliveries", key="op")["items"]
+    # Identity reveals of the player, requested by the central bank: one to
+    # approve, one to reject, one approved for the central bank to read.
+    reveals = [
+        sb.ok(
+            "POST",
+            f"/v1/wallets/{player}/identity-reveals",
+            key="cb",
+            json={"legal_basis": "court_order", "case_reference": f"CASE-{n}"},
+        )["id"]
+        for n in range(3)
+    ]
+    sb.ok("POST", f"/v1/identity-reveals/{reveals[2]}/approve", key="sup", status=200)
     advance(sb, 21 * 3600)  # 07:00 on Tuesday: the gaming day of DAY is over
     w.update(
         suspect=suspect,
@@ -424,6 +452,9 @@ def world(sandbox):
         webhook=hooks[0],
         webhook_disabled=hooks[1],
         delivery=delivery["id"],
+        reveal=reveals[0],
+        reveal_to_reject=reveals[1],
+        reveal_approved=reveals[2],
         now=sb.ok("GET", "/v1/sandbox/clock")["now"],
         # A buy-in's consent, one per caller (a code is used once).
         payment_codes={c: payment_code(sb, player) for c in COLUMNS},
@@ -453,6 +484,7 @@ PARAMS = {
     "<gaming_day:date>": DAY,
     "<id32:endpoint_id>": "webhook",
     "<int:delivery_id>": "delivery",
+    "<id32:reveal_id>": "reveal",
 }
 OWN_RESOURCE = {
     "POST /v1/wallets/<int:wallet_id>/close": {"<int:wallet_id>": "empty"},
@@ -465,6 +497,8 @@ OWN_RESOURCE = {
     "POST /v1/webhook-endpoints/<id32:endpoint_id>/enable": {
         "<id32:endpoint_id>": "webhook_disabled"
     },
+    "POST /v1/identity-reveals/<id32:reveal_id>/reject": {"<id32:reveal_id>": "reveal_to_reject"},
+    "POST /v1/identity-reveals/<id32:reveal_id>/read": {"<id32:reveal_id>": "reveal_approved"},
 }
 
 

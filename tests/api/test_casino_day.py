@@ -166,7 +166,7 @@ def test_a_whole_gaming_day_at_one_casino(sandbox):
     ]
     structuring = next(a for a in found if a["type"] == "structuring")
     ev = structuring["evidence"]
-    assert ev["total"] == "500000.00" and ev["holder_id"] == "h-smurf"
+    assert ev["total"] == "500000.00" and ev["holder_ref"] == f"holder-w{smurf}"
     assert [t["transfer_id"] for t in ev["transactions"]] == [
         first["transfers"][0]["id"],
         second["transfers"][0]["id"],

@@ -364,7 +364,10 @@ def _chips_pooled_into_one_cash_out_raise_an_alert(sb) -> None:
     assert sorted(x["type"] for x in op["alerts"]) == ["chip_pooling", "minimal_play"]
     (pooled,) = [x for x in op["alerts"] if x["type"] == "chip_pooling"]
     alert = sb.ok("GET", f"/v1/alerts/{pooled['id']}", key="supervisor")
-    assert alert["wallet"] == collector and alert["evidence"]["contributors"] == ["h-a", "h-b"]
+    assert alert["wallet"] == collector and alert["evidence"]["contributors"] == [
+        f"holder-w{a}",
+        f"holder-w{b}",
+    ]
     assert [h["amount"] for h in alert["evidence"]["handovers"]] == ["4000.00", "5000.00"]
     assert sb.balance(collector) == "19000.00"
 

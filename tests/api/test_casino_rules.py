@@ -65,8 +65,9 @@ def test_structuring_sums_one_casinos_operations_only(sandbox):
     [alert] = full(sb, third)
     assert (alert["type"], alert["casino"], alert["wallet"]) == ("structuring", "COTAI", other)
     ev = alert["evidence"]
-    assert {k: ev[k] for k in ("holder_id", "kind", "window_hours", "threshold", "total")} == {
-        "holder_id": "h-smurf",
+    # The holder by its pseudonym (its first wallet), never by its id: docs/anonymity.md.
+    assert {k: ev[k] for k in ("holder_ref", "kind", "window_hours", "threshold", "total")} == {
+        "holder_ref": f"holder-w{smurf}",
         "kind": "buy_in",
         "window_hours": 24,
         "threshold": THRESHOLD,
@@ -109,7 +110,7 @@ def test_an_operation_at_the_threshold_is_an_ltr_and_never_part_of_structuring(s
         "threshold_mop": "500000.00",
         "threshold": THRESHOLD,
         "wallet_class": 1,
-        "holder_id": "h-roller",
+        "holder_ref": f"holder-w{roller}",
     }
     assert ltr["evidence"]["at"].startswith(f"{DAY}T02:00:00")
     assert ltr["summary"] == (
@@ -168,8 +169,8 @@ def test_the_mainland_year_starts_on_the_first_of_january(sandbox):
     [passed] = full(sb, op)
     assert passed["wallet"] == player
     ev = passed["evidence"]
-    assert {k: ev[k] for k in ("holder_id", "year", "buy_ins_this_year", "cap", "cap_usd")} == {
-        "holder_id": "h-mainland",
+    assert {k: ev[k] for k in ("holder_ref", "year", "buy_ins_this_year", "cap", "cap_usd")} == {
+        "holder_ref": f"holder-w{player}",
         "year": 2027,
         "buy_ins_this_year": "360000.01",
         "cap": "360000.00",
@@ -270,7 +271,7 @@ def test_minimal_play_at_the_cash_out_ratio_and_below_the_bet_ratio(sandbox):
     ev = alert["evidence"]
     assert {k: v for k, v in ev.items() if k != "transactions"} == {
         "gaming_day": DAY,
-        "holder_id": sb.ok("GET", f"/v1/wallets/{p}")["holder_id"],  # the holder's day
+        "holder_ref": f"holder-w{p}",  # the holder's day, by its pseudonym
         "buy_ins": "100000.00",
         "cash_outs": "90000.00",
         "wagered": "9999.99",

@@ -231,7 +231,10 @@ def test_wallets_open_get_list_balance(sandbox):
         key="BOCMO",
     )
     assert w1["holder_id"] == "holder-7" and w1["balance"] == "0.00"
-    assert sandbox.ok("GET", f"/v1/wallets/{w1['id']}", key="auditor") == w1
+    assert sandbox.ok("GET", f"/v1/wallets/{w1['id']}", key="BOCMO") == w1
+    # The holder is its operator's to know (docs/anonymity.md): not the auditor's.
+    masked = {"holder_id": None, "holder_name": None, "birth_date": None}
+    assert sandbox.ok("GET", f"/v1/wallets/{w1['id']}", key="auditor") == {**w1, **masked}
     page = sandbox.ok("GET", "/v1/wallets?limit=1", key="BOCMO")
     assert [w["id"] for w in page["items"]] == [w4["id"]]
     nxt = sandbox.ok("GET", f"/v1/wallets?limit=1&after={page['next_after']}", key="BOCMO")

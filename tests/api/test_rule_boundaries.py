@@ -117,8 +117,8 @@ def test_minimal_play_counts_the_holders_wallets_together(sandbox):
     op = cage(sb, "cash-outs", c, amount="5000.00")  # 90%, wagers 5,000.01 < 10%
     assert alert_types(op) == ["minimal_play"]
     ev = evidence(sb, op)
-    assert (ev["holder_id"], ev["buy_ins"], ev["cash_outs"], ev["wagered"]) == (
-        "h-split",
+    assert (ev["holder_ref"], ev["buy_ins"], ev["cash_outs"], ev["wagered"]) == (
+        f"holder-w{c}",  # the holder's first wallet: its pseudonym
         "100000.00",
         "90000.00",
         "5000.01",

@@ -39,7 +39,17 @@ PG_EXAMPLES = int(os.environ.get("ECNY_FUZZ_PG_EXAMPLES", str(max(8, EXAMPLES)))
 CROSS_FIELD = {
     "POST /v1/keys": {"operator", "casino"},  # scope fits the role
     # an admin names the operator; the class and kind say which identity fields are needed
-    "POST /v1/wallets": {"operator", "birth_date", "phone", "holder_id", "kind", "region"},
+    "POST /v1/wallets": {
+        "operator",
+        "birth_date",
+        "phone",
+        "holder_id",
+        "holder_name",
+        "kind",
+        "region",
+    },
+    # a class 4 wallet holds no name nor birth date (docs/anonymity.md)
+    "PATCH /v1/wallets/{wallet_id}": {"holder_name", "birth_date"},
     "POST /v1/casinos": {"operator", "merchant_wallet", "treasury_wallet"},
     "PUT /v1/sandbox/profile": {"name", "document"},  # one of the two
     "POST /v1/audit/exports": {"from", "to"},  # after from; instants in range (below)

@@ -142,7 +142,8 @@ def _forge(export_dir, tmp_path):
     manifest["files"] = [
         f
         for f in manifest["files"]
-        if f["name"] in ("journal.csv", "balances.csv", "audit_events.csv")
+        if f["name"]
+        in ("journal.csv", "balances.csv", "audit_events.csv", "identity_reveals.jsonl")
     ]
     size, sha = ex.file_digest(path)
     next(f for f in manifest["files"] if f["name"] == "journal.csv").update(bytes=size, sha256=sha)

@@ -57,6 +57,7 @@ DIGESTS = {
     "fatf_red_flags": "77c9004b6f047588f0aa0a796646670b35d8046d369b8a227538f18a85167b05",
     "fx_moves": "ed25d3c802c261fcec1b2e733135c27b78bbb7694523a9a62afa7d5d7653c79d",
     "gaming_credit": "d8c76c32c2c80faf5b5e0d41cec3c4cd475f69e34f21d4d9e6a14ce97e0dc621",
+    "managed_anonymity": "caad137eba0db7803a44e21427a042ab0a26e568aaf9a7d8b27cc0b55f0c2d43",
     "gaming_promoters": "e059f15a14f9000704779c2c3e678324d356a478cc35592fcb74bf4983582b5f",
     "minimal_play": "d136dfe41bd85e430642178637405af47c006939593da980df79f81dfdb1272d",
     "normal_day": "a9f29a949a8a3eddf916c6569d7b3e68f219c924c570051ef54afd6499bba4a6",

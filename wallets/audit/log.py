@@ -22,7 +22,7 @@ from ..core.schema import audit_events
 # Request fields that never reach the log: personal data of holders (a label
 # often names one), and secrets (a buy-in's payment code is the holder's consent:
 # whoever reads it could spend it).
-PERSONAL_FIELDS = frozenset({"phone", "birth_date", "label"})
+PERSONAL_FIELDS = frozenset({"phone", "birth_date", "label", "holder_id", "holder_name"})
 SECRET_FIELDS = frozenset({"payment_code"})
 SUMMARY_MAX = 1000
 OUTCOMES = ("succeeded", "refused", "failed")

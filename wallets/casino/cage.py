@@ -54,7 +54,7 @@ from ..ledger.accounts import CHIP_PREFIX
 from ..ledger.journal import PostedTransfer
 from ..ledger.money import format_amount, format_rate
 from ..ledger.posting import Leg, Posting, Refusal, TransferDraft
-from ..retail import payment_codes, payments
+from ..retail import anonymity, payment_codes, payments
 from ..retail import wallet as wl
 from ..retail.limits import class_limits
 from ..rules import casino_rules
@@ -593,7 +593,7 @@ class RecordedOperation:
     casino_ref: str
     kind: str
     wallet_id: int
-    holder_id: str
+    holder_ref: str  # the holder's pseudonym (anonymity.holder_refs), never its id
     gaming_day: date
     at: datetime
     amount: int
@@ -620,13 +620,15 @@ def list_operations(
         stmt = stmt.where(ct.c.gaming_day == gaming_day)
     if after is not None:
         stmt = stmt.where(ct.c.id > after)
+    rows = tx.conn.execute(stmt).all()
+    refs = anonymity.holder_refs(tx, {r.holder_id for r in rows})
     return [
         RecordedOperation(
             id=r.id,
             casino_ref=c.ref,
             kind=r.kind,
             wallet_id=r.wallet_id,
-            holder_id=r.holder_id,
+            holder_ref=refs[r.holder_id],
             gaming_day=r.gaming_day,
             at=r.at,
             amount=r.amount,
@@ -635,7 +637,7 @@ def list_operations(
             ecny_amount=r.ecny_amount,
             rate=r.rate,
         )
-        for r in tx.conn.execute(stmt)
+        for r in rows
     ]
 
 

@@ -43,6 +43,7 @@ from ..core.schema import (
     wallets,
 )
 from ..ledger.money import format_amount, format_rate
+from ..retail.anonymity import holder_ref, holder_refs
 from ..supervision.alerts import Alert, raise_alert
 from . import exclusions, fx
 from .model import operation_transfer_ids
@@ -153,9 +154,9 @@ def raise_third_party_payout(
         wallet_id=player.id,
         evidence={
             **_op_evidence(op),
-            "holder_id": player.holder_id,
+            "holder_ref": holder_ref(tx, player.holder_id),
             "paid_to_wallet": payee.id,
-            "paid_to_holder_id": payee.holder_id,
+            "paid_to_holder_ref": holder_ref(tx, payee.holder_id),
         },
         summary=f"wallet {player.id}'s chips ({format_amount(op.amount)}) cashed out to "
         f"wallet {payee.id}, which did not buy in",
@@ -187,6 +188,7 @@ def pooling(
     holders = sorted({h.from_holder_id for h in handed})
     if len(holders) < rules.pooling_min_contributors:
         return None
+    refs = holder_refs(tx, set(holders))
     return raise_alert(
         tx,
         "chip_pooling",
@@ -194,8 +196,9 @@ def pooling(
         wallet_id=player.id,
         evidence={
             **_op_evidence(op),
-            "holder_id": player.holder_id,
-            "contributors": holders,
+            "holder_ref": holder_ref(tx, player.holder_id),
+            # By their first wallets, in order.
+            "contributors": sorted(refs.values(), key=lambda ref: int(ref.split("-w")[-1])),
             "handovers": [
                 {
                     "chip_handover": h.id,
@@ -263,7 +266,7 @@ def _large_transaction(tx, rules, casino, player, op) -> Alert | None:
             "threshold": format_amount(threshold),
             **_currency(casino),
             "wallet_class": player.wallet_class,
-            "holder_id": player.holder_id,
+            "holder_ref": holder_ref(tx, player.holder_id),
         },
         summary=f"large transaction: {op.kind.replace('_', '-')} of {format_amount(largest)} "
         f"(MOP {format_amount(mop)}) by wallet {player.id} at {casino.ref}",
@@ -309,7 +312,7 @@ def _structuring(tx, rules, casino, player, op) -> Alert | None:
         casino_id=casino.id,
         wallet_id=player.id,
         evidence={
-            "holder_id": player.holder_id,
+            "holder_ref": holder_ref(tx, player.holder_id),
             "kind": op.kind,
             "window_hours": rules.structuring_window_hours,
             "threshold": format_amount(threshold),
@@ -326,8 +329,8 @@ def _structuring(tx, rules, casino, player, op) -> Alert | None:
                 for r in rows
             ],
         },
-        summary=f"structuring: {len(rows)} {op.kind.replace('_', '-')}s of holder "
-        f"{player.holder_id} at {casino.ref} within {rules.structuring_window_hours} h total "
+        summary=f"structuring: {len(rows)} {op.kind.replace('_', '-')}s of "
+        f"{holder_ref(tx, player.holder_id)} at {casino.ref} within {rules.structuring_window_hours} h total "
         f"{format_amount(total)}, each below {format_amount(threshold)}",
         dedupe_key=f"structuring:{op.id}",
     )
@@ -388,7 +391,7 @@ def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
         casino_id=casino.id,
         wallet_id=player.id,
         evidence={
-            "holder_id": player.holder_id,
+            "holder_ref": holder_ref(tx, player.holder_id),
             "gaming_day": op.gaming_day.isoformat(),
             "buy_ins": format_amount(day.buy_ins),
             "cash_outs": format_amount(day.cash_outs),
@@ -407,7 +410,7 @@ def _minimal_play(tx, rules, casino, player, op) -> Alert | None:
                 for r in ops
             ],
         },
-        summary=f"minimal play: holder {player.holder_id} (wallet {player.id}) cashed out "
+        summary=f"minimal play: {holder_ref(tx, player.holder_id)} (wallet {player.id}) cashed out "
         f"{format_amount(day.cash_outs)} of {format_amount(day.buy_ins)} bought in at "
         f"{casino.ref} on gaming day {op.gaming_day.isoformat()}, wagering "
         f"{format_amount(day.wagered)}",
@@ -489,13 +492,13 @@ def mainland_alerts(
             wallet_id=player.id,
             evidence={
                 **evidence,
-                "holder_id": player.holder_id,
+                "holder_ref": holder_ref(tx, player.holder_id),
                 "year": year,
                 "buy_ins_this_year": format_amount(total),
                 "cap": format_amount(cap),
                 "cap_usd": format_amount(rules.mainland_yearly_cap_usd),
             },
-            summary=f"mainland holder {player.holder_id} passed the yearly cap of "
+            summary=f"mainland {holder_ref(tx, player.holder_id)} passed the yearly cap of "
             f"{format_amount(cap)} (USD {format_amount(rules.mainland_yearly_cap_usd)}) "
             f"with {format_amount(total)} of buy-ins and credit repayments in {year}",
             dedupe_key=f"mainland_yearly_cap:{player.holder_id}:{year}",

@@ -260,6 +260,27 @@ EXCLUSION_ALREADY_REVOKED = _code(
     "exclusion_already_revoked", CONFLICT, "The exclusion's revocation was requested already"
 )
 # API keys
+# Managed anonymity (docs/anonymity.md)
+IDENTITY_REVEAL_NOT_FOUND = _code("identity_reveal_not_found", NOT_FOUND, "No such identity reveal")
+LEGAL_BASIS_NOT_ACCEPTED = _code(
+    "legal_basis_not_accepted", REFUSED, "The rule profile does not accept this legal basis"
+)
+FOUR_EYES_REQUIRED = _code(
+    "four_eyes_required",
+    REFUSED,
+    "An identity reveal is decided by a key of another role than its requester's",
+)
+IDENTITY_REVEAL_EXPIRED = _code(
+    "identity_reveal_expired", CONFLICT, "The identity reveal was not approved in time"
+)
+INVALID_IDENTITY_REVEAL_TRANSITION = _code(
+    "invalid_identity_reveal_transition",
+    CONFLICT,
+    "The identity reveal's status does not allow this",
+)
+NOT_THE_REQUESTER = _code(
+    "not_the_requester", REFUSED, "Only the key that requested the identity reveal reads it"
+)
 API_KEY_NOT_FOUND = _code("api_key_not_found", NOT_FOUND, "No such API key")
 API_KEY_ALREADY_REVOKED = _code(
     "api_key_already_revoked", CONFLICT, "The API key is revoked already"

@@ -639,6 +639,43 @@ alerts = sa.Table(
     sa.Index("ix_alerts_status_due_at", "status", "due_at"),
 )
 
+# ---- managed anonymity (wallets/retail/anonymity.py, docs/anonymity.md) -----
+
+# What the operator that opened a wallet keeps of its holder beside the wallet
+# row: the phone number (class 4's only identity) and a name where given. No
+# read of any role returns them; an approved identity reveal does, once.
+holder_identities = sa.Table(
+    "holder_identities",
+    metadata,
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), primary_key=True, autoincrement=False),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=False),
+    sa.Column("phone", sa.String(16), nullable=True),
+    sa.Column("holder_name", sa.String(200), nullable=True),
+)
+
+# Identity reveals: requested -> approved | rejected | (expired) -> read. The
+# expiry is the sandbox clock passing expires_at while still requested: a
+# status derived on read, never stored.
+identity_reveals = sa.Table(
+    "identity_reveals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    sa.Column("legal_basis", sa.String(40), nullable=False),
+    sa.Column("case_reference", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("requested_by_key_id", sa.Integer, nullable=True),
+    sa.Column("requested_by_role", sa.String(16), nullable=False),
+    sa.Column("requested_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("decided_by_key_id", sa.Integer, nullable=True),
+    sa.Column("decided_by_role", sa.String(16), nullable=True),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    sa.Column("reason", sa.String(500), nullable=True),
+    sa.Column("read_at", UTCDateTime(), nullable=True),
+    sa.CheckConstraint("status IN ('requested', 'approved', 'rejected', 'read')", name="status"),
+)
+
 # ---- events and webhooks (wallets/events/, docs/events.md) ------------------
 
 # The outbox: one row per observable change, written in the change's own

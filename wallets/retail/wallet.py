@@ -16,7 +16,7 @@ from ..core import errors, outbox
 from ..core.clock import local_date
 from ..core.db import Tx, any_of, inserted_id
 from ..core.principal import OPERATOR, SUPERVISOR, Principal
-from ..core.schema import accounts, holds, operators, wallets
+from ..core.schema import accounts, holder_identities, holds, operators, wallets
 from ..ledger.accounts import ECNY, chip_asset, lock_accounts
 from ..ledger.money import format_amount
 from ..tier1 import operators as ops
@@ -43,6 +43,17 @@ PHONE_RE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164
 
 
 @dataclass(frozen=True)
+class HolderIdentity:
+    """What a read may show of the holder: to the wallet's operator only, and
+    for a pseudonymous class (the profile's) the holder id alone
+    (wallets/retail/anonymity.py: shown_to). The phone number is in no read."""
+
+    holder_id: str
+    holder_name: str | None = None
+    birth_date: date | None = None
+
+
+@dataclass(frozen=True)
 class Wallet:
     id: int
     operator_id: int
@@ -63,6 +74,20 @@ class Wallet:
     held: int  # reserved by its open holds (in the operator's escrow)
     subwallets_balance: int | None = None  # parents only: their sub-wallets' balances
     merchant_category: str | None = None  # merchants only: one of MERCHANT_CATEGORIES
+    # What the caller may see of the holder; None (the default): nothing.
+    identity: HolderIdentity | None = None
+
+    @property
+    def shown_holder_id(self) -> str | None:
+        return self.identity.holder_id if self.identity else None
+
+    @property
+    def shown_holder_name(self) -> str | None:
+        return self.identity.holder_name if self.identity else None
+
+    @property
+    def shown_birth_date(self) -> date | None:
+        return self.identity.birth_date if self.identity else None
 
     @property
     def balance(self) -> int:
@@ -132,6 +157,7 @@ def open_wallet(
     kind: str = "personal",
     region: str,
     holder_id: str | None = None,
+    holder_name: str | None = None,
     birth_date: date | None = None,
     phone: str | None = None,
     parent_id: int | None = None,
@@ -160,6 +186,8 @@ def open_wallet(
             raise _invalid("phone", "is required for a class 4 wallet")
         if birth_date is not None:
             raise _invalid("birth_date", "a class 4 wallet holds only a phone-number hash")
+        if holder_name is not None:
+            raise _invalid("holder_name", "a class 4 wallet holds only a phone number")
     elif kind == "personal" and birth_date is None:
         raise _invalid("birth_date", f"is required for a class {wallet_class} personal wallet")
     _check_birth_date(tx, birth_date)
@@ -189,6 +217,13 @@ def open_wallet(
         )
     )
     wallet_id = inserted_id(inserted)
+    if phone is not None or holder_name is not None:
+        # Kept by the operator that opened it, for an approved identity reveal only.
+        tx.conn.execute(
+            holder_identities.insert().values(
+                wallet_id=wallet_id, operator_id=op.id, phone=phone, holder_name=holder_name
+            )
+        )
     tx.conn.execute(
         accounts.insert().values(
             code=wallet_account_code(wallet_id),
@@ -406,6 +441,7 @@ def update(
     label: str | None = None,
     birth_date: date | None = None,
     phone: str | None = None,
+    holder_name: str | None = None,
     phone_secret: str,
     merchant_category: str | None = None,
 ) -> Wallet:
@@ -430,6 +466,7 @@ def update(
             if phone is None and not w.has_phone:
                 raise _invalid("phone", "a class 4 wallet needs a phone number")
             values["birth_date"] = None
+            _keep_identity(tx, w, holder_name=None)
         elif w.kind == "personal" and w.birth_date is None and birth_date is None:
             raise _invalid("birth_date", f"is required for a class {wallet_class} personal wallet")
         values["wallet_class"] = wallet_class
@@ -440,8 +477,24 @@ def update(
         values["birth_date"] = birth_date
     if phone is not None:
         values["phone_hash"] = phone_hash(phone_secret, phone)
+        _keep_identity(tx, w, phone=phone)
+    if holder_name is not None:
+        if (values.get("wallet_class") or w.wallet_class) == 4:
+            raise _invalid("holder_name", "a class 4 wallet holds only a phone number")
+        _keep_identity(tx, w, holder_name=holder_name)
     _bump(tx, w, **values)
     return _emitted(tx, "wallet.updated", existing(tx, wallet_id))
+
+
+def _keep_identity(tx: Tx, w: Wallet, **values) -> None:
+    """Change what the operator keeps of the holder (its row made if need be)."""
+    changed = tx.conn.execute(
+        holder_identities.update().where(holder_identities.c.wallet_id == w.id).values(**values)
+    ).rowcount
+    if not changed:
+        tx.conn.execute(
+            holder_identities.insert().values(wallet_id=w.id, operator_id=w.operator_id, **values)
+        )
 
 
 EVENT_OF_ACTION = {
@@ -458,16 +511,18 @@ def _emitted(tx: Tx, type_: str, w: Wallet) -> Wallet:
 
 
 def document(w: Wallet) -> dict:
-    """The wallet as the API's ``WalletOut`` renders it."""
+    """The wallet as the API's ``WalletOut`` renders it (an event's document:
+    the feed's readers include the admin and the auditor, so no identity)."""
     return {
         "id": w.id,
         "operator": w.operator_code,
         "wallet_class": w.wallet_class,
         "kind": w.kind,
         "status": w.status,
-        "holder_id": w.holder_id,
+        "holder_id": w.shown_holder_id,
+        "holder_name": w.shown_holder_name,
         "region": w.region,
-        "birth_date": w.birth_date,
+        "birth_date": w.shown_birth_date,
         "has_phone": w.has_phone,
         "parent_id": w.parent_id,
         "label": w.label,

@@ -5,8 +5,9 @@ more can be added there, or a sandbox can be given a profile document of its
 own (JSON, the same format) through the API. A profile that does not validate
 is refused at load with the path of the bad key.
 
-Format version 1 holds the wallet-class limits only. Version 2 adds optional
-sections: `fx` (exchange rates), `alerts` (when suspicion alerts fall due) and
+Format version 1 holds the wallet-class limits and, optionally, `anonymity`
+(managed anonymity: pseudonymous classes, the legal bases of identity
+reveals; either version). Version 2 adds optional sections: `fx` (exchange rates), `alerts` (when suspicion alerts fall due) and
 `casino` (the Macau casino rules of SPEC.md §6, which need `fx`). Amounts are
 decimal strings of their currency; rates and shares are decimal strings too.
 """
@@ -181,6 +182,23 @@ class CasinoRules:
 
 
 @dataclass(frozen=True)
+class AnonymityRules:
+    """Managed ("controllable") anonymity (DOMAIN.md §1, docs/anonymity.md):
+    the classes whose holders are pseudonymous (their operator's reads show no
+    name or birth date either), the legal bases an identity reveal may cite,
+    and how long a requested reveal waits for its second key's approval."""
+
+    pseudonymous_classes: tuple[int, ...]
+    legal_bases: tuple[str, ...]
+    approval_hours: int | None  # None: no basis accepted, so no reveal to approve
+
+
+# A profile without an `anonymity` section: class 4 is the class opened with a
+# phone number only (SPEC.md §4), and no identity reveal is accepted.
+NO_REVEALS = AnonymityRules(pseudonymous_classes=(4,), legal_bases=(), approval_hours=None)
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     version: int
@@ -189,6 +207,7 @@ class Profile:
     fx: FxRates | None = None
     alerts: AlertRules | None = None
     casino: CasinoRules | None = None
+    anonymity: AnonymityRules = NO_REVEALS
     # The document as given (validated): what GET /v1/rules shows and a custom profile starts from.
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -488,6 +507,24 @@ class _CasinoSchema(ma.Schema):
     pooling = ma.fields.Nested(_PoolingSchema)
 
 
+class _AnonymitySchema(ma.Schema):
+    pseudonymous_classes = ma.fields.List(
+        ma.fields.Integer(strict=True, validate=ma.validate.OneOf([1, 2, 3, 4])), required=True
+    )
+    legal_bases = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
+        required=True,
+        validate=ma.validate.Length(max=32),
+    )
+    approval_hours = _count(1, 24 * 366, required=True)
+
+    @ma.validates_schema
+    def _unique(self, data, **kwargs):
+        bases = data.get("legal_bases", [])
+        if len(set(bases)) != len(bases):
+            raise ma.ValidationError("must differ", field_name="legal_bases")
+
+
 class _ProfileSchema(ma.Schema):
     name = ma.fields.String(
         required=True, validate=ma.validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -500,6 +537,8 @@ class _ProfileSchema(ma.Schema):
     fx = ma.fields.Nested(_FxSchema)
     alerts = ma.fields.Nested(_AlertsSchema)
     casino = ma.fields.Nested(_CasinoSchema)
+    # Any version: it is about wallets, as the class limits are.
+    anonymity = ma.fields.Nested(_AnonymitySchema)
 
     @ma.validates_schema
     def _sections(self, data, **kwargs):
@@ -547,6 +586,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
         fx=fx,
         alerts=_alert_rules(loaded["alerts"]) if "alerts" in loaded else None,
         casino=casino,
+        anonymity=_anonymity_rules(loaded["anonymity"]) if "anonymity" in loaded else NO_REVEALS,
         raw=data,
     )
 
@@ -557,6 +597,14 @@ def _fx_rates(f: dict) -> FxRates:
         cny_per_usd=f["cny_per_usd"],
         mop_per_hkd=f.get("mop_per_hkd", MOP_PER_HKD),
         rates=tuple((r["since"], r["mop_per_cny"]) for r in f.get("rates", [])),
+    )
+
+
+def _anonymity_rules(a: dict) -> AnonymityRules:
+    return AnonymityRules(
+        pseudonymous_classes=tuple(sorted(set(a["pseudonymous_classes"]))),
+        legal_bases=tuple(a["legal_bases"]),
+        approval_hours=a["approval_hours"],
     )
 
 

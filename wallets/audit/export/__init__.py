@@ -11,6 +11,8 @@ one, so memory stays flat however long the journal is. It writes
 - ``balances.csv``: each account's totals from the journal, as of the export's end (csv.py);
 - ``camt053/<wallet id>.xml``: an ISO 20022 camt.053.001.08 statement per wallet (camt053.py);
 - ``audit_events.csv``: the audit log of API writes (csv.py);
+- ``identity_reveals.jsonl``: the identity reveals requested in scope, without
+  any identity (reveals.py);
 - ``manifest.json``: every file's rows, bytes and SHA-256, control totals, the
   exported range of the chain, the filters, the central bank's signed digest of
   the head, and a signature of the manifest itself (bundle.py).

@@ -28,6 +28,7 @@ from .common import (
 )
 from .csv import _write_audit_events, _write_balances
 from .journal import _write_journal
+from .reveals import _write_reveals
 
 MANIFEST_FORMAT = "ecny-audit-export/1"
 
@@ -118,6 +119,7 @@ def _export(
     if "camt053" in filters.formats:
         files.extend(_write_statements(tx, scope, out_dir, export_id, progress, statements))
     files.append(_write_audit_events(tx, scope, out_dir))
+    files.append(_write_reveals(tx, scope, out_dir))
     for f in files:
         f.bytes, f.sha256 = file_digest(out_dir / f.name)
     manifest = {

@@ -13,9 +13,17 @@ from .camt053 import _Camt053Checks
 from .journal import _JournalChecks
 from .manifest import _ManifestChecks
 from .report import Report
+from .reveals import _RevealChecks
 
 
-class _Verifier(_ManifestChecks, _Camt053Checks, _JournalChecks, _BalanceChecks, _AuditEventChecks):
+class _Verifier(
+    _ManifestChecks,
+    _Camt053Checks,
+    _JournalChecks,
+    _BalanceChecks,
+    _AuditEventChecks,
+    _RevealChecks,
+):
     """The checks of every format, run in order (the state and the bookkeeping
     are :class:`.checks._Checks`)."""
 
@@ -33,6 +41,7 @@ class _Verifier(_ManifestChecks, _Camt053Checks, _JournalChecks, _BalanceChecks,
             self._statements(journal, balances)
             self._earlier_digests(journal)
         self._audit_events()
+        self._reveals()
         return self.report
 
 

@@ -1,7 +1,7 @@
 """programmable payments: red envelopes and conditional payments
 
 Revision ID: 0011_programmable
-Revises: 0009_macau_depth
+Revises: 0010_anonymity
 Create Date: 2026-12-01
 
 - ``wallets.merchant_category``: a merchant wallet's category (a documented list),
@@ -12,9 +12,6 @@ Create Date: 2026-12-01
 - ``envelope_campaigns``, ``envelope_grants``, ``envelope_spends``: red-envelope
   campaigns, the envelopes granted or claimed, and what each payment spent of
   them at which merchant.
-
-(Another branch may add a revision after 0009; at merge the merger re-chains
-this one's down_revision.)
 """
 
 from collections.abc import Sequence
@@ -23,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_programmable"
-down_revision: str | None = "0009_macau_depth"
+down_revision: str | None = "0010_anonymity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
