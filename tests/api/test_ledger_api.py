@@ -290,7 +290,7 @@ def test_reconciliation_reports_every_invariant(demo):
     outstanding = report["checks"][2]["figures"]
     assert (
         outstanding["outstanding"]
-        == outstanding["vaults_wallets_and_holds"]
+        == outstanding["vaults_wallets_holds_and_offline"]
         == outstanding["tier1_positions"]
         == "1000000.00"
     )

@@ -7,7 +7,8 @@ payload) and hands it with the use case to :func:`execute`, which runs one
 transaction:
 
 1. release the holds whose deadline the sandbox clock has passed, so the work
-   sees their funds back;
+   sees their funds back, and validate the offline vouchers and complete the
+   purse unloads that are due (wallets/retail/offline.py);
 2. claim the Idempotency-Key (a concurrent request with the same key waits
    here for this transaction, then replays its answer: wallets/services/idempotency.py);
 3. do the work (the use case), render its answer;
@@ -34,7 +35,7 @@ from ..audit import log as audit_log
 from ..core import errors
 from ..core.db import Database, Tx, loggable
 from ..core.principal import Principal
-from ..retail import holds
+from ..retail import holds, offline
 from . import idempotency
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ def execute(
                     return Outcome(found.status, body, replayed=True)
                 claim = found
             holds.release_expired_if_due_in(tx)
+            offline.settle_due_if_any_in(tx)
             result = use_case(tx)
             document = render(tx, result) if render is not None else result
             # A newline ends it, as Flask's own JSON answers; a replay sends it as stored.
@@ -191,11 +193,12 @@ def record_failure(db: Database, call: audit_log.Call, exc: Exception) -> None:
 
 def record_refusal(db: Database, call: audit_log.Call, status: int, error_code: str | None) -> None:
     """Record a refused or failed write in a transaction of its own (which also
-    releases the due holds, as the write's own would have). A failure here must
+    releases the due holds and settles the due offline work, as the write's own would have). A failure here must
     not hide the refusal itself: it is logged, not raised."""
 
     def record(tx: Tx) -> None:
         holds.release_expired_if_due_in(tx)
+        offline.settle_due_if_any_in(tx)
         audit_log.record(tx, call, status, error_code=error_code)
 
     try:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from ..core import clock, errors, outbox
 from ..core.db import Tx
-from ..retail import holds
+from ..retail import holds, offline
 from ..rules import active_profile
 from ..tier1 import settlement
 
@@ -29,12 +29,13 @@ def advance_clock(tx: Tx, seconds: int) -> clock.ClockState:
 
 
 def _move(tx: Tx, change) -> clock.ClockState:
-    """Holds past their deadline are released, settlement windows close at each
-    daily cut-off passed."""
+    """Holds past their deadline are released, offline vouchers and purse
+    unloads due are settled, settlement windows close at each daily cut-off passed."""
     before = tx.now()
     state = change()
     outbox.emit(tx, outbox.Event("clock.moved", clock_document(state)))
     holds.release_expired_if_due_in(tx)
+    offline.settle_due_if_any_in(tx)
     settlement.close_due(tx, before, state.now)
     return state
 
