@@ -80,7 +80,10 @@ class VoucherBody(StrictSchema):
     counter = Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
     time = VoucherTime(
         required=True,
-        metadata={"description": 'When the device signed it: UTC, "2026-03-02T02:00:00Z"'},
+        metadata={
+            "description": 'When the device signed it: UTC to the second, "2026-03-02T02:00:00Z"',
+            "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+        },
     )
     signature = _signature(required=True)
 

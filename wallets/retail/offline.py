@@ -530,7 +530,7 @@ def _judge_purses(
                 continue
             status, refusal = verdict[r.voucher_id]
             new = r.voucher_id in new_ids
-            if not new and status == r.status:
+            if not new and (status, refusal) == (r.status, r.refusal):
                 continue
             pending = (payees[r.payee_purse_id].operator_id, "offline_pending")
             bearer = (
@@ -544,6 +544,8 @@ def _judge_purses(
             elif new:  # refused at once: the bearer pays the payee
                 values["covered_by"] = bearer
                 debits.append(move("offline_loss", r, purse, (bearer, "vault"), pending))
+            elif status == r.status:  # refused still, for another reason: no money moves
+                changed.append(r.voucher_id)
             elif status == REFUSED:  # honoured before: the bearer pays the purse back
                 values["covered_by"] = bearer
                 covers.append(move("offline_loss", r, purse, (bearer, "vault"), own))
