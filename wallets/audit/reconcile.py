@@ -128,7 +128,9 @@ def _chip_figures(check: Check, asset: str, chip_accounts: list[sa.Row]) -> None
 
 def _no_negative(balances: Sequence[sa.Row]) -> Check:
     check = Check(
-        2, "no wallet, vault, hold escrow, reserve, position or player's chips below zero", True
+        2,
+        "no wallet, vault, hold escrow, offline account, reserve, position or player's chips below zero",
+        True,
     )
     for a in balances:
         balance = a.credits_posted - a.debits_posted
