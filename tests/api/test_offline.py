@@ -112,7 +112,9 @@ def test_a_voucher_synced_pays_the_payee_once_validated(world):
 def test_a_load_past_the_cap_or_the_balance_is_refused_and_writes_nothing(world):
     sb, a = world["sb"], world["a"]
     journal = sb.journal_count()
-    r = sb.call("POST", f"/v1/offline/purses/{a.purse_id}/loads", "ICBC", json={"amount": "1000.01"})
+    r = sb.call(
+        "POST", f"/v1/offline/purses/{a.purse_id}/loads", "ICBC", json={"amount": "1000.01"}
+    )
     assert (r.status_code, r.get_json()["code"]) == (422, errors.OFFLINE_PURSE_CAP_EXCEEDED)
     assert r.get_json()["cap"] == "2000.00"
     ok = sb.ok(

@@ -382,63 +382,53 @@ def sync(tx: Tx, actor: Principal, uploaded: list[VoucherIn]) -> SyncResult:
         else:
             fresh[vid] = (i, u)
     v = offline_vouchers
-    known = (
-        {
-            r.voucher_id
-            for r in tx.conn.execute(
-                sa.select(v.c.voucher_id).where(v.c.voucher_id.in_(list(fresh)))
-            )
-        }
-        if fresh
-        else set()
-    )
-    for vid in known:
+    known = tx.conn.execute(sa.select(v.c.voucher_id).where(v.c.voucher_id.in_(list(fresh))))
+    for vid in known.scalars().all():
         i, _ = fresh.pop(vid)
         repeats[i] = vid
     now = tx.now()
     validate_at = now + timedelta(hours=rules.validation_hours)
     new_ids = set(fresh)
-    for vid, (_, u) in fresh.items():
+    if fresh:
         tx.conn.execute(
-            v.insert().values(
-                voucher_id=vid,
-                payer_purse_id=u.payer,
-                payee_purse_id=u.payee,
-                amount=u.amount,
-                counter=u.counter,
-                signed_at=u.time,
-                signature=u.signature,
-                # Judged below, with the purse's other vouchers.
-                status=HONOURED,
-                credit=PENDING,
-                uploaded_at=now,
-                validate_at=validate_at,
-            )
+            v.insert(),
+            [
+                {
+                    "voucher_id": vid,
+                    "payer_purse_id": u.payer,
+                    "payee_purse_id": u.payee,
+                    "amount": u.amount,
+                    "counter": u.counter,
+                    "signed_at": u.time,
+                    "signature": u.signature,
+                    # Judged below, with the purse's other vouchers.
+                    "status": HONOURED,
+                    "refusal": None,
+                    "covered_by": None,
+                    "credit": PENDING,
+                    "uploaded_at": now,
+                    "validate_at": validate_at,
+                    "validated_at": None,
+                }
+                for vid, (_, u) in fresh.items()
+            ],
         )
     drafts, changed = _judge_purses(
         tx, rules, [payers[pid] for pid in sorted({u.payer for _, u in fresh.values()})], new_ids
     )
     _post(tx, drafts)
-    rows = (
-        {
-            r.voucher_id: r
-            for r in tx.conn.execute(
-                sa.select(v).where(v.c.voucher_id.in_(list(new_ids | set(repeats.values()))))
-            )
-        }
-        if new_ids or repeats
-        else {}
-    )
+    wanted = list(new_ids | set(repeats.values()))
+    rows = {
+        r.voucher_id: r for r in tx.conn.execute(sa.select(v).where(v.c.voucher_id.in_(wanted)))
+    }
     codes = ops.codes_by_id(tx)
     for vid, (i, _) in fresh.items():
         items[i] = SyncItem(SYNCED, vid, voucher=_to_voucher(rows[vid], codes))
     for i, vid in repeats.items():
         items[i] = SyncItem(DUPLICATE, vid, voucher=_to_voucher(rows[vid], codes))
-    changed_rows = (
-        tx.conn.execute(sa.select(v).where(v.c.voucher_id.in_(changed)).order_by(v.c.id))
-        if changed
-        else []
-    )
+    changed_rows = tx.conn.execute(
+        sa.select(v).where(v.c.voucher_id.in_(changed)).order_by(v.c.id)
+    ).all()
     return SyncResult(
         items=[it for it in items if it is not None],
         changed=[_to_voucher(r, codes) for r in changed_rows],
@@ -515,6 +505,7 @@ def _judge_purses(
 
     for purse in payers:
         mine = by_purse[purse.id]
+        verdict: dict[str, tuple[str, str | None]]
         if purse.status == UNLOADED:
             # What it honoured is final; what comes now is the loss bearer's.
             verdict = {
