@@ -57,6 +57,7 @@ DIGESTS = {
     "gaming_credit": "d8c76c32c2c80faf5b5e0d41cec3c4cd475f69e34f21d4d9e6a14ce97e0dc621",
     "gaming_promoters": "e059f15a14f9000704779c2c3e678324d356a478cc35592fcb74bf4983582b5f",
     "minimal_play": "d136dfe41bd85e430642178637405af47c006939593da980df79f81dfdb1272d",
+    "offline_double_spend": "d8925764098cc3690c6144e9cb2832290a9fb1c8c7969b3932048e5aec4bfc90",
     "normal_day": "a9f29a949a8a3eddf916c6569d7b3e68f219c924c570051ef54afd6499bba4a6",
     "refused_players": "4597324441f86a1e41b0376ba67b83cfa95ebc946b266b583efacecebfe58e88",
     "structuring": "d0664ab20a671be325f46423643f92114ccff9967a6e415561120cda92ad6255",
