@@ -726,7 +726,9 @@ def settle_due(tx: Tx) -> None:
         .all()
     )
     for purse in _purses(tx, due_purses, lock=True).values():
-        _complete_unload(tx, purse)
+        # Read again under its lock: a concurrent write may have completed it.
+        if purse.status == UNLOADING:
+            _complete_unload(tx, purse)
     due = tx.conn.execute(
         sa.select(v.c.id, v.c.amount, v.c.voucher_id, v.c.payee_purse_id)
         .where(v.c.credit == PENDING, v.c.validate_at <= now)
