@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from wallets.core.schema import MAX_ID
 from wallets.retail import offline
-from wallets.retail import vouchers as vf
 
 from .common import (
     Amount,
     IdPageArgs,
+    Instant,
     Integer,
     Output,
     Pattern,
@@ -37,17 +37,6 @@ def _signature(**kwargs) -> fields.String:
         },
         **kwargs,
     )
-
-
-class VoucherTime(fields.String):
-    """A voucher's time: UTC to the second with a ``Z``, exactly as signed."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return vf.parse_time(text)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
 
 
 class PurseCreate(StrictSchema):
@@ -78,11 +67,11 @@ class VoucherBody(StrictSchema):
     payee = purse_id(required=True, metadata={"description": "The purse paid"})
     amount = Amount(required=True)
     counter = Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
-    time = VoucherTime(
+    time = Instant(
         required=True,
         metadata={
-            "description": 'When the device signed it: UTC to the second, "2026-03-02T02:00:00Z"',
-            "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+            "description": "When the device signed it; the canonical encoding has it in UTC "
+            'to the second ("2026-03-02T02:00:00Z"), fractions of a second dropped'
         },
     )
     signature = _signature(required=True)

@@ -91,9 +91,10 @@ def test_a_voucher_synced_pays_the_payee_once_validated(world):
         json={"from_wallet": world["payee"], "to_wallet": world["other"], "amount": "100.00"},
     )
     assert r.get_json()["code"] == errors.INSUFFICIENT_FUNDS
-    # The payer's operator uploads it too: a duplicate, nothing moves.
-    again = _sync(sb, [v], key="ICBC")
-    assert again["duplicates"] == 1 and _accounts(sb) == _accounts(sb) | after
+    # The payer's operator uploads it too (its time at another offset, the same
+    # instant): a duplicate, nothing moves.
+    again = _sync(sb, [{**v, "time": "2026-03-02T10:30:00+08:00"}], key="ICBC")
+    assert again["duplicates"] == 1 and _accounts(sb) == after
     assert sb.ok("GET", f"/v1/offline/purses/{a.purse_id}")["spent"] == "120.50"
     # 24 hours of sandbox time later the first write validates it.
     sb.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 24 * 3600}, status=200)

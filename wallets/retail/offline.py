@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -116,7 +116,8 @@ class Voucher:
 
 @dataclass(frozen=True)
 class VoucherIn:
-    """A voucher as uploaded (``amount`` in fen; ``time`` parsed)."""
+    """A voucher as uploaded (``amount`` in fen; ``time`` an aware instant,
+    kept to the second as the canonical encoding has it)."""
 
     payer: int
     payee: int
@@ -124,6 +125,9 @@ class VoucherIn:
     counter: int
     time: datetime
     signature: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "time", self.time.astimezone(UTC).replace(microsecond=0))
 
 
 @dataclass(frozen=True)
