@@ -347,3 +347,49 @@ def test_any_upload_order_gives_the_state_of_the_rule(world, vouchers, seed, bat
     assert delta.get("OP:ICBC:VAULT", 0) == -refused
     assert delta.get("OP:BOC:OFFLINE_PENDING", 0) == honoured + refused
     assert sb.reconcile().ok
+
+
+def test_a_wallet_with_a_purse_or_vouchers_pending_does_not_close_and_a_frozen_one_loads_none(
+    world,
+):
+    sb, a, b = world["sb"], world["a"], world["b"]
+    _sync(sb, [a.pay(b.purse_id, "10.00", T0)])
+    sb.ok("POST", f"/v1/offline/purses/{b.purse_id}/unload", json=b.unload_statement(), status=200)
+    sb.ok("POST", f"/v1/wallets/{world['payee']}/defund", json={"amount": "10.00"}, key="BOC")
+    assert sb.balance(world["payee"]) == "0.00"
+    r = sb.call("POST", f"/v1/wallets/{world['payee']}/close")
+    assert r.get_json()["code"] == errors.WALLET_NOT_EMPTY  # the voucher is pending
+    sb.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 24 * 3600}, status=200)
+    sb.ok("POST", f"/v1/wallets/{world['payee']}/defund", json={"amount": "10.00"}, key="BOC")
+    sb.ok("POST", f"/v1/wallets/{world['payee']}/close", status=200)
+    # The payer's wallet: frozen, it loads nothing; its purse still unloads into it.
+    sb.ok("POST", f"/v1/wallets/{world['payer']}/freeze", status=200)
+    r = sb.call("POST", f"/v1/offline/purses/{a.purse_id}/loads", json={"amount": "1.00"})
+    assert r.get_json()["code"] == errors.WALLET_FROZEN
+    r = sb.call("POST", f"/v1/wallets/{world['payer']}/close")
+    assert r.get_json()["code"] == errors.WALLET_NOT_EMPTY
+    done = sb.ok(
+        "POST", f"/v1/offline/purses/{a.purse_id}/unload", json=a.unload_statement(), status=200
+    )
+    assert (done["status"], done["unloaded"]) == ("unloaded", "990.00")
+    assert sb.balance(world["payer"]) == "4990.00"
+    assert sb.reconcile().ok
+
+
+def test_a_sync_whose_loss_bearer_cannot_pay_is_refused_whole(world):
+    sb, a, b = world["sb"], world["a"], world["b"]
+    vault = _accounts(sb)["OP:ICBC:VAULT"]
+    sb.ok(
+        "POST",
+        "/v1/operators/ICBC/redemptions",
+        key="central_bank",
+        json={"amount": format_amount(vault - 100)},
+    )
+    journal = sb.journal_count()
+    twin = [a.pay(b.purse_id, "5.00", T0), a.voucher(b.purse_id, "6.00", 1, T0)]
+    r = sb.call("POST", "/v1/offline/sync", json={"vouchers": twin})
+    assert (r.status_code, r.get_json()["code"]) == (422, errors.INSUFFICIENT_VAULT)
+    assert sb.journal_count() == journal
+    assert sb.ok("GET", f"/v1/offline/purses/{a.purse_id}/vouchers")["items"] == []
+    assert not sb.ok("GET", f"/v1/offline/purses/{a.purse_id}")["frozen"]
+    assert sb.reconcile().ok
