@@ -393,3 +393,43 @@ def test_a_sync_whose_loss_bearer_cannot_pay_is_refused_whole(world):
     assert sb.ok("GET", f"/v1/offline/purses/{a.purse_id}/vouchers")["items"] == []
     assert not sb.ok("GET", f"/v1/offline/purses/{a.purse_id}")["frozen"]
     assert sb.reconcile().ok
+
+
+def test_a_purses_events_are_its_operators_with_the_purse_as_get_renders_it(world):
+    sb, a, b = world["sb"], world["a"], world["b"]
+
+    def feed(key: str) -> list[dict]:
+        items = sb.ok("GET", "/v1/events", key=key, query_string={"limit": 500})["items"]
+        return [e for e in items if e["type"].startswith("offline_purse.")]
+
+    start = len(feed("admin"))
+    sb.ok(
+        "POST",
+        f"/v1/offline/purses/{a.purse_id}/loads",
+        key="ICBC",
+        json={"amount": "5.00"},
+        status=200,
+    )
+    _sync(
+        sb,
+        [
+            a.pay(b.purse_id, "600.00", T0),
+            a.voucher(b.purse_id, "600.00", 1, "2026-03-02T02:31:00Z"),
+        ],
+    )
+    sb.ok("POST", f"/v1/offline/purses/{a.purse_id}/unload", key="ICBC", json={}, status=200)
+    events = feed("admin")[start:]
+    assert [e["type"] for e in events] == [
+        "offline_purse.loaded",
+        "offline_purse.frozen",
+        "offline_purse.unload_requested",
+    ]
+    assert events[-1]["data"] == sb.ok("GET", f"/v1/offline/purses/{a.purse_id}")
+    assert [e["data"]["loaded"] for e in events] == ["1005.00"] * 3
+    mine = [e["id"] for e in feed("ICBC")]
+    assert all(e["id"] in mine for e in events)
+    assert not any(e["data"]["id"] == a.purse_id for e in feed("BOC"))
+    sb.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 72 * 3600}, status=200)
+    (unloaded,) = [e for e in feed("ICBC") if e["type"] == "offline_purse.unloaded"]
+    assert unloaded["data"] == sb.ok("GET", f"/v1/offline/purses/{a.purse_id}", key="ICBC")
+    assert unloaded["data"]["unloaded"] == "405.00"
