@@ -433,3 +433,56 @@ def test_a_purses_events_are_its_operators_with_the_purse_as_get_renders_it(worl
     (unloaded,) = [e for e in feed("ICBC") if e["type"] == "offline_purse.unloaded"]
     assert unloaded["data"] == sb.ok("GET", f"/v1/offline/purses/{a.purse_id}", key="ICBC")
     assert unloaded["data"]["unloaded"] == "405.00"
+
+
+def test_racing_syncs_of_the_same_vouchers_keep_each_once_and_end_as_the_rule_says(world):
+    """Four syncs at once (threads), each uploading the same vouchers, a double
+    spend among them, in its own order and batches: each voucher is kept once,
+    the end state is the rule's, and the ledger reconciles."""
+    import random
+    import threading
+
+    sb, a, b = world["sb"], world["a"], world["b"]
+    made = [a.pay(b.purse_id, f"{100 + 50 * i}.00", T0) for i in range(6)]
+    made.append(a.voucher(b.purse_id, "1.00", 3, "2026-03-02T02:31:00Z"))
+    before = _accounts(sb)
+    synced: list[int] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        mine = list(made)
+        rng.shuffle(mine)
+        for part in (mine[:3], mine[3:]):
+            r = sb.call(
+                "POST", "/v1/offline/sync", rng.choice(["ICBC", "BOC"]), json={"vouchers": part}
+            )
+            with lock:
+                if r.status_code != 200:
+                    failures.append(r.get_data(as_text=True))
+                else:
+                    synced.append(r.get_json()["synced"])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert sum(synced) == len(made)
+    listed = sb.ok("GET", f"/v1/offline/purses/{a.purse_id}/vouchers")["items"]
+    assert len(listed) == len(made)
+    expected = offline.judge(
+        {(v["voucher_id"], v["counter"], _fen(v["amount"])) for v in listed}, 100000
+    )
+    assert {v["voucher_id"]: (v["status"], v["refusal"]) for v in listed} == expected
+    honoured = sum(_fen(v["amount"]) for v in listed if v["status"] == "honoured")
+    refused = sum(_fen(v["amount"]) for v in listed if v["status"] == "refused")
+    after = _accounts(sb)
+    assert after["OP:ICBC:OFFLINE"] - before["OP:ICBC:OFFLINE"] == -honoured
+    assert after["OP:ICBC:VAULT"] - before["OP:ICBC:VAULT"] == -refused
+    assert (
+        after["OP:BOC:OFFLINE_PENDING"] - before["OP:BOC:OFFLINE_PENDING"] == 135100
+    )  # every voucher, 1,351.00
+    assert sb.reconcile().ok
