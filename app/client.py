@@ -722,8 +722,9 @@ class OfflineDevice:
 
     def pay(self, payee: int, amount: str, at: datetime | str) -> dict:
         """The next voucher: the counter goes up by one, as a device's does."""
+        made = self.voucher(payee, amount, self.counter + 1, at)
         self.counter += 1
-        return self.voucher(payee, amount, self.counter, at)
+        return made
 
     def voucher(self, payee: int, amount: str, counter: int, at: datetime | str) -> dict:
         """A voucher with any counter (what a tampered device would sign)."""
