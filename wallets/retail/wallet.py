@@ -362,18 +362,21 @@ def change_status(
         # Offline purses (docs/offline.md): one not unloaded holds its money,
         # and vouchers paid to its purses wait to be validated into it.
         purse_ids = sa.select(offline_purses.c.id).where(offline_purses.c.wallet_id == w.id)
-        offline = tx.conn.execute(
-            sa.select(sa.func.count())
-            .select_from(offline_purses)
-            .where(offline_purses.c.wallet_id == w.id, offline_purses.c.status != "unloaded")
-        ).scalar_one() + tx.conn.execute(
-            sa.select(sa.func.count())
-            .select_from(offline_vouchers)
-            .where(
-                offline_vouchers.c.payee_purse_id.in_(purse_ids),
-                offline_vouchers.c.credit == "pending",
-            )
-        ).scalar_one()
+        offline = (
+            tx.conn.execute(
+                sa.select(sa.func.count())
+                .select_from(offline_purses)
+                .where(offline_purses.c.wallet_id == w.id, offline_purses.c.status != "unloaded")
+            ).scalar_one()
+            + tx.conn.execute(
+                sa.select(sa.func.count())
+                .select_from(offline_vouchers)
+                .where(
+                    offline_vouchers.c.payee_purse_id.in_(purse_ids),
+                    offline_vouchers.c.credit == "pending",
+                )
+            ).scalar_one()
+        )
         if w.available or w.held or pending_in or open_subs or chips or offline:
             raise errors.DomainError(
                 errors.WALLET_NOT_EMPTY,
