@@ -5,6 +5,7 @@ bearer, validation after the waiting time, unloading."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 
 import pytest
@@ -486,3 +487,22 @@ def test_racing_syncs_of_the_same_vouchers_keep_each_once_and_end_as_the_rule_sa
         after["OP:BOC:OFFLINE_PENDING"] - before["OP:BOC:OFFLINE_PENDING"] == 135100
     )  # every voucher, 1,351.00
     assert sb.reconcile().ok
+
+
+def test_an_export_of_offline_payments_verifies(world, tmp_path):
+    """The journal's new kinds and accounts export and verify like any other."""
+    from wallets.audit import digest as dg
+    from wallets.audit import export as ex
+    from wallets.audit.verify import verify_export
+
+    sb, a, b = world["sb"], world["a"], world["b"]
+    _sync(sb, [a.pay(b.purse_id, "600.00", T0), a.pay(b.purse_id, "600.00", T0)])
+    sb.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 24 * 3600}, status=200)
+    sb.ok("POST", f"/v1/offline/purses/{b.purse_id}/unload", json=b.unload_statement(), status=200)
+    key = dg.load_or_create_key(tmp_path / "cb.pem")
+    ex.export(sb.db, tmp_path / "export", ex.parse_filters(), key)
+    report = verify_export(tmp_path / "export", key.public_key())
+    assert report.ok, report
+    with (tmp_path / "export/journal.csv").open(newline="") as f:
+        kinds = {row["kind"] for row in csv.DictReader(f)}
+    assert {"offline_load", "offline_payment", "offline_loss", "offline_validation"} <= kinds
