@@ -165,12 +165,14 @@ def test_vouchers_that_are_not_the_devices_are_rejected_and_kept_nowhere(world):
     stolen = thief.pay(b.purse_id, "10.00", T0)
     itself = a.pay(a.purse_id, "1.00", T0)
     nowhere = {**a.pay(b.purse_id, "1.00", T0), "payee": 999}
-    out = _sync(sb, [forged, stolen, itself, nowhere])
+    huge = a.pay(b.purse_id, "2000.01", T0)  # above the cap: no purse holds it
+    out = _sync(sb, [forged, stolen, itself, nowhere, huge])
     assert [(i["result"], i["code"]) for i in out["results"]] == [
         ("rejected", errors.OFFLINE_BAD_SIGNATURE),
         ("rejected", errors.OFFLINE_BAD_SIGNATURE),
         ("rejected", errors.OFFLINE_SAME_PURSE),
         ("rejected", errors.OFFLINE_PURSE_NOT_FOUND),
+        ("rejected", errors.OFFLINE_PURSE_CAP_EXCEEDED),
     ]
     assert sb.ok("GET", f"/v1/offline/purses/{a.purse_id}/vouchers")["items"] == []
     # Another operator's purses are not its to sync.

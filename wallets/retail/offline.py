@@ -378,7 +378,7 @@ def sync(tx: Tx, actor: Principal, uploaded: list[VoucherIn]) -> SyncResult:
     for i, u in enumerate(uploaded):
         message = vf.voucher_message(u.payer, u.payee, u.amount, u.counter, u.time)
         vid = vf.voucher_id(message)
-        refusal = _check(u, purses, actor, message)
+        refusal = _check(u, purses, actor, message, rules.purse_cap)
         if refusal is not None:
             items[i] = SyncItem(REJECTED, vid, refusal.code, refusal.detail)
         elif vid in fresh:
@@ -440,7 +440,7 @@ def sync(tx: Tx, actor: Principal, uploaded: list[VoucherIn]) -> SyncResult:
 
 
 def _check(
-    u: VoucherIn, purses: dict[int, Purse], actor: Principal, message: bytes
+    u: VoucherIn, purses: dict[int, Purse], actor: Principal, message: bytes, cap: int
 ) -> Refusal | None:
     """Why an uploaded voucher is not kept at all (nothing of it is stored)."""
     payer, payee = purses.get(u.payer), purses.get(u.payee)
@@ -452,6 +452,12 @@ def _check(
         return Refusal(errors.OFFLINE_PURSE_NOT_FOUND, f"no offline purse {u.payer} (payer)")
     if payer.id == payee.id:
         return Refusal(errors.OFFLINE_SAME_PURSE, f"purse {payer.id} pays itself")
+    if u.amount > cap:
+        # No purse ever holds more: no device signs it, and no loss bearer pays it.
+        return Refusal(
+            errors.OFFLINE_PURSE_CAP_EXCEEDED,
+            f"a voucher of {format_amount(u.amount)} is above the purse cap {format_amount(cap)}",
+        )
     if not vf.verify(payer.device_key, message, u.signature):
         return Refusal(
             errors.OFFLINE_BAD_SIGNATURE,
