@@ -444,12 +444,17 @@ def _check(
 ) -> Refusal | None:
     """Why an uploaded voucher is not kept at all (nothing of it is stored)."""
     payer, payee = purses.get(u.payer), purses.get(u.payee)
-    for purse, number, side in ((payer, u.payer, "payer"), (payee, u.payee, "payee")):
-        if purse is None:
-            return Refusal(errors.OFFLINE_PURSE_NOT_FOUND, f"no offline purse {number} ({side})")
-    assert payer is not None and payee is not None
-    if not (actor.sees_wallets_of(payer.operator_id) or actor.sees_wallets_of(payee.operator_id)):
-        return Refusal(errors.OFFLINE_PURSE_NOT_FOUND, f"no offline purse {u.payer} (payer)")
+    if (
+        payer is None
+        or payee is None
+        or not (
+            actor.sees_wallets_of(payer.operator_id) or actor.sees_wallets_of(payee.operator_id)
+        )
+    ):
+        # One answer whichever is missing or out of scope: it tells nothing of the other.
+        return Refusal(
+            errors.OFFLINE_PURSE_NOT_FOUND, f"no offline purses {u.payer} and {u.payee} to sync"
+        )
     if payer.id == payee.id:
         return Refusal(errors.OFFLINE_SAME_PURSE, f"purse {payer.id} pays itself")
     if u.amount > cap:
