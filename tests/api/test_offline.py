@@ -365,6 +365,8 @@ def test_a_wallet_with_a_purse_or_vouchers_pending_does_not_close_and_a_frozen_o
     sb.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 24 * 3600}, status=200)
     sb.ok("POST", f"/v1/wallets/{world['payee']}/defund", json={"amount": "10.00"}, key="BOC")
     sb.ok("POST", f"/v1/wallets/{world['payee']}/close", status=200)
+    late = _sync(sb, [a.voucher(b.purse_id, "1.00", 99, T0)])["results"][0]
+    assert (late["result"], late["code"]) == ("rejected", errors.WALLET_CLOSED)
     # The payer's wallet: frozen, it loads nothing; its purse still unloads into it.
     sb.ok("POST", f"/v1/wallets/{world['payer']}/freeze", status=200)
     r = sb.call("POST", f"/v1/offline/purses/{a.purse_id}/loads", json={"amount": "1.00"})

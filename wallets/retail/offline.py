@@ -89,6 +89,7 @@ class Purse:
     frozen_at: datetime | None
     unload_due_at: datetime | None
     unloaded_at: datetime | None
+    wallet_closed: bool = False
 
     @property
     def balance(self) -> int:
@@ -176,9 +177,9 @@ def judge(
 
 
 def _purse_select():
-    return sa.select(offline_purses, wallets.c.operator_id).join(
-        wallets, wallets.c.id == offline_purses.c.wallet_id
-    )
+    return sa.select(
+        offline_purses, wallets.c.operator_id, wallets.c.status.label("wallet_status")
+    ).join(wallets, wallets.c.id == offline_purses.c.wallet_id)
 
 
 def _to_purse(row: sa.Row) -> Purse:
@@ -197,6 +198,7 @@ def _to_purse(row: sa.Row) -> Purse:
         frozen_at=row.frozen_at,
         unload_due_at=row.unload_due_at,
         unloaded_at=row.unloaded_at,
+        wallet_closed=row.wallet_status == wl.CLOSED,
     )
 
 
@@ -457,6 +459,13 @@ def _check(
         )
     if payer.id == payee.id:
         return Refusal(errors.OFFLINE_SAME_PURSE, f"purse {payer.id} pays itself")
+    if payee.wallet_closed:
+        # Its money would have nowhere to go (the wallet closed after the purse was unloaded).
+        return Refusal(
+            errors.WALLET_CLOSED,
+            f"the payee purse {payee.id}'s wallet {payee.wallet_id} is closed",
+            {"wallet_id": payee.wallet_id},
+        )
     if u.amount > cap:
         # No purse ever holds more: no device signs it, and no loss bearer pays it.
         return Refusal(
