@@ -12,9 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from wallets.events import signing
+from wallets.ledger.money import format_amount, parse_amount
+from wallets.retail import vouchers
 
 JSON = Any
 
@@ -404,6 +409,42 @@ class Client:
     def envelopes(self, wallet_id: int) -> JSON:
         return self._json("GET", f"/v1/wallets/{wallet_id}/envelopes")
 
+    # ---- dual offline payments (docs/offline.md) ----------------------------------
+
+    def open_purse(self, wallet: int, device_key: str, amount: str, **kw) -> JSON:
+        """Register a device's offline purse (``OfflineDevice.device_key``) and load it."""
+        body = {"wallet": wallet, "device_key": device_key, "amount": amount}
+        return self._json("POST", "/v1/offline/purses", body, **kw)
+
+    def purse(self, purse_id: int) -> JSON:
+        return self._json("GET", f"/v1/offline/purses/{purse_id}")
+
+    def purses(self, wallet: int, limit: int | None = None, after: str | None = None) -> JSON:
+        return self._json(
+            "GET", "/v1/offline/purses", params={"wallet": wallet, "limit": limit, "after": after}
+        )
+
+    def purse_vouchers(
+        self, purse_id: int, limit: int | None = None, after: str | None = None
+    ) -> JSON:
+        return self._json(
+            "GET",
+            f"/v1/offline/purses/{purse_id}/vouchers",
+            params={"limit": limit, "after": after},
+        )
+
+    def load_purse(self, purse_id: int, amount: str, **kw) -> JSON:
+        return self._json("POST", f"/v1/offline/purses/{purse_id}/loads", {"amount": amount}, **kw)
+
+    def unload_purse(self, purse_id: int, statement: dict | None = None, **kw) -> JSON:
+        """``statement``: the device's ``unload_statement()`` (at once when every
+        voucher is synced), or None (after the profile's waiting period)."""
+        return self._json("POST", f"/v1/offline/purses/{purse_id}/unload", statement or {}, **kw)
+
+    def sync_vouchers(self, vouchers: list[dict], **kw) -> JSON:
+        """Upload vouchers (``OfflineDevice.pay``'s) from either side."""
+        return self._json("POST", "/v1/offline/sync", {"vouchers": vouchers}, **kw)
+
     # ---- settlement -----------------------------------------------------------
 
     def settlement_settings(self) -> JSON:
@@ -761,6 +802,60 @@ class Client:
             f"/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver",
             **kw,
         )
+
+
+class OfflineDevice:
+    """The device side of an offline purse (a hardware wallet), pure Python and
+    without a server: its Ed25519 key and its monotonic counter. It makes the
+    signed payment vouchers another purse accepts offline, and the statement
+    of its last counter that lets its purse be unloaded at once
+    (docs/offline.md). ``purse_id``: the purse's id once registered
+    (``Client.open_purse(wallet, device.device_key, amount)["id"]``)."""
+
+    def __init__(self, private_key: Any = None, purse_id: int | None = None, counter: int = 0):
+        self.private_key = private_key or Ed25519PrivateKey.generate()
+        self.purse_id = purse_id
+        self.counter = counter
+
+    @classmethod
+    def from_seed(cls, seed: bytes, purse_id: int | None = None) -> OfflineDevice:
+        """A device whose key is the Ed25519 key of a 32-byte seed (repeatable tests)."""
+        return cls(Ed25519PrivateKey.from_private_bytes(seed), purse_id)
+
+    @property
+    def device_key(self) -> str:
+        """The public key to register: its 32 bytes in base64."""
+        return vouchers.public_key_text(self.private_key)
+
+    def pay(self, payee: int, amount: str, at: datetime | str) -> dict:
+        """The next voucher: the counter goes up by one, as a device's does."""
+        made = self.voucher(payee, amount, self.counter + 1, at)
+        self.counter += 1
+        return made
+
+    def voucher(self, payee: int, amount: str, counter: int, at: datetime | str) -> dict:
+        """A voucher with any counter (what a tampered device would sign)."""
+        if self.purse_id is None:
+            raise ValueError("the device's purse is not registered yet (purse_id)")
+        when = vouchers.parse_time(at) if isinstance(at, str) else at
+        message = vouchers.voucher_message(
+            self.purse_id, payee, parse_amount(amount), counter, when
+        )
+        return {
+            "payer": self.purse_id,
+            "payee": payee,
+            "amount": format_amount(parse_amount(amount)),
+            "counter": counter,
+            "time": vouchers.format_time(when),
+            "signature": vouchers.sign(self.private_key, message),
+        }
+
+    def unload_statement(self) -> dict:
+        """The device's last counter, signed: ``Client.unload_purse``'s statement."""
+        if self.purse_id is None:
+            raise ValueError("the device's purse is not registered yet (purse_id)")
+        message = vouchers.unload_message(self.purse_id, self.counter)
+        return {"counter": self.counter, "signature": vouchers.sign(self.private_key, message)}
 
 
 def verify_webhook(

@@ -131,6 +131,33 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
         "case_reference": "CASE-2026-0042",
     },
     "rejectIdentityReveal": {"reason": "the case is closed"},
+    # Offline purses of the demo's wallets 2 (purse 1) and 5 (purse 2, opened
+    # the same way with device key VAQq1ebRLdkPmof2zrHNmyIAp9pTFtEZi9R+cERMSaU=):
+    # Ed25519 keys of the 32-byte seeds sha256("demo purse 1") and sha256("demo
+    # purse 2") (app.client.OfflineDevice.from_seed), signing the voucher and the
+    # unload statement below (docs/offline.md#vouchers).
+    "openPurse": {
+        "wallet": 2,
+        "device_key": "lHOEtAbqfiQuFNDk/mo1fKWmlfiiL3i+STguTlQQOs0=",
+        "amount": "500.00",
+    },
+    "loadPurse": {"amount": "100.00"},
+    "syncVouchers": {
+        "vouchers": [
+            {
+                "payer": 1,
+                "payee": 2,
+                "amount": "25.00",
+                "counter": 1,
+                "time": "2026-03-02T02:30:00Z",
+                "signature": "ubZTiqec3ZwRc+EuBYD6z/wanH0s1vNuiNc7IdaB/pmwkLaSFoiXcV05iw3LC3GUIRO+b9Ae0BNiLxN2NYpCAQ==",
+            }
+        ]
+    },
+    "unloadPurse": {
+        "counter": 1,
+        "signature": "RIY7tGHrbXad8aovze/rrkqlP+p8KxNqSa+Q9w6nwdUmBzh4zdehOv61OSB8QtLIzORElLsXvqRumK5nSwTKCw==",
+    },
     "createWebhookEndpoint": {
         "url": "http://127.0.0.1:8000/webhooks",
         "event_types": ["transfer.posted", "alert.raised"],
@@ -145,6 +172,7 @@ PATH_PARAMETERS: dict[str, Any] = {
     "wallet_class": 2,
     "ref": "COTAI",
     "licence": "GP-0042",
+    "purse_id": 1,
 }
 
 # Answers, by operationId and status: the demo's to the examples above.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from wallets.core.db import Tx
 from wallets.ledger.journal import PostedTransfer
 from wallets.ledger.posting import POSTED
+from wallets.retail import offline
 from wallets.tier1 import operators as ops
 
 
@@ -49,6 +50,7 @@ def operator(tx: Tx, op: ops.Operator) -> dict:
         "vault": f.vault,
         "wallets_total": f.wallets_total,
         "holds": f.holds,
+        "offline": f.offline,
         "reserve_total": f.reserve + f.reserve_consumed,
         "reserve_consumed": f.reserve_consumed,
         "open_window_net": f.open_window_net,
@@ -74,3 +76,18 @@ def hold(tx: Tx, h) -> dict:
 
 def limits(lim) -> dict:
     return lim.as_dict()
+
+
+def purse(tx: Tx, p) -> dict:
+    return {**p.__dict__, "wallet": p.wallet_id, "balance": p.balance}
+
+
+def sync(tx: Tx, result) -> dict:
+    counts = {r: sum(1 for it in result.items if it.result == r) for r in offline.SYNC_RESULTS}
+    return {
+        "synced": counts[offline.SYNCED],
+        "duplicates": counts[offline.DUPLICATE],
+        "rejected": counts[offline.REJECTED],
+        "results": [{"index": i, **it.__dict__} for i, it in enumerate(result.items)],
+        "changed": result.changed,
+    }

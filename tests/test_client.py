@@ -97,3 +97,40 @@ def test_red_envelopes_and_conditional_payments_through_the_client(sandbox):
     with pytest.raises(ApiError) as refused:
         icbc.capture(timed["id"])
     assert refused.value.code == "hold_conditional"
+
+
+def test_the_offline_device_signs_vouchers_the_sandbox_takes(sandbox):
+    """app.client.OfflineDevice: the device side, without a server; the
+    client's offline calls, in-process."""
+    from app.client import OfflineDevice
+
+    admin = Client.in_process(sandbox.app, sandbox.keys["admin"])
+    cb = admin.with_key(admin.create_key("central_bank")["key"])
+    cb.create_operator("ICBC", "ICBC")
+    cb.deposit_reserve("ICBC", "1000.00")
+    cb.issue("ICBC", "900.00")
+    a = admin.open_wallet(1, "CN", operator="ICBC", birth_date="1990-01-01")["id"]
+    b = admin.open_wallet(1, "CN", operator="ICBC", birth_date="1990-01-01")["id"]
+    admin.fund(a, "300.00")
+    admin.fund(b, "20.00")
+    alice, bob = OfflineDevice(), OfflineDevice()
+    with pytest.raises(ValueError, match="not registered"):
+        alice.pay(1, "1.00", "2026-03-02T02:30:00Z")
+    alice.purse_id = admin.open_purse(a, alice.device_key, "200.00")["id"]
+    bob.purse_id = admin.open_purse(b, bob.device_key, "10.00")["id"]
+    paid = alice.pay(bob.purse_id, "12.3", "2026-03-02T02:30:00Z")
+    assert (paid["amount"], paid["counter"]) == ("12.30", 1)
+    out = admin.sync_vouchers(
+        [paid, alice.voucher(bob.purse_id, "7.00", 1, "2026-03-02T02:31:00Z")]
+    )
+    assert sorted(r["voucher"]["status"] for r in out["results"]) == ["honoured", "refused"]
+    assert admin.purse(alice.purse_id)["frozen"] is True
+    assert len(admin.purse_vouchers(bob.purse_id)["items"]) == 2
+    assert [p["id"] for p in admin.purses(a)["items"]] == [alice.purse_id]
+    with pytest.raises(ApiError) as frozen:
+        admin.load_purse(alice.purse_id, "1.00")
+    assert frozen.value.code == "offline_purse_frozen"
+    assert admin.load_purse(bob.purse_id, "1.00")["balance"] == "11.00"
+    assert admin.unload_purse(bob.purse_id, bob.unload_statement())["status"] == "unloaded"
+    assert admin.unload_purse(alice.purse_id)["status"] == "unloading"
+    assert admin.reconciliation()["ok"]

@@ -192,7 +192,7 @@ def test_0013_downgrade_takes_the_rate_table_out_of_a_document(tmp_path):
             sa.text("UPDATE sandbox SET profile = 'macau-own', profile_document = :d WHERE id = 1"),
             {"d": json.dumps(doc, sort_keys=True, separators=(",", ":"))},
         )
-    dbmod.downgrade(url, "0011_programmable")  # 0013's down_revision
+    dbmod.downgrade(url, "0012_offline")  # 0013's down_revision
     with engine.connect() as conn:
         stored = json.loads(
             conn.execute(sa.text("SELECT profile_document FROM sandbox")).scalar_one()

@@ -476,6 +476,10 @@ EXAMPLE_RUN = [
     ("drawCredit", "/v1/casinos/COTAI/credit-draws", "merchant"),
     ("repayCredit", "/v1/casinos/COTAI/credit-repayments", "merchant"),
     ("handOverChips", "/v1/casinos/COTAI/chip-handovers", "merchant"),
+    ("openPurse", "/v1/offline/purses", "ICBC"),
+    ("syncVouchers", "/v1/offline/sync", "ICBC"),
+    ("loadPurse", "/v1/offline/purses/1/loads", "ICBC"),
+    ("unloadPurse", "/v1/offline/purses/1/unload", "ICBC"),
     ("createWebhookEndpoint", "/v1/webhook-endpoints", "ICBC"),
     ("requestIdentityReveal", "/v1/wallets/2/identity-reveals", "central_bank"),
     ("rejectIdentityReveal", "/v1/identity-reveals/{reveal}/reject", "supervisor"),
@@ -554,6 +558,15 @@ def test_every_request_body_has_an_example_that_works_on_the_demo(tmp_path):
         if op_id == "repayCredit":
             code = call("POST", "/v1/wallets/2/payment-codes", "ICBC").get_json()["code"]
             body["payment_code"] = code
+        if op_id == "syncVouchers":
+            # the payee's purse (2), of wallet 5, as examples.py says
+            payee = {
+                "wallet": 5,
+                "device_key": "VAQq1ebRLdkPmof2zrHNmyIAp9pTFtEZi9R+cERMSaU=",
+                "amount": "10.00",
+            }
+            opened = call("POST", "/v1/offline/purses", "ICBC", json=payee)
+            assert opened.status_code == 201 and opened.get_json()["id"] == 2, opened.get_json()
         if op_id == "escalateAlert":
             # a second alert to dismiss: another mainland wallet's buy-in
             code = call("POST", "/v1/wallets/3/payment-codes", "ICBC").get_json()["code"]

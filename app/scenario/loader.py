@@ -196,6 +196,7 @@ WALLET_KEYS = (
     "confirmer",
 )
 NAME_KEYS = ("hold", "transfer", "exclusion", "campaign", "reveal")
+PURSE_KEYS = ("purse", "payee_purse")
 SELECTOR_KEYS = {"wallet": "wallet", "casino": "casino", "operator": "operator"}
 
 
@@ -204,6 +205,8 @@ def _argument_kind(key: str) -> str | None:
         return "wallet"
     if key in NAME_KEYS:
         return "name"
+    if key in PURSE_KEYS:
+        return "purse"
     if key in ("operator", "casino"):
         return key
     return None
@@ -220,6 +223,8 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
         "wallet": set(),
         "casino": set(),
         "name": {x["name"] for x in setup.get("exclusions", []) if x.get("name")},
+        "purse": set(),
+        "voucher": set(),
     }
 
     def unknown(kind: str, value: Any, path: list) -> Iterator[tuple[list, str]]:
@@ -239,6 +244,8 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
                 yield from unknown("wallet", t.get(key), [*path, "transfers", i, key])
         for i, ref in enumerate(item.get("wallets") or []):
             yield from unknown("wallet", ref, [*path, "wallets", i])
+        for i, v in enumerate(item.get("vouchers") or []):
+            yield from unknown("voucher", v, [*path, "vouchers", i])
 
     def selector(sel: dict, path: list) -> Iterator[tuple[list, str]]:
         for key, kind in SELECTOR_KEYS.items():
@@ -282,6 +289,10 @@ def _check_references(scenario: Scenario, root: yaml.Node) -> Iterator[str]:
         problems = list(arguments(step, ["steps", n]))
         if step["action"] == "open_wallet":
             known["wallet"].add(step["ref"])
+        if step["action"] == "open_purse":
+            known["purse"].add(step["ref"])
+        if step["action"] == "offline_pay" and step.get("voucher"):
+            known["voucher"].add(step["voucher"])
         problems += balances(step.get("expect") or {}, ["steps", n, "expect"])
         if "checks" in (step.get("expect") or {}) and step["action"] != "close_gaming_day":
             problems.append(

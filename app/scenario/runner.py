@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.client import ApiError, Client
+from app.client import ApiError, Client, OfflineDevice
 from app.scenario.loader import Scenario, profile_request
 from wallets.ledger.money import format_amount, parse_signed_amount
 
@@ -104,6 +104,9 @@ class Runner:
         self.scenario = scenario
         self.wallets: dict[str, int] = {}
         self.named: dict[str, int] = {}  # holds, transfers, exclusions named by steps
+        # Offline purses' devices by their ref, and the vouchers they signed by name.
+        self.devices: dict[str, OfflineDevice] = {}
+        self.vouchers: dict[str, dict] = {}
         self.operators: list[str] = []
         self.casinos: list[str] = []
         self.outcomes: list[str] = []
@@ -344,6 +347,8 @@ class Runner:
             return self.actor(s).reject_identity_reveal(n[s["reveal"]], s.get("reason"))
         if a == "read_identity_reveal":
             return self.actor(s).read_identity_reveal(n[s["reveal"]])
+        if a in ("open_purse", "load_purse", "offline_pay", "sync", "unload_purse"):
+            return self.offline(s)
         raise AssertionError(a)  # the schema lists the actions
 
     def actor(self, s: dict) -> Client:
@@ -356,6 +361,46 @@ class Runner:
             made = self.api.create_key(role, casino=casino)
             self.actors[(role, casino)] = self.api.with_key(made["key"])
         return self.actors[(role, casino)]
+
+    def offline(self, s: dict) -> Any:
+        """Dual offline payments (docs/offline.md): a purse's device is the
+        client's ``OfflineDevice``, its key from a seed of the scenario's name
+        and the purse's ref (the same replay signs the same vouchers); a
+        voucher is signed offline at the sandbox clock's time, kept by its
+        name, and uploaded by a ``sync`` step."""
+        api, a = self.api, s["action"]
+        if a == "open_purse":
+            seed = hashlib.sha256(f"{self.scenario.name}/{s['ref']}".encode()).digest()
+            device = OfflineDevice.from_seed(seed)
+            made = api.open_purse(self.wallets[s["wallet"]], device.device_key, s["amount"])
+            device.purse_id = made["id"]
+            self.devices[s["ref"]] = device
+            return made
+        if a == "load_purse":
+            return api.load_purse(self.purse_id(s["purse"]), s["amount"])
+        if a == "offline_pay":
+            device = self.devices[s["purse"]]
+            payee = self.purse_id(s["payee_purse"])
+            at = datetime.fromisoformat(api.clock()["now"])
+            counter = s.get("counter")
+            voucher = (
+                device.pay(payee, s["amount"], at)
+                if counter is None
+                else device.voucher(payee, s["amount"], counter, at)
+            )
+            if s.get("voucher"):
+                self.vouchers[s["voucher"]] = voucher
+            return None
+        if a == "sync":
+            return api.sync_vouchers([self.vouchers[v] for v in s["vouchers"]])
+        device = self.devices[s["purse"]]
+        statement = device.unload_statement() if s.get("statement", True) else None
+        return api.unload_purse(self.purse_id(s["purse"]), statement)
+
+    def purse_id(self, ref: str) -> int:
+        device = self.devices[ref]
+        assert device.purse_id is not None, "a purse's device is registered when it opens"
+        return device.purse_id
 
     def payment_code(self, wallet_id: int) -> str | None:
         """The player's consent to a buy-in, as the player's side gives it: a

@@ -35,6 +35,12 @@ class OperatorOut(Output):
             "issuers' red-envelope campaigns"
         }
     )
+    offline = Amount(
+        metadata={
+            "description": "Its wallets' offline purses' loaded e-CNY and its payees' offline "
+            "vouchers awaiting validation (tier 2, docs/offline.md)"
+        }
+    )
     wallet_count = Integer()
     reserve_total = Amount(
         metadata={"description": "Free reserve + reserve consumed by its issuance"}
@@ -53,7 +59,9 @@ class OperatorOut(Output):
         metadata={"description": "Its net debit in the open window as a share of its cap"},
     )
     reconciled = fields.Boolean(
-        metadata={"description": "position + open_window_net == vault + wallets_total + holds"}
+        metadata={
+            "description": "position + open_window_net == vault + wallets_total + holds + offline"
+        }
     )
 
 

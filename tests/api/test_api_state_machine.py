@@ -15,7 +15,8 @@ operator's issuance and redemption of its own, funding, defunding, payments
 within and across operators, batches (and batches sent again under a new
 key), holds (with timeouts the clock passes; some conditional payments due
 by time, captured then), captures, voids, refunds,
-freezes and unfreezes, its own class limits; the merchant's buy-ins, plays,
+freezes and unfreezes, its own class limits, offline purses loaded and
+unloaded again; the merchant's buy-ins, plays,
 cash-outs and gaming-day closes; the supervisor's exclusions, revocations,
 freezes and closes; identity reveals of the players (requested by the
 central bank or the supervisor, decided by the other, read once by the
@@ -61,6 +62,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from app.client import OfflineDevice
 from app.errors import status_for
 from wallets.core.clock import SANDBOX_TZ
 from wallets.ledger.money import format_amount, parse_amount
@@ -91,6 +93,7 @@ PART = st.integers(min_value=1, max_value=120)  # percent of what there is: past
 LTR = 45_454_546  # the LTR threshold (MOP 500,000 at 1.10, rounded up), checked at set-up
 AMOUNT = st.one_of(FEN, FEN, FEN, st.sampled_from([LTR - 1, LTR, LTR + 100]))
 CAP = st.sampled_from([None, 20_000, 100_000, 1_000_000, 60_000_000])
+OFFLINE_CAP = 200_000  # the macau profile's offline.purse_cap (2000.00), checked at set-up
 
 
 def money(fen: int) -> str:
@@ -117,6 +120,8 @@ def vary(body: dict | None) -> dict | None:
         return {"transfers": [{**first, "amount": money(parse_amount(first["amount"]) + 1)}]}
     if "seconds" in body:
         return {"seconds": body["seconds"] + 1}
+    if "counter" in body:  # an offline purse's unload statement
+        return {**body, "counter": body["counter"] + 1}
     if "case_reference" in body:
         return {**body, "case_reference": body["case_reference"] + "-2"}
     if not body or "reason" in body:
@@ -558,6 +563,7 @@ class LedgerWalk(RuleBasedStateMachine):
         assert casino_rules["payment_codes"]["required"] is True
         assert casino_rules["mainland"]["action"] == "alert"
         assert m.rules["ltr"] == LTR  # the amounts drawn reach the threshold exactly
+        assert parse_amount(doc["offline"]["purse_cap"]) == OFFLINE_CAP
         # The reserve ratio is set before any issuance, as `ecny sandbox reserve-ratio` does.
         sb.db.write(issuance.set_reserve_ratio, ratio)
         m.ratio = Fraction(Decimal(ratio))
@@ -1012,6 +1018,55 @@ class LedgerWalk(RuleBasedStateMachine):
             payer.avail += amount
             m.interbank(payee.op, payer.op, amount)
         return call
+
+    @rule(
+        name=st.sampled_from(NAMES),
+        fen=st.one_of(FEN, st.sampled_from([OFFLINE_CAP, OFFLINE_CAP + 1])),
+    )
+    def offline_round_trip(self, name, fen):
+        """A new device's offline purse loaded from the wallet (docs/offline.md),
+        then unloaded at once with the device's statement (it never paid): the
+        load moves the e-CNY out of the wallet without counting against its
+        outgoing caps (the usage checks say so), the unload brings them back,
+        even into a frozen wallet."""
+        w = self.w(name)
+        device = OfflineDevice()
+        expect = (
+            "offline_purse_cap_exceeded"
+            if fen > OFFLINE_CAP
+            else "wallet_frozen"
+            if w.frozen
+            else "insufficient_funds"
+            if w.avail < fen
+            else None
+        )
+        body = {"wallet": w.id, "device_key": device.device_key, "amount": money(fen)}
+        _, got, _ = self.call(
+            "offline_round_trip",
+            (name, fen),
+            "POST",
+            "/v1/offline/purses",
+            w.op,
+            body,
+            None,
+            expect,
+        )
+        if expect is not None:
+            return
+        assert (got["balance"], got["status"]) == (money(fen), "active"), got
+        balance = self.sb.ok("GET", f"/v1/wallets/{w.id}/balance", key=w.op)["available"]
+        assert balance == money(w.avail - fen)
+        device.purse_id = got["id"]
+        _, done_, _ = self.call(
+            "offline_round_trip",
+            (name, fen),
+            "POST",
+            f"/v1/offline/purses/{device.purse_id}/unload",
+            w.op,
+            device.unload_statement(),
+            ok=200,
+        )
+        assert (done_["status"], done_["unloaded"]) == ("unloaded", money(fen)), done_
 
     @rule(
         target=done,

@@ -24,11 +24,13 @@ in BODIES.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
 from macau_world import DAY, advance, cage, macau_world, payment_code
 
+from app.client import OfflineDevice
 from app.errors import status_for
 from wallets.core import errors
 from wallets.events import dispatch
@@ -79,6 +81,14 @@ MATRIX = {
     "POST /v1/envelope-campaigns/<int:campaign_id>/grants": "ok 403 403 ok 404 403 403 403 403",
     "POST /v1/envelope-campaigns/<int:campaign_id>/claims": "ok 403 403 ok 404 403 403 403 403",
     "GET /v1/wallets/<int:wallet_id>/envelopes": "ok 403 ok ok 404 403 403 403 403",
+    "POST /v1/offline/purses": "ok 403 403 ok 404 403 403 403 403",
+    "GET /v1/offline/purses": "ok 403 ok ok 404 403 403 403 403",  # ?wallet= names BOCMO's
+    "GET /v1/offline/purses/<int:purse_id>": "ok 403 ok ok 404 403 403 403 403",
+    "GET /v1/offline/purses/<int:purse_id>/vouchers": "ok 403 ok ok 404 403 403 403 403",
+    "POST /v1/offline/purses/<int:purse_id>/loads": "ok 403 403 ok 404 403 403 403 403",
+    "POST /v1/offline/purses/<int:purse_id>/unload": "ok 403 403 ok 404 403 403 403 403",
+    # Each voucher answered apart: its 404 is a 200 whose every item is rejected so.
+    "POST /v1/offline/sync": "ok 403 403 ok 404 403 403 403 403",
     "GET /v1/settlement/settings": "ok ok ok ok ok 403 403 403 403",
     "PUT /v1/settlement/settings": "ok ok 403 403 403 403 403 403 403",
     "PUT /v1/settlement/operators/<code>/net-debit-cap": "ok ok 403 403 403 403 403 403 403",
@@ -174,6 +184,7 @@ NOT_FOUND_BY_PARAM = {
     "<int:transfer_id>": errors.TRANSFER_NOT_FOUND,
     "<int:hold_id>": errors.HOLD_NOT_FOUND,
     "<int:campaign_id>": errors.CAMPAIGN_NOT_FOUND,
+    "<int:purse_id>": errors.OFFLINE_PURSE_NOT_FOUND,
     "<int:alert_id>": errors.ALERT_NOT_FOUND,
     "<id32:exclusion_id>": errors.EXCLUSION_NOT_FOUND,
     "<ref>": errors.CASINO_NOT_FOUND,
@@ -186,6 +197,9 @@ NAMED_IN = {
     "POST /v1/transfers/batch": errors.WALLET_NOT_FOUND,  # each item's "from_wallet"
     "POST /v1/holds": errors.WALLET_NOT_FOUND,  # "from_wallet"
     "GET /v1/holds": errors.WALLET_NOT_FOUND,  # ?wallet=
+    "POST /v1/offline/purses": errors.WALLET_NOT_FOUND,  # "wallet"
+    "GET /v1/offline/purses": errors.WALLET_NOT_FOUND,  # ?wallet=
+    "POST /v1/offline/sync": errors.OFFLINE_PURSE_NOT_FOUND,  # each voucher's purses
     "POST /v1/exclusions": errors.CASINO_NOT_FOUND,  # "casino"
     "POST /v1/envelope-campaigns": errors.WALLET_NOT_FOUND,  # "issuer_wallet"
     "POST /v1/envelope-campaigns/<int:campaign_id>/claims": errors.WALLET_NOT_FOUND,  # "wallet"
@@ -247,6 +261,14 @@ BODIES = {
     },
     "POST /v1/envelope-campaigns/<int:campaign_id>/grants": lambda w, c: {"wallets": [w["player"]]},
     "POST /v1/envelope-campaigns/<int:campaign_id>/claims": lambda w, c: {"wallet": w["payee"]},
+    "POST /v1/offline/purses": lambda w, c: {
+        "wallet": w["offline_wallet"],
+        "device_key": OfflineDevice.from_seed(hashlib.sha256(c.encode()).digest()).device_key,
+        "amount": "1.00",
+    },
+    "POST /v1/offline/purses/<int:purse_id>/loads": _money,
+    "POST /v1/offline/purses/<int:purse_id>/unload": lambda w, c: {},
+    "POST /v1/offline/sync": lambda w, c: {"vouchers": [w["voucher"]]},
     "PUT /v1/settlement/settings": lambda w, c: {"ndc_alert_percent": "80"},
     "PUT /v1/settlement/operators/<code>/net-debit-cap": lambda w, c: {
         "net_debit_cap": "1000000.00"
@@ -386,6 +408,18 @@ def world(sandbox):
         condition="confirmation",
         confirmer_wallet=issuer,
     )
+    # Offline purses: the player's pays the payee's; another to unload.
+    devices = [OfflineDevice.from_seed(hashlib.sha256(n.encode()).digest()) for n in "ABC"]
+    unloader = sb.wallet("BOCMO", 1, fund="10.00", region="MO")
+    for device, wallet in zip(devices, (player, payee, unloader), strict=True):
+        device.purse_id = sb.ok(
+            "POST",
+            "/v1/offline/purses",
+            key="op",
+            json={"wallet": wallet, "device_key": device.device_key, "amount": "1.00"},
+        )["id"]
+    voucher = devices[0].pay(devices[1].purse_id, "1.00", "2026-03-02T02:00:00Z")
+    offline_wallet = sb.wallet("BOCMO", 1, fund="10.00", region="MO")
     exclusion = sb.ok(
         "POST",
         "/v1/exclusions",
@@ -447,6 +481,10 @@ def world(sandbox):
         hold_to_void=hold_to_void,
         hold_to_confirm=hold_to_confirm,
         campaign=campaign,
+        purse=devices[0].purse_id,
+        purse_to_unload=devices[2].purse_id,
+        voucher=voucher,
+        offline_wallet=offline_wallet,
         exclusion=exclusion["id"],
         key=spare_key,
         webhook=hooks[0],
@@ -473,6 +511,7 @@ PARAMS = {
     "<int:transfer_id>": "transfer",
     "<int:hold_id>": "hold",
     "<int:campaign_id>": "campaign",
+    "<int:purse_id>": "purse",
     "<int:alert_id>": "alert",
     "<id32:exclusion_id>": "exclusion",
     "<id32:key_id>": "key",
@@ -492,6 +531,7 @@ OWN_RESOURCE = {
     "POST /v1/wallets/<int:wallet_id>/unfreeze": {"<int:wallet_id>": "suspect"},
     "POST /v1/holds/<int:hold_id>/void": {"<int:hold_id>": "hold_to_void"},
     "POST /v1/holds/<int:hold_id>/confirm": {"<int:hold_id>": "hold_to_confirm"},
+    "POST /v1/offline/purses/<int:purse_id>/unload": {"<int:purse_id>": "purse_to_unload"},
     "POST /v1/alerts/<int:alert_id>/escalate": {"<int:alert_id>": "acked_alert"},
     "POST /v1/alerts/<int:alert_id>/dismiss": {"<int:alert_id>": "acked_alert2"},
     "POST /v1/webhook-endpoints/<id32:endpoint_id>/enable": {
@@ -510,7 +550,7 @@ def _request(world, endpoint: str, column: str) -> tuple[str, str, dict | None]:
         return str(world.get(name, name))
 
     path = PARAM_RE.sub(value, rule)
-    if endpoint == "GET /v1/holds":
+    if endpoint in ("GET /v1/holds", "GET /v1/offline/purses"):
         path += f"?wallet={world['player']}"
     body = BODIES[endpoint](world, column) if endpoint in BODIES else None
     return method, path, body
@@ -524,6 +564,11 @@ def _outcome(endpoint: str, r) -> tuple[int, str | None]:
         refused = {x["code"] for x in got["results"] if x["status"] == "refused"}
         if got["refused"] == len(got["results"]) and len(refused) == 1:
             code = refused.pop()
+            return status_for(code), code
+    if endpoint == "POST /v1/offline/sync" and r.status_code == 200:
+        codes = {x["code"] for x in got["results"]}
+        if got["rejected"] == len(got["results"]) and len(codes) == 1:
+            code = codes.pop()
             return status_for(code), code
     return r.status_code, code
 

@@ -25,6 +25,7 @@ def test_operator_create_list_get(sandbox):
         "vault": "400.00",
         "wallets_total": "0.00",
         "holds": "0.00",
+        "offline": "0.00",
         "reserve_total": "1000.00",
         "reserve_consumed": "400.00",
         "open_window_net": "0.00",
@@ -293,7 +294,7 @@ def test_reconciliation_reports_every_invariant(demo):
     outstanding = report["checks"][2]["figures"]
     assert (
         outstanding["outstanding"]
-        == outstanding["vaults_wallets_and_holds"]
+        == outstanding["vaults_wallets_holds_and_offline"]
         == outstanding["tier1_positions"]
         == "1000000.00"
     )

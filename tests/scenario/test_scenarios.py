@@ -60,6 +60,7 @@ DIGESTS = {
     "managed_anonymity": "caad137eba0db7803a44e21427a042ab0a26e568aaf9a7d8b27cc0b55f0c2d43",
     "gaming_promoters": "e059f15a14f9000704779c2c3e678324d356a478cc35592fcb74bf4983582b5f",
     "minimal_play": "d136dfe41bd85e430642178637405af47c006939593da980df79f81dfdb1272d",
+    "offline_double_spend": "d8925764098cc3690c6144e9cb2832290a9fb1c8c7969b3932048e5aec4bfc90",
     "normal_day": "a9f29a949a8a3eddf916c6569d7b3e68f219c924c570051ef54afd6499bba4a6",
     "red_envelopes": "0e937b6ffe88cab2a18c7860d6eeb0835d43eb812150428b5075d999acf857d4",
     "refused_players": "4597324441f86a1e41b0376ba67b83cfa95ebc946b266b583efacecebfe58e88",

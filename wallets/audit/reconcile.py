@@ -16,6 +16,7 @@ from ..core.schema import accounts, journal_entries, ledger_head, operators, tra
 from ..ledger.accounts import CHIP_PREFIX, ECNY
 from ..ledger.money import format_amount as fmt
 from ..tier1 import issuance, settlement
+from ..tier1.operators import OFFLINE_KINDS
 from .checkpoints import walk
 
 
@@ -127,7 +128,9 @@ def _chip_figures(check: Check, asset: str, chip_accounts: list[sa.Row]) -> None
 
 def _no_negative(balances: Sequence[sa.Row]) -> Check:
     check = Check(
-        2, "no wallet, vault, hold escrow, reserve, position or player's chips below zero", True
+        2,
+        "no wallet, vault, hold escrow, offline account, reserve, position or player's chips below zero",
+        True,
     )
     for a in balances:
         balance = a.credits_posted - a.debits_posted
@@ -154,29 +157,31 @@ def _outstanding(tx: Tx, balances: Sequence[sa.Row]) -> Check:
     held = sum(
         a.credits_posted - a.debits_posted
         for a in balances
-        if a.asset == ECNY and a.kind in ("vault", "wallet", "holds", "envelopes")
+        if a.asset == ECNY and a.kind in ("vault", "wallet", "holds", "envelopes", *OFFLINE_KINDS)
     )
     holds = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "holds")
     envelopes = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "envelopes")
+    offline = sum(a.credits_posted - a.debits_posted for a in balances if a.kind in OFFLINE_KINDS)
     positions = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "position")
     check = Check(
         3,
-        "e-CNY outstanding = issued - redeemed = vaults + wallets + holds + red envelopes",
+        "e-CNY outstanding = issued - redeemed = vaults + wallets + holds + red envelopes + offline",
         outstanding == issued - redeemed == held == positions,
         figures={
             "outstanding": fmt(outstanding),
             "issued": fmt(issued),
             "redeemed": fmt(redeemed),
-            "vaults_wallets_and_holds": fmt(held),
+            "vaults_wallets_holds_and_offline": fmt(held),
             "holds": fmt(holds),
             "envelopes": fmt(envelopes),
+            "offline": fmt(offline),
             "tier1_positions": fmt(positions),
         },
     )
     if not check.ok:
         check.problems.append(
             f"outstanding {fmt(outstanding)}, issued-redeemed {fmt(issued - redeemed)}, "
-            f"vaults+wallets+holds+envelopes {fmt(held)}, positions {fmt(positions)}"
+            f"vaults+wallets+holds+envelopes+offline {fmt(held)}, positions {fmt(positions)}"
         )
     return check
 
@@ -184,7 +189,7 @@ def _outstanding(tx: Tx, balances: Sequence[sa.Row]) -> Check:
 def _positions(tx: Tx, balances: Sequence[sa.Row]) -> Check:
     check = Check(
         4,
-        "per operator: tier-1 position = vault + wallets + holds + red envelopes"
+        "per operator: tier-1 position = vault + wallets + holds + red envelopes + offline"
         " - net position in the open settlement window",
         True,
     )
@@ -196,13 +201,16 @@ def _positions(tx: Tx, balances: Sequence[sa.Row]) -> Check:
         if a.operator_id is None or a.asset != ECNY:
             continue
         bucket = per_op.setdefault(
-            a.operator_id, {"position": 0, "vault": 0, "wallets": 0, "holds": 0, "envelopes": 0}
+            a.operator_id,
+            {"position": 0, "vault": 0, "wallets": 0, "holds": 0, "envelopes": 0, "offline": 0},
         )
-        kind = {"wallet": "wallets"}.get(a.kind, a.kind)
+        kind = {"wallet": "wallets", "offline_pending": "offline"}.get(a.kind, a.kind)
         if kind in bucket:
             bucket[kind] += a.credits_posted - a.debits_posted
     for op_id, b in sorted(per_op.items(), key=lambda kv: codes[kv[0]]):
-        diff = b["position"] - b["vault"] - b["wallets"] - b["holds"] - b["envelopes"]
+        diff = (
+            b["position"] - b["vault"] - b["wallets"] - b["holds"] - b["envelopes"] - b["offline"]
+        )
         window_net = open_nets.get(op_id, 0)
         check.figures[codes[op_id]] = {name: fmt(value) for name, value in b.items()}
         check.figures[codes[op_id]]["difference"] = fmt(diff)
@@ -211,7 +219,7 @@ def _positions(tx: Tx, balances: Sequence[sa.Row]) -> Check:
             check.ok = False
             check.problems.append(
                 f"{codes[op_id]}: position differs from vault + wallets + holds + envelopes "
-                f"by {fmt(diff)}, "
+                f"+ offline by {fmt(diff)}, "
                 f"the open window's net position says {fmt(-window_net)}"
             )
     if sum(open_nets.values()) != 0:

@@ -259,6 +259,37 @@ EXCLUSION_NOT_FOUND = _code("exclusion_not_found", NOT_FOUND, "No such exclusion
 EXCLUSION_ALREADY_REVOKED = _code(
     "exclusion_already_revoked", CONFLICT, "The exclusion's revocation was requested already"
 )
+# Dual offline payments (docs/offline.md)
+OFFLINE_PURSE_NOT_FOUND = _code("offline_purse_not_found", NOT_FOUND, "No such offline purse")
+OFFLINE_PURSE_EXISTS = _code(
+    "offline_purse_exists", CONFLICT, "The wallet has an offline purse that is not unloaded"
+)
+OFFLINE_DEVICE_KEY_IN_USE = _code(
+    "offline_device_key_in_use", CONFLICT, "Another offline purse registered this device key"
+)
+OFFLINE_PURSE_CAP_EXCEEDED = _code(
+    "offline_purse_cap_exceeded", REFUSED, "The load would take the purse above the profile's cap"
+)
+OFFLINE_PURSE_FROZEN = _code(
+    "offline_purse_frozen", CONFLICT, "The offline purse is frozen after a double spend"
+)
+OFFLINE_PURSE_UNLOADED = _code(
+    "offline_purse_unloaded", CONFLICT, "The offline purse is unloaded (or being unloaded)"
+)
+OFFLINE_SAME_PURSE = _code("offline_same_purse", REFUSED, "A purse cannot pay itself")
+OFFLINE_BAD_SIGNATURE = _code(
+    "offline_bad_signature", REFUSED, "The signature is not the purse's device key's"
+)
+OFFLINE_COUNTER_REUSED = _code(
+    "offline_counter_reused",
+    REFUSED,
+    "Another voucher of the purse has this counter (a double spend): the lower voucher id stands",
+)
+OFFLINE_PURSE_OVERDRAWN = _code(
+    "offline_purse_overdrawn",
+    REFUSED,
+    "The purse's vouchers up to this counter exceed what was loaded (a double spend)",
+)
 # API keys
 # Managed anonymity (docs/anonymity.md)
 IDENTITY_REVEAL_NOT_FOUND = _code("identity_reveal_not_found", NOT_FOUND, "No such identity reveal")

@@ -266,6 +266,67 @@ holds = sa.Table(
     ),
 )
 
+# Dual offline payments (wallets/retail/offline.py, docs/offline.md). A purse
+# is a hardware wallet loaded from a wallet: its loaded e-CNY sit in its
+# operator's OFFLINE account; ``spent`` is what its honoured vouchers took,
+# ``unloaded`` what went back to the wallet; ``counter`` the highest voucher
+# counter seen.
+offline_purses = sa.Table(
+    "offline_purses",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("wallet_id", Id, sa.ForeignKey("wallets.id"), nullable=False, index=True),
+    # The device's Ed25519 public key, the 32 raw bytes in base64.
+    sa.Column("device_key", sa.String(44), nullable=False, unique=True),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("frozen", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("loaded", Fen, nullable=False, server_default="0"),
+    sa.Column("spent", Fen, nullable=False, server_default="0"),
+    sa.Column("unloaded", Fen, nullable=False, server_default="0"),
+    sa.Column("counter", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("frozen_at", UTCDateTime(), nullable=True),
+    sa.Column("unload_due_at", UTCDateTime(), nullable=True),
+    sa.Column("unloaded_at", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.CheckConstraint("status IN ('active', 'unloading', 'unloaded')", name="status"),
+    sa.CheckConstraint(
+        "spent >= 0 AND unloaded >= 0 AND spent + unloaded <= loaded", name="amounts"
+    ),
+    sa.Index("ix_offline_purses_status_unload_due_at", "status", "unload_due_at"),
+)
+
+# The signed payment vouchers synced, each once (``voucher_id``: the SHA-256
+# of its canonical encoding). ``status``: honoured (paid from the payer's
+# purse) or refused (``refusal`` says why; the loss bearer paid the payee);
+# ``credit``: the payee's money pending until ``validate_at``, then validated.
+offline_vouchers = sa.Table(
+    "offline_vouchers",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("voucher_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("payer_purse_id", Id, sa.ForeignKey("offline_purses.id"), nullable=False),
+    sa.Column("payee_purse_id", Id, sa.ForeignKey("offline_purses.id"), nullable=False, index=True),
+    sa.Column("amount", Fen, nullable=False),
+    sa.Column("counter", sa.BigInteger, nullable=False),
+    sa.Column("signed_at", UTCDateTime(), nullable=False),
+    sa.Column("signature", sa.String(88), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("refusal", sa.String(40), nullable=True),
+    # The operator that paid the payee in the purse's place (the loss bearer): refused only.
+    sa.Column("covered_by", sa.Integer, sa.ForeignKey("operators.id"), nullable=True),
+    sa.Column("credit", sa.String(10), nullable=False),
+    sa.Column("uploaded_at", UTCDateTime(), nullable=False),
+    sa.Column("validate_at", UTCDateTime(), nullable=False),
+    sa.Column("validated_at", UTCDateTime(), nullable=True),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.CheckConstraint("counter > 0", name="counter_positive"),
+    sa.CheckConstraint("status IN ('honoured', 'refused')", name="status"),
+    sa.CheckConstraint("credit IN ('pending', 'validated')", name="credit"),
+    sa.Index("ix_offline_vouchers_payer_purse_id_counter", "payer_purse_id", "counter"),
+    sa.Index("ix_offline_vouchers_credit_validate_at", "credit", "validate_at"),
+)
+
 # Outgoing amounts per wallet per sandbox day and year (UTC+8), for the
 # daily and annual caps of the wallet classes.
 wallet_usage = sa.Table(

@@ -125,6 +125,12 @@ TRANSFER_KINDS = (
     "payout",
     "chip_return",
     "chip_handover",
+    "offline_load",
+    "offline_payment",
+    "offline_loss",
+    "offline_recovery",
+    "offline_validation",
+    "offline_unload",
 )
 _TRANSFER_KINDS = frozenset(TRANSFER_KINDS)
 # The transfers of tier 1, the central bank's own: the only ones its event feed

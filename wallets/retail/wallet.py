@@ -16,7 +16,15 @@ from ..core import errors, outbox
 from ..core.clock import local_date
 from ..core.db import Tx, any_of, inserted_id
 from ..core.principal import OPERATOR, SUPERVISOR, Principal
-from ..core.schema import accounts, holder_identities, holds, operators, wallets
+from ..core.schema import (
+    accounts,
+    holder_identities,
+    holds,
+    offline_purses,
+    offline_vouchers,
+    operators,
+    wallets,
+)
 from ..ledger.accounts import ECNY, chip_asset, lock_accounts
 from ..ledger.money import format_amount
 from ..tier1 import operators as ops
@@ -421,11 +429,30 @@ def change_status(
                 accounts.c.credits_posted != accounts.c.debits_posted,
             )
         ).scalar_one()
-        if w.available or w.held or pending_in or open_subs or chips:
+        # Offline purses (docs/offline.md): one not unloaded holds its money,
+        # and vouchers paid to its purses wait to be validated into it.
+        purse_ids = sa.select(offline_purses.c.id).where(offline_purses.c.wallet_id == w.id)
+        offline = (
+            tx.conn.execute(
+                sa.select(sa.func.count())
+                .select_from(offline_purses)
+                .where(offline_purses.c.wallet_id == w.id, offline_purses.c.status != "unloaded")
+            ).scalar_one()
+            + tx.conn.execute(
+                sa.select(sa.func.count())
+                .select_from(offline_vouchers)
+                .where(
+                    offline_vouchers.c.payee_purse_id.in_(purse_ids),
+                    offline_vouchers.c.credit == "pending",
+                )
+            ).scalar_one()
+        )
+        if w.available or w.held or pending_in or open_subs or chips or offline:
             raise errors.DomainError(
                 errors.WALLET_NOT_EMPTY,
                 f"wallet {w.id} has {w.available} fen, {w.held} fen held, {pending_in} incoming holds, "
-                f"open sub-wallets {open_subs} and chips at {chips} casinos",
+                f"open sub-wallets {open_subs}, chips at {chips} casinos and {offline} offline "
+                "purses or vouchers pending",
             )
     _bump(tx, w, status=to)
     return _emitted(tx, EVENT_OF_ACTION[action], existing(tx, wallet_id))

@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 PROFILE_DIR = Path(__file__).parent / "profiles"
 SUPPORTED_VERSIONS = (1, 2)
 MAINLAND_ACTIONS = ("alert", "refuse")
+# Who pays the payee of an offline voucher its payer's purse could not honour
+# (a double spend): the payer's operator, whose hardware wallet signed it, or
+# the payee's, which accepted the payee's device (docs/offline.md).
+LOSS_BEARERS = ("payer_operator", "payee_operator")
 
 
 # The wallet-class limits (wallets/retail/limits.py enforces them).
@@ -146,6 +150,24 @@ class AlertRules:
 
 
 @dataclass(frozen=True)
+class OfflineRules:
+    """Dual offline payments (docs/offline.md). The sandbox's defaults, which a
+    profile without an ``offline`` section gets (format version 1 has none);
+    the shipped profiles state them."""
+
+    # The most a purse may hold once loaded (fen): sandbox default, CNY 2,000,
+    # the class 4 single-payment cap (DOMAIN.md §1 gives no figure for purses).
+    purse_cap: int = 200_000
+    # A synced voucher's money waits in its payee operator's OFFLINE_PENDING
+    # account this long (sandbox time) before it reaches the payee's wallet.
+    validation_hours: int = 24
+    # An unload the device cannot prove complete (its last counter, signed)
+    # waits this long for vouchers still offline.
+    unload_wait_hours: int = 72
+    loss_bearer: str = "payer_operator"
+
+
+@dataclass(frozen=True)
 class CasinoRules:
     """The casino rules of a profile; amounts in fen of their currency, and the
     thresholds converted to CNY fen at the profile's rates."""
@@ -208,6 +230,7 @@ class Profile:
     alerts: AlertRules | None = None
     casino: CasinoRules | None = None
     anonymity: AnonymityRules = NO_REVEALS
+    offline: OfflineRules = OfflineRules()
     # The document as given (validated): what GET /v1/rules shows and a custom profile starts from.
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -407,6 +430,13 @@ class _HolidaysSchema(ma.Schema):
                     )
 
 
+class _OfflineSchema(ma.Schema):
+    purse_cap = _ProfileAmount(required=True)
+    validation_hours = _count(0, 24 * 365, required=True)
+    unload_wait_hours = _count(0, 24 * 365, required=True)
+    loss_bearer = ma.fields.String(required=True, validate=ma.validate.OneOf(LOSS_BEARERS))
+
+
 class _AlertsSchema(ma.Schema):
     str_due_working_days = _count(1, 30, required=True)
     holidays = ma.fields.Nested(_HolidaysSchema)
@@ -539,11 +569,12 @@ class _ProfileSchema(ma.Schema):
     casino = ma.fields.Nested(_CasinoSchema)
     # Any version: it is about wallets, as the class limits are.
     anonymity = ma.fields.Nested(_AnonymitySchema)
+    offline = ma.fields.Nested(_OfflineSchema)
 
     @ma.validates_schema
     def _sections(self, data, **kwargs):
         if data.get("version") == 1:
-            for section in ("fx", "alerts", "casino"):
+            for section in ("fx", "alerts", "casino", "offline"):
                 if section in data:
                     raise ma.ValidationError(
                         "needs version 2 of the profile format", field_name=section
@@ -587,6 +618,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
         alerts=_alert_rules(loaded["alerts"]) if "alerts" in loaded else None,
         casino=casino,
         anonymity=_anonymity_rules(loaded["anonymity"]) if "anonymity" in loaded else NO_REVEALS,
+        offline=OfflineRules(**loaded["offline"]) if "offline" in loaded else OfflineRules(),
         raw=data,
     )
 

@@ -8,7 +8,8 @@ transaction:
 
 1. release the holds whose deadline the sandbox clock has passed and end the
    red-envelope campaigns past their validity (retail/deadlines.py), so the
-   work sees their funds back;
+   work sees their funds back, and validate the offline vouchers and complete
+   the purse unloads that are due (wallets/retail/offline.py);
 2. claim the Idempotency-Key (a concurrent request with the same key waits
    here for this transaction, then replays its answer: wallets/services/idempotency.py);
 3. do the work (the use case), render its answer;
@@ -35,7 +36,7 @@ from ..audit import log as audit_log
 from ..core import errors
 from ..core.db import Database, Tx, loggable
 from ..core.principal import Principal
-from ..retail import deadlines
+from ..retail import deadlines, offline
 from . import idempotency
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ def execute(
                     return Outcome(found.status, body, replayed=True)
                 claim = found
             deadlines.release_expired_if_due_in(tx)
+            offline.settle_due_if_any_in(tx)
             result = use_case(tx)
             document = render(tx, result) if render is not None else result
             # A newline ends it, as Flask's own JSON answers; a replay sends it as stored.
@@ -192,11 +194,12 @@ def record_failure(db: Database, call: audit_log.Call, exc: Exception) -> None:
 
 def record_refusal(db: Database, call: audit_log.Call, status: int, error_code: str | None) -> None:
     """Record a refused or failed write in a transaction of its own (which also
-    releases the due holds, as the write's own would have). A failure here must
+    releases the due holds and settles the due offline work, as the write's own would have). A failure here must
     not hide the refusal itself: it is logged, not raised."""
 
     def record(tx: Tx) -> None:
         deadlines.release_expired_if_due_in(tx)
+        offline.settle_due_if_any_in(tx)
         audit_log.record(tx, call, status, error_code=error_code)
 
     try:

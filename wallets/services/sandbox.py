@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from ..core import clock, errors, outbox
 from ..core.db import Tx
-from ..retail import deadlines
+from ..retail import deadlines, offline
 from ..rules import active_profile
 from ..tier1 import settlement
 
@@ -30,12 +30,14 @@ def advance_clock(tx: Tx, seconds: int) -> clock.ClockState:
 
 def _move(tx: Tx, change) -> clock.ClockState:
     """Holds past their deadline are released (a conditional payment due by time
-    is captured), red-envelope campaigns past their validity end, settlement
-    windows close at each daily cut-off passed."""
+    is captured), red-envelope campaigns past their validity end, offline
+    vouchers and purse unloads due are settled, settlement windows close at each
+    daily cut-off passed."""
     before = tx.now()
     state = change()
     outbox.emit(tx, outbox.Event("clock.moved", clock_document(state)))
     deadlines.release_expired_if_due_in(tx)
+    offline.settle_due_if_any_in(tx)
     settlement.close_due(tx, before, state.now)
     return state
 

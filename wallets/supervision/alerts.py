@@ -2,7 +2,8 @@
 
 An alert has a type (``ltr``, ``structuring``, ``minimal_play``,
 ``mainland_wallet``, ``mainland_yearly_cap``, ``ndc_threshold``,
-``third_party_payout``, ``chip_walking``, ``chip_pooling``: ``TYPES``),
+``third_party_payout``, ``chip_walking``, ``chip_pooling``,
+``offline_double_spend``: ``TYPES``),
 a subject (a wallet, a casino, an operator: each optional), the evidence as
 JSON (transfer ids, amounts, times) and, for suspicions, a due time: the end
 of the profile's ``alerts.str_due_working_days``-th working day (not a weekend
@@ -53,6 +54,7 @@ TYPES = (
     "third_party_payout",
     "chip_walking",
     "chip_pooling",
+    "offline_double_spend",
 )
 OPEN, ACKNOWLEDGED, ESCALATED, DISMISSED = "open", "acknowledged", "escalated", "dismissed"
 STATUSES = (OPEN, ACKNOWLEDGED, ESCALATED, DISMISSED)

@@ -23,14 +23,21 @@ CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
 #   position   tier 1: e-CNY the central bank records as held at the operator
 #   vault      tier 2: e-CNY it holds but has not handed out
 #   holds      tier 2: escrow of its wallets' open holds (two-phase payments)
-#   settlement tier 2: contra of its position; minus (vault + wallets + holds)
+#   offline    tier 2: its wallets' offline purses' loaded e-CNY (docs/offline.md)
+#   offline_pending  tier 2: offline vouchers' money its payees wait for (until validated)
+#   settlement tier 2: contra of its position; minus (vault + wallets + holds + offline)
 OPERATOR_ACCOUNTS = (
     ("reserve", RESERVE, False),
     ("position", ECNY, False),
     ("vault", ECNY, False),
     ("holds", ECNY, False),
+    ("offline", ECNY, False),
+    ("offline_pending", ECNY, False),
     ("settlement", ECNY, True),
 )
+
+# The accounts of its wallets' offline purses (docs/offline.md).
+OFFLINE_KINDS = ("offline", "offline_pending")
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class OperatorFigures:
     position: int
     vault: int
     holds: int  # in escrow: its wallets' open holds and its red-envelope campaigns' money
+    offline: int  # its purses' loaded e-CNY and its payees' pending offline vouchers
     wallets_total: int  # its wallets' available balances
     wallet_count: int
     reserve_consumed: int  # reserve its issuance consumed, net of what redemptions released
@@ -57,7 +65,10 @@ class OperatorFigures:
     @property
     def reconciled(self) -> bool:
         """Tier 1 agrees with tier 2, allowing for the open window's pending moves."""
-        return self.position + self.open_window_net == self.vault + self.wallets_total + self.holds
+        return (
+            self.position + self.open_window_net
+            == self.vault + self.wallets_total + self.holds + self.offline
+        )
 
     @property
     def utilisation_percent(self) -> str | None:
@@ -127,6 +138,7 @@ def document(tx: Tx, op: Operator) -> dict:
         "vault": format_amount(f.vault),
         "wallets_total": format_amount(f.wallets_total),
         "holds": format_amount(f.holds),
+        "offline": format_amount(f.offline),
         "wallet_count": f.wallet_count,
         "reserve_total": format_amount(f.reserve + f.reserve_consumed),
         "reserve_consumed": format_amount(f.reserve_consumed),
@@ -215,6 +227,7 @@ def figures(tx: Tx, op: Operator) -> OperatorFigures:
         position=by_kind.get("position", 0),
         vault=by_kind.get("vault", 0),
         holds=by_kind.get("holds", 0) + by_kind.get("envelopes", 0),
+        offline=by_kind.get("offline", 0) + by_kind.get("offline_pending", 0),
         wallets_total=int(w_total),
         wallet_count=int(w_count),
         reserve_consumed=int(moved.get(held, 0)) - int(moved.get(reserve_acc, 0)),

@@ -2,7 +2,7 @@
 conversion at its cage
 
 Revision ID: 0013_chip_currency
-Revises: 0011_programmable
+Revises: 0012_offline
 Create Date: 2026-12-01
 
 - ``casinos.chip_currency``: CNY, HKD or MOP (existing casinos: CNY, their
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_chip_currency"
-down_revision: str | None = "0011_programmable"
+down_revision: str | None = "0012_offline"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
