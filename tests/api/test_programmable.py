@@ -397,3 +397,21 @@ def test_the_domain_refuses_conditions_the_schema_would(town, conditions):
         sb.db.write(make)
     assert refused.value.code == errors.VALIDATION_FAILED
     assert set(refused.value.extra["errors"]) == set(conditions)
+
+
+def test_an_issuer_closes_only_once_its_campaigns_ended(town):
+    """The unspent money of a running campaign goes back to its issuer at the
+    end: the issuer's wallet stays open until then (wallet_not_empty)."""
+    sb, w = town, town.town
+    c = campaign(sb, envelopes=1)
+    gov = w["gov"]
+    balance = sb.balance(gov)
+    sb.ok("POST", f"/v1/wallets/{gov}/defund", json={"amount": balance}, key="ICBC")
+    r = sb.post(f"/v1/wallets/{gov}/close", key="ICBC")
+    assert r.status_code == 409 and r.get_json()["code"] == errors.WALLET_NOT_EMPTY
+    assert "1 red-envelope campaigns running" in r.get_json()["detail"]
+    advance(sb, 7 * 86400)
+    assert sb.ok("GET", f"/v1/envelope-campaigns/{c['id']}")["status"] == "ended"
+    assert sb.balance(gov) == "200.00"  # its one envelope's money came back
+    sb.ok("POST", f"/v1/wallets/{gov}/defund", json={"amount": "200.00"}, key="ICBC")
+    assert sb.ok("POST", f"/v1/wallets/{gov}/close", key="ICBC", status=200)["status"] == "closed"

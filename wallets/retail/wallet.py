@@ -18,6 +18,7 @@ from ..core.db import Tx, any_of, inserted_id
 from ..core.principal import OPERATOR, SUPERVISOR, Principal
 from ..core.schema import (
     accounts,
+    envelope_campaigns,
     holder_identities,
     holds,
     offline_purses,
@@ -447,12 +448,21 @@ def change_status(
                 )
             ).scalar_one()
         )
-        if w.available or w.held or pending_in or open_subs or chips or offline:
+        # A red-envelope campaign it issued returns its unspent money to it at the end.
+        campaigns = tx.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(envelope_campaigns)
+            .where(
+                envelope_campaigns.c.issuer_wallet_id == w.id,
+                envelope_campaigns.c.status == "active",
+            )
+        ).scalar_one()
+        if w.available or w.held or pending_in or open_subs or chips or offline or campaigns:
             raise errors.DomainError(
                 errors.WALLET_NOT_EMPTY,
                 f"wallet {w.id} has {w.available} fen, {w.held} fen held, {pending_in} incoming holds, "
-                f"open sub-wallets {open_subs}, chips at {chips} casinos and {offline} offline "
-                "purses or vouchers pending",
+                f"open sub-wallets {open_subs}, chips at {chips} casinos, {offline} offline "
+                f"purses or vouchers pending and {campaigns} red-envelope campaigns running",
             )
     _bump(tx, w, status=to)
     return _emitted(tx, EVENT_OF_ACTION[action], existing(tx, wallet_id))
