@@ -415,3 +415,28 @@ def test_an_issuer_closes_only_once_its_campaigns_ended(town):
     assert sb.balance(gov) == "200.00"  # its one envelope's money came back
     sb.ok("POST", f"/v1/wallets/{gov}/defund", json={"amount": "200.00"}, key="ICBC")
     assert sb.ok("POST", f"/v1/wallets/{gov}/close", key="ICBC", status=200)["status"] == "closed"
+
+
+def test_a_refused_confirmation_tells_the_confirmers_operator_nothing_of_the_parties(town):
+    """BOC confirms for its courier; the payer (ICBC's) was frozen since: BOC
+    is told the hold cannot be captured, not which wallet of ICBC's is frozen."""
+    sb, w = town, town.town
+    held = sb.ok(
+        "POST",
+        "/v1/holds",
+        key="ICBC",
+        json={
+            "from_wallet": w["ann"],
+            "to_wallet": w["noodles"],
+            "amount": "40.00",
+            "condition": "confirmation",
+            "confirmer_wallet": w["courier"],
+        },
+    )
+    sb.ok("POST", f"/v1/wallets/{w['ann']}/freeze", key="ICBC", status=200)
+    r = sb.post(f"/v1/holds/{held['id']}/confirm", key="BOC")
+    body = r.get_json()
+    assert (r.status_code, body["code"]) == (422, errors.HOLD_NOT_CONFIRMABLE)
+    assert "wallet_id" not in body and str(w["ann"]) not in body["detail"]
+    assert sb.ok("GET", f"/v1/holds/{held['id']}", key="ICBC")["status"] == "pending"
+    assert sb.ok("GET", f"/v1/wallets/{w['ann']}/balance")["held"] == "40.00"

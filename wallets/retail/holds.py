@@ -382,7 +382,17 @@ def confirm(tx: Tx, hold_id: int, actor: Principal) -> Hold:
     if not actor.sees_wallets_of(wl.existing(tx, row.confirmer_wallet_id).operator_id):
         raise errors.DomainError(errors.HOLD_NOT_FOUND, f"no hold {hold_id}")
     _require_pending(tx, row)
-    return _captured_or_raise(_capture_in_full(tx, row, row.amount))
+    result = _capture_in_full(tx, row, row.amount)
+    if isinstance(result, Refusal):
+        parties = wl.find_many(tx, {row.wallet_id, row.payee_wallet_id}).values()
+        if not any(actor.sees_wallets_of(p.operator_id) for p in parties):
+            # The confirmer's operator learns nothing of other operators' wallets.
+            raise errors.DomainError(
+                errors.HOLD_NOT_CONFIRMABLE,
+                f"hold {hold_id} cannot be captured now: its parties' operators can say why",
+                hold_id=hold_id,
+            )
+    return _captured_or_raise(result)
 
 
 def void(tx: Tx, hold_id: int, actor: Principal) -> Hold:
