@@ -8,7 +8,16 @@ from wallets.core.principal import ROLES
 from wallets.core.schema import MAX_ID
 from wallets.retail import anonymity
 
-from .common import Amount, IdPageArgs, Integer, Output, Pattern, StrictSchema, no_controls, one_of
+from .common import (
+    Amount,
+    Id32PageArgs,
+    Integer,
+    Output,
+    Pattern,
+    StrictSchema,
+    no_controls,
+    one_of,
+)
 
 
 class IdentityRevealCreate(StrictSchema):
@@ -71,7 +80,7 @@ class IdentityRevealOut(Output):
     )
 
 
-class IdentityRevealListArgs(IdPageArgs):
+class IdentityRevealListArgs(Id32PageArgs):
     wallet = Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 

@@ -367,12 +367,20 @@ def test_a_wallet_with_a_purse_or_vouchers_pending_does_not_close_and_a_frozen_o
     sb.ok("POST", f"/v1/wallets/{world['payee']}/close", status=200)
     late = _sync(sb, [a.voucher(b.purse_id, "1.00", 99, T0)])["results"][0]
     assert (late["result"], late["code"]) == ("rejected", errors.WALLET_CLOSED)
-    # The payer's wallet: frozen, it loads nothing; its purse still unloads into it.
+    # The payer's wallet: its purse keeps it open; frozen, it loads nothing, and
+    # its purse still unloads into it.
+    payer_left = sb.balance(world["payer"])
+    sb.ok(
+        "POST", f"/v1/wallets/{world['payer']}/defund", json={"amount": payer_left}, key="ICBC"
+    )
+    r = sb.call("POST", f"/v1/wallets/{world['payer']}/close")
+    assert r.get_json()["code"] == errors.WALLET_NOT_EMPTY  # the purse is not unloaded
+    sb.ok("POST", f"/v1/wallets/{world['payer']}/fund", json={"amount": payer_left}, key="ICBC")
     sb.ok("POST", f"/v1/wallets/{world['payer']}/freeze", status=200)
     r = sb.call("POST", f"/v1/offline/purses/{a.purse_id}/loads", json={"amount": "1.00"})
     assert r.get_json()["code"] == errors.WALLET_FROZEN
     r = sb.call("POST", f"/v1/wallets/{world['payer']}/close")
-    assert r.get_json()["code"] == errors.WALLET_NOT_EMPTY
+    assert r.get_json()["code"] == errors.INVALID_WALLET_TRANSITION  # unfrozen first
     done = sb.ok(
         "POST", f"/v1/offline/purses/{a.purse_id}/unload", json=a.unload_statement(), status=200
     )
