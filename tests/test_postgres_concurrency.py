@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from tests.racing import race
 from wallets.core import errors
 from wallets.core.principal import SYSTEM
 from wallets.retail import payments
@@ -71,26 +72,7 @@ def test_crossing_payments_lose_nothing(demo):
 
 def _race(n: int, fn) -> list[str]:
     """Run fn in n threads at once; the outcome of each: 'ok' or its error code."""
-    barrier = threading.Barrier(n)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        barrier.wait()
-        try:
-            fn()
-            outcome = "ok"
-        except errors.DomainError as exc:
-            outcome = exc.code
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return race([fn] * n)
 
 
 def test_a_hold_resolves_exactly_once_under_racing_captures_and_voids(demo):

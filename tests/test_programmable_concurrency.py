@@ -5,41 +5,16 @@ spend one envelope never take more than it holds."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from wallets.core import errors
+from tests.racing import race
 from wallets.core.principal import SYSTEM
 from wallets.core.schema import envelope_grants, envelope_spends
 from wallets.retail import campaigns, payments
 from wallets.retail import wallet as wl
-
-
-def _race(fns) -> list[str]:
-    """Run each of fns in a thread of its own, all at once; each one's outcome."""
-    barrier = threading.Barrier(len(fns))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def worker(fn) -> None:
-        barrier.wait()
-        try:
-            fn()
-            outcome = "ok"
-        except errors.DomainError as exc:
-            outcome = exc.code
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=(fn,)) for fn in fns]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def _campaign(sb, issuer: int, envelopes: int, amount: int, **more) -> int:
@@ -70,7 +45,7 @@ def test_claims_racing_for_the_last_envelopes_never_over_grant(town):
     sb = town
     holders = [sb.wallet("ICBC" if i % 2 else "BOC", 2) for i in range(10)]
     c = _campaign(sb, sb.issuer, envelopes=3, amount=10_000, claimable=True)
-    outcomes = _race([lambda w=w: sb.db.write(campaigns.claim, c, w, SYSTEM) for w in holders])
+    outcomes = race([lambda w=w: sb.db.write(campaigns.claim, c, w, SYSTEM) for w in holders])
     assert sorted(outcomes) == ["envelopes_exhausted"] * 7 + ["ok"] * 3
     granted = sb.db.read(
         lambda tx: tx.conn.execute(
@@ -90,7 +65,7 @@ def test_payments_racing_to_spend_one_envelope_never_overspend(town):
     c = _campaign(sb, sb.issuer, envelopes=1, amount=10_000)
     sb.db.write(campaigns.grant, c, [holder], SYSTEM)
     req = payments.PaymentRequest(holder, sb.shop, 3_000)
-    outcomes = _race([lambda: sb.db.write(payments.pay, req, SYSTEM)] * 8)
+    outcomes = race([lambda: sb.db.write(payments.pay, req, SYSTEM)] * 8)
     assert sorted(outcomes) == ["insufficient_funds"] * 5 + ["ok"] * 3
     spent = sb.db.read(
         lambda tx: tx.conn.execute(
@@ -115,7 +90,7 @@ def test_two_large_payments_spend_one_envelope_once(town):
     c = _campaign(sb, sb.issuer, envelopes=1, amount=10_000)
     sb.db.write(campaigns.grant, c, [holder], SYSTEM)
     req = payments.PaymentRequest(holder, sb.shop, 6_000)
-    outcomes = _race([lambda: sb.db.write(payments.pay, req, SYSTEM)] * 2)
+    outcomes = race([lambda: sb.db.write(payments.pay, req, SYSTEM)] * 2)
     assert sorted(outcomes) == ["insufficient_funds", "ok"]
     assert sb.db.read(lambda tx: campaigns.get(tx, c, SYSTEM)).escrow == 4_000
     assert sb.db.read(wl.find, holder).balance == 1_000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -10,9 +9,9 @@ from functools import partial
 import pytest
 from macau_world import DAY, advance, macau_world, payment_code
 
+from tests.racing import race
 from wallets.casino import cage as casino
 from wallets.casino import gaming_days, promoters
-from wallets.core import errors
 from wallets.core.principal import ADMIN, MERCHANT, Principal
 from wallets.ledger.money import parse_amount
 
@@ -22,30 +21,6 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def backend():
     return "postgres"
-
-
-def _race(fns) -> list[str]:
-    """Run the functions in threads at once; the outcome of each: 'ok' or its error code."""
-    barrier = threading.Barrier(len(fns))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def worker(fn) -> None:
-        barrier.wait()
-        try:
-            fn()
-            outcome = "ok"
-        except errors.DomainError as exc:
-            outcome = exc.code
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=(fn,)) for fn in fns]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def test_racing_cage_operations_and_closes(sandbox):
@@ -69,15 +44,15 @@ def test_racing_cage_operations_and_closes(sandbox):
         sb.db.write(casino.play, "COTAI", cage, wallet_id=p, wager=200_00, payout=0, reference=None)
 
     # The player's first buy-ins race to open its chip account: one account, every chip counted.
-    assert _race([partial(buy_in, payment_code(sb, p)) for _ in range(8)]) == ["ok"] * 8
+    assert race([partial(buy_in, payment_code(sb, p)) for _ in range(8)]) == ["ok"] * 8
     # 800.00 of chips: four wagers of 200.00 pass, the others find no chips.
-    outcomes = _race([wager] * 8)
+    outcomes = race([wager] * 8)
     assert sorted(outcomes) == ["insufficient_chips"] * 4 + ["ok"] * 4, outcomes
     assert sb.ok("GET", "/v1/casinos/COTAI")["chips_with_players"] == "0.00"
 
     advance(sb, 20 * 3600)
     day = date.fromisoformat(DAY)
-    outcomes = _race([lambda: sb.db.write(gaming_days.close, "COTAI", cage, day)] * 4)
+    outcomes = race([lambda: sb.db.write(gaming_days.close, "COTAI", cage, day)] * 4)
     assert sorted(outcomes) == ["gaming_day_already_closed"] * 3 + ["ok"], outcomes
     report = sb.ok("GET", f"/v1/casinos/COTAI/gaming-days/{DAY}", key="merchant")
     assert (report["ggr"], report["ok"]) == ("800.00", True)
@@ -107,7 +82,7 @@ def test_two_buy_ins_racing_on_one_payment_code(sandbox):
 
     for _ in range(5):
         code = payment_code(sb, p)
-        outcomes = _race([partial(buy_in, code)] * 2)
+        outcomes = race([partial(buy_in, code)] * 2)
         assert sorted(outcomes) == ["ok", "payment_code_used"], outcomes
     assert sb.balance(p) == "500.00"
     assert sb.ok("GET", "/v1/casinos/COTAI")["chips_with_players"] == "500.00"
@@ -144,9 +119,9 @@ def test_racing_promoter_registrations_and_attachments(sandbox):
             commission_rate=Decimal("0.01"),
         )
 
-    outcomes = _race([partial(register, "COTAI", "GP-7")] * 2)
+    outcomes = race([partial(register, "COTAI", "GP-7")] * 2)
     assert sorted(outcomes) == ["ok", "validation_failed"], outcomes
-    outcomes = _race([partial(register, "COTAI", "GP-8"), partial(register, "LISBOA", "GP-8")])
+    outcomes = race([partial(register, "COTAI", "GP-8"), partial(register, "LISBOA", "GP-8")])
     assert sorted(outcomes) == ["ok", "promoter_other_concessionaire"], outcomes
     player = sb.wallet("BOCMO", 1, region="MO")
     cage = Principal(role=MERCHANT, casino_ref="COTAI")
@@ -155,7 +130,7 @@ def test_racing_promoter_registrations_and_attachments(sandbox):
     else:  # GP-8 went to LISBOA: a third at COTAI
         register("COTAI", "GP-9")
         rivals = ["GP-7", "GP-9"]
-    outcomes = _race(
+    outcomes = race(
         [partial(sb.db.write, promoters.attach, "COTAI", cage, lic, player) for lic in rivals]
     )
     assert sorted(outcomes) == ["ok", "player_has_promoter"], outcomes
@@ -170,7 +145,7 @@ def test_racing_revocations_of_one_key_revoke_it_once(sandbox):
     victim = sb.db.write(keys.create, "auditor", label="to revoke")
     events_before = len(sb.ok("GET", "/v1/events?type=api_key.revoked&limit=500")["items"])
     for _ in range(3):  # the race may not collide every time: three tries, each a fresh key
-        outcomes = _race([partial(sb.db.write, keys.revoke, victim.id) for _ in range(2)])
+        outcomes = race([partial(sb.db.write, keys.revoke, victim.id) for _ in range(2)])
         assert sorted(outcomes) == ["api_key_already_revoked", "ok"]
         victim = sb.db.write(keys.create, "auditor", label="to revoke")
     revoked = sb.ok("GET", "/v1/events?type=api_key.revoked&limit=500")["items"]

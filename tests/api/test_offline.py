@@ -370,9 +370,7 @@ def test_a_wallet_with_a_purse_or_vouchers_pending_does_not_close_and_a_frozen_o
     # The payer's wallet: its purse keeps it open; frozen, it loads nothing, and
     # its purse still unloads into it.
     payer_left = sb.balance(world["payer"])
-    sb.ok(
-        "POST", f"/v1/wallets/{world['payer']}/defund", json={"amount": payer_left}, key="ICBC"
-    )
+    sb.ok("POST", f"/v1/wallets/{world['payer']}/defund", json={"amount": payer_left}, key="ICBC")
     r = sb.call("POST", f"/v1/wallets/{world['payer']}/close")
     assert r.get_json()["code"] == errors.WALLET_NOT_EMPTY  # the purse is not unloaded
     sb.ok("POST", f"/v1/wallets/{world['payer']}/fund", json={"amount": payer_left}, key="ICBC")
