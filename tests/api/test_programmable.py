@@ -440,3 +440,37 @@ def test_a_refused_confirmation_tells_the_confirmers_operator_nothing_of_the_par
     assert "wallet_id" not in body and str(w["ann"]) not in body["detail"]
     assert sb.ok("GET", f"/v1/holds/{held['id']}", key="ICBC")["status"] == "pending"
     assert sb.ok("GET", f"/v1/wallets/{w['ann']}/balance")["held"] == "40.00"
+
+
+def test_envelope_money_of_an_undone_linked_chain_is_offered_to_the_later_items(town):
+    """b-1 (linked) draws 100.00 of ann's envelope; b-2 fails, so b-1 is undone:
+    b-3 then spends the whole envelope (200.00) before ann's wallet."""
+    sb, w = town, town.town
+    c = campaign(sb)
+    sb.ok(
+        "POST", f"/v1/envelope-campaigns/{c['id']}/grants", key="ICBC", json={"wallets": [w["ann"]]}
+    )
+    items = [
+        {
+            "id": "l-1",
+            "from_wallet": w["ann"],
+            "to_wallet": w["noodles"],
+            "amount": "100.00",
+            "linked": True,
+        },
+        {"id": "l-2", "from_wallet": w["ann"], "to_wallet": w["noodles"], "amount": "90000.00"},
+        {"id": "l-3", "from_wallet": w["ann"], "to_wallet": w["market"], "amount": "250.00"},
+    ]
+    got = sb.ok("POST", "/v1/transfers/batch", key="ICBC", json={"transfers": items}, status=200)
+    assert [r["status"] for r in got["results"]] == ["refused", "refused", "posted"]
+    assert got["results"][0]["code"] == errors.LINKED_TRANSFER_FAILED
+    posted = sb.ok("GET", f"/v1/transfers/{got['results'][2]['transfer_id']}", key="ICBC")
+    paid_from = {  # its journal entries out of the envelope's escrow and ann's wallet
+        e["debit_account"]: e["amount"]
+        for e in posted["entries"]
+        if e["debit_account"].startswith(("ENV:", "W:"))
+    }
+    assert paid_from == {f"ENV:{c['id']}": "200.00", f"W:{w['ann']}:ECNY": "50.00"}
+    (env,) = sb.ok("GET", f"/v1/wallets/{w['ann']}/envelopes", key="ICBC")["items"]
+    assert (env["spent"], env["left"]) == ("200.00", "0.00")
+    assert sb.balance(w["ann"]) == "450.00" and escrow(sb, c) == "400.00"

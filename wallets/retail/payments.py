@@ -280,7 +280,8 @@ def post_payments(
     involved = {w for _, d, _ in plan for w in (d.from_wallet_id, d.to_wallet_id) if w is not None}
     posting = Posting(tx, account_ids, limits=class_limits([found[w] for w in involved]))
     statuses = wl.current_statuses(tx, list(involved))
-    for i, draft, refusal in plan:
+    drawn: dict[int, int] = {}  # plan position -> batch index, of the items that drew envelopes
+    for position, (i, draft, refusal) in enumerate(plan):
         if refusal is None:
             # Not refused yet: a payment's draft, both its wallets known.
             assert draft.from_wallet_id is not None and draft.to_wallet_id is not None
@@ -290,8 +291,15 @@ def post_payments(
         if refusal is None and book is not None:
             draft = _with_envelopes(book, i, draft, found, op_accounts)
         posting.add(draft, refusal)
-        if book is not None and posting.results[-1] is not draft:
-            book.give_back(i)
+        if book is not None:
+            if posting.results[-1] is not draft:
+                book.give_back(i)
+            elif i in book.draws:
+                drawn[position] = i
+            # A linked chain that failed undoes its earlier members: what they
+            # drew is offered to the later items again.
+            for undone in [p for p in drawn if isinstance(posting.results[p], Refusal)]:
+                book.give_back(drawn.pop(undone))
     spent = []
     for (i, _, _), result in zip(plan, posting.commit(), strict=True):
         results[i] = result
