@@ -194,8 +194,9 @@ def record_failure(db: Database, call: audit_log.Call, exc: Exception) -> None:
 
 def record_refusal(db: Database, call: audit_log.Call, status: int, error_code: str | None) -> None:
     """Record a refused or failed write in a transaction of its own (which also
-    releases the due holds and settles the due offline work, as the write's own would have). A failure here must
-    not hide the refusal itself: it is logged, not raised."""
+    does what the clock made due: holds, campaigns and offline work, as the
+    write's own would have). A failure here must not hide the refusal itself:
+    it is logged, not raised."""
 
     def record(tx: Tx) -> None:
         deadlines.release_expired_if_due_in(tx)
