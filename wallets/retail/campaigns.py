@@ -41,8 +41,7 @@ from ..ledger.money import MAX_AMOUNT_FEN, format_amount
 from ..ledger.posting import Leg, Posting, TransferDraft
 from . import wallet as wl
 from .envelopes import split_list
-from .limits import class_limits
-from .payments import check_statuses, require_mover
+from .payments import require_mover, to_own_escrow
 
 ACTIVE, ENDED = "active", "ended"
 STATUSES = (ACTIVE, ENDED)
@@ -275,19 +274,14 @@ def create(
     tx.conn.execute(
         accounts.update().where(accounts.c.id == escrow).values(code=escrow_code(campaign_id))
     )
-    posting = Posting(tx, [issuer.account_id, escrow], limits=class_limits([issuer]))
-    check_statuses(tx, (issuer.id, "paying"))
-    posting.post(
-        TransferDraft(
-            kind="envelope_reserve",
-            asset=ECNY,
-            amount=total,
-            legs=[Leg(issuer.account_id, escrow, total, ECNY)],
-            from_wallet_id=issuer.id,
-            from_operator_id=issuer.operator_id,
-            to_operator_id=issuer.operator_id,
-            reference=f"campaign {campaign_id}",
-        )
+    to_own_escrow(
+        tx,
+        issuer,
+        escrow,
+        total,
+        kind="envelope_reserve",
+        doing="paying",
+        reference=f"campaign {campaign_id}",
     )
     c = _campaign(tx, _row(tx, campaign_id))
     _emit(tx, "envelope_campaign.created", c)

@@ -56,8 +56,12 @@ from ..supervision import alerts
 from ..tier1 import operators as ops
 from . import vouchers as vf
 from . import wallet as wl
-from .limits import class_limits
-from .payments import check_statuses, operator_accounts, require_mover, wallet_to_wallet_legs
+from .payments import (
+    operator_accounts,
+    require_mover,
+    to_own_escrow,
+    wallet_to_wallet_legs,
+)
 
 ACTIVE, UNLOADING, UNLOADED = "active", "unloading", "unloaded"
 PURSE_STATUSES = (ACTIVE, UNLOADING, UNLOADED)
@@ -338,19 +342,14 @@ def load(tx: Tx, purse_id: int, actor: Principal, amount: int) -> Purse:
     w = wl.find(tx, purse.wallet_id)
     assert w is not None, "a purse's wallet exists"
     escrow = operator_accounts(tx, {w.operator_id})[w.operator_id]["offline"]
-    posting = Posting(tx, [w.account_id, escrow], limits=class_limits([w]))
-    check_statuses(tx, (w.id, "loading"))
-    posting.post(
-        TransferDraft(
-            kind="offline_load",
-            asset=ECNY,
-            amount=amount,
-            legs=[Leg(w.account_id, escrow, amount, ECNY)],
-            from_wallet_id=w.id,
-            from_operator_id=w.operator_id,
-            to_operator_id=w.operator_id,
-            reference=f"offline purse {purse.id}",
-        )
+    to_own_escrow(
+        tx,
+        w,
+        escrow,
+        amount,
+        kind="offline_load",
+        doing="loading",
+        reference=f"offline purse {purse.id}",
     )
     _update(tx, purse.id, loaded=offline_purses.c.loaded + amount)
     return _emit(tx, "offline_purse.loaded", _reread(tx, purse.id))

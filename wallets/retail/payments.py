@@ -88,6 +88,29 @@ def check_statuses(tx: Tx, *pairs: tuple[int, str]) -> None:
             raise refusal.error()
 
 
+def to_own_escrow(
+    tx: Tx, w: wl.Wallet, escrow: int, amount: int, *, kind: str, doing: str, reference: str
+) -> PostedTransfer:
+    """Move ``amount`` from the wallet to an escrow account of its own operator
+    (a red-envelope campaign's reserve, an offline purse's load): one transfer
+    under the wallet's class limits, refused if the wallet is not active for
+    ``doing``."""
+    posting = Posting(tx, [w.account_id, escrow], limits=class_limits([w]))
+    check_statuses(tx, (w.id, doing))
+    return posting.post(
+        TransferDraft(
+            kind=kind,
+            asset=ECNY,
+            amount=amount,
+            legs=[Leg(w.account_id, escrow, amount, ECNY)],
+            from_wallet_id=w.id,
+            from_operator_id=w.operator_id,
+            to_operator_id=w.operator_id,
+            reference=reference,
+        )
+    )
+
+
 def require_mover(actor: Principal) -> None:
     if actor.role not in (OPERATOR, ADMIN):
         raise errors.DomainError(
