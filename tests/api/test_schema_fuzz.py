@@ -47,9 +47,11 @@ CROSS_FIELD = {
         "holder_name",
         "kind",
         "region",
+        "merchant_category",  # a merchant wallet's only (docs/programmable.md)
     },
-    # a class 4 wallet holds no name nor birth date (docs/anonymity.md)
-    "PATCH /v1/wallets/{wallet_id}": {"holder_name", "birth_date"},
+    # a class 4 wallet holds no name nor birth date (docs/anonymity.md); only a
+    # merchant wallet has a category
+    "PATCH /v1/wallets/{wallet_id}": {"holder_name", "birth_date", "merchant_category"},
     "POST /v1/casinos": {"operator", "merchant_wallet", "treasury_wallet"},
     "PUT /v1/sandbox/profile": {"name", "document"},  # one of the two
     "POST /v1/audit/exports": {"from", "to"},  # after from; instants in range (below)
