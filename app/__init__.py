@@ -69,8 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_field(SignedAmount, "string", None)
     api.ma_plugin.converter.add_attribute_function(amount_properties)
     api.ma_plugin.converter.add_attribute_function(dict_properties)
-    for bp in BLUEPRINTS:
-        api.register_blueprint(bp)
+    api.register_blueprints(BLUEPRINTS)
 
     console.init_app(
         app,

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from apispec import BasePlugin
-from flask_smorest import Api
+from collections.abc import Sequence
+
+from apispec import APISpec, BasePlugin
+from flask_smorest import Api, Blueprint
 
 from . import examples
 from .schemas.common import ProblemSchema
@@ -108,6 +110,16 @@ def _if_match_parameter(required: bool) -> dict[str, Any]:
     }
 
 
+# What a built document depends on besides the blueprints (see SandboxApi).
+_DOCUMENT_SETTINGS = (
+    "API_TITLE",
+    "API_VERSION",
+    "OPENAPI_VERSION",
+    "API_SPEC_OPTIONS",
+    "OPENAPI_URL_PREFIX",
+)
+_DOCUMENTS: dict[str, APISpec] = {}
+
 _PROBLEM_DESCRIPTIONS = {
     400: "Malformed request (bad JSON, bad header, an unknown query parameter)",
     401: "Missing or unknown API key",
@@ -136,6 +148,31 @@ class SandboxApi(Api):
     """flask-smorest's Api with this API's error body and request headers."""
 
     DEFAULT_ERROR_RESPONSE_NAME = PROBLEM_RESPONSE
+
+    def register_blueprints(self, blueprints: Sequence[Blueprint]) -> None:
+        """Registers the blueprints; their document is built once per process.
+
+        The document depends only on the blueprints (module-level objects) and
+        the document settings, the same for every app a process makes (the test
+        suite makes one per test, the CLI one per command); building it is most
+        of an app's making (flask-smorest deep-copies every operation's doc
+        into the spec). A later app with the same settings serves the spec the
+        first one built, which nothing changes once it is built."""
+        key = repr(
+            [self._app.config.get(name) for name in _DOCUMENT_SETTINGS]
+            + [id(bp) for bp in blueprints]
+        )
+        built = _DOCUMENTS.get(key)
+        if built is None:
+            for bp in blueprints:
+                self.register_blueprint(bp)
+            _DOCUMENTS[key] = self.spec
+            return
+        routes = self._app.extensions["flask-smorest"]["blp_name_to_api"]
+        for bp in blueprints:
+            routes[bp.name] = self
+            self._app.register_blueprint(bp)
+        self.spec = built
 
     def _init_spec(self, *, extra_plugins=None, **kwargs) -> None:
         super()._init_spec(extra_plugins=[*(extra_plugins or ()), _Completion()], **kwargs)
