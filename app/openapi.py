@@ -14,9 +14,8 @@ from one place."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Sequence
+from typing import Any
 
 from apispec import APISpec, BasePlugin
 from flask_smorest import Api, Blueprint
@@ -166,7 +165,7 @@ class SandboxApi(Api):
         if built is None:
             for bp in blueprints:
                 self.register_blueprint(bp)
-            _DOCUMENTS[key] = self.spec
+            _DOCUMENTS[key] = self.spec  # type: ignore[has-type]
             return
         routes = self._app.extensions["flask-smorest"]["blp_name_to_api"]
         for bp in blueprints:
