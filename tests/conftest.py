@@ -6,11 +6,14 @@ After every test that used a sandbox, the ledger's invariants are checked.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import tempfile
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -40,8 +43,20 @@ def _worker() -> str:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tpl") / "template.sqlite3"
-    dbmod.upgrade(f"sqlite:///{path}")
+    """A migrated SQLite database that each test copies. Kept between runs in
+    the temp directory, named by a hash of the migrations (and of the code
+    they run), so that a run — each xdist worker, each mutant of
+    `make mutation` — migrates only when the schema changed."""
+    root = Path(__file__).resolve().parent.parent / "wallets"
+    digest = hashlib.sha256()
+    for source in sorted([*root.glob("migrations/**/*.py"), *root.glob("core/*.py")]):
+        digest.update(source.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(source.read_bytes())
+    path = Path(tempfile.gettempdir()) / f"ecny-template-{digest.hexdigest()[:16]}.sqlite3"
+    if not path.exists():
+        scratch = tmp_path_factory.mktemp("tpl") / "template.sqlite3"
+        dbmod.upgrade(f"sqlite:///{scratch}")
+        os.replace(shutil.copy(scratch, path.with_suffix(f".{uuid.uuid4().hex}")), path)
     return path
 
 
