@@ -210,5 +210,5 @@ class PaymentCodeOut(Output):
     max_amount = Amount(allow_none=True)
     issued_at = fields.DateTime()
     expires_at = fields.DateTime(
-        metadata={"description": "Sandbox time after which the code is refused"}
+        metadata={"description": "Sandbox time from which the code is refused (at it, expired)"}
     )
