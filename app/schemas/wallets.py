@@ -197,14 +197,19 @@ class StatementOut(Output):
 
 class PaymentCodeCreate(StrictSchema):
     max_amount = Amount(
-        metadata={"description": "The most a buy-in with this code may take (default: no cap)"}
+        metadata={
+            "description": "The most e-CNY a buy-in or credit repayment with this code may take (default: no cap)"
+        }
     )
 
 
 class PaymentCodeOut(Output):
     id = fields.Integer()
     code = fields.String(
-        metadata={"description": "The secret: in this response only; only its hash is stored"}
+        metadata={
+            "description": "The secret: in this response only (and its replay with the same "
+            "Idempotency-Key); the code's row keeps only its hash"
+        }
     )
     wallet = fields.Integer(attribute="wallet_id")
     max_amount = Amount(allow_none=True)
