@@ -322,9 +322,9 @@ def wallet_envelopes(wallet_id):
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")
 def issue_payment_code(body, wallet_id):
-    """Issue a payment code: the holder's consent to one buy-in at a casino's cage,
-    from this wallet, within the profile's lifetime (sandbox clock) and up to
-    `max_amount` if given. The code is in this response only (and in its replay
+    """Issue a payment code: the holder's consent to one buy-in (or gaming-credit
+    repayment) at a casino's cage, from this wallet, within the profile's lifetime
+    (sandbox clock) and up to `max_amount` if given. The code is in this response only (and in its replay
     with the same Idempotency-Key); the code's row keeps only its hash. Needs a
     profile with casino rules (`casino_rules_unavailable`)."""
     return write(
