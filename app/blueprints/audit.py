@@ -72,7 +72,7 @@ def get_digest():
 @roles("admin", "auditor")
 def create_export(body):
     """Start an export job (journal CSV/JSONL, balances, camt.053 statements, audit log,
-    signed manifest). It runs in the background: poll `GET /v1/audit/exports/{id}`."""
+    identity reveals, signed manifest). It runs in the background: poll `GET /v1/audit/exports/{id}`."""
     filters = ex.parse_filters(
         body["from_"], body["to"], body["operator"], body["wallet"], body["formats"]
     )

@@ -425,8 +425,10 @@ blp.route("/<ref>/cash-outs", methods=["POST"])(
             reference=b.get("reference"),
             pay_to=b.get("pay_to"),
         ),
-        "A cash-out: the player returns chips and the casino's wallet pays as much "
-        "e-CNY to the player's wallet (or `pay_to`'s), as one linked step. Beyond the "
+        "A cash-out: the player returns chips and the casino's wallet pays their value "
+        "in e-CNY (as much for CNY chips; for HKD or MOP chips, chips / rate rounded "
+        "down: docs/macau.md §13) to the player's wallet (or `pay_to`'s), as one "
+        "linked step. Beyond the "
         "player's chips: `insufficient_chips`. Paid to a wallet that did not buy in "
         "that gaming day: a `third_party_payout` alert, or `third_party_payout_refused`.",
     )

@@ -126,7 +126,8 @@ def get_wallet(wallet_id):
 @takes_if_match(required=True)
 @roles("admin", "operator")
 def update_wallet(body, wallet_id):
-    """Change the wallet's class (its limits change from now on), label or merchant category.
+    """Change the wallet's class (its limits change from now on), label, birth date, phone,
+    holder's name or merchant category.
     Needs `If-Match` with the ETag you read: 412 if the wallet changed since, 428 without it."""
     precondition = if_match()
     secret = settings().phone_hash_secret
@@ -167,7 +168,10 @@ for _action, _doc, _roles in (
     ("unfreeze", "Unfreeze a frozen wallet.", ("admin", "operator")),
     (
         "close",
-        "Close the wallet for good: only at zero balance, with no open holds and no open sub-wallets.",
+        "Close the wallet for good: only an active wallet, at zero balance, with no open "
+        "holds (outgoing or incoming), no open sub-wallets, no chips at a casino, no "
+        "offline purse not unloaded nor voucher pending, and no red-envelope campaign "
+        "it issued still running (`wallet_not_empty`).",
         ("admin", "operator"),
     ),
 ):
@@ -318,10 +322,11 @@ def wallet_envelopes(wallet_id):
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "operator")
 def issue_payment_code(body, wallet_id):
-    """Issue a payment code: the holder's consent to one buy-in at a casino's cage,
-    from this wallet, within the profile's lifetime (sandbox clock) and up to
-    `max_amount` if given. The code is in this response only; only its hash is
-    stored. Needs a profile with casino rules (`casino_rules_unavailable`)."""
+    """Issue a payment code: the holder's consent to one buy-in (or gaming-credit
+    repayment) at a casino's cage, from this wallet, within the profile's lifetime
+    (sandbox clock) and up to `max_amount` if given. The code is in this response only (and in its replay
+    with the same Idempotency-Key); the code's row keeps only its hash. Needs a
+    profile with casino rules (`casino_rules_unavailable`)."""
     return write(
         lambda tx: payment_codes.issue(
             tx, wallet_id, current_principal(), max_amount=body.get("max_amount")

@@ -98,7 +98,8 @@ def audit_export(
     quiet: bool,
 ) -> None:
     """Export the ledger for auditors: journal (CSV, JSONL), balances, camt.053
-    statements, audit log and a signed manifest. Verify with `ecny audit verify`."""
+    statements, audit log, identity reveals and a signed manifest. Verify with
+    `ecny audit verify`."""
 
     from tqdm import tqdm
 

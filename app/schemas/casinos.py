@@ -41,6 +41,13 @@ def beneficiaries_field(description: str, **kwargs) -> fields.Dict:
     )
 
 
+# Chip amounts are in the casino's chip currency, not CNY (docs/macau.md §13).
+CHIPS = {
+    "description": "In the casino's chip currency (CNY, HKD or MOP: docs/macau.md §13), "
+    "a decimal string with at most 2 decimals"
+}
+
+
 class CasinoCreate(StrictSchema):
     ref = casino_ref_field(required=True)
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_controls])
@@ -108,7 +115,7 @@ class CasinoOut(Output):
     chips_with_players = Amount(metadata={"description": "Chips out with players, now"})
     supervisors = fields.List(fields.Nested(SupervisorOut))
     beneficiaries = fields.Dict(keys=fields.String(), values=Integer())
-    chips_approved = Amount(allow_none=True, allow_zero=True)
+    chips_approved = Amount(allow_none=True, allow_zero=True, metadata=CHIPS)
     created_at = fields.DateTime()
 
 
@@ -254,9 +261,9 @@ class CreditLineBody(StrictSchema):
 class CreditLineOut(Output):
     casino = fields.String(attribute="casino_ref")
     player = Integer(attribute="wallet_id")
-    limit = Amount(allow_zero=True)
-    outstanding = Amount(allow_zero=True)
-    available = Amount(allow_zero=True)
+    limit = Amount(allow_zero=True, metadata=CHIPS)
+    outstanding = Amount(allow_zero=True, metadata=CHIPS)
+    available = Amount(allow_zero=True, metadata=CHIPS)
 
 
 class CreditDrawBody(StrictSchema):
@@ -285,7 +292,7 @@ class CreditMovementOut(Output):
     player = Integer(attribute="wallet_id")
     gaming_day = fields.Date()
     at = fields.DateTime()
-    amount = Amount()
+    amount = Amount(metadata=CHIPS)
     outstanding = Amount(allow_zero=True, metadata={"description": "Owed after it"})
     ecny_amount = Amount(
         allow_none=True, metadata={"description": "Repayments: the e-CNY paid (null for draws)"}
@@ -306,7 +313,7 @@ class GamingCreditOut(Output):
 class ChipHandoverBody(StrictSchema):
     from_player = wallet_id(required=True, metadata={"description": "Who hands the chips"})
     to_player = wallet_id(required=True, metadata={"description": "Who receives them"})
-    amount = Amount(required=True)
+    amount = Amount(required=True, metadata=CHIPS)
 
 
 class ChipHandoverOut(Output):
@@ -316,11 +323,18 @@ class ChipHandoverOut(Output):
     to_player = Integer(attribute="to_wallet_id")
     gaming_day = fields.Date()
     at = fields.DateTime()
-    amount = Amount()
+    amount = Amount(metadata=CHIPS)
     transfers = fields.List(fields.Nested(TransferOut))
 
 
 class CashOutBody(_CageBody):
+    amount = Amount(
+        required=True,
+        metadata={
+            "description": "Chips returned, in the casino's chip currency; the e-CNY paid "
+            "is their value at the rate in force, rounded down (as much for CNY chips)"
+        },
+    )
     pay_to = wallet_id(
         metadata={
             "description": "The wallet the e-CNY is paid to (default: the player's). One "
@@ -331,6 +345,13 @@ class CashOutBody(_CageBody):
 
 
 class BuyInBody(_CageBody):
+    amount = Amount(
+        required=True,
+        metadata={
+            "description": "e-CNY paid (CNY); the chips issued are its value at the rate "
+            "in force, rounded down (as many for CNY chips)"
+        },
+    )
     payment_code = fields.String(
         validate=validate.Length(min=1, max=PAYMENT_CODE_MAX_LENGTH),
         metadata={
@@ -372,7 +393,7 @@ class CageOperationOut(Output):
             "example": "100.00",
         }
     )
-    payout = Amount(allow_zero=True)
+    payout = Amount(allow_zero=True, metadata=CHIPS)
     chip_currency = one_of(CHIP_CURRENCIES)
     ecny_amount = Amount(
         allow_none=True,
@@ -408,7 +429,7 @@ class OperationOut(Output):
     gaming_day = fields.Date()
     at = fields.DateTime()
     amount = Amount(metadata={"description": "In the chip currency", "example": "100.00"})
-    payout = Amount(allow_zero=True)
+    payout = Amount(allow_zero=True, metadata=CHIPS)
     ecny_amount = Amount(
         allow_none=True, metadata={"description": "Buy-ins and cash-outs: the e-CNY paid"}
     )
@@ -444,10 +465,10 @@ class PlayerDayOut(Output):
     gaming_day = fields.Date()
     player = Integer(attribute="wallet_id")
     holder_ref = holder_ref_field()
-    buy_ins = Amount(allow_zero=True)
-    cash_outs = Amount(allow_zero=True)
-    turnover = Amount(attribute="wagered", allow_zero=True)
-    payouts = Amount(attribute="paid_out", allow_zero=True)
+    buy_ins = Amount(allow_zero=True, metadata=CHIPS)
+    cash_outs = Amount(allow_zero=True, metadata=CHIPS)
+    turnover = Amount(attribute="wagered", allow_zero=True, metadata=CHIPS)
+    payouts = Amount(attribute="paid_out", allow_zero=True, metadata=CHIPS)
     net_result = SignedAmount(
         metadata={"description": "payouts - turnover: the player's win (negative: loss)"}
     )

@@ -24,7 +24,9 @@ class SettlementSettingsOut(Output):
     model = one_of(settlement.MODELS)
     ndc_reserve_ratio = fields.String(metadata={"description": "Default NDC = free reserve x this"})
     ndc_alert_percent = fields.String(
-        metadata={"description": "Alert when a net debit passes this % of its NDC"}
+        metadata={
+            "description": "Alert when a net debit reaches this % of its NDC (at exactly it too)"
+        }
     )
     cutoff = fields.String(
         allow_none=True, metadata={"description": "Daily window close, local time HH:MM (UTC+8)"}

@@ -197,18 +197,23 @@ class StatementOut(Output):
 
 class PaymentCodeCreate(StrictSchema):
     max_amount = Amount(
-        metadata={"description": "The most a buy-in with this code may take (default: no cap)"}
+        metadata={
+            "description": "The most e-CNY a buy-in or credit repayment with this code may take (default: no cap)"
+        }
     )
 
 
 class PaymentCodeOut(Output):
     id = fields.Integer()
     code = fields.String(
-        metadata={"description": "The secret: in this response only; only its hash is stored"}
+        metadata={
+            "description": "The secret: in this response only (and its replay with the same "
+            "Idempotency-Key); the code's row keeps only its hash"
+        }
     )
     wallet = fields.Integer(attribute="wallet_id")
     max_amount = Amount(allow_none=True)
     issued_at = fields.DateTime()
     expires_at = fields.DateTime(
-        metadata={"description": "Sandbox time after which the code is refused"}
+        metadata={"description": "Sandbox time from which the code is refused (at it, expired)"}
     )
