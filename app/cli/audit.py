@@ -165,13 +165,15 @@ def audit_export(
     "--public-key",
     "public_key_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="the central bank's public key (PEM or base64), obtained separately: required, "
-    "unless --integrity-only",
+    help="the central bank's public key (PEM or base64), obtained separately; without it, "
+    "this installation's central bank key (the file ECNY_SIGNING_KEY names) when there is "
+    "one, else --integrity-only is needed",
 )
 @click.option(
     "--integrity-only",
     is_flag=True,
-    help="without --public-key: check the export against the key it names itself; the "
+    help="without --public-key: check the export against the key it names itself (not this "
+    "installation's); the "
     "verdict is then UNAUTHENTICATED (intact, but anybody could have signed it)",
 )
 @click.option(
@@ -191,14 +193,16 @@ def audit_verify(
 ) -> None:
     """Verify an export offline (no database): DIRECTORY, or the .tar.gz of
     GET /v1/audit/exports/{id}/archive. Exit 0 only when every check holds and
-    the signer is the central bank's key given (or, with --integrity-only, when
-    the export is intact: UNAUTHENTICATED)."""
+    the signer is the central bank's key: the one given, else this installation's
+    own (ECNY_SIGNING_KEY), never one the export names (or, with --integrity-only,
+    when the export is intact: UNAUTHENTICATED). Exit 2 with neither key."""
     import tarfile
     import tempfile
 
     from wallets.audit import checkpoints as cp
     from wallets.audit import digest as dg
     from wallets.audit.verify import verify_export
+    from wallets.core.errors import DomainError
 
     key = None
     if public_key_file:
@@ -207,12 +211,23 @@ def audit_verify(
         except ValueError as exc:
             raise click.ClickException(f"{public_key_file}: {exc}") from exc
     elif not integrity_only:
-        raise click.UsageError(
-            "no --public-key: an export that carries its own key proves only that it is "
-            "intact, not that the central bank signed it. Give the central bank's public key, "
-            "obtained separately (`ecny audit public-key`), or --integrity-only for an "
-            "UNAUTHENTICATED check"
-        )
+        # On the central bank's side its own key file is the key to check
+        # against (never the key the export names); an auditor elsewhere has
+        # no such file and gives the public key.
+        own = cli_settings().signing_key_path
+        if not own.is_file():
+            raise click.UsageError(
+                f"no --public-key, and no central bank key at {own} (ECNY_SIGNING_KEY): an "
+                "export that carries its own key proves only that it is intact, not that the "
+                "central bank signed it. Give the central bank's public key, obtained "
+                "separately (`ecny audit public-key`), or --integrity-only for an "
+                "UNAUTHENTICATED check"
+            )
+        try:
+            key = dg.load_or_create_key(own).public_key()
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+        click.echo(f"checking against this installation's central bank key: {own}")
     earlier: list[dict] = []
     for name in digest_files:
         try:

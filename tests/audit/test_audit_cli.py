@@ -58,6 +58,16 @@ def test_digest_public_key_export_verify(cli_env, cli, monkeypatch):
         cli_env / "digest.json",
     )
     assert "EXPORT VERIFIED" in verified
+    # SPEC §9's `ecny audit verify DIR`: where the export was made, the
+    # installation's own central bank key is the one checked against.
+    verified = cli("audit", "verify", cli_env / "full")
+    assert "this installation's central bank key" in verified and "EXPORT VERIFIED" in verified
+    journal = cli_env / "full" / "journal.csv"
+    lines = journal.read_text().split("\n")
+    lines[3] = lines[3].replace(",", ";", 1)
+    journal.write_text("\n".join(lines))
+    out = cli("audit", "verify", cli_env / "full", code=1)
+    assert "EXPORT VERIFIED" not in out and "journal.csv" in out
 
     out = cli(
         "audit",

@@ -86,12 +86,24 @@ def _first_bad(output: str) -> str:
     ]
 
 
-def test_an_untouched_export_verifies(export_dir, pub, cli):
+def test_an_untouched_export_verifies(export_dir, pub, cli, base, monkeypatch, tmp_path):
     out = cli("audit", "verify", export_dir, "--public-key", pub)
     assert "EXPORT VERIFIED" in out and "[FAIL]" not in out
     assert "the key given" in out
-    # Without a key the verdict is never "verified": refused, or UNAUTHENTICATED on request.
+    # Without --public-key, on the central bank's side: its own key file.
+    monkeypatch.setenv("ECNY_SIGNING_KEY", str(base / "cb.pem"))
+    out = cli("audit", "verify", export_dir)
+    assert "this installation's central bank key" in out and "EXPORT VERIFIED" in out
+    # Another installation's key is not the signer's.
+    monkeypatch.setenv("ECNY_SIGNING_KEY", str(tmp_path / "other" / "cb.pem"))
+    dg.load_or_create_key(tmp_path / "other" / "cb.pem")
+    out = cli("audit", "verify", export_dir, code=1)
+    assert "EXPORT VERIFIED" not in out and "not the key given" in out
+    # With no key at all the verdict is never "verified": refused, or
+    # UNAUTHENTICATED on request.
+    monkeypatch.setenv("ECNY_SIGNING_KEY", str(tmp_path / "none" / "cb.pem"))
     assert "no --public-key" in cli("audit", "verify", export_dir, code=2)
+    assert not (tmp_path / "none").exists()  # verify makes no key
     out = cli("audit", "verify", export_dir, "--integrity-only")
     assert "UNAUTHENTICATED" in out and "EXPORT VERIFIED" not in out
 
@@ -171,12 +183,20 @@ def _forge(export_dir, tmp_path):
     (export_dir / "manifest.json").write_text(json.dumps(manifest))
 
 
-def test_a_forged_export_resigned_with_its_own_key_is_not_verified(export_dir, pub, tmp_path, cli):
+def test_a_forged_export_resigned_with_its_own_key_is_not_verified(
+    export_dir, pub, tmp_path, cli, base, monkeypatch
+):
     """Issue 14 item 20: a forger re-signs with a key placed inside the export."""
     _forge(export_dir, tmp_path)
     # Intact, by the key it names: without the central bank's key no "verified".
+    monkeypatch.setenv("ECNY_SIGNING_KEY", str(tmp_path / "none" / "cb.pem"))
     out = cli("audit", "verify", export_dir, code=2)
     assert "EXPORT VERIFIED" not in out and "no --public-key" in out
+    # The central bank's own key file (no --public-key) refuses the forgery.
+    monkeypatch.setenv("ECNY_SIGNING_KEY", str(base / "cb.pem"))
+    out = cli("audit", "verify", export_dir, code=1)
+    assert "EXPORT VERIFIED" not in out and "not the key given" in out
+    monkeypatch.delenv("ECNY_SIGNING_KEY")
     out = cli("audit", "verify", export_dir, "--integrity-only")
     assert "EXPORT VERIFIED" not in out
     assert out.splitlines()[-1].startswith("UNAUTHENTICATED: the export is intact")
