@@ -8,6 +8,7 @@ from wallets.retail import anonymity
 
 from .. import converters, present
 from ..auth import current_principal, roles
+from ..openapi import takes_if_match
 from ..schemas.casinos import (
     BeneficiariesBody,
     BuyInBody,
@@ -37,7 +38,6 @@ from ..schemas.casinos import (
 )
 from ..schemas.common import IdPageArgs, PageArgs, page_of
 from ..state import settings
-from ..openapi import takes_if_match
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, int_cursor, problems
 

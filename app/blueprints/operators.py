@@ -8,6 +8,7 @@ from wallets.tier1 import operators as ops
 
 from .. import present
 from ..auth import current_principal, roles
+from ..openapi import takes_if_match
 from ..schemas.common import AmountBody, PageArgs, page_of
 from ..schemas.operators import (
     ClassLimitsOut,
@@ -17,7 +18,6 @@ from ..schemas.operators import (
     OperatorOut,
 )
 from ..schemas.transfers import TransferOut
-from ..openapi import takes_if_match
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, problems
 

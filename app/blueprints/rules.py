@@ -4,8 +4,8 @@ from wallets.rules import active_profile
 from wallets.rules.profile import Profile, etag, rules_document, select_profile
 
 from ..auth import roles
-from ..schemas.rules import ProfileSelect, RulesOut
 from ..openapi import takes_if_match
+from ..schemas.rules import ProfileSelect, RulesOut
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, problems
 from .sandbox import ALL_ROLES

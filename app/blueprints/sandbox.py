@@ -6,6 +6,7 @@ from wallets.services import sandbox
 
 from .. import present
 from ..auth import roles
+from ..openapi import takes_if_match
 from ..schemas.common import page_of
 from ..schemas.sandbox import (
     ClockAdvance,
@@ -17,7 +18,6 @@ from ..schemas.sandbox import (
     KeyOut,
     KeyRevokedOut,
 )
-from ..openapi import takes_if_match
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, int_cursor, problems
 

@@ -10,6 +10,7 @@ from wallets.tier1 import settlement
 
 from .. import present
 from ..auth import current_principal, roles
+from ..openapi import takes_if_match
 from ..schemas.common import IdPageArgs, page_of
 from ..schemas.operators import OperatorOut
 from ..schemas.settlement import (
@@ -20,7 +21,6 @@ from ..schemas.settlement import (
     SettlementSettingsOut,
     WindowOut,
 )
-from ..openapi import takes_if_match
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, int_cursor, problems
 

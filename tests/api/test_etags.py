@@ -391,18 +391,7 @@ def test_two_puts_with_one_if_match_at_once_one_wins(sandbox, resource):
     for _ in range(3):  # three tries: a race may not collide every time
         # Two values that both change the state: setting the one it has keeps its ETag.
         values = [v for v in (a, b, c) if v != state][:2]
-        barrier = threading.Barrier(2)
-        answers: list[Any] = [None, None]
-
-        def put(i: int, tag: str | None = current) -> None:
-            barrier.wait()
-            answers[i] = _put(sb, resource, values[i], if_match=tag)
-
-        threads = [threading.Thread(target=put, args=(i,)) for i in (0, 1)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        answers = _race_puts(sb, resource, values, current)
         statuses = [r.status_code for r in answers]
         assert sorted(statuses) == [200, 412], [r.get_json() for r in answers]
         won, lost = statuses.index(200), statuses.index(412)
@@ -411,3 +400,20 @@ def test_two_puts_with_one_if_match_at_once_one_wins(sandbox, resource):
         assert resource.state(sb) == resource.shown(values[won])
         current, state = answers[won].headers["ETag"], values[won]
         assert _read_etag(sb, resource) in (None, current)
+
+
+def _race_puts(sb, resource: Resource, values: list, if_match: str | None) -> list:
+    """PUTs of ``values`` at once, each with ``if_match``: their answers."""
+    barrier = threading.Barrier(len(values))
+    answers: list[Any] = [None] * len(values)
+
+    def put(i: int) -> None:
+        barrier.wait()
+        answers[i] = _put(sb, resource, values[i], if_match=if_match)
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(len(values))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from . import errors
-from .preconditions import IfMatch, check, etag_of
 from .db import Tx
+from .preconditions import IfMatch, check, etag_of
 from .schema import sandbox
 
 # Days in the sandbox are days in China and Macau (Asia/Shanghai, Asia/Macau: UTC+8,
