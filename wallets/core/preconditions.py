@@ -39,7 +39,9 @@ class IfMatch:
             return
         if etag is None:
             raise errors.DomainError(errors.ETAG_MISMATCH, f"{what} does not exist yet")
-        raise errors.DomainError(errors.ETAG_MISMATCH, f"{what} is at {etag}", etag=etag)
+        raise errors.DomainError(
+            errors.ETAG_MISMATCH, f"{what} changed: its current ETag is {etag}", etag=etag
+        )
 
 
 def check(if_match: IfMatch | None, etag: str | None, what: str) -> None:
