@@ -1,7 +1,7 @@
 """The OpenAPI document says what the API really does, so that client
 generators and Swagger UI can use it as it is (docs/api.md): errors are RFC 9457
 problems under application/problem+json, every write takes an Idempotency-Key,
-the wallet updates take If-Match, every operation has an operationId, the
+the writes that update a resource take If-Match, every operation has an operationId, the
 response headers the sandbox sends are declared, and request bodies have
 examples that work on the demo.
 
@@ -99,10 +99,11 @@ def _if_match_parameter(required: bool) -> dict[str, Any]:
         "in": "header",
         "required": required,
         "description": (
-            "The wallet's ETag as you read it, `*` for any current version, or a "
-            "list of ETags of which one must match (strong comparison: a weak "
-            "`W/` tag never matches). Otherwise `412 etag_mismatch`; a malformed "
-            f"header is `400 bad_request`. {when}"
+            "The resource's ETag as you read it (its GET's `ETag`, or the answer's "
+            "of your last write of it), `*` for any current version, or a list "
+            "of ETags of which one must match (strong comparison: a weak `W/` tag "
+            "never matches). Otherwise `412 etag_mismatch`, and nothing changes; "
+            f"a malformed header is `400 bad_request`. {when}"
         ),
         "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
         "example": '"w2v1"',

@@ -35,15 +35,17 @@ def write(
     status: int = 201,
     present: Callable[[Tx, Any], Any] | None = None,
     after: Callable[[Any], None] | None = None,
-    headers: Callable[[Any], dict[str, str]] | None = None,
+    headers: Callable[[Tx, Any], dict[str, str]] | None = None,
     stored: Callable[[Any], Any] | None = None,
 ) -> Response:
     """Run ``use_case`` as the request's one write transaction and answer with
     ``schema`` dumped from its (presented) result (``schema`` None: ``present``
     builds the response document itself). ``after`` runs with the result
     once it is committed (not on a replay): for work that must not hold the
-    transaction open, such as an export job. ``headers`` gives response headers
-    from the result (a wallet's ETag). ``stored`` gives what a replay with the
+    transaction open, such as an export job. ``headers(tx, result)`` gives
+    response headers of the answer's own (a resource's ETag), in the write's
+    transaction: they are stored with the answer, and a replay sends them as
+    the first answer did. ``stored`` gives what a replay with the
     same Idempotency-Key answers instead of the whole document (a new key's
     secret is left out)."""
     out = _instance(schema) if isinstance(schema, type) else schema
@@ -63,6 +65,7 @@ def write(
         status=status,
         render=render,
         stored=stored,
+        headers=headers,
         policy=services.Policy(
             checkpoint_hours=cfg.checkpoint_hours,
             signing_key_path=cfg.signing_key_path,
@@ -70,17 +73,19 @@ def write(
         ),
     )
     if outcome.replayed:
-        response = Response(outcome.body, outcome.status, mimetype="application/json")
+        response = Response(
+            outcome.body, outcome.status, mimetype="application/json", headers=outcome.headers
+        )
         response.headers["Idempotent-Replayed"] = "true"
         return response
     # ``result`` is None when a first attempt's COMMIT was applied though its
-    # connection died: the stored answer is sent, without what needs the result
-    # (an export job so committed stays queued; the ETag is left out).
-    done = outcome.result is not None
-    if after is not None and done:
+    # connection died: the stored answer is sent, with its stored headers,
+    # without what needs the result (an export job so committed stays queued).
+    if after is not None and outcome.result is not None:
         after(outcome.result)
-    extra = headers(outcome.result) if headers is not None and done else {}
-    return Response(outcome.body, outcome.status, mimetype="application/json", headers=extra)
+    return Response(
+        outcome.body, outcome.status, mimetype="application/json", headers=outcome.headers
+    )
 
 
 @cache

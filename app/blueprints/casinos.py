@@ -8,6 +8,7 @@ from wallets.retail import anonymity
 
 from .. import converters, present
 from ..auth import current_principal, roles
+from ..openapi import takes_if_match
 from ..schemas.casinos import (
     BeneficiariesBody,
     BuyInBody,
@@ -38,7 +39,7 @@ from ..schemas.casinos import (
 from ..schemas.common import IdPageArgs, PageArgs, page_of
 from ..state import settings
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, int_cursor, problems
 
 blp = Blueprint(
     "casinos",
@@ -54,6 +55,17 @@ GamingDayPage = page_of(GamingDayReportOut, "GamingDayPage")
 PromoterPage = page_of(PromoterOut, "PromoterPage")
 CreditLinePage = page_of(CreditLineOut, "CreditLinePage")
 READERS = ("admin", "auditor", "merchant", "supervisor")
+CASINO_ETAG = etag_header("casino")
+PROMOTER_ETAG = etag_header("promoter")
+CREDIT_LINE_ETAG = etag_header("credit line")
+
+
+def _casino_etag(tx, c: model.Casino) -> dict[str, str]:
+    return {"ETag": registry.etag(c)}
+
+
+def _promoter_etag(tx, p: promoters.Promoter) -> dict[str, str]:
+    return {"ETag": promoters.etag(p)}
 
 
 def _casino(tx, c: model.Casino) -> dict:
@@ -94,7 +106,7 @@ def _gaming_day(text: str, field: str = "date") -> dt.date:
 
 @blp.route("", methods=["POST"])
 @blp.arguments(CasinoCreate())
-@blp.response(201, CasinoOut)
+@blp.response(201, CasinoOut, headers=CASINO_ETAG)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin")
 def register_casino(body):
@@ -120,6 +132,7 @@ def register_casino(body):
         ),
         CasinoOut,
         present=_casino,
+        headers=_casino_etag,
     )
 
 
@@ -139,50 +152,71 @@ def list_casinos(args):
 
 
 @blp.route("/<ref>", methods=["GET"])
-@blp.response(200, CasinoOut)
+@blp.response(200, CasinoOut, headers=CASINO_ETAG)
 @problems(blp, 404)
 @roles(*READERS)
 def get_casino(ref):
-    """One casino: its wallets, float, chips out with players and supervisors."""
-    return read(lambda tx: _casino(tx, registry.get(tx, ref, current_principal())))
+    """One casino: its wallets, float, chips out with players and supervisors.
+    Its `ETag` versions its registration as stored (beneficiaries, chips
+    approved, ...), not its figures."""
+
+    def run(tx):
+        c = registry.get(tx, ref, current_principal())
+        return _casino(tx, c), registry.etag(c)
+
+    document, etag = read(run)
+    return document, 200, {"ETag": etag}
 
 
 @blp.route("/<ref>/beneficiaries", methods=["PUT"])
 @blp.arguments(BeneficiariesBody())
-@blp.response(200, CasinoOut)
-@problems(blp, *WRITE_PROBLEMS)
+@blp.response(200, CasinoOut, headers=CASINO_ETAG)
+@problems(blp, *WRITE_PROBLEMS, 412)
+@takes_if_match(required=False)
 @roles("admin")
 def set_beneficiaries(body, ref):
     """Replace the casino's beneficiaries (the wallet each contribution is paid
     to; one not named goes to the treasury wallet), from the next close on: a
     beneficiary's wallet frozen or closed is changed so. Authorized as the
-    casino's registration."""
+    casino's registration. `If-Match` is optional: when sent, it must match the
+    casino's ETag."""
+    precondition = if_match()
     return write(
-        lambda tx: registry.set_beneficiaries(tx, ref, current_principal(), body["beneficiaries"]),
+        lambda tx: registry.set_beneficiaries(
+            tx, ref, current_principal(), body["beneficiaries"], if_match=precondition
+        ),
         CasinoOut,
         present=_casino,
         status=200,
+        headers=_casino_etag,
     )
 
 
 @blp.route("/<ref>/promoters/<licence>/wallet", methods=["PUT"])
 @blp.arguments(PromoterWalletBody())
-@blp.response(200, PromoterOut)
-@problems(blp, *WRITE_PROBLEMS)
+@blp.response(200, PromoterOut, headers=PROMOTER_ETAG)
+@problems(blp, *WRITE_PROBLEMS, 412)
+@takes_if_match(required=False)
 @roles("admin", "supervisor")
 def set_promoter_wallet(body, ref, licence):
     """Change the wallet the promoter's commissions are paid to (active, class
-    1 or 2), from the next close on. Authorized as the promoter's registration."""
+    1 or 2), from the next close on. Authorized as the promoter's registration.
+    `If-Match` is optional: when sent, it must match the promoter's ETag (the
+    answer of its registration or of its last change; no GET reads one promoter)."""
+    precondition = if_match()
     return write(
-        lambda tx: promoters.set_wallet(tx, ref, current_principal(), licence, body["wallet"]),
+        lambda tx: promoters.set_wallet(
+            tx, ref, current_principal(), licence, body["wallet"], if_match=precondition
+        ),
         PromoterOut,
         status=200,
+        headers=_promoter_etag,
     )
 
 
 @blp.route("/<ref>/promoters", methods=["POST"])
 @blp.arguments(PromoterCreate())
-@blp.response(201, PromoterOut)
+@blp.response(201, PromoterOut, headers=PROMOTER_ETAG)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "supervisor")
 def register_promoter(body, ref):
@@ -201,6 +235,7 @@ def register_promoter(body, ref):
             commission_rate=body["commission_rate"],
         ),
         PromoterOut,
+        headers=_promoter_etag,
     )
 
 
@@ -222,7 +257,7 @@ def list_promoters(args, ref):
 
 @blp.route("/<ref>/promoters/<licence>/players", methods=["POST"])
 @blp.arguments(PromoterPlayerBody())
-@blp.response(201, PromoterOut)
+@blp.response(201, PromoterOut, headers=PROMOTER_ETAG)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "merchant", "supervisor")
 def attach_promoter_player(body, ref, licence):
@@ -231,6 +266,7 @@ def attach_promoter_player(body, ref, licence):
     return write(
         lambda tx: promoters.attach(tx, ref, current_principal(), licence, body["player"]),
         PromoterOut,
+        headers=_promoter_etag,
     )
 
 
@@ -244,16 +280,24 @@ def _movement(tx, m: credit.CreditMovement) -> dict:
 
 @blp.route("/<ref>/credit-lines/<int:wallet_id>", methods=["PUT"])
 @blp.arguments(CreditLineBody())
-@blp.response(200, CreditLineOut)
-@problems(blp, *WRITE_PROBLEMS)
+@blp.response(200, CreditLineOut, headers=CREDIT_LINE_ETAG)
+@problems(blp, *WRITE_PROBLEMS, 412)
+@takes_if_match(required=False)
 @roles("admin", "merchant")
 def set_credit_line(body, ref, wallet_id):
     """Grant a player gaming credit at this casino (Law 7/2024: only a
-    concessionaire grants it), or change its limit."""
+    concessionaire grants it), or change its limit. `If-Match` is optional:
+    when sent, it must match the line's ETag (the answer of its last change; no
+    GET reads one line), and `*` only an existing line. The ETag versions the
+    limit, not what is outstanding."""
+    precondition = if_match()
     return write(
-        lambda tx: credit.set_line(tx, ref, current_principal(), wallet_id, body["limit"]),
+        lambda tx: credit.set_line(
+            tx, ref, current_principal(), wallet_id, body["limit"], if_match=precondition
+        ),
         CreditLineOut,
         status=200,
+        headers=lambda tx, line: {"ETag": credit.etag(line)},
     )
 
 
@@ -341,21 +385,25 @@ def hand_over_chips(body, ref):
 
 @blp.route("/<ref>/chips-approval", methods=["PUT"])
 @blp.arguments(ChipsApprovalBody())
-@blp.response(200, CasinoOut)
-@problems(blp, *WRITE_PROBLEMS)
+@blp.response(200, CasinoOut, headers=CASINO_ETAG)
+@problems(blp, *WRITE_PROBLEMS, 412)
+@takes_if_match(required=False)
 @roles("admin", "supervisor")
 def set_chips_approval(body, ref):
     """Record the chips in circulation DICJ approved for the casino (Law 7/2022;
     null: none). From then on a buy-in that would put more chips with players is
     refused `chips_in_circulation_exceeded`; the close checks the day's end
-    against it and reports the coverage of the chips in circulation."""
+    against it and reports the coverage of the chips in circulation. `If-Match`
+    is optional: when sent, it must match the casino's ETag."""
+    precondition = if_match()
     return write(
         lambda tx: registry.set_chips_approved(
-            tx, ref, current_principal(), body["chips_approved"]
+            tx, ref, current_principal(), body["chips_approved"], if_match=precondition
         ),
         CasinoOut,
         present=_casino,
         status=200,
+        headers=_casino_etag,
     )
 
 

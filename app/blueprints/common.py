@@ -10,7 +10,7 @@ from flask import g, request
 from webargs.flaskparser import FlaskParser
 
 from wallets.core import errors
-from wallets.retail.wallet import IfMatch
+from wallets.core.preconditions import IfMatch
 
 from .. import openapi
 
@@ -99,6 +99,16 @@ def int_cursor(after: str | None) -> int | None:
 # takes "*" or a list of them (empty list elements are allowed, section 5.6.1).
 _ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
 _IF_MATCH_LIST = re.compile(rf"[ \t]*(?:{_ENTITY_TAG})?(?:[ \t]*,[ \t]*(?:{_ENTITY_TAG})?)*[ \t]*")
+
+
+def etag_header(what: str) -> dict[str, dict]:
+    """The documented ``ETag`` of an answer that shows ``what`` (docs/api.md "ETags")."""
+    return {
+        "ETag": {
+            "description": f"The {what}'s version: send it back as If-Match to update it",
+            "schema": {"type": "string"},
+        }
+    }
 
 
 def if_match() -> IfMatch | None:

@@ -8,6 +8,7 @@ from wallets.tier1 import operators as ops
 
 from .. import present
 from ..auth import current_principal, roles
+from ..openapi import takes_if_match
 from ..schemas.common import AmountBody, PageArgs, page_of
 from ..schemas.operators import (
     ClassLimitsOut,
@@ -18,7 +19,7 @@ from ..schemas.operators import (
 )
 from ..schemas.transfers import TransferOut
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, Blueprint, problems
+from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, problems
 
 blp = Blueprint(
     "operators",
@@ -28,11 +29,13 @@ blp = Blueprint(
 )
 
 OperatorPage = page_of(OperatorOut, "OperatorPage")
+OPERATOR_ETAG = etag_header("operator")
+LIMITS_ETAG = etag_header("operator's limits")
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(OperatorCreate())
-@blp.response(201, OperatorOut)
+@blp.response(201, OperatorOut, headers=OPERATOR_ETAG)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin", "central_bank")
 def create_operator(body):
@@ -41,6 +44,7 @@ def create_operator(body):
         lambda tx: ops.create(tx, body["code"], body["name"]),
         OperatorOut,
         present=present.operator,
+        headers=lambda tx, op: {"ETag": ops.etag(tx, op)},
     )
 
 
@@ -62,12 +66,19 @@ def list_operators(args):
 
 
 @blp.route("/<code>", methods=["GET"])
-@blp.response(200, OperatorOut)
+@blp.response(200, OperatorOut, headers=OPERATOR_ETAG)
 @problems(blp, 404)
 @roles("admin", "central_bank", "auditor", "operator")
 def get_operator(code):
-    """One operator: free reserve, tier-1 position, vault and wallets' total."""
-    return read(lambda tx: present.operator(tx, ops.get(tx, code, current_principal())))
+    """One operator: free reserve, tier-1 position, vault and wallets' total.
+    Its `ETag` versions what is set of it (its net debit cap), not its figures."""
+
+    def run(tx):
+        op = ops.get(tx, code, current_principal())
+        return present.operator(tx, op), ops.etag(tx, op)
+
+    document, etag = read(run)
+    return document, 200, {"ETag": etag}
 
 
 @blp.route("/<code>/reserve-deposits", methods=["POST"])
@@ -136,28 +147,46 @@ def _operator_limits(tx, op) -> dict:
 
 
 @blp.route("/<code>/limits", methods=["GET"])
-@blp.response(200, OperatorLimitsOut)
+@blp.response(200, OperatorLimitsOut, headers=LIMITS_ETAG)
 @problems(blp, 404)
 @roles("admin", "central_bank", "auditor", "operator")
 def get_limits(code):
-    """Wallet-class limits at this operator: the profile's and the effective ones."""
-    return read(lambda tx: _operator_limits(tx, ops.get(tx, code, current_principal())))
+    """Wallet-class limits at this operator: the profile's and the effective ones.
+    Its `ETag` is the one a `PUT` of any class's limits takes as `If-Match`."""
+
+    def run(tx):
+        op = ops.get(tx, code, current_principal())
+        return _operator_limits(tx, op), limits.etag(tx, op)
+
+    document, etag = read(run)
+    return document, 200, {"ETag": etag}
 
 
 @blp.route("/<code>/limits/<int:wallet_class>", methods=["PUT"])
 @blp.arguments(LimitsBody())
-@blp.response(200, ClassLimitsOut)
-@problems(blp, *WRITE_PROBLEMS)
+@blp.response(200, ClassLimitsOut, headers=LIMITS_ETAG)
+@problems(blp, *WRITE_PROBLEMS, 412)
+@takes_if_match(required=False)
 @roles("admin", "operator")
 def set_limits(body, code, wallet_class):
     """Set the operator's own limits for one wallet class: each at most the
-    profile's (null: the profile's). They apply to its wallets from now on."""
+    profile's (null: the profile's). They apply to its wallets from now on.
+    `If-Match` is optional: when sent, it must match the ETag of the operator's
+    limits (all classes', as `GET .../limits` gives it); the answer has the new one."""
     if wallet_class not in (1, 2, 3, 4):
         raise errors.DomainError(errors.NOT_FOUND_CODE, f"no wallet class {wallet_class}")
+    precondition = if_match()
 
     def run(tx):
         op = ops.get(tx, code, current_principal())
-        limits.set_operator_limits(tx, op.id, wallet_class, limits.Limits(**body))
+        limits.set_operator_limits(
+            tx, op.id, wallet_class, limits.Limits(**body), if_match=precondition
+        )
         return _class_limits(tx, op, wallet_class)
 
-    return write(run, ClassLimitsOut, status=200)
+    return write(
+        run,
+        ClassLimitsOut,
+        status=200,
+        headers=lambda tx, _: {"ETag": limits.etag(tx, ops.get(tx, code, current_principal()))},
+    )

@@ -6,6 +6,7 @@ from wallets.services import sandbox
 
 from .. import present
 from ..auth import roles
+from ..openapi import takes_if_match
 from ..schemas.common import page_of
 from ..schemas.sandbox import (
     ClockAdvance,
@@ -18,7 +19,7 @@ from ..schemas.sandbox import (
     KeyRevokedOut,
 )
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, int_cursor, problems
 
 blp = Blueprint(
     "sandbox", __name__, url_prefix="/v1", description="The sandbox: its clock and API keys"
@@ -28,37 +29,51 @@ KeyPage = page_of(KeyListOut, "KeyPage")
 ALL_ROLES = ("admin", "central_bank", "operator", "merchant", "supervisor", "auditor")
 
 
+CLOCK_ETAG = etag_header("clock")
+
+
 def _clock(tx, state: clock.ClockState) -> dict:
     return sandbox.clock_document(state)
 
 
+def _clock_etag(tx, _state: clock.ClockState) -> dict[str, str]:
+    return {"ETag": clock.etag(tx)}
+
+
 @blp.route("/sandbox/clock", methods=["GET"])
-@blp.response(200, ClockOut)
+@blp.response(200, ClockOut, headers=CLOCK_ETAG)
 @problems(blp)
 @roles(*ALL_ROLES)
 def get_clock():
-    """The sandbox time that every timestamp and day boundary comes from."""
-    return read(lambda tx: _clock(tx, clock.state(tx)))
+    """The sandbox time that every timestamp and day boundary comes from. Its
+    `ETag` versions the clock's setting (fixed there, or running from there),
+    not the `now` of a running clock."""
+    document, etag = read(lambda tx: (_clock(tx, clock.state(tx)), clock.etag(tx)))
+    return document, 200, {"ETag": etag}
 
 
 @blp.route("/sandbox/clock", methods=["PUT"])
 @blp.arguments(ClockSet())
-@blp.response(200, ClockOut)
-@problems(blp, *WRITE_PROBLEMS)
+@blp.response(200, ClockOut, headers=CLOCK_ETAG)
+@problems(blp, *WRITE_PROBLEMS, 412)
+@takes_if_match(required=False)
 @roles("admin")
 def set_clock(body):
-    """Set the sandbox time. `fixed: true` (default) stops it there; `false` lets it run on from there."""
+    """Set the sandbox time. `fixed: true` (default) stops it there; `false` lets it run on from there.
+    `If-Match` is optional: when sent, it must match the clock's ETag."""
+    precondition = if_match()
     return write(
-        lambda tx: sandbox.set_clock(tx, body["now"], body["fixed"]),
+        lambda tx: sandbox.set_clock(tx, body["now"], body["fixed"], if_match=precondition),
         ClockOut,
         status=200,
         present=_clock,
+        headers=_clock_etag,
     )
 
 
 @blp.route("/sandbox/clock/advance", methods=["POST"])
 @blp.arguments(ClockAdvance())
-@blp.response(200, ClockOut)
+@blp.response(200, ClockOut, headers=CLOCK_ETAG)
 @problems(blp, *WRITE_PROBLEMS)
 @roles("admin")
 def advance_clock(body):
@@ -68,6 +83,7 @@ def advance_clock(body):
         ClockOut,
         status=200,
         present=_clock,
+        headers=_clock_etag,
     )
 
 

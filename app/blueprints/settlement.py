@@ -10,6 +10,7 @@ from wallets.tier1 import settlement
 
 from .. import present
 from ..auth import current_principal, roles
+from ..openapi import takes_if_match
 from ..schemas.common import IdPageArgs, page_of
 from ..schemas.operators import OperatorOut
 from ..schemas.settlement import (
@@ -21,7 +22,7 @@ from ..schemas.settlement import (
     WindowOut,
 )
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, Blueprint, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, int_cursor, problems
 
 blp = Blueprint(
     "settlement",
@@ -32,28 +33,36 @@ blp = Blueprint(
 
 WindowPage = page_of(WindowOut, "WindowPage")
 READERS = ("admin", "central_bank", "auditor")
+SETTINGS_ETAG = etag_header("settlement settings")
 
 
 @blp.route("/settings", methods=["GET"])
-@blp.response(200, SettlementSettingsOut)
+@blp.response(200, SettlementSettingsOut, headers=SETTINGS_ETAG)
 @problems(blp)
 @roles(*READERS, "operator")
 def get_settings():
     """The settlement model and its settings."""
-    return read(settlement.settings)
+    found = read(settlement.settings)
+    return found, 200, {"ETag": settlement.settings_etag(found)}
 
 
 @blp.route("/settings", methods=["PUT"])
 @blp.arguments(SettlementSettingsBody())
-@blp.response(200, SettlementSettingsOut)
-@problems(blp, *WRITE_PROBLEMS)
+@blp.response(200, SettlementSettingsOut, headers=SETTINGS_ETAG)
+@problems(blp, *WRITE_PROBLEMS, 412)
+@takes_if_match(required=False)
 @roles("admin", "central_bank")
 def update_settings(body):
     """Choose the model (`gross` or `deferred_net`; back to gross only while the
     open window has no transfers), the default NDC ratio, the alert percentage
-    and the daily cut-off (UTC+8, null for none)."""
+    and the daily cut-off (UTC+8, null for none). `If-Match` is optional: when
+    sent, it must match the settings' ETag."""
+    precondition = if_match()
     return write(
-        lambda tx: settlement.update_settings(tx, **body), SettlementSettingsOut, status=200
+        lambda tx: settlement.update_settings(tx, **body, if_match=precondition),
+        SettlementSettingsOut,
+        status=200,
+        headers=lambda tx, found: {"ETag": settlement.settings_etag(found)},
     )
 
 
@@ -132,15 +141,25 @@ def get_report(args, window_id):
 
 @blp.route("/operators/<code>/net-debit-cap", methods=["PUT"])
 @blp.arguments(NetDebitCapBody())
-@blp.response(200, OperatorOut)
-@problems(blp, *WRITE_PROBLEMS)
+@blp.response(200, OperatorOut, headers=etag_header("operator"))
+@problems(blp, *WRITE_PROBLEMS, 412)
+@takes_if_match(required=False)
 @roles("admin", "central_bank")
 def set_net_debit_cap(body, code):
-    """Set the operator's net debit cap (null: its free reserve x the NDC ratio)."""
+    """Set the operator's net debit cap (null: its free reserve x the NDC ratio).
+    `If-Match` is optional: when sent, it must match the operator's ETag
+    (`GET /v1/operators/{code}`)."""
+    precondition = if_match()
 
     def run(tx):
         op = ops.get(tx, code, current_principal())
-        ops.set_net_debit_cap(tx, op, body["net_debit_cap"])
-        return present.operator(tx, op)
+        ops.set_net_debit_cap(tx, op, body["net_debit_cap"], if_match=precondition)
+        return op
 
-    return write(run, OperatorOut, status=200)
+    return write(
+        run,
+        OperatorOut,
+        status=200,
+        present=present.operator,
+        headers=lambda tx, op: {"ETag": ops.etag(tx, op)},
+    )

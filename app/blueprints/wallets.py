@@ -25,7 +25,7 @@ from ..schemas.wallets import (
 )
 from ..state import settings
 from ..writes import read, write
-from .common import WRITE_PROBLEMS, Blueprint, if_match, int_cursor, problems
+from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, int_cursor, problems
 
 blp = Blueprint(
     "wallets",
@@ -35,15 +35,10 @@ blp = Blueprint(
 )
 
 WalletPage = page_of(WalletOut, "WalletPage")
-ETAG_HEADER = {
-    "ETag": {
-        "description": "The wallet's version: send it back as If-Match to update",
-        "schema": {"type": "string"},
-    }
-}
+ETAG_HEADER = etag_header("wallet")
 
 
-def _etag(w: wl.Wallet) -> dict[str, str]:
+def _etag(tx, w: wl.Wallet) -> dict[str, str]:
     return {"ETag": w.etag}
 
 
@@ -116,7 +111,7 @@ def get_wallet(wallet_id):
     w = read(
         lambda tx: _shown(tx, wl.with_subwallets(tx, wl.get(tx, wallet_id, current_principal())))
     )
-    return w, 200, _etag(w)
+    return w, 200, {"ETag": w.etag}
 
 
 @blp.route("/<int:wallet_id>", methods=["PATCH"])

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from ..core import errors, outbox
 from ..core.clock import gaming_day_of
 from ..core.db import Tx, Upsert, inserted_id
+from ..core.preconditions import IfMatch, check, etag_of
 from ..core.principal import Principal
 from ..core.schema import credit_lines, credit_movements
 from ..ledger.journal import PostedTransfer
@@ -95,15 +96,38 @@ _SET_LINE = Upsert(
 )
 
 
-def set_line(tx: Tx, ref: str, actor: Principal, wallet_id: int, limit: int) -> CreditLine:
-    """Grant (or change) a player's credit line at the casino."""
+def set_line(
+    tx: Tx,
+    ref: str,
+    actor: Principal,
+    wallet_id: int,
+    limit: int,
+    *,
+    if_match: IfMatch | None = None,
+) -> CreditLine:
+    """Grant (or change) a player's credit line at the casino. With
+    ``if_match``, only while the line exists at one of its ETags (412)."""
     c, _ = cage.for_cage(tx, ref, actor)
     player = cage.player_wallet(tx, wallet_id)
+    current = _line(tx, c, player.id, lock=True)
+    check(
+        if_match,
+        etag(current) if current is not None else None,
+        f"wallet {player.id}'s credit line at {c.ref}",
+    )
     tx.run(_SET_LINE, casino_id=c.id, wallet_id=player.id, credit_limit=limit, now=tx.now())
     line = _line(tx, c, player.id)
     assert line is not None
     outbox.emit(tx, outbox.Event("credit_line.set", line_document(line), casino_ref=c.ref))
     return line
+
+
+def etag(line: CreditLine) -> str:
+    """The credit line's ETag: of its limit, which its writes set; not of what
+    is outstanding, which draws and repayments move."""
+    return etag_of(
+        "credit-line", {"casino": line.casino_ref, "player": line.wallet_id, "limit": line.limit}
+    )
 
 
 def line_document(line: CreditLine) -> dict[str, object]:

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from ..core import errors, outbox
 from ..core.db import Tx, Upsert
+from ..core.preconditions import IfMatch, check, etag_of
 from ..core.principal import ADMIN, MERCHANT, SUPERVISOR, Principal
 from ..core.schema import casino_player_days, casinos, promoter_players, promoters
 from ..ledger.money import apply_rate, format_amount, format_rate
@@ -191,16 +192,26 @@ def _payee(tx: Tx, c: Casino, wallet_id: int) -> wl.Wallet:
     return wallet
 
 
-def set_wallet(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int) -> Promoter:
+def set_wallet(
+    tx: Tx,
+    ref: str,
+    actor: Principal,
+    licence: str,
+    wallet_id: int,
+    *,
+    if_match: IfMatch | None = None,
+) -> Promoter:
     """Change the wallet the promoter's commissions are paid to (from the next
     close on). Authorized as its registration: the admin and the casino's
-    supervisors (DICJ)."""
+    supervisors (DICJ). With ``if_match``, only while the promoter is at one
+    of its ETags (412)."""
     if actor.role not in (ADMIN, SUPERVISOR):
         raise errors.DomainError(
             errors.FORBIDDEN_ROLE, f"a {actor.role} does not change a promoter's wallet"
         )
-    p = get(tx, ref, actor, licence)
     c = registry.get(tx, ref, actor)
+    p = _locked(tx, c, get(tx, ref, actor, licence).id)
+    check(if_match, etag(p), f"promoter {licence} at {ref}")
     wallet = _payee(tx, c, wallet_id)
     tx.conn.execute(promoters.update().where(promoters.c.id == p.id).values(wallet_id=wallet.id))
     return _emitted(tx, "promoter.updated", _get(tx, c, p.id))
@@ -211,7 +222,7 @@ def attach(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int) -> 
     if actor.role not in (ADMIN, MERCHANT, SUPERVISOR):
         raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not attach players")
     c = registry.get(tx, ref, actor)
-    p = get(tx, ref, actor, licence)
+    p = _locked(tx, c, get(tx, ref, actor, licence).id)  # a change of its wallet waits
     player = wl.find(tx, wallet_id)
     if player is None:
         raise errors.DomainError(errors.WALLET_NOT_FOUND, f"no wallet {wallet_id}", field="player")
@@ -235,6 +246,21 @@ def attach(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int) -> 
         )
     found = _get(tx, c, p.id)
     return _emitted(tx, "promoter.updated", found) if attached else found
+
+
+def etag(p: Promoter) -> str:
+    """The promoter's ETag: of all of it, as its answers render it (its
+    wallet, rate, players)."""
+    return etag_of("promoter", document(p))
+
+
+def _locked(tx: Tx, c: Casino, promoter_id: int) -> Promoter:
+    """The promoter as it is now, its row locked until the transaction ends (a
+    SQLite writer holds the one write lock already): its changes take turns."""
+    tx.conn.execute(
+        sa.select(promoters.c.id).where(promoters.c.id == promoter_id).with_for_update()
+    )
+    return _get(tx, c, promoter_id)
 
 
 def get(tx: Tx, ref: str, actor: Principal, licence: str) -> Promoter:

@@ -5,7 +5,7 @@ listing casinos in a caller's scope; the figures a casino's page shows."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from typing import cast
 
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ..core import errors, outbox
 from ..core.db import Tx, inserted_id
+from ..core.preconditions import IfMatch, check, etag_of
 from ..core.principal import ADMIN, CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
 from ..core.schema import (
     accounts,
@@ -245,14 +246,22 @@ def _check_beneficiaries(tx: Tx, beneficiaries: dict[str, int], merchant_id: int
             raise _invalid("beneficiaries", f"{name}: must not be the casino's own wallet")
 
 
-def set_beneficiaries(tx: Tx, ref: str, actor: Principal, beneficiaries: dict[str, int]) -> Casino:
+def set_beneficiaries(
+    tx: Tx,
+    ref: str,
+    actor: Principal,
+    beneficiaries: dict[str, int],
+    *,
+    if_match: IfMatch | None = None,
+) -> Casino:
     """Replace the casino's beneficiaries (contribution name -> wallet; one not
-    named is paid to the treasury). Only the admin, who registers casinos."""
+    named is paid to the treasury). Only the admin, who registers casinos.
+    With ``if_match``, only while the casino is at one of its ETags (412)."""
     if actor.role != ADMIN:
         raise errors.DomainError(
             errors.FORBIDDEN_ROLE, f"a {actor.role} does not change a casino's beneficiaries"
         )
-    c = get(tx, ref, actor)
+    c = _locked(tx, get(tx, ref, actor), if_match)
     _check_beneficiaries(tx, beneficiaries, c.merchant_wallet_id)
     tx.conn.execute(
         casinos.update()
@@ -292,16 +301,37 @@ def _add_supervisor(tx: Tx, key_id: int, ref: str) -> None:
     tx.conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(casino_ref=scope))
 
 
-def set_chips_approved(tx: Tx, ref: str, actor: Principal, approved: int | None) -> Casino:
+def set_chips_approved(
+    tx: Tx, ref: str, actor: Principal, approved: int | None, *, if_match: IfMatch | None = None
+) -> Casino:
     """Record the chips in circulation DICJ approved for the casino (Law 7/2022);
-    None: no approved figure. Only the admin and the casino's supervisors (DICJ)."""
+    None: no approved figure. Only the admin and the casino's supervisors (DICJ).
+    With ``if_match``, only while the casino is at one of its ETags (412)."""
     if actor.role not in (ADMIN, SUPERVISOR):
         raise errors.DomainError(
             errors.FORBIDDEN_ROLE, f"a {actor.role} does not approve chips in circulation"
         )
-    c = get(tx, ref, actor)
+    c = _locked(tx, get(tx, ref, actor), if_match)
     tx.conn.execute(casinos.update().where(casinos.c.id == c.id).values(chips_approved=approved))
     return _updated(tx, c)
+
+
+def etag(c: Casino) -> str:
+    """The casino's ETag: of its registration as stored (its wallets, float,
+    beneficiaries, chips approved, ...), which its writes set; not of its
+    figures (balances, chips with players), which its cage moves."""
+    return etag_of("casino", asdict(c))
+
+
+def _locked(tx: Tx, c: Casino, if_match: IfMatch | None) -> Casino:
+    """The casino as it is now, its row locked until the transaction ends (a
+    SQLite writer holds the one write lock already), checked against
+    ``if_match``: a change of its settings then cannot race another's."""
+    tx.conn.execute(sa.select(casinos.c.id).where(casinos.c.id == c.id).with_for_update())
+    now = find(tx, c.ref)
+    assert now is not None, f"casino {c.ref} exists"
+    check(if_match, etag(now), f"casino {c.ref}")
+    return now
 
 
 def _updated(tx: Tx, before: Casino) -> Casino:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from . import errors
 from .db import Tx
+from .preconditions import IfMatch, check, etag_of
 from .schema import sandbox
 
 # Days in the sandbox are days in China and Macau (Asia/Shanghai, Asia/Macau: UTC+8,
@@ -102,7 +103,22 @@ def state(tx: Tx) -> ClockState:
     return ClockState(now=tx.now(), fixed=tx.sandbox.clock_fixed is not None)
 
 
-def set_clock(tx: Tx, when: datetime, fixed: bool = True) -> ClockState:
+def etag(tx: Tx) -> str:
+    """The clock's ETag: of its setting (the instant it is fixed at, or its
+    offset from wall time when it runs), not of its ``now``, which a running
+    clock moves at every read. Setting or advancing it changes it."""
+    row = tx.sandbox
+    if row.clock_fixed is not None:
+        return etag_of("clock", {"fixed": row.clock_fixed.isoformat()})
+    return etag_of("clock", {"offset_us": row.clock_offset_us})
+
+
+def set_clock(
+    tx: Tx, when: datetime, fixed: bool = True, *, if_match: IfMatch | None = None
+) -> ClockState:
+    """Set the clock; with ``if_match``, only while it is at one of its ETags (412)."""
+    tx.lock_sandbox()
+    check(if_match, etag(tx), "the sandbox clock")
     if when.tzinfo is None:
         raise errors.DomainError(
             errors.VALIDATION_FAILED,

@@ -427,6 +427,7 @@ def _wrap(
 
 
 _SANDBOX = sa.select(schema.sandbox).where(schema.sandbox.c.id == 1)
+_SANDBOX_LOCKED = _SANDBOX.with_for_update()
 
 
 class Tx:
@@ -478,6 +479,14 @@ class Tx:
         if missing:
             mine.update(load(self, missing))
         return {k: cache[k] if k in cache else mine[k] for k in keys if k in cache or k in mine}
+
+    def lock_sandbox(self) -> Any:
+        """The sandbox's row, locked until the transaction ends (PostgreSQL; a
+        SQLite writer holds the one write lock already), as it is now: what a
+        write of its settings checks and changes. The transaction's instant
+        stays the one it read first."""
+        (self._sandbox,) = self.rows(_SANDBOX_LOCKED)
+        return self._sandbox
 
     def forget_clock(self) -> None:
         self._now = None

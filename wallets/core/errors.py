@@ -132,7 +132,7 @@ IF_MATCH_REQUIRED = _code(
     "if_match_required", PRECONDITION_REQUIRED, "Send If-Match with the wallet's ETag"
 )
 ETAG_MISMATCH = _code(
-    "etag_mismatch", PRECONDITION_FAILED, "The wallet changed since you read it (ETag mismatch)"
+    "etag_mismatch", PRECONDITION_FAILED, "The resource changed since you read it (ETag mismatch)"
 )
 OPERATOR_NET_DEBIT_CAP_EXCEEDED = _code(
     "operator_net_debit_cap_exceeded",

@@ -227,6 +227,9 @@ idempotency_keys = sa.Table(
     sa.Column("state", sa.String(12), nullable=False),
     sa.Column("response_status", sa.Integer, nullable=True),
     sa.Column("response_body", sa.Text, nullable=True),
+    # The response's headers of its own (JSON), such as a resource's ETag: a
+    # replay sends them as the first answer did. None: none.
+    sa.Column("response_headers", sa.Text, nullable=True),
     # Wall-clock times: staleness of an in-flight claim is real time, not sandbox time.
     sa.Column("claimed_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("api_key_id", "key"),

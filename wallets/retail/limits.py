@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from ..core import errors, outbox
 from ..core.clock import local_date
 from ..core.db import Tx, Upsert, any_of
+from ..core.preconditions import IfMatch, check, etag_of
 from ..core.schema import holds, operator_limits, wallet_usage
 from ..ledger.money import format_amount
 from ..rules import active_profile
@@ -101,8 +102,21 @@ def effective(tx: Tx, operator_id: int, wallet_class: int) -> Limits:
     return base.lowered_by(override) if override else base
 
 
-def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Limits) -> None:
-    """An operator may set limits below the profile's, never above."""
+def set_operator_limits(
+    tx: Tx,
+    operator_id: int,
+    wallet_class: int,
+    limits: Limits,
+    *,
+    if_match: IfMatch | None = None,
+) -> None:
+    """An operator may set limits below the profile's, never above. With
+    ``if_match``, only while its limits are at one of its ETags (412). Its
+    row is locked first: writes of its limits take their turns."""
+    ops.lock_row(tx, operator_id)
+    if if_match is not None:
+        op = ops.get_by_id(tx, operator_id)
+        check(if_match, etag(tx, op), f"operator {op.code}'s limits")
     base = active_profile(tx).wallet_limits[wallet_class]
     bad = {}
     for name in LIMIT_NAMES:
@@ -136,6 +150,13 @@ def set_operator_limits(tx: Tx, operator_id: int, wallet_class: int, limits: Lim
 
 def _amounts(limits: Limits) -> dict[str, str | None]:
     return {k: None if v is None else format_amount(v) for k, v in limits.as_dict().items()}
+
+
+def etag(tx: Tx, op: ops.Operator) -> str:
+    """The ETag of the operator's limits, every class's, as
+    ``GET /v1/operators/{code}/limits`` renders them: a write of one class's
+    limits changes it, and so does a change of the rule profile's."""
+    return etag_of("limits", limits_document(tx, op))
 
 
 def limits_document(tx: Tx, op: ops.Operator) -> dict:

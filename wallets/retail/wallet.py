@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from ..core import errors, outbox
 from ..core.clock import local_date
 from ..core.db import Tx, any_of, inserted_id
+from ..core.preconditions import IfMatch
 from ..core.principal import OPERATOR, SUPERVISOR, Principal
 from ..core.schema import (
     accounts,
@@ -106,25 +107,6 @@ class Wallet:
     @property
     def etag(self) -> str:
         return f'"w{self.id}v{self.version}"'
-
-
-@dataclass(frozen=True)
-class IfMatch:
-    """A caller's If-Match precondition (RFC 9110 section 13.1.1): it holds when
-    the wallet's current ETag is one of ``tags`` (strong comparison: a weak tag
-    never matches), or for any current wallet when ``any_tag`` (``*``)."""
-
-    tags: frozenset[str] = frozenset()
-    any_tag: bool = False
-
-    def matches(self, etag: str) -> bool:
-        return self.any_tag or etag in self.tags
-
-    def require(self, w: Wallet) -> None:
-        if not self.matches(w.etag):
-            raise errors.DomainError(
-                errors.ETAG_MISMATCH, f"wallet {w.id} is at {w.etag}", etag=w.etag
-            )
 
 
 def wallet_account_code(wallet_id: int, asset: str = ECNY) -> str:
@@ -405,7 +387,7 @@ def change_status(
         raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a supervisor may not {action} a wallet")
     w = _lock(tx, wallet_id, actor)
     if if_match is not None:
-        if_match.require(w)
+        if_match.require(w.etag, f"wallet {w.id}")
     allowed_from, to = TRANSITIONS[action]
     if w.status not in allowed_from:
         raise errors.DomainError(
@@ -488,7 +470,7 @@ def update(
     w = _lock(tx, wallet_id, actor)  # 404 before 428: say nothing of others' wallets
     if if_match is None:
         raise errors.DomainError(errors.IF_MATCH_REQUIRED)
-    if_match.require(w)
+    if_match.require(w.etag, f"wallet {w.id}")
     if w.status == CLOSED:
         raise errors.DomainError(errors.WALLET_CLOSED, f"wallet {w.id} is closed", wallet_id=w.id)
     values: dict = {}

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 import yaml
 
 from ..core import errors, outbox
+from ..core.preconditions import IfMatch, check, etag_of
 from ..core.schema import sandbox
 from ..ledger.money import (
     AmountError,
@@ -712,11 +713,16 @@ def casino_rules(tx: Tx) -> CasinoRules:
     return profile.casino
 
 
-def select_profile(tx: Tx, *, name: str | None = None, document: Any = None) -> Profile:
+def select_profile(
+    tx: Tx, *, name: str | None = None, document: Any = None, if_match: IfMatch | None = None
+) -> Profile:
     """Make a shipped profile (by name) or a document of the caller's the active one.
-    Wallet limits and casino rules apply from the next transfer on."""
+    Wallet limits and casino rules apply from the next transfer on. With
+    ``if_match``, only while the active profile is at one of its ETags (412)."""
     if (name is None) == (document is None):
         raise _invalid("name", "give either the name of a shipped profile or a document")
+    tx.lock_sandbox()
+    check(if_match, etag(active_profile(tx)), "the rule profile")
     if name is not None:
         try:
             profile = load_profile(name)
@@ -742,6 +748,11 @@ def select_profile(tx: Tx, *, name: str | None = None, document: Any = None) -> 
     active = active_profile(tx)
     outbox.emit(tx, outbox.Event("rules.profile_switched", rules_document(active)))
     return active
+
+
+def etag(p: Profile) -> str:
+    """The profile's ETag: of the whole of it, as ``GET /v1/rules`` renders it."""
+    return etag_of("rules", rules_document(p))
 
 
 def rules_document(p: Profile) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -82,6 +82,9 @@ class Outcome:
     body: str
     result: Any = None
     replayed: bool = False
+    # The answer's headers of its own (a resource's ETag), stored with it: a
+    # replay sends the first answer's.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ def execute(
     render: Callable[[Tx, T], Any] | None = None,
     resource: Callable[[T], str | None] | None = None,
     stored: Callable[[Any], Any] | None = None,
+    headers: Callable[[Tx, T], dict[str, str]] | None = None,
     policy: Policy = Policy(),
 ) -> Outcome:
     """Run ``use_case`` for ``command`` in one transaction (module docstring).
@@ -114,7 +118,9 @@ def execute(
     write created or changed for the audit log (default: the document's
     ``id`` or ``code``); ``stored(document)`` is what a replay answers, when
     that must not be the whole answer (a new API key's secret is never
-    stored). A refusal is raised as its :class:`DomainError`."""
+    stored); ``headers(tx, result)`` gives the answer's headers of its own
+    (a resource's ETag, read after the work in its transaction), stored with
+    it for replays. A refusal is raised as its :class:`DomainError`."""
     call = command.call
     key = command.idempotency_key
     key_id = command.actor.key_id if command.actor is not None else None
@@ -143,12 +149,12 @@ def execute(
                         # This request's own first attempt committed (its
                         # connection died before the COMMIT's answer came):
                         # its answer, recorded then; not a replay.
-                        return Outcome(found.status, found.body)
+                        return Outcome(found.status, found.body, headers=found.headers)
                     body = found.body
                     audit_log.record(
                         tx, call, found.status, replayed=True, resource=_resource_in(body)
                     )
-                    return Outcome(found.status, body, replayed=True)
+                    return Outcome(found.status, body, replayed=True, headers=found.headers)
                 claim = found
             deadlines.release_expired_if_due_in(tx)
             offline.settle_due_if_any_in(tx)
@@ -156,13 +162,14 @@ def execute(
             document = render(tx, result) if render is not None else result
             # A newline ends it, as Flask's own JSON answers; a replay sends it as stored.
             body = json.dumps(document, separators=(",", ":")) + "\n"
+            own_headers = headers(tx, result) if headers is not None else {}
             if claim is not None:
                 kept = (
                     body
                     if stored is None
                     else json.dumps(stored(document), separators=(",", ":")) + "\n"
                 )
-                idempotency.complete(tx, claim, status, kept)
+                idempotency.complete(tx, claim, status, kept, own_headers)
             named = resource(result) if resource is not None else _resource_of(document)
             audit_log.record(tx, call, status, resource=named)
             checkpoint_due[0] = (
@@ -170,7 +177,7 @@ def execute(
                 and bool(policy.checkpoint_hours)
                 and checkpoints.is_due(tx, policy.checkpoint_hours)
             )
-            return Outcome(status, body, result)
+            return Outcome(status, body, result, headers=own_headers)
 
         outcome = db.write(work)
     except Exception as exc:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -48,6 +48,8 @@ class Replay:
     # The stored answer is this very request's: an earlier attempt of it
     # committed, though its connection died before saying so (see claim_in).
     own: bool = False
+    # The answer's headers of its own (a resource's ETag), as first sent.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def fingerprint(method: str, path: str, body: object) -> str:
@@ -100,6 +102,7 @@ _COMPLETE = (
         state="completed",
         response_status=sa.bindparam("status"),
         response_body=sa.bindparam("body"),
+        response_headers=sa.bindparam("headers"),
     )
 )
 
@@ -134,7 +137,12 @@ def claim_in(
             "this Idempotency-Key was first used with a different request",
         )
     if row.state == "completed":
-        return Replay(row.response_status, row.response_body, own=row.claimed_at == now)
+        return Replay(
+            row.response_status,
+            row.response_body,
+            own=row.claimed_at == now,
+            headers=json.loads(row.response_headers) if row.response_headers else {},
+        )
     # A claim committed in flight by an older version (module docstring).
     if now - row.claimed_at < stale_after:
         raise errors.DomainError(
@@ -144,6 +152,15 @@ def claim_in(
     return Claim(row.id)
 
 
-def complete(tx: Tx, claim_: Claim, status: int, body: str) -> None:
-    """Store the response in the transaction of the work it describes."""
-    tx.run(_COMPLETE, claim_id=claim_.id, status=status, body=body)
+def complete(
+    tx: Tx, claim_: Claim, status: int, body: str, headers: dict[str, str] | None = None
+) -> None:
+    """Store the response (its body and its headers of its own, if any) in the
+    transaction of the work it describes."""
+    tx.run(
+        _COMPLETE,
+        claim_id=claim_.id,
+        status=status,
+        body=body,
+        headers=json.dumps(headers, sort_keys=True) if headers else None,
+    )

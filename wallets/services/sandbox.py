@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from ..core import clock, errors, outbox
 from ..core.db import Tx
+from ..core.preconditions import IfMatch
 from ..retail import deadlines, offline
 from ..rules import active_profile
 from ..tier1 import settlement
@@ -18,9 +19,12 @@ HOUR, GAMING_DAY, CUTOFF = "hour", "gaming_day", "cutoff"
 QUICK_MOVES = (HOUR, GAMING_DAY, CUTOFF)
 
 
-def set_clock(tx: Tx, now: datetime, fixed: bool) -> clock.ClockState:
-    """Set the sandbox time (``fixed``: stopped there; else running on from there)."""
-    return _move(tx, lambda: clock.set_clock(tx, now, fixed))
+def set_clock(
+    tx: Tx, now: datetime, fixed: bool, *, if_match: IfMatch | None = None
+) -> clock.ClockState:
+    """Set the sandbox time (``fixed``: stopped there; else running on from
+    there); with ``if_match``, only while the clock is at one of its ETags."""
+    return _move(tx, lambda: clock.set_clock(tx, now, fixed, if_match=if_match))
 
 
 def advance_clock(tx: Tx, seconds: int) -> clock.ClockState:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ..core import errors, outbox
 from ..core.db import Tx, inserted_id
+from ..core.preconditions import IfMatch, check, etag_of
 from ..core.principal import Principal
 from ..core.schema import accounts, journal_entries, operators, wallets
 from ..ledger.accounts import ECNY, RESERVE, operator_codes
@@ -116,8 +117,12 @@ def create(tx: Tx, code: str, name: str) -> Operator:
     return op
 
 
-def set_net_debit_cap(tx: Tx, op: Operator, cap: int | None) -> None:
-    """Set the operator's net debit cap (None: its free reserve x the NDC ratio)."""
+def set_net_debit_cap(
+    tx: Tx, op: Operator, cap: int | None, *, if_match: IfMatch | None = None
+) -> None:
+    """Set the operator's net debit cap (None: its free reserve x the NDC ratio);
+    with ``if_match``, only while the operator is at one of its ETags (412)."""
+    check(if_match, etag(tx, op, lock=True), f"operator {op.code}")
     settlement.set_net_debit_cap(tx, op.id, cap)
     outbox.emit(
         tx,
@@ -163,6 +168,30 @@ def get(tx: Tx, code: str, actor: Principal) -> Operator:
     if row is None or not actor.sees_operator(row.id):
         raise errors.DomainError(errors.OPERATOR_NOT_FOUND, f"no operator {code}")
     return _from_row(tx, row)
+
+
+def etag(tx: Tx, op: Operator, *, lock: bool = False) -> str:
+    """The operator's ETag: of what its writes set (its code, name and net
+    debit cap as set), not of its figures, which every payment moves. ``lock``:
+    its row is locked first, until the transaction ends (a write that checks
+    an If-Match against it and then changes the operator or its limits)."""
+    if lock:
+        lock_row(tx, op.id)
+    row = tx.conn.execute(
+        sa.select(operators.c.code, operators.c.name, operators.c.net_debit_cap).where(
+            operators.c.id == op.id
+        )
+    ).one()
+    return etag_of("op", {"code": row.code, "name": row.name, "net_debit_cap": row.net_debit_cap})
+
+
+def lock_row(tx: Tx, operator_id: int) -> None:
+    """Lock the operator's row until the transaction ends (PostgreSQL; a SQLite
+    writer holds the one write lock already): a write that checks an If-Match
+    against the operator or its limits, then changes them."""
+    tx.conn.execute(
+        sa.select(operators.c.id).where(operators.c.id == operator_id).with_for_update()
+    )
 
 
 def get_by_id(tx: Tx, operator_id: int) -> Operator:

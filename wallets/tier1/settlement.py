@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from ..core import errors, outbox
 from ..core.clock import SANDBOX_TZ
 from ..core.db import Tx, inserted_id
+from ..core.preconditions import IfMatch, check, etag_of
 from ..core.schema import (
     accounts,
     journal_entries,
@@ -93,6 +94,11 @@ def settings(tx: Tx) -> Settings:
     )
 
 
+def settings_etag(s: Settings) -> str:
+    """The ETag of the settings, as ``GET /v1/settlement/settings`` renders them."""
+    return etag_of("settlement", s.__dict__)
+
+
 def update_settings(
     tx: Tx,
     *,
@@ -100,8 +106,13 @@ def update_settings(
     ndc_reserve_ratio: str | None = None,
     ndc_alert_percent: str | None = None,
     cutoff: str | None | EllipsisType = ...,
+    if_match: IfMatch | None = None,
 ) -> Settings:
+    """Change the settings given; with ``if_match``, only while they are at one
+    of their ETags (412)."""
+    tx.lock_sandbox()
     before = settings(tx)
+    check(if_match, settings_etag(before), "the settlement settings")
     values: dict = {}
     if ndc_reserve_ratio is not None:
         check_setting(NDC_RESERVE_RATIO, ndc_reserve_ratio)
