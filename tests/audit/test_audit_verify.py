@@ -108,16 +108,20 @@ def test_an_untouched_export_verifies(export_dir, pub, cli, base, monkeypatch, t
     assert "UNAUTHENTICATED" in out and "EXPORT VERIFIED" not in out
 
 
-def _forge(export_dir, tmp_path):
-    """Edit an amount, re-hash the chain, re-sign digest and manifest with a key of
+def _forge(export_dir, tmp_path, index=None):
+    """Edit an amount (of the journal row at ``index``; default: the payment of
+    wallet 1 to wallet 2 at the same operator, so that the ledger's invariants
+    still hold), re-hash the chain, re-sign digest and manifest with a key of
     one's own and put that key in the manifest: an export that is intact."""
     from wallets.audit.export import manifest_message
 
     path = export_dir / "journal.csv"
     rows = _rows(path)
-    rows[7]["amount"], rows[7]["amount_fen"] = "1.00", "100"
-    prev = rows[6]["hash"]
-    for r in rows[7:]:
+    if index is None:
+        index = next(i for i, r in enumerate(rows) if r["reference"] == "tea, with a comma")
+    rows[index]["amount"], rows[index]["amount_fen"] = "1.00", "100"
+    prev = rows[index - 1]["hash"]
+    for r in rows[index:]:
         r["prev_hash"] = prev
         posted = datetime.strptime(r["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
         r["hash"] = prev = entry_hash(
@@ -204,6 +208,33 @@ def test_a_forged_export_resigned_with_its_own_key_is_not_verified(
     out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
     assert "digest.public_key is not the key given" in out
     assert "EXPORT DOES NOT VERIFY" in out
+
+
+def test_a_resigned_forgery_that_breaks_the_invariants_is_found_without_the_key(
+    export_dir, tmp_path, cli
+):
+    """SPEC.md §9: verify checks that the invariants hold. One leg of an issuance
+    made smaller, the chain re-hashed and the export re-signed: every file is
+    intact, but the vault is below zero and what is outstanding is not what the
+    tier-2 accounts hold, which even --integrity-only finds in balances.csv."""
+    rows = _rows(export_dir / "journal.csv")
+    index = next(
+        i
+        for i, r in enumerate(rows)
+        if r["kind"] == "issuance" and r["credit_account"].endswith(":VAULT")
+    )
+    vault = rows[index]["credit_account"]
+    _forge(export_dir, tmp_path, index)
+    out = cli("audit", "verify", export_dir, "--integrity-only", code=1)
+    assert "[FAIL] balances:" in out and "EXPORT DOES NOT VERIFY" in out
+    line = next(
+        n
+        for n, row in enumerate(_lines(export_dir / "balances.csv"), 1)
+        if row.startswith(f"{vault},")
+    )
+    assert _first_bad(out).startswith(f"balances.csv:{line}: {vault}: -")
+    assert "below zero" in _first_bad(out)
+    assert "balances.csv: e-CNY outstanding 45000000.00, but vaults, wallets" in out
 
 
 def test_an_edited_amount_is_found_at_its_line(export_dir, pub, cli):
@@ -675,3 +706,26 @@ def test_a_csv_row_read_the_slow_way_has_no_value_for_its_empty_fields(export_di
         raw = next(r for r in reader if r and r[ex.JOURNAL_FIELDS.index("from_wallet")] == "")
     slow = checks._typed(_as_dict([*raw, "extra"]), "journal.csv", 2, None, from_csv=True)
     assert slow == _fast_csv(raw) and slow["from_wallet"] is None
+
+
+def test_the_kinds_the_verifier_lets_go_below_zero_are_the_ledgers(base):
+    """balances.csv carries no may_go_negative: the verifier's NEGATIVE_KINDS must
+    be exactly the kinds the ledger creates with it (the demo has one of each
+    operator account, the central bank's, a casino's chip issuance, wallets)."""
+    from wallets.core.schema import accounts
+    from wallets.ledger.accounts import HOLDING_KINDS, NEGATIVE_KINDS
+
+    db = dbmod.Database(f"sqlite:///{base / 'ledger.sqlite3'}")
+    try:
+        rows = db.read(
+            lambda tx: tx.conn.execute(
+                accounts.select().with_only_columns(accounts.c.kind, accounts.c.may_go_negative)
+            ).all()
+        )
+    finally:
+        db.dispose()
+    kinds = {kind for kind, _ in rows}
+    assert kinds >= NEGATIVE_KINDS
+    assert {"vault", "wallet", "holds", "offline", "offline_pending"} <= kinds
+    assert all(bool(negative) == (kind in NEGATIVE_KINDS) for kind, negative in rows), rows
+    assert not set(HOLDING_KINDS) & NEGATIVE_KINDS

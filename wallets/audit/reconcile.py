@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ..core.db import Tx
 from ..core.schema import accounts, journal_entries, ledger_head, operators, transfers
-from ..ledger.accounts import CHIP_PREFIX, ECNY
+from ..ledger.accounts import CHIP_PREFIX, ECNY, HOLDING_KINDS
 from ..ledger.money import format_amount as fmt
 from ..tier1 import issuance, settlement
 from ..tier1.operators import OFFLINE_KINDS
@@ -157,7 +157,7 @@ def _outstanding(tx: Tx, balances: Sequence[sa.Row]) -> Check:
     held = sum(
         a.credits_posted - a.debits_posted
         for a in balances
-        if a.asset == ECNY and a.kind in ("vault", "wallet", "holds", "envelopes", *OFFLINE_KINDS)
+        if a.asset == ECNY and a.kind in HOLDING_KINDS
     )
     holds = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "holds")
     envelopes = sum(a.credits_posted - a.debits_posted for a in balances if a.kind == "envelopes")

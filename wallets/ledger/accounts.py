@@ -16,6 +16,14 @@ from ..core.schema import accounts, operators
 ECNY = "ECNY"
 RESERVE = "RESERVE"
 CHIP_PREFIX = "CHIP:"
+# The kinds of account that may go below zero, the contra and source accounts
+# (docs/ledger.md): the central bank's issuance and reserve funding, each
+# operator's tier-2 settlement contra, each casino's chip issuance. Every other
+# kind is created with ``may_go_negative`` false.
+NEGATIVE_KINDS = frozenset({"cb_issuance", "cb_reserve_funding", "settlement", "chip_issuance"})
+# The tier-2 accounts whose e-CNY makes up what is outstanding (invariant 3):
+# vaults, wallets, hold escrows, red-envelope escrows and offline accounts.
+HOLDING_KINDS = ("vault", "wallet", "holds", "envelopes", "offline", "offline_pending")
 
 
 def chip_asset(casino_ref: str) -> str:

@@ -6,12 +6,13 @@ command line, a scenario's replay through the API — describes it as a
 payload) and hands it with the use case to :func:`execute`, which runs one
 transaction:
 
-1. release the holds whose deadline the sandbox clock has passed and end the
+1. claim the Idempotency-Key, first (a concurrent request with the same key
+   waits here for this transaction, then replays its answer:
+   wallets/services/idempotency.py; a replay does none of what follows);
+2. release the holds whose deadline the sandbox clock has passed and end the
    red-envelope campaigns past their validity (retail/deadlines.py), so the
    work sees their funds back, and validate the offline vouchers and complete
    the purse unloads that are due (wallets/retail/offline.py);
-2. claim the Idempotency-Key (a concurrent request with the same key waits
-   here for this transaction, then replays its answer: wallets/services/idempotency.py);
 3. do the work (the use case), render its answer;
 4. store the answer with the key, write the audit record;
 5. commit.

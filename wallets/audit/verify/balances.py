@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 
+from ...ledger.accounts import ECNY, HOLDING_KINDS, NEGATIVE_KINDS
 from ...ledger.money import format_amount
 from .checks import _Checks
-from .report import _Journal
+from .report import Check, _Journal
 
 
 class _BalanceChecks(_Checks):
@@ -22,6 +23,7 @@ class _BalanceChecks(_Checks):
             return out
         complete = bool(self.manifest["complete"])
         per_asset: dict[str, int] = {}
+        kinds: list[tuple[str, str, str, int, int]] = []  # code, kind, asset, balance, line
         rows = 0
         with open(self.dir / name, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
@@ -53,6 +55,7 @@ class _BalanceChecks(_Checks):
                         )
                 out[code] = balance
                 per_asset[asset] = per_asset.get(asset, 0) + balance
+                kinds.append((code, raw.get("kind") or "", asset, balance, line))
                 line = reader.line_num + 1
         if rows != self.listed[name].get("rows"):
             self.fail(
@@ -66,6 +69,38 @@ class _BalanceChecks(_Checks):
                     self.fail(
                         c, name, None, f"{asset}: balances sum to {format_amount(total)}, not zero"
                     )
-        what = "equal the journal's sums; per asset they sum to zero" if complete else "add up"
+            self._invariants(c, name, kinds)
+        what = (
+            "equal the journal's sums; per asset they sum to zero; invariants 2 and 3 hold"
+            if complete
+            else "add up"
+        )
         c.detail = f"{rows} accounts; balances {what}"
         return out
+
+    def _invariants(self, c: Check, name: str, kinds: list[tuple[str, str, str, int, int]]) -> None:
+        """A complete export's balances hold the ledger's invariants 2 and 3
+        (docs/ledger.md): no account below zero but the contra and source
+        accounts, and the e-CNY outstanding (minus the issuance account) equal
+        to what the tier-2 accounts hold and to the operators' tier-1 positions."""
+        outstanding = held = positions = 0
+        for code, kind, asset, balance, line in kinds:
+            if balance < 0 and kind not in NEGATIVE_KINDS:
+                self.fail(c, name, line, f"{code}: {format_amount(balance)}, below zero")
+            if asset != ECNY:
+                continue
+            if kind == "cb_issuance":
+                outstanding -= balance
+            elif kind in HOLDING_KINDS:
+                held += balance
+            elif kind == "position":
+                positions += balance
+        if not outstanding == held == positions:
+            self.fail(
+                c,
+                name,
+                None,
+                f"e-CNY outstanding {format_amount(outstanding)}, but vaults, wallets, holds, "
+                f"envelopes and offline accounts hold {format_amount(held)} and the "
+                f"positions are {format_amount(positions)}",
+            )
