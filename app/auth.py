@@ -13,7 +13,7 @@ from flask import Flask, g, request
 
 from wallets.access import keys
 from wallets.core import errors
-from wallets.core.principal import Principal
+from wallets.core.principal import Principal, a_role
 
 from .state import database
 
@@ -36,7 +36,7 @@ def register(app: Flask) -> None:
         allowed = getattr(view, "allowed_roles", ())
         if view is not None and principal.role not in allowed:
             raise errors.DomainError(
-                errors.FORBIDDEN_ROLE, f"a {principal.role} key may not do this"
+                errors.FORBIDDEN_ROLE, f"{a_role(principal.role)} key may not do this"
             )
         return None
 

@@ -115,10 +115,11 @@ def create_key(body):
 @blp.arguments(KeyListArgs(), location="query")
 @blp.response(200, KeyPage)
 @problems(blp, 422)
-@roles("admin")
+@roles("admin", "auditor")
 def list_keys(args):
     """The API keys by id: role, scope, label, when created and revoked. Never a
-    key nor its hash (a key is shown once, when it is created)."""
+    key nor its hash (a key is shown once, when it is created). The admin's and,
+    read-only over everything, the auditor's."""
     after = int_cursor(args["after"])
 
     def run(tx):

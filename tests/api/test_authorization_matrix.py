@@ -112,7 +112,7 @@ MATRIX = {
     "PUT /v1/sandbox/clock": "ok 403 403 403 403 403 403 403 403",
     "POST /v1/sandbox/clock/advance": "ok 403 403 403 403 403 403 403 403",
     "POST /v1/keys": "ok 403 403 403 403 403 403 403 403",
-    "GET /v1/keys": "ok 403 403 403 403 403 403 403 403",
+    "GET /v1/keys": "ok 403 ok 403 403 403 403 403 403",
     "POST /v1/keys/<id32:key_id>/revoke": "ok 403 403 403 403 403 403 403 403",
     "POST /v1/casinos": "ok 403 403 403 403 403 403 403 403",
     "GET /v1/casinos": "ok 403 ok 403 403 ok ok ok ok",

@@ -55,7 +55,7 @@ def seen_by(sb, event: dict) -> set[str]:
     return {k for k in ROLES if event in since(sb, event["id"] - 1, key=k)}
 
 
-def test_api_keys_created_and_revoked_are_the_admins_alone(sb):
+def test_api_keys_created_and_revoked_are_the_admins_and_the_auditors_alone(sb):
     start = head(sb)
     r = sb.call("POST", "/v1/keys", json={"role": "operator"})  # no operator: refused
     assert r.status_code == 422 and since(sb, start) == []
@@ -64,7 +64,7 @@ def test_api_keys_created_and_revoked_are_the_admins_alone(sb):
     listed = {k["id"]: k for k in sb.ok("GET", "/v1/keys", query_string={"limit": 200})["items"]}
     assert created["type"] == "api_key.created" and created["data"] == listed[made["id"]]
     assert made["key"] not in str(created) and "hash" not in str(created)
-    assert seen_by(sb, created) == {"admin"}
+    assert seen_by(sb, created) == {"admin", "auditor"}
 
     sb.ok("POST", f"/v1/keys/{made['id']}/revoke", status=200)
     r = sb.call("POST", f"/v1/keys/{made['id']}/revoke")
@@ -73,7 +73,7 @@ def test_api_keys_created_and_revoked_are_the_admins_alone(sb):
     listed = {k["id"]: k for k in sb.ok("GET", "/v1/keys", query_string={"limit": 200})["items"]}
     assert revoked["type"] == "api_key.revoked" and revoked["data"] == listed[made["id"]]
     assert revoked["data"]["revoked_at"] is not None
-    assert seen_by(sb, revoked) == {"admin"}
+    assert seen_by(sb, revoked) == {"admin", "auditor"}
 
 
 def test_exclusions_are_their_supervisors_and_never_a_merchants(sb):

@@ -17,7 +17,16 @@ import sqlalchemy as sa
 
 from ..core import errors, outbox
 from ..core.db import Database, Tx, inserted_id
-from ..core.principal import CASINO_REF_RE, MERCHANT, OPERATOR, ROLES, SUPERVISOR, SYSTEM, Principal
+from ..core.principal import (
+    CASINO_REF_RE,
+    MERCHANT,
+    OPERATOR,
+    ROLES,
+    SUPERVISOR,
+    SYSTEM,
+    Principal,
+    a_role,
+)
 from ..core.schema import api_keys, operators, webhook_endpoints
 from ..tier1 import operators as ops
 
@@ -59,10 +68,10 @@ def create(
             raise invalid("operator", "an operator key needs its operator")
         operator_id = ops.get(tx, operator_code, SYSTEM).id
     elif operator_code:
-        raise invalid("operator", f"a {role} key is not scoped to an operator")
+        raise invalid("operator", f"{a_role(role)} key is not scoped to an operator")
     if role in (MERCHANT, SUPERVISOR):
         if not casino_ref:
-            raise invalid("casino", f"a {role} key needs its casino")
+            raise invalid("casino", f"{a_role(role)} key needs its casino")
         refs = casino_ref.split(",")
         if role == MERCHANT and len(refs) > 1:
             raise invalid("casino", "a merchant key is for one casino")
@@ -74,7 +83,7 @@ def create(
                 "each 2-16 capitals, digits or _, starting with a capital, no repeats",
             )
     elif casino_ref:
-        raise invalid("casino", f"a {role} key is not scoped to a casino")
+        raise invalid("casino", f"{a_role(role)} key is not scoped to a casino")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     inserted = tx.conn.execute(
         api_keys.insert().values(

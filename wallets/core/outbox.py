@@ -78,8 +78,6 @@ TYPES = (
     "clock.moved",
 )
 
-# Types the admin alone sees (not the auditor): API keys, as GET /v1/keys.
-ADMIN_ONLY = ("api_key.created", "api_key.revoked")
 # Types of the supervisors only among casino keys (not merchants), as the
 # exclusion list; with no casino they are every supervisor's.
 SUPERVISORS_ONLY = ("exclusion.added", "exclusion.revocation_requested")

@@ -17,6 +17,13 @@ MERCHANT = "merchant"
 SUPERVISOR = "supervisor"
 AUDITOR = "auditor"
 ROLES = (ADMIN, CENTRAL_BANK, OPERATOR, MERCHANT, SUPERVISOR, AUDITOR)
+
+
+def a_role(role: str) -> str:
+    """The role with its article, for messages: "an admin", "a merchant"."""
+    return f"{'an' if role[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {role}"
+
+
 # A casino's reference (its chips are the asset CHIP:<ref>).
 CASINO_REF_RE = re.compile(r"[A-Z][A-Z0-9_]{1,15}")
 

@@ -38,7 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..core import errors, outbox
 from ..core.clock import no_holiday, working_days_deadline
 from ..core.db import Tx, inserted_id, period_index
-from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, SUPERVISOR, Principal
+from ..core.principal import ADMIN, AUDITOR, CENTRAL_BANK, MERCHANT, SUPERVISOR, Principal, a_role
 from ..core.schema import alerts, casinos, operators
 from ..rules import active_profile
 
@@ -291,7 +291,7 @@ def change_status(
     alert = get(tx, alert_id, actor)
     if actor.role in (MERCHANT, AUDITOR):
         raise errors.DomainError(
-            errors.FORBIDDEN_ROLE, f"a {actor.role} reads alerts but does not decide them"
+            errors.FORBIDDEN_ROLE, f"{a_role(actor.role)} reads alerts but does not decide them"
         )
     allowed_from, to = TRANSITIONS[action]
     if alert.status not in allowed_from:
