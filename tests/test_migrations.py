@@ -242,3 +242,15 @@ def test_0010_downgrade_takes_the_anonymity_section_out_of_the_document(tmp_path
     assert stored == expected
     assert parse_profile(stored).anonymity.legal_bases == ()  # what the old parser reads
     dbmod.upgrade(url)
+
+
+def test_the_top_level_migrations_are_the_ones_the_package_runs():
+    """SPEC.md §2's fixed top level has migrations/: it is the package's own
+    (a link to wallets/migrations, which a wheel carries)."""
+    from pathlib import Path
+
+    top = Path(__file__).resolve().parent.parent / "migrations"
+    assert (top / "env.py").is_file() and (top / "versions").is_dir()
+    assert top.resolve() == dbmod.MIGRATIONS_DIR.resolve()
+    versions = sorted(p.name for p in (top / "versions").glob("0*.py"))
+    assert versions[0].startswith("0001_") and len(versions) >= 14

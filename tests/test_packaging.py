@@ -54,7 +54,10 @@ def _copy_checkout(dest: Path) -> None:
         ).stdout.split(b"\0")
         for name in filter(None, (n.decode() for n in listed)):
             src = ROOT / name
-            if src.is_file():  # a file deleted but not yet committed is listed too
+            if src.is_symlink():  # migrations -> wallets/migrations
+                (dest / name).parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(os.readlink(src), dest / name)
+            elif src.is_file():  # a file deleted but not yet committed is listed too
                 (dest / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dest / name)
         return
