@@ -471,17 +471,35 @@ class Tx:
         """``{key: value}`` for ``keys`` of rows that never change once written,
         from the database's cache; ``load(tx, missing_keys)`` reads the others.
         What this transaction reads joins the cache only once it has committed:
-        it may have read rows of its own that a rollback takes back."""
-        cache = self.db.cache.get(kind, {})
+        it may have read rows of its own that a rollback takes back.
+
+        Rows never change, but a reset of the sandbox gives their ids to other
+        things (wallets/services/reset.py): the cache serves this transaction
+        only if it was read under the sandbox's generation as this transaction
+        sees it (its sandbox row, which every write reads anyway), in whichever
+        process the reset ran."""
+        generation, cached = self.db.cache_state
+        cache = cached.get(kind, {}) if generation == self.generation else {}
         mine = self.read_into_cache.setdefault(kind, {})
         missing = [k for k in keys if k not in cache and k not in mine]
         if missing:
             mine.update(load(self, missing))
         return {k: cache[k] if k in cache else mine[k] for k in keys if k in cache or k in mine}
 
+    @property
+    def generation(self) -> int:
+        """The sandbox's reset generation, as this transaction sees it."""
+        return int(self.sandbox.generation)
+
     def forget_clock(self) -> None:
         self._now = None
         self._sandbox = None
+
+    def forget_reads(self) -> None:
+        """Forget what this transaction read of the sandbox and into the cache:
+        after a reset in it, those rows are gone (wallets/services/reset.py)."""
+        self.forget_clock()
+        self.read_into_cache = {}
 
     # -- Core statements on hot paths (compiled once, run at the driver) ----------
 
@@ -645,8 +663,15 @@ class Database:
             else None
         )
         # Rows that never change once written (operators' codes and accounts),
-        # by kind then key, as committed transactions read them (Tx.cached).
-        self.cache: dict[str, dict[Any, Any]] = {}
+        # by kind then key, as committed transactions read them (Tx.cached),
+        # with the sandbox's reset generation they were read under: one tuple,
+        # replaced whole when the generation changes (threads share it).
+        self.cache_state: tuple[int, dict[str, dict[Any, Any]]] = (-1, {})
+
+    @property
+    def cache(self) -> dict[str, dict[Any, Any]]:
+        """The cached rows of the generation last seen (:meth:`Tx.cached`)."""
+        return self.cache_state[1]
 
     @property
     def is_sqlite(self) -> bool:
@@ -719,10 +744,21 @@ class Database:
         raise AssertionError("unreachable")
 
     def _remember(self, tx: Tx) -> None:
-        """Keep what a committed transaction read into the cache."""
-        for kind, rows in tx.read_into_cache.items():
-            if rows:
-                self.cache.setdefault(kind, {}).update(rows)
+        """Keep what a committed transaction read into the cache: into the
+        cache of its generation; a newer generation replaces the cache, an
+        older one (a snapshot from before a reset) adds nothing."""
+        reads = {kind: rows for kind, rows in tx.read_into_cache.items() if rows}
+        if not reads:
+            return
+        generation = tx.generation
+        current, cache = self.cache_state
+        if generation < current:
+            return
+        if generation > current:
+            self.cache_state = (generation, reads)
+            return
+        for kind, rows in reads.items():
+            cache.setdefault(kind, {}).update(rows)
 
     def peek(self, stmt: Any, **params: Any) -> list:
         """The rows of one read-only Core statement (as :meth:`Tx.rows`), run on
