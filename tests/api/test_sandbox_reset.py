@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from datetime import date, datetime
 from pathlib import Path
 
@@ -340,6 +341,9 @@ def test_writes_during_a_reset_land_whole_before_or_after_it(sandbox):
     threads = [threading.Thread(target=make, args=(p,)) for p in ("A", "B")]
     for t in threads:
         t.start()
+    while len(made) < 4 and any(t.is_alive() for t in threads):
+        time.sleep(0.001)
+    before = set(made)  # committed before the reset began: wiped
     r = do_reset(sb)
     for t in threads:
         t.join()
@@ -354,6 +358,7 @@ def test_writes_during_a_reset_land_whole_before_or_after_it(sandbox):
         vaults = set(
             conn.execute(sa.select(schema.accounts.c.code).where(schema.accounts.c.kind == "vault")).scalars()
         )
+    assert len(before) >= 4 and not before & codes
     assert "ICBC" not in codes and codes <= set(made)
     assert created == codes
     assert {v.split(":")[1] for v in vaults} == codes

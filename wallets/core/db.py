@@ -731,17 +731,27 @@ class Database:
 
     def _read_retrying(self, run: Callable[[], T]) -> T:
         """A read meets a dead connection: it runs once more (a read is safe to
-        repeat), then answers busy."""
-        for attempt in (1, 2):
+        repeat), then answers busy. A read chosen as a deadlock's victim (one
+        that waits for a table a reset of the sandbox has locked while holding
+        another the reset wants: wallets/services/reset.py) runs again, as a
+        write would, up to MAX_ATTEMPTS; then busy."""
+        dead = 0
+        for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 return run()
             except sa.exc.DBAPIError as exc:
+                if is_retryable(exc) and not self.is_sqlite:
+                    if attempt == MAX_ATTEMPTS:
+                        raise errors.DomainError(errors.BUSY) from None
+                    time.sleep(min(0.5, 0.002 * 2**attempt) * random.random())
+                    continue
                 if not (is_disconnect(exc) or _cannot_connect(exc)):
                     raise
-                if attempt == 2:
+                dead += 1
+                if dead == 2:
                     raise _unavailable() from None
                 log.warning("database connection lost; the read runs again on a new one")
-        raise AssertionError("unreachable")
+        raise errors.DomainError(errors.BUSY)
 
     def _remember(self, tx: Tx) -> None:
         """Keep what a committed transaction read into the cache: into the
