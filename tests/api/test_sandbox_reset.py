@@ -6,11 +6,8 @@ fresh database; caches of other processes do not outlive the reset."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
-from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +20,6 @@ from app.scenario import report
 from app.scenario.loader import load
 from tests.conftest import _fresh_url
 from tests.scenario.test_scenarios import DIGESTS, SCENARIOS
-from wallets.audit.reconcile import reconcile
 from wallets.core import db as dbmod
 from wallets.core import errors, schema
 from wallets.core.config import Settings
@@ -42,15 +38,31 @@ def busy_world(sb) -> dict:
     close, alerts, an exclusion, a webhook endpoint of an operator and one of
     the admin, deferred net settlement and the clock moved."""
     w = macau_world(sb)
-    sb.ok("PUT", "/v1/settlement/settings", key="central_bank", json={"model": "deferred_net"}, status=200)
+    sb.ok(
+        "PUT",
+        "/v1/settlement/settings",
+        key="central_bank",
+        json={"model": "deferred_net"},
+        status=200,
+    )
     player = sb.wallet("BOCMO", 1, fund="800000.00", region="MO")
     payee = sb.wallet("ICBC", 1, region="CN")
-    sb.ok("POST", "/v1/transfers", key="BOCMO", json={"from_wallet": player, "to_wallet": payee, "amount": "12.34"})
+    sb.ok(
+        "POST",
+        "/v1/transfers",
+        key="BOCMO",
+        json={"from_wallet": player, "to_wallet": payee, "amount": "12.34"},
+    )
     sb.ok(
         "POST",
         "/v1/holds",
         key="BOCMO",
-        json={"from_wallet": player, "to_wallet": payee, "amount": "5.00", "timeout_seconds": 86400},
+        json={
+            "from_wallet": player,
+            "to_wallet": payee,
+            "amount": "5.00",
+            "timeout_seconds": 86400,
+        },
     )
     cage(sb, "buy-ins", player, amount="1000.00")
     cage(sb, "buy-ins", player, amount="500000.00")  # a large buy-in: an alert
@@ -100,9 +112,14 @@ def test_a_reset_leaves_a_freshly_migrated_world_and_the_testers_rows(sandbox, f
     sb = sandbox
     busy_world(sb)
     with sb.db.engine.connect() as conn:
-        audit_before = conn.execute(sa.select(sa.func.count()).select_from(schema.audit_events)).scalar()
+        audit_before = conn.execute(
+            sa.select(sa.func.count()).select_from(schema.audit_events)
+        ).scalar()
         keys_before = conn.execute(sa.select(schema.api_keys.c.id, schema.api_keys.c.role)).all()
-        assert conn.execute(sa.select(sa.func.count()).select_from(schema.journal_entries)).scalar() > 10
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(schema.journal_entries)).scalar()
+            > 10
+        )
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.alerts)).scalar() >= 1
     r = do_reset(sb)
     assert r.status_code == 200, r.get_json()
@@ -136,7 +153,12 @@ def test_a_reset_leaves_a_freshly_migrated_world_and_the_testers_rows(sandbox, f
             after = {
                 r.id: r
                 for r in conn.execute(
-                    sa.select(schema.api_keys.c.id, schema.api_keys.c.role, schema.api_keys.c.revoked_at, schema.api_keys.c.operator_id)
+                    sa.select(
+                        schema.api_keys.c.id,
+                        schema.api_keys.c.role,
+                        schema.api_keys.c.revoked_at,
+                        schema.api_keys.c.operator_id,
+                    )
                 )
             }
             assert sorted(after) == sorted(k.id for k in keys_before)
@@ -145,14 +167,28 @@ def test_a_reset_leaves_a_freshly_migrated_world_and_the_testers_rows(sandbox, f
                 assert revoked == (role in ("operator", "merchant", "supervisor")), role
                 assert after[key_id].operator_id is None
             # The audit log keeps its history and records the reset.
-            audit = conn.execute(sa.select(schema.audit_events).order_by(schema.audit_events.c.id)).all()
+            audit = conn.execute(
+                sa.select(schema.audit_events).order_by(schema.audit_events.c.id)
+            ).all()
             assert len(audit) == audit_before + 1
             last = audit[-1]
-            assert (last.method, last.path, last.status, last.role) == ("POST", "/v1/sandbox/reset", 200, "admin")
+            assert (last.method, last.path, last.status, last.role) == (
+                "POST",
+                "/v1/sandbox/reset",
+                200,
+                "admin",
+            )
             # The admin's webhook endpoint stays, from the feed's start; the operator's goes.
             hooks = conn.execute(sa.select(schema.webhook_endpoints)).all()
-            assert [(h.role, h.url, h.cursor) for h in hooks] == [("admin", "http://127.0.0.1:9/admin", 0)]
-            assert conn.execute(sa.select(sa.func.count()).select_from(schema.idempotency_keys)).scalar() == 0
+            assert [(h.role, h.url, h.cursor) for h in hooks] == [
+                ("admin", "http://127.0.0.1:9/admin", 0)
+            ]
+            assert (
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(schema.idempotency_keys)
+                ).scalar()
+                == 0
+            )
     finally:
         fresh.dispose()
 
@@ -221,9 +257,21 @@ def test_a_reset_to_the_demo_is_a_fresh_demo_seed(sandbox, fresh_url, tmp_path):
     assert seeded.created
     fresh, mine = fresh_db.engine, sb.db.engine
     try:
-        for table in ("operators", "wallets", "accounts", "casinos", "holder_identities", "transfers", "journal_entries"):
+        for table in (
+            "operators",
+            "wallets",
+            "accounts",
+            "casinos",
+            "holder_identities",
+            "transfers",
+            "journal_entries",
+        ):
             t = schema.metadata.tables[table]
-            columns = [c for c in t.columns if c.name not in ("created_at", "posted_at", "hash", "prev_hash", "holder_id")]
+            columns = [
+                c
+                for c in t.columns
+                if c.name not in ("created_at", "posted_at", "hash", "prev_hash", "holder_id")
+            ]
             with fresh.connect() as a, mine.connect() as b:
                 want = a.execute(sa.select(*columns).order_by(*t.primary_key.columns)).all()
                 got = b.execute(sa.select(*columns).order_by(*t.primary_key.columns)).all()
@@ -234,7 +282,10 @@ def test_a_reset_to_the_demo_is_a_fresh_demo_seed(sandbox, fresh_url, tmp_path):
     finally:
         fresh_db.dispose()
     # The returned keys work; balances are the demo's.
-    assert sb.ok("GET", "/v1/wallets/1/balance", key=new[("operator", "ICBC")])["balance"] == "250000.00"
+    assert (
+        sb.ok("GET", "/v1/wallets/1/balance", key=new[("operator", "ICBC")])["balance"]
+        == "250000.00"
+    )
     assert sb.get("/v1/casinos/COTAI", key=new[("merchant", "COTAI")]).status_code == 200
     assert sb.get("/v1/alerts", key=new[("supervisor", "COTAI")]).status_code == 200
     assert sb.reconcile().ok
@@ -246,9 +297,14 @@ def test_only_the_admin_resets(sandbox, role):
     macau_world(sb)
     r = do_reset(sb, key=role)
     assert r.status_code == 403 and r.get_json()["code"] == errors.FORBIDDEN_ROLE
-    assert [o["code"] for o in sb.ok("GET", "/v1/operators", key="central_bank")["items"]] == ["BOCMO", "ICBC"]
+    assert [o["code"] for o in sb.ok("GET", "/v1/operators", key="central_bank")["items"]] == [
+        "BOCMO",
+        "ICBC",
+    ]
     with sb.db.engine.connect() as conn:
-        last = conn.execute(sa.select(schema.audit_events).order_by(schema.audit_events.c.id.desc()).limit(1)).one()
+        last = conn.execute(
+            sa.select(schema.audit_events).order_by(schema.audit_events.c.id.desc()).limit(1)
+        ).one()
     assert (last.path, last.status, last.outcome) == ("/v1/sandbox/reset", 403, "refused")
 
 
@@ -317,8 +373,15 @@ def test_the_cli_resets_with_yes_only(sandbox, monkeypatch):
     codes = {o["code"] for o in sb.ok("GET", "/v1/operators", key="central_bank")["items"]}
     assert codes == {"ICBC", "BOC", "BOCMO"}
     with sb.db.engine.connect() as conn:
-        last = conn.execute(sa.select(schema.audit_events).order_by(schema.audit_events.c.id.desc()).limit(1)).one()
-    assert (last.method, last.path, last.role, last.status) == ("CLI", "ecny sandbox reset", "cli", 200)
+        last = conn.execute(
+            sa.select(schema.audit_events).order_by(schema.audit_events.c.id.desc()).limit(1)
+        ).one()
+    assert (last.method, last.path, last.role, last.status) == (
+        "CLI",
+        "ecny sandbox reset",
+        "cli",
+        200,
+    )
 
 
 def test_writes_during_a_reset_land_whole_before_or_after_it(sandbox):
@@ -353,10 +416,14 @@ def test_writes_during_a_reset_land_whole_before_or_after_it(sandbox):
         codes = set(conn.execute(sa.select(schema.operators.c.code)).scalars())
         created = {
             e.data.split('"code":"')[1].split('"')[0]
-            for e in conn.execute(sa.select(schema.events.c.data).where(schema.events.c.type == "operator.created"))
+            for e in conn.execute(
+                sa.select(schema.events.c.data).where(schema.events.c.type == "operator.created")
+            )
         }
         vaults = set(
-            conn.execute(sa.select(schema.accounts.c.code).where(schema.accounts.c.kind == "vault")).scalars()
+            conn.execute(
+                sa.select(schema.accounts.c.code).where(schema.accounts.c.kind == "vault")
+            ).scalars()
         )
     assert len(before) >= 4 and not before & codes
     assert "ICBC" not in codes and codes <= set(made)
@@ -389,9 +456,7 @@ def test_a_new_table_is_wiped_and_one_that_kept_rows_need_is_refused():
     sa.Table("gadgets", metadata, sa.Column("id", sa.Integer, primary_key=True))
     assert "gadgets" in {t.name for t in reset.plan(metadata).wiped}
     # A kept table that cannot lose its reference to a wiped one: refused.
-    sa.Table(
-        "widgets", metadata, sa.Column("id", sa.Integer, primary_key=True)
-    )
+    sa.Table("widgets", metadata, sa.Column("id", sa.Integer, primary_key=True))
     metadata.tables["api_keys"].append_column(
         sa.Column("widget_id", sa.Integer, sa.ForeignKey("widgets.id"), nullable=False)
     )

@@ -195,9 +195,7 @@ def _wipe(tx: Tx, the_plan: Plan) -> None:
     # it and made again as they were, in this same transaction.
     for table in the_plan.wiped:
         triggers = tx.conn.execute(
-            sa.text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"
-            ),
+            sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
             {"t": table.name},
         ).all()
         for name, _ in triggers:
@@ -230,7 +228,9 @@ def _restart_ids(tx: Tx, the_plan: Plan) -> None:
     ).first()
     if has_sequence:
         for table in the_plan.wiped:
-            tx.conn.execute(sa.text("DELETE FROM sqlite_sequence WHERE name = :t"), {"t": table.name})
+            tx.conn.execute(
+                sa.text("DELETE FROM sqlite_sequence WHERE name = :t"), {"t": table.name}
+            )
 
 
 # The accounts the migrations create, in their order (0001's _seed_rows, then 0005).

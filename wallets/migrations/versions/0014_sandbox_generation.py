@@ -24,7 +24,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("sandbox") as batch:
-        batch.add_column(sa.Column("generation", sa.BigInteger(), server_default="0", nullable=False))
+        batch.add_column(
+            sa.Column("generation", sa.BigInteger(), server_default="0", nullable=False)
+        )
 
 
 def downgrade() -> None:
