@@ -432,6 +432,30 @@ def test_writes_during_a_reset_land_whole_before_or_after_it(sandbox):
     assert sb.reconcile().ok
 
 
+def test_an_export_job_running_across_a_reset_records_no_end(sandbox):
+    """A job started before a reset ends after it: its record is gone and its
+    id is a new job's by then, which its end must not touch."""
+    from wallets.audit.export import jobs
+    from wallets.audit.export.common import Filters
+    from wallets.core.principal import SYSTEM
+
+    sb = sandbox
+    old = sb.db.write(jobs.create_job, Filters(), SYSTEM)
+    started_under = sb.db.read(lambda tx: tx.generation)
+    assert do_reset(sb).status_code == 200
+    new = sb.db.write(jobs.create_job, Filters(), SYSTEM)
+    assert new.id == old.id == 1
+    ended = sb.db.write(
+        jobs._end, old.id, "audit.export_succeeded", started_under, status="succeeded"
+    )
+    assert ended is None
+    assert sb.db.read(jobs.get_job, new.id).status == "queued"
+    # Under the generation it started in, a job's end is recorded.
+    now = sb.db.read(lambda tx: tx.generation)
+    ended = sb.db.write(jobs._end, new.id, "audit.export_failed", now, status="failed")
+    assert ended is not None and ended.status == "failed"
+
+
 # ---- the plan: derived from the schema ------------------------------------------
 
 
