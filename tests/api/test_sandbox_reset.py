@@ -456,6 +456,39 @@ def test_an_export_job_running_across_a_reset_records_no_end(sandbox):
     assert ended is not None and ended.status == "failed"
 
 
+def test_a_webhook_attempt_sent_before_a_reset_is_not_recorded_after_it(sandbox):
+    """The admin's endpoint stays and is sent the reset's event; an attempt of
+    a delivery claimed before the reset, recorded after it, must not land on
+    the new delivery that took its id."""
+    from datetime import UTC, datetime
+
+    from wallets.events import dispatch
+
+    sb = sandbox
+    hook = sb.ok("POST", "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/"})["id"]
+    sb.operator("ICBC")  # events the admin's endpoint is sent
+    policy = dispatch.Policy()
+    sb.db.write(dispatch.fan_out, policy)
+    (target,) = sb.db.write(dispatch.claim, policy, datetime.now(UTC))
+    due = sb.db.read(dispatch.next_due, target.id)
+    assert due.delivery_id == 1
+    assert do_reset(sb).status_code == 200
+    sb.db.write(dispatch.fan_out, policy)
+    new = sb.db.read(dispatch.next_due, hook)
+    assert new.delivery_id == 1 and '"sandbox.reset"' in new.body
+    failed = dispatch.Attempt(False, 500, 5, "HTTP 500")
+    sb.db.write(dispatch.record, target, due, failed, policy, datetime.now(UTC))
+    with sb.db.engine.connect() as conn:
+        deliveries = conn.execute(
+            sa.select(schema.webhook_deliveries).order_by(schema.webhook_deliveries.c.id)
+        ).all()
+        delivery = deliveries[0]
+        assert [d.attempts for d in deliveries] == [0] * len(deliveries)
+        endpoint = conn.execute(sa.select(schema.webhook_endpoints)).one()
+    assert (delivery.attempts, delivery.status, delivery.error) == (0, "pending", None)
+    assert endpoint.failures == 0
+
+
 # ---- the plan: derived from the schema ------------------------------------------
 
 
