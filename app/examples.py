@@ -87,6 +87,7 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
     "createExport": {"operator": "ICBC", "formats": ["csv", "jsonl", "camt053"]},
     "setClock": {"now": "2026-03-02T09:00:00+08:00", "fixed": True},
     "advanceClock": {"seconds": 3600},
+    "resetSandbox": {"template": "demo"},
     "createKey": {"role": "operator", "operator": "ICBC", "label": "my test suite"},
     "setProfile": {"name": "macau"},
     "registerCasino": {

@@ -62,14 +62,25 @@ def seed_demo(db: Database, settings: Settings) -> SeedResult:
     return db.write(seed_demo_in, settings)
 
 
-def seed_demo_in(tx: Tx, settings: Settings) -> SeedResult:
-    """Seed the demo in the caller's transaction (nothing when it is seeded already)."""
+UNSCOPED_KEYS = (
+    ("admin", "demo admin"),
+    ("central_bank", "demo central bank"),
+    ("auditor", "demo auditor"),
+)
+
+
+def seed_demo_in(
+    tx: Tx, settings: Settings, unscoped_roles: tuple[str, ...] | None = None
+) -> SeedResult:
+    """Seed the demo in the caller's transaction (nothing when it is seeded
+    already). ``unscoped_roles``: the admin, central bank and auditor keys to
+    make (default: one of each; a reset makes only those no key is left of)."""
     if tx.conn.execute(sa.select(operators.c.id).limit(1)).first() is not None:
         return SeedResult(created=False, keys=[], wallet_ids=[])
     new_keys = [
-        keys.create(tx, "admin", label="demo admin"),
-        keys.create(tx, "central_bank", label="demo central bank"),
-        keys.create(tx, "auditor", label="demo auditor"),
+        keys.create(tx, role, label=label)
+        for role, label in UNSCOPED_KEYS
+        if unscoped_roles is None or role in unscoped_roles
     ]
     for code, name, reserve, issued in DEMO_OPERATORS:
         ops.create(tx, code, name)

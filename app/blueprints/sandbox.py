@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from wallets.access import keys
 from wallets.core import clock
-from wallets.services import sandbox
+from wallets.services import reset, sandbox
 
 from .. import present
 from ..auth import roles
@@ -17,12 +17,18 @@ from ..schemas.sandbox import (
     KeyListOut,
     KeyOut,
     KeyRevokedOut,
+    SandboxReset,
+    SandboxResetOut,
 )
+from ..state import settings
 from ..writes import read, write
 from .common import WRITE_PROBLEMS, Blueprint, etag_header, if_match, int_cursor, problems
 
 blp = Blueprint(
-    "sandbox", __name__, url_prefix="/v1", description="The sandbox: its clock and API keys"
+    "sandbox",
+    __name__,
+    url_prefix="/v1",
+    description="The sandbox: its clock, its reset and API keys",
 )
 
 KeyPage = page_of(KeyListOut, "KeyPage")
@@ -84,6 +90,32 @@ def advance_clock(body):
         status=200,
         present=_clock,
         headers=_clock_etag,
+    )
+
+
+@blp.route("/sandbox/reset", methods=["POST"])
+@blp.arguments(SandboxReset())
+@blp.response(200, SandboxResetOut)
+@problems(blp, *WRITE_PROBLEMS)
+@roles("admin")
+def reset_sandbox(body):
+    """Reset the sandbox to a template: `empty` (default), as a freshly migrated
+    database, or `demo`, as a fresh `ecny seed demo`. Operators, wallets,
+    transfers, the journal, casinos, alerts, events and every other object of
+    the world go, and the clock, the rule profile and the settlement settings
+    are back to their defaults; the admin, central bank and auditor keys stay
+    valid, operator, merchant and supervisor keys are revoked, the audit log
+    keeps its history (docs/api.md, "Resetting the sandbox"). With `demo`,
+    the demo's new keys are in this answer only."""
+    cfg = settings()
+    return write(
+        lambda tx: reset.reset(tx, body["template"], cfg),
+        SandboxResetOut,
+        status=200,
+        stored=lambda document: {
+            **document,
+            "keys": [{**k, "key": None} for k in document["keys"]],
+        },
     )
 
 

@@ -97,3 +97,45 @@ def profile(name: str | None) -> None:
             f"no rule profile named {name!r} (have: {', '.join(available_profiles())})"
         ) from exc
     click.echo(f"rule profile set to {name}")
+
+
+@sandbox_group.command("reset")
+@click.option(
+    "--template",
+    type=click.Choice(["empty", "demo"]),
+    default="empty",
+    show_default=True,
+    help="empty: as a freshly migrated database; demo: as a fresh `ecny seed demo`",
+)
+@click.option("--yes", is_flag=True, help="Yes, wipe the sandbox's world (required).")
+def reset(template: str, yes: bool) -> None:
+    """Reset the sandbox: every operator, wallet, transfer, casino, alert and
+    event goes; admin, central bank and auditor keys and the audit log stay
+    (docs/api.md, "Resetting the sandbox")."""
+    from wallets.core.errors import DomainError
+    from wallets.services import reset as reset_service
+
+    if not yes:
+        raise click.UsageError("this wipes the sandbox's world: add --yes to do it")
+    settings = cli_settings()
+    database = Database(settings.database_url)
+    try:
+        result = audited(
+            database,
+            "sandbox reset",
+            lambda tx: reset_service.reset(tx, template, settings),
+            body={"template": template},
+        )
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
+    finally:
+        database.dispose()
+    click.echo(
+        f"sandbox reset to the {template} template (reset {result.generation});"
+        f" {result.revoked_keys} operator, merchant and supervisor keys revoked."
+    )
+    if result.keys:
+        click.echo("API keys of the demo (shown once, store them now):")
+        for k in result.keys:
+            scope = f" {k.operator_code or k.casino_ref}" if k.operator_code or k.casino_ref else ""
+            click.echo(f"  {k.role + scope:<22} {k.key}")

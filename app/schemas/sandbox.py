@@ -87,6 +87,33 @@ class KeyListArgs(Id32PageArgs):
     pass
 
 
+class SandboxReset(StrictSchema):
+    template = fields.String(
+        load_default="empty",
+        validate=validate.OneOf(("empty", "demo")),
+        metadata={
+            "description": "empty: as a freshly migrated database; demo: as a fresh"
+            " `ecny seed demo`"
+        },
+    )
+
+
+class SandboxResetOut(Output):
+    template = one_of(("empty", "demo"))
+    generation = Integer(metadata={"description": "How many times the sandbox was reset"})
+    revoked_keys = Integer(
+        metadata={"description": "The operator, merchant and supervisor keys the reset revoked"}
+    )
+    keys = fields.List(
+        fields.Nested(KeyOut),
+        metadata={
+            "description": "The keys the template made (demo: its operators', its casino's,"
+            " and an admin, central bank or auditor key only where none was left), each"
+            " shown once (`key` null in a replay with the same Idempotency-Key)"
+        },
+    )
+
+
 class HealthOut(Output):
     status = fields.String()
     database = fields.String()

@@ -472,8 +472,15 @@ class Tx:
         """``{key: value}`` for ``keys`` of rows that never change once written,
         from the database's cache; ``load(tx, missing_keys)`` reads the others.
         What this transaction reads joins the cache only once it has committed:
-        it may have read rows of its own that a rollback takes back."""
-        cache = self.db.cache.get(kind, {})
+        it may have read rows of its own that a rollback takes back.
+
+        Rows never change, but a reset of the sandbox gives their ids to other
+        things (wallets/services/reset.py): the cache serves this transaction
+        only if it was read under the sandbox's generation as this transaction
+        sees it (its sandbox row, which every write reads anyway), in whichever
+        process the reset ran."""
+        generation, cached = self.db.cache_state
+        cache = cached.get(kind, {}) if generation == self.generation else {}
         mine = self.read_into_cache.setdefault(kind, {})
         missing = [k for k in keys if k not in cache and k not in mine]
         if missing:
@@ -488,9 +495,20 @@ class Tx:
         (self._sandbox,) = self.rows(_SANDBOX_LOCKED)
         return self._sandbox
 
+    @property
+    def generation(self) -> int:
+        """The sandbox's reset generation, as this transaction sees it."""
+        return int(self.sandbox.generation)
+
     def forget_clock(self) -> None:
         self._now = None
         self._sandbox = None
+
+    def forget_reads(self) -> None:
+        """Forget what this transaction read of the sandbox and into the cache:
+        after a reset in it, those rows are gone (wallets/services/reset.py)."""
+        self.forget_clock()
+        self.read_into_cache = {}
 
     # -- Core statements on hot paths (compiled once, run at the driver) ----------
 
@@ -654,8 +672,15 @@ class Database:
             else None
         )
         # Rows that never change once written (operators' codes and accounts),
-        # by kind then key, as committed transactions read them (Tx.cached).
-        self.cache: dict[str, dict[Any, Any]] = {}
+        # by kind then key, as committed transactions read them (Tx.cached),
+        # with the sandbox's reset generation they were read under: one tuple,
+        # replaced whole when the generation changes (threads share it).
+        self.cache_state: tuple[int, dict[str, dict[Any, Any]]] = (-1, {})
+
+    @property
+    def cache(self) -> dict[str, dict[Any, Any]]:
+        """The cached rows of the generation last seen (:meth:`Tx.cached`)."""
+        return self.cache_state[1]
 
     @property
     def is_sqlite(self) -> bool:
@@ -715,23 +740,44 @@ class Database:
 
     def _read_retrying(self, run: Callable[[], T]) -> T:
         """A read meets a dead connection: it runs once more (a read is safe to
-        repeat), then answers busy."""
-        for attempt in (1, 2):
+        repeat), then answers busy. A read chosen as a deadlock's victim (one
+        that waits for a table a reset of the sandbox has locked while holding
+        another the reset wants: wallets/services/reset.py) runs again, as a
+        write would, up to MAX_ATTEMPTS; then busy."""
+        dead = 0
+        for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 return run()
             except sa.exc.DBAPIError as exc:
+                if is_retryable(exc) and not self.is_sqlite:
+                    if attempt == MAX_ATTEMPTS:
+                        raise errors.DomainError(errors.BUSY) from None
+                    time.sleep(min(0.5, 0.002 * 2**attempt) * random.random())
+                    continue
                 if not (is_disconnect(exc) or _cannot_connect(exc)):
                     raise
-                if attempt == 2:
+                dead += 1
+                if dead == 2:
                     raise _unavailable() from None
                 log.warning("database connection lost; the read runs again on a new one")
-        raise AssertionError("unreachable")
+        raise errors.DomainError(errors.BUSY)
 
     def _remember(self, tx: Tx) -> None:
-        """Keep what a committed transaction read into the cache."""
-        for kind, rows in tx.read_into_cache.items():
-            if rows:
-                self.cache.setdefault(kind, {}).update(rows)
+        """Keep what a committed transaction read into the cache: into the
+        cache of its generation; a newer generation replaces the cache, an
+        older one (a snapshot from before a reset) adds nothing."""
+        reads = {kind: rows for kind, rows in tx.read_into_cache.items() if rows}
+        if not reads:
+            return
+        generation = tx.generation
+        current, cache = self.cache_state
+        if generation < current:
+            return
+        if generation > current:
+            self.cache_state = (generation, reads)
+            return
+        for kind, rows in reads.items():
+            cache.setdefault(kind, {}).update(rows)
 
     def peek(self, stmt: Any, **params: Any) -> list:
         """The rows of one read-only Core statement (as :meth:`Tx.rows`), run on

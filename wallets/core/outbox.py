@@ -76,13 +76,14 @@ TYPES = (
     "audit.export_failed",
     "audit.checkpoint_taken",
     "clock.moved",
+    "sandbox.reset",
 )
 
 # Types of the supervisors only among casino keys (not merchants), as the
 # exclusion list; with no casino they are every supervisor's.
 SUPERVISORS_ONLY = ("exclusion.added", "exclusion.revocation_requested")
 # Types every role sees: the sandbox clock and the rule profile, as their GETs.
-EVERYONE = ("clock.moved", "rules.profile_switched")
+EVERYONE = ("clock.moved", "rules.profile_switched", "sandbox.reset")
 # Types every operator sees besides the central bank: the settlement settings,
 # as GET /v1/settlement/settings.
 ALL_OPERATORS = ("settlement.settings_updated",)

@@ -73,6 +73,9 @@ sandbox = sa.Table(
     sa.Column("settlement_cutoff", sa.String(5), nullable=True),
     # A profile document of the sandbox's own (JSON), when one was given instead of a shipped name.
     sa.Column("profile_document", sa.Text, nullable=True),
+    # How many times the sandbox was reset (wallets/services/reset.py): the
+    # generation a process's cache of immutable rows was read under (Tx.cached).
+    sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
     sa.CheckConstraint("id = 1", name="singleton"),
     sa.CheckConstraint("settlement_model IN ('gross', 'deferred_net')", name="settlement_model"),
 )

@@ -152,6 +152,9 @@ class Target:
     id: int
     url: str
     secrets: tuple[str, ...]
+    # The sandbox's reset generation it was claimed under: after a reset its
+    # deliveries are gone and their ids may be new ones' (wallets/services/reset.py).
+    generation: int = 0
 
 
 def _due(now: sa.ColumnElement) -> sa.ColumnElement[bool]:
@@ -206,7 +209,7 @@ def claim(tx: Tx, policy: Policy, wall_now: datetime) -> list[Target]:
             .values(lease_until=wall_now + timedelta(seconds=policy.lease_seconds))
         )
     now = tx.now()
-    return [Target(r.id, r.url, _secrets(r, now)) for r in rows]
+    return [Target(r.id, r.url, _secrets(r, now), tx.generation) for r in rows]
 
 
 def _secrets(row: sa.Row, now: datetime) -> tuple[str, ...]:
@@ -317,6 +320,8 @@ def record(
     """Store an attempt's outcome, renew the lease; on a failure, schedule
     the retry (or give a manual redelivery up) and count it against the
     endpoint, disabling it at ``max_failures`` in a row."""
+    if tx.generation != target.generation:
+        return  # the sandbox was reset since the claim: the delivery is gone
     d = webhook_deliveries.c
     w = webhook_endpoints.c
     now = tx.now()
@@ -367,7 +372,9 @@ def deliver(db: Database, session: requests.Session, target: Target, policy: Pol
     sent = 0
     try:
         while sent < policy.batch:
-            due = db.read(next_due, target.id)
+            due = db.read(
+                lambda tx: next_due(tx, target.id) if tx.generation == target.generation else None
+            )
             if due is None:
                 break
             attempt = send(session, target, due, policy)

@@ -208,28 +208,32 @@ def _set(tx: Tx, job_id: int, **values) -> None:
     tx.conn.execute(export_jobs.update().where(export_jobs.c.id == job_id).values(**values))
 
 
-def _end(tx: Tx, job_id: int, type_: str, **values) -> Job:
-    """Record the job's end and its event, in one write."""
+def _end(tx: Tx, job_id: int, type_: str, generation: int, **values) -> Job | None:
+    """Record the job's end and its event, in one write; nothing if the
+    sandbox was reset since the job started (wallets/services/reset.py): its
+    record is gone, and its id may be another job's by now."""
+    if tx.generation != generation:
+        return None
     _set(tx, job_id, **values)
     return _emitted(tx, type_, job_id)
 
 
-def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path) -> Job:
+def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path) -> Job | None:
     """Run a queued job to its end; a failure is recorded on the job, not raised.
     A job that is no longer queued (another thread or process started it) is
-    left to whoever did, and returned as it stands."""
+    left to whoever did, and returned as it stands. None: the sandbox was
+    reset while it ran, and the job with it."""
 
-    def take(tx: Tx) -> bool:
-        return (
-            tx.conn.execute(
-                export_jobs.update()
-                .where(export_jobs.c.id == job_id, export_jobs.c.status == QUEUED)
-                .values(status=RUNNING, started_at=datetime.now(UTC))
-            ).rowcount
-            == 1
-        )
+    def take(tx: Tx) -> int | None:
+        taken = tx.conn.execute(
+            export_jobs.update()
+            .where(export_jobs.c.id == job_id, export_jobs.c.status == QUEUED)
+            .values(status=RUNNING, started_at=datetime.now(UTC))
+        ).rowcount
+        return tx.generation if taken == 1 else None
 
-    if not db.write(take):
+    generation = db.write(take)
+    if generation is None:
         return db.read(get_job, job_id)
     try:
         filters = Filters.from_dict(db.read(get_job, job_id).filters)
@@ -251,10 +255,11 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
             detail, code = exc.detail, exc.code
         else:
             detail, code = f"{type(exc).__name__}: {exc}", "internal_error"
-        db.write(
+        ended = db.write(
             _end,
             job_id,
             "audit.export_failed",
+            generation,
             status=FAILED,
             finished_at=datetime.now(UTC),
             error=detail[:500],
@@ -264,10 +269,11 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
         size, sha = file_digest(result.directory / "manifest.json")
         listing = [{"name": "manifest.json", "rows": None, "bytes": size, "sha256": sha}]
         listing += [f.as_dict() for f in result.files]
-        db.write(
+        ended = db.write(
             _end,
             job_id,
             "audit.export_succeeded",
+            generation,
             status=SUCCEEDED,
             finished_at=datetime.now(UTC),
             head_seq=result.manifest["head"]["sequence"],
@@ -275,7 +281,7 @@ def run_job(db: Database, job_id: int, export_dir: Path, signing_key_path: Path)
             files=json.dumps(listing),
         )
     progress_path(export_dir, job_id).unlink(missing_ok=True)  # the job's status says the rest
-    return db.read(get_job, job_id)
+    return None if ended is None else db.read(get_job, job_id)
 
 
 # ---- the whole export as one archive -----------------------------------------------
