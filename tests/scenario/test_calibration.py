@@ -274,8 +274,12 @@ def _preset_variant(tmp_path, monkeypatch, name: str, change) -> str:
 
 
 def test_under_a_profile_that_refuses_third_party_payouts_the_step_expects_the_refusal(
-    tmp_path, monkeypatch, database_url
+    tmp_path, monkeypatch
 ):
+    """The generator and the scorer under a refusing profile, replayed on the
+    runner's own fresh database (SQLite: the refusal is the cage's, the same on
+    PostgreSQL, where the calibrated day above is replayed too)."""
+
     def refuse(doc):
         doc["profile"] = {
             "name": "macau-refusing",
@@ -300,7 +304,7 @@ def test_under_a_profile_that_refuses_third_party_payouts_the_step_expects_the_r
         own["action"] == "cash_out" and own["amount"] == attempt["amount"] and "pay_to" not in own
     )
     results = tmp_path / "results.json"
-    r = run_cli("run", str(out), "--database-url", database_url, "--json", str(results))
+    r = run_cli("run", str(out), "--json", str(results))
     assert r.exit_code == 0, r.output  # the refusal came, and every close agreed
     outcome = json.loads(results.read_text())
     final = outcome["scenarios"][0]["final"]
