@@ -87,6 +87,10 @@ def test_chips_in_circulation_stay_within_dicjs_approval(sandbox):
         "20000.00",
         "10000.01",
     )
+    assert r["detail"] == (
+        "COTAI has 20000.00 chips in circulation of 30000.00 approved: "
+        "a buy-in of 10000.01 would pass the approved figure"
+    )
     assert sb.journal_count() == journal and sb.balance(bob) == "100000.00"
     cage(sb, "buy-ins", bob, amount="10000.00")  # exactly up to the approval
     # A winning round puts chips in circulation too: not refused (the win is

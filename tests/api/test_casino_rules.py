@@ -249,6 +249,14 @@ def test_a_refusing_profile_bars_mainland_wallets_from_paying_only(sandbox):
     assert sb.balance(cn) == "900.00"
     mo = sb.wallet("BOCMO", 1, fund="10.00", region="MO")
     assert cage(sb, "buy-ins", mo, amount="10.00")["alerts"] == []
+    # Chips handed to the mainland holder: it pays nothing, it is not refused.
+    body = {"from_player": mo, "to_player": cn, "amount": "5.00"}
+    moved = sb.ok("POST", "/v1/casinos/COTAI/chip-handovers", key="merchant", json=body)
+    assert [
+        (t["kind"], t["from_wallet"], t["to_wallet"], t["reference"]) for t in moved["transfers"]
+    ] == [("chip_handover", mo, cn, "chips handed over at COTAI")]
+    assert cage(sb, "cash-outs", cn, amount="5.00")["kind"] == "cash_out"
+    assert sb.balance(cn) == "905.00"
 
 
 # ---- minimal play at its two edges ------------------------------------------------
@@ -335,7 +343,7 @@ def test_the_players_list_pages_by_its_cursor(sandbox):
     try:
         sb.db.read(
             lambda tx: cage_module.list_player_days(
-                tx, registry.get(tx, "COTAI", ADMIN_PRINCIPAL), after="1"
+                tx, registry.get(tx, "COTAI", ADMIN_PRINCIPAL), after="1", limit=2
             )
         )
     except DomainError as refused:

@@ -341,3 +341,122 @@ def test_settings_are_checked_in_the_domain_too(sandbox):
         sandbox.ok("GET", "/v1/settlement/settings", key="central_bank")["ndc_alert_percent"]
         == "50"
     )
+
+
+def test_windows_missing_unsettled_or_absent_are_refused_with_their_codes(sandbox):
+    for code in ("ICBC", "BOC"):
+        sandbox.operator(code, reserve="1000000.00", issue="500000.00")
+    gross = "the sandbox settles gross: there are no windows"
+    for method, path in [
+        ("GET", "/v1/settlement/windows/current"),
+        ("POST", "/v1/settlement/windows/current/close"),
+    ]:
+        r = sandbox.call(method, path, "central_bank")
+        assert (r.status_code, r.get_json()["code"], r.get_json()["detail"]) == (
+            409,
+            "no_open_window",
+            gross,
+        ), path
+    settings = {"model": "deferred_net"}
+    sandbox.ok("PUT", "/v1/settlement/settings", json=settings, key="central_bank", status=200)
+    first = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")["id"]
+    r = sandbox.get(f"/v1/settlement/windows/{first}/report", key="auditor")
+    assert (r.status_code, r.get_json()["code"], r.get_json()["detail"]) == (
+        409,
+        "window_not_settled",
+        f"window {first} is OPEN: no report yet",
+    )
+    for path in (
+        f"/v1/settlement/windows/{first + 9}",
+        f"/v1/settlement/windows/{first + 9}/report",
+    ):
+        r = sandbox.get(path, key="auditor")
+        assert (r.status_code, r.get_json()["code"], r.get_json()["detail"]) == (
+            404,
+            "window_not_found",
+            f"no settlement window {first + 9}",
+        ), path
+    # Back to gross with an empty window: it is settled with an empty report.
+    sandbox.ok(
+        "PUT", "/v1/settlement/settings", json={"model": "gross"}, key="central_bank", status=200
+    )
+    assert sandbox.ok("GET", f"/v1/settlement/windows/{first}/report", key="auditor") == {
+        "window_id": first,
+        "operators": [],
+        "tier1_moves": [],
+        "settlement_transfer_id": None,
+    }
+    assert (
+        sandbox.ok("GET", f"/v1/settlement/windows/{first}", key="auditor")["status"] == "SETTLED"
+    )
+
+
+def test_windows_are_listed_oldest_first_a_page_at_a_time(sandbox):
+    for code in ("ICBC", "BOC"):
+        sandbox.operator(code, reserve="1000000.00", issue="500000.00")
+    settings = {"model": "deferred_net"}
+    sandbox.ok("PUT", "/v1/settlement/settings", json=settings, key="central_bank", status=200)
+    for _ in range(2):
+        sandbox.ok("POST", "/v1/settlement/windows/current/close", key="central_bank", status=200)
+    every = sandbox.ok("GET", "/v1/settlement/windows", key="auditor")["items"]
+    ids = [w["id"] for w in every]
+    assert ids == sorted(ids) and len(ids) == 3
+    assert [w["status"] for w in every] == ["SETTLED", "SETTLED", "OPEN"]
+    seen, after = [], None
+    while True:
+        query = {"limit": 1, **({"after": after} if after else {})}
+        page = sandbox.ok("GET", "/v1/settlement/windows", key="auditor", query_string=query)
+        seen += [w["id"] for w in page["items"]]
+        after = page["next_after"]
+        if after is None:
+            break
+    assert seen == ids
+    page = sandbox.ok("GET", f"/v1/settlement/windows?after={ids[0]}", key="auditor")
+    assert [w["id"] for w in page["items"]] == ids[1:]
+
+
+def test_the_ndc_alert_is_raised_once_per_operator_and_window_and_is_no_str(sandbox):
+    i1, b1, _ = _deferred_with_cap(sandbox, "5000.00", "900.00")
+
+    def pay(src, dst, amount, key):
+        body = {"from_wallet": src, "to_wallet": dst, "amount": amount}
+        sandbox.ok("POST", "/v1/transfers", json=body, key=key)
+
+    def alerts():
+        return sandbox.ok("GET", "/v1/alerts?type=ndc_threshold", key="central_bank")["items"]
+
+    pay(i1, b1, "720.00", "ICBC")  # 80 % of the cap
+    pay(b1, i1, "100.00", "BOC")  # back below the threshold
+    pay(i1, b1, "100.00", "ICBC")  # past it again, in the same window
+    (alert,) = alerts()
+    assert (alert["operator"], alert["due_at"]) == ("ICBC", None)  # no STR is due
+    window = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")["id"]
+    sandbox.ok("POST", "/v1/settlement/windows/current/close", key="central_bank", status=200)
+    pay(i1, b1, "720.00", "ICBC")  # the next window: its own alert
+    assert sorted(a["evidence"]["window_id"] for a in alerts()) == [window, window + 1]
+
+
+def test_a_cutoff_closes_at_its_exact_instant_in_utc8_and_never_under_gross(sandbox):
+    for code in ("ICBC", "BOC"):
+        sandbox.operator(code, reserve="1000000.00", issue="500000.00")
+    # Gross with a cut-off set: the clock passes it, nothing closes, nothing fails.
+    sandbox.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-03-01T16:00:00+08:00"})
+    body = {"cutoff": "17:00"}
+    sandbox.ok("PUT", "/v1/settlement/settings", json=body, key="central_bank", status=200)
+    sandbox.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 2 * 3600}, status=200)
+    assert sandbox.ok("GET", "/v1/settlement/windows", key="auditor")["items"] == []
+    # Deferred net, a cut-off at 01:00 (UTC+8): at 02:00 on March 2 (18:00 UTC on
+    # March 1) the next one is 01:00 on March 3.
+    body = {"model": "deferred_net", "cutoff": "01:00"}
+    sandbox.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-03-02T02:00:00+08:00"})
+    sandbox.ok("PUT", "/v1/settlement/settings", json=body, key="central_bank", status=200)
+    sandbox.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 3600}, status=200)
+    windows = sandbox.ok("GET", "/v1/settlement/windows", key="auditor")["items"]
+    assert [w["status"] for w in windows] == ["OPEN"]
+    # Exactly at the cut-off: the window closes then.
+    sandbox.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 22 * 3600}, status=200)
+    windows = sandbox.ok("GET", "/v1/settlement/windows", key="auditor")["items"]
+    assert [(w["status"], w["closed_at"]) for w in windows] == [
+        ("SETTLED", "2027-03-02T17:00:00+00:00"),
+        ("OPEN", None),
+    ]
