@@ -3,6 +3,8 @@ settlement among three operators, with hand-computed figures."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from wallets.core.errors import DomainError
 from wallets.tier1 import settlement
 
@@ -432,8 +434,30 @@ def test_the_ndc_alert_is_raised_once_per_operator_and_window_and_is_no_str(sand
     assert (alert["operator"], alert["due_at"]) == ("ICBC", None)  # no STR is due
     window = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")["id"]
     sandbox.ok("POST", "/v1/settlement/windows/current/close", key="central_bank", status=200)
+    # Each operator's own cap, as recorded at the close.
+    report = sandbox.ok("GET", f"/v1/settlement/windows/{window}/report", key="auditor")
+    assert {o["operator"]: o["net_debit_cap"] for o in report["operators"]} == {
+        "BOC": "500000.00",
+        "ICBC": "900.00",
+    }
     pay(i1, b1, "720.00", "ICBC")  # the next window: its own alert
     assert sorted(a["evidence"]["window_id"] for a in alerts()) == [window, window + 1]
+    # A cap changed later is the next close's: each window keeps the one of its own close.
+    cap = {"net_debit_cap": "800.00"}
+    sandbox.ok(
+        "PUT",
+        "/v1/settlement/operators/ICBC/net-debit-cap",
+        json=cap,
+        key="central_bank",
+        status=200,
+    )
+    sandbox.ok("POST", "/v1/settlement/windows/current/close", key="central_bank", status=200)
+    for w, expected in ((window, "900.00"), (window + 1, "800.00")):
+        got = sandbox.ok("GET", f"/v1/settlement/windows/{w}", key="auditor")
+        assert {p["operator"]: p["net_debit_cap"] for p in got["positions"]} == {
+            "BOC": "500000.00",
+            "ICBC": expected,
+        }
 
 
 def test_a_cutoff_closes_at_its_exact_instant_in_utc8_and_never_under_gross(sandbox):
@@ -460,3 +484,45 @@ def test_a_cutoff_closes_at_its_exact_instant_in_utc8_and_never_under_gross(sand
         ("SETTLED", "2027-03-02T17:00:00+00:00"),
         ("OPEN", None),
     ]
+
+
+def test_nets_of_zero_move_nothing_and_a_fen_moves_exactly_a_fen(sandbox):
+    for code in ("ICBC", "BOC"):
+        sandbox.operator(code, reserve="1000000.00", issue="500000.00")
+    settings = {"model": "deferred_net"}
+    sandbox.ok("PUT", "/v1/settlement/settings", json=settings, key="central_bank", status=200)
+    i1, b1 = sandbox.wallet("ICBC", 1, fund="500.00"), sandbox.wallet("BOC", 1, fund="500.00")
+
+    def pay(src, dst, amount, key):
+        body = {"from_wallet": src, "to_wallet": dst, "amount": amount}
+        sandbox.ok("POST", "/v1/transfers", json=body, key=key)
+
+    def close():
+        return sandbox.ok(
+            "POST", "/v1/settlement/windows/current/close", key="central_bank", status=200
+        )
+
+    pay(i1, b1, "100.00", "ICBC")
+    pay(b1, i1, "100.00", "BOC")
+    even = close()
+    assert even["settlement_transfer_id"] is None
+    report = sandbox.ok("GET", f"/v1/settlement/windows/{even['id']}/report", key="auditor")
+    assert [(o["operator"], o["net"]) for o in report["operators"]] == [
+        ("BOC", "0.00"),
+        ("ICBC", "0.00"),
+    ]
+    assert report["tier1_moves"] == []
+    pay(i1, b1, "0.01", "ICBC")
+    fen = close()
+    report = sandbox.ok("GET", f"/v1/settlement/windows/{fen['id']}/report", key="auditor")
+    assert report["tier1_moves"] == [
+        {"debit_account": "OP:ICBC:POSITION", "credit_account": "CB:SETTLEMENT", "amount": "0.01"},
+        {"debit_account": "CB:SETTLEMENT", "credit_account": "OP:BOC:POSITION", "amount": "0.01"},
+    ]
+    assert sandbox.ok("GET", "/v1/operators/BOC")["position"] == "500000.01"
+    with sandbox.db.engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT kind, reference, window_id FROM transfers WHERE id = :id"),
+            {"id": fen["settlement_transfer_id"]},
+        ).one()
+    assert tuple(row) == ("settlement", f"settlement window {fen['id']}", fen["id"])
