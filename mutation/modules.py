@@ -68,6 +68,9 @@ MODULES: tuple[Module, ...] = (
         documented_timeouts={
             # next_cutoff must move forward: each of these hands close_due a cut-off
             # at or before the one it closed, and it closes windows for ever.
+            "wallets.tier1.settlement.x_next_cutoff__mutmut_6": "`astimezone(None)`: the "
+            "machine's zone (UTC here), whose date is a day behind UTC+8 before 08:00 there: "
+            "a cut-off already passed, closed again and again",
             "wallets.tier1.settlement.x_next_cutoff__mutmut_16": "`instant if True`: "
             "today's cut-off even when passed, again and again",
             "wallets.tier1.settlement.x_next_cutoff__mutmut_17": "`instant >= now`: "

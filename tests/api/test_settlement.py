@@ -526,3 +526,83 @@ def test_nets_of_zero_move_nothing_and_a_fen_moves_exactly_a_fen(sandbox):
             {"id": fen["settlement_transfer_id"]},
         ).one()
     assert tuple(row) == ("settlement", f"settlement window {fen['id']}", fen["id"])
+
+
+def test_the_ndc_alert_marks_the_posting_that_takes_the_debit_across_the_threshold(sandbox):
+    """The threshold is 80 % of the cap; what counts is the net debit before
+    the posting (sent less received in the window) and after it."""
+    i1, b1, _ = _deferred_with_cap(sandbox, "5000.00", "900.00")
+
+    def pay(src, dst, amount, key):
+        body = {"from_wallet": src, "to_wallet": dst, "amount": amount}
+        sandbox.ok("POST", "/v1/transfers", json=body, key=key)
+
+    def alerts():
+        return sandbox.ok("GET", "/v1/alerts?type=ndc_threshold", key="central_bank")["items"]
+
+    def cap(amount):
+        sandbox.ok(
+            "PUT",
+            "/v1/settlement/operators/ICBC/net-debit-cap",
+            json={"net_debit_cap": amount},
+            key="central_bank",
+            status=200,
+        )
+
+    # 400.00 out and back: a net debit of 0.00, however much went each way.
+    pay(i1, b1, "400.00", "ICBC")
+    pay(b1, i1, "400.00", "BOC")
+    pay(i1, b1, "500.00", "ICBC")  # 500.00 of 900.00: below 720.00
+    assert alerts() == []
+    # A cap lowered under a standing debit: 500.00 is past 80 % of 600.00, but no
+    # posting took it there; the next posting does not cross either.
+    cap("600.00")
+    pay(i1, b1, "1.00", "ICBC")
+    assert alerts() == []
+    pay(b1, i1, "100.00", "BOC")  # 401.00: below 480.00 again
+    pay(i1, b1, "79.00", "ICBC")  # 480.00: across it
+    (alert,) = alerts()
+    assert (alert["evidence"]["net_debit"], alert["evidence"]["net_debit_cap"]) == (
+        "480.00",
+        "600.00",
+    )
+    window = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")
+    icbc = next(p for p in window["positions"] if p["operator"] == "ICBC")
+    assert (icbc["sent"], icbc["received"], icbc["net"]) == ("980.00", "500.00", "-480.00")
+
+
+def test_a_failed_linked_chain_leaves_the_windows_positions_as_they_were(sandbox):
+    for code in ("ICBC", "BOC"):
+        sandbox.operator(code, reserve="1000000.00", issue="500000.00")
+    settings = {"model": "deferred_net"}
+    sandbox.ok("PUT", "/v1/settlement/settings", json=settings, key="central_bank", status=200)
+    i1, b1 = sandbox.wallet("ICBC", 1, fund="1000.00"), sandbox.wallet("BOC", 1, fund="100.00")
+
+    def item(i, src, dst, amount, **extra):
+        return {"id": f"t-{i}", "from_wallet": src, "to_wallet": dst, "amount": amount, **extra}
+
+    def positions():
+        window = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")
+        return {
+            p["operator"]: (p["sent"], p["received"], p["peak_debit"]) for p in window["positions"]
+        }
+
+    def pay(src, dst, amount, key):
+        body = {"from_wallet": src, "to_wallet": dst, "amount": amount}
+        sandbox.ok("POST", "/v1/transfers", json=body, key=key)
+
+    pay(i1, b1, "50.00", "ICBC")
+    pay(b1, i1, "20.00", "BOC")
+    before = positions()
+    assert before == {"BOC": ("20.00", "50.00", "0.00"), "ICBC": ("50.00", "20.00", "50.00")}
+    items = [
+        item(2, i1, b1, "100.00", linked=True),  # applied to the window, then undone
+        item(3, i1, b1, "5000.00"),  # more than i1 holds: the chain fails
+    ]
+    out = sandbox.ok(
+        "POST", "/v1/transfers/batch", json={"transfers": items}, key="ICBC", status=200
+    )
+    assert [r["code"] for r in out["results"]] == ["linked_transfer_failed", "insufficient_funds"]
+    assert positions() == before
+    pay(i1, b1, "10.00", "ICBC")
+    assert positions() == {"BOC": ("20.00", "60.00", "0.00"), "ICBC": ("60.00", "20.00", "50.00")}
