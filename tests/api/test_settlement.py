@@ -421,7 +421,7 @@ def test_windows_are_listed_oldest_first_a_page_at_a_time(sandbox):
     assert ids == sorted(ids) and len(ids) == 3
     assert [w["status"] for w in every] == ["SETTLED", "SETTLED", "OPEN"]
     seen, after = [], None
-    while True:
+    for _ in range(len(ids) + 1):  # a cursor that repeats its row fails, never hangs
         query = {"limit": 1, **({"after": after} if after else {})}
         page = sandbox.ok("GET", "/v1/settlement/windows", key="auditor", query_string=query)
         seen += [w["id"] for w in page["items"]]
@@ -636,3 +636,38 @@ def test_a_failed_linked_chain_leaves_the_windows_positions_as_they_were(sandbox
     assert positions() == before
     pay(i1, b1, "10.00", "ICBC")
     assert positions() == {"BOC": ("20.00", "60.00", "0.00"), "ICBC": ("60.00", "20.00", "50.00")}
+
+
+def test_each_settings_change_is_one_event_with_the_settings_as_get_renders_them(sandbox):
+    sandbox.operator("ICBC", reserve="1000000.00", issue="500000.00")
+
+    def put(body):
+        return sandbox.ok(
+            "PUT", "/v1/settlement/settings", json=body, key="central_bank", status=200
+        )
+
+    def events():
+        query = {"type": "settlement.settings_updated", "limit": 50}
+        return sandbox.ok("GET", "/v1/events", key="central_bank", query_string=query)["items"]
+
+    assert events() == []
+    first = put({"model": "deferred_net", "ndc_reserve_ratio": "0.5", "cutoff": "17:00"})
+    assert (first["model"], first["ndc_reserve_ratio"], first["cutoff"]) == (
+        "deferred_net",
+        "0.5",
+        "17:00",
+    )
+    second = put({"ndc_alert_percent": "90", "cutoff": None})
+    assert put({"ndc_alert_percent": "90"}) == second  # nothing changed: no event
+    assert [e["data"] for e in events()] == [first, second]
+    assert sandbox.ok("GET", "/v1/settlement/settings", key="auditor") == second
+    assert (second["ndc_alert_percent"], second["cutoff"], second["ndc_reserve_ratio"]) == (
+        "90",
+        None,
+        "0.5",
+    )
+    # The derived cap: the free reserve (500,000.00) times the ratio.
+    window = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")
+    assert [(p["operator"], p["net_debit_cap"]) for p in window["positions"]] == [
+        ("ICBC", "250000.00")
+    ]

