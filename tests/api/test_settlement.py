@@ -500,10 +500,11 @@ def test_a_cutoff_closes_at_its_exact_instant_in_utc8_and_never_under_gross(sand
     # Exactly at the cut-off: the window closes then.
     sandbox.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 22 * 3600}, status=200)
     windows = sandbox.ok("GET", "/v1/settlement/windows", key="auditor")["items"]
-    assert [(w["status"], w["closed_at"]) for w in windows] == [
-        ("SETTLED", "2027-03-02T17:00:00+00:00"),
-        ("OPEN", None),
+    assert [(w["status"], w["closed_at"], w["settled_at"]) for w in windows] == [
+        ("SETTLED", "2027-03-02T17:00:00+00:00", "2027-03-02T17:00:00+00:00"),
+        ("OPEN", None, None),
     ]
+    assert windows[1]["opened_at"] == "2027-03-02T17:00:00+00:00"  # the next opens then
 
 
 def test_nets_of_zero_move_nothing_and_a_fen_moves_exactly_a_fen(sandbox):

@@ -465,11 +465,14 @@ def close(tx: Tx, at: datetime | None = None) -> Window:
     # Every position account, locked: no cross-operator transfer slips in meanwhile.
     posting = Posting(tx, [*positions.values(), clearing])
     # Never seen outside this transaction: the window is SETTLED before it commits.
-    closing = {"status": CLOSED}  # pragma: no mutate
+    closing = {"status": CLOSED}
     tx.conn.execute(
         settlement_windows.update()
         .where(settlement_windows.c.id == window.id)
-        .values(closed_at=at, **closing)
+        .values(
+            closed_at=at,
+            **closing,  # pragma: no mutate
+        )
     )
     wp = window_positions
     rows = tx.conn.execute(sa.select(wp).where(wp.c.window_id == window.id)).all()
@@ -487,11 +490,13 @@ def close(tx: Tx, at: datetime | None = None) -> Window:
     legs += [Leg(clearing, positions[op], net, ECNY) for op, net in sorted(nets.items()) if net > 0]
     transfer_id = None
     if legs:
+        # Into the clearing account or out of it: the same total (the nets sum to zero).
+        total = sum(leg.amount for leg in legs if leg.credit == clearing)  # pragma: no mutate
         posted = posting.post(
             TransferDraft(
                 kind="settlement",
                 asset=ECNY,
-                amount=sum(leg.amount for leg in legs if leg.credit == clearing),
+                amount=total,
                 legs=legs,
                 reference=f"settlement window {window.id}",
                 window_id=window.id,
