@@ -305,6 +305,11 @@ def test_model_switch_and_daily_cutoff(sandbox):
     )
     r = sandbox.call("PUT", "/v1/settlement/settings", "central_bank", json={"model": "gross"})
     assert r.status_code == 409 and r.get_json()["code"] == "settlement_window_has_activity"
+    first = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")["id"]
+    assert (r.get_json()["detail"], r.get_json()["window_id"]) == (
+        f"window {first} has cross-operator transfers: close it first",
+        first,
+    )
     sandbox.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 2 * 3600 + 86400}, status=200)
     windows = sandbox.ok("GET", "/v1/settlement/windows", key="central_bank")["items"]
     # 17:00 on March 1 and on March 2 were passed: two windows closed, one open.
@@ -364,6 +369,7 @@ def test_settings_are_checked_in_the_domain_too(sandbox):
 def test_windows_missing_unsettled_or_absent_are_refused_with_their_codes(sandbox):
     for code in ("ICBC", "BOC"):
         sandbox.operator(code, reserve="1000000.00", issue="500000.00")
+    sandbox.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-03-01T10:00:00+08:00"})
     gross = "the sandbox settles gross: there are no windows"
     for method, path in [
         ("GET", "/v1/settlement/windows/current"),
@@ -377,7 +383,20 @@ def test_windows_missing_unsettled_or_absent_are_refused_with_their_codes(sandbo
         ), path
     settings = {"model": "deferred_net"}
     sandbox.ok("PUT", "/v1/settlement/settings", json=settings, key="central_bank", status=200)
-    first = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")["id"]
+    cap = {"net_debit_cap": "1.00"}
+    sandbox.ok(
+        "PUT",
+        "/v1/settlement/operators/ICBC/net-debit-cap",
+        json=cap,
+        key="central_bank",
+        status=200,
+    )
+    idle = sandbox.ok("GET", "/v1/settlement/windows/current", key="central_bank")
+    first = idle["id"]
+    assert [
+        (p["operator"], p["sent"], p["peak_debit"], p["net_debit_cap"], p["utilisation_percent"])
+        for p in idle["positions"]
+    ] == [("BOC", "0.00", "0.00", "500000.00", "0.00"), ("ICBC", "0.00", "0.00", "1.00", "0.00")]
     r = sandbox.get(f"/v1/settlement/windows/{first}/report", key="auditor")
     assert (r.status_code, r.get_json()["code"], r.get_json()["detail"]) == (
         409,
@@ -404,8 +423,11 @@ def test_windows_missing_unsettled_or_absent_are_refused_with_their_codes(sandbo
         "tier1_moves": [],
         "settlement_transfer_id": None,
     }
-    assert (
-        sandbox.ok("GET", f"/v1/settlement/windows/{first}", key="auditor")["status"] == "SETTLED"
+    given_up = sandbox.ok("GET", f"/v1/settlement/windows/{first}", key="auditor")
+    assert (given_up["status"], given_up["closed_at"], given_up["settled_at"]) == (
+        "SETTLED",
+        "2027-03-01T02:00:00+00:00",
+        "2027-03-01T02:00:00+00:00",
     )
 
 
@@ -527,6 +549,7 @@ def test_nets_of_zero_move_nothing_and_a_fen_moves_exactly_a_fen(sandbox):
     pay(b1, i1, "100.00", "BOC")
     even = close()
     assert even["settlement_transfer_id"] is None
+    assert [p["operator"] for p in even["positions"]] == ["BOC", "ICBC"]  # by code
     report = sandbox.ok("GET", f"/v1/settlement/windows/{even['id']}/report", key="auditor")
     assert [(o["operator"], o["net"]) for o in report["operators"]] == [
         ("BOC", "0.00"),

