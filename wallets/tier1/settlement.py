@@ -203,7 +203,8 @@ def net_debit_caps(tx: Tx, operator_ids: list[int]) -> dict[int, int]:
     ratio = Fraction(Decimal(tx.sandbox.ndc_reserve_ratio))
     free = free_reserve(tx, operator_ids)
     return {
-        op: explicit[op] if explicit.get(op) is not None else math.floor(free.get(op, 0) * ratio)
+        # Every operator has its reserve account from its registration.
+        op: explicit[op] if explicit.get(op) is not None else math.floor(free[op] * ratio)
         for op in operator_ids
     }
 
