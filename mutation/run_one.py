@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     from mutmut.configuration import config
     from mutmut.mutation.data import SourceFileMutationData
 
+    from mutation.__main__ import TIMEOUT
+
     cfg = config()
     cfg.only_mutate = [module.path]
     cfg.pytest_add_cli_args_test_selection = list(module.tests)
@@ -52,16 +54,25 @@ def main(argv: list[str] | None = None) -> None:
     if args.sample or args.recheck:
         # Generate (or update) the mutants first, to choose among them.
         Path("mutants").mkdir(exist_ok=True)
+        before = mutants_by_function(module.path) if args.recheck else {}
         mm.copy_src_dir()
         mm.copy_also_copy_files()
         mm.create_mutants(args.max_children)
         data = SourceFileMutationData(path=Path(module.path))
         data.load()
+        if args.recheck:
+            forget_renumbered(data, before)
         every = sorted(data.exit_code_by_key)
         if args.recheck:
-            # A kill stands (tests are only added); a function changed since has
-            # lost its verdicts (None) and is run again.
-            every = [n for n in every if data.exit_code_by_key[n] not in (1, 3)]
+            # A kill stands (tests are only added), and so does a documented hang
+            # (mutation/modules.py); a function changed since has lost its
+            # verdicts (None) and is run again.
+            every = [
+                n
+                for n in every
+                if data.exit_code_by_key[n] not in (1, 3)
+                and not (data.exit_code_by_key[n] in TIMEOUT and n in module.documented_timeouts)
+            ]
             if not every:
                 return
         names = every
@@ -69,6 +80,34 @@ def main(argv: list[str] | None = None) -> None:
             names = sorted(random.Random(args.seed).sample(every, min(args.sample, len(every))))
     mm._run(names, max_children=args.max_children)
     write_diffs(module.path)
+
+
+def mutants_by_function(path: str) -> dict[str, set[str]]:
+    """The mutants of each function in the kept meta file (none without one)."""
+    meta = Path("mutants") / (path + ".meta")
+    if not meta.exists():
+        return {}
+    by_function: dict[str, set[str]] = {}
+    for name in json.loads(meta.read_text())["exit_code_by_key"]:
+        by_function.setdefault(name.rsplit("__mutmut_", 1)[0], set()).add(name)
+    return by_function
+
+
+def forget_renumbered(data, before: dict[str, set[str]]) -> None:
+    """mutmut keeps a function's verdicts while its hash stands, and the hash
+    leaves comments out: a ``# pragma: no mutate`` added to a function (or taken
+    out) changes none, yet removes mutants and numbers the rest anew, so a kept
+    verdict would name another mutant. A function whose mutants are not those
+    of the kept run loses its verdicts: all of them run again."""
+    after: dict[str, set[str]] = {}
+    for name in data.exit_code_by_key:
+        after.setdefault(name.rsplit("__mutmut_", 1)[0], set()).add(name)
+    changed = [f for f, names in after.items() if f in before and before[f] != names]
+    for function in changed:
+        for name in after[function]:
+            data.exit_code_by_key[name] = None
+    if changed:
+        data.save()
 
 
 def write_diffs(path: str) -> None:

@@ -3,7 +3,7 @@ splits them, STR due dates over Macau's public holidays, chips in circulation.""
 
 from __future__ import annotations
 
-from macau_world import DAY, advance, cage, macau_world, payment_code
+from macau_world import DAY, advance, alert_types, cage, macau_world, payment_code
 
 
 def test_contributions_are_two_payments_to_their_beneficiaries(sandbox):
@@ -86,6 +86,10 @@ def test_chips_in_circulation_stay_within_dicjs_approval(sandbox):
         "30000.00",
         "20000.00",
         "10000.01",
+    )
+    assert r["detail"] == (
+        "COTAI has 20000.00 chips in circulation of 30000.00 approved: "
+        "a buy-in of 10000.01 would pass the approved figure"
     )
     assert sb.journal_count() == journal and sb.balance(bob) == "100000.00"
     cage(sb, "buy-ins", bob, amount="10000.00")  # exactly up to the approval
@@ -369,7 +373,17 @@ def _chips_pooled_into_one_cash_out_raise_an_alert(sb) -> None:
         f"holder-w{b}",
     ]
     assert [h["amount"] for h in alert["evidence"]["handovers"]] == ["4000.00", "5000.00"]
-    assert sb.balance(collector) == "19000.00"
+    assert [(h["from_wallet"], h["transfer_id"]) for h in alert["evidence"]["handovers"]] == [
+        (a, moved["transfers"][0]["id"]),
+        (b, alert["evidence"]["handovers"][1]["transfer_id"]),
+    ]
+    assert alert["evidence"]["handovers"][0]["chip_handover"] == moved["id"]
+    assert alert["evidence"]["holder_ref"] == f"holder-w{collector}"
+    assert alert["summary"] == f"wallet {collector} cashed out chips pooled from 2 other holders"
+    # Once per player and gaming day.
+    hand(a, collector, "1.00")
+    assert "chip_pooling" not in alert_types(cage(sb, "cash-outs", collector, amount="1.00"))
+    assert sb.balance(collector) == "19001.00"
 
 
 def _third_party_payouts_are_alerted(sb) -> tuple[int, int]:
@@ -384,6 +398,13 @@ def _third_party_payouts_are_alerted(sb) -> tuple[int, int]:
     alert = sb.ok("GET", f"/v1/alerts/{op['alerts'][0]['id']}", key="supervisor")
     assert (alert["wallet"], alert["evidence"]["paid_to_wallet"]) == (alice, friend)
     assert alert["evidence"]["transfer_ids"] == [t["id"] for t in op["transfers"]]
+    assert (alert["evidence"]["holder_ref"], alert["evidence"]["paid_to_holder_ref"]) == (
+        f"holder-w{alice}",
+        f"holder-w{friend}",
+    )
+    assert alert["summary"] == (
+        f"wallet {alice}'s chips (3000.00) cashed out to wallet {friend}, which did not buy in"
+    )
     assert alert["due_at"] is not None  # a suspicion: an STR is due
     # Paid to a wallet that bought in that gaming day: not a third party.
     assert cage(sb, "cash-outs", alice, amount="1000.00", pay_to=partner)["alerts"] == []

@@ -83,6 +83,10 @@ def test_an_hkd_casino_converts_buy_ins_and_cash_outs_and_records_the_rate(sandb
         HKD_PER_CNY,
         "HKD",
     )
+    assert body["detail"] == (
+        f"0.01 chips into CNY at {HKD_PER_CNY} HKD per CNY, rounded in the casino's favour, "
+        "is nothing"
+    )
     assert sb.journal_count() == before
     # HKD 0.02 is CNY 0.0187: 0.01.
     assert cage(sb, "cash-outs", p, amount="0.01", status=422)["code"] == "amount_below_conversion"
@@ -546,7 +550,12 @@ def test_a_conversion_past_the_largest_amount_or_to_no_rate_is_refused(sandbox):
     before = sb.journal_count()
     # CNY 1,000,000,000.00 would be MOP 999,999,000,000,000.00: past the largest amount.
     refused = cage(sb, "buy-ins", p, status=422, amount="1000000000.00")
-    assert refused["code"] == "validation_failed" and "amount" in refused["errors"]
+    assert refused["code"] == "validation_failed"
+    assert refused["errors"] == {
+        "amount": [
+            "1000000000.00 CNY into chips at 999999 MOP per CNY is more than 1000000000000.00"
+        ]
+    }
     assert sb.journal_count() == before and sb.balance(p) == "100.00"
     assert cage(sb, "buy-ins", p, amount="0.01")["amount"] == "9999.99"
     # A rate table whose HKD rate rounds to nothing is no profile.

@@ -83,6 +83,10 @@ def test_structuring_sums_one_casinos_operations_only(sandbox):
     assert rows[0]["transfer_id"] == first["transfers"][0]["id"]
     assert rows[2]["casino_transaction"] == third["id"]
     assert rows[0]["at"].startswith(f"{DAY}T02:00:00")  # 10:00 in Macau
+    assert alert["summary"] == (
+        f"structuring: 3 buy-ins of holder-w{smurf} at COTAI within 24 h total {THRESHOLD}, "
+        f"each below {THRESHOLD}"
+    )
     # It is raised once: later buy-ins in the window do not raise it again.
     advance(sb, 600)
     assert cage(sb, "buy-ins", smurf, amount="100.00")["alerts"] == []
@@ -159,6 +163,9 @@ def test_the_mainland_year_starts_on_the_first_of_january(sandbox):
     assert presence["evidence"]["region"] == "CN"
     assert presence["evidence"]["gaming_day"] == "2027-01-01"
     assert presence["evidence"]["amount"] == "200000.00"
+    assert presence["summary"] == (
+        f"mainland wallet {player} (CN) bought in at COTAI on gaming day 2027-01-01"
+    )
     advance(sb, 86400)
     # 360,000.00 exactly is the cap, not past it.
     op = cage(sb, "buy-ins", player, amount="160000.00")
@@ -177,6 +184,10 @@ def test_the_mainland_year_starts_on_the_first_of_january(sandbox):
         "cap_usd": "50000.00",
     }
     assert ev["casino_transaction"] == op["id"]
+    assert passed["summary"] == (
+        f"mainland holder-w{player} passed the yearly cap of 360000.00 (USD 50000.00) "
+        "with 360000.01 of buy-ins and credit repayments in 2027"
+    )
     advance(sb, 600)
     assert cage(sb, "buy-ins", player, amount="1000.00")["alerts"] == []  # once a year
     with sb.db.engine.connect() as conn:
@@ -249,6 +260,14 @@ def test_a_refusing_profile_bars_mainland_wallets_from_paying_only(sandbox):
     assert sb.balance(cn) == "900.00"
     mo = sb.wallet("BOCMO", 1, fund="10.00", region="MO")
     assert cage(sb, "buy-ins", mo, amount="10.00")["alerts"] == []
+    # Chips handed to the mainland holder: it pays nothing, it is not refused.
+    body = {"from_player": mo, "to_player": cn, "amount": "5.00"}
+    moved = sb.ok("POST", "/v1/casinos/COTAI/chip-handovers", key="merchant", json=body)
+    assert [
+        (t["kind"], t["from_wallet"], t["to_wallet"], t["reference"]) for t in moved["transfers"]
+    ] == [("chip_handover", mo, cn, "chips handed over at COTAI")]
+    assert cage(sb, "cash-outs", cn, amount="5.00")["kind"] == "cash_out"
+    assert sb.balance(cn) == "905.00"
 
 
 # ---- minimal play at its two edges ------------------------------------------------
@@ -285,6 +304,12 @@ def test_minimal_play_at_the_cash_out_ratio_and_below_the_bet_ratio(sandbox):
         (out["id"], "cash_out", "0.01"),
     ]
     assert ev["transactions"][0]["transfer_ids"] == [t["id"] for t in buy["transfers"]]
+    assert alert["summary"] == (
+        f"minimal play: holder-w{p} (wallet {p}) cashed out 90000.00 of 100000.00 bought in "
+        f"at COTAI on gaming day {DAY}, wagering 9999.99"
+    )
+    # Once per holder and gaming day: the last chip cashed out raises none.
+    assert cage(sb, "cash-outs", p, amount="0.01")["alerts"] == []
 
 
 def test_no_minimal_play_once_the_bets_reach_the_bet_ratio(sandbox):
@@ -335,7 +360,7 @@ def test_the_players_list_pages_by_its_cursor(sandbox):
     try:
         sb.db.read(
             lambda tx: cage_module.list_player_days(
-                tx, registry.get(tx, "COTAI", ADMIN_PRINCIPAL), after="1"
+                tx, registry.get(tx, "COTAI", ADMIN_PRINCIPAL), after="1", limit=2
             )
         )
     except DomainError as refused:
