@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from ..core import errors
 from ..core.clock import gaming_day_of
 from ..core.db import Tx, Upsert, inserted_id
-from ..core.principal import ADMIN, MERCHANT, Principal
+from ..core.principal import ADMIN, MERCHANT, Principal, a_role
 from ..core.schema import (
     accounts,
     casino_player_days,
@@ -69,7 +69,7 @@ from .registry import chips_in_circulation, get
 
 def for_cage(tx: Tx, ref: str, actor: Principal) -> tuple[Casino, CasinoRules]:
     if actor.role not in (MERCHANT, ADMIN):
-        raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not run a cage")
+        raise errors.DomainError(errors.FORBIDDEN_ROLE, f"{a_role(actor.role)} does not run a cage")
     c, rules = get(tx, ref, actor), casino_rules(tx)
     # Only a clock set back can reach a closed day; its report must stay true.
     day = gaming_day_of(tx.now(), rules.gaming_day_cutoff)

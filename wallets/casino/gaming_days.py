@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from ..core import errors, outbox
 from ..core.clock import gaming_day_bounds
 from ..core.db import Tx
-from ..core.principal import ADMIN, MERCHANT, SUPERVISOR, SYSTEM, Principal
+from ..core.principal import ADMIN, MERCHANT, SUPERVISOR, SYSTEM, Principal, a_role
 from ..core.schema import (
     accounts,
     alerts,
@@ -88,7 +88,9 @@ def _close_transfer_ids(tx: Tx, casino_id: int):
 
 def close(tx: Tx, ref: str, actor: Principal, day: date) -> dict[str, Any]:
     if actor.role not in (MERCHANT, SUPERVISOR, ADMIN):
-        raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not close a day")
+        raise errors.DomainError(
+            errors.FORBIDDEN_ROLE, f"{a_role(actor.role)} does not close a day"
+        )
     c = registry.get(tx, ref, actor)
     rules = casino_rules(tx)
     # One close at a time per casino (SQLite writers queue anyway).

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from ..core import errors, outbox
 from ..core.db import Tx, Upsert
 from ..core.preconditions import IfMatch, check, etag_of
-from ..core.principal import ADMIN, MERCHANT, SUPERVISOR, Principal
+from ..core.principal import ADMIN, MERCHANT, SUPERVISOR, Principal, a_role
 from ..core.schema import casino_player_days, casinos, promoter_players, promoters
 from ..ledger.money import apply_rate, format_amount, format_rate
 from ..retail import wallet as wl
@@ -135,7 +135,7 @@ def register(
     """Register a promoter (by its DICJ licence) at the casino ``ref``."""
     if actor.role not in (ADMIN, SUPERVISOR):
         raise errors.DomainError(
-            errors.FORBIDDEN_ROLE, f"a {actor.role} does not license promoters"
+            errors.FORBIDDEN_ROLE, f"{a_role(actor.role)} does not license promoters"
         )
     c = registry.get(tx, ref, actor)
     _, cap, _ = _rules(tx)
@@ -207,7 +207,7 @@ def set_wallet(
     of its ETags (412)."""
     if actor.role not in (ADMIN, SUPERVISOR):
         raise errors.DomainError(
-            errors.FORBIDDEN_ROLE, f"a {actor.role} does not change a promoter's wallet"
+            errors.FORBIDDEN_ROLE, f"{a_role(actor.role)} does not change a promoter's wallet"
         )
     c = registry.get(tx, ref, actor)
     p = _locked(tx, c, get(tx, ref, actor, licence).id)
@@ -220,7 +220,9 @@ def set_wallet(
 def attach(tx: Tx, ref: str, actor: Principal, licence: str, wallet_id: int) -> Promoter:
     """Attach a player to a promoter of the casino (the player's one promoter there)."""
     if actor.role not in (ADMIN, MERCHANT, SUPERVISOR):
-        raise errors.DomainError(errors.FORBIDDEN_ROLE, f"a {actor.role} does not attach players")
+        raise errors.DomainError(
+            errors.FORBIDDEN_ROLE, f"{a_role(actor.role)} does not attach players"
+        )
     c = registry.get(tx, ref, actor)
     p = _locked(tx, c, get(tx, ref, actor, licence).id)  # a change of its wallet waits
     player = wl.find(tx, wallet_id)

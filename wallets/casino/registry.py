@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ..core import errors, outbox
 from ..core.db import Tx, inserted_id
 from ..core.preconditions import IfMatch, check, etag_of
-from ..core.principal import ADMIN, CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal
+from ..core.principal import ADMIN, CASINO_REF_RE, MERCHANT, SUPERVISOR, SYSTEM, Principal, a_role
 from ..core.schema import (
     accounts,
     api_keys,
@@ -259,7 +259,7 @@ def set_beneficiaries(
     With ``if_match``, only while the casino is at one of its ETags (412)."""
     if actor.role != ADMIN:
         raise errors.DomainError(
-            errors.FORBIDDEN_ROLE, f"a {actor.role} does not change a casino's beneficiaries"
+            errors.FORBIDDEN_ROLE, f"{a_role(actor.role)} does not change a casino's beneficiaries"
         )
     c = _locked(tx, get(tx, ref, actor), if_match)
     _check_beneficiaries(tx, beneficiaries, c.merchant_wallet_id)
@@ -309,7 +309,7 @@ def set_chips_approved(
     With ``if_match``, only while the casino is at one of its ETags (412)."""
     if actor.role not in (ADMIN, SUPERVISOR):
         raise errors.DomainError(
-            errors.FORBIDDEN_ROLE, f"a {actor.role} does not approve chips in circulation"
+            errors.FORBIDDEN_ROLE, f"{a_role(actor.role)} does not approve chips in circulation"
         )
     c = _locked(tx, get(tx, ref, actor), if_match)
     tx.conn.execute(casinos.update().where(casinos.c.id == c.id).values(chips_approved=approved))
