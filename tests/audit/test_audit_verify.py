@@ -234,6 +234,7 @@ def test_a_removed_last_row_is_found(export_dir, pub, cli):
         f"\n  journal.csv:{last}: the chain ends at seq {n - 1} hash {end}... but the signed head"
         f" is seq {n} hash {head}...\n" in out
     )
+    assert "lies outside this filtered export" not in out  # complete: a row is missing
 
 
 def test_an_inserted_row_is_found(export_dir, pub, cli):
@@ -710,7 +711,7 @@ def _a_row(export_dir) -> tuple[list[str], dict]:
             "150",
             "amount_fen is not an integer: '150'",
         ),
-        ("seq", "x7", "seq is not an integer: 'x7'", True, "seq is not an integer: True"),
+        ("seq", "X7", "seq is not an integer: 'X7'", True, "seq is not an integer: True"),
         (
             "to_wallet",
             "-",
