@@ -346,3 +346,18 @@ def test_only_a_payment_is_refundable_and_the_refusal_names_what_it_is(demo):
     assert body["detail"] == f"transfer {funded['id']} is a {funded['kind']}"
     assert demo.journal_count() == before
     assert demo.balance(a) == "1005.00"
+
+
+def test_only_a_known_payment_to_a_wallet_is_refunded(demo):
+    a = demo.demo_wallets["a"]
+    out = demo.ok("POST", f"/v1/wallets/{a}/defund", json={"amount": "2.00"}, key="ICBC")
+    before = demo.journal_count()
+    for transfer_id in (999999, out["id"]):  # none, and one to no wallet
+        r = demo.post(f"/v1/transfers/{transfer_id}/refunds", {"amount": "1.00"}, key="ICBC")
+        body = r.get_json()
+        assert r.status_code == 404, body
+        assert (body["code"], body["detail"]) == (
+            "transfer_not_found",
+            f"no transfer {transfer_id}",
+        )
+    assert demo.journal_count() == before and demo.balance(a) == "998.00"
