@@ -565,3 +565,23 @@ def test_a_holds_transfers_are_its_own_in_order(demo):
     ]
     (only,) = demo.ok("GET", f"/v1/holds/{other['id']}", key="BOC")["transfers"]
     assert (only["kind"], only["amount"]) == ("hold", "5.00")
+
+
+def test_a_payment_names_the_wallet_it_cannot_find_and_refuses_paying_itself(demo):
+    a = demo.demo_wallets["a"]
+    for body, field, missing in (
+        ({"from_wallet": 999999, "to_wallet": a}, "from_wallet", 999999),
+        ({"from_wallet": a, "to_wallet": 888888}, "to_wallet", 888888),
+    ):
+        r = demo.post("/v1/transfers", {**body, "amount": "1.00"}, key="ICBC")
+        got = r.get_json()
+        assert r.status_code == 404 and got["code"] == "wallet_not_found", got
+        assert (got["detail"], got["field"]) == (f"no wallet {missing}", field)
+    r = demo.post("/v1/transfers", {"from_wallet": a, "to_wallet": a, "amount": "1.00"}, key="ICBC")
+    got = r.get_json()
+    assert (r.status_code, got["code"], got["detail"]) == (
+        422,
+        "same_wallet",
+        "a wallet cannot pay itself",
+    )
+    assert demo.balance(a) == "1000.00"
