@@ -54,6 +54,10 @@ MODULES: tuple[Module, ...] = (
             "tests/api/test_ledger_api.py",
             # Sub-wallets swept to their parent.
             "tests/api/test_lifecycle.py",
+            # Batches: items with client ids, linked chains.
+            "tests/api/test_batches.py",
+            # Red envelopes spent first by payments and batches.
+            "tests/api/test_programmable.py",
         ),
     ),
     Module(

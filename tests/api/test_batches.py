@@ -139,3 +139,26 @@ def test_a_full_batch_of_8190(demo):
     ).get_json()
     assert out["posted"] == 8190
     assert demo.balance(a) == "1000.00" and demo.balance(b) == "500.00"
+
+
+def test_a_reused_client_id_names_the_field_that_differs(demo):
+    a, b, c = demo.demo_wallets["a"], demo.demo_wallets["b"], demo.demo_wallets["c"]
+    first = batch(demo, [item(0, a, b, "5.00", reference="rent")]).get_json()
+    again = batch(
+        demo,
+        [
+            item(0, a, b, "5.00", reference="rent"),  # the same, its reference too
+            item(0, a, c, "5.00", reference="rent"),
+            item(0, a, b, "5.00", reference="food"),
+            item(0, a, b, "5.00"),
+        ],
+    ).get_json()
+    assert [(r["status"], r["code"]) for r in again["results"]] == [
+        ("exists", None),
+        ("refused", "exists_with_different_to_wallet"),
+        ("refused", "exists_with_different_reference"),
+        ("refused", "exists_with_different_reference"),
+    ]
+    assert again["results"][0]["transfer_id"] == first["results"][0]["transfer_id"]
+    assert again["results"][1]["detail"] == "transfer 't-0' exists with a different to_wallet"
+    assert demo.balance(a) == "995.00"

@@ -141,6 +141,8 @@ def test_refunds_partial_never_above_the_payment(demo):
         and body["refundable"] == "40.00"
         and body["refunded"] == "60.00"
     )
+    assert body["detail"] == f"transfer {p['id']} was 100.00; 60.00 is refunded already"
+    assert r1["reference"] == "returned"
     demo.ok("POST", f"/v1/transfers/{p['id']}/refunds", json={"amount": "40.00"}, key="BOC")
     assert (
         demo.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "0.01"}, key="BOC").status_code
@@ -346,3 +348,47 @@ def test_only_a_payment_is_refundable_and_the_refusal_names_what_it_is(demo):
     assert body["detail"] == f"transfer {funded['id']} is a {funded['kind']}"
     assert demo.journal_count() == before
     assert demo.balance(a) == "1005.00"
+
+
+def test_only_a_known_payment_to_a_wallet_is_refunded(demo):
+    a = demo.demo_wallets["a"]
+    out = demo.ok("POST", f"/v1/wallets/{a}/defund", json={"amount": "2.00"}, key="ICBC")
+    before = demo.journal_count()
+    for transfer_id in (999999, out["id"]):  # none, and one to no wallet
+        r = demo.post(f"/v1/transfers/{transfer_id}/refunds", {"amount": "1.00"}, key="ICBC")
+        body = r.get_json()
+        assert r.status_code == 404, body
+        assert (body["code"], body["detail"]) == (
+            "transfer_not_found",
+            f"no transfer {transfer_id}",
+        )
+    assert demo.journal_count() == before and demo.balance(a) == "998.00"
+
+
+def test_a_refund_needs_both_wallets_active_and_the_payers_cap(demo):
+    sb = demo
+    payer = sb.wallet("ICBC", 4, fund="9990.00")
+    payee = sb.wallet("ICBC", 1, fund="10.00")
+    p = sb.ok(
+        "POST",
+        "/v1/transfers",
+        json={"from_wallet": payer, "to_wallet": payee, "amount": "10.00"},
+        key="ICBC",
+    )
+    sb.ok("POST", f"/v1/wallets/{payer}/fund", json={"amount": "20.00"}, key="ICBC")
+    # The payer is at its cap (class 4: 10,000.00): the refund would pass it.
+    r = sb.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "0.01"}, key="ICBC")
+    body = r.get_json()
+    assert r.status_code == 422 and (body["code"], body["limit"]) == (
+        "limit_exceeded",
+        "balance_cap",
+    )
+    sb.ok("POST", f"/v1/wallets/{payer}/defund", json={"amount": "10.00"}, key="ICBC")
+    for frozen, role in ((payee, "refunding"), (payer, "refunded")):
+        sb.ok("POST", f"/v1/wallets/{frozen}/freeze", key="ICBC", status=200)
+        r = sb.post(f"/v1/transfers/{p['id']}/refunds", {"amount": "1.00"}, key="ICBC")
+        body = r.get_json()
+        assert (r.status_code, body["code"]) == (422, "wallet_frozen"), body
+        assert body["detail"] == f"the {role} wallet {frozen} is frozen"
+        sb.ok("POST", f"/v1/wallets/{frozen}/unfreeze", key="ICBC", status=200)
+    assert sb.balance(payer) == "9990.00" and sb.balance(payee) == "20.00"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 
 from wallets.core.schema import accounts
 from wallets.ledger.accounts import ECNY
-from wallets.ledger.journal import balances_at, chain_length_at, load_transfer
+from wallets.ledger.journal import balances_at, chain_length_at, first_posted_at, load_transfer
 from wallets.ledger.posting import Leg, Posting, TransferDraft
 
 
@@ -340,6 +341,8 @@ def test_what_a_posting_returns_is_what_the_journal_holds(demo):
                 to_wallet_id=b,
                 reference="engine",
                 hold_id=hold["id"],
+                client_scope=7,
+                client_id="engine-1",
             )
         )
         refused, posted = posting.commit()
@@ -356,6 +359,10 @@ def test_what_a_posting_returns_is_what_the_journal_holds(demo):
     )
     assert stored.hold_id == hold["id"]
     assert posted.entries == stored.entries and len(posted.entries) == 1
+    # Every field alike (the instant compared apart: SQLite gives it back naive).
+    assert stored.client_id == "engine-1"
+    assert replace(posted, posted_at=None) == replace(stored, posted_at=None)
+    assert stored.posted_at.replace(tzinfo=None) == posted.posted_at.replace(tzinfo=None)
     assert demo.balance(b) == "505.00"
 
 
@@ -496,3 +503,85 @@ def test_balances_and_the_chain_length_at_instants_come_from_the_journal(demo):
     chain = demo.db.read(chain_length_at, instants)
     total = demo.journal_count()
     assert chain == [total - 2, total - 1, total]
+
+
+def test_history_of_nothing_and_the_journals_first_instant(sandbox):
+    assert sandbox.db.read(first_posted_at) is None  # an empty journal
+    sandbox.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-06-01T09:00:00+08:00"})
+    sandbox.operator("ICBC", reserve="100.00", issue=None)
+    sandbox.ok("PUT", "/v1/sandbox/clock", json={"now": "2027-06-02T09:00:00+08:00"})
+    sandbox.ok("POST", "/v1/operators/ICBC/issuances", json={"amount": "1.00"}, key="central_bank")
+    first = sandbox.db.read(first_posted_at)
+    assert first.replace(tzinfo=None) == datetime(2027, 6, 1, 1, 0)  # 09:00 at UTC+8
+    # An entry posted at an instant exactly counts at that instant, not a microsecond before.
+    issued = datetime.fromisoformat("2027-06-02T09:00:00+08:00")
+    before = datetime.fromisoformat("2027-06-02T08:59:59.999999+08:00")
+    later = datetime.fromisoformat("2027-06-02T10:00:00+08:00")
+    with sandbox.db.engine.connect() as conn:
+        ids = dict(
+            conn.execute(
+                sa.select(accounts.c.code, accounts.c.id).where(
+                    accounts.c.code.in_(["OP:ICBC:POSITION", "OP:ICBC:SETTLEMENT"])
+                )
+            ).all()
+        )
+    # The issuance credits the position and debits the settlement account.
+    position, settlement = ids["OP:ICBC:POSITION"], ids["OP:ICBC:SETTLEMENT"]
+    got = sandbox.db.read(balances_at, [position, settlement], [before, issued])
+    assert got == {position: [0, 100], settlement: [0, -100]}
+    got = sandbox.db.read(balances_at, [position, settlement], [issued])
+    assert got == {position: [100], settlement: [-100]}
+    total = sandbox.journal_count()
+    # Nothing was posted between the issuance and ``later``.
+    assert sandbox.db.read(chain_length_at, [before, issued, later]) == [total - 3, total, total]
+    instant = datetime.fromisoformat("2027-06-03T00:00:00+08:00")
+    assert sandbox.db.read(chain_length_at, []) == []
+    assert sandbox.db.read(balances_at, [], [instant]) == {}
+    assert sandbox.db.read(balances_at, [1, 2], []) == {1: [], 2: []}
+
+
+def test_a_holds_transfers_are_its_own_in_order(demo):
+    a, b, c = demo.demo_wallets["a"], demo.demo_wallets["b"], demo.demo_wallets["c"]
+    other = demo.ok(
+        "POST", "/v1/holds", json={"from_wallet": c, "to_wallet": a, "amount": "5.00"}, key="BOC"
+    )
+    h = demo.ok(
+        "POST", "/v1/holds", json={"from_wallet": a, "to_wallet": b, "amount": "30.00"}, key="ICBC"
+    )
+    demo.ok(
+        "POST", f"/v1/holds/{h['id']}/capture", json={"amount": "12.50"}, key="ICBC", status=200
+    )
+    got = demo.ok("GET", f"/v1/holds/{h['id']}", key="ICBC")
+    kinds = [(t["kind"], t["amount"], t["hold_id"]) for t in got["transfers"]]
+    assert kinds == [
+        ("hold", "30.00", h["id"]),
+        ("capture", "12.50", h["id"]),
+        ("hold_release", "17.50", h["id"]),
+    ]
+    ids = [t["id"] for t in got["transfers"]]
+    assert ids == sorted(ids)
+    assert [t["entries"] for t in got["transfers"]] == [
+        demo.ok("GET", f"/v1/transfers/{i}", key="ICBC")["entries"] for i in ids
+    ]
+    (only,) = demo.ok("GET", f"/v1/holds/{other['id']}", key="BOC")["transfers"]
+    assert (only["kind"], only["amount"]) == ("hold", "5.00")
+
+
+def test_a_payment_names_the_wallet_it_cannot_find_and_refuses_paying_itself(demo):
+    a = demo.demo_wallets["a"]
+    for body, field, missing in (
+        ({"from_wallet": 999999, "to_wallet": a}, "from_wallet", 999999),
+        ({"from_wallet": a, "to_wallet": 888888}, "to_wallet", 888888),
+    ):
+        r = demo.post("/v1/transfers", {**body, "amount": "1.00"}, key="ICBC")
+        got = r.get_json()
+        assert r.status_code == 404 and got["code"] == "wallet_not_found", got
+        assert (got["detail"], got["field"]) == (f"no wallet {missing}", field)
+    r = demo.post("/v1/transfers", {"from_wallet": a, "to_wallet": a, "amount": "1.00"}, key="ICBC")
+    got = r.get_json()
+    assert (r.status_code, got["code"], got["detail"]) == (
+        422,
+        "same_wallet",
+        "a wallet cannot pay itself",
+    )
+    assert demo.balance(a) == "1000.00"

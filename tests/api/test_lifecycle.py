@@ -326,3 +326,49 @@ def test_statement_opening_entries_closing(demo):
     assert everything["entries"][-1]["balance_after"] == "874.25"
     assert demo.get(f"/v1/wallets/{a}/statement", key="BOC").status_code == 404
     assert demo.get(f"/v1/wallets/{a}/statement?from=yesterday", key="ICBC").status_code == 422
+
+
+def test_a_sweep_is_one_transfer_per_desk_into_a_parent_under_its_cap(demo):
+    rich = demo.wallet("ICBC", 1, fund="20000.00")
+    parent = demo.ok(
+        "POST",
+        "/v1/wallets",
+        json={"wallet_class": 4, "kind": "merchant", "region": "MO", "phone": "+85312345678"},
+        key="ICBC",
+    )["id"]
+    desks = [
+        demo.ok(
+            "POST",
+            "/v1/wallets",
+            json={"wallet_class": 1, "kind": "merchant", "region": "MO", "parent_id": parent},
+            key="ICBC",
+        )["id"]
+        for _ in (1, 2, 3)
+    ]
+    for desk, amount in zip(desks, ("6000.00", "0.01", "5000.00"), strict=True):
+        assert pay(demo, rich, desk, amount).status_code == 201
+    # 11,000.01 would pass the parent's balance cap (class 4: 10,000.00): nothing moves.
+    r = demo.post(f"/v1/wallets/{parent}/sweep", key="ICBC")
+    body = r.get_json()
+    assert r.status_code == 422 and (body["code"], body["limit"]) == (
+        "limit_exceeded",
+        "balance_cap",
+    )
+    assert [demo.balance(w) for w in (parent, *desks)] == ["0.00", "6000.00", "0.01", "5000.00"]
+    assert pay(demo, desks[2], rich, "5000.00").status_code == 201
+    swept = demo.ok("POST", f"/v1/wallets/{parent}/sweep", key="ICBC")
+    assert [
+        (
+            t["kind"],
+            t["from_wallet"],
+            t["to_wallet"],
+            t["from_operator"],
+            t["to_operator"],
+            t["amount"],
+        )
+        for t in swept
+    ] == [
+        ("sweep", desks[0], parent, "ICBC", "ICBC", "6000.00"),
+        ("sweep", desks[1], parent, "ICBC", "ICBC", "0.01"),  # the least amount, swept too
+    ]
+    assert [demo.balance(w) for w in (parent, *desks)] == ["6000.01", "0.00", "0.00", "0.00"]

@@ -360,14 +360,18 @@ def test_a_failed_linked_chain_gives_its_usage_back(lim):
             "linked": True,
         },
         {"id": "o1", "from_wallet": other, "to_wallet": lim.sink, "amount": "2000.01"},
+        # Another wallet's payment posts in the same batch: the usage is written.
+        {"id": "r0", "from_wallet": lim.rich, "to_wallet": lim.sink, "amount": "1.00"},
     ]
     out = lim.ok("POST", "/v1/transfers/batch", json={"transfers": items}, key="ICBC", status=200)
-    assert [r["status"] for r in out["results"]] == ["refused", "refused"]
+    assert [r["status"] for r in out["results"]] == ["refused", "refused", "posted"]
     with lim.db.engine.connect() as conn:
         stored = conn.exec_driver_sql(
             "SELECT wallet_id, period, amount_out FROM wallet_usage ORDER BY wallet_id, period"
         ).all()
-    assert stored == [(w, "day", 500000), (w, "year", 500000)]
+    assert sorted(stored) == sorted(
+        [(w, "day", 500000), (w, "year", 500000), (lim.rich, "day", 100), (lim.rich, "year", 100)]
+    )
     # The stored usage is what posted: tomorrow the day starts at zero, the year does not.
     lim.ok("POST", "/v1/sandbox/clock/advance", json={"seconds": 86400}, status=200)
     used = limits_of(lim, w)
@@ -440,3 +444,53 @@ def test_a_payment_between_capped_wallets_checks_the_payees_cap(lim):
     assert (body["wallet_id"], body["would_be"]) == (payee, "10000.01")
     assert pay(lim, payer, payee, "1000.00").status_code == 201
     assert (lim.balance(payer), lim.balance(payee)) == ("4000.00", "10000.00")
+
+
+def test_setting_limits_tells_the_central_bank_and_the_operator_alone(lim):
+    lim.operator("BOC", reserve="100000.00", issue=None)
+    start = lim.ok("GET", "/v1/events", query_string={"limit": 500})["items"][-1]["id"]
+    lim.ok(
+        "PUT",
+        "/v1/operators/ICBC/limits/4",
+        json={"single_payment": "1000.00", "balance_cap": "9000.00"},
+        key="ICBC",
+        status=200,
+    )
+
+    def seen(key):
+        page = lim.ok("GET", "/v1/events", key=key, query_string={"after": start, "limit": 500})
+        return [e for e in page["items"] if e["type"] == "operator.limits_set"]
+
+    (event,) = seen("admin")
+    # Its data is the operator's limits as their GET renders them, the lowered ones included.
+    assert event["data"] == lim.ok("GET", "/v1/operators/ICBC/limits", key="ICBC")
+    assert event["data"]["operator"] == "ICBC" and event["data"]["profile"] == "default"
+    class4 = event["data"]["classes"][3]
+    assert (class4["wallet_class"], class4["effective"]["single_payment"]) == (4, "1000.00")
+    assert class4["profile"]["balance_cap"] == "10000.00"
+    assert (seen("central_bank"), seen("ICBC"), seen("BOC")) == ([event], [event], [])
+
+
+def test_a_batch_counts_each_item_against_the_year_used_before_it(lim):
+    lim.ok(
+        "PUT", "/v1/operators/ICBC/limits/4", json={"annual_out": "1000.00"}, key="ICBC", status=200
+    )
+    w = lim.wallet("ICBC", 4, fund="2000.00")
+    assert pay(lim, w, lim.sink, "300.00").status_code == 201
+    items = [
+        {"id": f"y{i}", "from_wallet": w, "to_wallet": lim.sink, "amount": a}
+        for i, a in enumerate(["600.00", "200.00", "100.00"])
+    ]
+    out = lim.ok("POST", "/v1/transfers/batch", json={"transfers": items}, key="ICBC", status=200)
+    assert [(r["status"], r.get("code")) for r in out["results"]] == [
+        ("posted", None),
+        ("refused", "limit_exceeded"),  # 300.00 + 600.00 + 200.00 > 1,000.00
+        ("posted", None),  # exactly 1,000.00 this year
+    ]
+    # The batch's only account of which cap: the refusal's detail, with the figures.
+    assert out["results"][1]["detail"] == (
+        f"wallet {w}: annual out of 1000.00 would be exceeded (1100.00)"
+    )
+    used = limits_of(lim, w)
+    assert (used["used_today"], used["used_this_year"]) == ("1000.00", "1000.00")
+    assert lim.balance(w) == "1000.00"

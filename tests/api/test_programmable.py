@@ -474,3 +474,20 @@ def test_envelope_money_of_an_undone_linked_chain_is_offered_to_the_later_items(
     (env,) = sb.ok("GET", f"/v1/wallets/{w['ann']}/envelopes", key="ICBC")["items"]
     assert (env["spent"], env["left"]) == ("200.00", "0.00")
     assert sb.balance(w["ann"]) == "450.00" and escrow(sb, c) == "400.00"
+
+
+def test_a_campaigns_reserve_is_the_issuers_own_transfer(town):
+    sb, w = town, town.town
+    c = campaign(sb)
+    (reserve,) = [
+        t
+        for t in sb.ok("GET", f"/v1/transfers?wallet={w['gov']}&limit=200", key="ICBC")["items"]
+        if t["kind"] == "envelope_reserve"
+    ]
+    assert (reserve["from_wallet"], reserve["to_wallet"], reserve["amount"]) == (
+        w["gov"],
+        None,
+        "600.00",
+    )
+    assert (reserve["from_operator"], reserve["to_operator"]) == ("ICBC", "ICBC")
+    assert reserve["reference"] == f"campaign {c['id']}"

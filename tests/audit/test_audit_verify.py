@@ -14,6 +14,7 @@ import pytest
 from wallets.audit import digest as dg
 from wallets.audit import export as ex
 from wallets.audit.verify.journal import _as_dict, _fast_csv, _fast_json, _JournalChecks
+from wallets.audit.verify.report import Check
 from wallets.core import db as dbmod
 from wallets.core.config import Settings
 from wallets.core.principal import SYSTEM
@@ -37,6 +38,9 @@ def base(tmp_path_factory):
         (1, 2, 1234, "tea, with a comma"),
         (2, 6, 50000, None),
         (9, 1, 7, "line\nbreak"),
+        # Read as written: a CSV cell's CR LF is its own, not a line's end.
+        # One fen: the least amount a row may hold.
+        (1, 9, 1, "cr\r\nlf"),
     ):
         db.write(payments.pay, payments.PaymentRequest(src, dst, fen, ref), SYSTEM)
     ex.export(db, root / "export", ex.parse_filters(), key)
@@ -90,6 +94,7 @@ def test_an_untouched_export_verifies(export_dir, pub, cli, base, monkeypatch, t
     out = cli("audit", "verify", export_dir, "--public-key", pub)
     assert "EXPORT VERIFIED" in out and "[FAIL]" not in out
     assert "the key given" in out
+    assert "lies outside this filtered export" not in out  # complete: the chain is checked
     # Without --public-key, on the central bank's side: its own key file.
     monkeypatch.setenv("ECNY_SIGNING_KEY", str(base / "cb.pem"))
     out = cli("audit", "verify", export_dir)
@@ -275,7 +280,12 @@ def test_a_removed_last_row_is_found(export_dir, pub, cli):
     _write_rows(path, rows[:-1])
     out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
     last = _line_of(path, len(rows) - 1)
-    assert f"journal.csv:{last}: the chain ends at seq {len(rows) - 1}" in out
+    n, end, head = len(rows), rows[-2]["hash"][:16], rows[-1]["hash"][:16]
+    assert (
+        f"\n  journal.csv:{last}: the chain ends at seq {n - 1} hash {end}... but the signed head"
+        f" is seq {n} hash {head}...\n" in out
+    )
+    assert "lies outside this filtered export" not in out  # complete: a row is missing
 
 
 def test_an_inserted_row_is_found(export_dir, pub, cli):
@@ -660,6 +670,15 @@ def test_the_copies_are_compared_over_every_row(export_dir, pub, cli):
     assert (
         f"[ok] journal copies: journal.jsonl and journal.csv compared row by row ({n} rows)" in out
     )
+    totals: dict[str, list[int]] = {}
+    for r in _rows(export_dir / "journal.csv"):
+        t = totals.setdefault(r["asset"], [0, 0])
+        t[0] += 1
+        t[1] += int(r["amount_fen"])
+    detail = ", ".join(
+        f"{a}: {n} entries, {fen // 100}.{fen % 100:02d}" for a, (n, fen) in sorted(totals.items())
+    )
+    assert f"\n[ok] control totals: {detail}\n" in out
 
 
 def test_a_row_only_the_jsonl_copy_has_is_named_at_its_line(export_dir, pub, cli):
@@ -669,16 +688,28 @@ def test_a_row_only_the_jsonl_copy_has_is_named_at_its_line(export_dir, pub, cli
     out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
     line = len([x for x in _lines(export_dir / "journal.jsonl") if x])
     assert f"journal.jsonl:{line}: a row that journal.csv does not have" in out
-    assert "[FAIL] journal copies" in out
+    compared = f"journal.jsonl and journal.csv compared row by row ({line} rows)"
+    assert f"[FAIL] journal copies: {compared}" in out
 
 
 def test_a_jsonl_line_that_is_not_an_object_is_named(export_dir, pub, cli):
     path = export_dir / "journal.jsonl"
     lines = _lines(path)
+    row = json.loads(lines[4])
     lines[4] = "[1, 2]"
     path.write_text("\n".join(lines), encoding="utf-8")
     out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
     assert "journal.jsonl:5: not a JSON object: not an object" in out
+    # The copies are compared up to that line, named there too.
+    assert "journal.jsonl:5: differs from journal.csv line 6 in " in out
+    assert (
+        "[FAIL] journal copies: journal.jsonl and journal.csv compared row by row (5 rows)" in out
+    )
+    # Fields of a row that no hash covers, edited in one copy: each named.
+    lines[4] = json.dumps({**row, "kind": "refund", "to_operator": "X"})
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "journal.jsonl:5: differs from journal.csv line 6 in kind, to_operator\n" in out
 
 
 def test_a_manifest_that_lists_no_journal_is_named(export_dir, pub, cli):
@@ -729,3 +760,381 @@ def test_the_kinds_the_verifier_lets_go_below_zero_are_the_ledgers(base):
     assert {"vault", "wallet", "holds", "offline", "offline_pending"} <= kinds
     assert all(bool(negative) == (kind in NEGATIVE_KINDS) for kind, negative in rows), rows
     assert not set(HOLDING_KINDS) & NEGATIVE_KINDS
+
+
+def _a_row(export_dir) -> tuple[list[str], dict]:
+    """A journal row with no wallets, as journal.csv and journal.jsonl hold it."""
+    with open(export_dir / "journal.csv", newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        raw = next(r for r in reader if r and r[ex.JOURNAL_FIELDS.index("from_wallet")] == "")
+    seq = int(raw[0])
+    lines = [line for line in _lines(export_dir / "journal.jsonl") if line.strip()]
+    return raw, next(json.loads(x) for x in lines if json.loads(x)["seq"] == seq)
+
+
+@pytest.mark.parametrize(
+    ("field", "csv_cell", "csv_problem", "json_value", "json_problem"),
+    [
+        ("kind", "", "kind is empty", "", "kind is empty"),
+        ("posted_at", "", "posted_at is empty", None, "posted_at is empty"),
+        (
+            "amount_fen",
+            "1.5",
+            "amount_fen is not an integer: '1.5'",
+            "150",
+            "amount_fen is not an integer: '150'",
+        ),
+        ("seq", "X7", "seq is not an integer: 'X7'", True, "seq is not an integer: True"),
+        (
+            "to_wallet",
+            "-",
+            "to_wallet is not an integer: '-'",
+            2.0,
+            "to_wallet is not an integer: 2.0",
+        ),
+    ],
+)
+def test_the_checked_reading_names_each_malformed_field(
+    export_dir, field, csv_cell, csv_problem, json_value, json_problem
+):
+    raw, row = _a_row(export_dir)
+    i = ex.JOURNAL_FIELDS.index(field)
+    for name, bad, problem in (
+        ("journal.csv", _as_dict([*raw[:i], csv_cell, *raw[i + 1 :]]), csv_problem),
+        ("journal.jsonl", {**row, field: json_value}, json_problem),
+    ):
+        checks, c = _JournalChecks(export_dir, None, []), Check("journal chain")
+        assert checks._typed(bad, name, 9, c, from_csv=name == "journal.csv") == {}
+        got = [(p.file, p.line, p.message) for p in checks.report.problems]
+        assert not c.ok and got == [(name, 9, f"malformed row: {problem}")]
+
+
+def test_the_checked_reading_takes_signed_integers_and_quoted_text_as_written(export_dir):
+    """The fast paths leave a negative integer and a reference written with the
+    CSV's leading quote to the checked reading: it reads them (the chain's checks
+    then judge the values), and unquotes the CSV's reference alone."""
+    raw, row = _a_row(export_dir)
+    checks, c = _JournalChecks(export_dir, None, []), Check("journal chain")
+    fields = ex.JOURNAL_FIELDS
+    cells = dict(zip(fields, raw, strict=True))
+    cells.update(amount_fen="-5", kind="'payment", reference="''=quoted")
+    assert _fast_csv(list(cells.values())) is None
+    got = checks._typed(_as_dict(list(cells.values())), "journal.csv", 2, c, from_csv=True)
+    assert (got["amount_fen"], got["kind"], got["reference"]) == (-5, "'payment", "'=quoted")
+    json_row = {**row, "amount_fen": -5, "reference": "'=as is", "kind": "'payment"}
+    assert _fast_json(json_row) is not None  # a JSON int is read as it is, negative too
+    got = checks._typed(json_row, "journal.jsonl", 2, c, from_csv=False)
+    assert (got["amount_fen"], got["kind"], got["reference"]) == (-5, "'payment", "'=as is")
+    assert c.ok and checks.report.problems == []
+
+
+_NOT_FOR_THE_FAST_JSON = {
+    "seq": ["1", True, None],
+    "transfer_id": [None, 2.0],
+    "amount_fen": [1.5, "100", False],
+    "kind": [5, ""],
+    "debit_account": [None, ""],
+    "credit_account": [1, ""],
+    "asset": [None, ""],
+    "amount": [1.0, ""],
+    "posted_at": [0, ""],
+    "prev_hash": [None, ""],
+    "hash": [[], ""],
+    "from_wallet": ["3", 2.5, True],
+    "to_wallet": ["3", 1.0],
+    "from_operator": [5, False],
+    "to_operator": [5, []],
+    "reference": [5, {}],
+}
+_NOT_FOR_THE_FAST_CSV = {
+    "seq": ["x", "", "-1", "1.0"],
+    "transfer_id": ["", "²"],
+    "amount_fen": ["1.5", "-100"],
+    "kind": [""],
+    "debit_account": [""],
+    "credit_account": [""],
+    "asset": [""],
+    "amount": [""],
+    "posted_at": [""],
+    "prev_hash": [""],
+    "hash": [""],
+    "from_wallet": ["a", "-1"],
+    "to_wallet": ["b", " 2"],
+}
+
+
+def test_the_fast_paths_leave_every_unusual_field_to_the_checked_reading(export_dir):
+    """One field of a well-formed row made unusual (another type, empty, signed)
+    and the fast path gives up (None), so that the checked reading names it."""
+    raw, row = _a_row(export_dir)
+    assert _fast_json(row) is not None and _fast_csv(raw) is not None
+    for field, values in _NOT_FOR_THE_FAST_JSON.items():
+        for value in values:
+            assert _fast_json({**row, field: value}) is None, (field, value)
+    for field, values in _NOT_FOR_THE_FAST_CSV.items():
+        i = ex.JOURNAL_FIELDS.index(field)
+        for value in values:
+            assert _fast_csv([*raw[:i], value, *raw[i + 1 :]]) is None, (field, value)
+
+
+def test_the_fast_paths_take_a_row_with_no_optional_field(export_dir):
+    """Neither wallets, nor operators, nor a reference: still a well-formed row,
+    read by the fast paths as the checked reading reads it."""
+    raw, row = _a_row(export_dir)
+    checks = _JournalChecks(export_dir, None, [])
+    optional = ("from_wallet", "to_wallet", "from_operator", "to_operator", "reference")
+    bare_json = {**row, **dict.fromkeys(optional)}
+    typed = checks._typed(bare_json, "journal.jsonl", 2, None, from_csv=False)
+    assert typed != {} and all(typed[k] is None for k in optional)
+    assert _fast_json(bare_json) == typed
+    bare_csv = ["" if k in optional else v for k, v in zip(ex.JOURNAL_FIELDS, raw, strict=True)]
+    assert (
+        _fast_csv(bare_csv)
+        == checks._typed(_as_dict(bare_csv), "journal.csv", 2, None, from_csv=True)
+        == typed
+    )
+
+
+@pytest.mark.parametrize("header", ["", "seq,transfer_id,kind\n"])
+def test_a_journal_without_its_header_is_named_at_line_1(export_dir, pub, cli, header):
+    path = export_dir / "journal.csv"
+    path.write_text(header, encoding="utf-8")
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert f"\n  journal.csv:1: header is not {','.join(ex.JOURNAL_FIELDS)}\n" in out
+    assert "[FAIL] journal chain" in out
+
+
+def test_an_untouched_export_is_read_by_the_fast_paths_alone(export_dir, monkeypatch):
+    """Each row at the line it starts on (a reference may hold a line break), and
+    none read the slow way."""
+
+    def slow(*args, **kw):
+        raise AssertionError("a well-formed row was read the slow way")
+
+    monkeypatch.setattr(_JournalChecks, "_typed", slow)
+    checks, c = _JournalChecks(export_dir, None, []), Check("journal chain")
+    csv_rows = list(checks._rows("journal.csv", c))
+    json_rows = list(checks._rows("journal.jsonl", c))
+    assert c.ok and checks.report.problems == []
+    path = export_dir / "journal.csv"
+    assert [r.line for r in csv_rows] == [_line_of(path, r.values["seq"]) for r in csv_rows]
+    assert [r.line for r in json_rows] == list(range(1, len(json_rows) + 1))
+    assert [r.values for r in csv_rows] == [r.values for r in json_rows]
+    assert len(csv_rows) == len(_rows(path)) > 10
+
+
+def test_blank_lines_and_extra_cells_leave_the_rows_as_they_are(export_dir, pub, cli):
+    """csv.DictReader's reading: a blank line is skipped, a cell beyond the fields
+    ignored; the rows still chain, and the copies still agree."""
+    path = export_dir / "journal.csv"
+    lines = path.read_bytes().decode().split("\n")  # a reference's CR LF kept
+    line = _line_of(path, 5)
+    lines[line - 1] += ",extra"
+    lines.insert(line + 3, "")
+    path.write_bytes("\n".join(lines).encode())
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    n = len([x for x in _lines(export_dir / "journal.jsonl") if x])
+    assert f"[ok] journal chain: journal.csv: {n} rows, seq 1..{n}; ends at the signed head" in out
+    assert "[ok] journal copies" in out
+    assert "EXPORT DOES NOT VERIFY: 1 problem(s)" in out  # the file changed, no more
+    assert _first_bad(out) == "journal.csv: SHA-256 differs from the manifest: the file was changed"
+
+
+def _jsonl_only(export_dir):
+    (export_dir / "journal.csv").unlink()
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    manifest["files"] = [f for f in manifest["files"] if f["name"] != "journal.csv"]
+    (export_dir / "manifest.json").write_text(json.dumps(manifest))
+    return export_dir / "journal.jsonl"
+
+
+def test_a_jsonl_journal_is_read_the_slow_way_past_a_bad_line(export_dir, pub, cli):
+    path = _jsonl_only(export_dir)
+    lines = path.read_bytes().decode().split("\n")
+    n = len([x for x in lines if x])
+    lines[4] = "[1, 2]"
+    row = json.loads(lines[8])
+    lines[8] = json.dumps({**row, "seq": str(row["seq"])})
+    path.write_bytes("\n".join(lines).encode())
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    problems = [x.strip() for x in out.splitlines() if x.startswith("  journal.jsonl:")]
+    assert "journal.jsonl:5: not a JSON object: not an object" in problems
+    assert "journal.jsonl:9: malformed row: seq is not an integer: '9'" in problems
+    # Every other row was read: the two bad ones are all that is missing.
+    assert f"  journal.jsonl: {n - 2} rows, the manifest says {n}" in out
+
+
+def test_a_row_of_no_amount_and_a_row_of_another_time_format_are_named(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    rows[3].update(amount="0.00", amount_fen="0")
+    rows[6]["posted_at"] = rows[6]["posted_at"].replace("T", " ")
+    _write_rows(path, rows)
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert _first_bad(out) == "journal.csv:5: seq 4: amount 0.00 does not match amount_fen 0"
+    at = rows[6]["posted_at"]
+    assert f"\n  journal.csv:8: seq 7: posted_at {at!r} is not {HASH_TIME_FORMAT}\n" in out
+    # The rows after it still chain to it: nothing is missing, nothing out of order.
+    assert "missing" not in out and "out of order" not in out
+
+
+def test_a_first_row_off_the_genesis_hash_and_a_chain_without_its_start(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    rows[0]["prev_hash"] = "1" * 64
+    _write_rows(path, rows)
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    assert "\n  journal.csv:2: seq 1 does not start from the genesis hash\n" in out
+    _write_rows(path, rows[2:])
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    msg = "journal.csv:2: the chain starts at seq 3, not 1: rows are missing before it"
+    assert _first_bad(out) == msg
+
+
+def test_a_gap_told_at_the_next_row_whatever_that_row_is(export_dir, pub, cli):
+    """A gap (seq 5, then 8) is told at the next row: out of order when that row
+    lies inside it (named before the late row's own problems, where the gap is);
+    missing, then repeated, when it is seq 5 or seq 8 again."""
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    late = dict(rows[5], amount_fen="1", amount="0.01")  # seq 6, its hash broken too
+    _write_rows(path, [*rows[:5], rows[7], late, *rows[8:]])
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    swapped = "seq 8 (line 7) and seq 6 (line 8) are out of order: entry 6 comes after entry 8"
+    changed = "journal.csv:8: seq 6: the hash does not recompute from the row"
+    assert out.index(swapped) < out.index(changed)
+    for again in (rows[4], rows[7]):  # seq 5 or seq 8 after the gap
+        _write_rows(path, [*rows[:5], rows[7], again, *rows[8:]])
+        out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+        assert "journal.csv:7: seq 8 follows seq 5: entry 6..7 is missing" in out
+        assert f"journal.csv:8: seq {again['seq']} after seq 8 (line 7): rows are reordered" in out
+        assert "out of order" not in out
+
+
+def _own_hash(r: dict) -> str:
+    posted = datetime.strptime(r["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
+    return entry_hash(
+        int(r["seq"]),
+        int(r["transfer_id"]),
+        r["debit_account"],
+        r["credit_account"],
+        r["asset"],
+        int(r["amount_fen"]),
+        posted,
+        r["prev_hash"],
+    )
+
+
+def _rehashed(rows: list[dict], start: int) -> list[dict]:
+    """The rows from index ``start`` on hashed again, each chained to the one before."""
+    for i in range(start, len(rows)):
+        rows[i]["prev_hash"] = rows[i - 1]["hash"]
+        rows[i]["hash"] = _own_hash(rows[i])
+    return rows
+
+
+def test_each_fault_between_two_rows_is_named_at_the_second(export_dir, pub, cli):
+    """Rows whose own hashes recompute, but that do not follow the row before:
+    another prev_hash, an earlier transfer, a transfer's fields differing between
+    its entries, a transfer's entries apart."""
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    # Three consecutive entries of one transfer (an issuance's): rows k-1, k, k+1.
+    k = next(
+        i
+        for i in range(1, len(rows) - 1)
+        if rows[i - 1]["transfer_id"] == rows[i]["transfer_id"] == rows[i + 1]["transfer_id"]
+    )
+    tid, seq, line = rows[k]["transfer_id"], int(rows[k]["seq"]), k + 2
+    assert seq == k + 1
+
+    def verify(tampered: list[dict]) -> str:
+        _write_rows(path, tampered)
+        return cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+
+    tampered = [dict(r) for r in rows]
+    tampered[k]["prev_hash"] = "2" * 64
+    tampered[k]["hash"] = _own_hash(tampered[k])
+    out = verify(tampered)
+    assert (
+        f"\n  journal.csv:{line}: seq {seq} does not chain to seq {seq - 1} (line {line - 1}):"
+        " its prev_hash is not that row's hash\n" in out
+    )
+
+    tampered = [dict(r) for r in rows]
+    tampered[k]["transfer_id"] = str(int(tid) - 1)
+    out = verify(_rehashed(tampered, k))
+    assert (
+        f"\n  journal.csv:{line}: transfer {int(tid) - 1} after transfer {tid}: out of order\n"
+        in out
+    )
+
+    tampered = [dict(r) for r in rows]
+    tampered[k].update(kind="refund", reference="x")  # not hashed: only the comparison finds them
+    out = verify(tampered)
+    assert (
+        f"\n  journal.csv:{line}: transfer {tid}: kind, reference differ from its row at line {line - 1}\n"
+        in out
+    )
+
+    out = verify([*rows[:k], *rows[k + 1 :]])  # the middle entry gone
+    assert f"\n  journal.csv:{line}: transfer {tid}: its entries are not consecutive\n" in out
+
+
+def test_control_totals_of_an_asset_the_journal_does_not_hold_are_named(export_dir, pub, cli):
+    manifest_path = export_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["control_totals"]["HKD"] = {"count": 1, "amount": "1.00", "amount_fen": 100}
+    ecny = manifest["control_totals"]["ECNY"]
+    manifest["control_totals"]["ECNY"] = {**ecny, "count": ecny["count"] + 1}
+    manifest_path.write_text(json.dumps(manifest))
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    listed = {**ecny, "count": ecny["count"] + 1}
+    assert f"\n  manifest.json: control_totals.ECNY is {listed}, the journal's is {ecny}\n" in out
+    want = "manifest.json: control_totals.HKD is {'count': 1, 'amount': '1.00', 'amount_fen': 100}"
+    assert f"\n  {want}, the journal's is None\n" in out
+    assert "[FAIL] control totals" in out
+
+
+def test_a_gap_before_the_last_row_is_told_at_the_end(export_dir, pub, cli):
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    _write_rows(path, [*rows[:-2], rows[-1]])
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    n, line = len(rows), _line_of(path, len(rows))
+    assert f"\n  journal.csv:{line}: seq {n} follows seq {n - 2}: entry {n - 1} is missing\n" in out
+
+
+def test_a_journal_file_on_disk_but_not_listed_is_not_the_one_read(export_dir, pub, cli):
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    manifest["files"] = [f for f in manifest["files"] if f["name"] != "journal.csv"]
+    (export_dir / "manifest.json").write_text(json.dumps(manifest))
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    n = len(_rows(export_dir / "journal.csv"))
+    assert (
+        f"[ok] journal chain: journal.jsonl: {n} rows, seq 1..{n}; ends at the signed head" in out
+    )
+
+
+def test_a_filtered_export_short_of_the_head_says_what_cannot_be_checked(export_dir, pub, cli):
+    manifest_path = export_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["complete"] = False
+    manifest["range"]["last_seq"] = 999  # and a range that is not the rows'
+    manifest_path.write_text(json.dumps(manifest))
+    path = export_dir / "journal.csv"
+    rows = _rows(path)
+    _write_rows(path, rows[:-1])
+    out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
+    n = len(rows)
+    assert (
+        f"journal chain: journal.csv: {n - 1} rows, seq 1..{n - 1}; signed head is seq {n}" in out
+    )
+    assert f"\n  manifest.json: range.last_seq is 999, the journal's is {n - 1}\n" in out
+    assert (
+        f"journal chain: the signed head (seq {n}) lies outside this filtered export's rows, so"
+        " whether these rows lead to it cannot be checked; each row's hash, the runs of"
+        " consecutive rows, the files and the totals are checked" in out
+    )
+    assert "the chain ends at" not in out and "signed head's seq but not its hash" not in out

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
+from itertools import accumulate
 
 import sqlalchemy as sa
 
@@ -153,7 +154,9 @@ def _with_entries(tx: Tx, rows: Sequence[sa.Row]) -> list[PostedTransfer]:
             to_operator_id=r.to_operator_id,
             reference=r.reference,
             posted_at=r.posted_at,
-            entries=by_transfer.get(r.id, []),
+            # Equivalent with another default: every transfer has an entry (the one
+            # draft without legs, a batch's placeholder, is always refused).
+            entries=by_transfer.get(r.id, []),  # pragma: no mutate
             hold_id=r.hold_id,
             refund_of=r.refund_of,
             client_id=r.client_id,
@@ -163,10 +166,11 @@ def _with_entries(tx: Tx, rows: Sequence[sa.Row]) -> list[PostedTransfer]:
 
 
 def list_transfers_of_hold(tx: Tx, hold_id: int) -> list[PostedTransfer]:
-    rows = tx.conn.execute(
-        sa.select(transfers).where(transfers.c.hold_id == hold_id).order_by(transfers.c.id)
-    ).all()
-    return _with_entries(tx, rows)
+    stmt = sa.select(transfers).where(transfers.c.hold_id == hold_id)
+    # Without the ORDER BY, SQLite returns the rows in id order anyway (the mutant
+    # survives there); PostgreSQL need not.
+    stmt = stmt.order_by(transfers.c.id)  # pragma: no mutate
+    return _with_entries(tx, tx.conn.execute(stmt).all())
 
 
 def list_transfers(
@@ -175,7 +179,7 @@ def list_transfers(
     wallet_id: int | None = None,
     operator_id: int | None = None,
     after: int | None = None,
-    limit: int = 50,
+    limit: int,
 ) -> list[PostedTransfer]:
     t = transfers
     # Without the ORDER BY, SQLite returns the rows in id order anyway (the mutant
@@ -203,18 +207,18 @@ def balances_at(
     grouped by period and account, then added up period by period. Nothing
     is stored beside the journal: history is what the journal says."""
     je = journal_entries
-    out = {a: [0] * len(instants) for a in account_ids}
     if not account_ids or not instants:
-        return out
+        return {a: [] for a in account_ids}
     period = period_index(je.c.posted_at, instants).label("period")
     ids = list(account_ids)
     sides = [
         sa.select(
             period, je.c.credit_account_id.label("account"), je.c.amount.label("amount")
         ).where(je.c.credit_account_id.in_(ids), je.c.posted_at <= instants[-1]),
-        sa.select(
-            period, je.c.debit_account_id.label("account"), (-je.c.amount).label("amount")
-        ).where(je.c.debit_account_id.in_(ids), je.c.posted_at <= instants[-1]),
+        # Unlabelled: a UNION's columns are named by its first SELECT.
+        sa.select(period, je.c.debit_account_id, -je.c.amount).where(
+            je.c.debit_account_id.in_(ids), je.c.posted_at <= instants[-1]
+        ),
     ]
     moves = sa.union_all(*sides).subquery()
     stmt = sa.select(moves.c.period, moves.c.account, sa.func.sum(moves.c.amount)).group_by(
@@ -222,13 +226,8 @@ def balances_at(
     )
     change = {a: [0] * len(instants) for a in account_ids}
     for i, account, amount in tx.conn.execute(stmt):
-        change[account][i] += int(amount)
-    for account, deltas in change.items():
-        total = 0
-        for i, delta in enumerate(deltas):
-            total += delta
-            out[account][i] = total
-    return out
+        change[account][i] = int(amount)  # one row per period and account
+    return {account: list(accumulate(deltas)) for account, deltas in change.items()}
 
 
 def chain_length_at(tx: Tx, instants: Sequence[datetime]) -> list[int]:
@@ -236,16 +235,13 @@ def chain_length_at(tx: Tx, instants: Sequence[datetime]) -> list[int]:
     if not instants:
         return []
     je = journal_entries
-    period = period_index(je.c.posted_at, instants).label("period")
+    # Unlabelled: the rows are read by position (SQLAlchemy names the column anon_1).
+    period = period_index(je.c.posted_at, instants)
     stmt = sa.select(period, sa.func.count()).where(je.c.posted_at <= instants[-1]).group_by(period)
     added = [0] * len(instants)
     for i, n in tx.conn.execute(stmt):
-        added[i] += n
-    out, total = [], 0
-    for n in added:
-        total += n
-        out.append(total)
-    return out
+        added[i] = n  # one row per period
+    return list(accumulate(added))
 
 
 def first_posted_at(tx: Tx) -> datetime | None:

