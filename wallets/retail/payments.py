@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from ..core import errors
 from ..core.db import Tx, any_of
-from ..core.principal import ADMIN, OPERATOR, Principal
+from ..core.principal import ADMIN, OPERATOR, Principal, a_role
 from ..core.schema import accounts, transfers
 from ..ledger.accounts import ECNY
 from ..ledger.journal import PostedTransfer, load_transfer
@@ -114,7 +114,7 @@ def to_own_escrow(
 def require_mover(actor: Principal) -> None:
     if actor.role not in (OPERATOR, ADMIN):
         raise errors.DomainError(
-            errors.FORBIDDEN_ROLE, f"a {actor.role} cannot move e-CNY of wallets"
+            errors.FORBIDDEN_ROLE, f"{a_role(actor.role)} cannot move e-CNY of wallets"
         )
 
 
