@@ -266,7 +266,7 @@ def test_audit_events_no_longer_ignore_a_misspelt_filter(sandbox):
 # ---- item 3d: GET /v1/keys ------------------------------------------------------
 
 
-def test_keys_are_listed_for_the_admin_only_never_their_secret(sandbox):
+def test_keys_are_listed_for_the_admin_and_the_auditor_never_their_secret(sandbox):
     sandbox.operator("ICBC")
     made = sandbox.ok("POST", "/v1/keys", json={"role": "operator", "operator": "ICBC"})
     sandbox.ok("POST", f"/v1/keys/{made['id']}/revoke", status=200)
@@ -289,7 +289,9 @@ def test_keys_are_listed_for_the_admin_only_never_their_secret(sandbox):
         "created_at",
         "revoked_at",
     }
-    for role in ("auditor", "central_bank", "ICBC"):
+    # The auditor, read-only over everything, reads the same list.
+    assert sandbox.ok("GET", "/v1/keys?limit=2", key="auditor")["items"] == page["items"]
+    for role in ("central_bank", "ICBC"):
         assert sandbox.get("/v1/keys", key=role).status_code == 403
 
 
