@@ -128,17 +128,7 @@ def _forge(export_dir, tmp_path, index=None):
     prev = rows[index - 1]["hash"]
     for r in rows[index:]:
         r["prev_hash"] = prev
-        posted = datetime.strptime(r["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
-        r["hash"] = prev = entry_hash(
-            int(r["seq"]),
-            int(r["transfer_id"]),
-            r["debit_account"],
-            r["credit_account"],
-            r["asset"],
-            int(r["amount_fen"]),
-            posted,
-            r["prev_hash"],
-        )
+        r["hash"] = prev = _own_hash(r)
     _write_rows(path, rows)
     sums = {}
     for r in rows:
@@ -295,17 +285,7 @@ def test_an_inserted_row_is_found(export_dir, pub, cli):
     rows = _rows(path)
     forged = dict(rows[4], amount="999.00", amount_fen="99900", seq=str(int(rows[4]["seq"]) + 1))
     forged["prev_hash"] = rows[4]["hash"]
-    posted = datetime.strptime(forged["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
-    forged["hash"] = entry_hash(
-        int(forged["seq"]),
-        int(forged["transfer_id"]),
-        forged["debit_account"],
-        forged["credit_account"],
-        forged["asset"],
-        99900,
-        posted,
-        forged["prev_hash"],
-    )
+    forged["hash"] = _own_hash(forged)
     _write_rows(path, rows[:5] + [forged] + rows[5:])
     out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
     assert _first_bad(out).startswith(
@@ -359,17 +339,7 @@ def test_a_rewritten_chain_does_not_end_at_the_signed_head(export_dir, pub, cli)
     prev = rows[6]["hash"]
     for r in rows[7:]:
         r["prev_hash"] = prev
-        posted = datetime.strptime(r["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
-        r["hash"] = prev = entry_hash(
-            int(r["seq"]),
-            int(r["transfer_id"]),
-            r["debit_account"],
-            r["credit_account"],
-            r["asset"],
-            int(r["amount_fen"]),
-            posted,
-            r["prev_hash"],
-        )
+        r["hash"] = prev = _own_hash(r)
     _write_rows(path, rows)
     (export_dir / "journal.jsonl").unlink()
     manifest = json.loads((export_dir / "manifest.json").read_text())
@@ -533,17 +503,7 @@ def test_a_chain_rewritten_since_an_earlier_digest_is_found(export_dir, base, pu
     prev = rows[1]["hash"]
     for r in rows[2:]:
         r["prev_hash"] = prev
-        posted = datetime.strptime(r["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
-        r["hash"] = prev = entry_hash(
-            int(r["seq"]),
-            int(r["transfer_id"]),
-            r["debit_account"],
-            r["credit_account"],
-            r["asset"],
-            int(r["amount_fen"]),
-            posted,
-            r["prev_hash"],
-        )
+        r["hash"] = prev = _own_hash(r)
     _write_rows(path, rows)
     out = cli("audit", "verify", export_dir, "--public-key", pub, "--digest", early, code=1)
     assert f"journal.csv:{_line_of(path, seq)}: seq {seq} has hash" in out
@@ -629,17 +589,7 @@ def test_a_row_beyond_the_signed_head_is_named_at_its_line(export_dir, pub, cli)
     rows = _rows(path)
     last = rows[-1]
     extra = dict(last, seq=str(int(last["seq"]) + 1), prev_hash=last["hash"])
-    posted = datetime.strptime(extra["posted_at"], HASH_TIME_FORMAT).replace(tzinfo=UTC)
-    extra["hash"] = entry_hash(
-        int(extra["seq"]),
-        int(extra["transfer_id"]),
-        extra["debit_account"],
-        extra["credit_account"],
-        extra["asset"],
-        int(extra["amount_fen"]),
-        posted,
-        extra["prev_hash"],
-    )
+    extra["hash"] = _own_hash(extra)
     _write_rows(path, [*rows, extra])
     out = cli("audit", "verify", export_dir, "--public-key", pub, code=1)
     line = _line_of(path, int(extra["seq"]))
